@@ -1,0 +1,37 @@
+// Nest 12 packages are ESM-only; @swc/jest compiles them (and our TS) to CommonJS with decorator metadata.
+const swc = {
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true },
+    target: 'es2022',
+    baseUrl: __dirname,
+    paths: {
+      '@torgovo/*': ['libs/*/src'],
+    },
+  },
+  module: { type: 'commonjs' },
+  sourceMaps: 'inline',
+};
+
+const common = {
+  testEnvironment: 'node',
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|@noble|@scure|file-type|load-esm)/)'],
+  transform: { '^.+\\.(t|j)s$': ['@swc/jest', swc] },
+  moduleNameMapper: {
+    '^@torgovo/([a-z-]+)$': '<rootDir>/libs/$1/src',
+    '^@torgovo/([a-z-]+)/(.*)$': '<rootDir>/libs/$1/src/$2',
+  },
+};
+
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.js',
+      testTimeout: 60000,
+    },
+  ],
+};

@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, Repository } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { REDACTED_KEYS } from '../logging/logging.module';
+import { AuditLog } from './entities/audit-log.entity';
+
+export interface AuditEntry {
+  event_type: string;
+  user_id?: string | null;
+  actor_id?: string | null;
+  data?: Record<string, unknown>;
+  ip?: string | null;
+  user_agent?: string | null;
+}
+
+const SECRET_KEYS = new Set(REDACTED_KEYS.map((k) => k.toLowerCase()));
+
+function redact(value: unknown, depth = 0): unknown {
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    out[k] = SECRET_KEYS.has(k.toLowerCase()) ? '[redacted]' : redact(v, depth + 1);
+  }
+  return out;
+}
+
+@Injectable()
+export class AuditService {
+  constructor(@InjectRepository(AuditLog) private readonly repo: Repository<AuditLog>) {}
+
+  /** Pass the transaction's manager so the audit row commits or rolls back with the change it describes. */
+  async record(entry: AuditEntry, manager?: EntityManager): Promise<void> {
+    await this.insertMany([entry], manager);
+  }
+
+  async insertMany(entries: AuditEntry[], manager?: EntityManager): Promise<void> {
+    if (entries.length === 0) return;
+    const repo = manager ? manager.getRepository(AuditLog) : this.repo;
+    await repo.insert(
+      entries.map((e) => ({
+        event_type: e.event_type,
+        user_id: e.user_id ?? null,
+        actor_id: e.actor_id ?? e.user_id ?? null,
+        data: redact(e.data ?? {}) as Record<string, unknown>,
+        ip: e.ip ?? null,
+        user_agent: e.user_agent ?? null,
+      })) as QueryDeepPartialEntity<AuditLog>[],
+    );
+  }
+}

@@ -1,0 +1,163 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+const toBool = ({ value }: { value: unknown }): unknown => {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value === 'boolean') return value;
+  const v = String(value).toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return value;
+};
+const toInt = ({ value }: { value: unknown }): unknown =>
+  value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value;
+const toList = ({ value }: { value: unknown }): unknown =>
+  value === undefined || value === ''
+    ? []
+    : String(value)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+
+/**
+ * Every environment variable Torgovo reads, validated once at start.
+ * Property names are the variable names so an error names the variable.
+ */
+export class EnvSchema {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PORT = 3000;
+
+  @IsOptional() @IsString() @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(200)
+  DATABASE_POOL_SIZE = 10;
+
+  @IsString()
+  DATA_DIR = './data';
+
+  @IsOptional() @IsString() @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// URL' })
+  REDIS_URL?: string;
+
+  @IsOptional() @IsString() @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
+  JWT_SECRET?: string;
+
+  @IsOptional() @IsString()
+  ENCRYPTION_KEY?: string;
+
+  @Transform(toList)
+  @IsString({ each: true })
+  ENCRYPTION_KEYS_OLD: string[] = [];
+
+  @IsString()
+  APP_TIMEZONE = 'Asia/Karachi';
+
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
+  PUBLIC_URL?: string;
+
+  @IsOptional() @IsString()
+  ADMIN_EMAIL?: string;
+
+  @IsOptional() @IsString() @MinLength(8, { message: 'ADMIN_PASSWORD must be at least 8 characters' })
+  ADMIN_PASSWORD?: string;
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  WORKER_ENABLED?: boolean;
+
+  @Transform(toList) @IsString({ each: true })
+  WEBHOOK_IP_ALLOWLIST: string[] = [];
+
+  @Transform(toList) @IsString({ each: true })
+  TRUSTED_PROXIES: string[] = [];
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  @Transform(toBool) @IsBoolean()
+  LOG_PRETTY = false;
+
+  @Transform(toInt) @IsInt() @Min(1)
+  AUTH_THROTTLE_LIMIT = 10;
+
+  @Transform(toInt) @IsInt() @Min(1)
+  AUTH_THROTTLE_TTL_SECONDS = 60;
+
+  @Transform(toInt) @IsInt() @Min(60)
+  ACCESS_TOKEN_TTL_SECONDS = 900;
+
+  @Transform(toInt) @IsInt() @Min(60)
+  REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+
+  @IsOptional() @IsString() STRIPE_SECRET_KEY?: string;
+  @IsOptional() @IsString() STRIPE_WEBHOOK_SECRET?: string;
+  @IsOptional() @IsString() STRIPE_SUCCESS_URL?: string;
+  @IsOptional() @IsString() STRIPE_CANCEL_URL?: string;
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) STRIPE_API_URL?: string;
+
+  @IsOptional() @IsString() OKX_ADMIN_API_KEY?: string;
+  @IsOptional() @IsString() OKX_ADMIN_SECRET?: string;
+  @IsOptional() @IsString() OKX_ADMIN_PASSPHRASE?: string;
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) OKX_API_URL?: string;
+
+  @IsOptional() @IsString() COINGATE_API_TOKEN?: string;
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) COINGATE_API_URL?: string;
+
+  /** Which exchange gateway new paper bots and tests use; live bots always use ccxt. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(64)
+  TRADING_CONCURRENCY = 8;
+
+  @Transform(toInt) @IsInt() @Min(10)
+  TRADING_POLL_MS = 250;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variables: string[], message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function validateEnv(env: NodeJS.ProcessEnv): EnvSchema {
+  const raw: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) raw[k] = v;
+  const parsed = plainToInstance(EnvSchema, raw, { exposeDefaultValues: true });
+  const errors = validateSync(parsed, { whitelist: false, forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    throw new ConfigError(
+      errors.map((e) => e.property),
+      `Invalid configuration:\n  ${lines.join('\n  ')}`,
+    );
+  }
+  if (parsed.NODE_ENV === 'production') {
+    const missing = (['JWT_SECRET', 'ENCRYPTION_KEY', 'DATABASE_URL'] as const).filter((k) => !parsed[k]);
+    if (missing.length > 0) {
+      throw new ConfigError(missing, `Invalid configuration: ${missing.join(', ')} required when NODE_ENV=production`);
+    }
+  }
+  const stripeKeys = [parsed.STRIPE_SECRET_KEY, parsed.STRIPE_WEBHOOK_SECRET].filter(Boolean).length;
+  if (stripeKeys === 1) {
+    const missing = parsed.STRIPE_SECRET_KEY ? 'STRIPE_WEBHOOK_SECRET' : 'STRIPE_SECRET_KEY';
+    throw new ConfigError([missing], `Invalid configuration: ${missing} is required when Stripe is configured`);
+  }
+  if (Boolean(parsed.ADMIN_EMAIL) !== Boolean(parsed.ADMIN_PASSWORD)) {
+    const missing = parsed.ADMIN_EMAIL ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL';
+    throw new ConfigError([missing], `Invalid configuration: ${missing} is required with the other ADMIN_ variable`);
+  }
+  return parsed;
+}

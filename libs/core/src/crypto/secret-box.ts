@@ -1,0 +1,71 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+
+interface Key {
+  id: string;
+  key: Buffer;
+}
+
+const VERSION = 'v1';
+
+function parseKey(material: string): Key {
+  const trimmed = material.trim();
+  const key = /^[0-9a-f]{64}$/i.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
+  if (key.length !== 32) {
+    throw new Error('ENCRYPTION_KEY must be 32 bytes, base64 or hex encoded');
+  }
+  // The key id is derived from the key so it needs no separate configuration.
+  const id = createHash('sha256').update(key).digest('hex').slice(0, 8);
+  return { id, key };
+}
+
+/**
+ * AES-256-GCM with a key id in every ciphertext: `v1:<kid>:<iv>:<tag>:<ciphertext>`.
+ * New data is sealed with the current key; older keys only open.
+ */
+export class SecretBox {
+  private readonly current: Key;
+  private readonly keys = new Map<string, Buffer>();
+
+  constructor(currentKey: string, oldKeys: string[] = []) {
+    this.current = parseKey(currentKey);
+    this.keys.set(this.current.id, this.current.key);
+    for (const material of oldKeys) {
+      const k = parseKey(material);
+      if (!this.keys.has(k.id)) this.keys.set(k.id, k.key);
+    }
+  }
+
+  get currentKeyId(): string {
+    return this.current.id;
+  }
+
+  seal(plaintext: string, aad = ''): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);
+    if (aad) cipher.setAAD(Buffer.from(aad));
+    const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    const tag = cipher.getAuthTag();
+    return [VERSION, this.current.id, iv.toString('base64url'), tag.toString('base64url'), ct.toString('base64url')].join(':');
+  }
+
+  open(sealed: string, aad = ''): string {
+    const parts = sealed.split(':');
+    if (parts.length !== 5 || parts[0] !== VERSION) throw new Error('Malformed ciphertext');
+    const [, kid, iv, tag, ct] = parts;
+    const key = this.keys.get(kid);
+    if (!key) throw new Error(`Unknown encryption key id ${kid}`);
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+    if (aad) decipher.setAAD(Buffer.from(aad));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
+  }
+
+  keyIdOf(sealed: string): string {
+    return sealed.split(':')[1] ?? '';
+  }
+
+  /** True when the value was sealed with an older key and should be re-sealed. */
+  needsRotation(sealed: string): boolean {
+    return this.keyIdOf(sealed) !== this.current.id;
+  }
+}
