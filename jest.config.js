@@ -15,7 +15,7 @@ const swc = {
 
 const common = {
   testEnvironment: 'node',
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|@noble|@scure|file-type|load-esm)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|@noble|@scure|file-type|load-esm|content-disposition|@fastify/static)/)'],
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', swc] },
   moduleNameMapper: {
     '^@torgovo/([a-z-]+)$': '<rootDir>/libs/$1/src',

@@ -65,9 +65,20 @@ export class Foundation1763900000000 implements MigrationInterface {
       )`);
     await q.query(`CREATE INDEX audit_logs_user_idx ON audit_logs (user_id, created_at)`);
     await q.query(`CREATE INDEX audit_logs_event_idx ON audit_logs (event_type, created_at)`);
+
+    // Liveness of worker processes, reported by GET /health.
+    await q.query(`
+      CREATE TABLE worker_heartbeats (
+        worker_id varchar(128) PRIMARY KEY,
+        hostname varchar(255) NOT NULL,
+        pid integer NOT NULL,
+        started_at timestamptz NOT NULL,
+        beat_at timestamptz NOT NULL
+      )`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE worker_heartbeats`);
     await q.query(`DROP TABLE audit_logs`);
     await q.query(`DROP TABLE exchange_credentials`);
     await q.query(`DROP TABLE refresh_tokens`);

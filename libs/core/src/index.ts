@@ -20,3 +20,6 @@ export * from './database/embedded-postgres';
 export * from './database/database.module';
 export * from './exchange/credential-tester';
 export * from './throttling/redis-throttler.storage';
+export * from './contracts/subscriptions-reader';
+export * from './health/health.module';
+export * from './health/heartbeat.service';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppConfig } from '../config/config.service';
@@ -45,6 +45,8 @@ export class LoggingModule {
         LoggerModule.forRootAsync({
           inject: [AppConfig],
           useFactory: (config: AppConfig) => ({
+            // Health probes are noise (and the prefix-excluded path was logged twice on Fastify).
+            exclude: [{ method: RequestMethod.ALL, path: 'health' }],
             pinoHttp: {
               level: config.env.LOG_LEVEL,
               redact: { paths: redactPaths, censor: '[redacted]' },
@@ -62,7 +64,6 @@ export class LoggingModule {
                 }),
               },
               customProps: () => ({}),
-              autoLogging: { ignore: (req: IncomingMessage) => req.url === '/health' },
               transport: config.env.LOG_PRETTY && !options.destination ? { target: 'pino-pretty' } : undefined,
               stream: options.destination,
             },

@@ -1,0 +1,43 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { AppConfig } from '@torgovo/core';
+import { ApiModule, ApiModuleOptions } from './api.module';
+import { setupSwagger } from './swagger';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** Builds the api exactly as production runs it; e2e tests call this too. */
+export async function createApiApp(options: ApiModuleOptions = {}): Promise<NestFastifyApplication> {
+  const config = AppConfig.fromEnv(process.env);
+  const trusted = config.env.TRUSTED_PROXIES;
+  const adapter = new FastifyAdapter({
+    trustProxy: trusted.length > 0 ? trusted : false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // One id per request, shared by Fastify, pino-http (via the header) and the error body.
+    genReqId: (req: IncomingMessage) => {
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      req.headers['x-request-id'] = id;
+      return id;
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.register(options), adapter, {
+    rawBody: true,
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  app.setGlobalPrefix('api', { exclude: ['health'] });
+  app.enableShutdownHooks();
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onSend', async (req, reply) => {
+      reply.header('x-request-id', req.id);
+    });
+  setupSwagger(app, app.get(AppConfig));
+  return app;
+}

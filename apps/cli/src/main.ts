@@ -1,0 +1,60 @@
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError } from '@torgovo/core';
+import { UsersService } from '@torgovo/users';
+import { CliModule } from './cli.module';
+
+const USAGE = `Usage: npm run cli -- <command> [options]
+
+Commands:
+  create-admin --email <email> [--password <password>]
+      Create an admin, or promote an existing account. The password may instead come
+      from the ADMIN_PASSWORD environment variable (keeps it out of shell history).
+  migrate
+      Apply pending migrations and exit (they also run at every start).`;
+
+async function main(): Promise<number> {
+  const [command, ...rest] = process.argv.slice(2);
+  if (!command || command === 'help' || command === '--help') {
+    console.log(USAGE);
+    return command ? 0 : 1;
+  }
+  if (command !== 'create-admin' && command !== 'migrate') {
+    console.error(`Unknown command '${command}'.\n\n${USAGE}`);
+    return 1;
+  }
+  const { values } = parseArgs({ args: rest, options: { email: { type: 'string' }, password: { type: 'string' } }, strict: true });
+  if (command === 'create-admin') {
+    const password = values.password ?? process.env.ADMIN_PASSWORD;
+    if (!values.email || !password) {
+      console.error('create-admin needs --email and a password (--password or ADMIN_PASSWORD).');
+      return 1;
+    }
+    if (password.length < 8) {
+      console.error('The password must be at least 8 characters.');
+      return 1;
+    }
+    // The CLI must not bootstrap the env admin again; it is given explicitly here.
+    const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'] });
+    try {
+      const { id, created } = await app.get(UsersService).ensureAdmin(values.email, password, 'cli');
+      console.log(created ? `Admin created: ${values.email} (${id})` : `Existing account is now an admin: ${values.email} (${id})`);
+    } finally {
+      await app.close();
+    }
+    return 0;
+  }
+  const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn', 'log'] });
+  await app.close();
+  console.log('Migrations are up to date.');
+  return 0;
+}
+
+main()
+  .then((code) => process.exit(code))
+  .catch((err: unknown) => {
+    if (err instanceof ConfigError) console.error(err.message);
+    else console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });

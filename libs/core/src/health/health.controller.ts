@@ -1,0 +1,44 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Public } from '../auth/decorators';
+
+/** A worker is alive if it beat within this window (it beats every 10 s). */
+const STALE_SECONDS = 60;
+
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly db: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    @InjectDataSource() private readonly ds: DataSource,
+  ) {}
+
+  /** 503 only when the database is down; a missing worker is reported but does not fail the api replica. */
+  @Public()
+  @Get()
+  @HealthCheck()
+  check() {
+    return this.health.check([() => this.db.pingCheck('database', { timeout: 2000 }), () => this.workers()]);
+  }
+
+  private async workers() {
+    const indicator = this.indicators.check('worker');
+    try {
+      const rows = (await this.ds.query(
+        `SELECT count(*) FILTER (WHERE beat_at > now() - make_interval(secs => $1))::int AS alive,
+                EXTRACT(EPOCH FROM now() - max(beat_at))::float AS last_beat_age_s
+           FROM worker_heartbeats`,
+        [STALE_SECONDS],
+      )) as Array<{ alive: number; last_beat_age_s: number | null }>;
+      const { alive, last_beat_age_s } = rows[0];
+      return indicator.up({ alive, state: alive > 0 ? 'up' : 'down', last_beat_age_s: last_beat_age_s === null ? null : Math.round(last_beat_age_s) });
+    } catch {
+      return indicator.up({ alive: 0, state: 'unknown' });
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AuditService, RequestMeta } from '@torgovo/core';
+import { User } from '../entities/user.entity';
+import { UserErrors } from '../errors';
+import { UsersService } from '../users.service';
+import { PasswordService } from './password.service';
+import { ReusedRefreshToken, TokenPair, TokensService } from './tokens.service';
+
+export interface AuthResult extends TokenPair {
+  user: User;
+}
+
+@Injectable()
+export class AuthService {
+  private readonly logger = new Logger(AuthService.name);
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly users: UsersService,
+    private readonly passwords: PasswordService,
+    private readonly tokens: TokensService,
+    private readonly audit: AuditService,
+  ) {}
+
+  async register(input: { email: string; password: string; full_name: string }, meta: RequestMeta): Promise<AuthResult> {
+    return this.ds.transaction(async (m) => {
+      const user = await this.users.create(input, m);
+      const pair = await this.tokens.issue(user, meta, m);
+      await this.audit.record({ event_type: 'auth.register', user_id: user.id, ip: meta.ip, user_agent: meta.user_agent }, m);
+      return { user, ...pair };
+    });
+  }
+
+  async login(email: string, password: string, meta: RequestMeta): Promise<AuthResult> {
+    const found = await this.users.findByEmailWithHash(email);
+    const ok = await this.passwords.verify(found?.password_hash, password);
+    if (!found || !ok || !found.is_active) {
+      // Deactivated users get the same answer as a wrong password: nothing to probe.
+      await this.audit.record({
+        event_type: 'auth.login_failed',
+        user_id: found?.id ?? null,
+        data: { reason: !found ? 'unknown_email' : !ok ? 'wrong_password' : 'deactivated' },
+        ip: meta.ip,
+        user_agent: meta.user_agent,
+      });
+      throw UserErrors.invalidCredentials();
+    }
+    return this.ds.transaction(async (m) => {
+      const pair = await this.tokens.issue(found, meta, m);
+      await this.audit.record({ event_type: 'auth.login', user_id: found.id, ip: meta.ip, user_agent: meta.user_agent }, m);
+      const { password_hash: _omit, ...user } = found;
+      void _omit;
+      return { user: user as User, ...pair };
+    });
+  }
+
+  async refresh(refreshToken: string, meta: RequestMeta): Promise<AuthResult> {
+    try {
+      return await this.ds.transaction(async (m) => {
+        const { user_id, family_id } = await this.tokens.spend(refreshToken, m);
+        const user = await this.users.findById(user_id, m);
+        if (!user || !user.is_active) throw UserErrors.invalidRefreshToken();
+        const pair = await this.tokens.issue(user, meta, m, family_id);
+        return { user, ...pair };
+      });
+    } catch (err) {
+      if (err instanceof ReusedRefreshToken) {
+        await this.tokens.revokeFamily(err.familyId);
+        await this.audit.record({
+          event_type: 'auth.refresh_reuse',
+          user_id: err.userId,
+          data: { family_id: err.familyId },
+          ip: meta.ip,
+          user_agent: meta.user_agent,
+        });
+        this.logger.warn({ user_id: err.userId, family_id: err.familyId }, 'Refresh token reuse: token family revoked');
+        throw UserErrors.invalidRefreshToken();
+      }
+      throw err;
+    }
+  }
+
+  async logout(userId: string, refreshToken: string, meta: RequestMeta): Promise<void> {
+    const revoked = await this.tokens.revokeByToken(refreshToken, userId);
+    await this.audit.record({ event_type: 'auth.logout', user_id: userId, data: { revoked }, ip: meta.ip, user_agent: meta.user_agent });
+  }
+}

@@ -1,0 +1,39 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+/** Every secret column holds SecretBox output (`v1:<kid>:…`); plaintext never touches the table. */
+@Entity({ name: 'exchange_credentials' })
+export class ExchangeCredential {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ type: 'uuid' })
+  user_id: string;
+
+  @Column({ type: 'varchar', length: 32 })
+  exchange: string;
+
+  @Column({ type: 'text', select: false })
+  api_key_enc: string;
+
+  @Column({ type: 'text', select: false })
+  secret_enc: string;
+
+  @Column({ type: 'text', nullable: true, select: false })
+  passphrase_enc: string | null;
+
+  @Column({ type: 'varchar', length: 16 })
+  key_id: string;
+
+  /** Last four characters of the API key, so a user can tell which key is connected. */
+  @Column({ type: 'varchar', length: 8 })
+  api_key_hint: string;
+
+  @Column({ type: 'boolean', default: false })
+  sandbox: boolean;
+
+  @CreateDateColumn({ type: 'timestamptz' })
+  created_at: Date;
+
+  @UpdateDateColumn({ type: 'timestamptz' })
+  updated_at: Date;
+}

@@ -1,0 +1,12 @@
+import { DomainError } from '@torgovo/core';
+
+export const UserErrors = {
+  emailTaken: () => new DomainError('email_taken', 409, 'An account with this email already exists'),
+  invalidCredentials: () => new DomainError('invalid_credentials', 401, 'Invalid email or password'),
+  invalidRefreshToken: () => new DomainError('invalid_refresh_token', 401, 'Refresh token is invalid, expired or already used'),
+  userNotFound: () => new DomainError('not_found', 404, 'User not found'),
+  unsupportedExchange: (exchange: string) => new DomainError('unsupported_exchange', 400, `Exchange '${exchange}' is not supported`),
+  passphraseRequired: () => new DomainError('validation_failed', 400, 'OKX needs the API passphrase', [{ field: 'passphrase', message: 'passphrase is required for okx' }]),
+  exchangeRejected: (reason: string) => new DomainError('exchange_connection_failed', 400, `The exchange rejected these credentials: ${reason}`),
+  notConnected: () => new DomainError('exchange_not_connected', 400, 'No exchange account is connected'),
+} as const;

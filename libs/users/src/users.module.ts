@@ -1,0 +1,35 @@
+import { Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfig } from '@torgovo/core';
+import { AuthController } from './auth.controller';
+import { AuthService } from './auth/auth.service';
+import { JwtStrategy } from './auth/jwt.strategy';
+import { PasswordService } from './auth/password.service';
+import { TokensService } from './auth/tokens.service';
+import { ExchangeCredential } from './entities/exchange-credential.entity';
+import { RefreshToken } from './entities/refresh-token.entity';
+import { User } from './entities/user.entity';
+import { ExchangeCredentialsService } from './exchange-credentials.service';
+import { UsersController } from './users.controller';
+import { UsersService } from './users.service';
+
+/** EXCHANGE_CREDENTIAL_TESTER is provided globally by the trading lib (it depends on users). */
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([User, RefreshToken, ExchangeCredential]),
+    PassportModule,
+    JwtModule.registerAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        secret: config.jwtSecret,
+        signOptions: { expiresIn: config.env.ACCESS_TOKEN_TTL_SECONDS, algorithm: 'HS256' },
+      }),
+    }),
+  ],
+  controllers: [AuthController, UsersController],
+  providers: [UsersService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, JwtStrategy],
+  exports: [UsersService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, JwtModule],
+})
+export class UsersModule {}

@@ -1,0 +1,85 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuditService, Role } from '@torgovo/core';
+import { PasswordService } from './auth/password.service';
+import { User } from './entities/user.entity';
+import { UserErrors } from './errors';
+
+export interface NewUser {
+  email: string;
+  password: string;
+  full_name: string;
+  role?: Role;
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+@Injectable()
+export class UsersService {
+  private readonly logger = new Logger(UsersService.name);
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly passwords: PasswordService,
+    private readonly audit: AuditService,
+  ) {}
+
+  findById(id: string, manager?: EntityManager): Promise<User | null> {
+    return (manager ?? this.ds.manager).getRepository(User).findOne({ where: { id } });
+  }
+
+  async getById(id: string): Promise<User> {
+    const user = await this.findById(id);
+    if (!user) throw UserErrors.userNotFound();
+    return user;
+  }
+
+  /** With the hash, for login only. */
+  findByEmailWithHash(email: string): Promise<User | null> {
+    return this.ds
+      .getRepository(User)
+      .createQueryBuilder('u')
+      .addSelect('u.password_hash')
+      .where('lower(u.email) = :email', { email: normalizeEmail(email) })
+      .getOne();
+  }
+
+  /** Inserts; the unique index on lower(email) is the arbiter, so concurrent sign-ups cannot both win. */
+  async create(input: NewUser, manager: EntityManager): Promise<User> {
+    const hash = await this.passwords.hash(input.password);
+    const rows = (await manager.query(
+      `INSERT INTO users (email, password_hash, full_name, role)
+       VALUES ($1, $2, $3, $4)
+       ON CONFLICT ((lower(email))) DO NOTHING
+       RETURNING id`,
+      [normalizeEmail(input.email), hash, input.full_name.trim(), input.role ?? 'user'],
+    )) as Array<{ id: string }>;
+    if (rows.length === 0) throw UserErrors.emailTaken();
+    return (await this.findById(rows[0].id, manager))!;
+  }
+
+  /**
+   * ADMIN_EMAIL/ADMIN_PASSWORD at start and the `create-admin` command: creates the admin,
+   * or promotes an existing account of that email. Never resets an existing password silently.
+   */
+  async ensureAdmin(email: string, password: string, source: 'env' | 'cli'): Promise<{ id: string; created: boolean }> {
+    return this.ds.transaction(async (m) => {
+      const existing = await m.getRepository(User).createQueryBuilder('u').where('lower(u.email) = :e', { e: normalizeEmail(email) }).setLock('pessimistic_write').getOne();
+      if (existing) {
+        if (existing.role !== 'admin' || !existing.is_active) {
+          await m.getRepository(User).update({ id: existing.id }, { role: 'admin', is_active: true });
+          await this.audit.record({ event_type: 'admin.promoted', user_id: existing.id, data: { source } }, m);
+          this.logger.log({ user_id: existing.id, source }, 'Existing user promoted to admin');
+        }
+        return { id: existing.id, created: false };
+      }
+      const user = await this.create({ email, password, full_name: 'Administrator', role: 'admin' }, m);
+      await this.audit.record({ event_type: 'admin.created', user_id: user.id, data: { source } }, m);
+      this.logger.log({ user_id: user.id, source }, 'Admin created');
+      return { id: user.id, created: true };
+    });
+  }
+}
