@@ -1,6 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
-import { seconds, ThrottlerModule } from '@nestjs/throttler';
 import {
   AllExceptionsFilter,
   AppConfig,
@@ -8,9 +7,11 @@ import {
   createValidationPipe,
   HealthModule,
   LoggingOptions,
-  RedisThrottlerStorage,
   RolesGuard,
 } from '@torgovo/core';
+import { PaymentsModule } from '@torgovo/payments';
+import { PlansModule } from '@torgovo/plans';
+import { SubscriptionsModule } from '@torgovo/subscriptions';
 import { TradingModule } from '@torgovo/trading';
 import { JwtAuthGuard, UsersModule } from '@torgovo/users';
 import { WorkerJobsModule } from '../../worker/src/worker-jobs.module';
@@ -29,16 +30,12 @@ export class ApiModule {
       module: ApiModule,
       imports: [
         CoreModule.forRoot({ appName: 'api', logging: options.logging }),
-        ThrottlerModule.forRootAsync({
-          inject: [AppConfig],
-          useFactory: (c: AppConfig) => ({
-            throttlers: [{ name: 'auth', ttl: seconds(c.env.AUTH_THROTTLE_TTL_SECONDS), limit: c.env.AUTH_THROTTLE_LIMIT }],
-            storage: c.env.REDIS_URL ? new RedisThrottlerStorage(c.env.REDIS_URL) : undefined,
-          }),
-        }),
         HealthModule,
         UsersModule,
         TradingModule,
+        PlansModule,
+        SubscriptionsModule,
+        PaymentsModule,
         ...(config.workerEnabled ? [WorkerJobsModule] : []),
       ],
       providers: [

@@ -1,12 +1,15 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
+import { seconds, ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditService } from './audit/audit.service';
 import { AuditLog } from './audit/entities/audit-log.entity';
 import { ConfigModule } from './config/config.module';
+import { AppConfig } from './config/config.service';
 import { secretBoxProvider } from './crypto/secret-box.provider';
 import { SecretBox } from './crypto/secret-box';
 import { DatabaseModule } from './database/database.module';
 import { LoggingModule, LoggingOptions } from './logging/logging.module';
+import { RedisThrottlerStorage } from './throttling/redis-throttler.storage';
 
 export interface CoreModuleOptions {
   /** application_name on database connections: api, worker, cli. */
@@ -26,9 +29,17 @@ export class CoreModule {
         LoggingModule.forRoot(options.logging),
         DatabaseModule.forRoot(`torgovo-${options.appName}`),
         TypeOrmModule.forFeature([AuditLog]),
+        // Named throttlers; routes opt in with ThrottlerGuard + @Throttle({ name: {} }).
+        ThrottlerModule.forRootAsync({
+          inject: [AppConfig],
+          useFactory: (c: AppConfig) => ({
+            throttlers: [{ name: 'auth', ttl: seconds(c.env.AUTH_THROTTLE_TTL_SECONDS), limit: c.env.AUTH_THROTTLE_LIMIT }],
+            storage: c.env.REDIS_URL ? new RedisThrottlerStorage(c.env.REDIS_URL) : undefined,
+          }),
+        }),
       ],
       providers: [secretBoxProvider, AuditService],
-      exports: [ConfigModule, SecretBox, AuditService],
+      exports: [ConfigModule, SecretBox, AuditService, ThrottlerModule],
     };
   }
 }

@@ -155,9 +155,9 @@ export function validateEnv(env: NodeJS.ProcessEnv): EnvSchema {
     const missing = parsed.STRIPE_SECRET_KEY ? 'STRIPE_WEBHOOK_SECRET' : 'STRIPE_SECRET_KEY';
     throw new ConfigError([missing], `Invalid configuration: ${missing} is required when Stripe is configured`);
   }
-  if (Boolean(parsed.ADMIN_EMAIL) !== Boolean(parsed.ADMIN_PASSWORD)) {
-    const missing = parsed.ADMIN_EMAIL ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL';
-    throw new ConfigError([missing], `Invalid configuration: ${missing} is required with the other ADMIN_ variable`);
+  // ADMIN_PASSWORD alone is fine: `cli create-admin --email` reads it.
+  if (parsed.ADMIN_EMAIL && !parsed.ADMIN_PASSWORD) {
+    throw new ConfigError(['ADMIN_PASSWORD'], 'Invalid configuration: ADMIN_PASSWORD is required with ADMIN_EMAIL');
   }
   return parsed;
 }

@@ -1,0 +1,59 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createTestApp, TestApp } from '../support/app';
+
+const run = promisify(execFile);
+const ROOT = join(__dirname, '..', '..');
+
+describe('first admin and admin-only docs (production mode)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ NODE_ENV: 'production', ADMIN_EMAIL: 'Root@Example.com', ADMIN_PASSWORD: 'root-password-123' });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('creates the admin from ADMIN_EMAIL/ADMIN_PASSWORD at start', async () => {
+    const res = await t.request<{ user: { role: string } }>('POST', '/api/auth/login', { body: { email: 'root@example.com', password: 'root-password-123' } });
+    expect(res.status).toBe(200);
+    expect(res.body.user.role).toBe('admin');
+    const [{ n }] = await t.db.dataSource.query(`SELECT count(*)::int AS n FROM audit_logs WHERE event_type = 'admin.created'`);
+    expect(n).toBe(1);
+  });
+
+  it('puts /docs and /docs-json behind an admin login in production', async () => {
+    expect((await fetch(`${t.url}/docs-json`)).status).toBe(401);
+    expect((await fetch(`${t.url}/docs`)).status).toBe(401);
+    const user = await t.register();
+    const asUser = await fetch(`${t.url}/docs-json`, { headers: { authorization: `Basic ${Buffer.from(`${user.email}:${user.password}`).toString('base64')}` } });
+    expect(asUser.status).toBe(401);
+    const asAdmin = await fetch(`${t.url}/docs-json`, { headers: { authorization: `Basic ${Buffer.from('root@example.com:root-password-123').toString('base64')}` } });
+    expect(asAdmin.status).toBe(200);
+    expect(((await asAdmin.json()) as { openapi: string }).openapi).toMatch(/^3\./);
+  });
+
+  it('`cli create-admin` promotes an existing account and creates a new one', async () => {
+    const user = await t.register();
+    const env = {
+      ...process.env,
+      NODE_ENV: 'test',
+      DATABASE_URL: t.db.url,
+      JWT_SECRET: 'test-jwt-secret-0123456789abcdefghijklmnop',
+      ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+      ADMIN_PASSWORD: 'cli-admin-password',
+      NODE_OPTIONS: '',
+    };
+    delete env.ADMIN_EMAIL;
+    const cli = (...args: string[]) =>
+      run(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/cli/src/main.ts', ...args], { cwd: ROOT, env, timeout: 60_000 });
+    const promoted = await cli('create-admin', '--email', user.email);
+    expect(promoted.stdout).toContain('is now an admin');
+    const created = await cli('create-admin', '--email', 'second-admin@example.com');
+    expect(created.stdout).toContain('Admin created');
+    const rows = (await t.db.dataSource.query(`SELECT email, role FROM users WHERE email IN ($1, 'second-admin@example.com') ORDER BY email`, [user.email])) as Array<{ role: string }>;
+    expect(rows.map((r) => r.role)).toEqual(['admin', 'admin']);
+    await expect(cli('create-admin')).rejects.toMatchObject({ code: 1 });
+  }, 120_000);
+});
