@@ -78,7 +78,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     const res = await fetch(url + path, { method, headers, body: payload });
     const text = await res.text();
-    let body: unknown = {};
+    let body: unknown;
     try {
       body = text ? JSON.parse(text) : {};
     } catch {

@@ -36,7 +36,7 @@ describe('first admin and admin-only docs (production mode)', () => {
 
   it('`cli create-admin` promotes an existing account and creates a new one', async () => {
     const user = await t.register();
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       ...process.env,
       NODE_ENV: 'test',
       DATABASE_URL: t.db.url,

@@ -1,0 +1,89 @@
+import type * as CcxtModule from 'ccxt';
+import { ExchangeError } from '../errors';
+import { parseExchangeMessage, toExchangeError } from './exchange-error-mapping';
+
+// The real ccxt classes, so a rename in ccxt fails here rather than in production.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const ccxt = require('ccxt') as typeof CcxtModule;
+
+describe('toExchangeError', () => {
+  const transient: Array<[string, new (m: string) => Error, string]> = [
+    ['NetworkError', ccxt.NetworkError, 'network_error'],
+    ['RequestTimeout', ccxt.RequestTimeout, 'timeout'],
+    ['RateLimitExceeded', ccxt.RateLimitExceeded, 'rate_limited'],
+    ['DDoSProtection', ccxt.DDoSProtection, 'rate_limited'],
+    ['ExchangeNotAvailable', ccxt.ExchangeNotAvailable, 'exchange_unavailable'],
+    ['OnMaintenance', ccxt.OnMaintenance, 'exchange_unavailable'],
+    ['InvalidNonce', ccxt.InvalidNonce, 'network_error'],
+  ];
+  it.each(transient)('%s is transient', (_name, Cls, code) => {
+    const e = toExchangeError(new Cls('okx GET http://x/api/v5/account/balance fetch failed'));
+    expect(e).toBeInstanceOf(ExchangeError);
+    expect(e.kind).toBe('transient');
+    expect(e.code).toBe(code);
+  });
+
+  const permanent: Array<[string, new (m: string) => Error, string]> = [
+    ['AuthenticationError', ccxt.AuthenticationError, 'authentication_failed'],
+    ['PermissionDenied', ccxt.PermissionDenied, 'permission_denied'],
+    ['InsufficientFunds', ccxt.InsufficientFunds, 'insufficient_funds'],
+    ['InvalidOrder', ccxt.InvalidOrder, 'invalid_order'],
+    ['OrderNotFound', ccxt.OrderNotFound, 'order_not_found'],
+    ['BadSymbol', ccxt.BadSymbol, 'bad_symbol'],
+    ['BadRequest', ccxt.BadRequest, 'bad_request'],
+    ['ArgumentsRequired', ccxt.ArgumentsRequired, 'bad_request'],
+    ['NotSupported', ccxt.NotSupported, 'not_supported'],
+    ['ExchangeError', ccxt.ExchangeError, 'exchange_error'],
+  ];
+  it.each(permanent)('%s is permanent', (_name, Cls, code) => {
+    const e = toExchangeError(new Cls('okx {"code":"50000","msg":"x","data":[]}'));
+    expect(e.kind).toBe('permanent');
+    expect(e.code).toBe(code);
+  });
+
+  it('takes the reason and code from an OKX per-order failure', () => {
+    const body = '{"code":"1","data":[{"clOrdId":"a1","ordId":"","sCode":"51008","sMsg":"Order failed. Insufficient USDT balance in account.","tag":""}],"msg":"All operations failed"}';
+    const e = toExchangeError(new ccxt.InsufficientFunds(`okx ${body}`));
+    expect(e).toMatchObject({ kind: 'permanent', code: 'insufficient_funds', exchangeCode: '51008' });
+    expect(e.reason).toBe('Order failed. Insufficient USDT balance in account.');
+  });
+
+  it('takes the reason and code from an OKX request failure', () => {
+    const e = toExchangeError(new ccxt.AuthenticationError('okx {"msg":"Invalid OK-ACCESS-KEY.","code":"50111"}'));
+    expect(e).toMatchObject({ kind: 'permanent', code: 'authentication_failed', exchangeCode: '50111', reason: 'Invalid OK-ACCESS-KEY.' });
+  });
+
+  it('keeps the whole message when the body is not JSON', () => {
+    const e = toExchangeError(new ccxt.ExchangeNotAvailable('okx GET http://127.0.0.1/api 503 Service Unavailable <html>'));
+    expect(e.reason).toBe('okx GET http://127.0.0.1/api 503 Service Unavailable <html>');
+    expect(e.exchangeCode).toBeNull();
+  });
+
+  it('scrubs credentials out of the reason', () => {
+    const e = toExchangeError(new ccxt.AuthenticationError('okx key my-api-key-123 secret S3CR3T-VALUE rejected'), ['my-api-key-123', 'S3CR3T-VALUE', null]);
+    expect(e.reason).toBe('okx key [redacted] secret [redacted] rejected');
+  });
+
+  it('treats socket errors as transient and anything else as a permanent internal error', () => {
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    expect(toExchangeError(reset)).toMatchObject({ kind: 'transient', code: 'network_error' });
+    expect(toExchangeError(new TypeError('x is undefined'))).toMatchObject({ kind: 'permanent', code: 'internal_error' });
+    expect(toExchangeError('boom')).toMatchObject({ kind: 'permanent', code: 'internal_error', reason: 'boom' });
+  });
+
+  it('passes an ExchangeError through untouched', () => {
+    const original = ExchangeError.permanent('below_min_notional', 'too small');
+    expect(toExchangeError(original)).toBe(original);
+  });
+});
+
+describe('parseExchangeMessage', () => {
+  it('ignores a success sCode and falls back to msg', () => {
+    expect(parseExchangeMessage('okx {"code":"51603","data":[],"msg":"Order does not exist"}')).toEqual({
+      code: '51603',
+      message: 'Order does not exist',
+    });
+    expect(parseExchangeMessage('okx {"code":"0","data":[{"sCode":"0","sMsg":""}],"msg":""}')).toEqual({ code: '0', message: null });
+    expect(parseExchangeMessage('no json here')).toEqual({ code: null, message: null });
+  });
+});

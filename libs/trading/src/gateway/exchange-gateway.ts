@@ -1,0 +1,116 @@
+// Every amount and price crossing this interface is a decimal string ("0.1", "73384.8"): never a JS number.
+
+export type OrderSide = 'buy' | 'sell';
+export type OrderType = 'market' | 'limit';
+export type OrderStatus = 'open' | 'closed' | 'canceled' | 'rejected';
+export type DepositStatus = 'pending' | 'ok' | 'failed';
+
+export interface BalanceEntry {
+  free: string;
+  used: string;
+  total: string;
+}
+
+/** Keyed by currency code ("USDT"). */
+export type Balances = Record<string, BalanceEntry>;
+
+export interface Market {
+  /** Unified symbol, e.g. "BTC/USDT". */
+  symbol: string;
+  /** Exchange id, e.g. "BTC-USDT". */
+  id: string;
+  base: string;
+  quote: string;
+  active: boolean;
+  /** Amount step (lot size) in base units, e.g. "0.00000001". */
+  amountPrecision: string;
+  /** Price step (tick size) in quote units, e.g. "0.1". */
+  pricePrecision: string;
+  minAmount: string | null;
+  /** Minimum order value in quote units; null when the exchange has none (OKX spot). */
+  minCost: string | null;
+}
+
+export interface CreateOrderRequest {
+  symbol: string;
+  side: OrderSide;
+  type: OrderType;
+  /** Base units. */
+  amount: string;
+  /** Limit price; for paper market orders the fill price. */
+  price?: string;
+  /** ≤ 32 alphanumeric characters; our reconciliation key. */
+  clientOrderId: string;
+}
+
+export interface Order {
+  exchangeOrderId: string;
+  clientOrderId: string | null;
+  symbol: string;
+  side: OrderSide;
+  type: OrderType;
+  status: OrderStatus;
+  amount: string;
+  /** Limit price (null for market orders). */
+  price: string | null;
+  filled: string;
+  average: string | null;
+  cost: string;
+  fee: string;
+  feeCurrency: string | null;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+}
+
+/** Look an order up by the exchange's id or by our client order id (one is required). */
+export interface OrderRef {
+  id?: string;
+  clientOrderId?: string;
+  symbol: string;
+}
+
+export interface DepositAddress {
+  currency: string;
+  address: string;
+  tag: string | null;
+  network: string | null;
+}
+
+export interface Deposit {
+  id: string | null;
+  txId: string | null;
+  currency: string;
+  amount: string;
+  address: string | null;
+  tag: string | null;
+  network: string | null;
+  status: DepositStatus;
+  timestamp: number;
+}
+
+export interface Ticker {
+  symbol: string;
+  last: string | null;
+  bid: string | null;
+  ask: string | null;
+}
+
+/**
+ * One exchange account (live, through ccxt) or one user's paper account.
+ * Every failure is an ExchangeError with kind 'transient' (retry later) or 'permanent'.
+ */
+export interface ExchangeGateway {
+  readonly kind: 'live' | 'paper';
+  fetchBalance(): Promise<Balances>;
+  loadMarkets(): Promise<Market[]>;
+  createOrder(request: CreateOrderRequest): Promise<Order>;
+  /** null when the exchange does not know the order. */
+  fetchOrder(ref: OrderRef): Promise<Order | null>;
+  cancelOrder(ref: OrderRef): Promise<Order>;
+  fetchDepositAddress(currency: string, network?: string): Promise<DepositAddress>;
+  /** `since` in milliseconds since the epoch. */
+  fetchDeposits(currency?: string, since?: number): Promise<Deposit[]>;
+  fetchTicker(symbol: string): Promise<Ticker>;
+}
+
+export const CLIENT_ORDER_ID = /^[A-Za-z0-9]{1,32}$/;

@@ -1,0 +1,73 @@
+import { ExchangeError } from '../errors';
+import type { Market } from './exchange-gateway';
+import { validateOrderAgainstMarket } from './order-validation';
+
+const btc: Market = {
+  symbol: 'BTC/USDT',
+  id: 'BTC-USDT',
+  base: 'BTC',
+  quote: 'USDT',
+  active: true,
+  amountPrecision: '0.00000001',
+  pricePrecision: '0.1',
+  minAmount: '0.00001',
+  minCost: '1',
+};
+
+function failure(fn: () => unknown): ExchangeError {
+  try {
+    fn();
+  } catch (e) {
+    return e as ExchangeError;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('validateOrderAgainstMarket', () => {
+  it('rounds the amount DOWN to the step and the price to the tick', () => {
+    expect(validateOrderAgainstMarket(btc, '0.123456789', '73384.86')).toEqual({
+      amount: '0.12345678',
+      price: '73384.9',
+      cost: '9059.863454622',
+    });
+  });
+
+  it('never rounds up, even at .99999', () => {
+    expect(validateOrderAgainstMarket(btc, '0.000999999999').amount).toBe('0.00099999');
+  });
+
+  it('accepts an order without a price and then skips the notional check', () => {
+    expect(validateOrderAgainstMarket(btc, '0.00001')).toEqual({ amount: '0.00001', price: null, cost: null });
+  });
+
+  it('refuses a value below the minimum notional', () => {
+    const e = failure(() => validateOrderAgainstMarket(btc, '0.00001', '50000'));
+    expect(e).toBeInstanceOf(ExchangeError);
+    expect(e).toMatchObject({ kind: 'permanent', code: 'below_min_notional' });
+    expect(e.reason).toContain('0.5');
+  });
+
+  it('accepts exactly the minimum notional', () => {
+    expect(validateOrderAgainstMarket(btc, '0.00002', '50000').cost).toBe('1');
+  });
+
+  it.each([['0'], ['-1'], ['abc'], ['1e-5'], [''], ['0.000000001']])('refuses the amount "%s"', (amount) => {
+    expect(failure(() => validateOrderAgainstMarket(btc, amount))).toMatchObject({ kind: 'permanent', code: 'invalid_amount' });
+  });
+
+  it('refuses an amount below the minimum order size', () => {
+    const e = failure(() => validateOrderAgainstMarket(btc, '0.000009'));
+    expect(e).toMatchObject({ code: 'invalid_amount' });
+    expect(e.reason).toContain('minimum order size 0.00001');
+  });
+
+  it('refuses a bad price and an inactive market', () => {
+    expect(failure(() => validateOrderAgainstMarket(btc, '1', '0'))).toMatchObject({ code: 'invalid_order' });
+    expect(failure(() => validateOrderAgainstMarket(btc, '1', '0.01'))).toMatchObject({ code: 'invalid_order' });
+    expect(failure(() => validateOrderAgainstMarket({ ...btc, active: false }, '1', '1'))).toMatchObject({ code: 'invalid_order' });
+  });
+
+  it('has no notional rule when the market has none (OKX spot)', () => {
+    expect(validateOrderAgainstMarket({ ...btc, minCost: null }, '0.00001', '1').cost).toBe('0.00001');
+  });
+});

@@ -1,0 +1,17 @@
+export * from './errors';
+export * from './trading.module';
+export * from './gateway/exchange-gateway';
+export * from './gateway/exchange-error-mapping';
+export * from './gateway/order-validation';
+export * from './gateway/exchange-gateway.factory';
+export * from './gateway/credential-tester';
+export * from './gateway/live/live-exchange-gateway';
+export * from './gateway/live/okx-client';
+export * from './gateway/live/okx-parsers';
+export { isCcxtLoaded } from './gateway/live/ccxt-loader';
+export * from './gateway/paper/paper-exchange-gateway';
+export * from './gateway/paper/paper-markets';
+export * from './gateway/paper/paper-math';
+export * from './gateway/paper/entities/paper-account.entity';
+export * from './gateway/paper/entities/paper-balance.entity';
+export * from './gateway/paper/entities/paper-order.entity';

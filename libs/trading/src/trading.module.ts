@@ -1,0 +1,36 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { EXCHANGE_CREDENTIAL_TESTER } from '@torgovo/core';
+import { LiveCredentialTester } from './gateway/credential-tester';
+import { ExchangeGatewayFactory, PAPER_EXCHANGE_OPTIONS } from './gateway/exchange-gateway.factory';
+import { PaperAccount } from './gateway/paper/entities/paper-account.entity';
+import { PaperBalance } from './gateway/paper/entities/paper-balance.entity';
+import { PaperOrder } from './gateway/paper/entities/paper-order.entity';
+import { DEFAULT_PAPER_EXCHANGE_OPTIONS, PaperExchangeOptions } from './gateway/paper/paper-exchange-gateway';
+
+const providers = [
+  ExchangeGatewayFactory,
+  LiveCredentialTester,
+  { provide: EXCHANGE_CREDENTIAL_TESTER, useExisting: LiveCredentialTester },
+];
+
+/**
+ * Global because the users lib injects EXCHANGE_CREDENTIAL_TESTER without importing trading
+ * (users sits below trading in the dependency order).
+ */
+@Global()
+@Module({
+  imports: [TypeOrmModule.forFeature([PaperAccount, PaperBalance, PaperOrder])],
+  providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: DEFAULT_PAPER_EXCHANGE_OPTIONS }],
+  exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER],
+})
+export class TradingModule {
+  /** The same module with other paper-exchange settings (starting balance, fee). */
+  static withPaperOptions(options: Partial<PaperExchangeOptions>): DynamicModule {
+    return {
+      module: TradingModule,
+      providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: { ...DEFAULT_PAPER_EXCHANGE_OPTIONS, ...options } }],
+      exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER],
+    };
+  }
+}

@@ -1,0 +1,216 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fail, FakeAccount, FakeAccountInput, FakeOkxExchange, OkxReply } from './fake-okx-exchange';
+import type { FakeDeposit, Wire } from './okx-wire';
+
+export type OkxFault = 'invalid_key' | 'invalid_sign' | 'rate_limit' | 'server_error' | 'insufficient_funds';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  /** Path with its query string, exactly as signed. */
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+interface ArmedFault {
+  kind: OkxFault;
+  remaining: number;
+  /** Only requests to this path (e.g. "/api/v5/trade/order"); every path when unset. */
+  path?: string;
+  status?: number;
+}
+
+export interface FaultOptions {
+  /** How many matching requests fail (default 1; Infinity until clearFaults). */
+  times?: number;
+  path?: string;
+  /** HTTP status for server_error (default 503). */
+  status?: number;
+}
+
+const TIMESTAMP_WINDOW_MS = 30_000;
+
+// OKX's answers to a bad request signature, from its error-code table.
+const AUTH_ERRORS = {
+  noKey: () => fail(401, '50103', 'Request header OK-ACCESS-KEY cannot be empty.'),
+  noPassphrase: () => fail(401, '50104', 'Request header OK-ACCESS-PASSPHRASE cannot be empty.'),
+  badPassphrase: () => fail(401, '50105', 'Request header OK-ACCESS-PASSPHRASE incorrect.'),
+  badTimestamp: () => fail(401, '50102', 'Timestamp request expired.'),
+  badKey: () => fail(401, '50111', 'Invalid OK-ACCESS-KEY.'),
+  badSign: () => fail(401, '50113', 'Invalid Sign.'),
+  wrongEnv: () => fail(401, '50101', 'APIKey does not match current environment.'),
+};
+
+/**
+ * A local OKX v5 REST server for tests: verifies request signatures against registered accounts,
+ * keeps balances and orders, and can be told to fail. Start one per test file.
+ */
+export class FakeOkxServer {
+  readonly exchange = new FakeOkxExchange();
+  readonly requests: RecordedRequest[] = [];
+  /** Milliseconds to wait before every answer. */
+  latencyMs = 0;
+  private server?: Server;
+  private faults: ArmedFault[] = [];
+  private dropNextOrder = false;
+
+  get url(): string {
+    const address = this.server?.address() as AddressInfo | null | undefined;
+    if (!address) throw new Error('FakeOkxServer is not started');
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+  }
+
+  addAccount(input?: FakeAccountInput): FakeAccount {
+    return this.exchange.addAccount(input);
+  }
+
+  addDeposit(account: FakeAccount, deposit: Partial<FakeDeposit> & Pick<FakeDeposit, 'ccy' | 'amt'>): FakeDeposit {
+    return this.exchange.addDeposit(account, deposit);
+  }
+
+  inject(kind: OkxFault, options: FaultOptions = {}): void {
+    this.faults.push({ kind, remaining: options.times ?? 1, path: options.path, status: options.status });
+  }
+
+  /** One shot: the next order is placed, then the connection is cut before any answer. */
+  dropNextOrderResponse(): void {
+    this.dropNextOrder = true;
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+    this.dropNextOrder = false;
+    this.latencyMs = 0;
+  }
+
+  /** How many requests reached `METHOD path` (path without query). */
+  count(method: string, path: string): number {
+    return this.requests.filter((r) => r.method === method && r.path === path).length;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    const url = req.url ?? '/';
+    const parsed = new URL(url, 'http://fake');
+    const method = req.method ?? 'GET';
+    this.requests.push({ method, path: parsed.pathname, url, headers: req.headers, body });
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+
+    let reply: OkxReply | 'drop' | undefined = this.takeFault(parsed.pathname);
+    if (!reply) {
+      try {
+        reply = this.route(method, parsed.pathname, parsed.searchParams, req, url, body);
+      } catch (error) {
+        reply = { status: 500, body: { code: '50026', data: [], msg: `fake OKX error: ${(error as Error).message}` } };
+      }
+    }
+    if (reply === 'drop') {
+      req.socket.destroy();
+      return;
+    }
+    if (reply.html) {
+      // What a load balancer in front of OKX answers: HTML, not OKX JSON.
+      res.writeHead(reply.status, { 'content-type': 'text/html' });
+      res.end(`<html><body><h1>${reply.status} Service Temporarily Unavailable</h1></body></html>`);
+      return;
+    }
+    res.writeHead(reply.status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(reply.body));
+  }
+
+  private takeFault(path: string): OkxReply | undefined {
+    const fault = this.faults.find((f) => f.remaining > 0 && (!f.path || f.path === path));
+    if (!fault) return undefined;
+    fault.remaining -= 1;
+    switch (fault.kind) {
+      case 'invalid_key':
+        return AUTH_ERRORS.badKey();
+      case 'invalid_sign':
+        return AUTH_ERRORS.badSign();
+      case 'rate_limit':
+        return fail(429, '50011', 'Too Many Requests');
+      case 'server_error':
+        return { status: fault.status ?? 503, body: {}, html: true };
+      case 'insufficient_funds':
+        // Handled where orders are placed, so that only order placement fails.
+        fault.remaining += 1;
+        return undefined;
+    }
+  }
+
+  private route(method: string, path: string, q: URLSearchParams, req: IncomingMessage, url: string, body: string): OkxReply | 'drop' {
+    const x = this.exchange;
+    if (method === 'GET' && path === '/api/v5/public/instruments') return x.instrumentsReply(q);
+    if (method === 'GET' && path === '/api/v5/market/ticker') return x.tickerReply(q);
+
+    const auth = this.authenticate(req, method, url, body);
+    if ('status' in auth) return auth;
+    const account = auth.account;
+    const json = (): Wire => (body ? (JSON.parse(body) as Wire) : {});
+
+    if (method === 'GET' && path === '/api/v5/account/balance') return x.balanceReply(account, q);
+    if (method === 'POST' && path === '/api/v5/trade/order') {
+      const reply = x.placeOrder(account, json(), this.consumeInsufficientFunds(path));
+      if (this.dropNextOrder && reply.body.code === '0') {
+        this.dropNextOrder = false;
+        return 'drop';
+      }
+      return reply;
+    }
+    if (method === 'GET' && path === '/api/v5/trade/order') return x.orderReply(account, q);
+    if (method === 'POST' && path === '/api/v5/trade/cancel-order') return x.cancelOrder(account, json());
+    if (method === 'GET' && path === '/api/v5/asset/deposit-address') return x.depositAddressReply(account, q);
+    if (method === 'GET' && path === '/api/v5/asset/deposit-history') return x.depositHistoryReply(account, q);
+    return fail(404, '404', `fake OKX does not serve ${method} ${path}`);
+  }
+
+  private consumeInsufficientFunds(path: string): boolean {
+    const fault = this.faults.find((f) => f.kind === 'insufficient_funds' && f.remaining > 0 && (!f.path || f.path === path));
+    if (fault) fault.remaining -= 1;
+    return fault !== undefined;
+  }
+
+  /** OK-ACCESS-SIGN = base64(HMAC-SHA256(secret, timestamp + METHOD + requestPath + body)). */
+  private authenticate(req: IncomingMessage, method: string, url: string, body: string): { account: FakeAccount } | OkxReply {
+    const header = (name: string) => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    };
+    const key = header('ok-access-key');
+    const sign = header('ok-access-sign');
+    const timestamp = header('ok-access-timestamp');
+    const passphrase = header('ok-access-passphrase');
+    if (!key) return AUTH_ERRORS.noKey();
+    const account = this.exchange.accounts.get(key);
+    if (!account) return AUTH_ERRORS.badKey();
+    if (!passphrase) return AUTH_ERRORS.noPassphrase();
+    const ts = timestamp ? Date.parse(timestamp) : NaN;
+    if (!timestamp || Number.isNaN(ts) || Math.abs(Date.now() - ts) > TIMESTAMP_WINDOW_MS) return AUTH_ERRORS.badTimestamp();
+    const expected = createHmac('sha256', account.secret).update(`${timestamp}${method}${url}${body}`).digest();
+    const given = Buffer.from(sign ?? '', 'base64');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return AUTH_ERRORS.badSign();
+    if (passphrase !== account.passphrase) return AUTH_ERRORS.badPassphrase();
+    // Demo keys work only on simulated trading, live keys only without it.
+    if ((header('x-simulated-trading') === '1') !== account.demo) return AUTH_ERRORS.wrongEnv();
+    return { account };
+  }
+}

@@ -1,0 +1,266 @@
+import { request } from 'node:http';
+import { createOkxClient, LiveExchangeGateway, OkxClientOptions } from '@torgovo/trading';
+import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
+import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
+import { credentialsOf, exchangeFailure } from './support';
+
+const ORDER_PATH = '/api/v5/trade/order';
+
+describe('LiveExchangeGateway through ccxt against the fake OKX', () => {
+  let fake: FakeOkxServer;
+  let account: FakeAccount;
+  let gateway: LiveExchangeGateway;
+
+  const gatewayFor = (a: FakeAccount, sandbox = a.demo, options: OkxClientOptions = {}) => {
+    const creds = credentialsOf(a, sandbox);
+    return new LiveExchangeGateway(createOkxClient(creds, { apiUrl: fake.url, ...options }), [creds.apiKey, creds.secret, creds.passphrase]);
+  };
+
+  beforeAll(async () => {
+    fake = await new FakeOkxServer().start();
+  });
+  afterAll(async () => {
+    await fake.stop();
+  });
+  beforeEach(() => {
+    account = fake.addAccount({ balances: { USDT: '10000', BTC: '0.5' } });
+    gateway = gatewayFor(account);
+    fake.requests.length = 0;
+  });
+  afterEach(() => fake.clearFaults());
+
+  it('fetches the balance exactly, calling only instruments and balance', async () => {
+    await expect(gateway.fetchBalance()).resolves.toEqual({
+      BTC: { free: '0.5', used: '0', total: '0.5' },
+      USDT: { free: '10000', used: '0', total: '10000' },
+    });
+    // With fetchCurrencies off ccxt makes no /asset/currencies call at loadMarkets.
+    expect(fake.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'GET /api/v5/public/instruments?instType=SPOT',
+      'GET /api/v5/account/balance',
+    ]);
+  });
+
+  it('loads the spot markets with their steps', async () => {
+    const markets = await gateway.loadMarkets();
+    expect(markets.find((m) => m.symbol === 'BTC/USDT')).toEqual({
+      symbol: 'BTC/USDT',
+      id: 'BTC-USDT',
+      base: 'BTC',
+      quote: 'USDT',
+      active: true,
+      amountPrecision: '0.00000001',
+      pricePrecision: '0.1',
+      minAmount: '0.00001',
+      minCost: null,
+    });
+    expect(markets.map((m) => m.symbol)).toContain('DOGE/USDT');
+  });
+
+  it('places a market order once, with our clOrdId, and reads its fill back', async () => {
+    const order = await gateway.createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.001', clientOrderId: 'sig1abc' });
+    expect(order).toMatchObject({
+      clientOrderId: 'sig1abc',
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'market',
+      status: 'closed',
+      amount: '0.001',
+      filled: '0.001',
+      average: '73384.8',
+      cost: '73.3848',
+      fee: '0.000001',
+      feeCurrency: 'BTC',
+    });
+    expect(order.exchangeOrderId).toMatch(/^\d{19}$/);
+    expect(fake.count('POST', ORDER_PATH)).toBe(1);
+    const sent = JSON.parse(fake.requests.find((r) => r.method === 'POST')!.body) as Record<string, string>;
+    expect(sent).toMatchObject({ instId: 'BTC-USDT', side: 'buy', ordType: 'market', sz: '0.001', tdMode: 'cash', tgtCcy: 'base_ccy', clOrdId: 'sig1abc' });
+
+    await expect(gateway.fetchBalance()).resolves.toMatchObject({
+      BTC: { free: '0.500999', total: '0.500999' },
+      USDT: { free: '9926.6152' },
+    });
+  });
+
+  it('finds an order by clOrdId and by id, and answers null for an unknown one', async () => {
+    const placed = await gateway.createOrder({ symbol: 'ETH/USDT', side: 'buy', type: 'market', amount: '0.01', clientOrderId: 'findme1' });
+    await expect(gateway.fetchOrder({ clientOrderId: 'findme1', symbol: 'ETH/USDT' })).resolves.toEqual(placed);
+    await expect(gateway.fetchOrder({ id: placed.exchangeOrderId, symbol: 'ETH/USDT' })).resolves.toEqual(placed);
+    await expect(gateway.fetchOrder({ clientOrderId: 'neverplaced', symbol: 'ETH/USDT' })).resolves.toBeNull();
+    await expect(gateway.fetchOrder({ id: '1234567890123456789', symbol: 'ETH/USDT' })).resolves.toBeNull();
+  });
+
+  it('rests a limit order with its funds frozen and cancels it', async () => {
+    const open = await gateway.createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'limit', amount: '0.01', price: '50000', clientOrderId: 'lim1' });
+    expect(open).toMatchObject({ status: 'open', price: '50000', filled: '0', average: null });
+    await expect(gateway.fetchBalance()).resolves.toMatchObject({ USDT: { free: '9500', used: '500', total: '10000' } });
+
+    const canceled = await gateway.cancelOrder({ clientOrderId: 'lim1', symbol: 'BTC/USDT' });
+    expect(canceled).toMatchObject({ exchangeOrderId: open.exchangeOrderId, status: 'canceled' });
+    await expect(gateway.fetchBalance()).resolves.toMatchObject({ USDT: { free: '10000', used: '0' } });
+    // OKX refuses a second cancel (51401); the gateway answers with the order as it is.
+    await expect(gateway.cancelOrder({ id: open.exchangeOrderId, symbol: 'BTC/USDT' })).resolves.toMatchObject({ status: 'canceled' });
+    await expect(exchangeFailure(gateway.cancelOrder({ clientOrderId: 'nosuch', symbol: 'BTC/USDT' }))).resolves.toMatchObject({
+      kind: 'permanent',
+      code: 'order_not_found',
+    });
+  });
+
+  it('gives the selected deposit address of a network', async () => {
+    await expect(gateway.fetchDepositAddress('USDT', 'TRC20')).resolves.toEqual({
+      currency: 'USDT',
+      address: account.depositAddresses[0].addr,
+      tag: null,
+      network: 'TRC20',
+    });
+    await expect(gateway.fetchDepositAddress('USDT', 'TON')).resolves.toMatchObject({ tag: '11563797', network: 'TON' });
+    const e = await exchangeFailure(gateway.fetchDepositAddress('USDT', 'SOL'));
+    expect(e).toMatchObject({ kind: 'permanent', code: 'bad_request' });
+  });
+
+  it('lists deposits with exact amounts, filtered by currency and time', async () => {
+    const now = Date.now();
+    const old = fake.addDeposit(account, { ccy: 'USDT', amt: '5', ts: now - 60_000 });
+    const recent = fake.addDeposit(account, { ccy: 'USDT', amt: '100.123456789012345678', ts: now - 1_000, state: '0' });
+    fake.addDeposit(account, { ccy: 'BTC', amt: '0.01', chain: 'BTC-Bitcoin', ts: now - 500 });
+
+    const all = await gateway.fetchDeposits('USDT');
+    expect(all.map((d) => d.id)).toEqual([recent.depId, old.depId]);
+    expect(all[0]).toEqual({
+      id: recent.depId,
+      txId: recent.txId,
+      currency: 'USDT',
+      amount: '100.123456789012345678',
+      address: recent.to,
+      tag: null,
+      network: 'TRC20',
+      status: 'pending',
+      timestamp: recent.ts,
+    });
+    const since = await gateway.fetchDeposits('USDT', now - 1_000);
+    expect(since.map((d) => d.id)).toEqual([recent.depId]);
+    await expect(gateway.fetchDeposits()).resolves.toHaveLength(3);
+  });
+
+  it('reads the ticker', async () => {
+    await expect(gateway.fetchTicker('BTC/USDT')).resolves.toEqual({ symbol: 'BTC/USDT', last: '73384.8', bid: '73384.7', ask: '73384.8' });
+    await expect(exchangeFailure(gateway.fetchTicker('NOPE/USDT'))).resolves.toMatchObject({ code: 'bad_symbol' });
+  });
+
+  it('sends x-simulated-trading: 1 with a sandbox credential (and OKX needs it for demo keys)', async () => {
+    const demo = fake.addAccount({ demo: true });
+    await expect(gatewayFor(demo, true).fetchBalance()).resolves.toMatchObject({ USDT: { free: '10000' } });
+    const signed = fake.requests.filter((r) => r.headers['ok-access-key'] === demo.apiKey);
+    expect(signed.length).toBeGreaterThan(0);
+    expect(signed.every((r) => r.headers['x-simulated-trading'] === '1')).toBe(true);
+
+    const e = await exchangeFailure(gatewayFor(demo, false).fetchBalance());
+    expect(e).toMatchObject({ kind: 'permanent', code: 'authentication_failed', exchangeCode: '50101' });
+    const live = fake.requests.filter((r) => r.method === 'GET' && r.path === '/api/v5/account/balance' && r.headers['ok-access-key'] === account.apiKey);
+    expect(live.every((r) => r.headers['x-simulated-trading'] === undefined)).toBe(true);
+  });
+
+  it('reports an unknown key as permanent, with the exchange message and no secret', async () => {
+    const stranger = { ...account, apiKey: 'not-registered-key', secret: 'ThisSecretMustNotLeak' };
+    const e = await exchangeFailure(gatewayFor(stranger).fetchBalance());
+    expect(e).toMatchObject({ kind: 'permanent', code: 'authentication_failed', exchangeCode: '50111', reason: 'Invalid OK-ACCESS-KEY.' });
+    expect(JSON.stringify(e) + e.message).not.toContain('ThisSecretMustNotLeak');
+
+    fake.inject('invalid_key', { path: '/api/v5/account/balance' });
+    await expect(exchangeFailure(gateway.fetchBalance())).resolves.toMatchObject({ kind: 'permanent', exchangeCode: '50111' });
+  });
+
+  it('is rejected by the fake when the signature is wrong', async () => {
+    const e = await exchangeFailure(gatewayFor({ ...account, secret: 'a-wrong-secret' }).fetchBalance());
+    expect(e).toMatchObject({ kind: 'permanent', code: 'authentication_failed', exchangeCode: '50113', reason: 'Invalid Sign.' });
+
+    // And by hand: a well-formed request whose signature does not match the body.
+    const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        `${fake.url}/api/v5/account/balance`,
+        {
+          headers: {
+            'OK-ACCESS-KEY': account.apiKey,
+            'OK-ACCESS-SIGN': Buffer.alloc(32).toString('base64'),
+            'OK-ACCESS-TIMESTAMP': new Date().toISOString(),
+            'OK-ACCESS-PASSPHRASE': account.passphrase,
+          },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(reply.status).toBe(401);
+    expect(JSON.parse(reply.body)).toMatchObject({ code: '50113' });
+  });
+
+  it('reports 429 and 5xx as transient', async () => {
+    await gateway.loadMarkets();
+    fake.inject('rate_limit');
+    await expect(exchangeFailure(gateway.fetchBalance())).resolves.toMatchObject({ kind: 'transient', code: 'rate_limited', exchangeCode: '50011' });
+    fake.inject('server_error', { status: 502 });
+    await expect(exchangeFailure(gateway.fetchBalance())).resolves.toMatchObject({ kind: 'transient', code: 'exchange_unavailable' });
+    fake.inject('server_error');
+    await expect(exchangeFailure(gateway.fetchBalance())).resolves.toMatchObject({ kind: 'transient' });
+    await expect(gateway.fetchBalance()).resolves.toMatchObject({ USDT: { free: '10000' } });
+  });
+
+  it('reports an unreachable exchange as a transient network error', async () => {
+    const nowhere = new LiveExchangeGateway(createOkxClient(credentialsOf(account), { apiUrl: 'http://127.0.0.1:9' }));
+    const e = await exchangeFailure(nowhere.fetchBalance());
+    expect(e).toMatchObject({ kind: 'transient', code: 'network_error' });
+    expect(e.reason).toContain('127.0.0.1:9');
+  });
+
+  it('recovers from a failed first loadMarkets on the same client', async () => {
+    fake.inject('server_error', { path: '/api/v5/public/instruments' });
+    await expect(exchangeFailure(gateway.loadMarkets())).resolves.toMatchObject({ kind: 'transient' });
+    await expect(gateway.loadMarkets()).resolves.not.toHaveLength(0);
+  });
+
+  it('reports insufficient funds as permanent with the exchange message', async () => {
+    const e = await exchangeFailure(gateway.createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '1', clientOrderId: 'toobig1' }));
+    expect(e).toMatchObject({
+      kind: 'permanent',
+      code: 'insufficient_funds',
+      exchangeCode: '51008',
+      reason: 'Order failed. Insufficient USDT balance in account.',
+    });
+    fake.inject('insufficient_funds');
+    await expect(
+      exchangeFailure(gateway.createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.0001', clientOrderId: 'inj1' })),
+    ).resolves.toMatchObject({ kind: 'permanent', code: 'insufficient_funds' });
+    await expect(gateway.fetchBalance()).resolves.toMatchObject({ USDT: { free: '10000' } });
+  });
+
+  it('survives a crash between placing and the answer: the order is found by clOrdId, placed once', async () => {
+    fake.dropNextOrderResponse();
+    const e = await exchangeFailure(gateway.createOrder({ symbol: 'BTC/USDT', side: 'sell', type: 'market', amount: '0.1', clientOrderId: 'crash1' }));
+    expect(e.kind).toBe('transient');
+    // What the TradingManager does before any retry: look the order up.
+    const found = await gateway.fetchOrder({ clientOrderId: 'crash1', symbol: 'BTC/USDT' });
+    expect(found).toMatchObject({ status: 'closed', filled: '0.1', side: 'sell', fee: '7.33848', feeCurrency: 'USDT' });
+    expect(fake.count('POST', ORDER_PATH)).toBe(1);
+  });
+
+  it('times out a slow exchange as transient', async () => {
+    const slow = gatewayFor(account, false, { timeoutMs: 300 });
+    await slow.loadMarkets();
+    fake.latencyMs = 1_000;
+    await expect(exchangeFailure(slow.fetchBalance())).resolves.toMatchObject({ kind: 'transient', code: 'timeout' });
+  });
+
+  it('refuses an order below the minimum size before sending it', async () => {
+    const e = await exchangeFailure(gateway.createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.000001', clientOrderId: 'dust1' }));
+    expect(e).toMatchObject({ kind: 'permanent', code: 'invalid_amount' });
+    const bad = await exchangeFailure(gateway.createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.001', clientOrderId: 'not-alnum!' }));
+    expect(bad.code).toBe('invalid_order');
+    expect(fake.count('POST', ORDER_PATH)).toBe(0);
+  });
+});

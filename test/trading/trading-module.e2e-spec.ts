@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { CoreModule, EXCHANGE_CREDENTIAL_TESTER, ExchangeCredentialTester } from '@torgovo/core';
+import { ExchangeGatewayFactory, isCcxtLoaded, TradingModule } from '@torgovo/trading';
+import { DataSource } from 'typeorm';
+import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
+import { createTestDatabase, TestDatabase } from '../support/database';
+import { createUser, credentialsOf } from './support';
+
+describe('TradingModule wired into a Nest app', () => {
+  let db: TestDatabase;
+  let fake: FakeOkxServer;
+  let app: INestApplicationContext;
+  let factory: ExchangeGatewayFactory;
+  let tester: ExchangeCredentialTester;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    fake = await new FakeOkxServer().start();
+    Object.assign(process.env, {
+      NODE_ENV: 'test',
+      DATABASE_URL: db.url,
+      OKX_API_URL: fake.url,
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      LOG_LEVEL: 'silent',
+    });
+    const moduleRef = await Test.createTestingModule({ imports: [CoreModule.forRoot({ appName: 'trading-test' }), TradingModule] }).compile();
+    app = await moduleRef.init();
+    factory = app.get(ExchangeGatewayFactory);
+    tester = app.get<ExchangeCredentialTester>(EXCHANGE_CREDENTIAL_TESTER);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await fake?.stop();
+    await db?.drop();
+    process.env = saved;
+  });
+  afterEach(() => fake.clearFaults());
+
+  it('trades on paper without ever loading ccxt', async () => {
+    const userId = await createUser(app.get(DataSource));
+    const paper = factory.forPaper(userId);
+    await paper.createOrder({ symbol: 'ETH/USDT', side: 'buy', type: 'market', amount: '1', price: '2500', clientOrderId: 'p1' });
+    await expect(paper.fetchBalance()).resolves.toMatchObject({ ETH: { free: '0.999' }, USDT: { free: '7500' } });
+    expect(isCcxtLoaded()).toBe(false);
+  });
+
+  it('accepts credentials the exchange accepts', async () => {
+    const account = fake.addAccount();
+    await expect(tester.test(credentialsOf(account))).resolves.toEqual({ ok: true });
+    expect(isCcxtLoaded()).toBe(true);
+  });
+
+  it("refuses bad credentials with the exchange's message, never echoing the secret", async () => {
+    const account = fake.addAccount();
+    const unknownKey = await tester.test({ ...credentialsOf(account), apiKey: 'unknown-key-0001' });
+    expect(unknownKey).toEqual({ ok: false, reason: 'Invalid OK-ACCESS-KEY.' });
+    const wrongSecret = await tester.test({ ...credentialsOf(account), secret: 'WrongSecretValue99' });
+    expect(wrongSecret).toEqual({ ok: false, reason: 'Invalid Sign.' });
+    const wrongPassphrase = await tester.test({ ...credentialsOf(account), passphrase: 'nope-nope' });
+    expect(wrongPassphrase).toEqual({ ok: false, reason: 'Request header OK-ACCESS-PASSPHRASE incorrect.' });
+    const demoAsLive = await tester.test(credentialsOf(fake.addAccount({ demo: true }), false));
+    expect(demoAsLive).toEqual({ ok: false, reason: 'APIKey does not match current environment.' });
+    for (const r of [unknownKey, wrongSecret, wrongPassphrase]) expect(JSON.stringify(r)).not.toContain(account.secret);
+  });
+
+  it('reports an unreachable exchange as not ok', async () => {
+    fake.inject('server_error', { times: 5 });
+    const result = await tester.test(credentialsOf(fake.addAccount()));
+    expect(result.ok).toBe(false);
+    expect(result).toMatchObject({ reason: expect.stringContaining('503') });
+  });
+
+  it('reuses one ccxt client (and its markets) per user credential, and replaces it on change', async () => {
+    const account = fake.addAccount();
+    const userId = 'user-cache-1';
+    fake.requests.length = 0;
+    await factory.forLive({ ...credentialsOf(account), userId }).fetchBalance();
+    await factory.forLive({ ...credentialsOf(account), userId }).fetchBalance();
+    expect(fake.count('GET', '/api/v5/public/instruments')).toBe(1);
+    expect(fake.count('GET', '/api/v5/account/balance')).toBe(2);
+
+    const rotated = fake.addAccount();
+    await factory.forLive({ ...credentialsOf(rotated), userId }).fetchBalance();
+    expect(fake.count('GET', '/api/v5/public/instruments')).toBe(2);
+    factory.evictLive(userId);
+    await factory.forLive({ ...credentialsOf(rotated), userId }).fetchBalance();
+    expect(fake.count('GET', '/api/v5/public/instruments')).toBe(3);
+  });
+});
