@@ -15,3 +15,6 @@ export * from './gateway/paper/paper-math';
 export * from './gateway/paper/entities/paper-account.entity';
 export * from './gateway/paper/entities/paper-balance.entity';
 export * from './gateway/paper/entities/paper-order.entity';
+export * from './orders/entities/order.entity';
+export * from './orders/orders.service';
+export * from './orders/client-order-id';

@@ -6,10 +6,13 @@ import { ExchangeGatewayFactory, PAPER_EXCHANGE_OPTIONS } from './gateway/exchan
 import { PaperAccount } from './gateway/paper/entities/paper-account.entity';
 import { PaperBalance } from './gateway/paper/entities/paper-balance.entity';
 import { PaperOrder } from './gateway/paper/entities/paper-order.entity';
+import { OrderRecord } from './orders/entities/order.entity';
+import { OrdersService } from './orders/orders.service';
 import { DEFAULT_PAPER_EXCHANGE_OPTIONS, PaperExchangeOptions } from './gateway/paper/paper-exchange-gateway';
 
 const providers = [
   ExchangeGatewayFactory,
+  OrdersService,
   LiveCredentialTester,
   { provide: EXCHANGE_CREDENTIAL_TESTER, useExisting: LiveCredentialTester },
 ];
@@ -20,9 +23,9 @@ const providers = [
  */
 @Global()
 @Module({
-  imports: [TypeOrmModule.forFeature([PaperAccount, PaperBalance, PaperOrder])],
+  imports: [TypeOrmModule.forFeature([PaperAccount, PaperBalance, PaperOrder, OrderRecord])],
   providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: DEFAULT_PAPER_EXCHANGE_OPTIONS }],
-  exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER],
+  exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService],
 })
 export class TradingModule {
   /** The same module with other paper-exchange settings (starting balance, fee). */
@@ -30,7 +33,7 @@ export class TradingModule {
     return {
       module: TradingModule,
       providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: { ...DEFAULT_PAPER_EXCHANGE_OPTIONS, ...options } }],
-      exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER],
+      exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService],
     };
   }
 }

@@ -1,0 +1,109 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+export type OrderSource = 'webhook' | 'managed' | 'manual';
+export type OrderMode = 'paper' | 'live';
+export type OrderRowStatus = 'pending' | 'submitting' | 'open' | 'filled' | 'canceled' | 'rejected' | 'failed';
+
+/** Statuses after which the TradingManager never touches the row again. */
+export const FINAL_ORDER_STATUSES: readonly OrderRowStatus[] = ['filled', 'canceled', 'rejected', 'failed'];
+
+/**
+ * The unit of work: written (status `pending`) in the transaction that accepts a signal,
+ * then claimed and placed by the TradingManager with `client_order_id`.
+ */
+@Entity({ name: 'orders' })
+@Index(['user_id', 'created_at'])
+export class OrderRecord {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ type: 'uuid' })
+  user_id: string;
+
+  @Column({ type: 'uuid', nullable: true })
+  bot_id: string | null;
+
+  @Column({ type: 'uuid', nullable: true })
+  managed_bot_id: string | null;
+
+  @Column({ type: 'varchar', length: 16 })
+  source: OrderSource;
+
+  /** What produced it (webhook event id, managed signal id): with source, unique, so a signal makes one order. */
+  @Column({ type: 'varchar', length: 128 })
+  source_ref: string;
+
+  @Column({ type: 'varchar', length: 8 })
+  mode: OrderMode;
+
+  /** 'paper' or the ccxt exchange id. */
+  @Column({ type: 'varchar', length: 32 })
+  exchange: string;
+
+  @Column({ type: 'varchar', length: 32 })
+  symbol: string;
+
+  @Column({ type: 'varchar', length: 4 })
+  side: 'buy' | 'sell';
+
+  @Column({ type: 'varchar', length: 8 })
+  type: 'market' | 'limit';
+
+  /** Base amount as requested (before rounding to the market step). */
+  @Column({ type: 'numeric', precision: 36, scale: 18, nullable: true })
+  amount: string | null;
+
+  /** Quote amount to spend, for quote- or percent-sized buys resolved at execution. */
+  @Column({ type: 'numeric', precision: 36, scale: 18, nullable: true })
+  quote_amount: string | null;
+
+  /** Signal price: the fill price on paper, the limit price for limit orders. */
+  @Column({ type: 'numeric', precision: 36, scale: 18, nullable: true })
+  price: string | null;
+
+  @Column({ type: 'varchar', length: 16, default: 'pending' })
+  status: OrderRowStatus;
+
+  @Column({ type: 'numeric', precision: 36, scale: 18, default: '0' })
+  filled: string;
+
+  @Column({ type: 'numeric', precision: 36, scale: 18, nullable: true })
+  average: string | null;
+
+  @Column({ type: 'numeric', precision: 36, scale: 18, nullable: true })
+  cost: string | null;
+
+  @Column({ type: 'numeric', precision: 36, scale: 18, nullable: true })
+  fee: string | null;
+
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  fee_currency: string | null;
+
+  /** ≤ 32 alphanumerics, derived from source + source_ref: the same signal always maps to the same id. */
+  @Column({ type: 'varchar', length: 32 })
+  client_order_id: string;
+
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  exchange_order_id: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  reason: string | null;
+
+  @Column({ type: 'int', default: 0 })
+  attempts: number;
+
+  @Column({ type: 'timestamptz', default: () => 'now()' })
+  next_attempt_at: Date;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  submitted_at: Date | null;
+
+  @CreateDateColumn({ type: 'timestamptz' })
+  created_at: Date;
+
+  @UpdateDateColumn({ type: 'timestamptz' })
+  updated_at: Date;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  closed_at: Date | null;
+}

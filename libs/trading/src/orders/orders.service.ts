@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { clientOrderIdFor } from './client-order-id';
+import { OrderMode, OrderRecord, OrderSource } from './entities/order.entity';
+
+export interface NewOrder {
+  user_id: string;
+  bot_id?: string | null;
+  managed_bot_id?: string | null;
+  source: OrderSource;
+  source_ref: string;
+  mode: OrderMode;
+  exchange: string;
+  symbol: string;
+  side: 'buy' | 'sell';
+  type: 'market' | 'limit';
+  /** Exactly one of amount (base) and quote_amount is set. */
+  amount?: string | null;
+  quote_amount?: string | null;
+  price?: string | null;
+}
+
+@Injectable()
+export class OrdersService {
+  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+
+  /**
+   * Insert a pending order inside the caller's transaction. (source, source_ref) is unique:
+   * if the signal already produced an order, that order is returned and `created` is false.
+   */
+  async createPending(manager: EntityManager, input: NewOrder): Promise<{ order: OrderRecord; created: boolean }> {
+    const client_order_id = clientOrderIdFor(input.source, input.source_ref);
+    const rows = (await manager.query(
+      `INSERT INTO orders (user_id, bot_id, managed_bot_id, source, source_ref, mode, exchange, symbol, side, type,
+                           amount, quote_amount, price, client_order_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+       ON CONFLICT (source, source_ref) DO NOTHING
+       RETURNING id`,
+      [
+        input.user_id,
+        input.bot_id ?? null,
+        input.managed_bot_id ?? null,
+        input.source,
+        input.source_ref,
+        input.mode,
+        input.exchange,
+        input.symbol,
+        input.side,
+        input.type,
+        input.amount ?? null,
+        input.quote_amount ?? null,
+        input.price ?? null,
+        client_order_id,
+      ],
+    )) as Array<{ id: string }>;
+    const repo = manager.getRepository(OrderRecord);
+    if (rows.length > 0) return { order: (await repo.findOneByOrFail({ id: rows[0].id })), created: true };
+    return { order: await repo.findOneByOrFail({ source: input.source, source_ref: input.source_ref }), created: false };
+  }
+
+  findForUser(userId: string, id: string): Promise<OrderRecord | null> {
+    return this.ds.getRepository(OrderRecord).findOne({ where: { id, user_id: userId } });
+  }
+}
