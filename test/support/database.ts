@@ -4,7 +4,10 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions, migrateWithLock } from '@torgovo/core';
 
 export const ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const TEMPLATE = 'torgovo_template';
+// Set by global-setup.js: this jest run's id (base36 start time + random); a file run
+// without the global setup (an IDE) gets its own.
+const RUN = process.env.TORGOVO_TEST_RUN ?? `${Math.floor(Date.now() / 1000).toString(36)}${randomBytes(3).toString('hex')}`;
+const TEMPLATE = `torgovo_tpl_${RUN}`;
 const LOCK_KEY = 7_204_999;
 
 function urlFor(db: string): string {
@@ -28,7 +31,7 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const admin = new Client({ connectionString: ADMIN_URL });
   await admin.connect();
-  const name = `torgovo_t_${randomBytes(6).toString('hex')}`;
+  const name = `torgovo_t_${RUN}_${randomBytes(4).toString('hex')}`;
   try {
     await admin.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
     try {

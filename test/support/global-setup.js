@@ -1,17 +1,25 @@
-// Runs once per `jest` run, before any test file: drop the migrated template and any
-// databases a crashed earlier run left, so the first test file re-creates the template
-// from the current migrations.
+// Runs once per `jest` run, before any test file. Each run gets its own id, so runs by
+// other sessions on the same PostgreSQL never touch each other's databases: this run's
+// template and clones are named after it. Databases of runs older than 6 hours (crashed
+// runs) are dropped.
+const { randomBytes } = require('node:crypto');
 const { Client } = require('pg');
 
+const STALE_SECONDS = 6 * 3600;
+
 module.exports = async function globalSetup() {
+  const now = Math.floor(Date.now() / 1000);
+  process.env.TORGOVO_TEST_RUN = `${now.toString(36)}${randomBytes(3).toString('hex')}`;
   const client = new Client({ connectionString: process.env.TEST_PG_ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres' });
   await client.connect();
   try {
-    const { rows } = await client.query(
-      "SELECT datname FROM pg_database WHERE datname LIKE 'torgovo\\_t\\_%' OR datname = 'torgovo_template'",
-    );
+    const { rows } = await client.query("SELECT datname FROM pg_database WHERE datname ~ '^torgovo_(t|tpl)_[0-9a-z]+'");
     for (const { datname } of rows) {
-      await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+      const run = datname.split('_')[2] ?? '';
+      const started = parseInt(run.slice(0, 6), 36);
+      if (!Number.isFinite(started) || now - started > STALE_SECONDS) {
+        await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+      }
     }
   } finally {
     await client.end();

@@ -16,6 +16,7 @@ import { TradingModule } from '@torgovo/trading';
 import { JwtAuthGuard, UsersModule } from '@torgovo/users';
 import { WorkerJobsModule } from '../../worker/src/worker-jobs.module';
 import { AdminBootstrap } from './admin-bootstrap';
+import { ProfileModule } from './profile.module';
 
 export interface ApiModuleOptions {
   logging?: LoggingOptions;
@@ -36,6 +37,7 @@ export class ApiModule {
         PlansModule,
         SubscriptionsModule,
         PaymentsModule,
+        ProfileModule,
         ...(config.workerEnabled ? [WorkerJobsModule] : []),
       ],
       providers: [

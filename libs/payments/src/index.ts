@@ -1,0 +1,3 @@
+export * from './payments.module';
+export * from './renewal-request.service';
+export * from './entities/payment.entity';

@@ -1,0 +1,119 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, In } from 'typeorm';
+import type { PlanType } from '@torgovo/plans';
+import { BillingConfig } from './billing-config';
+import { UserSubscription } from './entities/user-subscription.entity';
+import { EntitlementErrors } from './errors';
+import { CURRENT_STATUSES, SubscriptionStatus } from './subscription-states';
+
+/** What the user's current plan of one type allows. */
+export interface Entitlement {
+  subscription_id: string;
+  plan_id: string;
+  plan_code: string;
+  plan_type: PlanType;
+  status: SubscriptionStatus;
+  end_date: Date | null;
+  /** null = unlimited. */
+  max_bots: number | null;
+  /** null = unlimited. */
+  max_trading_pairs: number | null;
+  live_trading: boolean;
+  profit_share_percentage: string | null;
+}
+
+/**
+ * The bots that already count against the limits, excluding the one being checked.
+ * The caller (custom-bots, managed-bots) owns the bots table and passes:
+ * - on bot creation: all of the user's bots of this plan type;
+ * - on bot start and on every webhook received: the user's other running bots.
+ */
+export interface BotUsage {
+  bots: number;
+  /** Distinct symbols of those bots, normalized the same way as `symbol` below (e.g. 'BTC/USDT'). */
+  symbols: readonly string[];
+}
+
+export interface BotCheck {
+  usage: BotUsage;
+  /** The symbol of the bot being checked; omit for managed bots (pairs are the platform's). */
+  symbol?: string;
+  live: boolean;
+}
+
+/** Pure limit check, usable on an Entitlement already in hand (the webhook hot path). */
+export function checkBotLimits(ent: Entitlement, check: BotCheck): void {
+  if (check.live && !ent.live_trading) throw EntitlementErrors.liveTradingNotAllowed();
+  if (ent.max_bots !== null && check.usage.bots + 1 > ent.max_bots) {
+    throw EntitlementErrors.planLimit(`Your plan allows ${ent.max_bots} bot${ent.max_bots === 1 ? '' : 's'}`);
+  }
+  if (ent.max_trading_pairs !== null && check.symbol !== undefined) {
+    const symbols = new Set(check.usage.symbols);
+    if (!symbols.has(check.symbol) && symbols.size + 1 > ent.max_trading_pairs) {
+      throw EntitlementErrors.planLimit(
+        `Your plan allows ${ent.max_trading_pairs} trading pair${ent.max_trading_pairs === 1 ? '' : 's'}`,
+      );
+    }
+  }
+}
+
+/**
+ * Whether a current-state row still grants access at `now`: the scheduler may not have
+ * swept it yet, so the dates decide. A renewable paid subscription keeps access through
+ * the grace period after end_date; everything else ends at end_date; free never ends.
+ */
+export function grantsAccess(
+  sub: Pick<UserSubscription, 'status' | 'end_date' | 'auto_renew' | 'cancel_at_period_end' | 'payment_method'>,
+  now: Date,
+  graceMs: number,
+): boolean {
+  if (!CURRENT_STATUSES.includes(sub.status)) return false;
+  if (sub.end_date === null) return true;
+  const renewable = sub.status !== 'trial' && sub.auto_renew && !sub.cancel_at_period_end && sub.payment_method !== 'none';
+  return sub.end_date.getTime() + (renewable ? graceMs : 0) > now.getTime();
+}
+
+@Injectable()
+export class EntitlementsService {
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    @Inject(BillingConfig) private readonly billing: BillingConfig,
+  ) {}
+
+  async find(userId: string, planType: PlanType, now: Date = new Date()): Promise<Entitlement | null> {
+    const sub = await this.ds.getRepository(UserSubscription).findOne({
+      where: { user_id: userId, plan_type: planType, status: In([...CURRENT_STATUSES]) },
+      relations: { plan: true },
+    });
+    if (!sub?.plan || !grantsAccess(sub, now, this.billing.graceMs)) return null;
+    const p = sub.plan;
+    return {
+      subscription_id: sub.id,
+      plan_id: p.id,
+      plan_code: p.code,
+      plan_type: sub.plan_type,
+      status: sub.status,
+      end_date: sub.end_date,
+      max_bots: p.max_bots,
+      max_trading_pairs: p.max_trading_pairs,
+      live_trading: p.live_trading,
+      profit_share_percentage: p.profit_share_percentage,
+    };
+  }
+
+  /** 403 no_active_subscription, or live_trading_not_allowed when `live` and the plan is paper only. */
+  async require(userId: string, planType: PlanType, options: { live?: boolean } = {}, now?: Date): Promise<Entitlement> {
+    const ent = await this.find(userId, planType, now);
+    if (!ent) throw EntitlementErrors.noActiveSubscription(planType);
+    if (options.live && !ent.live_trading) throw EntitlementErrors.liveTradingNotAllowed();
+    return ent;
+  }
+
+  /** May this user create (or start, or keep trading on) one more bot? See BotUsage for what to count. */
+  async assertCanRunBot(userId: string, planType: PlanType, check: BotCheck, now?: Date): Promise<Entitlement> {
+    const ent = await this.require(userId, planType, { live: check.live }, now);
+    checkBotLimits(ent, check);
+    return ent;
+  }
+}

@@ -1,0 +1,62 @@
+import { Body, Controller, Delete, Get, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { AuthUser, CurrentUser, Page, PageQuery, ReqMeta, RequestMeta } from '@torgovo/core';
+import { CreateSubscriptionDto, UpdateSubscriptionDto } from './dto/subscription.dto';
+import { MySubscriptionsResponse, SubscriptionResponse, toSubscriptionResponse } from './dto/subscription-response';
+import { AuditContext } from './subscription-audit';
+import { SubscriptionsService } from './subscriptions.service';
+
+const audit = (user: AuthUser, meta: RequestMeta): AuditContext => ({ actorId: user.id, ip: meta.ip, user_agent: meta.user_agent });
+const orNull = <T, R>(v: T | undefined, f: (v: T) => R): R | null => (v === undefined ? null : f(v));
+
+@ApiTags('subscriptions')
+@ApiBearerAuth()
+@Controller('subscriptions')
+export class SubscriptionsController {
+  constructor(private readonly subscriptions: SubscriptionsService) {}
+
+  @Post()
+  async create(@Body() dto: CreateSubscriptionDto, @CurrentUser() user: AuthUser, @ReqMeta() meta: RequestMeta): Promise<SubscriptionResponse> {
+    return toSubscriptionResponse(await this.subscriptions.subscribe(user.id, dto, audit(user, meta)));
+  }
+
+  @Get()
+  async list(@Query() q: PageQuery, @CurrentUser() user: AuthUser): Promise<Page<SubscriptionResponse>> {
+    const result = await this.subscriptions.list(user.id, q);
+    return { ...result, items: result.items.map(toSubscriptionResponse) };
+  }
+
+  @Get('my-subscription')
+  async mine(@CurrentUser() user: AuthUser): Promise<MySubscriptionsResponse> {
+    const { current, pending } = await this.subscriptions.current(user.id);
+    return {
+      custom_bot: orNull(current.custom_bot, toSubscriptionResponse),
+      managed_bot: orNull(current.managed_bot, toSubscriptionResponse),
+      pending: {
+        custom_bot: orNull(pending.custom_bot, toSubscriptionResponse),
+        managed_bot: orNull(pending.managed_bot, toSubscriptionResponse),
+      },
+    };
+  }
+
+  @Get(':id')
+  async get(@Param('id', ParseUUIDPipe) id: string, @CurrentUser() user: AuthUser): Promise<SubscriptionResponse> {
+    return toSubscriptionResponse(await this.subscriptions.get(user.id, id));
+  }
+
+  @Patch(':id')
+  async update(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() dto: UpdateSubscriptionDto,
+    @CurrentUser() user: AuthUser,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<SubscriptionResponse> {
+    return toSubscriptionResponse(await this.subscriptions.update(user.id, id, dto, audit(user, meta)));
+  }
+
+  /** Cancel now (200 with the cancelled subscription, per API.md); PATCH cancel_at_period_end keeps access to end_date. */
+  @Delete(':id')
+  async cancel(@Param('id', ParseUUIDPipe) id: string, @CurrentUser() user: AuthUser, @ReqMeta() meta: RequestMeta): Promise<SubscriptionResponse> {
+    return toSubscriptionResponse(await this.subscriptions.cancel(user.id, id, audit(user, meta)));
+  }
+}
