@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { REDACTED_KEYS } from '../logging/logging.module';
 import { AuditLog } from './entities/audit-log.entity';
 
@@ -35,18 +34,21 @@ export class AuditService {
     await this.insertMany([entry], manager);
   }
 
+  /** One statement for any number of rows (unnest of parallel arrays): sweeps audit thousands at once. */
   async insertMany(entries: AuditEntry[], manager?: EntityManager): Promise<void> {
     if (entries.length === 0) return;
-    const repo = manager ? manager.getRepository(AuditLog) : this.repo;
-    await repo.insert(
-      entries.map((e) => ({
-        event_type: e.event_type,
-        user_id: e.user_id ?? null,
-        actor_id: e.actor_id ?? e.user_id ?? null,
-        data: redact(e.data ?? {}) as Record<string, unknown>,
-        ip: e.ip ?? null,
-        user_agent: e.user_agent ?? null,
-      })) as QueryDeepPartialEntity<AuditLog>[],
+    const runner = manager ?? this.repo.manager;
+    await runner.query(
+      `INSERT INTO audit_logs (event_type, user_id, actor_id, data, ip, user_agent)
+       SELECT * FROM unnest($1::varchar[], $2::uuid[], $3::uuid[], $4::jsonb[], $5::varchar[], $6::varchar[])`,
+      [
+        entries.map((e) => e.event_type),
+        entries.map((e) => e.user_id ?? null),
+        entries.map((e) => e.actor_id ?? e.user_id ?? null),
+        entries.map((e) => JSON.stringify(redact(e.data ?? {}))),
+        entries.map((e) => e.ip ?? null),
+        entries.map((e) => e.user_agent ?? null),
+      ],
     );
   }
 }
