@@ -1,14 +1,19 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { WorkerHeartbeat } from '@torgovo/core';
+import { PaymentsModule } from '@torgovo/payments';
+import { BillingSchedulerModule } from '@torgovo/subscriptions';
+import { TradingManagerModule } from '@torgovo/trading';
 
 /**
  * Everything that runs on a schedule: the worker process imports it, and so does the api
  * process when WORKER_ENABLED (the embedded default). Each job claims its work in
  * PostgreSQL (advisory locks, SKIP LOCKED), so any number of copies can run.
+ * TradingManagerModule executes orders (TradingModule itself is imported by the host);
+ * PaymentsModule gives the billing scheduler its renewal requester.
  */
 @Module({
-  imports: [ScheduleModule.forRoot()],
+  imports: [ScheduleModule.forRoot(), TradingManagerModule, PaymentsModule, BillingSchedulerModule],
   providers: [WorkerHeartbeat],
 })
 export class WorkerJobsModule {}

@@ -7,6 +7,7 @@ import { PaperAccount } from './gateway/paper/entities/paper-account.entity';
 import { PaperBalance } from './gateway/paper/entities/paper-balance.entity';
 import { PaperOrder } from './gateway/paper/entities/paper-order.entity';
 import { OrderRecord } from './orders/entities/order.entity';
+import { OrdersController } from './orders/orders.controller';
 import { OrdersService } from './orders/orders.service';
 import { DEFAULT_PAPER_EXCHANGE_OPTIONS, PaperExchangeOptions } from './gateway/paper/paper-exchange-gateway';
 
@@ -24,6 +25,7 @@ const providers = [
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature([PaperAccount, PaperBalance, PaperOrder, OrderRecord])],
+  controllers: [OrdersController],
   providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: DEFAULT_PAPER_EXCHANGE_OPTIONS }],
   exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService],
 })
@@ -32,6 +34,7 @@ export class TradingModule {
   static withPaperOptions(options: Partial<PaperExchangeOptions>): DynamicModule {
     return {
       module: TradingModule,
+      controllers: [OrdersController],
       providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: { ...DEFAULT_PAPER_EXCHANGE_OPTIONS, ...options } }],
       exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService],
     };

@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, FindOptionsWhere } from 'typeorm';
+import { page, Page } from '@torgovo/core';
 import { clientOrderIdFor } from './client-order-id';
+import type { ListOrdersQuery } from './dto/list-orders.query';
 import { OrderMode, OrderRecord, OrderSource } from './entities/order.entity';
+import { OrderErrors } from './errors';
 
 export interface NewOrder {
   user_id: string;
@@ -61,5 +64,27 @@ export class OrdersService {
 
   findForUser(userId: string, id: string): Promise<OrderRecord | null> {
     return this.ds.getRepository(OrderRecord).findOne({ where: { id, user_id: userId } });
+  }
+
+  /** Another user's order is indistinguishable from a missing one. */
+  async getForUser(userId: string, id: string): Promise<OrderRecord> {
+    const order = await this.findForUser(userId, id);
+    if (!order) throw OrderErrors.notFound();
+    return order;
+  }
+
+  /** The caller's orders, newest first (served by orders_user_created_idx). */
+  async list(userId: string, q: ListOrdersQuery): Promise<Page<OrderRecord>> {
+    const where: FindOptionsWhere<OrderRecord> = { user_id: userId };
+    if (q.bot_id) where.bot_id = q.bot_id;
+    if (q.status) where.status = q.status;
+    if (q.symbol) where.symbol = q.symbol;
+    const [items, total] = await this.ds.getRepository(OrderRecord).findAndCount({
+      where,
+      order: { created_at: 'DESC', id: 'DESC' },
+      skip: q.offset,
+      take: q.limit,
+    });
+    return page(items, total, q);
   }
 }

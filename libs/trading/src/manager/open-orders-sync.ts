@@ -1,0 +1,84 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppConfig, withAdvisoryLock } from '@torgovo/core';
+import type { OrderRecord } from '../orders/entities/order.entity';
+import { OrderGateways } from './order-gateways';
+import { outcomeOf } from './order-outcome';
+import { OrderTransitions } from './order-transitions';
+import { TradingManagerConfig } from './trading-manager.config';
+
+/** pg_try_advisory_lock key of the open-orders sync: one replica syncs per tick. */
+export const OPEN_ORDERS_SYNC_LOCK_KEY = 7_204_300;
+
+type OpenOrder = Pick<OrderRecord, 'id' | 'user_id' | 'mode' | 'exchange' | 'symbol' | 'client_order_id' | 'exchange_order_id'>;
+
+export interface SyncResult {
+  checked: number;
+  changed: number;
+  errors: number;
+}
+
+/**
+ * Looks `open` orders (resting limits, fills not read back yet) up on their exchange, a bounded
+ * batch per tick, least recently checked first. One user's lookups run one after another (same
+ * rate-limited ccxt client); users run in parallel up to TRADING_CONCURRENCY.
+ */
+@Injectable()
+export class OpenOrdersSync {
+  private readonly logger = new Logger(OpenOrdersSync.name);
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly gateways: OrderGateways,
+    private readonly transitions: OrderTransitions,
+    private readonly app: AppConfig,
+    @Inject(TradingManagerConfig) private readonly config: TradingManagerConfig,
+  ) {}
+
+  /** null when another replica holds the sync lock. */
+  async tick(): Promise<SyncResult | null> {
+    const outcome = await withAdvisoryLock(this.ds, OPEN_ORDERS_SYNC_LOCK_KEY, () => this.syncBatch());
+    return outcome.ran ? outcome.result : null;
+  }
+
+  private async syncBatch(): Promise<SyncResult> {
+    const rows: OpenOrder[] = await this.ds.query(
+      `SELECT id, user_id, mode, exchange, symbol, client_order_id, exchange_order_id FROM orders
+        WHERE status = 'open' ORDER BY updated_at LIMIT $1`,
+      [this.config.TRADING_SYNC_BATCH],
+    );
+    const byUser = new Map<string, OpenOrder[]>();
+    for (const r of rows) byUser.set(r.user_id, [...(byUser.get(r.user_id) ?? []), r]);
+    const queues = [...byUser.values()];
+    const result: SyncResult = { checked: rows.length, changed: 0, errors: 0 };
+    const worker = async (): Promise<void> => {
+      for (let q = queues.shift(); q; q = queues.shift()) {
+        for (const order of q) await this.syncOne(order, result);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.app.env.TRADING_CONCURRENCY, queues.length) }, worker));
+    if (result.changed > 0 || result.errors > 0) this.logger.log(result, 'Open orders synced');
+    return result;
+  }
+
+  private async syncOne(order: OpenOrder, result: SyncResult): Promise<void> {
+    try {
+      const gateway = await this.gateways.forOrder(order);
+      const ref = order.exchange_order_id ? { id: order.exchange_order_id } : { clientOrderId: order.client_order_id };
+      const found = await gateway.fetchOrder({ ...ref, symbol: order.symbol });
+      if (!found) this.logger.warn({ order_id: order.id, user_id: order.user_id, client_order_id: order.client_order_id }, 'Open order unknown to the exchange');
+      const outcome = found ? outcomeOf(found) : null;
+      await this.transitions.syncOpen(order.id, outcome);
+      if (outcome && outcome.status !== 'open') {
+        result.changed += 1;
+        this.logger.log({ order_id: order.id, user_id: order.user_id, client_order_id: order.client_order_id, status: outcome.status }, 'Open order closed');
+      }
+    } catch (err) {
+      // Left for the next tick; touched so one broken order does not hold the head of the batch.
+      result.errors += 1;
+      this.logger.warn({ order_id: order.id, user_id: order.user_id, err: err instanceof Error ? err.message : String(err) }, 'Open order sync failed');
+      await this.transitions.syncOpen(order.id, null).catch(() => undefined);
+    }
+  }
+}

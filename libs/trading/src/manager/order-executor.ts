@@ -1,0 +1,132 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ExchangeError, ExchangeErrorCodes as C, isExchangeError } from '../errors';
+import type { ExchangeGateway, Market } from '../gateway/exchange-gateway';
+import { backoffMs } from './backoff';
+import type { ClaimedOrder } from './order-claimer';
+import { OrderGateways, OrderNotExecutable } from './order-gateways';
+import { outcomeOf, OrderOutcome } from './order-outcome';
+import { needsTicker, planPlacement, tickerPrice } from './order-sizing';
+import { ClaimToken, OrderTransitions } from './order-transitions';
+import { TradingManagerConfig } from './trading-manager.config';
+
+export type ExecutionStatus = OrderOutcome['status'] | 'retry' | 'failed' | 'lost_lease' | 'error';
+
+export interface ExecutionResult {
+  orderId: string;
+  status: ExecutionStatus;
+  /** Found on the exchange by client order id instead of being placed. */
+  reconciled: boolean;
+  reason: string | null;
+}
+
+// After max attempts, a few more claims that only look the order up: a placement whose answer was
+// lost on the last attempt is found, never abandoned as `failed` while it may exist.
+const RECONCILE_ONLY_ATTEMPTS = 5;
+
+/** Executes one claimed order: reconcile if it may have been sent before, else size, validate and place. */
+@Injectable()
+export class OrderExecutor {
+  private readonly logger = new Logger(OrderExecutor.name);
+
+  constructor(
+    private readonly gateways: OrderGateways,
+    private readonly transitions: OrderTransitions,
+    @Inject(TradingManagerConfig) private readonly config: TradingManagerConfig,
+  ) {}
+
+  async execute(order: ClaimedOrder): Promise<ExecutionResult> {
+    const started = Date.now();
+    const claim: ClaimToken = { id: order.id, attempts: order.attempts };
+    // attempts is bumped at claim: 1 means no earlier claim can have sent it.
+    let knownAbsent = order.attempts <= 1;
+    let placementSent = false;
+    let result: ExecutionResult;
+    try {
+      const gateway = await this.gateways.forOrder(order);
+      if (order.attempts > 1) {
+        const found = await gateway.fetchOrder({ clientOrderId: order.client_order_id, symbol: order.symbol });
+        if (found) {
+          result = await this.finish(claim, outcomeOf(found), true);
+          return this.log(order, result, started);
+        }
+        knownAbsent = true;
+      }
+      if (order.attempts > this.config.TRADING_MAX_ATTEMPTS) {
+        result = await this.end(claim, 'failed', order.reason ?? `gave up after ${this.config.TRADING_MAX_ATTEMPTS} attempts`);
+        return this.log(order, result, started);
+      }
+      const market = await this.market(gateway, order.symbol);
+      const ticker = needsTicker(order, market) ? tickerPrice(await gateway.fetchTicker(order.symbol), order.side) : null;
+      const plan = planPlacement(order, market, ticker);
+      placementSent = true;
+      const placed = await gateway.createOrder({
+        symbol: order.symbol,
+        side: order.side,
+        type: order.type,
+        amount: plan.amount,
+        ...(plan.price !== undefined ? { price: plan.price } : {}),
+        clientOrderId: order.client_order_id,
+      });
+      result = await this.finish(claim, outcomeOf(placed), false);
+    } catch (error) {
+      result = await this.fail(order, claim, error, knownAbsent && !placementSent);
+    }
+    return this.log(order, result, started);
+  }
+
+  private async market(gateway: ExchangeGateway, symbol: string): Promise<Market> {
+    const market = (await gateway.loadMarkets()).find((m) => m.symbol === symbol);
+    if (!market) throw ExchangeError.permanent(C.badSymbol, `unknown market ${symbol}`);
+    return market;
+  }
+
+  private async finish(claim: ClaimToken, outcome: OrderOutcome, reconciled: boolean): Promise<ExecutionResult> {
+    const applied = await this.transitions.record(claim, outcome);
+    return { orderId: claim.id, status: applied ? outcome.status : 'lost_lease', reconciled, reason: null };
+  }
+
+  private async end(claim: ClaimToken, status: 'rejected' | 'failed', reason: string): Promise<ExecutionResult> {
+    const applied = await this.transitions.end(claim, status, reason);
+    return { orderId: claim.id, status: applied ? status : 'lost_lease', reconciled: false, reason };
+  }
+
+  /**
+   * Permanent → rejected with the exchange's reason. Transient → back to pending with backoff;
+   * `failed` only once attempts are spent AND the order is known not to exist on the exchange.
+   */
+  private async fail(order: ClaimedOrder, claim: ClaimToken, error: unknown, safeToFail: boolean): Promise<ExecutionResult> {
+    if (error instanceof OrderNotExecutable) return this.end(claim, 'rejected', error.reason);
+    if (isExchangeError(error) && !error.transient) return this.end(claim, 'rejected', error.reason);
+    // Anything else (a database blip, a bug) is retried like a transient error: the row is never dropped.
+    const reason = isExchangeError(error) ? `${error.code}: ${error.reason}` : `internal_error: ${(error as Error)?.message ?? String(error)}`;
+    if (!isExchangeError(error)) this.logger.error({ err: error, order_id: order.id }, 'Order execution failed unexpectedly');
+    const max = this.config.TRADING_MAX_ATTEMPTS;
+    if (order.attempts >= max && safeToFail) return this.end(claim, 'failed', reason);
+    if (order.attempts >= max + RECONCILE_ONLY_ATTEMPTS) {
+      return this.end(claim, 'failed', `${reason} (placement outcome unknown: check the exchange for ${order.client_order_id})`);
+    }
+    const delay = backoffMs(order.attempts, this.config.TRADING_BACKOFF_BASE_MS, this.config.TRADING_BACKOFF_MAX_MS);
+    const applied = await this.transitions.retryLater(claim, delay, reason);
+    return { orderId: order.id, status: applied ? 'retry' : 'lost_lease', reconciled: false, reason };
+  }
+
+  private log(order: ClaimedOrder, result: ExecutionResult, started: number): ExecutionResult {
+    // Ids only: never the request, the credentials or the exchange's raw answer.
+    const line = {
+      order_id: order.id,
+      user_id: order.user_id,
+      client_order_id: order.client_order_id,
+      mode: order.mode,
+      symbol: order.symbol,
+      attempt: order.attempts,
+      status: result.status,
+      reconciled: result.reconciled,
+      reason: result.reason,
+      ms: Date.now() - started,
+    };
+    if (result.status === 'retry' || result.status === 'lost_lease') this.logger.warn(line, 'Order attempt did not complete');
+    else if (result.status === 'rejected' || result.status === 'failed') this.logger.warn(line, 'Order not executed');
+    else this.logger.log(line, 'Order executed');
+    return result;
+  }
+}

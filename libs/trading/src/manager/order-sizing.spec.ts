@@ -1,0 +1,49 @@
+import type { Market } from '../gateway/exchange-gateway';
+import { needsTicker, planPlacement, SizedOrder, tickerPrice } from './order-sizing';
+
+const BTC: Market = {
+  symbol: 'BTC/USDT', id: 'BTC-USDT', base: 'BTC', quote: 'USDT', active: true,
+  amountPrecision: '0.00000001', pricePrecision: '0.1', minAmount: '0.00001', minCost: null,
+};
+const order = (o: Partial<SizedOrder>): SizedOrder => ({
+  mode: 'paper', type: 'market', side: 'buy', symbol: 'BTC/USDT', amount: '0.01', quote_amount: null, price: '50000', ...o,
+});
+
+describe('planPlacement', () => {
+  it('sends the signal price as the paper fill price', () => {
+    expect(planPlacement(order({}), BTC, null)).toEqual({ amount: '0.01', price: '50000' });
+  });
+
+  it('turns a quote amount into base units, rounded down to the lot size', () => {
+    expect(planPlacement(order({ amount: null, quote_amount: '100', price: '30000' }), BTC, null)).toEqual({ amount: '0.00333333', price: '30000' });
+  });
+
+  it('sends no price for a live market order, and converts at the ticker when there is no signal price', () => {
+    expect(planPlacement(order({ mode: 'live', price: null }), BTC, null)).toEqual({ amount: '0.01' });
+    expect(planPlacement(order({ mode: 'live', price: null, amount: null, quote_amount: '10' }), BTC, '40000')).toEqual({ amount: '0.00025' });
+  });
+
+  it('rejects what the exchange would refuse, permanently and with a reason', () => {
+    expect(() => planPlacement(order({ amount: '0.000001' }), BTC, null)).toThrow(/below the minimum order size 0.00001/);
+    expect(() => planPlacement(order({ mode: 'live', type: 'limit', price: null }), BTC, null)).toThrow(/needs a price/);
+    expect(() => planPlacement(order({ price: null }), BTC, null)).toThrow(/no price/);
+    expect(() => planPlacement(order({ amount: '0.001', price: '5' }), { ...BTC, minCost: '5' }, null)).toThrow(/below the minimum 5 USDT/);
+  });
+});
+
+describe('needsTicker', () => {
+  it('asks for a price only when placing needs one', () => {
+    expect(needsTicker(order({}), BTC)).toBe(false);
+    expect(needsTicker(order({ price: null }), BTC)).toBe(true);
+    expect(needsTicker(order({ mode: 'live', price: null }), BTC)).toBe(false);
+    expect(needsTicker(order({ mode: 'live', price: null }), { ...BTC, minCost: '5' })).toBe(true);
+    expect(needsTicker(order({ mode: 'live', price: null, amount: null, quote_amount: '10' }), BTC)).toBe(true);
+  });
+
+  it('reads the side of the book a market order meets', () => {
+    const t = { symbol: 'BTC/USDT', last: '10', bid: '9', ask: '11' };
+    expect(tickerPrice(t, 'buy')).toBe('11');
+    expect(tickerPrice(t, 'sell')).toBe('9');
+    expect(tickerPrice({ ...t, ask: null }, 'buy')).toBe('10');
+  });
+});

@@ -1,0 +1,54 @@
+import { Decimal } from '@torgovo/core';
+import { ExchangeError, ExchangeErrorCodes as C } from '../errors';
+import type { Market, Ticker } from '../gateway/exchange-gateway';
+import { validateOrderAgainstMarket } from '../gateway/order-validation';
+import type { OrderRecord } from '../orders/entities/order.entity';
+
+export type SizedOrder = Pick<OrderRecord, 'mode' | 'type' | 'side' | 'symbol' | 'amount' | 'quote_amount' | 'price'>;
+
+export interface Placement {
+  /** Base units, rounded down to the lot size. */
+  amount: string;
+  /** Sent to the gateway: the fill price on paper, the limit price live; absent for live market orders. */
+  price?: string;
+}
+
+/**
+ * Whether placing needs a price we do not have yet: paper fills at a price, a quote-sized order
+ * converts at one, and a minimum notional can only be checked with one. The signal price wins.
+ */
+export function needsTicker(order: SizedOrder, market: Market): boolean {
+  if (order.price !== null) return false;
+  if (order.mode === 'paper') return true;
+  if (order.type === 'limit') return false; // rejected in planPlacement: a limit order carries its price
+  return order.amount === null || market.minCost !== null;
+}
+
+/** The side of the book a market order meets: the ask for a buy, the bid for a sell. */
+export function tickerPrice(ticker: Ticker, side: 'buy' | 'sell'): string | null {
+  return (side === 'buy' ? ticker.ask : ticker.bid) ?? ticker.last;
+}
+
+/**
+ * Turns an order row into what is sent: a quote-sized order becomes quote / price in base units,
+ * then precision, minimum size and minimum notional are checked (ExchangeError 'permanent' if not met).
+ */
+export function planPlacement(order: SizedOrder, market: Market, referencePrice: string | null): Placement {
+  const price = order.price ?? referencePrice;
+  if (order.type === 'limit' && order.price === null) {
+    throw ExchangeError.permanent(C.invalidOrder, 'a limit order needs a price');
+  }
+  if (order.mode === 'paper' && price === null) {
+    throw ExchangeError.permanent(C.noPrice, `no price to fill this paper order on ${order.symbol}`);
+  }
+  let amount = order.amount;
+  if (amount === null) {
+    if (order.quote_amount === null) throw ExchangeError.permanent(C.invalidAmount, 'the order has neither amount nor quote_amount');
+    if (price === null) throw ExchangeError.permanent(C.noPrice, `no price to convert ${order.quote_amount} ${market.quote} into ${market.base}`);
+    // Rounded down to the lot size by the validation below: never more than the quote budget.
+    amount = new Decimal(order.quote_amount).div(price).toDecimalPlaces(18, Decimal.ROUND_DOWN).toFixed();
+  }
+  const v = validateOrderAgainstMarket(market, amount, price);
+  const sendPrice = order.mode === 'paper' || order.type === 'limit' ? (v.price ?? undefined) : undefined;
+  return sendPrice === undefined ? { amount: v.amount } : { amount: v.amount, price: sendPrice };
+}

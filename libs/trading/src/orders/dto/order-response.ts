@@ -1,0 +1,59 @@
+import { toDecimalString } from '@torgovo/core';
+import type { OrderMode, OrderRecord, OrderRowStatus, OrderSource } from '../entities/order.entity';
+
+/** API.md "Orders": amounts are decimal strings without trailing zeros, times ISO 8601. */
+export interface OrderResponse {
+  id: string;
+  bot_id: string | null;
+  managed_bot_id: string | null;
+  source: OrderSource;
+  mode: OrderMode;
+  exchange: string;
+  symbol: string;
+  side: 'buy' | 'sell';
+  type: 'market' | 'limit';
+  amount: string | null;
+  quote_amount: string | null;
+  price: string | null;
+  status: OrderRowStatus;
+  filled: string;
+  average: string | null;
+  cost: string | null;
+  fee: string | null;
+  fee_currency: string | null;
+  client_order_id: string;
+  exchange_order_id: string | null;
+  reason: string | null;
+  created_at: string;
+  closed_at: string | null;
+}
+
+const dec = (v: string | null): string | null => (v === null ? null : toDecimalString(v));
+
+export function toOrderResponse(o: OrderRecord): OrderResponse {
+  return {
+    id: o.id,
+    bot_id: o.bot_id,
+    managed_bot_id: o.managed_bot_id,
+    source: o.source,
+    mode: o.mode,
+    exchange: o.exchange,
+    symbol: o.symbol,
+    side: o.side,
+    type: o.type,
+    amount: dec(o.amount),
+    quote_amount: dec(o.quote_amount),
+    price: dec(o.price),
+    status: o.status,
+    filled: toDecimalString(o.filled),
+    average: dec(o.average),
+    cost: dec(o.cost),
+    fee: dec(o.fee),
+    fee_currency: o.fee_currency,
+    client_order_id: o.client_order_id,
+    exchange_order_id: o.exchange_order_id,
+    reason: o.reason,
+    created_at: o.created_at.toISOString(),
+    closed_at: o.closed_at ? o.closed_at.toISOString() : null,
+  };
+}

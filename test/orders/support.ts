@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, IncomingMessage, request, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { CoreModule, SecretBox } from '@torgovo/core';
+import { NewOrder, OrderRecord, OrdersService, TradingManager, TradingManagerModule, TradingModule } from '@torgovo/trading';
+import { UsersModule } from '@torgovo/users';
+import { Logger } from 'nestjs-pino';
+import { DataSource } from 'typeorm';
+import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
+import { LogCapture } from '../support/app';
+import type { TestDatabase } from '../support/database';
+
+export const ORDER_PATH = '/api/v5/trade/order';
+/** Shared by every worker of one test file, as replicas share ENCRYPTION_KEY. */
+export const ENCRYPTION_KEY = randomBytes(32).toString('base64');
+
+export interface TestWorker {
+  ctx: INestApplicationContext;
+  manager: TradingManager;
+  ds: DataSource;
+  orders: OrdersService;
+  logs: LogCapture;
+  close(): Promise<void>;
+}
+
+/** A worker process's trading part (the modules WorkerModule wires), on its own DataSource and pool. */
+export async function bootWorker(db: TestDatabase, env: Record<string, string> = {}): Promise<TestWorker> {
+  const saved = { ...process.env };
+  const logs = new LogCapture();
+  Object.assign(process.env, {
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    DATABASE_POOL_SIZE: '6',
+    JWT_SECRET: 'test-jwt-secret-0123456789abcdefghijklmnop',
+    ENCRYPTION_KEY,
+    LOG_LEVEL: 'info',
+    TRADING_MANAGER_ENABLED: 'false',
+    TRADING_POLL_MS: '20',
+    TRADING_BACKOFF_BASE_MS: '40',
+    TRADING_BACKOFF_MAX_MS: '160',
+    ...env,
+  });
+  let ctx: INestApplicationContext;
+  try {
+    const moduleRef = await Test.createTestingModule({
+      imports: [CoreModule.forRoot({ appName: 'worker-test', logging: { destination: logs } }), UsersModule, TradingModule, TradingManagerModule],
+    }).compile();
+    moduleRef.useLogger(moduleRef.get(Logger));
+    ctx = await moduleRef.init();
+  } finally {
+    process.env = saved;
+  }
+  return {
+    ctx,
+    manager: ctx.get(TradingManager),
+    ds: ctx.get(DataSource),
+    orders: ctx.get(OrdersService),
+    logs,
+    close: () => ctx.close(),
+  };
+}
+
+/** Stores the fake account's keys for the user exactly as ExchangeCredentialsService does (sealed, bound to the user). */
+export async function connectExchange(worker: TestWorker, userId: string, account: FakeAccount): Promise<void> {
+  const box = worker.ctx.get(SecretBox);
+  await worker.ds.query(
+    `INSERT INTO exchange_credentials (user_id, exchange, api_key_enc, secret_enc, passphrase_enc, key_id, api_key_hint, sandbox)
+     VALUES ($1, 'okx', $2, $3, $4, $5, $6, false)`,
+    [userId, box.seal(account.apiKey, userId), box.seal(account.secret, userId), box.seal(account.passphrase, userId), box.currentKeyId, account.apiKey.slice(-4)],
+  );
+}
+
+let refs = 0;
+export async function pendingOrder(worker: TestWorker, input: Partial<NewOrder> & Pick<NewOrder, 'user_id'>): Promise<OrderRecord> {
+  const { order } = await worker.orders.createPending(worker.ds.manager, {
+    source: 'manual',
+    source_ref: `test-${Date.now()}-${++refs}`,
+    mode: 'live',
+    exchange: 'okx',
+    symbol: 'BTC/USDT',
+    side: 'buy',
+    type: 'market',
+    amount: '0.001',
+    price: '73384.8',
+    ...input,
+  });
+  return order;
+}
+
+export function reload(ds: DataSource, id: string): Promise<OrderRecord> {
+  return ds.getRepository(OrderRecord).findOneByOrFail({ id });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Drives one manager until the order leaves pending/submitting (backoffs included). */
+export async function settle(worker: TestWorker, id: string, timeoutMs = 15_000): Promise<OrderRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await worker.manager.runOnce();
+    const row = await reload(worker.ds, id);
+    if (!['pending', 'submitting'].includes(row.status)) return row;
+    if (Date.now() > deadline) throw new Error(`order ${id} still ${row.status} after ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
+/**
+ * A pass-through HTTP proxy in front of the fake OKX that records, per API key, how many signed
+ * requests are in flight at once: per-user serialization is observed at the exchange's door.
+ */
+export class OkxProxy {
+  private server?: Server;
+  private readonly inFlight = new Map<string, number>();
+  readonly maxInFlightByKey = new Map<string, number>();
+  maxInFlight = 0;
+  private total = 0;
+
+  constructor(private readonly target: string) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.forward(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private async forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const key = req.headers['ok-access-key'];
+    const k = typeof key === 'string' ? key : null;
+    if (k) this.enter(k);
+    const target = new URL(req.url ?? '/', this.target);
+    const upstream = request(target, { method: req.method, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+      up.on('end', () => k && this.leave(k));
+    });
+    upstream.on('error', () => {
+      if (k) this.leave(k);
+      req.socket.destroy(); // the fake cut the connection: cut ours too
+    });
+    upstream.end(Buffer.concat(chunks));
+  }
+
+  private enter(key: string): void {
+    const n = (this.inFlight.get(key) ?? 0) + 1;
+    this.inFlight.set(key, n);
+    this.maxInFlightByKey.set(key, Math.max(n, this.maxInFlightByKey.get(key) ?? 0));
+    this.total += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.total);
+  }
+
+  private leave(key: string): void {
+    this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1);
+    this.total -= 1;
+  }
+}

@@ -1,0 +1,215 @@
+import { Decimal } from '@torgovo/core';
+import { FINAL_ORDER_STATUSES, OrderExecutor, OrderRecord } from '@torgovo/trading';
+import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
+import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
+import { createTestDatabase, TestDatabase } from '../support/database';
+import { createUser } from '../trading/support';
+import { bootWorker, connectExchange, OkxProxy, ORDER_PATH, pendingOrder, reload, settle, sleep, TestWorker } from './support';
+
+const LEASE_MS = 1_500;
+
+describe('TradingManager live, through the real ccxt, against the fake OKX', () => {
+  let db: TestDatabase;
+  let fake: FakeOkxServer;
+  let proxy: OkxProxy;
+  let w1: TestWorker;
+  let w2: TestWorker;
+
+  const env = () => ({ OKX_API_URL: proxy.url, TRADING_LEASE_MS: String(LEASE_MS), TRADING_MAX_ATTEMPTS: '4', TRADING_CONCURRENCY: '8' });
+  const placed = (a: FakeAccount, clOrdId: string) => [...a.orders.values()].filter((o) => o.clOrdId === clOrdId);
+  const posts = (clOrdId: string) => fake.requests.filter((r) => r.method === 'POST' && r.path === ORDER_PATH && r.body.includes(clOrdId)).length;
+
+  async function trader(balances: Record<string, string> = { USDT: '100000' }): Promise<{ userId: string; account: FakeAccount }> {
+    const userId = await createUser(w1.ds);
+    const account = fake.addAccount({ balances });
+    await connectExchange(w1, userId, account);
+    return { userId, account };
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    fake = await new FakeOkxServer().start();
+    proxy = await new OkxProxy(fake.url).start();
+    w1 = await bootWorker(db, env());
+    w2 = await bootWorker(db, env());
+  });
+  afterAll(async () => {
+    await Promise.all([w1?.close(), w2?.close()]);
+    await proxy?.stop();
+    await fake?.stop();
+    await db?.drop();
+  });
+  afterEach(() => fake.clearFaults());
+
+  it('places a market order with our client order id and records the fill, fee and exchange id', async () => {
+    const { userId, account } = await trader();
+    const order = await pendingOrder(w1, { user_id: userId, amount: '0.002' });
+    await expect(w1.manager.runOnce()).resolves.toEqual([{ orderId: order.id, status: 'filled', reconciled: false, reason: null }]);
+    const row = await reload(w1.ds, order.id);
+    const [onExchange] = placed(account, order.client_order_id);
+    expect(row).toMatchObject({ status: 'filled', exchange_order_id: onExchange.ordId, fee_currency: 'BTC' });
+    expect([row.filled, row.average, row.fee].map((v) => new Decimal(v!).toFixed())).toEqual(['0.002', '73384.8', '0.000002']);
+    expect(new Decimal(row.cost!).toFixed()).toBe('146.7696');
+    // The keys were decrypted for the call and never logged.
+    for (const secret of [account.secret, account.passphrase, account.apiKey]) expect(w1.logs.text()).not.toContain(secret);
+  });
+
+  it('sizes a quote-amount market buy at the ticker when the signal has no price', async () => {
+    const { userId, account } = await trader();
+    const order = await pendingOrder(w1, { user_id: userId, amount: null, quote_amount: '100', price: null });
+    await w1.manager.runOnce();
+    const row = await reload(w1.ds, order.id);
+    const expected = new Decimal(100).div('73384.8').toDecimalPlaces(8, Decimal.ROUND_DOWN).toFixed();
+    expect([row.status, new Decimal(row.filled).toFixed()]).toEqual(['filled', expected]);
+    expect(JSON.parse(fake.requests.filter((r) => r.method === 'POST' && r.body.includes(order.client_order_id))[0].body)).toMatchObject({ sz: expected, tgtCcy: 'base_ccy' });
+    expect(placed(account, order.client_order_id)).toHaveLength(1);
+  });
+
+  it("rejects on insufficient funds with the exchange's reason, placed once and never retried", async () => {
+    const { userId } = await trader();
+    fake.inject('insufficient_funds', { path: ORDER_PATH });
+    const order = await pendingOrder(w1, { user_id: userId });
+    const [result] = await w1.manager.runOnce();
+    expect(result).toMatchObject({ status: 'rejected', reason: 'Order failed. Insufficient USDT balance in account.' });
+    expect(await reload(w1.ds, order.id)).toMatchObject({ status: 'rejected', attempts: 1, reason: 'Order failed. Insufficient USDT balance in account.' });
+    await w1.manager.runOnce();
+    expect(posts(order.client_order_id)).toBe(1);
+  });
+
+  it('rejects a live order of a user with no exchange connected, without calling the exchange', async () => {
+    const userId = await createUser(w1.ds);
+    const before = fake.requests.length;
+    const order = await pendingOrder(w1, { user_id: userId });
+    await w1.manager.runOnce();
+    expect(await reload(w1.ds, order.id)).toMatchObject({ status: 'rejected', reason: 'exchange_not_connected' });
+    expect(fake.requests.length).toBe(before);
+  });
+
+  it('retries a 429 and a 5xx with backoff, reconciling before each retry, then places the order once', async () => {
+    const { userId, account } = await trader();
+    fake.inject('rate_limit', { path: ORDER_PATH });
+    fake.inject('server_error', { path: ORDER_PATH, status: 502 });
+    const order = await pendingOrder(w1, { user_id: userId });
+
+    const [first] = await w1.manager.runOnce();
+    expect(first).toMatchObject({ status: 'retry', reason: expect.stringMatching(/^rate_limited/) });
+    const afterFirst = await reload(w1.ds, order.id);
+    expect(afterFirst).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(afterFirst.next_attempt_at.getTime()).toBeGreaterThan(Date.now() - 50); // backoff, not at once
+
+    const row = await settle(w2, order.id);
+    expect(row).toMatchObject({ status: 'filled', reason: null });
+    expect(row.attempts).toBeGreaterThanOrEqual(3);
+    expect(placed(account, order.client_order_id)).toHaveLength(1);
+    // Every retry looked the order up first (GET by clOrdId) before sending it again.
+    const lookups = fake.requests.filter((r) => r.method === 'GET' && r.path === ORDER_PATH && r.url.includes(`clOrdId=${order.client_order_id}`));
+    expect(lookups.length).toBeGreaterThanOrEqual(row.attempts - 1);
+  });
+
+  it('fails an order after its attempts are spent, with the last reason, having never placed it', async () => {
+    const { userId, account } = await trader();
+    fake.inject('server_error', { path: ORDER_PATH, times: Infinity });
+    const order = await pendingOrder(w1, { user_id: userId });
+    const row = await settle(w1, order.id);
+    expect(row.status).toBe('failed');
+    expect(row.reason).toMatch(/exchange_unavailable/);
+    expect(row.attempts).toBeGreaterThanOrEqual(4);
+    expect(placed(account, order.client_order_id)).toHaveLength(0);
+  });
+
+  it('finds an order whose answer was lost (connection cut after placing) instead of placing it again', async () => {
+    const { userId, account } = await trader();
+    const order = await pendingOrder(w1, { user_id: userId });
+    fake.dropNextOrderResponse();
+    const [first] = await w1.manager.runOnce();
+    expect(first).toMatchObject({ status: 'retry', reason: expect.stringMatching(/^network_error/) });
+    expect(placed(account, order.client_order_id)).toHaveLength(1);
+
+    const row = await settle(w2, order.id);
+    expect(row).toMatchObject({ status: 'filled', attempts: 2, exchange_order_id: placed(account, order.client_order_id)[0].ordId });
+    expect(posts(order.client_order_id)).toBe(1);
+  });
+
+  it('a worker killed between submitting and the answer: after the lease another worker finds the order and does not place it again', async () => {
+    const victim = await bootWorker(db, env());
+    const { userId, account } = await trader();
+    const order = await pendingOrder(w1, { user_id: userId });
+    fake.latencyMs = 300;
+    const running = victim.manager.runOnce();
+    while (posts(order.client_order_id) === 0) await sleep(5);
+    // The crash: the request is on the wire, the worker loses its database for good.
+    await victim.ds.destroy();
+    fake.latencyMs = 0;
+    await expect(running).resolves.toMatchObject([{ orderId: order.id, status: 'error' }]);
+    expect(await reload(w1.ds, order.id)).toMatchObject({ status: 'submitting', attempts: 1 });
+    expect(placed(account, order.client_order_id)).toHaveLength(1);
+
+    await expect(w2.manager.runOnce()).resolves.toEqual([]); // the lease still holds
+    await sleep(LEASE_MS);
+    const [result] = await w2.manager.runOnce();
+    expect(result).toEqual({ orderId: order.id, status: 'filled', reconciled: true, reason: null });
+    expect(await reload(w1.ds, order.id)).toMatchObject({ status: 'filled', attempts: 2, exchange_order_id: placed(account, order.client_order_id)[0].ordId });
+    expect(posts(order.client_order_id)).toBe(1);
+    await victim.close().catch(() => undefined);
+  });
+
+  it('syncs an open limit order once the exchange fills it', async () => {
+    const { userId, account } = await trader();
+    const order = await pendingOrder(w1, { user_id: userId, type: 'limit', amount: '0.01', price: '60000' });
+    await w1.manager.runOnce();
+    expect(await reload(w1.ds, order.id)).toMatchObject({ status: 'open', closed_at: null });
+    const [resting] = placed(account, order.client_order_id);
+    Object.assign(resting, { state: 'filled', accFillSz: '0.01', avgPx: '60000', fee: '-0.00001', uTime: Date.now() });
+    await expect(w2.manager.syncOpenOrders()).resolves.toMatchObject({ checked: 1, changed: 1, errors: 0 });
+    const row = await reload(w1.ds, order.id);
+    expect(row).toMatchObject({ status: 'filled' });
+    expect([row.filled, row.average, row.fee].map((v) => new Decimal(v!).toFixed())).toEqual(['0.01', '60000', '0.00001']);
+    expect(row.closed_at).toBeInstanceOf(Date);
+  });
+
+  it('two workers on one queue of 1,000 orders across 50 users: each placed exactly once, one at a time per user', async () => {
+    const users = await Promise.all(Array.from({ length: 50 }, () => trader({ USDT: '1000000' })));
+    const postsBefore = fake.count('POST', ORDER_PATH);
+    const ids: string[] = [];
+    // One commit per order, round-robin over users, so created_at gives each user's FIFO order.
+    for (let i = 0; i < 1000; i++) ids.push((await pendingOrder(w1, { user_id: users[i % 50].userId, amount: '0.001' })).id);
+    fake.latencyMs = 2; // room for overlaps, if the claim allowed any
+    const [by1, by2] = [w1, w2].map((w) => jest.spyOn(w.ctx.get(OrderExecutor), 'execute'));
+    const started = Date.now();
+    w1.manager.start();
+    w2.manager.start();
+    try {
+      for (;;) {
+        const [{ n }]: Array<{ n: number }> = await w1.ds.query(
+          `SELECT count(*)::int AS n FROM orders WHERE id = ANY($1::uuid[]) AND status = ANY($2::varchar[])`,
+          [ids, FINAL_ORDER_STATUSES],
+        );
+        if (n === 1000) break;
+        if (Date.now() - started > 90_000) throw new Error(`only ${n} of 1000 orders done after 90 s`);
+        await sleep(100);
+      }
+    } finally {
+      await Promise.all([w1.manager.stop(), w2.manager.stop()]);
+    }
+    const elapsed = Date.now() - started;
+
+    expect(fake.count('POST', ORDER_PATH) - postsBefore).toBe(1000);
+    const rows: OrderRecord[] = await w1.ds.query(`SELECT * FROM orders WHERE id = ANY($1::uuid[]) ORDER BY created_at, id`, [ids]);
+    expect(rows.every((r) => r.status === 'filled' && r.attempts === 1)).toBe(true);
+    expect(new Set(rows.map((r) => r.client_order_id)).size).toBe(1000);
+    expect(new Set(rows.map((r) => r.exchange_order_id)).size).toBe(1000);
+    for (const { userId, account } of users) {
+      // Exactly the user's 20 orders at their exchange, placed in the order the signals came in.
+      const mine = rows.filter((r) => r.user_id === userId);
+      expect([...account.orders.values()].map((o) => o.clOrdId)).toEqual(mine.map((r) => r.client_order_id));
+      expect(proxy.maxInFlightByKey.get(account.apiKey)).toBe(1);
+    }
+    expect(proxy.maxInFlight).toBeGreaterThan(1); // users in parallel
+    expect(proxy.maxInFlight).toBeLessThanOrEqual(16); // 2 workers × TRADING_CONCURRENCY
+    // Both workers took part; together they executed each order once.
+    expect(by1.mock.calls.length).toBeGreaterThan(100);
+    expect(by2.mock.calls.length).toBeGreaterThan(100);
+    expect(by1.mock.calls.length + by2.mock.calls.length).toBe(1000);
+    process.stdout.write(`1000 live orders by 2 workers in ${elapsed} ms (w1 ${by1.mock.calls.length}, w2 ${by2.mock.calls.length})\n`);
+  }, 120_000);
+});
