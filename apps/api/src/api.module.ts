@@ -9,6 +9,7 @@ import {
   LoggingOptions,
   RolesGuard,
 } from '@torgovo/core';
+import { CustomBotsModule } from '@torgovo/custom-bots';
 import { PaymentsModule } from '@torgovo/payments';
 import { PlansModule } from '@torgovo/plans';
 import { SubscriptionsModule } from '@torgovo/subscriptions';
@@ -37,6 +38,7 @@ export class ApiModule {
         PlansModule,
         SubscriptionsModule,
         PaymentsModule,
+        CustomBotsModule,
         ProfileModule,
         ...(config.workerEnabled ? [WorkerJobsModule] : []),
       ],

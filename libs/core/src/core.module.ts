@@ -9,7 +9,7 @@ import { secretBoxProvider } from './crypto/secret-box.provider';
 import { SecretBox } from './crypto/secret-box';
 import { DatabaseModule } from './database/database.module';
 import { LoggingModule, LoggingOptions } from './logging/logging.module';
-import { RedisThrottlerStorage } from './throttling/redis-throttler.storage';
+import { ThrottlerStorageHolder, ThrottlerStorageModule } from './throttling/throttler-storage.module';
 
 export interface CoreModuleOptions {
   /** application_name on database connections: api, worker, cli. */
@@ -31,10 +31,11 @@ export class CoreModule {
         TypeOrmModule.forFeature([AuditLog]),
         // Named throttlers; routes opt in with ThrottlerGuard + @Throttle({ name: {} }).
         ThrottlerModule.forRootAsync({
-          inject: [AppConfig],
-          useFactory: (c: AppConfig) => ({
+          imports: [ThrottlerStorageModule],
+          inject: [AppConfig, ThrottlerStorageHolder],
+          useFactory: (c: AppConfig, holder: ThrottlerStorageHolder) => ({
             throttlers: [{ name: 'auth', ttl: seconds(c.env.AUTH_THROTTLE_TTL_SECONDS), limit: c.env.AUTH_THROTTLE_LIMIT }],
-            storage: c.env.REDIS_URL ? new RedisThrottlerStorage(c.env.REDIS_URL) : undefined,
+            storage: holder.storage,
           }),
         }),
       ],

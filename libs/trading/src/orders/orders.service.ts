@@ -39,7 +39,7 @@ export class OrdersService {
                            amount, quote_amount, price, client_order_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
        ON CONFLICT (source, source_ref) DO NOTHING
-       RETURNING id`,
+       RETURNING *`,
       [
         input.user_id,
         input.bot_id ?? null,
@@ -56,10 +56,11 @@ export class OrdersService {
         input.price ?? null,
         client_order_id,
       ],
-    )) as Array<{ id: string }>;
-    const repo = manager.getRepository(OrderRecord);
-    if (rows.length > 0) return { order: (await repo.findOneByOrFail({ id: rows[0].id })), created: true };
-    return { order: await repo.findOneByOrFail({ source: input.source, source_ref: input.source_ref }), created: false };
+    )) as OrderRecord[];
+    // Column names are the entity's property names and pg maps numeric → string, timestamptz → Date,
+    // so the returned row is the entity's shape: no read-back on the webhook hot path.
+    if (rows.length > 0) return { order: rows[0], created: true };
+    return { order: await manager.getRepository(OrderRecord).findOneByOrFail({ source: input.source, source_ref: input.source_ref }), created: false };
   }
 
   findForUser(userId: string, id: string): Promise<OrderRecord | null> {

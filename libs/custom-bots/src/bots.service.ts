@@ -1,0 +1,190 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, IsNull } from 'typeorm';
+import { Decimal, page, Page, PageQuery } from '@torgovo/core';
+import { EntitlementsService } from '@torgovo/subscriptions';
+import { parsePositiveDecimal } from './decimal-input';
+import { BotCounters, CreateBotDto, NO_COUNTERS } from './dto/create-bot.dto';
+import { Bot, BotMode, SizingType } from './entities/bot.entity';
+import { BotErrors } from './errors';
+import { MarketCatalog } from './market-catalog.service';
+import { resolveMarket } from './market-symbols';
+
+/** First key of the two-key advisory lock space for "this user's set of bots". */
+const USER_BOTS_LOCK = 7_204_600;
+
+export interface BotWithCounters {
+  bot: Bot;
+  counters: BotCounters;
+}
+
+/** Serializes limit checks and inserts of one user's bots for the rest of the transaction. */
+export async function lockUserBots(m: EntityManager, userId: string): Promise<void> {
+  await m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [USER_BOTS_LOCK, userId]);
+}
+
+@Injectable()
+export class BotsService {
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly entitlements: EntitlementsService,
+    private readonly markets: MarketCatalog,
+  ) {}
+
+  async create(userId: string, dto: CreateBotDto): Promise<BotWithCounters> {
+    const live = dto.mode === 'live';
+    const sizingValue = this.validateSizing(dto.sizing.type, dto.sizing.value, dto.mode);
+    // Cheap refusals first (and before any network call for the market list).
+    await this.entitlements.require(userId, 'custom_bot', { live });
+    const exchange = live ? await this.connectedExchange(this.ds.manager, userId) : 'paper';
+    const symbol = await this.normalizeSymbol(dto.symbol, exchange);
+
+    const bot = await this.ds.transaction(async (m) => {
+      await lockUserBots(m, userId);
+      const usage = await this.usage(m, userId, { allBots: true });
+      await this.entitlements.assertCanRunBot(userId, 'custom_bot', { usage, symbol, live });
+      const repo = m.getRepository(Bot);
+      return repo.save(
+        repo.create({
+          user_id: userId,
+          name: dto.name.trim(),
+          symbol,
+          mode: dto.mode,
+          exchange,
+          order_type: dto.order_type,
+          sizing_type: dto.sizing.type,
+          sizing_value: sizingValue,
+          status: 'running',
+          stop_reason: null,
+          deleted_at: null,
+        }),
+      );
+    });
+    return { bot, counters: NO_COUNTERS };
+  }
+
+  async list(userId: string, q: PageQuery): Promise<Page<BotWithCounters>> {
+    const [bots, total] = await this.ds.getRepository(Bot).findAndCount({
+      where: { user_id: userId, deleted_at: IsNull() },
+      order: { created_at: 'DESC', id: 'DESC' },
+      skip: q.offset,
+      take: q.limit,
+    });
+    const counters = await this.counters(bots.map((b) => b.id));
+    return page(
+      bots.map((bot) => ({ bot, counters: counters.get(bot.id) ?? NO_COUNTERS })),
+      total,
+      q,
+    );
+  }
+
+  async get(userId: string, id: string): Promise<BotWithCounters> {
+    const bot = await this.find(this.ds.manager, userId, id);
+    return { bot, counters: (await this.counters([id])).get(id) ?? NO_COUNTERS };
+  }
+
+  async start(userId: string, id: string): Promise<BotWithCounters> {
+    await this.ds.transaction(async (m) => {
+      await lockUserBots(m, userId);
+      const bot = await this.find(m, userId, id, true);
+      if (bot.status === 'running') return;
+      const live = bot.mode === 'live';
+      if (live) {
+        const exchange = await this.connectedExchange(m, userId);
+        if (exchange !== bot.exchange) throw BotErrors.exchangeNotConnected();
+      }
+      const usage = await this.usage(m, userId, { allBots: false, excludeBotId: bot.id });
+      await this.entitlements.assertCanRunBot(userId, 'custom_bot', { usage, symbol: bot.symbol, live });
+      await m.update(Bot, { id: bot.id }, { status: 'running', stop_reason: null });
+    });
+    return this.get(userId, id);
+  }
+
+  async stop(userId: string, id: string): Promise<BotWithCounters> {
+    const bot = await this.find(this.ds.manager, userId, id);
+    if (bot.status === 'running') {
+      await this.ds.getRepository(Bot).update({ id: bot.id, status: 'running' }, { status: 'stopped', stop_reason: 'user' });
+    }
+    return this.get(userId, id);
+  }
+
+  /** Stops the bot, deactivates its webhooks and hides it; its orders stay (and keep their bot_id). */
+  async remove(userId: string, id: string): Promise<void> {
+    await this.ds.transaction(async (m) => {
+      const bot = await this.find(m, userId, id, true);
+      await m.query(`UPDATE bots SET status = 'stopped', stop_reason = 'deleted', deleted_at = now(), updated_at = now() WHERE id = $1`, [bot.id]);
+      await m.query(
+        `UPDATE bot_webhooks SET is_active = false, deactivated_at = now() WHERE bot_id = $1 AND is_active`,
+        [bot.id],
+      );
+    });
+  }
+
+  /** Another user's bot, or a deleted one, is a 404. */
+  async find(m: EntityManager, userId: string, id: string, forUpdate = false): Promise<Bot> {
+    const bot = await m.getRepository(Bot).findOne({
+      where: { id, user_id: userId },
+      ...(forUpdate ? { lock: { mode: 'pessimistic_write' as const } } : {}),
+    });
+    if (!bot || bot.deleted_at !== null) throw BotErrors.notFound();
+    return bot;
+  }
+
+  /** The user's connected exchange id, or 400 exchange_not_connected. */
+  async connectedExchange(m: EntityManager, userId: string): Promise<string> {
+    const rows = (await m.query(`SELECT exchange FROM exchange_credentials WHERE user_id = $1 LIMIT 1`, [userId])) as Array<{ exchange: string }>;
+    if (rows.length === 0) throw BotErrors.exchangeNotConnected();
+    return rows[0].exchange;
+  }
+
+  /**
+   * What counts against the plan (see BotUsage in subscriptions): on creation every bot the
+   * user has; on start the other running bots. Pairs are the distinct symbols of running bots.
+   */
+  private async usage(
+    m: EntityManager,
+    userId: string,
+    opts: { allBots: boolean; excludeBotId?: string },
+  ): Promise<{ bots: number; symbols: string[] }> {
+    const [row] = (await m.query(
+      `SELECT count(*) FILTER (WHERE $2 OR status = 'running')::int AS bots,
+              coalesce(array_agg(DISTINCT symbol) FILTER (WHERE status = 'running'), '{}') AS symbols
+         FROM bots
+        WHERE user_id = $1 AND deleted_at IS NULL AND ($3::uuid IS NULL OR id <> $3)`,
+      [userId, opts.allBots, opts.excludeBotId ?? null],
+    )) as Array<{ bots: number; symbols: string[] }>;
+    return row;
+  }
+
+  /** Counters derived from the request log, so the webhook hot path never updates the bot row. */
+  private async counters(botIds: string[]): Promise<Map<string, BotCounters>> {
+    if (botIds.length === 0) return new Map();
+    const rows = (await this.ds.query(
+      `SELECT bot_id,
+              count(*)::int AS signals_received,
+              count(*) FILTER (WHERE outcome = 'accepted')::int AS orders_created,
+              max(received_at) AS last_signal_at
+         FROM webhook_events
+        WHERE bot_id = ANY($1::uuid[])
+        GROUP BY bot_id`,
+      [botIds],
+    )) as Array<{ bot_id: string } & BotCounters>;
+    return new Map(rows.map((r) => [r.bot_id, { signals_received: r.signals_received, orders_created: r.orders_created, last_signal_at: r.last_signal_at }]));
+  }
+
+  private validateSizing(type: SizingType, value: string, mode: BotMode): string {
+    if (type === 'percent_balance' && mode === 'live') throw BotErrors.liveSizingUnsupported();
+    const parsed = parsePositiveDecimal(value, type === 'percent_balance' ? new Decimal(100) : undefined);
+    if ('error' in parsed) throw BotErrors.invalidSizing(parsed.error);
+    return parsed.value.toFixed();
+  }
+
+  private async normalizeSymbol(input: string, exchange: string): Promise<string> {
+    const index = await this.markets.forExchange(exchange).catch(() => {
+      throw BotErrors.marketsUnavailable(exchange);
+    });
+    const market = resolveMarket(index, input);
+    if (!market) throw BotErrors.unknownSymbol(input, exchange);
+    return market.symbol;
+  }
+}

@@ -1,0 +1,39 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { SubscriptionsModule } from '@torgovo/subscriptions';
+import { BotExpiryListener } from './bot-expiry.listener';
+import { BotsController } from './bots.controller';
+import { BotsService } from './bots.service';
+import { BotWebhook } from './entities/bot-webhook.entity';
+import { Bot } from './entities/bot.entity';
+import { WebhookEvent } from './entities/webhook-event.entity';
+import { MarketCatalog } from './market-catalog.service';
+import { WebhookBodyHooks } from './webhook-body.hooks';
+import { WebhookConfig } from './webhook-config';
+import { WebhookEventLog } from './webhook-event-log';
+import { WebhookReceiveController } from './webhook-receive.controller';
+import { WebhookReceiveService } from './webhook-receive.service';
+import { WebhooksController } from './webhooks.controller';
+import { WebhooksService } from './webhooks.service';
+
+/**
+ * Custom bots and their TradingView webhooks. Import it in the api (routes) and in the worker
+ * (so subscription expiry stops bots: BotExpiryListener registers with SubscriptionHooks).
+ * TradingModule is global (OrdersService, ExchangeGatewayFactory).
+ */
+@Module({
+  imports: [SubscriptionsModule, TypeOrmModule.forFeature([Bot, BotWebhook, WebhookEvent])],
+  controllers: [BotsController, WebhooksController, WebhookReceiveController],
+  providers: [
+    { provide: WebhookConfig, useFactory: () => WebhookConfig.fromEnv(process.env) },
+    BotsService,
+    WebhooksService,
+    WebhookReceiveService,
+    WebhookEventLog,
+    MarketCatalog,
+    WebhookBodyHooks,
+    BotExpiryListener,
+  ],
+  exports: [BotsService, WebhooksService, WebhookReceiveService, MarketCatalog, BotExpiryListener],
+})
+export class CustomBotsModule {}

@@ -1,0 +1,58 @@
+import { DomainError, ErrorDetail } from '@torgovo/core';
+
+export const BotErrors = {
+  notFound: () => new DomainError('not_found', 404, 'Bot not found'),
+  exchangeNotConnected: () =>
+    new DomainError('exchange_not_connected', 400, 'Connect an exchange account before creating or starting a live bot'),
+  unknownSymbol: (symbol: string, exchange: string) =>
+    new DomainError('unknown_symbol', 400, `${symbol} is not a spot market on ${exchange}`, [{ field: 'symbol', message: 'unknown market' }]),
+  invalidSizing: (message: string) =>
+    new DomainError('validation_failed', 400, 'Invalid sizing', [{ field: 'sizing.value', message }]),
+  liveSizingUnsupported: () =>
+    new DomainError('validation_failed', 400, 'percent_balance sizing is available for paper bots only for now', [
+      { field: 'sizing.type', message: 'use quote or base for live bots' },
+    ]),
+  marketsUnavailable: (exchange: string) =>
+    new DomainError('markets_unavailable', 503, `The market list of ${exchange} cannot be loaded right now; retry shortly`),
+} as const;
+
+export const WebhookErrors = {
+  notFound: () => new DomainError('not_found', 404, 'Webhook not found'),
+  alreadyExists: () =>
+    new DomainError('webhook_exists', 409, 'This bot already has an active webhook; rotate it to get a new secret'),
+  botDeleted: () => new DomainError('not_found', 404, 'Bot not found'),
+} as const;
+
+/** Everything the receive endpoint answers with other than 202/200; each one is logged as the event's reason. */
+export const SignalErrors = {
+  unknownWebhook: () => new DomainError('not_found', 404, 'Unknown or inactive webhook'),
+  ipNotAllowed: () => new DomainError('ip_not_allowed', 403, 'This source address may not send alerts'),
+  rateLimited: (scope: 'ip' | 'webhook') =>
+    new DomainError('rate_limited', 429, scope === 'ip' ? 'Too many alerts from this address' : 'Too many alerts for this webhook'),
+  malformedJson: () => new DomainError('malformed_json', 400, 'The alert body is not valid JSON'),
+  invalidSignal: (details: ErrorDetail[]) => new DomainError('invalid_signal', 400, 'The alert message is invalid', details),
+  secretMismatch: () => new DomainError('secret_mismatch', 401, 'The secret in the alert body does not match this webhook'),
+  stale: (lagSeconds: number, maxLag: number) =>
+    new DomainError('stale_signal', 422, `The alert is ${lagSeconds} s old; this webhook accepts alerts up to ${maxLag} s old`),
+  botStopped: (reason: string | null) =>
+    new DomainError('bot_stopped', 403, reason ? `The bot is stopped (${reason})` : 'The bot is stopped'),
+  userInactive: () => new DomainError('user_inactive', 403, 'The account is deactivated'),
+  unknownSymbol: (ticker: string) =>
+    new DomainError('unknown_symbol', 400, `${ticker} is not a market on this bot's exchange`, [{ field: 'ticker', message: 'unknown market' }]),
+  symbolMismatch: (symbol: string, botSymbol: string) =>
+    new DomainError('symbol_mismatch', 400, `The alert is for ${symbol} but the bot trades ${botSymbol}`, [
+      { field: 'ticker', message: `must be ${botSymbol}` },
+    ]),
+  priceRequired: () =>
+    new DomainError('invalid_signal', 400, 'A limit order needs a price', [{ field: 'price', message: 'required for limit orders' }]),
+  noPosition: () => new DomainError('no_position', 422, 'The bot holds no position to sell'),
+  noBalance: (currency: string) => new DomainError('insufficient_balance', 422, `No ${currency} balance to size this order from`),
+  tooSmall: () => new DomainError('invalid_signal', 400, 'The resulting order amount rounds to zero', [{ field: 'quantity', message: 'too small' }]),
+  percentUnavailable: () =>
+    new DomainError(
+      'percent_sizing_unavailable',
+      422,
+      'Percent-of-balance buys are available on paper bots only for now; send a base quantity',
+    ),
+  marketsUnavailable: () => new DomainError('markets_unavailable', 503, 'The exchange market list cannot be loaded right now'),
+} as const;

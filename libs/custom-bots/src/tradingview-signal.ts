@@ -1,0 +1,174 @@
+import type { Decimal } from '@torgovo/core';
+import type { ErrorDetail } from '@torgovo/core';
+import { parsePositiveDecimal } from './decimal-input';
+import { SignalErrors } from './errors';
+
+export const SIGNAL_ACTIONS = ['buy', 'sell', 'long', 'short', 'close', 'exit'] as const;
+export type SignalAction = (typeof SIGNAL_ACTIONS)[number];
+
+/** What the bot does: spot only, so long = buy, short = sell, close/exit sell the open position. */
+export type SignalIntent = 'buy' | 'sell' | 'close';
+
+export type SignalQuantity = { kind: 'base'; value: Decimal } | { kind: 'percent'; value: Decimal };
+
+export interface TradingViewSignal {
+  action: SignalAction;
+  intent: SignalIntent;
+  /** The ticker as sent, and its letters only ("OKX:BTC-USDT" → "BTCUSDT") for the market lookup. */
+  ticker: string;
+  compactTicker: string;
+  /** Exchange prefix of "OKX:BTCUSDT", upper-cased; informational. */
+  tickerExchange: string | null;
+  price: Decimal | null;
+  /** null: the alert did not say (or left a placeholder), the bot's sizing applies. */
+  quantity: SignalQuantity | null;
+  alertId: string | null;
+  timestamp: Date | null;
+  orderType: 'market' | 'limit' | null;
+  secret: string | null;
+}
+
+const INTENT: Record<SignalAction, SignalIntent> = { buy: 'buy', long: 'buy', sell: 'sell', short: 'sell', close: 'close', exit: 'close' };
+const PLACEHOLDER = /^\{\{.*\}\}$/s;
+const TICKER = /^[A-Z0-9]{2,40}$/;
+const MAX_ALERT_ID = 128;
+// TradingView's {{timenow}} is "2024-05-01T12:00:00Z"; ISO with offset and epoch numbers are accepted too.
+const ISO = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+const EPOCH = /^\d{9,13}$/;
+
+/** JSON may carry numbers; they become their shortest round-trip string, never a float in arithmetic. */
+function scalar(v: unknown): string | null | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v.trim();
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : null;
+  return null;
+}
+
+/** Absent, empty or an unreplaced TradingView placeholder ("{{strategy.order.contracts}}"). */
+function isUnset(s: string | undefined): boolean {
+  return s === undefined || s === '' || PLACEHOLDER.test(s);
+}
+
+export function parseTimestamp(s: string): Date | null {
+  if (EPOCH.test(s)) {
+    const n = Number(s);
+    // 10 digits or fewer are seconds, 13 are milliseconds.
+    return new Date(s.length <= 10 ? n * 1000 : n);
+  }
+  if (!ISO.test(s)) return null;
+  const normalized = /(Z|[+-]\d{2}:?\d{2})$/i.test(s) ? s : `${s}Z`;
+  const d = new Date(normalized.replace(' ', 'T'));
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+export function parseQuantity(s: string): { value: SignalQuantity } | { error: string } {
+  if (s.endsWith('%')) {
+    const p = parsePositiveDecimal(s.slice(0, -1));
+    if ('error' in p) return { error: `percent ${p.error}` };
+    if (p.value.gt(100)) return { error: 'percent must be at most 100%' };
+    return { value: { kind: 'percent', value: p.value } };
+  }
+  const q = parsePositiveDecimal(s);
+  return 'error' in q ? { error: q.error } : { value: { kind: 'base', value: q.value } };
+}
+
+/** "OKX:BTCUSDT", "BTC-USDT", "btc/usdt" → { compact: "BTCUSDT", exchange: "OKX" }. */
+export function compactTicker(raw: string): { compact: string; exchange: string | null } | null {
+  const colon = raw.lastIndexOf(':');
+  const exchange = colon >= 0 ? raw.slice(0, colon).trim().toUpperCase() || null : null;
+  const compact = raw.slice(colon + 1).replace(/[\s/_-]/g, '').toUpperCase();
+  return TICKER.test(compact) ? { compact, exchange } : null;
+}
+
+/** Parses the raw body text; throws malformed_json or invalid_signal (one detail per bad field). */
+export function parseTradingViewSignal(body: string): TradingViewSignal {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw SignalErrors.malformedJson();
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw SignalErrors.malformedJson();
+  const o = json as Record<string, unknown>;
+  const errors: ErrorDetail[] = [];
+  const field = (name: string): string | undefined => {
+    const v = scalar(o[name]);
+    if (v === null) {
+      errors.push({ field: name, message: 'must be a string or a number' });
+      return undefined;
+    }
+    return v;
+  };
+
+  const secretRaw = o.secret;
+  let secret: string | null = null;
+  if (secretRaw !== undefined && secretRaw !== null) {
+    if (typeof secretRaw === 'string') secret = secretRaw;
+    else errors.push({ field: 'secret', message: 'must be a string' });
+  }
+
+  const actionRaw = field('action');
+  const action = actionRaw?.toLowerCase() as SignalAction | undefined;
+  if (isUnset(actionRaw)) errors.push({ field: 'action', message: 'is required' });
+  else if (!SIGNAL_ACTIONS.includes(action as SignalAction)) {
+    errors.push({ field: 'action', message: `must be one of ${SIGNAL_ACTIONS.join(', ')}` });
+  }
+
+  const tickerRaw = field('ticker');
+  const ticker = tickerRaw && !isUnset(tickerRaw) ? compactTicker(tickerRaw) : null;
+  if (isUnset(tickerRaw)) errors.push({ field: 'ticker', message: 'is required' });
+  else if (!ticker) errors.push({ field: 'ticker', message: 'must look like BTCUSDT, OKX:BTCUSDT, BTC-USDT or BTC/USDT' });
+
+  const priceRaw = field('price');
+  let price: Decimal | null = null;
+  if (!isUnset(priceRaw)) {
+    const p = parsePositiveDecimal(priceRaw!);
+    if ('error' in p) errors.push({ field: 'price', message: p.error });
+    else price = p.value;
+  }
+
+  const quantityRaw = field('quantity');
+  let quantity: SignalQuantity | null = null;
+  if (!isUnset(quantityRaw)) {
+    const q = parseQuantity(quantityRaw!);
+    if ('error' in q) errors.push({ field: 'quantity', message: q.error });
+    else quantity = q.value;
+  }
+
+  const alertRaw = field('alert_id');
+  let alertId: string | null = null;
+  if (alertRaw !== undefined && alertRaw !== '') {
+    if (alertRaw.length > MAX_ALERT_ID) errors.push({ field: 'alert_id', message: `must be at most ${MAX_ALERT_ID} characters` });
+    else alertId = alertRaw;
+  }
+
+  const tsRaw = field('timestamp');
+  let timestamp: Date | null = null;
+  if (tsRaw !== undefined && tsRaw !== '') {
+    timestamp = parseTimestamp(tsRaw);
+    if (!timestamp) errors.push({ field: 'timestamp', message: 'must be ISO 8601 (as {{timenow}} sends it) or epoch milliseconds' });
+  }
+
+  const typeRaw = field('order_type');
+  let orderType: 'market' | 'limit' | null = null;
+  if (!isUnset(typeRaw)) {
+    const t = typeRaw!.toLowerCase();
+    if (t === 'market' || t === 'limit') orderType = t;
+    else errors.push({ field: 'order_type', message: 'must be market or limit' });
+  }
+
+  if (errors.length > 0 || !action || !ticker) throw SignalErrors.invalidSignal(errors);
+  return {
+    action,
+    intent: INTENT[action],
+    ticker: tickerRaw!,
+    compactTicker: ticker.compact,
+    tickerExchange: ticker.exchange,
+    price,
+    quantity,
+    alertId,
+    timestamp,
+    orderType,
+    secret,
+  };
+}

@@ -1,0 +1,102 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, QueryFailedError } from 'typeorm';
+import { AppConfig, page, Page, PageQuery, randomToken, sha256Hex } from '@torgovo/core';
+import { EntitlementsService } from '@torgovo/subscriptions';
+import { BotsService } from './bots.service';
+import { GenerateWebhookDto, toWebhookSecretResponse, WebhookSecretResponse } from './dto/webhook.dto';
+import { BotWebhook } from './entities/bot-webhook.entity';
+import { WebhookEvent } from './entities/webhook-event.entity';
+import { WebhookErrors } from './errors';
+
+/** 32 random bytes, base64url: shown once, stored as SHA-256 (a lookup key, nothing reversible). */
+export function newWebhookSecret(): { secret: string; hash: string } {
+  const secret = randomToken(32);
+  return { secret, hash: sha256Hex(secret) };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return err instanceof QueryFailedError && (err.driverError as { code?: string } | undefined)?.code === '23505';
+}
+
+@Injectable()
+export class WebhooksService {
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly bots: BotsService,
+    private readonly entitlements: EntitlementsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async generate(userId: string, dto: GenerateWebhookDto): Promise<WebhookSecretResponse> {
+    const bot = await this.bots.find(this.ds.manager, userId, dto.bot_id);
+    await this.entitlements.require(userId, 'custom_bot', { live: bot.mode === 'live' });
+    const repo = this.ds.getRepository(BotWebhook);
+    if (await repo.exists({ where: { bot_id: bot.id, is_active: true } })) throw WebhookErrors.alreadyExists();
+    const { secret, hash } = newWebhookSecret();
+    try {
+      const saved = await repo.save(
+        repo.create({
+          user_id: userId,
+          bot_id: bot.id,
+          secret_hash: hash,
+          is_active: true,
+          max_lag_seconds: dto.max_lag_seconds ?? 300,
+          rate_limit_per_minute: dto.rate_limit_per_minute ?? 60,
+          rotated_at: null,
+          deactivated_at: null,
+        }),
+      );
+      return toWebhookSecretResponse(saved, secret, this.config.publicUrl);
+    } catch (err) {
+      // The partial unique index (one active webhook per bot) is the guarantee, also under races.
+      if (isUniqueViolation(err)) throw WebhookErrors.alreadyExists();
+      throw err;
+    }
+  }
+
+  list(userId: string, q: PageQuery): Promise<Page<BotWebhook>> {
+    return this.ds
+      .getRepository(BotWebhook)
+      .findAndCount({ where: { user_id: userId }, order: { created_at: 'DESC', id: 'DESC' }, skip: q.offset, take: q.limit })
+      .then(([items, total]) => page(items, total, q));
+  }
+
+  /** The new secret works and the old one stops in the same statement. */
+  async rotate(userId: string, id: string): Promise<WebhookSecretResponse> {
+    const { secret, hash } = newWebhookSecret();
+    const rows = (await this.ds.query(
+      `UPDATE bot_webhooks w SET secret_hash = $3, rotated_at = now()
+         FROM bots b
+        WHERE w.id = $1 AND w.user_id = $2 AND w.is_active AND b.id = w.bot_id AND b.deleted_at IS NULL
+        RETURNING w.id`,
+      [id, userId, hash],
+    )) as [Array<{ id: string }>, number];
+    if (rows[0].length === 0) throw WebhookErrors.notFound();
+    const saved = await this.ds.getRepository(BotWebhook).findOneByOrFail({ id });
+    return toWebhookSecretResponse(saved, secret, this.config.publicUrl);
+  }
+
+  async deactivate(userId: string, id: string): Promise<void> {
+    const webhook = await this.find(userId, id);
+    if (!webhook.is_active) return;
+    await this.ds.getRepository(BotWebhook).update({ id, is_active: true }, { is_active: false, deactivated_at: new Date() });
+  }
+
+  async events(userId: string, id: string, q: PageQuery): Promise<Page<WebhookEvent>> {
+    await this.find(userId, id);
+    const [items, total] = await this.ds.getRepository(WebhookEvent).findAndCount({
+      where: { webhook_id: id },
+      order: { received_at: 'DESC', id: 'DESC' },
+      skip: q.offset,
+      take: q.limit,
+    });
+    return page(items, total, q);
+  }
+
+  private async find(userId: string, id: string): Promise<BotWebhook> {
+    const webhook = await this.ds.getRepository(BotWebhook).findOne({ where: { id, user_id: userId } });
+    if (!webhook) throw WebhookErrors.notFound();
+    return webhook;
+  }
+}
