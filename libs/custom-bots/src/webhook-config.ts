@@ -1,10 +1,8 @@
 import { BlockList, isIP } from 'node:net';
-import { plainToInstance, Transform } from 'class-transformer';
-import { IsInt, Max, Min, validateSync } from 'class-validator';
-import { ConfigError } from '@torgovo/core';
+import { Transform } from 'class-transformer';
+import { IsInt, Max, Min } from 'class-validator';
+import { ConfigError, envInt, loadEnvSection } from '@torgovo/core';
 
-const toInt = ({ value }: { value: unknown }): unknown =>
-  value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value;
 
 /**
  * Webhook knobs, validated once at start like the core config (the property names are the
@@ -12,22 +10,11 @@ const toInt = ({ value }: { value: unknown }): unknown =>
  */
 export class WebhookConfig {
   /** Requests per minute from one source address; 0 turns the per-IP limit off. */
-  @Transform(toInt) @IsInt() @Min(0) @Max(1_000_000)
+  @Transform(envInt) @IsInt() @Min(0) @Max(1_000_000)
   WEBHOOK_RATE_LIMIT_PER_IP = 600;
 
   static fromEnv(env: NodeJS.ProcessEnv = process.env): WebhookConfig {
-    const raw: Record<string, string> = {};
-    for (const key of Object.keys(new WebhookConfig())) {
-      const v = env[key];
-      if (v !== undefined) raw[key] = v;
-    }
-    const parsed = plainToInstance(WebhookConfig, raw, { exposeDefaultValues: true });
-    const errors = validateSync(parsed);
-    if (errors.length > 0) {
-      const lines = errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
-      throw new ConfigError(errors.map((e) => e.property), `Invalid configuration:\n  ${lines.join('\n  ')}`);
-    }
-    return parsed;
+    return loadEnvSection(WebhookConfig, env);
   }
 }
 

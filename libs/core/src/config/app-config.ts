@@ -13,7 +13,8 @@ import {
   validateSync,
 } from 'class-validator';
 
-const toBool = ({ value }: { value: unknown }): unknown => {
+/** class-transformer helpers for env strings; invalid input is passed through for the validator to name. */
+export const envBool = ({ value }: { value: unknown }): unknown => {
   if (value === undefined || value === '') return undefined;
   if (typeof value === 'boolean') return value;
   const v = String(value).toLowerCase();
@@ -21,9 +22,9 @@ const toBool = ({ value }: { value: unknown }): unknown => {
   if (['false', '0', 'no', 'off'].includes(v)) return false;
   return value;
 };
-const toInt = ({ value }: { value: unknown }): unknown =>
+export const envInt = ({ value }: { value: unknown }): unknown =>
   value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value;
-const toList = ({ value }: { value: unknown }): unknown =>
+export const envList = ({ value }: { value: unknown }): unknown =>
   value === undefined || value === ''
     ? []
     : String(value)
@@ -39,13 +40,13 @@ export class EnvSchema {
   @IsIn(['development', 'production', 'test'])
   NODE_ENV: 'development' | 'production' | 'test' = 'development';
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @Transform(envInt) @IsInt() @Min(0) @Max(65535)
   PORT = 3000;
 
   @IsOptional() @IsString() @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL?: string;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(200)
+  @Transform(envInt) @IsInt() @Min(1) @Max(200)
   DATABASE_POOL_SIZE = 10;
 
   @IsString()
@@ -60,7 +61,7 @@ export class EnvSchema {
   @IsOptional() @IsString()
   ENCRYPTION_KEY?: string;
 
-  @Transform(toList)
+  @Transform(envList)
   @IsString({ each: true })
   ENCRYPTION_KEYS_OLD: string[] = [];
 
@@ -76,31 +77,31 @@ export class EnvSchema {
   @IsOptional() @IsString() @MinLength(8, { message: 'ADMIN_PASSWORD must be at least 8 characters' })
   ADMIN_PASSWORD?: string;
 
-  @IsOptional() @Transform(toBool) @IsBoolean()
+  @IsOptional() @Transform(envBool) @IsBoolean()
   WORKER_ENABLED?: boolean;
 
-  @Transform(toList) @IsString({ each: true })
+  @Transform(envList) @IsString({ each: true })
   WEBHOOK_IP_ALLOWLIST: string[] = [];
 
-  @Transform(toList) @IsString({ each: true })
+  @Transform(envList) @IsString({ each: true })
   TRUSTED_PROXIES: string[] = [];
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
-  @Transform(toBool) @IsBoolean()
+  @Transform(envBool) @IsBoolean()
   LOG_PRETTY = false;
 
-  @Transform(toInt) @IsInt() @Min(1)
+  @Transform(envInt) @IsInt() @Min(1)
   AUTH_THROTTLE_LIMIT = 10;
 
-  @Transform(toInt) @IsInt() @Min(1)
+  @Transform(envInt) @IsInt() @Min(1)
   AUTH_THROTTLE_TTL_SECONDS = 60;
 
-  @Transform(toInt) @IsInt() @Min(60)
+  @Transform(envInt) @IsInt() @Min(60)
   ACCESS_TOKEN_TTL_SECONDS = 900;
 
-  @Transform(toInt) @IsInt() @Min(60)
+  @Transform(envInt) @IsInt() @Min(60)
   REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
 
   @IsOptional() @IsString() STRIPE_SECRET_KEY?: string;
@@ -118,10 +119,10 @@ export class EnvSchema {
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) COINGATE_API_URL?: string;
 
   /** Which exchange gateway new paper bots and tests use; live bots always use ccxt. */
-  @Transform(toInt) @IsInt() @Min(1) @Max(64)
+  @Transform(envInt) @IsInt() @Min(1) @Max(64)
   TRADING_CONCURRENCY = 8;
 
-  @Transform(toInt) @IsInt() @Min(10)
+  @Transform(envInt) @IsInt() @Min(10)
   TRADING_POLL_MS = 250;
 }
 
@@ -133,17 +134,7 @@ export class ConfigError extends Error {
 }
 
 export function validateEnv(env: NodeJS.ProcessEnv): EnvSchema {
-  const raw: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) raw[k] = v;
-  const parsed = plainToInstance(EnvSchema, raw, { exposeDefaultValues: true });
-  const errors = validateSync(parsed, { whitelist: false, forbidUnknownValues: false });
-  if (errors.length > 0) {
-    const lines = errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
-    throw new ConfigError(
-      errors.map((e) => e.property),
-      `Invalid configuration:\n  ${lines.join('\n  ')}`,
-    );
-  }
+  const parsed = loadEnvSection(EnvSchema, env);
   if (parsed.NODE_ENV === 'production') {
     const missing = (['JWT_SECRET', 'ENCRYPTION_KEY', 'DATABASE_URL'] as const).filter((k) => !parsed[k]);
     if (missing.length > 0) {
@@ -158,6 +149,29 @@ export function validateEnv(env: NodeJS.ProcessEnv): EnvSchema {
   // ADMIN_PASSWORD alone is fine: `cli create-admin --email` reads it.
   if (parsed.ADMIN_EMAIL && !parsed.ADMIN_PASSWORD) {
     throw new ConfigError(['ADMIN_PASSWORD'], 'Invalid configuration: ADMIN_PASSWORD is required with ADMIN_EMAIL');
+  }
+  return parsed;
+}
+
+/**
+ * Validate the variables one schema class declares (property names are variable names, so an
+ * error names the variable). Libs keep their own sections (BILLING_*, TRADING_*, WEBHOOK_*)
+ * beside their code and load them through this.
+ */
+export function loadEnvSection<T extends object>(schema: new () => T, env: NodeJS.ProcessEnv): T {
+  const raw: Record<string, string> = {};
+  for (const key of Object.keys(new schema())) {
+    const v = env[key];
+    if (v !== undefined) raw[key] = v;
+  }
+  const parsed = plainToInstance(schema, raw, { exposeDefaultValues: true });
+  const errors = validateSync(parsed, { forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    throw new ConfigError(
+      errors.map((e) => e.property),
+      `Invalid configuration:\n  ${lines.join('\n  ')}`,
+    );
   }
   return parsed;
 }

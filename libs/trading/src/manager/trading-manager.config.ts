@@ -1,11 +1,6 @@
-import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsInt, Max, Min, validateSync } from 'class-validator';
-import { ConfigError } from '@torgovo/core';
-
-const toInt = ({ value }: { value: unknown }): unknown =>
-  value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value;
-const toBool = ({ value }: { value: unknown }): unknown =>
-  value === undefined || value === '' ? undefined : ['true', '1', 'yes', 'on'].includes(String(value).toLowerCase()) ? true : ['false', '0', 'no', 'off'].includes(String(value).toLowerCase()) ? false : value;
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsInt, Max, Min } from 'class-validator';
+import { envInt, envBool, loadEnvSection } from '@torgovo/core';
 
 /**
  * TradingManager knobs beyond core's TRADING_POLL_MS / TRADING_CONCURRENCY, validated once at
@@ -14,51 +9,40 @@ const toBool = ({ value }: { value: unknown }): unknown =>
  */
 export class TradingManagerConfig {
   /** false: no timers; tests drive runOnce()/syncOpenOrders() by hand. */
-  @Transform(toBool) @IsBoolean()
+  @Transform(envBool) @IsBoolean()
   TRADING_MANAGER_ENABLED = true;
 
   /**
    * How long a claimed order stays ours. Must be well above one execution (a few exchange
    * calls of ≤ 10 s each): after it, another worker reconciles the order as crashed.
    */
-  @Transform(toInt) @IsInt() @Min(200) @Max(3_600_000)
+  @Transform(envInt) @IsInt() @Min(200) @Max(3_600_000)
   TRADING_LEASE_MS = 60_000;
 
   /** Placement attempts before an order fails on transient errors. */
-  @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  @Transform(envInt) @IsInt() @Min(1) @Max(100)
   TRADING_MAX_ATTEMPTS = 8;
 
   /** Backoff after the n-th transient failure: base × 2^(n-1), capped, with ±20 % jitter. */
-  @Transform(toInt) @IsInt() @Min(1) @Max(600_000)
+  @Transform(envInt) @IsInt() @Min(1) @Max(600_000)
   TRADING_BACKOFF_BASE_MS = 1_000;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(3_600_000)
+  @Transform(envInt) @IsInt() @Min(1) @Max(3_600_000)
   TRADING_BACKOFF_MAX_MS = 60_000;
 
   /** 0 disables the periodic sync of `open` orders. */
-  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)
+  @Transform(envInt) @IsInt() @Min(0) @Max(3_600_000)
   TRADING_SYNC_INTERVAL_MS = 5_000;
 
   /** Open orders looked up per sync tick. */
-  @Transform(toInt) @IsInt() @Min(1) @Max(10_000)
+  @Transform(envInt) @IsInt() @Min(1) @Max(10_000)
   TRADING_SYNC_BATCH = 200;
 
   /** How long shutdown waits for orders in flight before leaving them to the lease. */
-  @Transform(toInt) @IsInt() @Min(0) @Max(600_000)
+  @Transform(envInt) @IsInt() @Min(0) @Max(600_000)
   TRADING_SHUTDOWN_GRACE_MS = 15_000;
 
   static fromEnv(env: NodeJS.ProcessEnv = process.env): TradingManagerConfig {
-    const raw: Record<string, string> = {};
-    for (const key of Object.keys(new TradingManagerConfig())) {
-      const v = env[key];
-      if (v !== undefined) raw[key] = v;
-    }
-    const parsed = plainToInstance(TradingManagerConfig, raw, { exposeDefaultValues: true });
-    const errors = validateSync(parsed);
-    if (errors.length > 0) {
-      const lines = errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
-      throw new ConfigError(errors.map((e) => e.property), `Invalid configuration:\n  ${lines.join('\n  ')}`);
-    }
-    return parsed;
+    return loadEnvSection(TradingManagerConfig, env);
   }
 }
