@@ -2,12 +2,33 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { SubscriptionsModule } from '@torgovo/subscriptions';
 import { Payment } from './entities/payment.entity';
+import { ProcessedEvent } from './entities/processed-event.entity';
+import { StripeSubscriptionLink } from './entities/stripe-subscription-link.entity';
+import { PaymentsAccountService } from './payments-account.service';
+import { PaymentsController } from './payments.controller';
 import { RenewalRequestService } from './renewal-request.service';
+import { StripeCheckoutService } from './stripe/stripe-checkout.service';
+import { StripeEventHandlers } from './stripe/stripe-event-handlers';
+import { StripeGateway } from './stripe/stripe-gateway';
+import { StripePaymentRecords } from './stripe/stripe-payment-records';
+import { StripeSubscriptionMirror } from './stripe/stripe-subscription-mirror';
+import { StripeWebhookService } from './stripe/stripe-webhook.service';
+import { StripeWebhookController } from './stripe-webhook.controller';
 
-/** Minimal for now: the Payment entity and renewal requests. The Stripe and crypto issues extend it. */
+/** Payments of every provider; Stripe (card) here, crypto in its own issue. */
 @Module({
-  imports: [SubscriptionsModule, TypeOrmModule.forFeature([Payment])],
-  providers: [RenewalRequestService],
-  exports: [RenewalRequestService, TypeOrmModule],
+  imports: [SubscriptionsModule, TypeOrmModule.forFeature([Payment, ProcessedEvent, StripeSubscriptionLink])],
+  controllers: [PaymentsController, StripeWebhookController],
+  providers: [
+    RenewalRequestService,
+    StripeGateway,
+    StripeCheckoutService,
+    StripeEventHandlers,
+    StripePaymentRecords,
+    StripeWebhookService,
+    StripeSubscriptionMirror,
+    PaymentsAccountService,
+  ],
+  exports: [RenewalRequestService, StripeGateway, StripeCheckoutService, PaymentsAccountService, TypeOrmModule],
 })
 export class PaymentsModule {}

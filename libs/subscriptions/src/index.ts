@@ -2,6 +2,8 @@ export * from './subscriptions.module';
 export * from './billing-scheduler.module';
 export * from './subscriptions.service';
 export * from './subscription-activation.service';
+export * from './subscription-provider-sync.service';
+export * from './user-billing-lock';
 export * from './entitlements.service';
 export * from './requires-subscription.guard';
 export * from './subscription-hooks';

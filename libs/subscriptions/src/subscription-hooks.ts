@@ -1,6 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { BillingCycle, PlanType } from '@torgovo/plans';
+import { DomainError } from '@torgovo/core';
+import type { UserSubscription } from './entities/user-subscription.entity';
 import type { EndReason } from './subscription-states';
 
 /** A subscription that left the current states for good (expired or cancelled, not replaced). */
@@ -45,6 +47,17 @@ export interface RenewalRequester {
 }
 
 /**
+ * Implemented by libs/payments: mirrors a user's cancel choices to the payment provider
+ * (Stripe renews its own subscriptions). Called inside the transaction that changes the
+ * row, before commit: throwing rolls the change back, so we never show "cancelled" while
+ * the provider keeps charging. A late provider webhook reconciles the rare commit failure.
+ */
+export interface ProviderSubscriptionMirror {
+  setCancelAtPeriodEnd(sub: UserSubscription, cancelAtPeriodEnd: boolean): Promise<void>;
+  cancelNow(sub: UserSubscription): Promise<void>;
+}
+
+/**
  * Where other libs plug into subscription events. Nest has no multi-providers, and the
  * listeners live in libs that depend on this one, so they register themselves here in
  * onModuleInit instead of being injected (which would invert the dependency).
@@ -54,6 +67,7 @@ export class SubscriptionHooks {
   private readonly logger = new Logger(SubscriptionHooks.name);
   private readonly endListeners: SubscriptionEndListener[] = [];
   private renewalRequester?: RenewalRequester;
+  private providerMirror?: ProviderSubscriptionMirror;
 
   addEndListener(listener: SubscriptionEndListener): void {
     this.endListeners.push(listener);
@@ -68,6 +82,30 @@ export class SubscriptionHooks {
 
   get renewals(): RenewalRequester | undefined {
     return this.renewalRequester;
+  }
+
+  setProviderMirror(mirror: ProviderSubscriptionMirror): void {
+    if (this.providerMirror && this.providerMirror !== mirror) throw new Error('A ProviderSubscriptionMirror is already registered');
+    this.providerMirror = mirror;
+  }
+
+  /** Only card subscriptions live at a provider; without a registered mirror one that does cannot be changed safely. */
+  async mirrorCancelAtPeriodEnd(sub: UserSubscription, cancelAtPeriodEnd: boolean): Promise<void> {
+    const mirror = this.mirrorFor(sub);
+    if (mirror) await mirror.setCancelAtPeriodEnd(sub, cancelAtPeriodEnd);
+  }
+
+  async mirrorCancelNow(sub: UserSubscription): Promise<void> {
+    const mirror = this.mirrorFor(sub);
+    if (mirror) await mirror.cancelNow(sub);
+  }
+
+  private mirrorFor(sub: UserSubscription): ProviderSubscriptionMirror | undefined {
+    if (sub.payment_method !== 'stripe') return undefined;
+    if (!this.providerMirror && sub.stripe_subscription_id) {
+      throw new DomainError('payments_not_configured', 503, 'Card payments are not available right now');
+    }
+    return this.providerMirror;
   }
 
   async notifyEnded(events: SubscriptionEndedEvent[], manager: EntityManager): Promise<void> {

@@ -7,6 +7,7 @@ import { SubscriptionPeriod } from './entities/subscription-period.entity';
 import { UserSubscription } from './entities/user-subscription.entity';
 import { SubscriptionGuard } from './requires-subscription.guard';
 import { SubscriptionActivationService } from './subscription-activation.service';
+import { SubscriptionProviderSyncService } from './subscription-provider-sync.service';
 import { SubscriptionHooks } from './subscription-hooks';
 import { SubscriptionsController } from './subscriptions.controller';
 import { SubscriptionsService } from './subscriptions.service';
@@ -18,6 +19,7 @@ import { SubscriptionsService } from './subscriptions.service';
     { provide: BillingConfig, useFactory: () => BillingConfig.fromEnv(process.env) },
     SubscriptionsService,
     SubscriptionActivationService,
+    SubscriptionProviderSyncService,
     EntitlementsService,
     SubscriptionGuard,
     SubscriptionHooks,
@@ -26,6 +28,7 @@ import { SubscriptionsService } from './subscriptions.service';
     BillingConfig,
     SubscriptionsService,
     SubscriptionActivationService,
+    SubscriptionProviderSyncService,
     EntitlementsService,
     SubscriptionGuard,
     SubscriptionHooks,

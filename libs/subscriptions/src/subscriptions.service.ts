@@ -39,7 +39,9 @@ export class SubscriptionsService {
    * the current subscription of its type only when paid. Repeating the same request while
    * it is pending returns the pending subscription.
    */
-  async subscribe(userId: string, dto: CreateSubscriptionDto, ctx: AuditContext = {}): Promise<UserSubscription> {
+  async subscribe(userId: string, dto: CreateSubscriptionDto, ctx: AuditContext = {}, manager?: EntityManager): Promise<UserSubscription> {
+    // A caller's transaction (Stripe checkout: the pending subscription and its payment commit together).
+    if (manager) return this.get(userId, await this.subscribeIn(manager, userId, dto, ctx), manager);
     let id: string;
     try {
       id = await this.ds.transaction((m) => this.subscribeIn(m, userId, dto, ctx));
@@ -95,6 +97,7 @@ export class SubscriptionsService {
       // auto_renew may be chosen while pending, not on free.
       if (changes.cancel_at_period_end && sub.end_date === null) throw SubscriptionErrors.noPeriodEnd();
       if (changes.auto_renew && sub.end_date === null && sub.status !== 'pending_payment') throw SubscriptionErrors.noPeriodEnd();
+      if (changes.cancel_at_period_end !== undefined) await this.hooks.mirrorCancelAtPeriodEnd(sub, changes.cancel_at_period_end);
       await m.getRepository(UserSubscription).update({ id }, changes);
       await this.audit.record(subscriptionAudit('subscription.updated', sub, ctx, { status: sub.status, changes }), m);
     });
@@ -107,6 +110,7 @@ export class SubscriptionsService {
       await lockUserBilling(m, userId);
       const sub = await this.lockOwned(m, userId, id);
       assertTransition(sub.status, 'cancelled', 'cancel');
+      await this.hooks.mirrorCancelNow(sub);
       const now = new Date();
       const reason: EndReason = 'cancelled_by_user';
       await m.getRepository(UserSubscription).update(

@@ -60,6 +60,13 @@ export class Payment {
   @Column({ type: 'varchar', length: 255, nullable: true })
   stripe_invoice_id: string | null;
 
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  stripe_subscription_id: string | null;
+
+  /** Stripe Checkout URL, returned again while the session is open (a double click pays once). */
+  @Column({ type: 'text', nullable: true })
+  checkout_url: string | null;
+
   @Column({ type: 'timestamptz', nullable: true })
   period_start: Date | null;
 

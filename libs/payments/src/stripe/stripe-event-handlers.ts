@@ -1,0 +1,289 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { isUUID } from 'class-validator';
+import type { EntityManager } from 'typeorm';
+import type Stripe from 'stripe';
+import { AuditService, DomainError } from '@torgovo/core';
+import {
+  AuditContext,
+  EndReason,
+  lockUserBilling,
+  SubscriptionActivationService,
+  SubscriptionProviderSyncService,
+  UserSubscription,
+} from '@torgovo/subscriptions';
+import { StripeSubscriptionLink } from '../entities/stripe-subscription-link.entity';
+import { Payment } from '../entities/payment.entity';
+import { StripeGateway } from './stripe-gateway';
+import { InvoiceFacts, StripePaymentRecords } from './stripe-payment-records';
+import { idOf, invoicePeriod, invoiceSubscriptionId, invoiceSubscriptionMetadata, minorToDecimal, StripePeriod, subscriptionPeriod } from './stripe-objects';
+
+export interface EventContext {
+  eventId: string;
+  created: Date;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface HandleResult {
+  outcome: string;
+  userId: string | null;
+  data?: Record<string, unknown>;
+}
+
+interface Resolved {
+  link: StripeSubscriptionLink;
+  sub: UserSubscription;
+}
+
+const NO_USER = (outcome: string): HandleResult => ({ outcome, userId: null });
+
+/**
+ * Applies one verified Stripe event inside the webhook's transaction, under the user's billing
+ * lock. State comes from the Stripe object, never from arrival order: periods are granted
+ * only by paid invoices (keyed by invoice id, so once each), and subscription/failure events
+ * older than the newest state applied are ignored.
+ */
+@Injectable()
+export class StripeEventHandlers {
+  private readonly logger = new Logger(StripeEventHandlers.name);
+
+  constructor(
+    private readonly gateway: StripeGateway,
+    private readonly activation: SubscriptionActivationService,
+    private readonly sync: SubscriptionProviderSyncService,
+    private readonly records: StripePaymentRecords,
+    private readonly audit: AuditService,
+  ) {}
+
+  async apply(event: Stripe.Event, ctx: EventContext, m: EntityManager): Promise<HandleResult> {
+    switch (event.type) {
+      case 'checkout.session.completed':
+        return this.checkoutCompleted(event.data.object, ctx, m);
+      case 'customer.subscription.created':
+      case 'customer.subscription.updated':
+      case 'customer.subscription.deleted':
+        return this.subscriptionChanged(event.data.object, event.type === 'customer.subscription.deleted', ctx, m);
+      case 'invoice.paid':
+        return this.invoicePaid(event.data.object, ctx, m);
+      case 'invoice.payment_failed':
+        return this.invoiceFailed(event.data.object, ctx, m);
+      default:
+        return NO_USER('ignored_type');
+    }
+  }
+
+  private async checkoutCompleted(session: Stripe.Checkout.Session, ctx: EventContext, m: EntityManager): Promise<HandleResult> {
+    if (session.mode !== 'subscription') return NO_USER('ignored_mode');
+    const customerId = idOf(session.customer);
+    const userId = await this.userFor(m, customerId);
+    if (!userId || !customerId) return this.unknownCustomer(customerId, ctx);
+    await lockUserBilling(m, userId);
+    const stripeSubId = idOf(session.subscription);
+    if (!stripeSubId) return { outcome: 'ignored_no_subscription', userId };
+    const r = await this.resolve(m, userId, customerId, stripeSubId, session.metadata ?? {}, false);
+    if (!r) return this.unknownSubscription(userId, stripeSubId, ctx);
+    const paymentId = session.metadata?.payment_id;
+    if (paymentId && isUUID(paymentId)) {
+      await m.getRepository(Payment).update({ id: paymentId, user_id: userId }, { stripe_subscription_id: stripeSubId });
+    }
+    // "paid" means the first invoice is paid: apply it now (same reference as its invoice.paid, so once).
+    const invoiceId = idOf(session.invoice);
+    if (session.payment_status !== 'paid' || !invoiceId) return { outcome: 'linked', userId };
+    const stripeSub = await this.gateway.call('subscriptions.retrieve', (s) => s.subscriptions.retrieve(stripeSubId));
+    const period = subscriptionPeriod(stripeSub);
+    if (!period) return { outcome: 'linked_no_period', userId };
+    await this.records.recordPaid(m, this.facts(r, stripeSubId, invoiceId, 'subscription', session.amount_total ?? 0, session.currency, period), this.meta(ctx));
+    return this.activate(m, r, invoiceId, period, ctx);
+  }
+
+  private async subscriptionChanged(obj: Stripe.Subscription, deleted: boolean, ctx: EventContext, m: EntityManager): Promise<HandleResult> {
+    const customerId = idOf(obj.customer);
+    const userId = await this.userFor(m, customerId);
+    if (!userId || !customerId) return this.unknownCustomer(customerId, ctx);
+    await lockUserBilling(m, userId);
+    const r = await this.resolve(m, userId, customerId, obj.id, obj.metadata ?? {}, false);
+    if (!r) return this.unknownSubscription(userId, obj.id, ctx);
+    // Deletion is final at Stripe, so it is never "older" than anything.
+    if (!deleted && r.link.state_at > ctx.created) return { outcome: 'stale', userId, data: { stored_state_at: r.link.state_at.toISOString() } };
+
+    const period = subscriptionPeriod(obj);
+    await m.getRepository(StripeSubscriptionLink).update(
+      { stripe_subscription_id: obj.id },
+      {
+        status: obj.status,
+        cancel_at_period_end: obj.cancel_at_period_end,
+        current_period_start: period?.start ?? null,
+        current_period_end: period?.end ?? null,
+        state_at: r.link.state_at > ctx.created ? r.link.state_at : ctx.created,
+      },
+    );
+    const sctx = this.subCtx(ctx);
+    if (deleted || obj.status === 'canceled' || obj.status === 'incomplete_expired') {
+      const changed = await this.sync.endByProvider(r.sub.id, this.endReason(obj, r.sub), sctx, m);
+      return { outcome: changed ? 'expired' : 'no_change', userId, data: { stripe_status: obj.status } };
+    }
+    let changed = false;
+    if (obj.status === 'past_due' || obj.status === 'unpaid') changed = await this.sync.markPastDue(r.sub.id, sctx, m);
+    // A subscription.updated never grants a period: Stripe keeps a subscription "active" while
+    // its renewal invoice is still a draft. Only invoice.paid extends.
+    changed = (await this.sync.setCancelAtPeriodEnd(r.sub.id, obj.cancel_at_period_end, sctx, m)) || changed;
+    return { outcome: changed ? 'applied' : 'no_change', userId, data: { stripe_status: obj.status, cancel_at_period_end: obj.cancel_at_period_end } };
+  }
+
+  private async invoicePaid(inv: Stripe.Invoice, ctx: EventContext, m: EntityManager): Promise<HandleResult> {
+    const found = await this.invoiceTarget(inv, ctx, m);
+    if ('outcome' in found) return found;
+    const { r, userId, stripeSubId } = found;
+    const period = invoicePeriod(inv);
+    const kind = inv.billing_reason === 'subscription_create' ? 'subscription' : 'renewal';
+    await this.records.recordPaid(m, this.facts(r, stripeSubId, inv.id, kind, inv.amount_paid, inv.currency, period), this.meta(ctx));
+    await this.bumpState(m, stripeSubId, ctx.created);
+    if (!period) {
+      this.logger.error({ invoice_id: inv.id, subscription_id: r.sub.id }, 'Paid Stripe invoice has no service period; not applied');
+      return { outcome: 'unapplied_no_period', userId };
+    }
+    // The $0 invoice that opens a Stripe trial: our trial already gives access until its end.
+    if (r.sub.status === 'trial' && inv.amount_paid === 0) return { outcome: 'trial_linked', userId };
+    return this.activate(m, r, inv.id, period, ctx);
+  }
+
+  private async invoiceFailed(inv: Stripe.Invoice, ctx: EventContext, m: EntityManager): Promise<HandleResult> {
+    const found = await this.invoiceTarget(inv, ctx, m);
+    if ('outcome' in found) return found;
+    const { r, userId, stripeSubId } = found;
+    if (r.link.state_at > ctx.created) return { outcome: 'stale', userId };
+    if (await this.records.isPaid(m, inv.id)) return { outcome: 'ignored_already_paid', userId };
+    const kind = inv.billing_reason === 'subscription_create' ? 'subscription' : 'renewal';
+    const reason = inv.last_finalization_error?.code ?? 'payment_failed';
+    await this.records.recordFailed(m, { ...this.facts(r, stripeSubId, inv.id, kind, inv.amount_due, inv.currency, invoicePeriod(inv)), failureReason: reason }, this.meta(ctx));
+    await this.bumpState(m, stripeSubId, ctx.created);
+    // A failed first payment leaves the subscription pending (the user retries in Checkout).
+    const changed = kind === 'renewal' && (await this.sync.markPastDue(r.sub.id, this.subCtx(ctx), m));
+    return { outcome: changed ? 'past_due' : 'payment_failed', userId };
+  }
+
+  private async invoiceTarget(inv: Stripe.Invoice, ctx: EventContext, m: EntityManager): Promise<HandleResult | { r: Resolved; userId: string; stripeSubId: string }> {
+    const customerId = idOf(inv.customer);
+    const userId = await this.userFor(m, customerId);
+    if (!userId || !customerId) return this.unknownCustomer(customerId, ctx);
+    await lockUserBilling(m, userId);
+    const stripeSubId = invoiceSubscriptionId(inv);
+    if (!stripeSubId) return { outcome: 'ignored_not_subscription', userId };
+    const r = await this.resolve(m, userId, customerId, stripeSubId, invoiceSubscriptionMetadata(inv), true);
+    if (!r) return this.unknownSubscription(userId, stripeSubId, ctx);
+    return { r, userId, stripeSubId };
+  }
+
+  private async activate(m: EntityManager, r: Resolved, reference: string, period: StripePeriod, ctx: EventContext): Promise<HandleResult> {
+    const userId = r.sub.user_id;
+    try {
+      const res = await this.activation.activate(
+        r.sub.id,
+        { payment: { provider: 'stripe', reference }, periodStart: period.start, periodEnd: period.end, stripeSubscriptionId: r.link.stripe_subscription_id, actorId: null },
+        m,
+      );
+      if (res.applied && res.replaced) await this.cancelReplaced(m, res.replaced.id);
+      return { outcome: res.applied ? 'activated' : 'already_applied', userId, data: { invoice_id: reference, end_date: res.subscription.end_date?.toISOString() ?? null } };
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      // Money arrived for a subscription that cannot take it (cancelled meanwhile): keep the
+      // payment row, flag it loudly for an admin; retrying would not help.
+      this.logger.error({ subscription_id: r.sub.id, invoice_id: reference, code: err.code }, 'Stripe payment could not be applied');
+      await this.audit.record(
+        { event_type: 'payment.unapplied', user_id: userId, data: { subscription_id: r.sub.id, invoice_id: reference, code: err.code, stripe_event_id: ctx.eventId }, ip: ctx.ip, user_agent: ctx.userAgent },
+        m,
+      );
+      return { outcome: `unapplied_${err.code}`.slice(0, 40), userId };
+    }
+  }
+
+  /** A plan change paid by card replaced a Stripe-billed plan: stop billing the old one. */
+  private async cancelReplaced(m: EntityManager, replacedId: string): Promise<void> {
+    const old = await m.getRepository(StripeSubscriptionLink).findOne({ where: { subscription_id: replacedId } });
+    if (!old) return;
+    const current = await this.gateway.call('subscriptions.retrieve', (s) => s.subscriptions.retrieve(old.stripe_subscription_id));
+    if (current.status === 'canceled' || current.status === 'incomplete_expired') return;
+    await this.gateway.call('subscriptions.cancel', (s) => s.subscriptions.cancel(old.stripe_subscription_id, {}, { idempotencyKey: `cancel-replaced-${replacedId}` }));
+  }
+
+  /**
+   * Our subscription for a Stripe one: the stored link, else the subscription_id we put in its
+   * metadata at checkout (checked to be this user's), else (invoices) the Stripe subscription's own metadata.
+   */
+  private async resolve(m: EntityManager, userId: string, customerId: string, stripeSubId: string, hint: Record<string, string>, fetch: boolean): Promise<Resolved | null> {
+    const links = m.getRepository(StripeSubscriptionLink);
+    const subs = m.getRepository(UserSubscription);
+    const link = await links.findOne({ where: { stripe_subscription_id: stripeSubId } });
+    if (link) {
+      if (link.user_id !== userId) return null;
+      const sub = await subs.findOne({ where: { id: link.subscription_id } });
+      return sub ? { link, sub } : null;
+    }
+    let localId = hint.subscription_id;
+    if (!localId && fetch) {
+      const remote = await this.gateway.call('subscriptions.retrieve', (s) => s.subscriptions.retrieve(stripeSubId));
+      localId = remote.metadata?.subscription_id;
+    }
+    if (!localId || !isUUID(localId)) return null;
+    const sub = await subs.findOne({ where: { id: localId, user_id: userId } });
+    if (!sub) return null;
+    const other = await links.findOne({ where: { subscription_id: sub.id } });
+    if (other) {
+      // A second paid Checkout for one subscription: never merge two Stripe billings silently.
+      this.logger.error({ subscription_id: sub.id, stripe_subscription_id: stripeSubId, linked: other.stripe_subscription_id }, 'Second Stripe subscription for one subscription');
+      return null;
+    }
+    const created = links.create({ stripe_subscription_id: stripeSubId, subscription_id: sub.id, user_id: userId, stripe_customer_id: customerId, state_at: new Date(0) });
+    await links.insert(created);
+    return { link: created, sub };
+  }
+
+  private async userFor(m: EntityManager, customerId: string | null): Promise<string | null> {
+    if (!customerId) return null;
+    const rows = (await m.query('SELECT id FROM users WHERE stripe_customer_id = $1', [customerId])) as Array<{ id: string }>;
+    return rows[0]?.id ?? null;
+  }
+
+  private async bumpState(m: EntityManager, stripeSubId: string, at: Date): Promise<void> {
+    await m.query('UPDATE stripe_subscriptions SET state_at = GREATEST(state_at, $2), updated_at = now() WHERE stripe_subscription_id = $1', [stripeSubId, at]);
+  }
+
+  private endReason(obj: Stripe.Subscription, sub: UserSubscription): EndReason {
+    if (obj.cancellation_details?.reason === 'payment_failed') return 'payment_overdue';
+    if (obj.cancel_at_period_end || sub.cancel_at_period_end) return 'cancelled_at_period_end';
+    return 'cancelled_by_user';
+  }
+
+  private facts(r: Resolved, stripeSubId: string, invoiceId: string, kind: 'subscription' | 'renewal', amountMinor: number, currency: string | null, period: StripePeriod | null): InvoiceFacts {
+    return {
+      userId: r.sub.user_id,
+      subscriptionId: r.sub.id,
+      planId: r.sub.plan_id,
+      billingCycle: r.sub.billing_cycle,
+      stripeSubscriptionId: stripeSubId,
+      invoiceId,
+      kind,
+      amount: minorToDecimal(amountMinor),
+      currency: (currency ?? 'usd').toUpperCase(),
+      period,
+    };
+  }
+
+  private meta(ctx: EventContext): { ip: string | null; user_agent: string | null; event_id: string } {
+    return { ip: ctx.ip, user_agent: ctx.userAgent, event_id: ctx.eventId };
+  }
+
+  private subCtx(ctx: EventContext): AuditContext {
+    return { actorId: null, ip: ctx.ip, user_agent: ctx.userAgent };
+  }
+
+  private unknownCustomer(customerId: string | null, ctx: EventContext): HandleResult {
+    this.logger.warn({ customer_id: customerId, event_id: ctx.eventId }, 'Stripe event for an unknown customer ignored');
+    return NO_USER('unknown_customer');
+  }
+
+  private unknownSubscription(userId: string, stripeSubId: string, ctx: EventContext): HandleResult {
+    this.logger.warn({ user_id: userId, stripe_subscription_id: stripeSubId, event_id: ctx.eventId }, 'Stripe event for an unknown subscription ignored');
+    return { outcome: 'unknown_subscription', userId };
+  }
+}

@@ -1,0 +1,62 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { AuditService } from '@torgovo/core';
+import { UserSubscription } from './entities/user-subscription.entity';
+import { AuditContext, subscriptionAudit } from './subscription-audit';
+import { SubscriptionHooks } from './subscription-hooks';
+import { canTransition, EndReason, isCurrent } from './subscription-states';
+
+/**
+ * State a payment provider reports about a subscription it renews (Stripe webhooks):
+ * applied here so the subscription rows stay written by this lib only. Every method
+ * runs in the caller's transaction, locks the row, and returns false when nothing
+ * changed (a repeated or already-applied state). Never calls the provider back.
+ */
+@Injectable()
+export class SubscriptionProviderSyncService {
+  constructor(
+    private readonly audit: AuditService,
+    private readonly hooks: SubscriptionHooks,
+  ) {}
+
+  /** The provider failed to collect a renewal: access continues through the grace period. */
+  async markPastDue(subscriptionId: string, ctx: AuditContext, m: EntityManager): Promise<boolean> {
+    const sub = await this.lock(m, subscriptionId);
+    if (!sub || sub.status !== 'active') return false;
+    await m.getRepository(UserSubscription).update({ id: sub.id }, { status: 'past_due' });
+    await this.audit.record(subscriptionAudit('subscription.past_due', sub, ctx, { from: sub.status, source: 'provider' }), m);
+    return true;
+  }
+
+  /** The provider ended it (Stripe customer.subscription.deleted): expired now, bots stopped if it was current. */
+  async endByProvider(subscriptionId: string, reason: EndReason, ctx: AuditContext, m: EntityManager): Promise<boolean> {
+    const sub = await this.lock(m, subscriptionId);
+    if (!sub || !canTransition(sub.status, 'expired')) return false;
+    const now = new Date();
+    await m.getRepository(UserSubscription).update(
+      { id: sub.id },
+      { status: 'expired', ended_at: now, end_reason: reason, auto_renew: false },
+    );
+    await this.audit.record(subscriptionAudit('subscription.expired', sub, ctx, { from: sub.status, reason, source: 'provider' }), m);
+    if (isCurrent(sub.status)) {
+      await this.hooks.notifyEnded([{ subscription_id: sub.id, user_id: sub.user_id, plan_type: sub.plan_type, reason }], m);
+    }
+    return true;
+  }
+
+  /** The user changed it at the provider (Stripe Customer Portal). */
+  async setCancelAtPeriodEnd(subscriptionId: string, cancelAtPeriodEnd: boolean, ctx: AuditContext, m: EntityManager): Promise<boolean> {
+    const sub = await this.lock(m, subscriptionId);
+    if (!sub || !isCurrent(sub.status) || sub.cancel_at_period_end === cancelAtPeriodEnd) return false;
+    await m.getRepository(UserSubscription).update({ id: sub.id }, { cancel_at_period_end: cancelAtPeriodEnd });
+    await this.audit.record(
+      subscriptionAudit('subscription.updated', sub, ctx, { status: sub.status, changes: { cancel_at_period_end: cancelAtPeriodEnd }, source: 'provider' }),
+      m,
+    );
+    return true;
+  }
+
+  private lock(m: EntityManager, id: string): Promise<UserSubscription | null> {
+    return m.getRepository(UserSubscription).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+  }
+}

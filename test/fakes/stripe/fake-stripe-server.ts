@@ -1,0 +1,268 @@
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  checkoutSessionWire,
+  customerWire,
+  DAY,
+  eventWire,
+  invoiceWire,
+  nowSec,
+  portalSessionWire,
+  priceWire,
+  subscriptionWire,
+  Wire,
+} from './stripe-wire';
+
+export interface RecordedStripeRequest {
+  method: string;
+  path: string;
+  params: Wire;
+  idempotencyKey: string | null;
+  authorization: string | null;
+}
+
+interface Reply {
+  status: number;
+  body: Wire;
+}
+
+/**
+ * Parses Stripe's form encoding: bracketed keys nest (`metadata[user_id]=…`,
+ * `line_items[0][price]=…`), numeric segments make arrays.
+ */
+export function parseStripeForm(body: string): Wire {
+  const root: Wire = {};
+  for (const [key, value] of new URLSearchParams(body)) {
+    const path = key.replace(/\]/g, '').split('[');
+    let node: Wire | unknown[] = root;
+    path.forEach((seg, i) => {
+      const last = i === path.length - 1;
+      const nextIsIndex = !last && /^\d+$/.test(path[i + 1]);
+      const slot = node as Record<string, unknown>;
+      if (last) {
+        slot[seg] = value;
+      } else {
+        slot[seg] ??= nextIsIndex ? [] : {};
+        node = slot[seg] as Wire;
+      }
+    });
+  }
+  return root;
+}
+
+const error = (status: number, type: string, message: string, code?: string): Reply => ({ status, body: { error: { type, message, ...(code ? { code } : {}) } } });
+
+/**
+ * A local Stripe for e2e tests, called by the real stripe library (STRIPE_API_URL). Checks the
+ * bearer key, records every request with its Idempotency-Key, and replays the stored answer
+ * for a repeated key, as Stripe does. Helpers move time forward (pay, renew, fail) and return
+ * the objects a webhook event would carry.
+ */
+export class FakeStripeServer {
+  readonly requests: RecordedStripeRequest[] = [];
+  readonly customers = new Map<string, Wire>();
+  readonly sessions = new Map<string, Wire>();
+  readonly subscriptions = new Map<string, Wire>();
+  readonly invoices = new Map<string, Wire>();
+  /** Prices known to the fake: id → amount in cents and interval. */
+  readonly prices = new Map<string, Wire>();
+  private readonly idempotent = new Map<string, { params: string; reply: Reply }>();
+  private readonly sessionSubscriptionData = new Map<string, Wire>();
+  private server?: Server;
+  url = '';
+
+  constructor(readonly secretKey: string) {}
+
+  addPrice(id: string, cents: number, interval: 'month' | 'year'): void {
+    this.prices.set(id, priceWire(id, cents, interval));
+  }
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  requestsTo(method: string, path: string | RegExp): RecordedStripeRequest[] {
+    return this.requests.filter((r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path)));
+  }
+
+  // ---- what happens at Stripe when the customer acts -------------------------------------
+
+  /** The customer pays the Checkout: a subscription and its first (paid) invoice are created. */
+  completeCheckout(sessionId: string, opts: { periodStart?: number } = {}): { session: Wire; subscription: Wire; invoice: Wire } {
+    const session = this.must(this.sessions, sessionId);
+    const price = this.must(this.prices, String((session.line_items as Wire[])[0].price));
+    const interval = (price.recurring as Wire).interval as 'month' | 'year';
+    const start = opts.periodStart ?? nowSec();
+    const end = start + (interval === 'year' ? 365 : 30) * DAY;
+    const data = this.sessionSubscriptionData.get(sessionId) ?? {};
+    const subscription = subscriptionWire({ customer: String(session.customer), price, metadata: (data.metadata as Wire) ?? {}, periodStart: start, periodEnd: end });
+    const invoice = invoiceWire({ subscription, billingReason: 'subscription_create', amount: Number(price.unit_amount), periodStart: start, periodEnd: end, paid: true });
+    subscription.latest_invoice = invoice.id;
+    Object.assign(session, {
+      status: 'complete',
+      payment_status: 'paid',
+      subscription: subscription.id,
+      invoice: invoice.id,
+      amount_subtotal: price.unit_amount,
+      amount_total: price.unit_amount,
+    });
+    this.subscriptions.set(String(subscription.id), subscription);
+    this.invoices.set(String(invoice.id), invoice);
+    return { session: this.publicSession(structuredClone(session)), subscription: structuredClone(subscription), invoice: structuredClone(invoice) };
+  }
+
+  /** Stripe bills the next period: paid moves the period on; unpaid leaves the subscription past_due. */
+  renew(subscriptionId: string, paid: boolean): { subscription: Wire; invoice: Wire } {
+    const sub = this.must(this.subscriptions, subscriptionId);
+    const item = ((sub.items as Wire).data as Wire[])[0];
+    const start = Number(item.current_period_end);
+    const end = start + (Number(item.current_period_end) - Number(item.current_period_start));
+    const invoice = invoiceWire({ subscription: sub, billingReason: 'subscription_cycle', amount: Number((item.price as Wire).unit_amount), periodStart: start, periodEnd: end, paid });
+    if (!paid) invoice.last_finalization_error = null;
+    this.invoices.set(String(invoice.id), invoice);
+    sub.latest_invoice = invoice.id;
+    if (paid) Object.assign(item, { current_period_start: start, current_period_end: end });
+    sub.status = paid ? 'active' : 'past_due';
+    return { subscription: structuredClone(sub), invoice: structuredClone(invoice) };
+  }
+
+  /** A retried invoice succeeds (dunning recovery). */
+  payInvoice(invoiceId: string): { subscription: Wire; invoice: Wire } {
+    const invoice = this.must(this.invoices, invoiceId);
+    const sub = this.must(this.subscriptions, String((invoice.parent as { subscription_details: { subscription: string } }).subscription_details.subscription));
+    const line = ((invoice.lines as Wire).data as Wire[])[0];
+    const period = line.period as { start: number; end: number };
+    Object.assign(invoice, { status: 'paid', amount_paid: invoice.amount_due, amount_remaining: 0, attempt_count: 2 });
+    const item = ((sub.items as Wire).data as Wire[])[0];
+    Object.assign(item, { current_period_start: period.start, current_period_end: period.end });
+    sub.status = 'active';
+    return { subscription: structuredClone(sub), invoice: structuredClone(invoice) };
+  }
+
+  /** The period ends on a subscription set to cancel at period end. */
+  endAtPeriodEnd(subscriptionId: string): Wire {
+    const sub = this.must(this.subscriptions, subscriptionId);
+    Object.assign(sub, { status: 'canceled', ended_at: nowSec(), canceled_at: sub.canceled_at ?? nowSec() });
+    return structuredClone(sub);
+  }
+
+  event(type: string, object: Wire, created?: number): Wire {
+    return eventWire(type, object, created);
+  }
+
+  // ---- HTTP --------------------------------------------------------------------------------
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const params = parseStripeForm(req.method === 'GET' ? url.searchParams.toString() : raw);
+    const idempotencyKey = (req.headers['idempotency-key'] as string | undefined) ?? null;
+    const authorization = (req.headers.authorization as string | undefined) ?? null;
+    const method = req.method ?? 'GET';
+    this.requests.push({ method, path: url.pathname, params, idempotencyKey, authorization });
+
+    let reply: Reply;
+    let replayed = false;
+    if (authorization !== `Bearer ${this.secretKey}`) {
+      reply = error(401, 'invalid_request_error', 'Invalid API Key provided');
+    } else if (idempotencyKey && method === 'POST' && this.idempotent.has(idempotencyKey)) {
+      const stored = this.idempotent.get(idempotencyKey)!;
+      replayed = true;
+      reply =
+        stored.params === raw
+          ? stored.reply
+          : error(400, 'idempotency_error', 'Keys for idempotent requests can only be used with the same parameters they were first used with.');
+    } else {
+      reply = this.route(method, url.pathname, params);
+      if (idempotencyKey && method === 'POST') this.idempotent.set(idempotencyKey, { params: raw, reply });
+    }
+    res.writeHead(reply.status, {
+      'content-type': 'application/json',
+      'request-id': `req_${Math.random().toString(36).slice(2, 16)}`,
+      ...(replayed ? { 'idempotent-replayed': 'true' } : {}),
+      ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+    });
+    res.end(JSON.stringify(reply.body));
+  }
+
+  private route(method: string, path: string, params: Wire): Reply {
+    const ok = (body: Wire): Reply => ({ status: 200, body: structuredClone(body) });
+    let m: RegExpMatchArray | null;
+    if (method === 'POST' && path === '/v1/customers') {
+      const c = customerWire(params);
+      this.customers.set(String(c.id), c);
+      return ok(c);
+    }
+    if (method === 'GET' && (m = path.match(/^\/v1\/customers\/([^/]+)$/))) return this.found(this.customers, m[1], 'customer', ok);
+    if (method === 'POST' && path === '/v1/checkout/sessions') {
+      const items = (params.line_items as Wire[] | undefined) ?? [];
+      if (params.mode === 'subscription' && (items.length === 0 || !this.prices.has(String(items[0].price)))) {
+        return error(400, 'invalid_request_error', `No such price: '${String(items[0]?.price)}'`, 'resource_missing');
+      }
+      if (params.customer && !this.customers.has(String(params.customer))) {
+        return error(400, 'invalid_request_error', `No such customer: '${String(params.customer)}'`, 'resource_missing');
+      }
+      const s = checkoutSessionWire(params);
+      s.line_items = items;
+      this.sessions.set(String(s.id), s);
+      this.sessionSubscriptionData.set(String(s.id), (params.subscription_data as Wire) ?? {});
+      return ok(this.publicSession(s));
+    }
+    if (method === 'POST' && (m = path.match(/^\/v1\/checkout\/sessions\/([^/]+)\/expire$/))) {
+      const s = this.sessions.get(m[1]);
+      if (!s) return error(404, 'invalid_request_error', `No such checkout.session: '${m[1]}'`, 'resource_missing');
+      if (s.status !== 'open') return error(400, 'invalid_request_error', `Only Checkout Sessions with a status in ["open"] can be expired.`);
+      s.status = 'expired';
+      return ok(this.publicSession(s));
+    }
+    if ((m = path.match(/^\/v1\/subscriptions\/([^/]+)$/))) {
+      const sub = this.subscriptions.get(m[1]);
+      if (!sub) return error(404, 'invalid_request_error', `No such subscription: '${m[1]}'`, 'resource_missing');
+      if (method === 'GET') return ok(sub);
+      if (method === 'POST') {
+        if (sub.status === 'canceled') return error(400, 'invalid_request_error', 'A canceled subscription can only update its cancellation_details and metadata.');
+        if (params.cancel_at_period_end !== undefined) {
+          sub.cancel_at_period_end = params.cancel_at_period_end === 'true';
+          sub.canceled_at = sub.cancel_at_period_end ? nowSec() : null;
+        }
+        if (params.metadata) sub.metadata = { ...(sub.metadata as Wire), ...(params.metadata as Wire) };
+        return ok(sub);
+      }
+      if (method === 'DELETE') {
+        if (sub.status === 'canceled') return error(404, 'invalid_request_error', `No such subscription: '${m[1]}'`, 'resource_missing');
+        Object.assign(sub, { status: 'canceled', canceled_at: nowSec(), ended_at: nowSec(), cancellation_details: { comment: null, feedback: null, reason: 'cancellation_requested' } });
+        return ok(sub);
+      }
+    }
+    if (method === 'POST' && path === '/v1/billing_portal/sessions') {
+      if (!this.customers.has(String(params.customer))) return error(400, 'invalid_request_error', `No such customer: '${String(params.customer)}'`, 'resource_missing');
+      return ok(portalSessionWire(params));
+    }
+    return error(404, 'invalid_request_error', `Unrecognized request URL (${method}: ${path}).`);
+  }
+
+  private publicSession(s: Wire): Wire {
+    const { line_items: _omit, ...rest } = s;
+    return rest;
+  }
+
+  private found(map: Map<string, Wire>, id: string, what: string, ok: (b: Wire) => Reply): Reply {
+    const v = map.get(id);
+    return v ? ok(v) : error(404, 'invalid_request_error', `No such ${what}: '${id}'`, 'resource_missing');
+  }
+
+  private must(map: Map<string, Wire>, id: string): Wire {
+    const v = map.get(id);
+    if (!v) throw new Error(`fake stripe: unknown ${id}`);
+    return v;
+  }
+}

@@ -1,0 +1,320 @@
+import { createTestApp } from '../support/app';
+import { nowSec } from '../fakes/stripe/stripe-wire';
+import { createStripeHarness, StripeHarness, STRIPE_UA } from './stripe-support';
+
+interface User {
+  id: string;
+  access_token: string;
+}
+
+describe('Stripe payments (real stripe library against a local fake, real PostgreSQL)', () => {
+  let h: StripeHarness;
+
+  beforeAll(async () => {
+    h = await createStripeHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  /** A user who went through Checkout for `plan` and paid: returns the ids and Stripe objects. */
+  async function paidUser(plan = 'enterprise'): Promise<{ user: User; subId: string; paymentId: string; stripeSubId: string; invoiceId: string; session: Record<string, unknown>; invoice: Record<string, unknown>; subscription: Record<string, unknown> }> {
+    const user = await h.t.register();
+    const res = await h.checkout(user.access_token, plan);
+    expect(res.status).toBe(201);
+    const paid = h.fake.completeCheckout(res.body.session_id);
+    return {
+      user,
+      subId: res.body.subscription_id,
+      paymentId: res.body.payment_id,
+      stripeSubId: String(paid.subscription.id),
+      invoiceId: String(paid.invoice.id),
+      ...paid,
+    };
+  }
+
+  it('full upgrade flow: checkout → checkout.session.completed → invoice.paid → active, payment completed, history, audit', async () => {
+    const user = await h.t.register();
+    const res = await h.checkout(user.access_token, 'enterprise');
+    expect(res.status).toBe(201);
+    expect(res.body.checkout_url).toMatch(/^https:\/\/checkout\.stripe\.com\/c\/pay\/cs_test_/);
+    expect(res.body.session_id).toMatch(/^cs_test_/);
+
+    const created = h.fake.requestsTo('POST', '/v1/checkout/sessions').at(-1)!;
+    expect(created.params).toMatchObject({
+      mode: 'subscription',
+      allow_promotion_codes: 'true',
+      line_items: [{ price: 'price_ent_monthly', quantity: '1' }],
+      success_url: 'https://app.torgovo.test/billing/success?session_id={CHECKOUT_SESSION_ID}',
+      cancel_url: 'https://app.torgovo.test/billing/cancel',
+      metadata: { user_id: user.id, payment_id: res.body.payment_id, subscription_id: res.body.subscription_id },
+      subscription_data: { metadata: { subscription_id: res.body.subscription_id } },
+    });
+    expect(created.idempotencyKey).toBe(`checkout-${res.body.payment_id}`);
+    const customerReq = h.fake.requestsTo('POST', '/v1/customers').find((r) => (r.params.metadata as Record<string, string>).user_id === user.id)!;
+    expect(customerReq.idempotencyKey).toBe(`customer-create-${user.id}`);
+    expect((await h.sub(res.body.subscription_id)).status).toBe('pending_payment');
+
+    // A double click hands out the same open session.
+    const again = await h.checkout(user.access_token, 'enterprise');
+    expect(again.status).toBe(201);
+    expect(again.body.session_id).toBe(res.body.session_id);
+
+    const paid = h.fake.completeCheckout(res.body.session_id);
+    expect((await h.deliver(h.fake.event('checkout.session.completed', paid.session))).status).toBe(200);
+    const sub = await h.sub(res.body.subscription_id);
+    expect(sub.status).toBe('active');
+    expect(sub.stripe_subscription_id).toBe(paid.subscription.id);
+    const periodEnd = ((paid.subscription.items as { data: Array<{ current_period_end: number }> }).data[0]).current_period_end;
+    expect(sub.end_date!.getTime()).toBe(periodEnd * 1000);
+
+    expect((await h.deliver(h.fake.event('invoice.paid', paid.invoice))).status).toBe(200);
+    expect((await h.sub(res.body.subscription_id)).end_date!.getTime()).toBe(periodEnd * 1000);
+
+    const history = await h.t.request<{ items: Array<Record<string, unknown>>; total: number }>('GET', '/api/payments/history', { token: user.access_token });
+    expect(history.status).toBe(200);
+    expect(history.body.total).toBe(1);
+    expect(history.body.items[0]).toMatchObject({
+      payment_id: res.body.payment_id,
+      kind: 'subscription',
+      provider: 'stripe',
+      plan: { code: 'enterprise' },
+      amount_usd: '99.00',
+      currency: 'USD',
+      status: 'completed',
+      crypto_currency: null,
+      tx_hash: null,
+    });
+    expect(history.body.items[0].confirmed_at).toEqual(expect.any(String));
+
+    const audit = (await h.t.db.dataSource.query(
+      `SELECT event_type, ip, user_agent FROM audit_logs WHERE user_id = $1 AND event_type LIKE 'payment.%' ORDER BY created_at`,
+      [user.id],
+    )) as Array<{ event_type: string; ip: string | null; user_agent: string | null }>;
+    const types = audit.map((a) => a.event_type);
+    expect(types).toEqual(expect.arrayContaining(['payment.customer_created', 'payment.checkout_created', 'payment.completed', 'payment.stripe_event']));
+    expect(audit.filter((a) => a.event_type === 'payment.stripe_event').every((a) => a.user_agent === STRIPE_UA && a.ip)).toBe(true);
+    expect(audit.find((a) => a.event_type === 'payment.checkout_created')!.ip).toBeTruthy();
+
+    const portal = await h.t.request<{ url: string }>('POST', '/api/payments/portal', { token: user.access_token });
+    expect(portal.status).toBe(200);
+    expect(portal.body.url).toMatch(/^https:\/\/billing\.stripe\.com\//);
+  });
+
+  it('refuses the plan the user already has (409) and a plan without a Stripe price (400)', async () => {
+    const { user } = await paidUser();
+    // Activate it through the webhook first.
+    const sessionObj = [...h.fake.sessions.values()].find((s) => (s.metadata as Record<string, string>).user_id === user.id)!;
+    await h.deliver(h.fake.event('checkout.session.completed', sessionObj));
+    const dup = await h.checkout(user.access_token, 'enterprise');
+    expect(dup.status).toBe(409);
+    const noPrice = await h.checkout(user.access_token, 'managed_premium');
+    expect(noPrice.status).toBe(400);
+    expect(noPrice.body).toMatchObject({ code: 'stripe_price_missing' });
+  });
+
+  it('two concurrent checkouts of one user create one Stripe customer', async () => {
+    const user = await h.t.register();
+    const [a, b] = await Promise.all([h.checkout(user.access_token, 'enterprise'), h.checkout(user.access_token, 'enterprise')]);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    const created = h.fake.requestsTo('POST', '/v1/customers').filter((r) => (r.params.metadata as Record<string, string>).user_id === user.id);
+    expect(created.length).toBe(1);
+    expect(await h.count('SELECT count(*) AS n FROM users WHERE id = $1 AND stripe_customer_id IS NOT NULL', [user.id])).toBe(1);
+  });
+
+  it('a replayed event changes nothing the second time', async () => {
+    const u = await paidUser();
+    const evt = h.fake.event('invoice.paid', u.invoice);
+    expect((await h.deliver(evt)).status).toBe(200);
+    const first = await h.sub(u.subId);
+    expect((await h.deliver(evt)).status).toBe(200);
+    expect(await h.sub(u.subId)).toEqual(first);
+    expect(await h.count(`SELECT count(*) AS n FROM processed_events WHERE event_id = $1`, [evt.id])).toBe(1);
+    expect(await h.count(`SELECT count(*) AS n FROM subscription_periods WHERE subscription_id = $1`, [u.subId])).toBe(1);
+  });
+
+  it('invoice.paid before checkout.session.completed activates once (metadata on the invoice), then the session is a no-op', async () => {
+    const u = await paidUser();
+    expect((await h.deliver(h.fake.event('invoice.paid', u.invoice))).status).toBe(200);
+    const afterInvoice = await h.sub(u.subId);
+    expect(afterInvoice.status).toBe('active');
+    expect((await h.deliver(h.fake.event('checkout.session.completed', u.session))).status).toBe(200);
+    expect(await h.sub(u.subId)).toEqual(afterInvoice);
+    expect(await h.count(`SELECT count(*) AS n FROM subscription_periods WHERE subscription_id = $1`, [u.subId])).toBe(1);
+    expect(await h.count(`SELECT count(*) AS n FROM payments WHERE subscription_id = $1`, [u.subId])).toBe(1);
+  });
+
+  it('customer.subscription.updated older than the stored state is ignored', async () => {
+    const u = await paidUser();
+    await h.deliver(h.fake.event('invoice.paid', u.invoice));
+    const t0 = nowSec();
+    const cancelling = { ...u.subscription, cancel_at_period_end: true };
+    await h.deliver(h.fake.event('customer.subscription.updated', cancelling, t0 + 10));
+    expect((await h.sub(u.subId)).cancel_at_period_end).toBe(true);
+    // An older snapshot (before the customer chose to cancel in the portal) arrives late.
+    const res = await h.deliver(h.fake.event('customer.subscription.updated', { ...u.subscription, cancel_at_period_end: false }, t0 + 5));
+    expect(res.status).toBe(200);
+    expect((await h.sub(u.subId)).cancel_at_period_end).toBe(true);
+    const outcome = (await h.t.db.dataSource.query(`SELECT outcome FROM processed_events WHERE type = 'customer.subscription.updated' ORDER BY received_at DESC LIMIT 1`)) as Array<{ outcome: string }>;
+    expect(outcome[0].outcome).toBe('stale');
+  });
+
+  it('failed renewal → past_due; the retried invoice is paid → active with the next period; a late failure changes nothing', async () => {
+    const u = await paidUser();
+    await h.deliver(h.fake.event('invoice.paid', u.invoice));
+    const before = await h.sub(u.subId);
+    const failed = h.fake.renew(u.stripeSubId, false);
+    const failEvt = h.fake.event('invoice.payment_failed', failed.invoice, nowSec() + 1);
+    await h.deliver(failEvt);
+    expect((await h.sub(u.subId)).status).toBe('past_due');
+    const failedRow = (await h.t.db.dataSource.query(`SELECT kind, status, amount_usd FROM payments WHERE stripe_invoice_id = $1`, [failed.invoice.id])) as Array<Record<string, string>>;
+    expect(failedRow[0]).toMatchObject({ kind: 'renewal', status: 'failed', amount_usd: '99.00' });
+
+    const recovered = h.fake.payInvoice(String(failed.invoice.id));
+    await h.deliver(h.fake.event('invoice.paid', recovered.invoice, nowSec() + 2));
+    const after = await h.sub(u.subId);
+    expect(after.status).toBe('active');
+    const line = (recovered.invoice.lines as { data: Array<{ period: { end: number } }> }).data[0];
+    expect(after.end_date!.getTime()).toBe(line.period.end * 1000);
+    expect(after.end_date!.getTime()).toBeGreaterThan(before.end_date!.getTime());
+    // The same failure delivered again (Stripe retry of the old event) is a duplicate; a stale copy too.
+    await h.deliver(failEvt);
+    await h.deliver(h.fake.event('invoice.payment_failed', failed.invoice, nowSec() - 100));
+    expect((await h.sub(u.subId)).status).toBe('active');
+    const row = (await h.t.db.dataSource.query(`SELECT status FROM payments WHERE stripe_invoice_id = $1`, [failed.invoice.id])) as Array<Record<string, string>>;
+    expect(row[0].status).toBe('completed');
+  });
+
+  it('cancel at period end is mirrored to Stripe; deletion at period end expires it and stops its bots', async () => {
+    const u = await paidUser();
+    await h.deliver(h.fake.event('invoice.paid', u.invoice));
+    const patch = await h.t.request('PATCH', `/api/subscriptions/${u.subId}`, { token: u.user.access_token, body: { cancel_at_period_end: true } });
+    expect(patch.status).toBe(200);
+    expect(patch.body).toMatchObject({ cancel_at_period_end: true, status: 'active' });
+    const upd = h.fake.requestsTo('POST', `/v1/subscriptions/${u.stripeSubId}`).at(-1)!;
+    expect(upd.params).toMatchObject({ cancel_at_period_end: 'true' });
+    expect(h.fake.subscriptions.get(u.stripeSubId)!.cancel_at_period_end).toBe(true);
+
+    // Stripe confirms (no-op), then ends the subscription at period end.
+    await h.deliver(h.fake.event('customer.subscription.updated', h.fake.subscriptions.get(u.stripeSubId)!, nowSec() + 1));
+    const ended = h.fake.endAtPeriodEnd(u.stripeSubId);
+    const notified = h.t.logs.lines.filter((l) => l.includes('Subscription end listeners notified')).length;
+    expect((await h.deliver(h.fake.event('customer.subscription.deleted', ended, nowSec() + 2))).status).toBe(200);
+    const sub = await h.sub(u.subId);
+    expect(sub).toMatchObject({ status: 'expired', end_reason: 'cancelled_at_period_end' });
+    // The end listeners (custom-bots, managed-bots stop the user's bots) ran once for it.
+    expect(h.t.logs.lines.filter((l) => l.includes('Subscription end listeners notified')).length).toBe(notified + 1);
+  });
+
+  it('DELETE (cancel now) of a Stripe subscription cancels it at Stripe; the deleted webhook is then a no-op', async () => {
+    const u = await paidUser();
+    await h.deliver(h.fake.event('invoice.paid', u.invoice));
+    const del = await h.t.request('DELETE', `/api/subscriptions/${u.subId}`, { token: u.user.access_token });
+    expect(del.status).toBe(200);
+    expect(del.body).toMatchObject({ status: 'cancelled' });
+    expect(h.fake.subscriptions.get(u.stripeSubId)!.status).toBe('canceled');
+    await h.deliver(h.fake.event('customer.subscription.deleted', h.fake.subscriptions.get(u.stripeSubId)!, nowSec() + 1));
+    expect((await h.sub(u.subId)).status).toBe('cancelled');
+  });
+
+  it('rejects a bad signature and a signature older than 300 s with 400, writing nothing', async () => {
+    const u = await paidUser();
+    const evt = h.fake.event('invoice.paid', u.invoice);
+    const before = await h.count('SELECT count(*) AS n FROM processed_events');
+    const bad = await h.deliver(evt, { secret: 'whsec_not_the_secret' });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ code: 'invalid_signature' });
+    const old = await h.deliver(evt, { timestamp: nowSec() - 301 });
+    expect(old.status).toBe(400);
+    const garbage = await h.deliver(evt, { signature: 't=1,v1=deadbeef' });
+    expect(garbage.status).toBe(400);
+    // Tampered body under a valid signature of another payload.
+    const payload = JSON.stringify(evt);
+    const res = await h.t.request('POST', '/api/payments/webhook', { raw: payload.replace('"paid"', '"open"'), headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,v1=00' } });
+    expect(res.status).toBe(400);
+    expect(await h.count('SELECT count(*) AS n FROM processed_events')).toBe(before);
+    expect((await h.sub(u.subId)).status).toBe('pending_payment');
+  });
+
+  it('an event for an unknown customer is logged, answered 200, and changes nothing', async () => {
+    const u = await paidUser();
+    const stranger = { ...u.invoice, id: 'in_stranger', customer: 'cus_unknown000' };
+    const before = await h.sub(u.subId);
+    const res = await h.deliver(h.fake.event('invoice.paid', stranger));
+    expect(res.status).toBe(200);
+    expect(await h.sub(u.subId)).toEqual(before);
+    expect(await h.count(`SELECT count(*) AS n FROM payments WHERE stripe_invoice_id = 'in_stranger'`)).toBe(0);
+    expect(h.t.logs.text()).toContain('unknown customer');
+  });
+
+  it('100 concurrent deliveries of the same event make one state change', async () => {
+    const u = await paidUser();
+    const evt = h.fake.event('invoice.paid', u.invoice);
+    const results = await Promise.all(Array.from({ length: 100 }, () => h.deliver(evt)));
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect((await h.sub(u.subId)).status).toBe('active');
+    expect(await h.count(`SELECT count(*) AS n FROM subscription_periods WHERE subscription_id = $1`, [u.subId])).toBe(1);
+    expect(await h.count(`SELECT count(*) AS n FROM audit_logs WHERE event_type = 'subscription.activated' AND user_id = $1`, [u.user.id])).toBe(1);
+    expect(await h.count(`SELECT count(*) AS n FROM audit_logs WHERE event_type = 'payment.completed' AND user_id = $1`, [u.user.id])).toBe(1);
+    expect(await h.count(`SELECT count(*) AS n FROM processed_events WHERE event_id = $1`, [evt.id])).toBe(1);
+  });
+
+  it("another user's subscription ids are 404, and history shows only one's own payments", async () => {
+    const u = await paidUser();
+    const other = await h.t.register();
+    expect((await h.t.request('PATCH', `/api/subscriptions/${u.subId}`, { token: other.access_token, body: { cancel_at_period_end: true } })).status).toBe(404);
+    expect((await h.t.request('DELETE', `/api/subscriptions/${u.subId}`, { token: other.access_token })).status).toBe(404);
+    const hist = await h.t.request<{ total: number }>('GET', '/api/payments/history', { token: other.access_token });
+    expect(hist.body.total).toBe(0);
+    // The portal needs a billing account of one's own.
+    expect((await h.t.request('POST', '/api/payments/portal', { token: other.access_token })).status).toBe(409);
+  });
+
+  it('renewal invoices extend the period once each and are listed as renewals', async () => {
+    const u = await paidUser();
+    await h.deliver(h.fake.event('checkout.session.completed', u.session));
+    const renewed = h.fake.renew(u.stripeSubId, true);
+    await h.deliver(h.fake.event('invoice.paid', renewed.invoice));
+    await h.deliver(h.fake.event('invoice.paid', renewed.invoice));
+    const line = (renewed.invoice.lines as { data: Array<{ period: { end: number } }> }).data[0];
+    expect((await h.sub(u.subId)).end_date!.getTime()).toBe(line.period.end * 1000);
+    const hist = await h.t.request<{ items: Array<{ kind: string; status: string }> }>('GET', '/api/payments/history', { token: u.user.access_token });
+    expect(hist.body.items.map((i) => `${i.kind}:${i.status}`)).toEqual(['renewal:completed', 'subscription:completed']);
+  });
+
+  it('accepts the pre-2025 object shapes (period and subscription at the top level)', async () => {
+    const u = await paidUser();
+    const legacy: Record<string, unknown> = { ...u.invoice, subscription: u.stripeSubId, parent: null, subscription_details: { metadata: { subscription_id: u.subId } } };
+    legacy.lines = { data: [{ ...(u.invoice.lines as { data: Array<Record<string, unknown>> }).data[0], parent: null, subscription: u.stripeSubId }] };
+    expect((await h.deliver(h.fake.event('invoice.paid', legacy))).status).toBe(200);
+    expect((await h.sub(u.subId)).status).toBe('active');
+  });
+
+  it('never writes the Stripe secret key or webhook secret to a response or a log line', () => {
+    const logs = h.t.logs.text();
+    expect(logs).not.toContain(h.secretKey);
+    expect(logs).not.toContain(h.webhookSecret);
+    expect(logs).not.toContain(h.secretKey.slice(-12));
+  });
+});
+
+describe('Stripe payments disabled', () => {
+  it('every payment endpoint is 503 payments_not_configured without Stripe keys; history still works', async () => {
+    const t = await createTestApp();
+    try {
+      const user = await t.register();
+      const plans = (await t.db.dataSource.query(`SELECT id FROM subscription_plans WHERE code = 'enterprise'`)) as Array<{ id: string }>;
+      const checkout = await t.request('POST', '/api/payments/create-checkout', { token: user.access_token, body: { plan_id: plans[0].id, billing_cycle: 'monthly' } });
+      expect(checkout.status).toBe(503);
+      expect(checkout.body).toMatchObject({ code: 'payments_not_configured' });
+      expect((await t.request('POST', '/api/payments/portal', { token: user.access_token })).status).toBe(503);
+      const hook = await t.request('POST', '/api/payments/webhook', { raw: '{"id":"evt_1"}', headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,v1=00' } });
+      expect(hook.status).toBe(503);
+      expect((await t.request('GET', '/api/payments/history', { token: user.access_token })).status).toBe(200);
+      expect(await t.db.dataSource.query('SELECT 1 FROM processed_events')).toHaveLength(0);
+    } finally {
+      await t.close();
+    }
+  });
+});
+

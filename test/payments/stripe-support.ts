@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import Stripe from 'stripe';
+import { createTestApp, HttpResult, TestApp } from '../support/app';
+import { FakeStripeServer } from '../fakes/stripe/fake-stripe-server';
+import type { Wire } from '../fakes/stripe/stripe-wire';
+
+export const STRIPE_UA = 'Stripe/1.0 (+https://stripe.com/docs/webhooks)';
+
+export interface StripeHarness {
+  t: TestApp;
+  fake: FakeStripeServer;
+  secretKey: string;
+  webhookSecret: string;
+  plans: Record<string, string>;
+  deliver(event: Wire, opts?: { timestamp?: number; secret?: string; signature?: string }): Promise<HttpResult>;
+  checkout(token: string, planCode: string, cycle?: 'monthly' | 'yearly'): Promise<HttpResult<{ checkout_url: string; session_id: string; payment_id: string; subscription_id: string }>>;
+  sub(id: string): Promise<{ status: string; end_date: Date | null; cancel_at_period_end: boolean; stripe_subscription_id: string | null; end_reason: string | null }>;
+  count(sql: string, params?: unknown[]): Promise<number>;
+  close(): Promise<void>;
+}
+
+const signer = new Stripe('sk_test_signer_only');
+
+export async function createStripeHarness(): Promise<StripeHarness> {
+  const secretKey = `sk_test_${randomBytes(18).toString('hex')}`;
+  const webhookSecret = `whsec_${randomBytes(18).toString('hex')}`;
+  const fake = new FakeStripeServer(secretKey);
+  const url = await fake.start();
+  const t = await createTestApp({
+    STRIPE_SECRET_KEY: secretKey,
+    STRIPE_WEBHOOK_SECRET: webhookSecret,
+    STRIPE_API_URL: url,
+    STRIPE_SUCCESS_URL: 'https://app.torgovo.test/billing/success?session_id={CHECKOUT_SESSION_ID}',
+    STRIPE_CANCEL_URL: 'https://app.torgovo.test/billing/cancel',
+  });
+  const prices: Array<[string, string, number, 'month' | 'year', 'monthly' | 'yearly']> = [
+    ['pro', 'price_pro_monthly', 2900, 'month', 'monthly'],
+    ['pro', 'price_pro_yearly', 29000, 'year', 'yearly'],
+    ['enterprise', 'price_ent_monthly', 9900, 'month', 'monthly'],
+    ['enterprise', 'price_ent_yearly', 99000, 'year', 'yearly'],
+    ['managed_basic', 'price_mb_monthly', 4900, 'month', 'monthly'],
+  ];
+  for (const [code, id, cents, interval, cycle] of prices) {
+    fake.addPrice(id, cents, interval);
+    await t.db.dataSource.query(`UPDATE subscription_plans SET stripe_${cycle}_price_id = $2 WHERE code = $1`, [code, id]);
+  }
+  const rows = (await t.db.dataSource.query('SELECT id, code FROM subscription_plans')) as Array<{ id: string; code: string }>;
+  const plans = Object.fromEntries(rows.map((r) => [r.code, r.id]));
+
+  const deliver: StripeHarness['deliver'] = (event, opts = {}) => {
+    const payload = JSON.stringify(event, null, 2);
+    const signature = opts.signature ?? signer.webhooks.generateTestHeaderString({ payload, secret: opts.secret ?? webhookSecret, timestamp: opts.timestamp });
+    return t.request('POST', '/api/payments/webhook', {
+      raw: payload,
+      headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': signature, 'user-agent': STRIPE_UA },
+    });
+  };
+
+  return {
+    t,
+    fake,
+    secretKey,
+    webhookSecret,
+    plans,
+    deliver,
+    checkout: (token, planCode, cycle = 'monthly') =>
+      t.request('POST', '/api/payments/create-checkout', { token, body: { plan_id: plans[planCode], billing_cycle: cycle } }),
+    async sub(id) {
+      const r = (await t.db.dataSource.query(
+        'SELECT status, end_date, cancel_at_period_end, stripe_subscription_id, end_reason FROM user_subscriptions WHERE id = $1',
+        [id],
+      )) as Array<{ status: string; end_date: Date | null; cancel_at_period_end: boolean; stripe_subscription_id: string | null; end_reason: string | null }>;
+      return r[0];
+    },
+    async count(sql, params = []) {
+      const r = (await t.db.dataSource.query(sql, params)) as Array<{ n: string }>;
+      return Number(r[0].n);
+    },
+    async close() {
+      await t.close();
+      await fake.stop();
+    },
+  };
+}
