@@ -19,7 +19,9 @@ export function dataSourceOptions(url: string, poolSize: number, appName = 'torg
     migrationsTableName: 'migrations',
     migrationsRun: false,
     synchronize: false,
-    logging: ['error'],
+    // TypeORM's own logger prints failed queries with their parameters to the console, outside
+    // pino's redaction; errors reach our logs as exceptions instead.
+    logging: false,
     extra: { max: poolSize, application_name: appName },
   };
 }
