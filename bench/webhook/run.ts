@@ -1,22 +1,18 @@
-// Load on POST /api/custom-bot/webhook/receive/{secret} with distinct alerts (autocannon's
-// [<id>] replacement) on the local PostgreSQL, against the physical limit: a bare node:http
-// server doing only the same single-row INSERT into webhook_events.
-// Run: npx ts-node -r tsconfig-paths/register bench/webhook/run.ts [--seconds 10] [--connections 50] [--write]
-import 'reflect-metadata';
+// Load on POST /api/custom-bot/webhook/receive/{secret} with distinct alerts, against the physical
+// limit (a bare node:http server doing only the single-row INSERT), on the local PostgreSQL.
+// Three processes: the api (bench/webhook/serve-api.ts, a fresh database), then the limit server
+// (bench/webhook/serve-limit.ts, same database), and autocannon's CLI as the load generator.
+// Run: npx ts-node -r tsconfig-paths/register bench/webhook/run.ts [--seconds 20] [--connections 32]
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { appendFileSync } from 'node:fs';
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Pool } from 'pg';
-import { createTestApp } from '../../test/support/app';
-import { createBot, generateWebhook, subscribe } from '../../test/custom-bots/support';
+import { Client } from 'pg';
+import { dropBenchDatabases, spawnServer, withLoad } from '../support-child';
+import type { ServeApiReady } from './serve-api';
 
 const run = promisify(execFile);
-const POOL = 10;
+const POOL = '10';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,6 +25,7 @@ interface Result {
   p99: number;
   total: number;
   non2xx: number;
+  load: [number, number];
 }
 
 interface AutocannonJson {
@@ -37,88 +34,69 @@ interface AutocannonJson {
   non2xx: number;
 }
 
+/** autocannon -I replaces [<id>] with a fresh id per request: every alert is distinct (new dedupe key, new order). */
 async function load(url: string, seconds: number, connections: number): Promise<Result> {
-  const body = '{"action":"buy","ticker":"BTCUSDT","price":"65000.5","quantity":"0.001","alert_id":"[<id>]"}';
+  const body = '{"action":"buy","ticker":"BTCUSDT","price":"65000.5","quantity":"0.0001","alert_id":"[<id>]"}';
   const bin = join(__dirname, '..', '..', 'node_modules', 'autocannon', 'autocannon.js');
-  const { stdout } = await run(
-    process.execPath,
-    [bin, '-d', String(seconds), '-c', String(connections), '-m', 'POST', '-H', 'content-type=text/plain', '-b', body, '-I', '-j', url],
-    { maxBuffer: 64 * 1024 * 1024 },
+  const { result, load: avg } = await withLoad(() =>
+    run(process.execPath, [bin, '-d', String(seconds), '-c', String(connections), '-m', 'POST', '-H', 'content-type=text/plain', '-b', body, '-I', '-j', url], {
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: (seconds + 60) * 1000,
+    }),
   );
-  const j = JSON.parse(stdout) as AutocannonJson;
-  return { rps: j.requests.average, p50: j.latency.p50, p99: j.latency.p99, total: j.requests.total, non2xx: j.non2xx };
-}
-
-/** The limit: parse nothing, check nothing, one INSERT of the same row shape, answer. */
-async function baselineServer(databaseUrl: string): Promise<{ server: Server; pool: Pool; url: string }> {
-  const pool = new Pool({ connectionString: databaseUrl, max: POOL });
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      pool
-        .query(
-          `INSERT INTO webhook_events (id, webhook_id, bot_id, received_at, ip, outcome, status_code, reason, message, order_id, body, body_bytes)
-           VALUES ($1, NULL, NULL, now(), $2, 'rejected', 202, NULL, NULL, NULL, $3, $4)`,
-          [randomUUID(), req.socket.remoteAddress ?? null, body, body.length],
-        )
-        .then(
-          () => res.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted"}'),
-          () => res.writeHead(500).end(),
-        );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, pool, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
+  const j = JSON.parse(result.stdout) as AutocannonJson;
+  return { rps: j.requests.average, p50: j.latency.p50, p99: j.latency.p99, total: j.requests.total, non2xx: j.non2xx, load: avg };
 }
 
 async function main(): Promise<void> {
-  const seconds = Number(arg('seconds', '10'));
-  const connections = Number(arg('connections', '50'));
-  const t = await createTestApp({ LOG_LEVEL: 'warn', WEBHOOK_RATE_LIMIT_PER_IP: '0', DATABASE_POOL_SIZE: String(POOL) });
+  const seconds = Math.min(Number(arg('seconds', '20')), 120);
+  const connections = Math.min(Number(arg('connections', '32')), 256);
+
+  const api = await spawnServer<ServeApiReady>('bench/webhook/serve-api.ts', ['--users', '1', '--pool', POOL]);
+  let app: Result;
+  let orders: number;
+  let version: string;
+  const db = new Client({ connectionString: api.ready.databaseUrl });
   try {
-    const user = await t.register();
-    await subscribe(t, user, 'free');
-    const bot = await createBot(t, user, { symbol: 'BTC/USDT' });
-    const hook = await generateWebhook(t, user, bot.body.id as string, { rate_limit_per_minute: 100_000 });
-    const receiveUrl = `${t.url}/api/custom-bot/webhook/receive/${hook.webhook_secret}`;
-
-    await load(receiveUrl, 2, connections); // warm-up: JIT, pool, plan caches
-    const app = await load(receiveUrl, seconds, connections);
-    const [{ n: orders }] = (await t.db.dataSource.query(`SELECT count(*)::int AS n FROM orders`)) as Array<{ n: number }>;
-
-    const base = await baselineServer(t.db.url);
-    await load(base.url, 2, connections);
-    const limit = await load(base.url, seconds, connections);
-    base.server.close();
-    await base.pool.end();
-
-    const [{ version }] = (await t.db.dataSource.query('SELECT version()')) as Array<{ version: string }>;
-    const ratio = app.rps / limit.rps;
-    const fmt = (r: Result) => `| ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50} ms | ${r.p99} ms | ${r.total.toLocaleString('en-US')} | ${r.non2xx} |`;
-    const report = [
-      '',
-      `### webhook receive — ${new Date().toISOString().slice(0, 10)}`,
-      '',
-      `Machine: ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM; ${version.split(' on ')[0]} on localhost, Node ${process.version}.`,
-      `Load: autocannon, ${connections} connections, ${seconds} s, POST text/plain with a distinct alert_id per request (paper bot, market buy); DB pool ${POOL} in both servers; autocannon in its own process on the same machine.`,
-      '',
-      '| server | req/s | p50 | p99 | requests | non-2xx |',
-      '| --- | ---: | ---: | ---: | ---: | ---: |',
-      `| api: receive → order (Nest + Fastify) ${fmt(app)}`,
-      `| limit: node:http + one INSERT ${fmt(limit)}`,
-      '',
-      `Ratio to the limit: ${(ratio * 100).toFixed(0)}% of the single-INSERT server's throughput. Orders written: ${orders.toLocaleString('en-US')} (one per accepted alert, warm-up included).`,
-      'Per accepted alert the api runs: webhook+bot+usage lookup (1 query), entitlement (1), then one transaction with the dedupe claim, the order INSERT and its re-read, and the event INSERT (BEGIN/COMMIT included: 7 round trips), against 1 for the limit.',
-      `Run: \`npx ts-node -r tsconfig-paths/register bench/webhook/run.ts --seconds ${seconds} --connections ${connections} --write\``,
-      '',
-    ].join('\n');
-    console.log(report);
-    if (process.argv.includes('--write')) appendFileSync(join(__dirname, '..', 'RESULTS.md'), report);
-  } finally {
-    await t.close();
+    const receiveUrl = `${api.ready.url}/api/custom-bot/webhook/receive/${api.ready.secrets[0]}`;
+    await load(receiveUrl, 3, connections); // warm-up: JIT, pool, plan caches
+    app = await load(receiveUrl, seconds, connections);
+    await db.connect();
+    orders = ((await db.query('SELECT count(*)::int AS n FROM orders')).rows[0] as { n: number }).n;
+    version = ((await db.query('SELECT version()')).rows[0] as { version: string }).version;
+  } catch (err) {
+    await api.stop();
+    await dropBenchDatabases();
+    throw err;
   }
+
+  // The limit server writes into the same (still existing) database; the api is stopped first so
+  // the two never compete for the cores.
+  const limitServer = await spawnServer<{ url: string }>('bench/webhook/serve-limit.ts', [api.ready.databaseUrl, POOL]);
+  let limit: Result;
+  try {
+    await load(limitServer.ready.url, 3, connections);
+    limit = await load(limitServer.ready.url, seconds, connections);
+  } finally {
+    await limitServer.stop();
+    await db.end();
+    await api.stop(); // drops the database
+    await dropBenchDatabases(); // and the template it was cloned from
+  }
+
+  const fmt = (r: Result): string =>
+    `| ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50} ms | ${r.p99} ms | ${r.total.toLocaleString('en-US')} | ${r.non2xx} | ${r.load[0].toFixed(1)}–${r.load[1].toFixed(1)} |`;
+  console.log(
+    [
+      `date ${new Date().toISOString()}; ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB; ${version.split(' on ')[0]}; Node ${process.version}`,
+      `${connections} connections, ${seconds} s, pool ${POOL}`,
+      '| server | req/s | p50 | p99 | requests | non-2xx | load avg (1 min) |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      `| api: receive → order ${fmt(app)}`,
+      `| limit: node:http + one INSERT ${fmt(limit)}`,
+      `ratio ${((app.rps / limit.rps) * 100).toFixed(0)}%; orders written ${orders} (warm-up included)`,
+    ].join('\n'),
+  );
 }
 
 main().catch((err: unknown) => {

@@ -20,6 +20,26 @@ export interface WebhookEventRow {
   body_bytes: number | null;
 }
 
+export const WEBHOOK_EVENT_COLUMNS = [
+  'id',
+  'webhook_id',
+  'bot_id',
+  'received_at',
+  'ip',
+  'outcome',
+  'status_code',
+  'reason',
+  'message',
+  'order_id',
+  'body',
+  'body_bytes',
+] as const;
+
+/** The values for WEBHOOK_EVENT_COLUMNS, in order (the receive hot path writes them inside a larger statement). */
+export function webhookEventValues(row: WebhookEventRow): unknown[] {
+  return WEBHOOK_EVENT_COLUMNS.map((column) => row[column]);
+}
+
 const SECRET_FIELD = /("secret"\s*:\s*")((?:[^"\\]|\\.)*)(")/g;
 
 /** The first 10 KB as text, with the secret masked and NULs dropped (text columns refuse them). */
@@ -38,9 +58,8 @@ export class WebhookEventLog {
 
   async insert(row: WebhookEventRow, manager?: EntityManager): Promise<void> {
     await (manager ?? this.ds.manager).query(
-      `INSERT INTO webhook_events (id, webhook_id, bot_id, received_at, ip, outcome, status_code, reason, message, order_id, body, body_bytes)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [row.id, row.webhook_id, row.bot_id, row.received_at, row.ip, row.outcome, row.status_code, row.reason, row.message, row.order_id, row.body, row.body_bytes],
+      `INSERT INTO webhook_events (${WEBHOOK_EVENT_COLUMNS.join(', ')}) VALUES (${WEBHOOK_EVENT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`,
+      webhookEventValues(row),
     );
   }
 

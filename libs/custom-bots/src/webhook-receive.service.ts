@@ -4,13 +4,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { InjectThrottlerStorage, ThrottlerStorage } from '@nestjs/throttler';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig, constantTimeEqual, Decimal, DomainError, sha256Hex } from '@torgovo/core';
-import { checkBotLimits, EntitlementsService } from '@torgovo/subscriptions';
-import { DEFAULT_PAPER_EXCHANGE_OPTIONS, Market, OrdersService } from '@torgovo/trading';
+import { BillingConfig, checkBotLimits, CURRENT_STATUSES, Entitlement, EntitlementErrors, grantsAccess, SubscriptionStatus } from '@torgovo/subscriptions';
+import { DEFAULT_PAPER_EXCHANGE_OPTIONS, Market, NewOrder } from '@torgovo/trading';
 import type { BotMode, BotOrderType, BotStatus, SizingType } from './entities/bot.entity';
 import { BotErrors, SignalErrors } from './errors';
 import { MarketCatalog } from './market-catalog.service';
 import { resolveMarket } from './market-symbols';
-import { planSizing, resolveSizing, SizingPlan } from './signal-sizing';
+import { OrderSize, planSizing, resolveSizing, SizingPlan } from './signal-sizing';
+import { acceptStatement, claimStatement, DedupeClaim, duplicateStatement, Statement } from './webhook-accept-statements';
 import { parseTradingViewSignal, TradingViewSignal } from './tradingview-signal';
 import { IpAllowlist, normalizeIp, WebhookConfig } from './webhook-config';
 import { bodyForLog, WebhookEventLog, WebhookEventRow } from './webhook-event-log';
@@ -48,14 +49,37 @@ interface WebhookTarget {
   exchange_connected: boolean;
   other_running: number;
   other_symbols: string[];
+  /** The user's current custom_bot subscription and its plan's limits; null columns when there is none. */
+  sub_id: string | null;
+  sub_status: SubscriptionStatus | null;
+  sub_end_date: Date | null;
+  sub_auto_renew: boolean | null;
+  sub_cancel_at_period_end: boolean | null;
+  sub_payment_method: 'stripe' | 'crypto' | 'none' | null;
+  plan_id: string | null;
+  plan_code: string | null;
+  max_bots: number | null;
+  max_trading_pairs: number | null;
+  live_trading: boolean | null;
+  profit_share_percentage: string | null;
 }
 
+/**
+ * The webhook, its bot, the owner, the owner's other running bots and the current custom_bot
+ * subscription with its plan, in one round trip. The subscription join is the query of
+ * EntitlementsService.find (current statuses, one row per user and plan type by a unique index);
+ * the access rule on the dates and the limits stay subscriptions' own pure functions
+ * (grantsAccess, checkBotLimits), applied in entitlementOf below.
+ */
 const TARGET_SQL = `
   SELECT w.id AS webhook_id, w.user_id, w.max_lag_seconds, w.rate_limit_per_minute,
          b.id AS bot_id, b.symbol, b.mode, b.exchange, b.order_type, b.sizing_type, b.sizing_value, b.status, b.stop_reason,
          u.is_active AS user_active,
          (b.mode = 'paper' OR EXISTS (SELECT 1 FROM exchange_credentials c WHERE c.user_id = w.user_id AND c.exchange = b.exchange)) AS exchange_connected,
-         o.n AS other_running, o.symbols AS other_symbols
+         o.n AS other_running, o.symbols AS other_symbols,
+         s.id AS sub_id, s.status AS sub_status, s.end_date AS sub_end_date, s.auto_renew AS sub_auto_renew,
+         s.cancel_at_period_end AS sub_cancel_at_period_end, s.payment_method AS sub_payment_method,
+         p.id AS plan_id, p.code AS plan_code, p.max_bots, p.max_trading_pairs, p.live_trading, p.profit_share_percentage
     FROM bot_webhooks w
     JOIN bots b ON b.id = w.bot_id AND b.deleted_at IS NULL
     JOIN users u ON u.id = w.user_id
@@ -64,6 +88,8 @@ const TARGET_SQL = `
         FROM bots x
        WHERE x.user_id = w.user_id AND x.status = 'running' AND x.deleted_at IS NULL AND x.id <> b.id
     ) o
+    LEFT JOIN user_subscriptions s ON s.user_id = w.user_id AND s.plan_type = 'custom_bot' AND s.status = ANY($2::varchar[])
+    LEFT JOIN subscription_plans p ON p.id = s.plan_id
    WHERE w.secret_hash = $1 AND w.is_active`;
 
 const MINUTE_MS = 60_000;
@@ -71,17 +97,12 @@ const DEDUPE_BODY_TTL_MS = 24 * 3600 * 1000;
 /** Clocks differ; an alert stamped further ahead than this is refused rather than trusted. */
 const MAX_FUTURE_SKEW_MS = 60_000;
 
-/** Duplicate alerts leave the transaction through this, carrying the first order. */
-class DuplicateSignal extends Error {
-  constructor(readonly orderId: string) {
-    super('duplicate');
-  }
-}
-
 /**
  * POST /custom-bot/webhook/receive/{secret}: TradingView alert → one pending order.
- * Every request leaves exactly one webhook_events row: the accepted and duplicate rows commit
- * with the order (or the lookup of the first one); a rejection writes only its row.
+ * Every request leaves exactly one webhook_events row: an accepted row commits in the same
+ * statement (or transaction) as its dedupe claim and order; a duplicate's row is written with the
+ * first order's id once its claim wrote nothing; a rejection writes only its row.
+ * Round trips per accepted alert: 2 (lookup, then one write statement); a duplicate: 3.
  */
 @Injectable()
 export class WebhookReceiveService {
@@ -92,9 +113,8 @@ export class WebhookReceiveService {
     @InjectDataSource() private readonly ds: DataSource,
     @InjectThrottlerStorage() private readonly throttle: ThrottlerStorage,
     @Inject(WebhookConfig) private readonly webhookConfig: WebhookConfig,
+    @Inject(BillingConfig) private readonly billing: BillingConfig,
     config: AppConfig,
-    private readonly entitlements: EntitlementsService,
-    private readonly orders: OrdersService,
     private readonly markets: MarketCatalog,
     private readonly events: WebhookEventLog,
   ) {
@@ -156,7 +176,8 @@ export class WebhookReceiveService {
     if (!target.user_active) throw SignalErrors.userInactive();
     if (target.status !== 'running') throw SignalErrors.botStopped(target.stop_reason);
     const live = target.mode === 'live';
-    const ent = await this.entitlements.require(target.user_id, 'custom_bot', { live }, now);
+    const ent = this.entitlementOf(target, now);
+    if (!ent) throw EntitlementErrors.noActiveSubscription('custom_bot');
     checkBotLimits(ent, { usage: { bots: target.other_running, symbols: target.other_symbols }, symbol: target.symbol, live });
     if (!target.exchange_connected) throw BotErrors.exchangeNotConnected();
 
@@ -167,36 +188,46 @@ export class WebhookReceiveService {
     // A live balance needs the user's keys, which only the worker decrypts.
     if (plan.kind === 'balance' && live) throw SignalErrors.percentUnavailable();
 
-    const dedupeKey = signal.alertId !== null ? `a:${sha256Hex(signal.alertId)}` : `b:${sha256Hex(text)}`;
-    const expiresAt = signal.alertId !== null ? null : new Date(now.getTime() + DEDUPE_BODY_TTL_MS);
-    try {
-      return await this.ds.transaction(async (m) => {
-        const claimed = await this.claimDedupe(m, target.webhook_id, dedupeKey, row.id, expiresAt, now);
-        if (!claimed) throw new DuplicateSignal(await this.firstOrderId(m, target.webhook_id, dedupeKey));
+    const claim: DedupeClaim = {
+      webhookId: target.webhook_id,
+      key: signal.alertId !== null ? `a:${sha256Hex(signal.alertId)}` : `b:${sha256Hex(text)}`,
+      expiresAt: signal.alertId !== null ? null : new Date(now.getTime() + DEDUPE_BODY_TTL_MS),
+      now,
+    };
+    const accepted: WebhookEventRow = { ...row, outcome: 'accepted', status_code: 202 };
+    const order = (size: OrderSize): NewOrder => ({
+      user_id: target.user_id,
+      bot_id: target.bot_id,
+      source: 'webhook',
+      source_ref: row.id,
+      mode: target.mode,
+      exchange: target.exchange,
+      symbol: market.symbol,
+      side: signal.intent === 'buy' ? 'buy' : 'sell',
+      type,
+      ...size,
+      price: signal.price?.toFixed() ?? null,
+    });
+
+    let orderId: string | null;
+    if (plan.kind === 'amount' || plan.kind === 'quote') {
+      // The size is known: claim, order and event row in one statement, atomic on its own.
+      orderId = await this.orderIdFrom(this.ds.manager, acceptStatement(order(resolveSizing(plan, null, market.quote)), accepted, claim));
+    } else {
+      // The size depends on rows read after the claim (a duplicate close must not size itself from
+      // the position its first copy already sold), so claim, read, then write, in one transaction.
+      orderId = await this.ds.transaction(async (m) => {
+        const claimed = (await this.run(m, claimStatement(claim, row.id))).length === 1;
+        if (!claimed) return null;
         const available = await this.available(m, plan, target, market);
-        const size = resolveSizing(plan, available, market.quote);
-        const { order } = await this.orders.createPending(m, {
-          user_id: target.user_id,
-          bot_id: target.bot_id,
-          source: 'webhook',
-          source_ref: row.id,
-          mode: target.mode,
-          exchange: target.exchange,
-          symbol: market.symbol,
-          side: signal.intent === 'buy' ? 'buy' : 'sell',
-          type,
-          ...size,
-          price: signal.price?.toFixed() ?? null,
-        });
-        await this.events.insert({ ...row, outcome: 'accepted', status_code: 202, order_id: order.id }, m);
-        return { status: 'accepted' as const, order_id: order.id };
+        return this.orderIdFrom(m, acceptStatement(order(resolveSizing(plan, available, market.quote)), accepted, null));
       });
-    } catch (err) {
-      if (!(err instanceof DuplicateSignal)) throw err;
-      // The claim (and anything else) rolled back; the duplicate's own row is all that is written.
-      await this.events.insert({ ...row, outcome: 'duplicate', status_code: 200, order_id: err.orderId });
-      return { status: 'duplicate', order_id: err.orderId };
     }
+    if (orderId !== null) return { status: 'accepted', order_id: orderId };
+    // Nothing was written; the duplicate's own row, pointing at the first order, is.
+    const first = await this.orderIdFrom(this.ds.manager, duplicateStatement({ ...row, outcome: 'duplicate', status_code: 200 }, claim.webhookId, claim.key));
+    if (first === null) throw new Error('Dedupe key taken but its first event is missing');
+    return { status: 'duplicate', order_id: first };
   }
 
   private newRow(input: ReceiveInput): WebhookEventRow {
@@ -219,7 +250,7 @@ export class WebhookReceiveService {
   private async findTarget(secret: string): Promise<WebhookTarget | null> {
     // A secret is 43 base64url characters; anything else cannot match, so skip the query.
     if (!/^[A-Za-z0-9_-]{16,128}$/.test(secret)) return null;
-    const rows = (await this.ds.query(TARGET_SQL, [sha256Hex(secret)])) as WebhookTarget[];
+    const rows = (await this.ds.query(TARGET_SQL, [sha256Hex(secret), CURRENT_STATUSES])) as WebhookTarget[];
     return rows[0] ?? null;
   }
 
@@ -248,28 +279,42 @@ export class WebhookReceiveService {
     return market;
   }
 
-  /**
-   * Claims the alert's dedupe key. A concurrent copy blocks on the unique key until the first
-   * commits, then finds it taken. An expired body key (older than 24 h) is taken over.
-   */
-  private async claimDedupe(m: EntityManager, webhookId: string, key: string, eventId: string, expiresAt: Date | null, now: Date): Promise<boolean> {
-    const rows = (await m.query(
-      `INSERT INTO webhook_dedupe (webhook_id, dedupe_key, event_id, expires_at) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (webhook_id, dedupe_key) DO UPDATE SET event_id = EXCLUDED.event_id, expires_at = EXCLUDED.expires_at
-        WHERE webhook_dedupe.expires_at IS NOT NULL AND webhook_dedupe.expires_at <= $5
-       RETURNING event_id`,
-      [webhookId, key, eventId, expiresAt, now],
-    )) as Array<{ event_id: string }>;
-    return rows.length === 1;
+  private async run(m: EntityManager, statement: Statement): Promise<Array<Record<string, unknown>>> {
+    return (await m.query(statement.sql, statement.params)) as Array<Record<string, unknown>>;
   }
 
-  private async firstOrderId(m: EntityManager, webhookId: string, key: string): Promise<string> {
-    const rows = (await m.query(
-      `SELECT e.order_id FROM webhook_dedupe d JOIN webhook_events e ON e.id = d.event_id
-        WHERE d.webhook_id = $1 AND d.dedupe_key = $2`,
-      [webhookId, key],
-    )) as Array<{ order_id: string }>;
-    return rows[0].order_id;
+  /** The order id an accept or duplicate statement returned; null when it wrote nothing. */
+  private async orderIdFrom(m: EntityManager, statement: Statement): Promise<string | null> {
+    const [first] = await this.run(m, statement);
+    return first === undefined ? null : (first.order_id as string);
+  }
+
+  /**
+   * The entitlement from the lookup's subscription columns, exactly as EntitlementsService.find
+   * builds it (null: no subscription that grants access now).
+   */
+  private entitlementOf(t: WebhookTarget, now: Date): Entitlement | null {
+    if (t.sub_id === null || t.sub_status === null || t.plan_id === null || t.plan_code === null || t.live_trading === null) return null;
+    const sub = {
+      status: t.sub_status,
+      end_date: t.sub_end_date,
+      auto_renew: t.sub_auto_renew ?? false,
+      cancel_at_period_end: t.sub_cancel_at_period_end ?? false,
+      payment_method: t.sub_payment_method ?? 'none',
+    };
+    if (!grantsAccess(sub, now, this.billing.graceMs)) return null;
+    return {
+      subscription_id: t.sub_id,
+      plan_id: t.plan_id,
+      plan_code: t.plan_code,
+      plan_type: 'custom_bot',
+      status: t.sub_status,
+      end_date: t.sub_end_date,
+      max_bots: t.max_bots,
+      max_trading_pairs: t.max_trading_pairs,
+      live_trading: t.live_trading,
+      profit_share_percentage: t.profit_share_percentage,
+    };
   }
 
   /** The position or balance a fraction-sized order needs; null when the plan needs neither. */

@@ -17,6 +17,7 @@ export * from './gateway/paper/entities/paper-balance.entity';
 export * from './gateway/paper/entities/paper-order.entity';
 export * from './orders/entities/order.entity';
 export * from './orders/orders.service';
+export * from './orders/pending-order';
 export * from './orders/client-order-id';
 export * from './orders/orders.controller';
 export * from './orders/errors';

@@ -1,0 +1,94 @@
+// Spawning the bench's server processes: each server runs in its own Node process (its own event
+// loop and core), apart from the load generator, as api and sender would in production.
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+
+const ROOT = join(__dirname, '..');
+
+export interface Child<T> {
+  ready: T;
+  stop(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  /** The stdout line that means ready (default: the first JSON line, which is then the result). */
+  readyWhen?: (line: string) => boolean;
+  timeoutMs?: number;
+}
+
+/**
+ * The test-database run id handed to the children (test/support/database.ts names its template and
+ * clones after it), so the bench can drop what it created, as jest's global teardown does.
+ */
+export const BENCH_RUN = `bench${Math.floor(Date.now() / 1000).toString(36)}${randomBytes(3).toString('hex')}`;
+
+export async function dropBenchDatabases(): Promise<void> {
+  const client = new Client({ connectionString: process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`torgovo\\_%\\_${BENCH_RUN}%`]);
+    for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Runs `npx ts-node -r tsconfig-paths/register <script> …args` and waits (bounded) for its ready line. */
+export async function spawnServer<T>(script: string, args: string[], options: SpawnOptions = {}): Promise<Child<T>> {
+  const timeoutMs = options.timeoutMs ?? 300_000;
+  const readyWhen = options.readyWhen ?? ((line: string) => line.startsWith('{'));
+  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'node_modules', 'ts-node', 'dist', 'bin.js'), '-r', 'tsconfig-paths/register', join(ROOT, script), ...args], {
+    cwd: ROOT,
+    env: { ...(options.env ?? process.env), TORGOVO_TEST_RUN: BENCH_RUN },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const ready = await new Promise<T>((resolve, reject) => {
+    let buffer = '';
+    let done = false;
+    const timer = setTimeout(() => reject(new Error(`${script} not ready after ${timeoutMs} ms`)), timeoutMs);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (done) return; // keep draining the pipe, stop keeping it
+      buffer += chunk.toString('utf8');
+      const line = buffer.split('\n').find(readyWhen);
+      if (line) {
+        done = true;
+        clearTimeout(timer);
+        resolve(JSON.parse(line) as T);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited with ${code}`));
+    });
+  });
+  return {
+    ready,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Samples the 1-minute load average every second while `work` runs: [min, max]. */
+export async function withLoad<T>(work: () => Promise<T>): Promise<{ result: T; load: [number, number] }> {
+  const samples: number[] = [loadavg()[0]];
+  const timer = setInterval(() => samples.push(loadavg()[0]), 1000);
+  try {
+    const result = await work();
+    samples.push(loadavg()[0]);
+    return { result, load: [Math.min(...samples), Math.max(...samples)] };
+  } finally {
+    clearInterval(timer);
+  }
+}
