@@ -145,6 +145,7 @@ export class BillingSweeps {
     const rows = (await m.query(EXPIRE_SQL, [now, graceCutoff, pendingCutoff, this.billing.BILLING_SWEEP_BATCH])) as MovedRow[];
     if (rows.length === 0) return 0;
     const entries: AuditEntry[] = rows.map((r) => ({
+      actor_id: null,
       event_type: r.new_status === 'expired' ? 'subscription.expired' : 'subscription.past_due',
       user_id: r.user_id,
       data: {

@@ -7,6 +7,7 @@ import { AuditLog } from './entities/audit-log.entity';
 export interface AuditEntry {
   event_type: string;
   user_id?: string | null;
+  /** Who acted: omitted = the user themselves; null = the system (scheduler, provider webhook). */
   actor_id?: string | null;
   data?: Record<string, unknown>;
   ip?: string | null;
@@ -44,7 +45,7 @@ export class AuditService {
       [
         entries.map((e) => e.event_type),
         entries.map((e) => e.user_id ?? null),
-        entries.map((e) => e.actor_id ?? e.user_id ?? null),
+        entries.map((e) => (e.actor_id === undefined ? (e.user_id ?? null) : e.actor_id)),
         entries.map((e) => JSON.stringify(redact(e.data ?? {}))),
         entries.map((e) => e.ip ?? null),
         entries.map((e) => e.user_agent ?? null),
