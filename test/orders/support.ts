@@ -107,6 +107,36 @@ export async function settle(worker: TestWorker, id: string, timeoutMs = 15_000)
   }
 }
 
+let notifyRefs = 0;
+function paperOrder(userId: string): NewOrder {
+  return {
+    user_id: userId,
+    source: 'manual',
+    source_ref: `notify-${Date.now()}-${++notifyRefs}`,
+    mode: 'paper',
+    exchange: 'paper',
+    symbol: 'BTC/USDT',
+    side: 'buy',
+    type: 'market',
+    amount: '0.001',
+    price: '73384.8',
+  };
+}
+
+/** Inserted by OrdersService.createPending inside an explicit transaction, as the webhook path commits it. */
+export async function commitOrder(w: TestWorker, userId: string): Promise<OrderRecord> {
+  return w.ds.transaction(async (m) => (await w.orders.createPending(m, paperOrder(userId))).order);
+}
+
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(10);
+  }
+  return Date.now() - started;
+}
+
 /**
  * A pass-through HTTP proxy in front of the fake OKX that records, per API key, how many signed
  * requests are in flight at once: per-user serialization is observed at the exchange's door.

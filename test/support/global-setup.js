@@ -16,8 +16,12 @@ module.exports = async function globalSetup() {
     const { rows } = await client.query("SELECT datname FROM pg_database WHERE datname ~ '^torgovo_(t|tpl)_[0-9a-z]+'");
     for (const { datname } of rows) {
       const run = datname.split('_')[2] ?? '';
+      // Only names this harness made: 6 base-36 chars of a plausible start time, then 6 hex.
+      // Anything else (a benchmark's database, say) is not ours to drop.
+      if (!/^[0-9a-z]{6}[0-9a-f]{6}$/.test(run)) continue;
       const started = parseInt(run.slice(0, 6), 36);
-      if (!Number.isFinite(started) || now - started > STALE_SECONDS) {
+      if (started < 1_700_000_000 || started > now + 86_400) continue;
+      if (now - started > STALE_SECONDS) {
         await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
       }
     }

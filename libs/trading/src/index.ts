@@ -33,4 +33,5 @@ export * from './manager/order-gateways';
 export * from './manager/order-outcome';
 export * from './manager/order-sizing';
 export * from './manager/open-orders-sync';
+export * from './manager/order-notify-listener';
 export * from './manager/backoff';

@@ -38,6 +38,13 @@ export class TradingManagerConfig {
   @Transform(envInt) @IsInt() @Min(1) @Max(10_000)
   TRADING_SYNC_BATCH = 200;
 
+  /**
+   * LISTEN for the orders trigger's NOTIFY so a new pending order is claimed at once; polling stays
+   * the safety net (and the only path where NOTIFY does not reach us, e.g. embedded PGlite).
+   */
+  @Transform(envBool) @IsBoolean()
+  TRADING_NOTIFY_ENABLED = true;
+
   /** How long shutdown waits for orders in flight before leaving them to the lease. */
   @Transform(envInt) @IsInt() @Min(0) @Max(600_000)
   TRADING_SHUTDOWN_GRACE_MS = 15_000;

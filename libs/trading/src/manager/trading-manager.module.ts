@@ -3,6 +3,7 @@ import { UsersModule } from '@torgovo/users';
 import { OpenOrdersSync } from './open-orders-sync';
 import { OrderClaimer } from './order-claimer';
 import { OrderExecutor } from './order-executor';
+import { OrderNotifyListener } from './order-notify-listener';
 import { OrderGateways } from './order-gateways';
 import { OrderTransitions } from './order-transitions';
 import { TradingManager } from './trading-manager';
@@ -21,8 +22,9 @@ import { TradingManagerConfig } from './trading-manager.config';
     OrderGateways,
     OrderExecutor,
     OpenOrdersSync,
+    OrderNotifyListener,
     TradingManager,
   ],
-  exports: [TradingManager, TradingManagerConfig],
+  exports: [TradingManager, TradingManagerConfig, OrderNotifyListener],
 })
 export class TradingManagerModule {}

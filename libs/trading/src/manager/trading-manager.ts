@@ -3,6 +3,7 @@ import { AppConfig } from '@torgovo/core';
 import { ClaimedOrder, OrderClaimer } from './order-claimer';
 import { ExecutionResult, OrderExecutor } from './order-executor';
 import { OpenOrdersSync, SyncResult } from './open-orders-sync';
+import { OrderNotifyListener } from './order-notify-listener';
 import { TradingManagerConfig } from './trading-manager.config';
 
 interface InFlight {
@@ -14,7 +15,8 @@ interface InFlight {
  * The worker loop: every TRADING_POLL_MS (and at once whenever a slot frees up) it claims due
  * orders for the free slots — at most TRADING_CONCURRENCY in flight, one per user — and executes
  * them; every TRADING_SYNC_INTERVAL_MS it syncs open orders. The timers only trigger: the work is
- * claimed in PostgreSQL, so any number of workers share the queue.
+ * claimed in PostgreSQL, so any number of workers share the queue. With TRADING_NOTIFY_ENABLED a
+ * NOTIFY from the orders trigger also starts a pass, so a new order does not wait for the poll.
  */
 @Injectable()
 export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
@@ -27,11 +29,13 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
   private pollTimer?: NodeJS.Timeout;
   private syncTimer?: NodeJS.Timeout;
   private syncing?: Promise<unknown>;
+  private listenerClosed?: Promise<void>;
 
   constructor(
     private readonly claimer: OrderClaimer,
     private readonly executor: OrderExecutor,
     private readonly sync: OpenOrdersSync,
+    private readonly listener: OrderNotifyListener,
     private readonly app: AppConfig,
     @Inject(TradingManagerConfig) private readonly config: TradingManagerConfig,
   ) {}
@@ -57,7 +61,11 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     this.running = true;
     this.schedulePoll(0);
     if (this.config.TRADING_SYNC_INTERVAL_MS > 0) this.scheduleSync();
-    this.logger.log({ poll_ms: this.app.env.TRADING_POLL_MS, concurrency: this.app.env.TRADING_CONCURRENCY }, 'TradingManager started');
+    if (this.config.TRADING_NOTIFY_ENABLED) this.listener.start(() => this.wake());
+    this.logger.log(
+      { poll_ms: this.app.env.TRADING_POLL_MS, concurrency: this.app.env.TRADING_CONCURRENCY, notify: this.config.TRADING_NOTIFY_ENABLED },
+      'TradingManager started',
+    );
   }
 
   /**
@@ -66,6 +74,7 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
    */
   async stop(graceMs = this.config.TRADING_SHUTDOWN_GRACE_MS): Promise<void> {
     this.halt();
+    await this.listenerClosed;
     const pending: Promise<unknown>[] = [...this.inFlight.values()].map((f) => f.done);
     if (this.syncing) pending.push(this.syncing);
     if (pending.length === 0) return;
@@ -102,6 +111,12 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     this.running = false;
     clearTimeout(this.pollTimer);
     clearTimeout(this.syncTimer);
+    this.listenerClosed = this.listener.close();
+  }
+
+  /** A NOTIFY: a pass now, coalesced by poll() with any pass already running. */
+  private wake(): void {
+    if (this.running) void this.poll();
   }
 
   private schedulePoll(delayMs: number): void {
