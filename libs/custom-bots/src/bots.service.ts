@@ -42,7 +42,7 @@ export class BotsService {
     const bot = await this.ds.transaction(async (m) => {
       await lockUserBots(m, userId);
       const usage = await this.usage(m, userId, { allBots: true });
-      await this.entitlements.assertCanRunBot(userId, 'custom_bot', { usage, symbol, live });
+      await this.entitlements.assertCanRunBot(userId, 'custom_bot', { usage, symbol, live }, undefined, m);
       const repo = m.getRepository(Bot);
       return repo.save(
         repo.create({
@@ -94,7 +94,7 @@ export class BotsService {
         if (exchange !== bot.exchange) throw BotErrors.exchangeNotConnected();
       }
       const usage = await this.usage(m, userId, { allBots: false, excludeBotId: bot.id });
-      await this.entitlements.assertCanRunBot(userId, 'custom_bot', { usage, symbol: bot.symbol, live });
+      await this.entitlements.assertCanRunBot(userId, 'custom_bot', { usage, symbol: bot.symbol, live }, undefined, m);
       await m.update(Bot, { id: bot.id }, { status: 'running', stop_reason: null });
     });
     return this.get(userId, id);

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In } from 'typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
 import type { PlanType } from '@torgovo/plans';
 import { BillingConfig } from './billing-config';
 import { UserSubscription } from './entities/user-subscription.entity';
@@ -81,8 +81,13 @@ export class EntitlementsService {
     @Inject(BillingConfig) private readonly billing: BillingConfig,
   ) {}
 
-  async find(userId: string, planType: PlanType, now: Date = new Date()): Promise<Entitlement | null> {
-    const sub = await this.ds.getRepository(UserSubscription).findOne({
+  /**
+   * Pass the caller's transaction manager when called inside one: on embedded PGlite
+   * (pglite-socket serializes whole transactions) a query on another pooled connection
+   * would wait for that transaction forever.
+   */
+  async find(userId: string, planType: PlanType, now: Date = new Date(), manager?: EntityManager): Promise<Entitlement | null> {
+    const sub = await (manager ?? this.ds.manager).getRepository(UserSubscription).findOne({
       where: { user_id: userId, plan_type: planType, status: In([...CURRENT_STATUSES]) },
       relations: { plan: true },
     });
@@ -103,16 +108,16 @@ export class EntitlementsService {
   }
 
   /** 403 no_active_subscription, or live_trading_not_allowed when `live` and the plan is paper only. */
-  async require(userId: string, planType: PlanType, options: { live?: boolean } = {}, now?: Date): Promise<Entitlement> {
-    const ent = await this.find(userId, planType, now);
+  async require(userId: string, planType: PlanType, options: { live?: boolean } = {}, now?: Date, manager?: EntityManager): Promise<Entitlement> {
+    const ent = await this.find(userId, planType, now, manager);
     if (!ent) throw EntitlementErrors.noActiveSubscription(planType);
     if (options.live && !ent.live_trading) throw EntitlementErrors.liveTradingNotAllowed();
     return ent;
   }
 
   /** May this user create (or start, or keep trading on) one more bot? See BotUsage for what to count. */
-  async assertCanRunBot(userId: string, planType: PlanType, check: BotCheck, now?: Date): Promise<Entitlement> {
-    const ent = await this.require(userId, planType, { live: check.live }, now);
+  async assertCanRunBot(userId: string, planType: PlanType, check: BotCheck, now?: Date, manager?: EntityManager): Promise<Entitlement> {
+    const ent = await this.require(userId, planType, { live: check.live }, now, manager);
     checkBotLimits(ent, check);
     return ent;
   }
