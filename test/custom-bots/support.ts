@@ -1,5 +1,6 @@
 import { SubscriptionActivationService } from '@torgovo/subscriptions';
-import type { HttpResult, TestApp } from '../support/app';
+import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
+import { createTestApp, HttpResult, TestApp } from '../support/app';
 
 export interface TestUser {
   id: string;
@@ -103,3 +104,34 @@ export async function fillOrder(t: TestApp, id: string, filled: string): Promise
 
 /** A TradingView {{timenow}} value for "now". */
 export const timenow = (offsetMs = 0): string => new Date(Date.now() + offsetMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export interface LiveExchangeHarness {
+  t: TestApp;
+  okx: FakeOkxServer;
+  /** Connects the harness's fake OKX account for the user through the real API (expects 200). */
+  connect(user: TestUser): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** An app whose live markets and keys check go to a fake OKX holding one account (1000 USDT). */
+export async function liveExchangeHarness(prefix: string): Promise<LiveExchangeHarness> {
+  const account = { apiKey: `okx-${prefix}-key-0001`, secret: `OKX-${prefix.toUpperCase()}-SECRET-0001`, passphrase: `${prefix}-Pass-0001` };
+  const okx = await new FakeOkxServer().start();
+  okx.addAccount({ ...account, balances: { USDT: '1000' } });
+  const t = await createTestApp({ OKX_API_URL: okx.url });
+  return {
+    t,
+    okx,
+    async connect(user) {
+      const res = await t.request('POST', '/api/users/me/exchange', {
+        token: user.access_token,
+        body: { exchange: 'okx', api_key: account.apiKey, secret: account.secret, passphrase: account.passphrase, sandbox: false },
+      });
+      if (res.status !== 200) throw new Error(`connect: ${res.status} ${res.text}`);
+    },
+    async close() {
+      await t.close();
+      await okx.stop();
+    },
+  };
+}

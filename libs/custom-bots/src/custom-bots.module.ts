@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { SubscriptionsModule } from '@torgovo/subscriptions';
+import { UsersModule } from '@torgovo/users';
+import { BotExchangeListener } from './bot-exchange.listener';
 import { BotExpiryListener } from './bot-expiry.listener';
 import { BotsController } from './bots.controller';
 import { BotsService } from './bots.service';
@@ -18,11 +20,12 @@ import { WebhooksService } from './webhooks.service';
 
 /**
  * Custom bots and their TradingView webhooks. Import it in the api (routes) and in the worker
- * (so subscription expiry stops bots: BotExpiryListener registers with SubscriptionHooks).
+ * (so subscription expiry stops bots: BotExpiryListener registers with SubscriptionHooks), and
+ * BotExchangeListener stops live bots when the user disconnects their exchange.
  * TradingModule is global (OrdersService, ExchangeGatewayFactory).
  */
 @Module({
-  imports: [SubscriptionsModule, TypeOrmModule.forFeature([Bot, BotWebhook, WebhookEvent])],
+  imports: [SubscriptionsModule, UsersModule, TypeOrmModule.forFeature([Bot, BotWebhook, WebhookEvent])],
   controllers: [BotsController, WebhooksController, WebhookReceiveController],
   providers: [
     { provide: WebhookConfig, useFactory: () => WebhookConfig.fromEnv(process.env) },
@@ -33,6 +36,7 @@ import { WebhooksService } from './webhooks.service';
     MarketCatalog,
     WebhookBodyHooks,
     BotExpiryListener,
+    BotExchangeListener,
   ],
   exports: [BotsService, WebhooksService, WebhookReceiveService, MarketCatalog, BotExpiryListener],
 })

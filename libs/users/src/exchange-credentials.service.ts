@@ -11,6 +11,7 @@ import {
   SUPPORTED_EXCHANGES,
 } from '@torgovo/core';
 import { ExchangeCredential } from './entities/exchange-credential.entity';
+import { ExchangeConnectionHooks } from './exchange-connection.hooks';
 import { UserErrors } from './errors';
 
 export interface ConnectionInput {
@@ -35,6 +36,7 @@ export class ExchangeCredentialsService {
     private readonly box: SecretBox,
     private readonly audit: AuditService,
     @Inject(EXCHANGE_CREDENTIAL_TESTER) private readonly tester: ExchangeCredentialTester,
+    private readonly hooks: ExchangeConnectionHooks,
   ) {}
 
   /** Test first, through the gateway; only credentials the exchange accepts are stored. */
@@ -73,12 +75,14 @@ export class ExchangeCredentialsService {
     return this.view(userId);
   }
 
+  /** Deletes the keys; in the same transaction the listeners stop what used them (live bots). */
   async disconnect(userId: string, meta: RequestMeta): Promise<void> {
     await this.ds.transaction(async (m) => {
-      const res = await m.getRepository(ExchangeCredential).delete({ user_id: userId });
-      if (res.affected) {
-        await this.audit.record({ event_type: 'exchange.disconnected', user_id: userId, ip: meta.ip, user_agent: meta.user_agent }, m);
-      }
+      const deleted = (await m.query(`DELETE FROM exchange_credentials WHERE user_id = $1 RETURNING exchange`, [userId])) as [Array<{ exchange: string }>, number];
+      const [rows] = deleted;
+      if (rows.length === 0) return;
+      await this.hooks.disconnected({ user_id: userId, exchange: rows[0].exchange }, m);
+      await this.audit.record({ event_type: 'exchange.disconnected', user_id: userId, data: { exchange: rows[0].exchange }, ip: meta.ip, user_agent: meta.user_agent }, m);
     });
   }
 

@@ -1,6 +1,7 @@
 export * from './users.module';
 export * from './users.service';
 export * from './exchange-credentials.service';
+export * from './exchange-connection.hooks';
 export * from './auth/auth.service';
 export * from './auth/tokens.service';
 export * from './auth/password.service';

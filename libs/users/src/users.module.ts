@@ -12,6 +12,7 @@ import { ExchangeCredential } from './entities/exchange-credential.entity';
 import { RefreshToken } from './entities/refresh-token.entity';
 import { User } from './entities/user.entity';
 import { ExchangeCredentialsService } from './exchange-credentials.service';
+import { ExchangeConnectionHooks } from './exchange-connection.hooks';
 import { UsersController } from './users.controller';
 import { UsersService } from './users.service';
 
@@ -29,7 +30,7 @@ import { UsersService } from './users.service';
     }),
   ],
   controllers: [AuthController, UsersController],
-  providers: [UsersService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, JwtStrategy],
-  exports: [UsersService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, JwtModule],
+  providers: [UsersService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, ExchangeConnectionHooks, JwtStrategy],
+  exports: [UsersService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, ExchangeConnectionHooks, JwtModule],
 })
 export class UsersModule {}

@@ -1,0 +1,34 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+
+/** A user removed their exchange keys: `exchange` is the id of the credential that was deleted. */
+export interface ExchangeDisconnectedEvent {
+  user_id: string;
+  exchange: string;
+}
+
+/**
+ * Implemented by libs that act on a user's exchange account (custom-bots stops the live bots).
+ * Called inside the transaction that deletes the credential: write with `manager`, so the
+ * bots stop if and only if the keys are gone. Throwing rolls the disconnect back.
+ */
+export interface ExchangeDisconnectListener {
+  onExchangeDisconnected(event: ExchangeDisconnectedEvent, manager: EntityManager): Promise<void>;
+}
+
+/**
+ * Where other libs plug into exchange-connection changes. The listeners live in libs that
+ * depend on this one, so they register themselves in onModuleInit (as with SubscriptionHooks).
+ */
+@Injectable()
+export class ExchangeConnectionHooks {
+  private readonly listeners: ExchangeDisconnectListener[] = [];
+
+  addDisconnectListener(listener: ExchangeDisconnectListener): void {
+    if (!this.listeners.includes(listener)) this.listeners.push(listener);
+  }
+
+  async disconnected(event: ExchangeDisconnectedEvent, manager: EntityManager): Promise<void> {
+    for (const listener of this.listeners) await listener.onExchangeDisconnected(event, manager);
+  }
+}
