@@ -6,6 +6,7 @@ import { createApiApp } from '../../apps/api/src/bootstrap';
 import { LogCapture } from '../support/app';
 import { FakeStripeServer } from '../fakes/stripe/fake-stripe-server';
 import { BillingScheduler } from '../../libs/subscriptions/src/billing-scheduler';
+import { RetentionSweeper } from '@torgovo/core';
 import { DataSource } from 'typeorm';
 import Stripe from 'stripe';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
@@ -205,6 +206,9 @@ describe('embedded default (PGlite, worker in process)', () => {
     const swept = await app.get(BillingScheduler).tick();
     expect(swept?.expired.rows).toBeGreaterThanOrEqual(1);
     expect((await call<{ status: string }>('GET', `/api/subscriptions/${trial.body.id}`, undefined, trialUser.body.access_token)).body.status).toBe('expired');
+
+    // The retention sweep runs on PGlite too (nothing is old enough to delete yet).
+    expect(await app.get(RetentionSweeper).tick()).toMatchObject({ webhook_events: 0, refresh_tokens: 0 });
 
     // Refresh rotation and logout.
     const refreshed = await call<{ refresh_token: string; access_token: string }>('POST', '/api/auth/refresh', { refresh_token: reg.body.refresh_token });

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
-import { WorkerHeartbeat } from '@torgovo/core';
+import { heartbeatRetention, RetentionSweeper, WorkerHeartbeat } from '@torgovo/core';
 import { PaymentsModule } from '@torgovo/payments';
 import { BillingSchedulerModule } from '@torgovo/subscriptions';
 import { TradingManagerModule } from '@torgovo/trading';
@@ -10,10 +10,11 @@ import { TradingManagerModule } from '@torgovo/trading';
  * process when WORKER_ENABLED (the embedded default). Each job claims its work in
  * PostgreSQL (advisory locks, SKIP LOCKED), so any number of copies can run.
  * TradingManagerModule executes orders (TradingModule itself is imported by the host);
- * PaymentsModule gives the billing scheduler its renewal requester.
+ * PaymentsModule gives the billing scheduler its renewal requester. RetentionSweeper deletes old
+ * operational rows through the policies the libs register with RetentionRegistry.
  */
 @Module({
   imports: [ScheduleModule.forRoot(), TradingManagerModule, PaymentsModule, BillingSchedulerModule],
-  providers: [WorkerHeartbeat],
+  providers: [WorkerHeartbeat, heartbeatRetention, RetentionSweeper],
 })
 export class WorkerJobsModule {}

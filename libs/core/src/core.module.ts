@@ -9,6 +9,8 @@ import { secretBoxProvider } from './crypto/secret-box.provider';
 import { SecretBox } from './crypto/secret-box';
 import { DatabaseModule } from './database/database.module';
 import { LoggingModule, LoggingOptions } from './logging/logging.module';
+import { RetentionConfig } from './retention/retention-config';
+import { RetentionRegistry } from './retention/retention-registry';
 import { ThrottlerStorageHolder, ThrottlerStorageModule } from './throttling/throttler-storage.module';
 
 export interface CoreModuleOptions {
@@ -39,8 +41,8 @@ export class CoreModule {
           }),
         }),
       ],
-      providers: [secretBoxProvider, AuditService],
-      exports: [ConfigModule, SecretBox, AuditService, ThrottlerModule],
+      providers: [secretBoxProvider, AuditService, RetentionRegistry, { provide: RetentionConfig, useFactory: () => RetentionConfig.fromEnv(process.env) }],
+      exports: [ConfigModule, SecretBox, AuditService, ThrottlerModule, RetentionRegistry, RetentionConfig],
     };
   }
 }

@@ -23,3 +23,7 @@ export * from './throttling/redis-throttler.storage';
 export * from './contracts/subscriptions-reader';
 export * from './health/health.module';
 export * from './health/heartbeat.service';
+export * from './retention/retention-config';
+export * from './retention/retention-registry';
+export * from './retention/retention-sweeper';
+export * from './retention/heartbeat-retention';

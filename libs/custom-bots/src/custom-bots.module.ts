@@ -15,6 +15,7 @@ import { WebhookConfig } from './webhook-config';
 import { WebhookEventLog } from './webhook-event-log';
 import { WebhookReceiveController } from './webhook-receive.controller';
 import { WebhookReceiveService } from './webhook-receive.service';
+import { webhookRetention } from './webhook-retention';
 import { WebhooksController } from './webhooks.controller';
 import { WebhooksService } from './webhooks.service';
 
@@ -37,6 +38,7 @@ import { WebhooksService } from './webhooks.service';
     WebhookBodyHooks,
     BotExpiryListener,
     BotExchangeListener,
+    ...webhookRetention,
   ],
   exports: [BotsService, WebhooksService, WebhookReceiveService, MarketCatalog, BotExpiryListener],
 })

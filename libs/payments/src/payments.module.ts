@@ -14,6 +14,7 @@ import { StripePaymentRecords } from './stripe/stripe-payment-records';
 import { StripeSubscriptionMirror } from './stripe/stripe-subscription-mirror';
 import { StripeWebhookService } from './stripe/stripe-webhook.service';
 import { StripeWebhookController } from './stripe-webhook.controller';
+import { processedEventsRetention } from './processed-events-retention';
 
 /** Payments of every provider; Stripe (card) here, crypto in its own issue. */
 @Module({
@@ -28,6 +29,7 @@ import { StripeWebhookController } from './stripe-webhook.controller';
     StripeWebhookService,
     StripeSubscriptionMirror,
     PaymentsAccountService,
+    processedEventsRetention,
   ],
   exports: [RenewalRequestService, StripeGateway, StripeCheckoutService, PaymentsAccountService, TypeOrmModule],
 })

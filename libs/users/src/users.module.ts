@@ -8,6 +8,7 @@ import { AuthService } from './auth/auth.service';
 import { JwtStrategy } from './auth/jwt.strategy';
 import { PasswordService } from './auth/password.service';
 import { TokensService } from './auth/tokens.service';
+import { refreshTokenRetention } from './auth/refresh-token-retention';
 import { ExchangeCredential } from './entities/exchange-credential.entity';
 import { RefreshToken } from './entities/refresh-token.entity';
 import { User } from './entities/user.entity';
@@ -30,7 +31,7 @@ import { UsersService } from './users.service';
     }),
   ],
   controllers: [AuthController, UsersController],
-  providers: [UsersService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, ExchangeConnectionHooks, JwtStrategy],
+  providers: [UsersService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, ExchangeConnectionHooks, refreshTokenRetention, JwtStrategy],
   exports: [UsersService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, ExchangeConnectionHooks, JwtModule],
 })
 export class UsersModule {}

@@ -1,0 +1,82 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { withAdvisoryLock } from '../database/advisory-lock';
+import { RetentionConfig } from './retention-config';
+import { RetentionRegistry } from './retention-registry';
+
+/** pg_try_advisory_lock key of the retention sweep: one replica sweeps at a time. */
+export const RETENTION_SWEEP_LOCK_KEY = 7_204_200;
+const INTERVAL_NAME = 'retention-sweep';
+
+/** Rows deleted per policy name. */
+export type RetentionTickResult = Record<string, number>;
+
+/**
+ * Deletes old operational rows (webhook request log, expired duplicate claims, processed
+ * provider events, expired refresh tokens, dead worker heartbeats) in batches. The timer only
+ * triggers; each policy's statement picks its rows by index. Audit logs, orders and payments are
+ * never purged.
+ */
+@Injectable()
+export class RetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(RetentionSweeper.name);
+  private running = false;
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    @Inject(RetentionConfig) private readonly config: RetentionConfig,
+    private readonly registry: RetentionRegistry,
+    private readonly scheduler: SchedulerRegistry,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const minutes = this.config.RETENTION_INTERVAL_MINUTES;
+    if (minutes === 0) return;
+    const handle = setInterval(() => void this.tick(), minutes * 60_000);
+    handle.unref();
+    this.scheduler.addInterval(INTERVAL_NAME, handle);
+    this.logger.log({ minutes, policies: this.registry.policies.map((p) => p.name) }, 'Retention sweep scheduled');
+  }
+
+  onModuleDestroy(): void {
+    if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
+  }
+
+  /** One sweep over every policy, or null when another replica holds the lock. Never throws. */
+  async tick(now: Date = new Date()): Promise<RetentionTickResult | null> {
+    if (this.running) return null;
+    this.running = true;
+    const started = Date.now();
+    try {
+      const outcome = await withAdvisoryLock(this.ds, RETENTION_SWEEP_LOCK_KEY, () => this.sweep(now));
+      if (!outcome.ran) return null;
+      const total = Object.values(outcome.result).reduce((a, b) => a + b, 0);
+      if (total > 0) this.logger.log({ deleted: outcome.result, ms: Date.now() - started }, 'Retention sweep done');
+      return outcome.result;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async sweep(now: Date): Promise<RetentionTickResult> {
+    const { RETENTION_BATCH: limit, RETENTION_MAX_BATCHES: maxBatches } = this.config;
+    const result: RetentionTickResult = {};
+    for (const policy of this.registry.policies) {
+      let deleted = 0;
+      try {
+        for (let batch = 0; batch < maxBatches; batch++) {
+          const n = await policy.purgeBatch(now, limit);
+          deleted += n;
+          if (n < limit) break;
+        }
+      } catch (err) {
+        // One failing policy does not stop the others; what it did delete stays deleted.
+        this.logger.error({ err, policy: policy.name }, 'Retention policy failed');
+      }
+      result[policy.name] = deleted;
+    }
+    return result;
+  }
+}

@@ -1,0 +1,12 @@
+import { RetentionConfig, retentionPolicy } from '@torgovo/core';
+
+/**
+ * Processed provider events exist to drop redeliveries; Stripe retries for 3 days and its
+ * signatures are refused after 5 minutes, so rows older than PROCESSED_EVENT_RETENTION_DAYS can
+ * go. Payments and audit rows are kept.
+ */
+export const processedEventsRetention = retentionPolicy({
+  name: 'processed_events',
+  sql: `DELETE FROM processed_events WHERE id IN (SELECT id FROM processed_events WHERE received_at < $1 LIMIT $2)`,
+  cutoff: (now, config) => RetentionConfig.before(now, config.PROCESSED_EVENT_RETENTION_DAYS),
+});
