@@ -1,3 +1,4 @@
+import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
 import { createTestApp, TestApp } from '../support/app';
 import {
   countRows,
@@ -21,13 +22,16 @@ const tradingViewBody = (secret: string, over: Record<string, string> = {}): str
 };
 
 describe('TradingView webhook receive (e2e, real PostgreSQL)', () => {
+  let okx: FakeOkxServer;
   let t: TestApp;
   let user: TestUser;
   let botId: string;
   let hook: Generated;
 
   beforeAll(async () => {
-    t = await createTestApp();
+    // Live bots resolve their symbols from (and connect to) this fake; paper bots never call it.
+    okx = await new FakeOkxServer().start();
+    t = await createTestApp({ OKX_API_URL: okx.url });
     user = await t.register();
     await subscribe(t, user, 'free');
     const bot = await createBot(t, user, { symbol: 'BTC-USDT', sizing: { type: 'quote', value: '100' } });
@@ -37,6 +41,7 @@ describe('TradingView webhook receive (e2e, real PostgreSQL)', () => {
   });
   afterAll(async () => {
     await t?.close();
+    await okx?.stop();
   });
 
   /** Sends, then checks the one event row this request wrote and that no order was added. */
@@ -150,6 +155,50 @@ describe('TradingView webhook receive (e2e, real PostgreSQL)', () => {
     await fillOrder(t, pct.id as string, '1');
     const exit = await send({ action: 'exit' });
     expect(exit).toMatchObject({ side: 'sell', amount: '1.000000000000000000' });
+  });
+
+  it('a live bot: a percent buy is accepted at once and carries its percent for the worker; a percent sell sizes from the position', async () => {
+    const u = await t.register();
+    await subscribe(t, u, 'pro');
+    const account = okx.addAccount({ balances: { USDT: '1000' } });
+    const connected = await t.request('POST', '/api/users/me/exchange', {
+      token: u.access_token,
+      body: { exchange: 'okx', api_key: account.apiKey, secret: account.secret, passphrase: account.passphrase, sandbox: false },
+    });
+    expect(connected.status).toBe(200);
+    const bot = await createBot(t, u, { mode: 'live', symbol: 'ETH/USDT', sizing: { type: 'percent_balance', value: '10' } });
+    expect(bot.status).toBe(201);
+    const h = await generateWebhook(t, u, bot.body.id as string);
+    const okxCalls = okx.requests.length;
+    const send = async (over: Record<string, string>, status = 202) => {
+      const res = await sendAlert(t, h.webhook_secret, tradingViewBody(h.webhook_secret, { ticker: 'ETHUSDT', ...over }));
+      expect(res.status).toBe(status);
+      return { res, order: await orderById(t, res.body.order_id as string) };
+    };
+
+    const body = tradingViewBody(h.webhook_secret, { ticker: 'ETHUSDT', action: 'buy', quantity: '50%', price: '{{close}}' });
+    const first = await sendAlert(t, h.webhook_secret, body);
+    expect(first.status).toBe(202);
+    const half = await orderById(t, first.body.order_id as string);
+    expect(half).toMatchObject({
+      mode: 'live', exchange: 'okx', symbol: 'ETH/USDT', side: 'buy', status: 'pending', price: null,
+      amount: null, quote_amount: null, quote_percent: '50.000000000000000000',
+    });
+    // The same alert again is a duplicate, as on the single-statement path of any known size.
+    expect((await sendAlert(t, h.webhook_secret, body)).body).toEqual({ status: 'duplicate', order_id: first.body.order_id });
+    // No quantity: the bot's percent_balance sizing.
+    const byBot = await send({ action: 'buy', quantity: '{{strategy.order.contracts}}' });
+    expect(byBot.order).toMatchObject({ amount: null, quote_amount: null, quote_percent: '10.000000000000000000' });
+    // Accepting never called the exchange: the balance is read by the worker when it places the order.
+    expect(okx.requests.length).toBe(okxCalls);
+
+    // Sells size from the bot's own position, live as on paper.
+    await expectRejectedOn(h, { action: 'sell', quantity: '50%' }, 422, 'no_position');
+    await fillOrder(t, half.id as string, '0.16');
+    const sell = await send({ action: 'sell', quantity: '25%' });
+    expect(sell.order).toMatchObject({ side: 'sell', amount: '0.040000000000000000', quote_amount: null, quote_percent: null });
+    const close = await send({ action: 'close' });
+    expect(close.order).toMatchObject({ side: 'sell', amount: '0.120000000000000000', quote_percent: null });
   });
 
   async function expectRejectedOn(h: Generated, over: Record<string, string>, status: number, reason: string): Promise<void> {

@@ -86,10 +86,10 @@ describe('Orders API', () => {
     const res = await t.request<OrderResponse>('GET', `/api/orders/${ids.a1}`, { token: alice.access_token });
     expect(res.status).toBe(200);
     expect(Object.keys(res.body)).toEqual(expect.arrayContaining(FIELDS));
-    expect(Object.keys(res.body).filter((k) => !FIELDS.includes(k)).sort()).toEqual(['mode', 'quote_amount']);
+    expect(Object.keys(res.body).filter((k) => !FIELDS.includes(k)).sort()).toEqual(['mode', 'quote_amount', 'quote_percent']);
     expect(res.body).toMatchObject({
       id: ids.a1, bot_id: botA, managed_bot_id: null, source: 'webhook', mode: 'paper', exchange: 'paper', symbol: 'BTC/USDT',
-      side: 'buy', type: 'market', amount: '0.01', quote_amount: null, price: '65000.5', status: 'filled', filled: '0.01',
+      side: 'buy', type: 'market', amount: '0.01', quote_amount: null, quote_percent: null, price: '65000.5', status: 'filled', filled: '0.01',
       average: '65000.5', cost: '650.005', fee: '0.00001', fee_currency: 'BTC', exchange_order_id: 'ex-1', reason: null,
     });
     expect(res.body.client_order_id).toMatch(/^t[0-9a-f]{31}$/);
@@ -109,6 +109,31 @@ describe('Orders API', () => {
     expect(other.body).toMatchObject({ statusCode: 404, message: 'Order not found' });
     expect((await t.request('GET', `/api/orders/${randomUUID()}`, { token: alice.access_token })).status).toBe(404);
     expect((await t.request('GET', '/api/orders/not-a-uuid', { token: alice.access_token })).status).toBe(400);
+  });
+
+  it('an order has one sizing: amount, quote_amount, or quote_percent (with the quote_amount it resolved to)', async () => {
+    const carol = await t.register();
+    await order(carol.id, 'c1', { mode: 'live', exchange: 'okx', amount: null, quote_percent: '50', price: null });
+    const get = async () => (await t.request<OrderResponse>('GET', `/api/orders/${ids.c1}`, { token: carol.access_token })).body;
+    expect(await get()).toMatchObject({ mode: 'live', amount: null, quote_amount: null, quote_percent: '50', status: 'pending' });
+    await t.db.dataSource.query(`UPDATE orders SET quote_amount = 123.45 WHERE id = $1`, [ids.c1]);
+    expect(await get()).toMatchObject({ amount: null, quote_amount: '123.45', quote_percent: '50' });
+
+    const refused = async (input: Partial<NewOrder>): Promise<string> => {
+      try {
+        await order(carol.id, 'bad', input);
+      } catch (e) {
+        return (e as { constraint?: string }).constraint ?? String(e);
+      }
+      return 'inserted';
+    };
+    expect(await refused({ quote_percent: '50' })).toBe('orders_one_sizing'); // with an amount
+    expect(await refused({ amount: null, quote_amount: '10', quote_percent: null, side: 'buy' })).toBe('inserted');
+    expect(await refused({ amount: null, quote_amount: null })).toBe('orders_one_sizing');
+    expect(await refused({ amount: null, quote_percent: '50', side: 'sell' })).toBe('orders_one_sizing');
+    expect(await refused({ amount: null, quote_percent: '0' })).toBe('orders_quote_percent_check');
+    expect(await refused({ amount: null, quote_percent: '100.000000000000000001' })).toBe('orders_quote_percent_check');
+    expect(await refused({ amount: null, quote_percent: '100' })).toBe('inserted');
   });
 
   it('refuses anonymous callers and bad queries', async () => {

@@ -65,6 +65,77 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
     expect(placed(account, order.client_order_id)).toHaveLength(1);
   });
 
+  describe('percent-of-balance buys (quote_percent), resolved from the free balance when placed', () => {
+    const BALANCE_PATH = '/api/v5/account/balance';
+    const ASK = '73384.8';
+    const balanceReads = (a: FakeAccount) => fake.requests.filter((r) => r.method === 'GET' && r.path === BALANCE_PATH && r.headers['ok-access-key'] === a.apiKey).length;
+    const percentBuy = (userId: string, percent: string) => pendingOrder(w1, { user_id: userId, amount: null, quote_percent: percent, price: null });
+    /** What the quote budget buys at the ask, cut to the BTC lot size (8 decimals). */
+    const boughtWith = (quote: Decimal.Value) => new Decimal(quote).div(ASK).toDecimalPlaces(8, Decimal.ROUND_DOWN);
+
+    it('a 25% buy on 1000 USDT free spends at most 250 USDT at the ask and records the quote amount', async () => {
+      const { userId, account } = await trader({ USDT: '1000' });
+      const order = await percentBuy(userId, '25');
+      expect(order).toMatchObject({ quote_percent: '25.000000000000000000', quote_amount: null, amount: null });
+      await expect(w1.manager.runOnce()).resolves.toEqual([{ orderId: order.id, status: 'filled', reconciled: false, reason: null }]);
+      const row = await reload(w1.ds, order.id);
+      expect(new Decimal(row.quote_amount!).toFixed()).toBe('250');
+      expect(new Decimal(row.quote_percent!).toFixed()).toBe('25');
+      expect(new Decimal(row.filled).toFixed()).toBe(boughtWith(250).toFixed());
+      expect(new Decimal(row.cost!).lte(250)).toBe(true);
+      expect(new Decimal(row.cost!).toFixed()).toBe(boughtWith(250).mul(ASK).toFixed());
+      const [sent] = fake.requests.filter((r) => r.method === 'POST' && r.path === ORDER_PATH && r.body.includes(order.client_order_id));
+      expect(JSON.parse(sent.body)).toMatchObject({ sz: boughtWith(250).toFixed(), tgtCcy: 'base_ccy', ordType: 'market' });
+      expect(account.avail.get('USDT')!.toFixed()).toBe(new Decimal(1000).minus(row.cost!).toFixed());
+      expect(balanceReads(account)).toBe(1);
+    });
+
+    it('no free quote balance → rejected with the reason, never sent to the exchange', async () => {
+      const { userId, account } = await trader({ USDT: '0', BTC: '1' });
+      const order = await percentBuy(userId, '25');
+      const [result] = await w1.manager.runOnce();
+      const reason = 'Insufficient USDT balance: 0 free, nothing to spend 25% of';
+      expect(result).toEqual({ orderId: order.id, status: 'rejected', reconciled: false, reason });
+      expect(await reload(w1.ds, order.id)).toMatchObject({ status: 'rejected', attempts: 1, reason, quote_amount: null });
+      await w1.manager.runOnce();
+      expect(posts(order.client_order_id)).toBe(0);
+      expect(placed(account, order.client_order_id)).toHaveLength(0);
+    });
+
+    it('two 50% buys in a row: the second spends half of what the first left', async () => {
+      const { userId, account } = await trader({ USDT: '1000' });
+      const first = await percentBuy(userId, '50');
+      const second = await percentBuy(userId, '50');
+      const results = await w1.manager.runUntilIdle();
+      expect(results.map((r) => [r.orderId, r.status])).toEqual([[first.id, 'filled'], [second.id, 'filled']]);
+      const [r1, r2] = await Promise.all([reload(w1.ds, first.id), reload(w1.ds, second.id)]);
+      expect(new Decimal(r1.quote_amount!).toFixed()).toBe('500');
+      const left = new Decimal(1000).minus(r1.cost!);
+      expect(new Decimal(r2.quote_amount!).toFixed()).toBe(left.div(2).toFixed());
+      expect(new Decimal(r2.filled).toFixed()).toBe(boughtWith(left.div(2)).toFixed());
+      expect(new Decimal(r2.cost!).lte(left.div(2))).toBe(true);
+      expect(account.avail.get('USDT')!.toFixed()).toBe(left.minus(r2.cost!).toFixed());
+      expect([...account.orders.values()].map((o) => o.clOrdId)).toEqual([first.client_order_id, second.client_order_id]);
+    });
+
+    it('a percent buy whose answer was lost is found by client order id, not re-sized nor placed again', async () => {
+      const { userId, account } = await trader({ USDT: '1000' });
+      const order = await percentBuy(userId, '25');
+      fake.dropNextOrderResponse();
+      const [first] = await w1.manager.runOnce();
+      expect(first).toMatchObject({ status: 'retry', reason: expect.stringMatching(/^network_error/) });
+      expect(await reload(w1.ds, order.id)).toMatchObject({ status: 'pending', quote_amount: '250.000000000000000000' });
+      const readsBefore = balanceReads(account);
+
+      const row = await settle(w2, order.id);
+      expect(row).toMatchObject({ status: 'filled', attempts: 2, quote_amount: '250.000000000000000000' });
+      expect(new Decimal(row.filled).toFixed()).toBe(boughtWith(250).toFixed());
+      expect(posts(order.client_order_id)).toBe(1);
+      // Looked up first and found: the balance (now 750 free) was not read again.
+      expect(balanceReads(account)).toBe(readsBefore);
+    });
+  });
+
   it("rejects on insufficient funds with the exchange's reason, placed once and never retried", async () => {
     const { userId } = await trader();
     fake.inject('insufficient_funds', { path: ORDER_PATH });

@@ -5,7 +5,7 @@ import { Decimal, page, Page, PageQuery } from '@torgovo/core';
 import { EntitlementsService } from '@torgovo/subscriptions';
 import { parsePositiveDecimal } from './decimal-input';
 import { BotCounters, CreateBotDto, NO_COUNTERS } from './dto/create-bot.dto';
-import { Bot, BotMode, SizingType } from './entities/bot.entity';
+import { Bot, SizingType } from './entities/bot.entity';
 import { BotErrors } from './errors';
 import { MarketCatalog } from './market-catalog.service';
 import { resolveMarket } from './market-symbols';
@@ -33,7 +33,7 @@ export class BotsService {
 
   async create(userId: string, dto: CreateBotDto): Promise<BotWithCounters> {
     const live = dto.mode === 'live';
-    const sizingValue = this.validateSizing(dto.sizing.type, dto.sizing.value, dto.mode);
+    const sizingValue = this.validateSizing(dto.sizing.type, dto.sizing.value);
     // Cheap refusals first (and before any network call for the market list).
     await this.entitlements.require(userId, 'custom_bot', { live });
     const exchange = live ? await this.connectedExchange(this.ds.manager, userId) : 'paper';
@@ -172,8 +172,7 @@ export class BotsService {
     return new Map(rows.map((r) => [r.bot_id, { signals_received: r.signals_received, orders_created: r.orders_created, last_signal_at: r.last_signal_at }]));
   }
 
-  private validateSizing(type: SizingType, value: string, mode: BotMode): string {
-    if (type === 'percent_balance' && mode === 'live') throw BotErrors.liveSizingUnsupported();
+  private validateSizing(type: SizingType, value: string): string {
     const parsed = parsePositiveDecimal(value, type === 'percent_balance' ? new Decimal(100) : undefined);
     if ('error' in parsed) throw BotErrors.invalidSizing(parsed.error);
     return parsed.value.toFixed();

@@ -8,10 +8,6 @@ export const BotErrors = {
     new DomainError('unknown_symbol', 400, `${symbol} is not a spot market on ${exchange}`, [{ field: 'symbol', message: 'unknown market' }]),
   invalidSizing: (message: string) =>
     new DomainError('validation_failed', 400, 'Invalid sizing', [{ field: 'sizing.value', message }]),
-  liveSizingUnsupported: () =>
-    new DomainError('validation_failed', 400, 'percent_balance sizing is available for paper bots only for now', [
-      { field: 'sizing.type', message: 'use quote or base for live bots' },
-    ]),
   marketsUnavailable: (exchange: string) =>
     new DomainError('markets_unavailable', 503, `The market list of ${exchange} cannot be loaded right now; retry shortly`),
 } as const;
@@ -48,11 +44,5 @@ export const SignalErrors = {
   noPosition: () => new DomainError('no_position', 422, 'The bot holds no position to sell'),
   noBalance: (currency: string) => new DomainError('insufficient_balance', 422, `No ${currency} balance to size this order from`),
   tooSmall: () => new DomainError('invalid_signal', 400, 'The resulting order amount rounds to zero', [{ field: 'quantity', message: 'too small' }]),
-  percentUnavailable: () =>
-    new DomainError(
-      'percent_sizing_unavailable',
-      422,
-      'Percent-of-balance buys are available on paper bots only for now; send a base quantity',
-    ),
   marketsUnavailable: () => new DomainError('markets_unavailable', 503, 'The exchange market list cannot be loaded right now'),
 } as const;

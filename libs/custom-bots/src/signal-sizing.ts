@@ -1,5 +1,5 @@
 import { Decimal } from '@torgovo/core';
-import type { Bot } from './entities/bot.entity';
+import type { Bot, BotMode } from './entities/bot.entity';
 import { SignalErrors } from './errors';
 import type { SignalIntent, SignalQuantity } from './tradingview-signal';
 
@@ -7,15 +7,19 @@ import type { SignalIntent, SignalQuantity } from './tradingview-signal';
  * How big the order is, before anything is read from the database:
  * - amount / quote: known now;
  * - position: a fraction of the bot's open position (sells, close/exit);
- * - balance: a fraction of the free quote balance (percent buys).
+ * - balance: a percent of the free quote balance (percent buys): read from our database on paper,
+ *   from the exchange by the worker when it places a live order.
  */
 export type SizingPlan =
   | { kind: 'amount'; value: Decimal }
   | { kind: 'quote'; value: Decimal }
   | { kind: 'position'; fraction: Decimal }
-  | { kind: 'balance'; fraction: Decimal };
+  | { kind: 'balance'; percent: Decimal };
 
-export type OrderSize = { amount: string; quote_amount: null } | { amount: null; quote_amount: string };
+export type OrderSize =
+  | { amount: string; quote_amount: null; quote_percent: null }
+  | { amount: null; quote_amount: string; quote_percent: null }
+  | { amount: null; quote_amount: null; quote_percent: string };
 
 const HUNDRED = new Decimal(100);
 
@@ -36,7 +40,7 @@ export function planSizing(intent: SignalIntent, quantity: SignalQuantity | null
       return { kind: 'quote', value: q.value };
     case 'percent':
       // Spot: a percent buy spends quote currency, a percent sell sells part of what the bot holds.
-      return intent === 'buy' ? { kind: 'balance', fraction: q.value.div(HUNDRED) } : { kind: 'position', fraction: q.value.div(HUNDRED) };
+      return intent === 'buy' ? { kind: 'balance', percent: q.value } : { kind: 'position', fraction: q.value.div(HUNDRED) };
   }
 }
 
@@ -56,11 +60,30 @@ export function resolveSizing(plan: SizingPlan, available: Decimal | null, quote
       break;
     case 'balance':
       if (available === null || available.lte(0)) throw SignalErrors.noBalance(quoteCurrency);
-      size = { quote: available.mul(plan.fraction) };
+      size = { quote: available.mul(plan.percent).div(HUNDRED) };
       break;
   }
   // numeric(36,18): never more than what is available, so round down.
   const value = ('amount' in size ? size.amount : size.quote).toDecimalPlaces(18, Decimal.ROUND_DOWN);
   if (value.lte(0)) throw SignalErrors.tooSmall();
-  return 'amount' in size ? { amount: value.toFixed(), quote_amount: null } : { amount: null, quote_amount: value.toFixed() };
+  return 'amount' in size
+    ? { amount: value.toFixed(), quote_amount: null, quote_percent: null }
+    : { amount: null, quote_amount: value.toFixed(), quote_percent: null };
+}
+
+/**
+ * The size when it needs no database read: amounts as given, and a live percent buy as its percent
+ * (the balance is on the exchange; the worker, which alone holds the keys, reads it when it places
+ * the order). null: the size depends on rows read after the dedupe claim.
+ */
+export function sizeWithoutReads(plan: SizingPlan, mode: BotMode, quoteCurrency: string): OrderSize | null {
+  switch (plan.kind) {
+    case 'amount':
+    case 'quote':
+      return resolveSizing(plan, null, quoteCurrency);
+    case 'balance':
+      return mode === 'live' ? { amount: null, quote_amount: null, quote_percent: plan.percent.toFixed() } : null;
+    case 'position':
+      return null;
+  }
 }

@@ -51,4 +51,11 @@ describe('webhook accept statements', () => {
     expect(sql).toMatch(/INSERT INTO webhook_events[\s\S]*FROM new_order/);
     expect(acceptStatement(order, event, null).sql).not.toContain('claim');
   });
+
+  it('writes every sizing column of the order, a live percent buy included', () => {
+    const percentBuy: NewOrder = { ...order, mode: 'live', exchange: 'okx', amount: null, quote_percent: '50' };
+    const s = acceptStatement(percentBuy, event, claim);
+    expect(s.sql).toMatch(/INSERT INTO orders \([^)]*\bamount, quote_amount, quote_percent\b/);
+    expect(s.params).toContain('50');
+  });
 });

@@ -10,7 +10,7 @@ import type { BotMode, BotOrderType, BotStatus, SizingType } from './entities/bo
 import { BotErrors, SignalErrors } from './errors';
 import { MarketCatalog } from './market-catalog.service';
 import { resolveMarket } from './market-symbols';
-import { OrderSize, planSizing, resolveSizing, SizingPlan } from './signal-sizing';
+import { OrderSize, planSizing, resolveSizing, sizeWithoutReads, SizingPlan } from './signal-sizing';
 import { acceptStatement, claimStatement, DedupeClaim, duplicateStatement, Statement } from './webhook-accept-statements';
 import { parseTradingViewSignal, TradingViewSignal } from './tradingview-signal';
 import { IpAllowlist, normalizeIp, WebhookConfig } from './webhook-config';
@@ -185,8 +185,6 @@ export class WebhookReceiveService {
     const type = signal.orderType ?? target.order_type;
     if (type === 'limit' && signal.price === null) throw SignalErrors.priceRequired();
     const plan = planSizing(signal.intent, signal.quantity, target);
-    // A live balance needs the user's keys, which only the worker decrypts.
-    if (plan.kind === 'balance' && live) throw SignalErrors.percentUnavailable();
 
     const claim: DedupeClaim = {
       webhookId: target.webhook_id,
@@ -210,9 +208,10 @@ export class WebhookReceiveService {
     });
 
     let orderId: string | null;
-    if (plan.kind === 'amount' || plan.kind === 'quote') {
+    const known = sizeWithoutReads(plan, target.mode, market.quote);
+    if (known !== null) {
       // The size is known: claim, order and event row in one statement, atomic on its own.
-      orderId = await this.orderIdFrom(this.ds.manager, acceptStatement(order(resolveSizing(plan, null, market.quote)), accepted, claim));
+      orderId = await this.orderIdFrom(this.ds.manager, acceptStatement(order(known), accepted, claim));
     } else {
       // The size depends on rows read after the claim (a duplicate close must not size itself from
       // the position its first copy already sold), so claim, read, then write, in one transaction.
@@ -317,7 +316,7 @@ export class WebhookReceiveService {
     };
   }
 
-  /** The position or balance a fraction-sized order needs; null when the plan needs neither. */
+  /** The position or (paper) balance a fraction-sized order needs; null when the plan needs neither. */
   private async available(m: EntityManager, plan: SizingPlan, target: WebhookTarget, market: Market): Promise<Decimal | null> {
     if (plan.kind === 'position') {
       // Sells of one bot are serialized so two closes cannot both sell the same position.

@@ -5,7 +5,7 @@ import { backoffMs } from './backoff';
 import type { ClaimedOrder } from './order-claimer';
 import { OrderGateways, OrderNotExecutable } from './order-gateways';
 import { outcomeOf, OrderOutcome } from './order-outcome';
-import { needsTicker, planPlacement, tickerPrice } from './order-sizing';
+import { needsTicker, percentBudget, planPlacement, SizedOrder, tickerPrice } from './order-sizing';
 import { ClaimToken, OrderTransitions } from './order-transitions';
 import { TradingManagerConfig } from './trading-manager.config';
 
@@ -56,8 +56,19 @@ export class OrderExecutor {
         return this.log(order, result, started);
       }
       const market = await this.market(gateway, order.symbol);
-      const ticker = needsTicker(order, market) ? tickerPrice(await gateway.fetchTicker(order.symbol), order.side) : null;
-      const plan = planPlacement(order, market, ticker);
+      // Resolved at every placement, never earlier: only now (and after the lookup above found no
+      // earlier placement) is the free balance the one this order may spend a share of.
+      let sized: SizedOrder = order;
+      if (order.quote_percent !== null) {
+        const quote = percentBudget(await gateway.fetchBalance(), market, order.quote_percent);
+        if (!(await this.transitions.resolveQuote(claim, quote))) {
+          result = { orderId: order.id, status: 'lost_lease', reconciled: false, reason: null };
+          return this.log(order, result, started);
+        }
+        sized = { ...order, quote_amount: quote };
+      }
+      const ticker = needsTicker(sized, market) ? tickerPrice(await gateway.fetchTicker(order.symbol), order.side) : null;
+      const plan = planPlacement(sized, market, ticker);
       placementSent = true;
       const placed = await gateway.createOrder({
         symbol: order.symbol,

@@ -1,5 +1,6 @@
 import type { Market } from '../gateway/exchange-gateway';
-import { needsTicker, planPlacement, SizedOrder, tickerPrice } from './order-sizing';
+import { ExchangeError } from '../errors';
+import { needsTicker, percentBudget, planPlacement, SizedOrder, tickerPrice } from './order-sizing';
 
 const BTC: Market = {
   symbol: 'BTC/USDT', id: 'BTC-USDT', base: 'BTC', quote: 'USDT', active: true,
@@ -45,5 +46,29 @@ describe('needsTicker', () => {
     expect(tickerPrice(t, 'buy')).toBe('11');
     expect(tickerPrice(t, 'sell')).toBe('9');
     expect(tickerPrice({ ...t, ask: null }, 'buy')).toBe('10');
+  });
+});
+
+describe('percentBudget', () => {
+  const usdt = (free: string) => ({ USDT: { free, used: '5', total: '0' }, BTC: { free: '3', used: '0', total: '3' } });
+
+  it('spends that percent of the free quote balance, rounded down to 18 decimals', () => {
+    expect(percentBudget(usdt('1000'), BTC, '25')).toBe('250');
+    expect(percentBudget(usdt('1000'), BTC, '100')).toBe('1000');
+    expect(percentBudget(usdt('0.000000000000000003'), BTC, '50')).toBe('0.000000000000000001');
+    expect(percentBudget(usdt('10'), BTC, '33.333333333333333333')).toBe('3.333333333333333333');
+  });
+
+  it('nothing free (or no such currency) is a permanent insufficient_funds with a reason', () => {
+    for (const balances of [usdt('0'), usdt('-1'), { BTC: { free: '1', used: '0', total: '1' } }]) {
+      let error: unknown;
+      try {
+        percentBudget(balances, BTC, '25');
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ExchangeError);
+      expect(error).toMatchObject({ kind: 'permanent', code: 'insufficient_funds', reason: expect.stringMatching(/^Insufficient USDT balance: -?\d+ free, nothing to spend 25% of$/) });
+    }
   });
 });

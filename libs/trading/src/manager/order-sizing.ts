@@ -1,6 +1,6 @@
 import { Decimal } from '@torgovo/core';
 import { ExchangeError, ExchangeErrorCodes as C } from '../errors';
-import type { Market, Ticker } from '../gateway/exchange-gateway';
+import type { Balances, Market, Ticker } from '../gateway/exchange-gateway';
 import { validateOrderAgainstMarket } from '../gateway/order-validation';
 import type { OrderRecord } from '../orders/entities/order.entity';
 
@@ -51,4 +51,17 @@ export function planPlacement(order: SizedOrder, market: Market, referencePrice:
   const v = validateOrderAgainstMarket(market, amount, price);
   const sendPrice = order.mode === 'paper' || order.type === 'limit' ? (v.price ?? undefined) : undefined;
   return sendPrice === undefined ? { amount: v.amount } : { amount: v.amount, price: sendPrice };
+}
+
+/**
+ * What a quote_percent buy spends: that percent of the free quote balance, rounded down (never more
+ * than the share asked for). Nothing free is the exchange's own permanent refusal, said up front.
+ */
+export function percentBudget(balances: Balances, market: Market, percent: string): string {
+  const free = new Decimal(balances[market.quote]?.free ?? '0');
+  const budget = Decimal.max(free, 0).mul(percent).div(100).toDecimalPlaces(18, Decimal.ROUND_DOWN);
+  if (budget.lte(0)) {
+    throw ExchangeError.permanent(C.insufficientFunds, `Insufficient ${market.quote} balance: ${free.toFixed()} free, nothing to spend ${new Decimal(percent).toFixed()}% of`);
+  }
+  return budget.toFixed();
 }

@@ -31,6 +31,19 @@ export class OrderTransitions {
     );
   }
 
+  /**
+   * What a quote_percent order resolved to, written before it is sent: the user sees what it spends
+   * even if the answer is lost, and a worker whose lease has passed learns it here, before placing.
+   */
+  resolveQuote(claim: ClaimToken, quoteAmount: string): Promise<boolean> {
+    return this.apply(
+      `UPDATE orders SET quote_amount = $3, updated_at = now()
+        WHERE id = $1 AND status = 'submitting' AND attempts = $2 AND quote_percent IS NOT NULL
+        RETURNING id`,
+      [claim.id, claim.attempts, quoteAmount],
+    );
+  }
+
   /** Transient failure: back to the queue after `delayMs`, keeping the reason for the user to see. */
   retryLater(claim: ClaimToken, delayMs: number, reason: string): Promise<boolean> {
     return this.apply(

@@ -12,9 +12,10 @@ export interface NewOrder {
   symbol: string;
   side: 'buy' | 'sell';
   type: 'market' | 'limit';
-  /** Exactly one of amount (base) and quote_amount is set. */
+  /** Exactly one of amount (base), quote_amount and quote_percent (of the free quote balance, buys only) is set. */
   amount?: string | null;
   quote_amount?: string | null;
+  quote_percent?: string | null;
   price?: string | null;
 }
 
@@ -32,6 +33,7 @@ export const PENDING_ORDER_COLUMNS = [
   'type',
   'amount',
   'quote_amount',
+  'quote_percent',
   'price',
   'client_order_id',
 ] as const;
@@ -56,6 +58,7 @@ export function pendingOrderValues(input: NewOrder): unknown[] {
     input.type,
     input.amount ?? null,
     input.quote_amount ?? null,
+    input.quote_percent ?? null,
     input.price ?? null,
     clientOrderIdFor(input.source, input.source_ref),
   ];

@@ -14,6 +14,8 @@ export interface OrderResponse {
   type: 'market' | 'limit';
   amount: string | null;
   quote_amount: string | null;
+  /** Percent of the free quote balance a live percent buy spends; quote_amount shows what it came to once placed. */
+  quote_percent: string | null;
   price: string | null;
   status: OrderRowStatus;
   filled: string;
@@ -43,6 +45,7 @@ export function toOrderResponse(o: OrderRecord): OrderResponse {
     type: o.type,
     amount: dec(o.amount),
     quote_amount: dec(o.quote_amount),
+    quote_percent: dec(o.quote_percent),
     price: dec(o.price),
     status: o.status,
     filled: toDecimalString(o.filled),

@@ -53,9 +53,16 @@ export class OrderRecord {
   @Column({ type: 'numeric', precision: 36, scale: 18, nullable: true })
   amount: string | null;
 
-  /** Quote amount to spend, for quote- or percent-sized buys resolved at execution. */
+  /**
+   * Quote amount to spend, for quote-sized orders; for a quote_percent order, what the percent
+   * resolved to when it was placed (null until then).
+   */
   @Column({ type: 'numeric', precision: 36, scale: 18, nullable: true })
   quote_amount: string | null;
+
+  /** Percent (0, 100] of the free quote balance a live buy spends, read from the exchange when it is placed. */
+  @Column({ type: 'numeric', precision: 36, scale: 18, nullable: true })
+  quote_percent: string | null;
 
   /** Signal price: the fill price on paper, the limit price for limit orders. */
   @Column({ type: 'numeric', precision: 36, scale: 18, nullable: true })
