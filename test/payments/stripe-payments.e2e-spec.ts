@@ -290,6 +290,62 @@ describe('Stripe payments (real stripe library against a local fake, real Postgr
     expect((await h.sub(u.subId)).status).toBe('active');
   });
 
+  it('a card trial: started without a card, Checkout attaches with trial_end, the $0 invoice links it, the first charge activates', async () => {
+    const user = await h.t.register();
+    const trial = await h.t.request<{ id: string; status: string; end_date: string }>('POST', '/api/subscriptions', {
+      token: user.access_token,
+      body: { plan_id: h.plans.pro, billing_cycle: 'monthly', payment_method: 'stripe', auto_renew: true },
+    });
+    expect(trial.status).toBe(201);
+    expect(trial.body.status).toBe('trial');
+    const trialEnd = new Date(trial.body.end_date).getTime();
+    expect(trialEnd - Date.now()).toBeGreaterThan(6 * 86_400_000); // Pro's seeded 7-day trial
+
+    // Checkout pays the existing trial (no second subscription, not a 409) and asks Stripe for
+    // a trial ending 3 h before ours, so the first charge lands before our sweep would expire it.
+    const res = await h.checkout(user.access_token, 'pro');
+    expect(res.status).toBe(201);
+    expect(res.body.subscription_id).toBe(trial.body.id);
+    const created = h.fake.requestsTo('POST', '/v1/checkout/sessions').at(-1)!;
+    expect((created.params.subscription_data as Record<string, string>).trial_end).toBe(String(Math.floor((trialEnd - 3 * 3_600_000) / 1000)));
+
+    const paid = h.fake.completeCheckout(res.body.session_id);
+    expect(paid.subscription.status).toBe('trialing');
+    expect((await h.deliver(h.fake.event('checkout.session.completed', paid.session))).status).toBe(200);
+    expect((await h.deliver(h.fake.event('invoice.paid', paid.invoice))).status).toBe(200);
+    let sub = await h.sub(trial.body.id);
+    expect(sub).toMatchObject({ status: 'trial', stripe_subscription_id: paid.subscription.id }); // card on file: renewing
+    expect(sub.end_date!.getTime()).toBe(trialEnd); // the $0 invoice grants nothing
+    const outcomes = (await h.t.db.dataSource.query(`SELECT type, outcome FROM processed_events WHERE user_id = $1 ORDER BY received_at`, [user.id])) as Array<{ type: string; outcome: string }>;
+    expect(outcomes.find((o) => o.type === 'invoice.paid')!.outcome).toBe('trial_linked');
+
+    // The trial ends at Stripe and the card is charged: active for the first paid month.
+    const charged = h.fake.renew(paid.subscription.id as string, true);
+    expect((await h.deliver(h.fake.event('invoice.paid', charged.invoice, nowSec() + 1))).status).toBe(200);
+    sub = await h.sub(trial.body.id);
+    const line = (charged.invoice.lines as { data: Array<{ period: { end: number } }> }).data[0];
+    expect(sub).toMatchObject({ status: 'active' });
+    expect(sub.end_date!.getTime()).toBe(line.period.end * 1000);
+    const hist = await h.t.request<{ items: Array<{ amount_usd: string; status: string }> }>('GET', '/api/payments/history', { token: user.access_token });
+    expect(hist.body.items.map((i) => `${i.amount_usd}:${i.status}`)).toContain('29.00:completed');
+    expect(await h.count(`SELECT count(*) AS n FROM user_subscriptions WHERE user_id = $1`, [user.id])).toBe(1);
+  });
+
+  it('a card trial whose first charge fails is past_due, not active', async () => {
+    const user = await h.t.register();
+    const trial = await h.t.request<{ id: string }>('POST', '/api/subscriptions', {
+      token: user.access_token,
+      body: { plan_id: h.plans.pro, billing_cycle: 'monthly', payment_method: 'stripe', auto_renew: true },
+    });
+    const res = await h.checkout(user.access_token, 'pro');
+    const paid = h.fake.completeCheckout(res.body.session_id);
+    await h.deliver(h.fake.event('checkout.session.completed', paid.session));
+    await h.deliver(h.fake.event('invoice.paid', paid.invoice));
+    const declined = h.fake.renew(paid.subscription.id as string, false);
+    expect((await h.deliver(h.fake.event('invoice.payment_failed', declined.invoice, nowSec() + 1))).status).toBe(200);
+    expect((await h.sub(trial.body.id)).status).toBe('past_due');
+  });
+
   it('never writes the Stripe secret key or webhook secret to a response or a log line', () => {
     const logs = h.t.logs.text();
     expect(logs).not.toContain(h.secretKey);

@@ -150,7 +150,8 @@ describe('embedded default (PGlite, worker in process)', () => {
     expect((await deliver(stripe.event('checkout.session.completed', paid.session))).status).toBe(200);
     expect((await deliver(stripe.event('invoice.paid', paid.invoice))).status).toBe(200);
     const mine = await call<{ custom_bot: { id: string; status: string; plan: { code: string } } | null }>('GET', '/api/subscriptions/my-subscription', undefined, token);
-    expect(mine.body.custom_bot).toMatchObject({ id: checkout.body.subscription_id, status: 'active', plan: { code: 'pro' } });
+    // Pro has a 7-day trial: Stripe's first invoice is $0 and the card is charged when it ends.
+    expect(mine.body.custom_bot).toMatchObject({ id: checkout.body.subscription_id, status: 'trial', plan: { code: 'pro' } });
     expect((await call<{ total: number }>('GET', '/api/payments/history', undefined, token)).body.total).toBe(1);
     expect((await call('POST', '/api/payments/portal', undefined, token)).status).toBe(200);
 
@@ -197,6 +198,14 @@ describe('embedded default (PGlite, worker in process)', () => {
     expect(cancelled).toMatchObject({ status: 200, body: { status: 'cancelled' } });
     expect((await call<{ status: string }>('GET', `/api/bots/${bot.body.id}`, undefined, token)).body.status).toBe('stopped');
     expect((await call('DELETE', `/api/bots/${bot.body.id}`, undefined, token)).status).toBe(204);
+
+    // An unpaid card checkout cancelled: its open Checkout Session is expired at Stripe.
+    const payer = await call<{ access_token: string }>('POST', '/api/auth/register', { email: 'payer@example.com', password: 'long-enough-pw', full_name: 'Payer' });
+    const unpaid = await call<{ subscription_id: string; session_id: string }>('POST', '/api/payments/create-checkout', { plan_id: pro.id, billing_cycle: 'monthly' }, payer.body.access_token);
+    expect(unpaid.status).toBe(201);
+    const dropped = await call<{ status: string }>('DELETE', `/api/subscriptions/${unpaid.body.subscription_id}`, undefined, payer.body.access_token);
+    expect(dropped).toMatchObject({ status: 200, body: { status: 'cancelled' } });
+    expect(stripe.requestsTo('POST', `/v1/checkout/sessions/${unpaid.body.session_id}/expire`)).toHaveLength(1);
 
     // The billing sweep expires a trial that ended, on the same embedded database.
     const ds = app.get(DataSource);

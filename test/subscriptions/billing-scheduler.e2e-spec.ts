@@ -83,6 +83,8 @@ describe('BillingScheduler on PostgreSQL', () => {
       cancelAtEnd: await fixture({ plan: 'enterprise', status: 'active', cancelAtPeriodEnd: true, end: new Date(now - HOUR) }),
       notRenewing: await fixture({ plan: 'enterprise', status: 'active', autoRenew: false, end: new Date(now - HOUR) }),
       trialEnded: await fixture({ plan: 'pro', status: 'trial', end: new Date(now - 60_000) }),
+      cardTrialNoCard: await fixture({ plan: 'pro', status: 'trial', method: 'stripe', end: new Date(now - 60_000) }),
+      cardTrialLinked: await fixture({ plan: 'pro', status: 'trial', method: 'stripe', end: new Date(now - 60_000) }),
       pastDueOverGrace: await fixture({ plan: 'enterprise', status: 'past_due', end: new Date(now - 3 * DAY - HOUR) }),
       pastDueInGrace: await fixture({ plan: 'enterprise', status: 'past_due', end: new Date(now - DAY) }),
       notDue: await fixture({ plan: 'enterprise', status: 'active', end: new Date(now + DAY) }),
@@ -91,9 +93,11 @@ describe('BillingScheduler on PostgreSQL', () => {
       freshPending: await fixture({ plan: 'enterprise', status: 'pending_payment', end: null }),
       managedEnded: await fixture({ plan: 'managed_basic', planType: 'managed_bot', status: 'active', autoRenew: false, end: new Date(now - HOUR) }),
     };
+    // A card on file at Stripe: its first charge may land after end_date.
+    await ds.query(`UPDATE user_subscriptions SET stripe_subscription_id = 'sub_trial_linked' WHERE id = $1`, [ids.cardTrialLinked]);
     const sweeps = h.get(BillingSweeps);
     const result = await sweeps.expireDue(new Date(now));
-    expect(result.rows).toBe(9);
+    expect(result.rows).toBe(11);
 
     const expect_ = async (id: string, status: string, reason: string | null) => {
       const s = await load(id);
@@ -105,6 +109,8 @@ describe('BillingScheduler on PostgreSQL', () => {
     await expect_(ids.cancelAtEnd, 'expired', 'cancelled_at_period_end');
     await expect_(ids.notRenewing, 'expired', 'period_ended');
     await expect_(ids.trialEnded, 'expired', 'trial_ended');
+    await expect_(ids.cardTrialNoCard, 'expired', 'trial_ended');
+    await expect_(ids.cardTrialLinked, 'past_due', null); // keeps access through the grace while Stripe charges
     await expect_(ids.pastDueOverGrace, 'expired', 'payment_overdue');
     await expect_(ids.pastDueInGrace, 'past_due', null);
     await expect_(ids.notDue, 'active', null);
@@ -116,7 +122,7 @@ describe('BillingScheduler on PostgreSQL', () => {
 
     const told = new Map(h.listener.events.map((e) => [e.subscription_id, e]));
     expect([...told.keys()].sort()).toEqual(
-      [ids.renewableLongEnded, ids.cancelAtEnd, ids.notRenewing, ids.trialEnded, ids.pastDueOverGrace, ids.managedEnded].sort(),
+      [ids.renewableLongEnded, ids.cancelAtEnd, ids.notRenewing, ids.trialEnded, ids.cardTrialNoCard, ids.pastDueOverGrace, ids.managedEnded].sort(),
     );
     expect(told.get(ids.trialEnded)?.reason).toBe('trial_ended');
     expect(told.get(ids.managedEnded)?.plan_type).toBe('managed_bot');
@@ -136,6 +142,7 @@ describe('BillingScheduler on PostgreSQL', () => {
     expect(later.rows).toBeGreaterThanOrEqual(3);
     await expect_(ids.renewableJustEnded, 'expired', 'payment_overdue');
     await expect_(ids.pastDueInGrace, 'expired', 'payment_overdue');
+    await expect_(ids.cardTrialLinked, 'expired', 'payment_overdue');
     await expect_(ids.notDue, 'past_due', null);
   });
 

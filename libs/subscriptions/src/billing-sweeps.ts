@@ -44,18 +44,21 @@ const MAX_BATCHES_PER_SWEEP = 10_000;
  * their audit rows and end notifications written in the same transaction.
  * Rules: active/trial past end_date; past_due past the grace period (or no longer
  * renewable); pending_payment never paid within BILLING_PENDING_TTL_HOURS. An active,
- * renewable paid subscription goes to past_due first and keeps access during the grace.
+ * renewable paid subscription goes to past_due first and keeps access during the grace; so
+ * does a trial with a card on file at Stripe (stripe_subscription_id set), whose first charge
+ * may land after end_date: expiring it would leave that payment with nothing to apply to.
  */
+const RENEWABLE = `(auto_renew AND NOT cancel_at_period_end AND payment_method <> 'none'
+                    AND (status = 'active' OR (status = 'trial' AND stripe_subscription_id IS NOT NULL)))`;
 const EXPIRE_SQL = `
   WITH due AS (
     SELECT id, status AS old_status,
-      CASE WHEN status = 'active' AND auto_renew AND NOT cancel_at_period_end AND payment_method <> 'none' AND end_date > $2
-           THEN 'past_due' ELSE 'expired' END AS new_status,
+      CASE WHEN ${RENEWABLE} AND end_date > $2 THEN 'past_due' ELSE 'expired' END AS new_status,
       CASE WHEN status = 'pending_payment' THEN 'payment_not_received'
-           WHEN status = 'trial' THEN 'trial_ended'
+           WHEN status = 'trial' AND NOT ${RENEWABLE} THEN 'trial_ended'
            WHEN cancel_at_period_end THEN 'cancelled_at_period_end'
            WHEN NOT auto_renew OR payment_method = 'none' THEN 'period_ended'
-           WHEN status = 'active' AND end_date > $2 THEN 'renewal_payment_due'
+           WHEN status IN ('active', 'trial') AND end_date > $2 THEN 'renewal_payment_due'
            ELSE 'payment_overdue' END AS reason
     FROM user_subscriptions
     WHERE (status IN ('active', 'trial') AND end_date <= $1)

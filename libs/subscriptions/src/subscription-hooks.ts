@@ -51,10 +51,12 @@ export interface RenewalRequester {
  * (Stripe renews its own subscriptions). Called inside the transaction that changes the
  * row, before commit: throwing rolls the change back, so we never show "cancelled" while
  * the provider keeps charging. A late provider webhook reconciles the rare commit failure.
+ * Read and write through `manager` only (a second connection inside the open transaction
+ * deadlocks on the embedded PGlite).
  */
 export interface ProviderSubscriptionMirror {
-  setCancelAtPeriodEnd(sub: UserSubscription, cancelAtPeriodEnd: boolean): Promise<void>;
-  cancelNow(sub: UserSubscription): Promise<void>;
+  setCancelAtPeriodEnd(sub: UserSubscription, cancelAtPeriodEnd: boolean, manager: EntityManager): Promise<void>;
+  cancelNow(sub: UserSubscription, manager: EntityManager): Promise<void>;
 }
 
 /**
@@ -90,14 +92,14 @@ export class SubscriptionHooks {
   }
 
   /** Only card subscriptions live at a provider; without a registered mirror one that does cannot be changed safely. */
-  async mirrorCancelAtPeriodEnd(sub: UserSubscription, cancelAtPeriodEnd: boolean): Promise<void> {
+  async mirrorCancelAtPeriodEnd(sub: UserSubscription, cancelAtPeriodEnd: boolean, manager: EntityManager): Promise<void> {
     const mirror = this.mirrorFor(sub);
-    if (mirror) await mirror.setCancelAtPeriodEnd(sub, cancelAtPeriodEnd);
+    if (mirror) await mirror.setCancelAtPeriodEnd(sub, cancelAtPeriodEnd, manager);
   }
 
-  async mirrorCancelNow(sub: UserSubscription): Promise<void> {
+  async mirrorCancelNow(sub: UserSubscription, manager: EntityManager): Promise<void> {
     const mirror = this.mirrorFor(sub);
-    if (mirror) await mirror.cancelNow(sub);
+    if (mirror) await mirror.cancelNow(sub, manager);
   }
 
   private mirrorFor(sub: UserSubscription): ProviderSubscriptionMirror | undefined {

@@ -22,9 +22,23 @@ export class SubscriptionProviderSyncService {
   /** The provider failed to collect a renewal: access continues through the grace period. */
   async markPastDue(subscriptionId: string, ctx: AuditContext, m: EntityManager): Promise<boolean> {
     const sub = await this.lock(m, subscriptionId);
-    if (!sub || sub.status !== 'active') return false;
+    // A trial reaches here when its first charge at the provider failed (the card trial ended).
+    if (!sub || (sub.status !== 'active' && sub.status !== 'trial')) return false;
     await m.getRepository(UserSubscription).update({ id: sub.id }, { status: 'past_due' });
     await this.audit.record(subscriptionAudit('subscription.past_due', sub, ctx, { from: sub.status, source: 'provider' }), m);
+    return true;
+  }
+
+  /**
+   * A trial got a card on file at the provider (Stripe Checkout with trial_end): record the
+   * provider's id, so the trial is treated as renewing (the billing sweep gives its first charge
+   * the grace period instead of expiring it) and Checkout is not offered for it again.
+   */
+  async linkProviderTrial(subscriptionId: string, stripeSubscriptionId: string, ctx: AuditContext, m: EntityManager): Promise<boolean> {
+    const sub = await this.lock(m, subscriptionId);
+    if (!sub || sub.status !== 'trial' || sub.stripe_subscription_id !== null) return false;
+    await m.getRepository(UserSubscription).update({ id: sub.id }, { stripe_subscription_id: stripeSubscriptionId });
+    await this.audit.record(subscriptionAudit('subscription.updated', sub, ctx, { status: sub.status, changes: { stripe_subscription_id: stripeSubscriptionId }, source: 'provider' }), m);
     return true;
   }
 

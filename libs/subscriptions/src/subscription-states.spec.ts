@@ -10,6 +10,7 @@ describe('subscription state machine', () => {
     ['trial', 'active'],
     ['trial', 'cancelled'],
     ['trial', 'expired'],
+    ['trial', 'past_due'], // a card trial whose first charge failed
     ['active', 'active'],
     ['active', 'past_due'],
     ['active', 'cancelled'],

@@ -19,7 +19,7 @@ export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
 /** Every legal move; anything else is 409 invalid_state. */
 const TRANSITIONS: Record<SubscriptionStatus, readonly SubscriptionStatus[]> = {
   pending_payment: ['active', 'trial', 'cancelled', 'expired'],
-  trial: ['active', 'cancelled', 'expired'],
+  trial: ['active', 'past_due', 'cancelled', 'expired'], // past_due: a card trial's first charge failed
   active: ['active', 'past_due', 'cancelled', 'expired'],
   past_due: ['active', 'cancelled', 'expired'],
   cancelled: [],

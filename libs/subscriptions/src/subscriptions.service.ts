@@ -97,7 +97,7 @@ export class SubscriptionsService {
       // auto_renew may be chosen while pending, not on free.
       if (changes.cancel_at_period_end && sub.end_date === null) throw SubscriptionErrors.noPeriodEnd();
       if (changes.auto_renew && sub.end_date === null && sub.status !== 'pending_payment') throw SubscriptionErrors.noPeriodEnd();
-      if (changes.cancel_at_period_end !== undefined) await this.hooks.mirrorCancelAtPeriodEnd(sub, changes.cancel_at_period_end);
+      if (changes.cancel_at_period_end !== undefined) await this.hooks.mirrorCancelAtPeriodEnd(sub, changes.cancel_at_period_end, m);
       await m.getRepository(UserSubscription).update({ id }, changes);
       await this.audit.record(subscriptionAudit('subscription.updated', sub, ctx, { status: sub.status, changes }), m);
     });
@@ -110,7 +110,7 @@ export class SubscriptionsService {
       await lockUserBilling(m, userId);
       const sub = await this.lockOwned(m, userId, id);
       assertTransition(sub.status, 'cancelled', 'cancel');
-      await this.hooks.mirrorCancelNow(sub);
+      await this.hooks.mirrorCancelNow(sub, m);
       const now = new Date();
       const reason: EndReason = 'cancelled_by_user';
       await m.getRepository(UserSubscription).update(

@@ -58,6 +58,11 @@ const error = (status: number, type: string, message: string, code?: string): Re
  * for a repeated key, as Stripe does. Helpers move time forward (pay, renew, fail) and return
  * the objects a webhook event would carry.
  */
+/** One billing period of a recurring price, as the fake counts it (30 or 365 days). */
+function periodSeconds(price: Wire): number {
+  return ((price.recurring as Wire).interval === 'year' ? 365 : 30) * DAY;
+}
+
 export class FakeStripeServer {
   readonly requests: RecordedStripeRequest[] = [];
   readonly customers = new Map<string, Wire>();
@@ -94,36 +99,48 @@ export class FakeStripeServer {
 
   // ---- what happens at Stripe when the customer acts -------------------------------------
 
-  /** The customer pays the Checkout: a subscription and its first (paid) invoice are created. */
+  /**
+   * The customer pays the Checkout: a subscription and its first invoice are created. With
+   * `subscription_data.trial_end` the subscription is `trialing` until then and the first
+   * invoice is Stripe's $0 trial invoice.
+   */
   completeCheckout(sessionId: string, opts: { periodStart?: number } = {}): { session: Wire; subscription: Wire; invoice: Wire } {
     const session = this.must(this.sessions, sessionId);
     const price = this.must(this.prices, String((session.line_items as Wire[])[0].price));
-    const interval = (price.recurring as Wire).interval as 'month' | 'year';
     const start = opts.periodStart ?? nowSec();
-    const end = start + (interval === 'year' ? 365 : 30) * DAY;
     const data = this.sessionSubscriptionData.get(sessionId) ?? {};
-    const subscription = subscriptionWire({ customer: String(session.customer), price, metadata: (data.metadata as Wire) ?? {}, periodStart: start, periodEnd: end });
-    const invoice = invoiceWire({ subscription, billingReason: 'subscription_create', amount: Number(price.unit_amount), periodStart: start, periodEnd: end, paid: true });
+    const trialEnd = data.trial_end === undefined ? null : Number(data.trial_end);
+    const end = trialEnd ?? start + periodSeconds(price);
+    const subscription = subscriptionWire({
+      customer: String(session.customer),
+      price,
+      metadata: (data.metadata as Wire) ?? {},
+      periodStart: start,
+      periodEnd: end,
+      ...(trialEnd === null ? {} : { status: 'trialing', trialEnd }),
+    });
+    const amount = trialEnd === null ? Number(price.unit_amount) : 0;
+    const invoice = invoiceWire({ subscription, billingReason: 'subscription_create', amount, periodStart: start, periodEnd: end, paid: true });
     subscription.latest_invoice = invoice.id;
     Object.assign(session, {
       status: 'complete',
-      payment_status: 'paid',
+      payment_status: trialEnd === null ? 'paid' : 'no_payment_required',
       subscription: subscription.id,
       invoice: invoice.id,
-      amount_subtotal: price.unit_amount,
-      amount_total: price.unit_amount,
+      amount_subtotal: amount,
+      amount_total: amount,
     });
     this.subscriptions.set(String(subscription.id), subscription);
     this.invoices.set(String(invoice.id), invoice);
     return { session: this.publicSession(structuredClone(session)), subscription: structuredClone(subscription), invoice: structuredClone(invoice) };
   }
 
-  /** Stripe bills the next period: paid moves the period on; unpaid leaves the subscription past_due. */
+  /** Stripe bills the next period (after a trial: the first paid one): paid moves the period on; unpaid leaves it past_due. */
   renew(subscriptionId: string, paid: boolean): { subscription: Wire; invoice: Wire } {
     const sub = this.must(this.subscriptions, subscriptionId);
     const item = ((sub.items as Wire).data as Wire[])[0];
     const start = Number(item.current_period_end);
-    const end = start + (Number(item.current_period_end) - Number(item.current_period_start));
+    const end = start + periodSeconds(item.price as Wire);
     const invoice = invoiceWire({ subscription: sub, billingReason: 'subscription_cycle', amount: Number((item.price as Wire).unit_amount), periodStart: start, periodEnd: end, paid });
     if (!paid) invoice.last_finalization_error = null;
     this.invoices.set(String(invoice.id), invoice);

@@ -86,6 +86,7 @@ export class StripeEventHandlers {
     if (paymentId && isUUID(paymentId)) {
       await m.getRepository(Payment).update({ id: paymentId, user_id: userId }, { stripe_subscription_id: stripeSubId });
     }
+    if (r.sub.status === 'trial') await this.sync.linkProviderTrial(r.sub.id, stripeSubId, this.subCtx(ctx), m);
     // "paid" means the first invoice is paid: apply it now (same reference as its invoice.paid, so once).
     const invoiceId = idOf(session.invoice);
     if (session.payment_status !== 'paid' || !invoiceId) return { outcome: 'linked', userId };
@@ -143,7 +144,10 @@ export class StripeEventHandlers {
       return { outcome: 'unapplied_no_period', userId };
     }
     // The $0 invoice that opens a Stripe trial: our trial already gives access until its end.
-    if (r.sub.status === 'trial' && inv.amount_paid === 0) return { outcome: 'trial_linked', userId };
+    if (r.sub.status === 'trial' && inv.amount_paid === 0) {
+      await this.sync.linkProviderTrial(r.sub.id, stripeSubId, this.subCtx(ctx), m);
+      return { outcome: 'trial_linked', userId };
+    }
     return this.activate(m, r, inv.id, period, ctx);
   }
 

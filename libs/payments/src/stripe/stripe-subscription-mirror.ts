@@ -1,6 +1,5 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, IsNull, Not } from 'typeorm';
+import { EntityManager, IsNull, Not } from 'typeorm';
 import Stripe from 'stripe';
 import { ProviderSubscriptionMirror, SubscriptionHooks, UserSubscription } from '@torgovo/subscriptions';
 import { Payment } from '../entities/payment.entity';
@@ -17,7 +16,6 @@ export class StripeSubscriptionMirror implements ProviderSubscriptionMirror, OnM
   private readonly logger = new Logger(StripeSubscriptionMirror.name);
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
     private readonly hooks: SubscriptionHooks,
     private readonly gateway: StripeGateway,
   ) {}
@@ -26,15 +24,15 @@ export class StripeSubscriptionMirror implements ProviderSubscriptionMirror, OnM
     this.hooks.setProviderMirror(this);
   }
 
-  async setCancelAtPeriodEnd(sub: UserSubscription, cancelAtPeriodEnd: boolean): Promise<void> {
-    const stripeId = await this.stripeIdOf(sub);
+  async setCancelAtPeriodEnd(sub: UserSubscription, cancelAtPeriodEnd: boolean, m: EntityManager): Promise<void> {
+    const stripeId = await this.stripeIdOf(sub, m);
     if (!stripeId) return;
     await this.gateway.call('subscriptions.update', (s) => s.subscriptions.update(stripeId, { cancel_at_period_end: cancelAtPeriodEnd }));
     this.logger.log({ subscription_id: sub.id, cancel_at_period_end: cancelAtPeriodEnd }, 'cancel_at_period_end mirrored to Stripe');
   }
 
-  async cancelNow(sub: UserSubscription): Promise<void> {
-    const stripeId = await this.stripeIdOf(sub);
+  async cancelNow(sub: UserSubscription, m: EntityManager): Promise<void> {
+    const stripeId = await this.stripeIdOf(sub, m);
     if (stripeId) {
       const current = await this.gateway.call('subscriptions.retrieve', (s) => s.subscriptions.retrieve(stripeId));
       if (current.status !== 'canceled' && current.status !== 'incomplete_expired') {
@@ -43,18 +41,19 @@ export class StripeSubscriptionMirror implements ProviderSubscriptionMirror, OnM
       this.logger.log({ subscription_id: sub.id }, 'Cancellation mirrored to Stripe');
       return;
     }
-    // Not paid yet: close its open Checkout so it cannot be paid after the cancel.
-    if (sub.status === 'pending_payment' && this.gateway.enabled) await this.expireOpenCheckouts(sub.id);
+    // No card on file yet (pending, or a trial whose Checkout is still open): close its open
+    // Checkout so it cannot be paid after the cancel.
+    if ((sub.status === 'pending_payment' || sub.status === 'trial') && this.gateway.enabled) await this.expireOpenCheckouts(sub.id, m);
   }
 
-  private async stripeIdOf(sub: UserSubscription): Promise<string | null> {
+  private async stripeIdOf(sub: UserSubscription, m: EntityManager): Promise<string | null> {
     if (sub.stripe_subscription_id) return sub.stripe_subscription_id;
-    const link = await this.ds.getRepository(StripeSubscriptionLink).findOne({ where: { subscription_id: sub.id } });
+    const link = await m.getRepository(StripeSubscriptionLink).findOne({ where: { subscription_id: sub.id } });
     return link?.stripe_subscription_id ?? null;
   }
 
-  private async expireOpenCheckouts(subscriptionId: string): Promise<void> {
-    const open = await this.ds.getRepository(Payment).find({
+  private async expireOpenCheckouts(subscriptionId: string, m: EntityManager): Promise<void> {
+    const open = await m.getRepository(Payment).find({
       where: { subscription_id: subscriptionId, provider: 'stripe', status: 'pending', provider_payment_id: Not(IsNull()) },
     });
     for (const p of open) {
@@ -64,7 +63,7 @@ export class StripeSubscriptionMirror implements ProviderSubscriptionMirror, OnM
         // Already completed or expired at Stripe: a completed one is handled by its webhook.
         if (!(err instanceof Stripe.errors.StripeInvalidRequestError)) throw err;
       }
-      await this.ds.getRepository(Payment).update({ id: p.id, status: 'pending' }, { status: 'cancelled' });
+      await m.getRepository(Payment).update({ id: p.id, status: 'pending' }, { status: 'cancelled' });
     }
   }
 }
