@@ -55,6 +55,10 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy
       const total = Object.values(outcome.result).reduce((a, b) => a + b, 0);
       if (total > 0) this.logger.log({ deleted: outcome.result, ms: Date.now() - started }, 'Retention sweep done');
       return outcome.result;
+    } catch (err) {
+      // The database was unreachable (the lock could not be taken): the next tick retries.
+      this.logger.error({ err }, 'Retention sweep failed');
+      return null;
     } finally {
       this.running = false;
     }
