@@ -56,6 +56,10 @@ describe('retention sweep (e2e: real PostgreSQL, the worker jobs in the api proc
     await q(`UPDATE refresh_tokens SET expires_at = now() - interval '8 days' WHERE user_id = $1`, [stale.id]);
     await q(`INSERT INTO worker_heartbeats (worker_id, hostname, pid, started_at, beat_at) VALUES ('dead:1', 'dead', 1, now() - interval '3 days', now() - interval '2 days')`);
 
+    type Counters = { signals_received: number; orders_created: number; last_signal_at: string | null };
+    const counters = async () => (await t.request<Counters>('GET', `/api/bots/${bot}`, { token: u.access_token })).body;
+    const countersBefore = await counters();
+    expect(countersBefore).toMatchObject({ signals_received: 6, orders_created: 5 });
     const before = { events: await count('webhook_events'), claims: await count('webhook_dedupe'), orders: await count('orders'), audit: await count('audit_logs') };
     const result = await t.app.get(RetentionSweeper).tick(new Date(Date.now() + 1000));
     expect(result).toEqual({
@@ -70,6 +74,13 @@ describe('retention sweep (e2e: real PostgreSQL, the worker jobs in the api proc
     expect(await count('webhook_dedupe')).toBe(before.claims - 4); // three alert_id claims + the expired body-hash claim
     expect(await count('webhook_dedupe d JOIN webhook_events e ON e.id = d.event_id')).toBe(await count('webhook_dedupe'));
     expect(await count('orders')).toBe(before.orders); // orders keep their history
+    // The bot's lifetime counters lose nothing: what left the log was rolled up.
+    expect(await counters()).toMatchObject({
+      signals_received: countersBefore.signals_received,
+      orders_created: countersBefore.orders_created,
+      last_signal_at: countersBefore.last_signal_at,
+    });
+    expect(await q(`SELECT signals_received::int AS s, orders_created::int AS o FROM bot_signal_rollups WHERE bot_id = $1`, [bot])).toEqual([{ s: 4, o: 3 }]);
     expect(await count('audit_logs')).toBe(before.audit);
     expect(await count('processed_events')).toBe(1);
     expect(await count(`worker_heartbeats WHERE worker_id = 'dead:1'`)).toBe(0);
@@ -81,6 +92,8 @@ describe('retention sweep (e2e: real PostgreSQL, the worker jobs in the api proc
     const oldAgain = await sendAlert(t, hook.webhook_secret, alert('old-1', '60000'));
     expect(oldAgain.status).toBe(202);
     expect(oldAgain.body.order_id).not.toBe(accepted['old-1']);
+
+    expect(await counters()).toMatchObject({ signals_received: countersBefore.signals_received + 2, orders_created: countersBefore.orders_created + 1 });
 
     // The user's refresh token still works; the expired one is gone and refused.
     expect((await t.request('POST', '/api/auth/refresh', { body: { refresh_token: u.refresh_token } })).status).toBe(200);

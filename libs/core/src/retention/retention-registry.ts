@@ -31,9 +31,9 @@ export class RetentionRegistry {
 export interface SqlRetentionSpec {
   name: string;
   /**
-   * One DELETE statement (a data-modifying CTE may delete dependent rows first) taking
-   * `$1` = cutoff and `$2` = batch limit; its row count is what was deleted, e.g.
-   * `DELETE FROM t WHERE id IN (SELECT id FROM t WHERE created_at < $1 LIMIT $2)`.
+   * One statement taking `$1` = cutoff and `$2` = batch limit: either a DELETE, whose row count
+   * is what was deleted, e.g. `DELETE FROM t WHERE id IN (SELECT id FROM t WHERE created_at < $1 LIMIT $2)`,
+   * or data-modifying CTEs ending in a SELECT of one row with the deleted count as `n`.
    */
   sql: string;
   cutoff(now: Date, config: RetentionConfig): Date;
@@ -43,8 +43,9 @@ export function sqlRetentionPolicy(ds: DataSource, config: RetentionConfig, spec
   return {
     name: spec.name,
     async purgeBatch(now, limit) {
-      const [, n] = (await ds.query(spec.sql, [spec.cutoff(now, config), limit])) as [unknown, number];
-      return n;
+      const result = (await ds.query(spec.sql, [spec.cutoff(now, config), limit])) as [unknown[], number] | Array<{ n: number | string }>;
+      // pg answers a DELETE with [rows, rowCount] and a SELECT with its rows.
+      return Array.isArray(result[0]) ? Number(result[1]) : Number((result[0] as { n: number | string } | undefined)?.n ?? 0);
     },
   };
 }
