@@ -54,26 +54,96 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
     for (const secret of [account.secret, account.passphrase, account.apiKey]) expect(w1.logs.text()).not.toContain(secret);
   });
 
-  it('sizes a quote-amount market buy at the ticker when the signal has no price', async () => {
-    const { userId, account } = await trader();
-    const order = await pendingOrder(w1, { user_id: userId, amount: null, quote_amount: '100', price: null });
-    await w1.manager.runOnce();
-    const row = await reload(w1.ds, order.id);
-    const expected = new Decimal(100).div('73384.8').toDecimalPlaces(8, Decimal.ROUND_DOWN).toFixed();
-    expect([row.status, new Decimal(row.filled).toFixed()]).toEqual(['filled', expected]);
-    expect(JSON.parse(fake.requests.filter((r) => r.method === 'POST' && r.body.includes(order.client_order_id))[0].body)).toMatchObject({ sz: expected, tgtCcy: 'base_ccy' });
-    expect(placed(account, order.client_order_id)).toHaveLength(1);
+  describe('quote-sized market buys, sent as their cost (tgtCcy quote_ccy): OKX sizes the base at the fill', () => {
+    const TICKER_PATH = '/api/v5/market/ticker';
+    const sentBody = (clOrdId: string) => JSON.parse(fake.requests.filter((r) => r.method === 'POST' && r.path === ORDER_PATH && r.body.includes(clOrdId))[0].body) as Record<string, string>;
+
+    it('a 100 USDT buy is sent as sz "100" without reading the ticker; the fill is recorded in base with its cost and fee', async () => {
+      const { userId, account } = await trader();
+      const tickersBefore = fake.count('GET', TICKER_PATH);
+      const order = await pendingOrder(w1, { user_id: userId, amount: null, quote_amount: '100', price: null });
+      await expect(w1.manager.runOnce()).resolves.toEqual([{ orderId: order.id, status: 'filled', reconciled: false, reason: null }]);
+      expect(sentBody(order.client_order_id)).toEqual({
+        instId: 'BTC-USDT',
+        side: 'buy',
+        ordType: 'market',
+        tdMode: 'cash',
+        tgtCcy: 'quote_ccy',
+        sz: '100',
+        clOrdId: order.client_order_id,
+      });
+      expect(fake.count('GET', TICKER_PATH)).toBe(tickersBefore);
+
+      const row = await reload(w1.ds, order.id);
+      const bought = new Decimal(100).div('73384.8').toDecimalPlaces(8, Decimal.ROUND_DOWN);
+      const [onExchange] = placed(account, order.client_order_id);
+      // amount stays null (the order was asked in quote); what it bought is `filled`.
+      expect(row).toMatchObject({ status: 'filled', amount: null, fee_currency: 'BTC', exchange_order_id: onExchange.ordId });
+      expect([row.quote_amount, row.filled, row.average, row.cost, row.fee].map((v) => new Decimal(v!).toFixed())).toEqual([
+        '100',
+        bought.toFixed(),
+        '73384.8',
+        bought.mul('73384.8').toFixed(),
+        bought.mul('0.001').toFixed(),
+      ]);
+      expect(new Decimal(row.cost!).lte(100)).toBe(true);
+      expect(account.avail.get('USDT')!.toFixed()).toBe(new Decimal(100000).minus(row.cost!).toFixed());
+    });
+
+    it('spends the amount asked even when the market moved away from the signal price', async () => {
+      const { userId, account } = await trader({ USDT: '1000' });
+      fake.exchange.setPrice('ETH-USDT', '3100');
+      try {
+        // Converted at the signal's 2994.5, 1000 USDT would have asked for more ETH than it pays for at 3100.
+        const order = await pendingOrder(w1, { user_id: userId, symbol: 'ETH/USDT', amount: null, quote_amount: '1000', price: '2994.5' });
+        await w1.manager.runOnce();
+        const row = await reload(w1.ds, order.id);
+        expect(sentBody(order.client_order_id)).toMatchObject({ sz: '1000', tgtCcy: 'quote_ccy' });
+        const bought = new Decimal(1000).div(3100).toDecimalPlaces(6, Decimal.ROUND_DOWN);
+        expect([row.status, new Decimal(row.filled).toFixed(), new Decimal(row.average!).toFixed()]).toEqual(['filled', bought.toFixed(), '3100']);
+        expect(account.avail.get('USDT')!.toFixed()).toBe(new Decimal(1000).minus(bought.mul(3100)).toFixed());
+      } finally {
+        fake.exchange.setPrice('ETH-USDT', '2994.5');
+      }
+    });
+
+    it('a cost below the quote step is rejected before anything is sent (OKX spot has no minimum notional)', async () => {
+      const { userId, account } = await trader();
+      const order = await pendingOrder(w1, { user_id: userId, amount: null, quote_amount: '0.05', price: null });
+      const reason = 'cost 0.05 USDT is smaller than the quote step 0.1 of BTC/USDT';
+      await expect(w1.manager.runOnce()).resolves.toEqual([{ orderId: order.id, status: 'rejected', reconciled: false, reason }]);
+      expect(await reload(w1.ds, order.id)).toMatchObject({ status: 'rejected', attempts: 1, reason });
+      expect(posts(order.client_order_id)).toBe(0);
+      expect(placed(account, order.client_order_id)).toHaveLength(0);
+    });
+
+    it('a cost order whose answer was lost is found by client order id and not placed again', async () => {
+      const { userId, account } = await trader();
+      const order = await pendingOrder(w1, { user_id: userId, amount: null, quote_amount: '100', price: null });
+      fake.dropNextOrderResponse();
+      const [first] = await w1.manager.runOnce();
+      expect(first).toMatchObject({ status: 'retry', reason: expect.stringMatching(/^network_error/) });
+      expect(placed(account, order.client_order_id)).toHaveLength(1);
+
+      const row = await settle(w2, order.id);
+      const [onExchange] = placed(account, order.client_order_id);
+      expect(row).toMatchObject({ status: 'filled', attempts: 2, exchange_order_id: onExchange.ordId, amount: null });
+      expect(new Decimal(row.filled).toFixed()).toBe(onExchange.accFillSz);
+      expect(new Decimal(row.cost!).toFixed()).toBe(new Decimal(onExchange.accFillSz).mul(onExchange.avgPx).toFixed());
+      expect(posts(order.client_order_id)).toBe(1);
+    });
   });
 
   describe('percent-of-balance buys (quote_percent), resolved from the free balance when placed', () => {
     const BALANCE_PATH = '/api/v5/account/balance';
     const ASK = '73384.8';
+    const TICK = '0.1';
     const balanceReads = (a: FakeAccount) => fake.requests.filter((r) => r.method === 'GET' && r.path === BALANCE_PATH && r.headers['ok-access-key'] === a.apiKey).length;
     const percentBuy = (userId: string, percent: string) => pendingOrder(w1, { user_id: userId, amount: null, quote_percent: percent, price: null });
-    /** What the quote budget buys at the ask, cut to the BTC lot size (8 decimals). */
+    /** What the quote budget buys at the fill price, cut to the BTC lot size (8 decimals). */
     const boughtWith = (quote: Decimal.Value) => new Decimal(quote).div(ASK).toDecimalPlaces(8, Decimal.ROUND_DOWN);
 
-    it('a 25% buy on 1000 USDT free spends at most 250 USDT at the ask and records the quote amount', async () => {
+    it('a 25% buy on 1000 USDT free spends at most 250 USDT and records the quote amount', async () => {
       const { userId, account } = await trader({ USDT: '1000' });
       const order = await percentBuy(userId, '25');
       expect(order).toMatchObject({ quote_percent: '25.000000000000000000', quote_amount: null, amount: null });
@@ -84,10 +154,32 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
       expect(new Decimal(row.filled).toFixed()).toBe(boughtWith(250).toFixed());
       expect(new Decimal(row.cost!).lte(250)).toBe(true);
       expect(new Decimal(row.cost!).toFixed()).toBe(boughtWith(250).mul(ASK).toFixed());
+      // Sent as the 250 USDT it spends, not as base converted at a price read earlier.
       const [sent] = fake.requests.filter((r) => r.method === 'POST' && r.path === ORDER_PATH && r.body.includes(order.client_order_id));
-      expect(JSON.parse(sent.body)).toMatchObject({ sz: boughtWith(250).toFixed(), tgtCcy: 'base_ccy', ordType: 'market' });
+      expect(JSON.parse(sent.body)).toMatchObject({ sz: '250', tgtCcy: 'quote_ccy', ordType: 'market' });
       expect(account.avail.get('USDT')!.toFixed()).toBe(new Decimal(1000).minus(row.cost!).toFixed());
       expect(balanceReads(account)).toBe(1);
+    });
+
+    it('a 100% buy spends the whole free balance and fills, though the price rose after the signal', async () => {
+      const { userId, account } = await trader({ USDT: '1000.37' });
+      // Converted into BTC at the signal's price, the whole balance would not pay for the fill at 75000.
+      const order = await pendingOrder(w1, { user_id: userId, amount: null, quote_percent: '100', price: ASK });
+      fake.exchange.setPrice('BTC-USDT', '75000');
+      try {
+        await expect(w1.manager.runOnce()).resolves.toEqual([{ orderId: order.id, status: 'filled', reconciled: false, reason: null }]);
+      } finally {
+        fake.exchange.setPrice('BTC-USDT', ASK);
+      }
+      const row = await reload(w1.ds, order.id);
+      // The whole balance cut to the 0.1 USDT quote step, written before it was sent.
+      expect(new Decimal(row.quote_amount!).toFixed()).toBe('1000.3');
+      const [sent] = fake.requests.filter((r) => r.method === 'POST' && r.path === ORDER_PATH && r.body.includes(order.client_order_id));
+      expect(JSON.parse(sent.body)).toMatchObject({ sz: '1000.3', tgtCcy: 'quote_ccy' });
+      const bought = new Decimal('1000.3').div(75000).toDecimalPlaces(8, Decimal.ROUND_DOWN);
+      expect([row.filled, row.average].map((v) => new Decimal(v!).toFixed())).toEqual([bought.toFixed(), '75000']);
+      expect(new Decimal(row.cost!).lte('1000.3')).toBe(true);
+      expect(account.avail.get('USDT')!.toFixed()).toBe(new Decimal('1000.37').minus(row.cost!).toFixed());
     });
 
     it('no free quote balance → rejected with the reason, never sent to the exchange', async () => {
@@ -111,9 +203,11 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
       const [r1, r2] = await Promise.all([reload(w1.ds, first.id), reload(w1.ds, second.id)]);
       expect(new Decimal(r1.quote_amount!).toFixed()).toBe('500');
       const left = new Decimal(1000).minus(r1.cost!);
-      expect(new Decimal(r2.quote_amount!).toFixed()).toBe(left.div(2).toFixed());
-      expect(new Decimal(r2.filled).toFixed()).toBe(boughtWith(left.div(2)).toFixed());
-      expect(new Decimal(r2.cost!).lte(left.div(2))).toBe(true);
+      // Half of what is left, cut down to the quote step: the cost that was sent.
+      const half = left.div(2).toNearest(TICK, Decimal.ROUND_DOWN);
+      expect(new Decimal(r2.quote_amount!).toFixed()).toBe(half.toFixed());
+      expect(new Decimal(r2.filled).toFixed()).toBe(boughtWith(half).toFixed());
+      expect(new Decimal(r2.cost!).lte(half)).toBe(true);
       expect(account.avail.get('USDT')!.toFixed()).toBe(left.minus(r2.cost!).toFixed());
       expect([...account.orders.values()].map((o) => o.clOrdId)).toEqual([first.client_order_id, second.client_order_id]);
     });

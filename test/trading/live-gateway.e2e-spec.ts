@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { Decimal } from '@torgovo/core';
 import { createOkxClient, LiveExchangeGateway, OkxClientOptions } from '@torgovo/trading';
 import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
@@ -81,6 +82,74 @@ describe('LiveExchangeGateway through ccxt against the fake OKX', () => {
       BTC: { free: '0.500999', total: '0.500999' },
       USDT: { free: '9926.6152' },
     });
+  });
+
+  it('places a market buy by cost: sz in quote (tgtCcy quote_ccy), the base read back from the fill', async () => {
+    const order = await gateway.createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', cost: '100', clientOrderId: 'cost1abc' });
+    const bought = new Decimal(100).div('73384.8').toDecimalPlaces(8, Decimal.ROUND_DOWN);
+    expect(order).toMatchObject({
+      clientOrderId: 'cost1abc',
+      side: 'buy',
+      type: 'market',
+      status: 'closed',
+      amount: bought.toFixed(),
+      requestedCost: '100',
+      filled: bought.toFixed(),
+      average: '73384.8',
+      cost: bought.mul('73384.8').toFixed(),
+      fee: bought.mul('0.001').toFixed(),
+      feeCurrency: 'BTC',
+    });
+    expect(new Decimal(order.cost).lte(100)).toBe(true);
+    const sent = JSON.parse(fake.requests.find((r) => r.method === 'POST')!.body) as Record<string, string>;
+    expect(sent).toEqual({ instId: 'BTC-USDT', side: 'buy', ordType: 'market', sz: '100', tdMode: 'cash', tgtCcy: 'quote_ccy', clOrdId: 'cost1abc' });
+    // Charged what the fill cost, not the 100 asked.
+    await expect(gateway.fetchBalance()).resolves.toMatchObject({ USDT: { free: new Decimal(10000).minus(order.cost).toFixed() } });
+    await expect(gateway.fetchOrder({ clientOrderId: 'cost1abc', symbol: 'BTC/USDT' })).resolves.toEqual(order);
+  });
+
+  it('cuts a cost DOWN to the quote step itself, so ccxt sends exactly what was checked', async () => {
+    await gateway.createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', cost: '100.0999', clientOrderId: 'cost2' });
+    await gateway.createOrder({ symbol: 'XRP/USDT', side: 'buy', type: 'market', cost: '12.34567', clientOrderId: 'cost3' });
+    const sizes = fake.requests.filter((r) => r.method === 'POST').map((r) => (JSON.parse(r.body) as Record<string, string>).sz);
+    expect(sizes).toEqual(['100', '12.3456']);
+  });
+
+  it('refuses a cost order that is not a market buy, or rounds to nothing, before sending it', async () => {
+    const base = { symbol: 'BTC/USDT', clientOrderId: 'badcost1' } as const;
+    await expect(exchangeFailure(gateway.createOrder({ ...base, side: 'sell', type: 'market', cost: '100' }))).resolves.toMatchObject({ code: 'invalid_order' });
+    await expect(exchangeFailure(gateway.createOrder({ ...base, side: 'buy', type: 'limit', price: '50000', cost: '100' }))).resolves.toMatchObject({ code: 'invalid_order' });
+    await expect(exchangeFailure(gateway.createOrder({ ...base, side: 'buy', type: 'market', cost: '0.05' }))).resolves.toMatchObject({
+      kind: 'permanent',
+      code: 'invalid_amount',
+      reason: 'cost 0.05 USDT is smaller than the quote step 0.1 of BTC/USDT',
+    });
+    await expect(exchangeFailure(gateway.createOrder({ ...base, side: 'buy', type: 'market', cost: '0' }))).resolves.toMatchObject({ code: 'invalid_amount' });
+    expect(fake.count('POST', ORDER_PATH)).toBe(0);
+  });
+
+  it('a cost order: insufficient funds when sz is more than the free quote, too small a fill refused by OKX', async () => {
+    const poor = gatewayFor(fake.addAccount({ balances: { USDT: '99.9' } }));
+    await expect(exchangeFailure(poor.createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', cost: '100', clientOrderId: 'poor1' }))).resolves.toMatchObject({
+      kind: 'permanent',
+      code: 'insufficient_funds',
+      exchangeCode: '51008',
+    });
+    // 0.5 USDT buys less than BTC's minSz: without a price we cannot know, OKX refuses it.
+    await expect(exchangeFailure(gateway.createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', cost: '0.5', clientOrderId: 'dust2' }))).resolves.toMatchObject({
+      kind: 'permanent',
+      code: 'invalid_order',
+      exchangeCode: '51020',
+    });
+  });
+
+  it('the fake refuses tgtCcy quote_ccy on a limit order, as OKX does (tgtCcy is for market orders)', async () => {
+    const raw = createOkxClient(credentialsOf(account), { apiUrl: fake.url });
+    await expect(raw.createOrder('BTC/USDT', 'limit', 'buy', 0.01, 50000, { tgtCcy: 'quote_ccy' })).rejects.toMatchObject({
+      name: 'BadRequest',
+      message: expect.stringContaining('Parameter tgtCcy error'),
+    });
+    expect(account.orders.size).toBe(0);
   });
 
   it('finds an order by clOrdId and by id, and answers null for an unknown one', async () => {

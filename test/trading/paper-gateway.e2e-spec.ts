@@ -66,6 +66,16 @@ describe('PaperExchangeGateway on PostgreSQL', () => {
     expect(order).toMatchObject({ amount: '0.123456', average: '3000.01', cost: '370.36923456' });
   });
 
+  it('fills a market buy sized by cost at the given price: what it buys, cut to the lot size', async () => {
+    const paper = await paperFor();
+    const order = await paper.createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', cost: '100', price: '30000', clientOrderId: 'cost1' });
+    expect(order).toMatchObject({ status: 'closed', amount: '0.00333333', filled: '0.00333333', average: '30000', cost: '99.9999', requestedCost: null });
+    await expect(paper.fetchBalance()).resolves.toMatchObject({ USDT: { free: '9900.0001' } });
+    const base = { symbol: 'BTC/USDT', price: '30000', clientOrderId: 'cost2' } as const;
+    await expect(exchangeFailure(paper.createOrder({ ...base, side: 'sell', type: 'market', cost: '100' }))).resolves.toMatchObject({ code: 'invalid_order' });
+    await expect(exchangeFailure(paper.createOrder({ ...base, side: 'buy', type: 'market', cost: '0.5' }))).resolves.toMatchObject({ code: 'below_min_notional' });
+  });
+
   it('refuses an order beyond the balance and changes nothing', async () => {
     const paper = await paperFor();
     const e = await exchangeFailure(

@@ -147,18 +147,24 @@ export class FakeOkxExchange {
     const side = body.side === 'sell' ? 'sell' : 'buy';
     const ordType = String(body.ordType);
     const [base, quote] = inst.instId.split('-');
-    const tgtCcy = typeof body.tgtCcy === 'string' ? body.tgtCcy : ordType === 'market' && side === 'buy' ? 'quote_ccy' : 'base_ccy';
-    const sz = new Decimal(String(body.sz ?? '0'));
+    // OKX: tgtCcy applies to spot market orders only, by default quote_ccy for a buy, base_ccy for a sell.
+    const tgtCcy = typeof body.tgtCcy === 'string' && body.tgtCcy !== '' ? body.tgtCcy : ordType === 'market' && side === 'buy' ? 'quote_ccy' : 'base_ccy';
+    if (tgtCcy !== 'base_ccy' && tgtCcy !== 'quote_ccy') return fail(200, '51000', 'Parameter tgtCcy error');
+    if (tgtCcy === 'quote_ccy' && ordType !== 'market') return fail(200, '51000', 'Parameter tgtCcy error');
+    const szRaw = String(body.sz ?? '0');
+    const sz = new Decimal(szRaw);
     const px = ordType === 'limit' ? new Decimal(String(body.px ?? '0')) : new Decimal(inst.last);
-    // A market buy in quote units buys what that money gets, cut to the lot size.
+    if (px.lte(0)) return orderFail('51006', 'Order price is not within the price limit', clOrdId);
+    // In quote units, sz buys (or, selling, raises) what that money gets at the fill, cut to the lot size.
     const qty = tgtCcy === 'quote_ccy' ? sz.div(px).toNearest(inst.lotSz, Decimal.ROUND_DOWN) : sz;
     if (!qty.mod(inst.lotSz).isZero()) return orderFail('51121', 'Order quantity must be a multiple of the lot size.', clOrdId);
     if (qty.lt(inst.minSz)) return orderFail('51020', 'Order amount should be greater than the min available amount.', clOrdId);
-    if (px.lte(0)) return orderFail('51006', 'Order price is not within the price limit', clOrdId);
 
     const spendCcy = side === 'buy' ? quote : base;
     const spend = side === 'buy' ? qty.mul(px) : qty;
-    if (forceInsufficient || (a.avail.get(spendCcy) ?? new Decimal(0)).lt(spend)) {
+    // A quote-sized buy must have all of sz available, though the fill spends only base × price of it.
+    const needed = side === 'buy' && tgtCcy === 'quote_ccy' ? sz : spend;
+    if (forceInsufficient || (a.avail.get(spendCcy) ?? new Decimal(0)).lt(needed)) {
       return orderFail('51008', `Order failed. Insufficient ${spendCcy} balance in account.`, clOrdId);
     }
     const now = Date.now();
@@ -169,7 +175,7 @@ export class FakeOkxExchange {
       side,
       ordType,
       tgtCcy,
-      sz: sz.toFixed(),
+      sz: szRaw,
       px: ordType === 'limit' ? px.toFixed() : '',
       state: 'live',
       accFillSz: '0',

@@ -31,17 +31,22 @@ export interface Market {
   minCost: string | null;
 }
 
-export interface CreateOrderRequest {
+/**
+ * How big an order is: base units (`amount`), or, for a market buy only, the quote it spends
+ * (`cost`; the exchange works out the base at the fill, OKX tgtCcy=quote_ccy). Never both; a cost
+ * on anything but a market buy is refused as invalid_order.
+ */
+export type OrderSize = { amount: string; cost?: never } | { cost: string; amount?: never };
+
+export type CreateOrderRequest = OrderSize & {
   symbol: string;
   side: OrderSide;
   type: OrderType;
-  /** Base units. */
-  amount: string;
-  /** Limit price; for paper market orders the fill price. */
+  /** Limit price; for paper market orders the fill price (a paper cost order is converted at it). */
   price?: string;
   /** ≤ 32 alphanumeric characters; our reconciliation key. */
   clientOrderId: string;
-}
+};
 
 export interface Order {
   exchangeOrderId: string;
@@ -50,7 +55,13 @@ export interface Order {
   side: OrderSide;
   type: OrderType;
   status: OrderStatus;
+  /** Base units. For an order sized by cost the base is known only from the fill: equal to `filled`. */
   amount: string;
+  /**
+   * The quote a market buy sized by cost was asked to spend (OKX sz with tgtCcy=quote_ccy); null when
+   * sized in base, and on paper, which turns a cost into base at its known fill price when placing.
+   */
+  requestedCost: string | null;
   /** Limit price (null for market orders). */
   price: string | null;
   filled: string;

@@ -1,6 +1,6 @@
 import { ExchangeError } from '../errors';
 import type { Market } from './exchange-gateway';
-import { validateOrderAgainstMarket } from './order-validation';
+import { quoteToBase, validateCostAgainstMarket, validateOrderAgainstMarket } from './order-validation';
 
 const btc: Market = {
   symbol: 'BTC/USDT',
@@ -69,5 +69,34 @@ describe('validateOrderAgainstMarket', () => {
 
   it('has no notional rule when the market has none (OKX spot)', () => {
     expect(validateOrderAgainstMarket({ ...btc, minCost: null }, '0.00001', '1').cost).toBe('0.00001');
+  });
+});
+
+describe('validateCostAgainstMarket', () => {
+  it('cuts the cost DOWN to the quote step (the tick), never up', () => {
+    expect(validateCostAgainstMarket(btc, '100')).toBe('100');
+    expect(validateCostAgainstMarket(btc, '100.0999999999')).toBe('100');
+    expect(validateCostAgainstMarket({ ...btc, pricePrecision: '0.0001' }, '12.34567')).toBe('12.3456');
+  });
+
+  it.each([['0'], ['-5'], ['abc'], [''], ['1e3']])('refuses the cost "%s"', (cost) => {
+    expect(failure(() => validateCostAgainstMarket(btc, cost))).toMatchObject({ kind: 'permanent', code: 'invalid_amount' });
+  });
+
+  it('refuses a cost that rounds to nothing, below the minimum notional, or on a closed market', () => {
+    expect(failure(() => validateCostAgainstMarket(btc, '0.09')).reason).toBe('cost 0.09 USDT is smaller than the quote step 0.1 of BTC/USDT');
+    const e = failure(() => validateCostAgainstMarket(btc, '0.99'));
+    expect(e).toMatchObject({ kind: 'permanent', code: 'below_min_notional' });
+    expect(e.reason).toBe('order value 0.9 USDT is below the minimum 1 USDT of BTC/USDT');
+    expect(validateCostAgainstMarket(btc, '1')).toBe('1');
+    expect(validateCostAgainstMarket({ ...btc, minCost: null }, '0.1')).toBe('0.1');
+    expect(failure(() => validateCostAgainstMarket({ ...btc, active: false }, '10'))).toMatchObject({ code: 'invalid_order' });
+  });
+});
+
+describe('quoteToBase', () => {
+  it('divides down to 18 decimals, never more than the budget buys', () => {
+    expect(quoteToBase('100', '30000')).toBe('0.003333333333333333');
+    expect(quoteToBase('10', '40000')).toBe('0.00025');
   });
 });

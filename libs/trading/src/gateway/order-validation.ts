@@ -17,9 +17,7 @@ export interface ValidatedOrder {
  * The minimum notional is checked only when a price is known (live market orders carry none).
  */
 export function validateOrderAgainstMarket(market: Market, amount: string, price?: string | null): ValidatedOrder {
-  if (!market.active) {
-    throw ExchangeError.permanent(C.invalidOrder, `market ${market.symbol} is not open for trading`);
-  }
+  requireActive(market);
   if (!isDecimalString(amount) || new Decimal(amount).lte(0)) {
     throw ExchangeError.permanent(C.invalidAmount, `amount must be a positive decimal, got "${amount}"`);
   }
@@ -35,23 +33,59 @@ export function validateOrderAgainstMarket(market: Market, amount: string, price
     );
   }
 
-  let roundedPrice: Decimal | null = null;
-  if (price !== undefined && price !== null) {
-    if (!isDecimalString(price) || new Decimal(price).lte(0)) {
-      throw ExchangeError.permanent(C.invalidOrder, `price must be a positive decimal, got "${price}"`);
-    }
-    roundedPrice = new Decimal(price).toNearest(market.pricePrecision, Decimal.ROUND_HALF_UP);
-    if (roundedPrice.lte(0)) {
-      throw ExchangeError.permanent(C.invalidOrder, `price ${price} is smaller than the tick size ${market.pricePrecision} of ${market.symbol}`);
-    }
-  }
-
+  const roundedPrice = price !== undefined && price !== null ? new Decimal(validatePrice(market, price)) : null;
   const cost = roundedPrice ? rounded.mul(roundedPrice) : null;
-  if (cost && market.minCost !== null && cost.lt(market.minCost)) {
+  if (cost) requireMinCost(market, cost);
+  return { amount: rounded.toFixed(), price: roundedPrice?.toFixed() ?? null, cost: cost?.toFixed() ?? null };
+}
+
+/** A positive price rounded to the nearest tick. */
+export function validatePrice(market: Market, price: string): string {
+  if (!isDecimalString(price) || new Decimal(price).lte(0)) {
+    throw ExchangeError.permanent(C.invalidOrder, `price must be a positive decimal, got "${price}"`);
+  }
+  const rounded = new Decimal(price).toNearest(market.pricePrecision, Decimal.ROUND_HALF_UP);
+  if (rounded.lte(0)) {
+    throw ExchangeError.permanent(C.invalidOrder, `price ${price} is smaller than the tick size ${market.pricePrecision} of ${market.symbol}`);
+  }
+  return rounded.toFixed();
+}
+
+/**
+ * Checks a market buy sized by what it spends (quote units) and returns the cost to send: rounded
+ * DOWN to the market's price step, the quote precision ccxt's costToPrecision truncates OKX's sz to,
+ * so what is sent is exactly what was checked and never more than asked. The minimum size cannot be
+ * checked without a price: the exchange refuses a fill below it itself.
+ */
+export function validateCostAgainstMarket(market: Market, cost: string): string {
+  requireActive(market);
+  if (!isDecimalString(cost) || new Decimal(cost).lte(0)) {
+    throw ExchangeError.permanent(C.invalidAmount, `cost must be a positive decimal, got "${cost}"`);
+  }
+  const rounded = new Decimal(cost).toNearest(market.pricePrecision, Decimal.ROUND_DOWN);
+  if (rounded.lte(0)) {
+    throw ExchangeError.permanent(C.invalidAmount, `cost ${new Decimal(cost).toFixed()} ${market.quote} is smaller than the quote step ${market.pricePrecision} of ${market.symbol}`);
+  }
+  requireMinCost(market, rounded);
+  return rounded.toFixed();
+}
+
+/** What a quote budget buys at `price`, in base units (18 decimals, rounded down: never more than the budget). */
+export function quoteToBase(quote: string, price: string): string {
+  return new Decimal(quote).div(price).toDecimalPlaces(18, Decimal.ROUND_DOWN).toFixed();
+}
+
+function requireActive(market: Market): void {
+  if (!market.active) {
+    throw ExchangeError.permanent(C.invalidOrder, `market ${market.symbol} is not open for trading`);
+  }
+}
+
+function requireMinCost(market: Market, cost: Decimal): void {
+  if (market.minCost !== null && cost.lt(market.minCost)) {
     throw ExchangeError.permanent(
       C.belowMinNotional,
       `order value ${cost.toFixed()} ${market.quote} is below the minimum ${market.minCost} ${market.quote} of ${market.symbol}`,
     );
   }
-  return { amount: rounded.toFixed(), price: roundedPrice?.toFixed() ?? null, cost: cost?.toFixed() ?? null };
 }

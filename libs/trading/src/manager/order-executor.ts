@@ -60,24 +60,19 @@ export class OrderExecutor {
       // earlier placement) is the free balance the one this order may spend a share of.
       let sized: SizedOrder = order;
       if (order.quote_percent !== null) {
-        const quote = percentBudget(await gateway.fetchBalance(), market, order.quote_percent);
-        if (!(await this.transitions.resolveQuote(claim, quote))) {
-          result = { orderId: order.id, status: 'lost_lease', reconciled: false, reason: null };
-          return this.log(order, result, started);
-        }
-        sized = { ...order, quote_amount: quote };
+        sized = { ...order, quote_amount: percentBudget(await gateway.fetchBalance(), market, order.quote_percent) };
       }
+      // A live market buy sized in quote is sent as its cost: no ticker, no conversion at a stale ask.
       const ticker = needsTicker(sized, market) ? tickerPrice(await gateway.fetchTicker(order.symbol), order.side) : null;
       const plan = planPlacement(sized, market, ticker);
+      // Written before sending, as what is spent (a cost cut to the quote step, or the budget), so the
+      // user sees it even if the answer is lost; a worker whose lease has passed learns it here.
+      if (order.quote_percent !== null && !(await this.transitions.resolveQuote(claim, plan.cost ?? sized.quote_amount!))) {
+        result = { orderId: order.id, status: 'lost_lease', reconciled: false, reason: null };
+        return this.log(order, result, started);
+      }
       placementSent = true;
-      const placed = await gateway.createOrder({
-        symbol: order.symbol,
-        side: order.side,
-        type: order.type,
-        amount: plan.amount,
-        ...(plan.price !== undefined ? { price: plan.price } : {}),
-        clientOrderId: order.client_order_id,
-      });
+      const placed = await gateway.createOrder({ symbol: order.symbol, side: order.side, type: order.type, clientOrderId: order.client_order_id, ...plan });
       result = await this.finish(claim, outcomeOf(placed), false);
     } catch (error) {
       result = await this.fail(order, claim, error, knownAbsent && !placementSent);

@@ -1,6 +1,6 @@
 import type { Market } from '../gateway/exchange-gateway';
 import { ExchangeError } from '../errors';
-import { needsTicker, percentBudget, planPlacement, SizedOrder, tickerPrice } from './order-sizing';
+import { needsTicker, percentBudget, planPlacement, sendsCost, SizedOrder, tickerPrice } from './order-sizing';
 
 const BTC: Market = {
   symbol: 'BTC/USDT', id: 'BTC-USDT', base: 'BTC', quote: 'USDT', active: true,
@@ -19,9 +19,28 @@ describe('planPlacement', () => {
     expect(planPlacement(order({ amount: null, quote_amount: '100', price: '30000' }), BTC, null)).toEqual({ amount: '0.00333333', price: '30000' });
   });
 
-  it('sends no price for a live market order, and converts at the ticker when there is no signal price', () => {
+  it('sends no price for a live market order, and converts a quote sell at the ticker when there is no signal price', () => {
     expect(planPlacement(order({ mode: 'live', price: null }), BTC, null)).toEqual({ amount: '0.01' });
-    expect(planPlacement(order({ mode: 'live', price: null, amount: null, quote_amount: '10' }), BTC, '40000')).toEqual({ amount: '0.00025' });
+    expect(planPlacement(order({ mode: 'live', side: 'sell', price: null, amount: null, quote_amount: '10' }), BTC, '40000')).toEqual({ amount: '0.00025' });
+  });
+
+  it('sends a live quote-sized market buy as its cost, cut DOWN to the quote step, whatever the prices', () => {
+    const buy = order({ mode: 'live', price: null, amount: null, quote_amount: '100.0999' });
+    expect(planPlacement(buy, BTC, null)).toEqual({ cost: '100' });
+    expect(planPlacement({ ...buy, price: '30000' }, BTC, '40000')).toEqual({ cost: '100' });
+    expect(planPlacement({ ...buy, quote_amount: '0.19' }, BTC, null)).toEqual({ cost: '0.1' });
+  });
+
+  it('converts a quote amount at its own price for a live limit buy and on paper', () => {
+    expect(planPlacement(order({ mode: 'live', type: 'limit', price: '40000', amount: null, quote_amount: '10' }), BTC, null)).toEqual({ amount: '0.00025', price: '40000' });
+    expect(planPlacement(order({ amount: null, quote_amount: '10', price: '40000' }), BTC, null)).toEqual({ amount: '0.00025', price: '40000' });
+  });
+
+  it('rejects a cost order below the quote step or the minimum notional before anything is sent', () => {
+    const buy = order({ mode: 'live', price: null, amount: null, quote_amount: '0.05' });
+    expect(() => planPlacement(buy, BTC, null)).toThrow(/cost 0.05 USDT is smaller than the quote step 0.1/);
+    expect(() => planPlacement({ ...buy, quote_amount: '4.99' }, { ...BTC, minCost: '5' }, null)).toThrow(/order value 4.9 USDT is below the minimum 5 USDT/);
+    expect(planPlacement({ ...buy, quote_amount: '5' }, { ...BTC, minCost: '5' }, null)).toEqual({ cost: '5' });
   });
 
   it('rejects what the exchange would refuse, permanently and with a reason', () => {
@@ -32,13 +51,25 @@ describe('planPlacement', () => {
   });
 });
 
+describe('sendsCost', () => {
+  it('only for a live market buy sized in quote', () => {
+    const quoteBuy = order({ mode: 'live', price: null, amount: null, quote_amount: '10' });
+    expect(sendsCost(quoteBuy)).toBe(true);
+    expect(sendsCost({ ...quoteBuy, price: '40000' })).toBe(true);
+    expect([{ mode: 'paper' as const }, { side: 'sell' as const }, { type: 'limit' as const }, { amount: '0.1', quote_amount: null }].map((o) => sendsCost({ ...quoteBuy, ...o }))).toEqual([false, false, false, false]);
+  });
+});
+
 describe('needsTicker', () => {
   it('asks for a price only when placing needs one', () => {
     expect(needsTicker(order({}), BTC)).toBe(false);
     expect(needsTicker(order({ price: null }), BTC)).toBe(true);
     expect(needsTicker(order({ mode: 'live', price: null }), BTC)).toBe(false);
     expect(needsTicker(order({ mode: 'live', price: null }), { ...BTC, minCost: '5' })).toBe(true);
-    expect(needsTicker(order({ mode: 'live', price: null, amount: null, quote_amount: '10' }), BTC)).toBe(true);
+    expect(needsTicker(order({ mode: 'live', price: null, amount: null, quote_amount: '10', side: 'sell' }), BTC)).toBe(true);
+    // A live quote market buy is sent as its cost: no price needed, even with a minimum notional.
+    expect(needsTicker(order({ mode: 'live', price: null, amount: null, quote_amount: '10' }), { ...BTC, minCost: '5' })).toBe(false);
+    expect(needsTicker(order({ price: null, amount: null, quote_amount: '10' }), BTC)).toBe(true);
   });
 
   it('reads the side of the book a market order meets', () => {

@@ -1,24 +1,30 @@
 import { Decimal } from '@torgovo/core';
 import { ExchangeError, ExchangeErrorCodes as C } from '../errors';
-import type { Balances, Market, Ticker } from '../gateway/exchange-gateway';
-import { validateOrderAgainstMarket } from '../gateway/order-validation';
+import type { Balances, Market, OrderSize, Ticker } from '../gateway/exchange-gateway';
+import { quoteToBase, validateCostAgainstMarket, validateOrderAgainstMarket } from '../gateway/order-validation';
 import type { OrderRecord } from '../orders/entities/order.entity';
 
 export type SizedOrder = Pick<OrderRecord, 'mode' | 'type' | 'side' | 'symbol' | 'amount' | 'quote_amount' | 'price'>;
 
-export interface Placement {
-  /** Base units, rounded down to the lot size. */
-  amount: string;
-  /** Sent to the gateway: the fill price on paper, the limit price live; absent for live market orders. */
-  price?: string;
+/**
+ * What is sent: `amount` in base units, rounded down to the lot size, with `price` (the fill price
+ * on paper, the limit price live; absent for live market orders) — or, for a live market buy sized
+ * in quote, the `cost` it spends, which the exchange turns into base at the fill.
+ */
+export type Placement = OrderSize & { price?: string };
+
+/** A live market buy with a quote amount is sent as what it spends: no conversion at a price we read earlier. */
+export function sendsCost(order: SizedOrder): boolean {
+  return order.mode === 'live' && order.type === 'market' && order.side === 'buy' && order.amount === null && order.quote_amount !== null;
 }
 
 /**
  * Whether placing needs a price we do not have yet: paper fills at a price, a quote-sized order
- * converts at one, and a minimum notional can only be checked with one. The signal price wins.
+ * converts at one (unless sent as a cost), and a minimum notional can only be checked with one.
+ * The signal price wins.
  */
 export function needsTicker(order: SizedOrder, market: Market): boolean {
-  if (order.price !== null) return false;
+  if (order.price !== null || sendsCost(order)) return false;
   if (order.mode === 'paper') return true;
   if (order.type === 'limit') return false; // rejected in planPlacement: a limit order carries its price
   return order.amount === null || market.minCost !== null;
@@ -30,10 +36,13 @@ export function tickerPrice(ticker: Ticker, side: 'buy' | 'sell'): string | null
 }
 
 /**
- * Turns an order row into what is sent: a quote-sized order becomes quote / price in base units,
- * then precision, minimum size and minimum notional are checked (ExchangeError 'permanent' if not met).
+ * Turns an order row into what is sent: a live quote-sized market buy becomes its cost (checked
+ * against the quote step and minimum notional); any other quote-sized order becomes quote / price
+ * in base units; then precision, minimum size and minimum notional are checked (ExchangeError
+ * 'permanent' if not met).
  */
 export function planPlacement(order: SizedOrder, market: Market, referencePrice: string | null): Placement {
+  if (sendsCost(order)) return { cost: validateCostAgainstMarket(market, order.quote_amount!) };
   const price = order.price ?? referencePrice;
   if (order.type === 'limit' && order.price === null) {
     throw ExchangeError.permanent(C.invalidOrder, 'a limit order needs a price');
@@ -46,7 +55,7 @@ export function planPlacement(order: SizedOrder, market: Market, referencePrice:
     if (order.quote_amount === null) throw ExchangeError.permanent(C.invalidAmount, 'the order has neither amount nor quote_amount');
     if (price === null) throw ExchangeError.permanent(C.noPrice, `no price to convert ${order.quote_amount} ${market.quote} into ${market.base}`);
     // Rounded down to the lot size by the validation below: never more than the quote budget.
-    amount = new Decimal(order.quote_amount).div(price).toDecimalPlaces(18, Decimal.ROUND_DOWN).toFixed();
+    amount = quoteToBase(order.quote_amount, price);
   }
   const v = validateOrderAgainstMarket(market, amount, price);
   const sendPrice = order.mode === 'paper' || order.type === 'limit' ? (v.price ?? undefined) : undefined;

@@ -14,7 +14,7 @@ import {
   OrderRef,
   Ticker,
 } from '../exchange-gateway';
-import { validateOrderAgainstMarket } from '../order-validation';
+import { validateCostAgainstMarket, validateOrderAgainstMarket } from '../order-validation';
 import type { OkxClient } from './okx-client';
 import {
   okxData,
@@ -75,17 +75,32 @@ export class LiveExchangeGateway implements ExchangeGateway {
       throw ExchangeError.permanent(C.invalidOrder, 'clientOrderId must be 1 to 32 letters or digits');
     }
     const market = await this.market(request.symbol);
-    if (request.type === 'limit' && request.price === undefined) {
-      throw ExchangeError.permanent(C.invalidOrder, 'a limit order needs a price');
+    const params = { clOrdId: request.clientOrderId };
+    let send: () => Promise<{ id?: string }>;
+    let sent: Pick<Order, 'amount' | 'requestedCost' | 'price'>;
+    if (request.cost !== undefined) {
+      if (request.side !== 'buy' || request.type !== 'market') {
+        throw ExchangeError.permanent(C.invalidOrder, 'only a market buy can be sized by cost');
+      }
+      // sz in quote units (tgtCcy=quote_ccy), already cut to the step ccxt's costToPrecision
+      // truncates to: ccxt sends this very number.
+      const cost = validateCostAgainstMarket(market, request.cost);
+      const n = exactNumber(cost, 'cost');
+      send = () => this.client.createMarketBuyOrderWithCost(market.symbol, n, params);
+      sent = { amount: '0', requestedCost: cost, price: null };
+    } else {
+      if (request.type === 'limit' && request.price === undefined) {
+        throw ExchangeError.permanent(C.invalidOrder, 'a limit order needs a price');
+      }
+      const v = validateOrderAgainstMarket(market, request.amount, request.price);
+      const amount = exactNumber(v.amount, 'amount');
+      // Market orders are sent without a price: OKX fills them at the book (sz in base units).
+      const price = request.type === 'limit' ? exactNumber(v.price!, 'price') : undefined;
+      send = () => this.client.createOrder(market.symbol, request.type, request.side, amount, price, params);
+      sent = { amount: v.amount, requestedCost: null, price: request.type === 'limit' ? v.price : null };
     }
-    const v = validateOrderAgainstMarket(market, request.amount, request.price);
-    const amount = exactNumber(v.amount, 'amount');
-    // Market orders are sent without a price: OKX fills them at the book (sz in base units).
-    const price = request.type === 'limit' ? exactNumber(v.price!, 'price') : undefined;
 
-    const placed = await this.call(() =>
-      this.client.createOrder(market.symbol, request.type, request.side, amount, price, { clOrdId: request.clientOrderId }),
-    );
+    const placed = await this.call(send);
     // The place-order answer carries ids only; the fill is read back. If that read fails the order
     // still exists, so it is reported open and the caller syncs it later instead of retrying it.
     const ref = placed.id ? { id: placed.id } : { clientOrderId: request.clientOrderId };
@@ -102,8 +117,7 @@ export class LiveExchangeGateway implements ExchangeGateway {
       side: request.side,
       type: request.type,
       status: 'open',
-      amount: v.amount,
-      price: request.type === 'limit' ? v.price : null,
+      ...sent,
       filled: '0',
       average: null,
       cost: '0',

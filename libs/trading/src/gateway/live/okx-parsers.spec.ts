@@ -62,6 +62,7 @@ describe('OKX parsers', () => {
       type: 'market',
       status: 'closed',
       amount: '0.1',
+      requestedCost: null,
       price: null,
       filled: '0.1',
       average: '101.58',
@@ -70,6 +71,26 @@ describe('OKX parsers', () => {
       feeCurrency: 'LTC',
       timestamp: 1712410901848,
     });
+  });
+
+  it('reads a market buy sized by cost (tgtCcy quote_ccy): sz is the quote asked, the base comes from the fill', () => {
+    const byCost = { ...spotOrder, tgtCcy: 'quote_ccy', sz: '100', accFillSz: '0.984445', fillSz: '0.984445', fee: '-0.000984445' };
+    expect(parseOkxOrder(byCost, 'LTC/USDT')).toMatchObject({
+      status: 'closed',
+      amount: '0.984445',
+      requestedCost: '100',
+      filled: '0.984445',
+      average: '101.58',
+      cost: '99.9999231',
+      fee: '0.000984445',
+      feeCurrency: 'LTC',
+    });
+    // Before any fill the base is unknown: amount follows the fill, the cost asked stays.
+    const live = parseOkxOrder({ ...byCost, state: 'live', accFillSz: '0', avgPx: '', fee: '0' }, 'LTC/USDT');
+    expect(live).toMatchObject({ status: 'open', amount: '0', requestedCost: '100', filled: '0', average: null, cost: '0' });
+    // tgtCcy applies to market orders only (a quote_ccy sell raises sz in quote); a limit order's sz is base.
+    expect(parseOkxOrder({ ...byCost, side: 'sell' }, 'LTC/USDT')).toMatchObject({ amount: '0.984445', requestedCost: '100' });
+    expect(parseOkxOrder({ ...byCost, ordType: 'limit', px: '100' }, 'LTC/USDT')).toMatchObject({ amount: '100', requestedCost: null });
   });
 
   it('maps OKX order states', () => {

@@ -71,23 +71,33 @@ const ORDER_STATES: Record<string, OrderStatus> = {
   order_failed: 'rejected',
 };
 
-/** One row of GET /api/v5/trade/order. Our orders are sent with tgtCcy=base_ccy, so sz is in base units. */
+/**
+ * One row of GET /api/v5/trade/order. `sz` is in base units, except for a spot market order with
+ * tgtCcy=quote_ccy (our market buys sized by cost): there `sz` is in quote — what the buy spends —
+ * and the base is only known from the fill, so `amount` is accFillSz (0 until it fills) and
+ * `requestedCost` keeps sz.
+ */
 export function parseOkxOrder(raw: OkxRecord, symbol: string): Order {
   const filled = dec(raw, 'accFillSz') ?? '0';
   const average = dec(raw, 'avgPx');
   const fee = dec(raw, 'fee');
   const state = str(raw, 'state') ?? '';
+  const side = str(raw, 'side') === 'sell' ? 'sell' : 'buy';
+  const type = str(raw, 'ordType') === 'market' ? 'market' : 'limit';
+  const byCost = type === 'market' && str(raw, 'tgtCcy') === 'quote_ccy';
   return {
     exchangeOrderId: str(raw, 'ordId') ?? '',
     clientOrderId: str(raw, 'clOrdId'),
     symbol,
-    side: str(raw, 'side') === 'sell' ? 'sell' : 'buy',
-    type: str(raw, 'ordType') === 'market' ? 'market' : 'limit',
+    side,
+    type,
     status: ORDER_STATES[state] ?? 'open',
-    amount: dec(raw, 'sz') ?? '0',
+    amount: byCost ? filled : (dec(raw, 'sz') ?? '0'),
+    requestedCost: byCost ? dec(raw, 'sz') : null,
     price: dec(raw, 'px'),
     filled,
     average,
+    // What was spent (or received), whatever sz meant: the fill times its average price.
     cost: average ? new Decimal(filled).mul(average).toFixed() : '0',
     // OKX reports a charged fee as negative and a rebate as positive; we report the charge.
     fee: fee ? new Decimal(fee).neg().toFixed() : '0',

@@ -17,7 +17,7 @@ import {
   Ticker,
 } from '../exchange-gateway';
 import { toExchangeError } from '../exchange-error-mapping';
-import { validateOrderAgainstMarket } from '../order-validation';
+import { quoteToBase, validateCostAgainstMarket, validateOrderAgainstMarket, validatePrice } from '../order-validation';
 import { computeMarketFill, computeReservation, PAPER_TAKER_FEE_RATE } from './paper-math';
 import { findPaperMarket, PAPER_MARKETS } from './paper-markets';
 
@@ -80,6 +80,8 @@ function toOrder(row: OrderRow): Order {
     type: row.type,
     status: row.status,
     amount: toDecimalString(row.amount),
+    // A paper cost order is stored as the base it bought at its known fill price.
+    requestedCost: null,
     price: dec(row.price),
     filled: toDecimalString(row.filled),
     average: dec(row.average),
@@ -142,7 +144,17 @@ export class PaperExchangeGateway implements ExchangeGateway {
     if (request.price === undefined) {
       throw ExchangeError.permanent(C.invalidOrder, `paper ${request.type} orders need a price (the fill price)`);
     }
-    const v = validateOrderAgainstMarket(market, request.amount, request.price);
+    // A cost order (market buy) becomes what it buys at the fill price: paper knows that price already.
+    let amount: string;
+    if (request.cost !== undefined) {
+      if (request.side !== 'buy' || request.type !== 'market') {
+        throw ExchangeError.permanent(C.invalidOrder, 'only a market buy can be sized by cost');
+      }
+      amount = quoteToBase(validateCostAgainstMarket(market, request.cost), validatePrice(market, request.price));
+    } else {
+      amount = request.amount;
+    }
+    const v = validateOrderAgainstMarket(market, amount, request.price);
     const price = v.price!;
 
     return this.transaction(async (m) => {

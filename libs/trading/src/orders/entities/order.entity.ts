@@ -49,13 +49,17 @@ export class OrderRecord {
   @Column({ type: 'varchar', length: 8 })
   type: 'market' | 'limit';
 
-  /** Base amount as requested (before rounding to the market step). */
+  /**
+   * Base amount as requested (before rounding to the market step). Null for an order sized in quote,
+   * before and after it fills: what it bought is `filled`, what that cost is `cost`.
+   */
   @Column({ type: 'numeric', precision: 36, scale: 18, nullable: true })
   amount: string | null;
 
   /**
-   * Quote amount to spend, for quote-sized orders; for a quote_percent order, what the percent
-   * resolved to when it was placed (null until then).
+   * Quote amount to spend, for quote-sized orders (a live market buy sends it as is, cut to the
+   * quote step); for a quote_percent order, what the percent resolved to when it was placed
+   * (null until then).
    */
   @Column({ type: 'numeric', precision: 36, scale: 18, nullable: true })
   quote_amount: string | null;
