@@ -346,6 +346,19 @@ describe('Stripe payments (real stripe library against a local fake, real Postgr
     expect((await h.sub(trial.body.id)).status).toBe('past_due');
   });
 
+  it('cancelling an unpaid card checkout (pending, or a trial without a card yet) expires its Checkout Session and cancels the payment', async () => {
+    for (const plan of ['enterprise', 'pro'] as const) {
+      const user = await h.t.register();
+      const res = await h.checkout(user.access_token, plan);
+      expect(res.status).toBe(201);
+      expect((await h.sub(res.body.subscription_id)).status).toBe(plan === 'pro' ? 'trial' : 'pending_payment');
+      const del = await h.t.request('DELETE', `/api/subscriptions/${res.body.subscription_id}`, { token: user.access_token });
+      expect(del).toMatchObject({ status: 200, body: { status: 'cancelled' } });
+      expect(h.fake.requestsTo('POST', `/v1/checkout/sessions/${res.body.session_id}/expire`)).toHaveLength(1);
+      expect(await h.count(`SELECT count(*) AS n FROM payments WHERE id = $1 AND status = 'cancelled'`, [res.body.payment_id])).toBe(1);
+    }
+  });
+
   it('never writes the Stripe secret key or webhook secret to a response or a log line', () => {
     const logs = h.t.logs.text();
     expect(logs).not.toContain(h.secretKey);

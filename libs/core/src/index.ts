@@ -18,6 +18,7 @@ export * from './database/migrate';
 export * from './database/advisory-lock';
 export * from './database/embedded-postgres';
 export * from './database/database.module';
+export * from './database/transaction-guard';
 export * from './exchange/credential-tester';
 export * from './throttling/redis-throttler.storage';
 export * from './contracts/subscriptions-reader';

@@ -80,6 +80,10 @@ export class EnvSchema {
   @IsOptional() @Transform(envBool) @IsBoolean()
   WORKER_ENABLED?: boolean;
 
+  /** Refuse a second pooled connection inside a transaction (default: on for the embedded PGlite). */
+  @IsOptional() @Transform(envBool) @IsBoolean()
+  DATABASE_TRANSACTION_GUARD?: boolean;
+
   @Transform(envList) @IsString({ each: true })
   WEBHOOK_IP_ALLOWLIST: string[] = [];
 

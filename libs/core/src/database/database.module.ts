@@ -5,6 +5,7 @@ import { AppConfig } from '../config/config.service';
 import { dataSourceOptions } from './data-source-options';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres';
 import { migrateWithLock } from './migrate';
+import { guardTransactionConnections } from './transaction-guard';
 
 export const DATABASE_URL = Symbol('DATABASE_URL');
 
@@ -46,19 +47,24 @@ class DatabaseUrlModule {}
 @Module({})
 export class DatabaseModule {
   static forRoot(appName: string) {
+    let guard = false;
     return {
       module: DatabaseModule,
       imports: [
         DatabaseUrlModule,
         TypeOrmModule.forRootAsync({
           inject: [AppConfig, DatabaseUrlProvider],
-          useFactory: async (config: AppConfig, urls: DatabaseUrlProvider) => ({
-            ...dataSourceOptions(await urls.url(), config.env.DATABASE_POOL_SIZE, appName),
-            entities: [],
-            autoLoadEntities: true,
-          }),
+          useFactory: async (config: AppConfig, urls: DatabaseUrlProvider) => {
+            guard = config.env.DATABASE_TRANSACTION_GUARD ?? config.embedded;
+            return {
+              ...dataSourceOptions(await urls.url(), config.env.DATABASE_POOL_SIZE, appName),
+              entities: [],
+              autoLoadEntities: true,
+            };
+          },
           dataSourceFactory: async (options) => {
             const ds = await new DataSource(options!).initialize();
+            if (guard) guardTransactionConnections(ds);
             const ran = await migrateWithLock(ds);
             if (ran.length > 0) new Logger('Database').log({ migrations: ran }, 'Migrations applied');
             return ds;
