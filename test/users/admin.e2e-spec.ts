@@ -1,10 +1,5 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { createTestApp, TestApp } from '../support/app';
-
-const run = promisify(execFile);
-const ROOT = join(__dirname, '..', '..');
+import { runCli } from '../support/cli';
 
 describe('first admin and admin-only docs (production mode)', () => {
   let t: TestApp;
@@ -36,18 +31,7 @@ describe('first admin and admin-only docs (production mode)', () => {
 
   it('`cli create-admin` promotes an existing account and creates a new one', async () => {
     const user = await t.register();
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      NODE_ENV: 'test',
-      DATABASE_URL: t.db.url,
-      JWT_SECRET: 'test-jwt-secret-0123456789abcdefghijklmnop',
-      ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-      ADMIN_PASSWORD: 'cli-admin-password',
-      NODE_OPTIONS: '',
-    };
-    delete env.ADMIN_EMAIL;
-    const cli = (...args: string[]) =>
-      run(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/cli/src/main.ts', ...args], { cwd: ROOT, env, timeout: 60_000 });
+    const cli = (...args: string[]) => runCli(t, args, { ADMIN_PASSWORD: 'cli-admin-password' });
     const promoted = await cli('create-admin', '--email', user.email);
     expect(promoted.stdout).toContain('is now an admin');
     const created = await cli('create-admin', '--email', 'second-admin@example.com');

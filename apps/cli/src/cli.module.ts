@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { CoreModule } from '@torgovo/core';
+import { CustomBotsModule } from '@torgovo/custom-bots';
 import { UsersModule } from '@torgovo/users';
 import { TradingModule } from '@torgovo/trading';
 
-@Module({ imports: [CoreModule.forRoot({ appName: 'cli' }), UsersModule, TradingModule] })
+/** CustomBotsModule registers the listeners that stop a deactivated user's bots. */
+@Module({ imports: [CoreModule.forRoot({ appName: 'cli' }), UsersModule, TradingModule, CustomBotsModule] })
 export class CliModule {}

@@ -11,8 +11,15 @@ Commands:
   create-admin --email <email> [--password <password>]
       Create an admin, or promote an existing account. The password may instead come
       from the ADMIN_PASSWORD environment variable (keeps it out of shell history).
+  deactivate-user --email <email>
+      Deactivate an account: it can no longer log in, its refresh tokens are revoked and
+      its running bots stop (stop_reason user_deactivated).
+  activate-user --email <email>
+      Reactivate an account (its bots stay stopped until the user starts them).
   migrate
       Apply pending migrations and exit (they also run at every start).`;
+
+const COMMANDS = ['create-admin', 'deactivate-user', 'activate-user', 'migrate'];
 
 async function main(): Promise<number> {
   const [command, ...rest] = process.argv.slice(2);
@@ -20,7 +27,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return command ? 0 : 1;
   }
-  if (command !== 'create-admin' && command !== 'migrate') {
+  if (!COMMANDS.includes(command)) {
     console.error(`Unknown command '${command}'.\n\n${USAGE}`);
     return 1;
   }
@@ -40,6 +47,23 @@ async function main(): Promise<number> {
     try {
       const { id, created } = await app.get(UsersService).ensureAdmin(values.email, password, 'cli');
       console.log(created ? `Admin created: ${values.email} (${id})` : `Existing account is now an admin: ${values.email} (${id})`);
+    } finally {
+      await app.close();
+    }
+    return 0;
+  }
+  if (command === 'deactivate-user' || command === 'activate-user') {
+    if (!values.email) {
+      console.error(`${command} needs --email.`);
+      return 1;
+    }
+    const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'] });
+    try {
+      const users = app.get(UsersService);
+      const user = await users.getByEmail(values.email);
+      const active = command === 'activate-user';
+      const changed = await users.setActive(user.id, active, { actorId: null, source: 'cli' });
+      console.log(`${values.email} (${user.id}) is ${active ? 'active' : 'deactivated'}${changed ? '' : ' (it already was)'}.`);
     } finally {
       await app.close();
     }

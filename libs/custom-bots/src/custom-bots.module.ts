@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { SubscriptionsModule } from '@torgovo/subscriptions';
 import { UsersModule } from '@torgovo/users';
-import { BotExchangeListener } from './bot-exchange.listener';
+import { BotUserListener } from './bot-user.listener';
 import { BotExpiryListener } from './bot-expiry.listener';
 import { BotsController } from './bots.controller';
 import { BotsService } from './bots.service';
@@ -22,7 +22,7 @@ import { WebhooksService } from './webhooks.service';
 /**
  * Custom bots and their TradingView webhooks. Import it in the api (routes) and in the worker
  * (so subscription expiry stops bots: BotExpiryListener registers with SubscriptionHooks), and
- * BotExchangeListener stops live bots when the user disconnects their exchange.
+ * BotUserListener stops bots when the user disconnects their exchange or is deactivated.
  * TradingModule is global (OrdersService, ExchangeGatewayFactory).
  */
 @Module({
@@ -37,7 +37,7 @@ import { WebhooksService } from './webhooks.service';
     MarketCatalog,
     WebhookBodyHooks,
     BotExpiryListener,
-    BotExchangeListener,
+    BotUserListener,
     ...webhookRetention,
   ],
   exports: [BotsService, WebhooksService, WebhookReceiveService, MarketCatalog, BotExpiryListener],

@@ -11,7 +11,7 @@ import {
   SUPPORTED_EXCHANGES,
 } from '@torgovo/core';
 import { ExchangeCredential } from './entities/exchange-credential.entity';
-import { ExchangeConnectionHooks } from './exchange-connection.hooks';
+import { UserHooks } from './user-hooks';
 import { UserErrors } from './errors';
 
 export interface ConnectionInput {
@@ -36,7 +36,7 @@ export class ExchangeCredentialsService {
     private readonly box: SecretBox,
     private readonly audit: AuditService,
     @Inject(EXCHANGE_CREDENTIAL_TESTER) private readonly tester: ExchangeCredentialTester,
-    private readonly hooks: ExchangeConnectionHooks,
+    private readonly hooks: UserHooks,
   ) {}
 
   /** Test first, through the gateway; only credentials the exchange accepts are stored. */

@@ -1,7 +1,8 @@
 import type { TestApp } from '../support/app';
+import { runCli } from '../support/cli';
 import { createBot, generateWebhook, LiveExchangeHarness, liveExchangeHarness, sendAlert, subscribe, TestUser } from './support';
 
-describe('disconnecting the exchange stops live bots (e2e: real PostgreSQL, fake OKX)', () => {
+describe('bots stop when the user disconnects the exchange or is deactivated (e2e: real PostgreSQL, fake OKX)', () => {
   let h: LiveExchangeHarness;
   let t: TestApp;
 
@@ -48,4 +49,37 @@ describe('disconnecting the exchange stops live bots (e2e: real PostgreSQL, fake
     expect(started.status).toBe(200);
     expect(started.body).toMatchObject({ status: 'running', stop_reason: null });
   });
+
+  it('`cli deactivate-user`: login and refresh refused, the access token dies, every bot stops, alerts are refused; `activate-user` restores login only', async () => {
+    const u = await t.register();
+    await subscribe(t, u, 'pro');
+    await connect(u);
+    const live = (await createBot(t, u, { mode: 'live', name: 'live' })).body.id as string;
+    const paper = (await createBot(t, u, { mode: 'paper', name: 'paper' })).body.id as string;
+    const hook = await generateWebhook(t, u, paper);
+
+    const off = await runCli(t, ['deactivate-user', '--email', u.email.toUpperCase()]);
+    expect(off.stdout).toContain('is deactivated');
+    for (const id of [live, paper]) {
+      const row = (await t.db.dataSource.query(`SELECT status, stop_reason FROM bots WHERE id = $1`, [id])) as Array<{ status: string; stop_reason: string }>;
+      expect(row[0]).toEqual({ status: 'stopped', stop_reason: 'user_deactivated' });
+    }
+    expect((await t.request('POST', '/api/auth/login', { body: { email: u.email, password: u.password } })).status).toBe(401);
+    expect((await t.request('POST', '/api/auth/refresh', { body: { refresh_token: u.refresh_token } })).status).toBe(401);
+    expect((await t.request('GET', '/api/users/me', { token: u.access_token })).status).toBe(401);
+    const refused = await sendAlert(t, hook.webhook_secret, { action: 'buy', ticker: 'BTCUSDT', price: '60000', quantity: '0.001' });
+    expect(refused.status).toBe(403);
+    const audit = (await t.db.dataSource.query(`SELECT actor_id, data FROM audit_logs WHERE user_id = $1 AND event_type = 'user.deactivated'`, [u.id])) as unknown[];
+    expect(audit).toEqual([{ actor_id: null, data: { source: 'cli' } }]);
+    expect((await runCli(t, ['deactivate-user', '--email', u.email])).stdout).toContain('(it already was)');
+
+    expect((await runCli(t, ['activate-user', '--email', u.email])).stdout).toContain('is active');
+    const login = await t.request<{ access_token: string }>('POST', '/api/auth/login', { body: { email: u.email, password: u.password } });
+    expect(login.status).toBe(200);
+    const bots = await t.request<{ items: Array<{ status: string }> }>('GET', '/api/bots', { token: login.body.access_token });
+    expect(bots.body.items.map((b) => b.status)).toEqual(['stopped', 'stopped']);
+    expect((await t.request('POST', `/api/bots/${paper}/start`, { token: login.body.access_token })).status).toBe(200);
+
+    await expect(runCli(t, ['deactivate-user', '--email', 'nobody@example.com'])).rejects.toMatchObject({ code: 1 });
+  }, 120_000);
 });

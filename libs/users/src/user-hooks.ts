@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+
+/** A user removed their exchange keys: `exchange` is the id of the credential that was deleted. */
+export interface ExchangeDisconnectedEvent {
+  user_id: string;
+  exchange: string;
+}
+
+/**
+ * Implemented by libs that act on a user's exchange account (custom-bots stops the live bots).
+ * Called inside the transaction that deletes the credential: write with `manager`, so the
+ * bots stop if and only if the keys are gone. Throwing rolls the disconnect back.
+ */
+export interface ExchangeDisconnectListener {
+  onExchangeDisconnected(event: ExchangeDisconnectedEvent, manager: EntityManager): Promise<void>;
+}
+
+/** Implemented by libs that run things for a user (custom-bots stops every bot): same transaction rules. */
+export interface UserDeactivatedListener {
+  onUserDeactivated(userId: string, manager: EntityManager): Promise<void>;
+}
+
+/**
+ * Where other libs plug into user lifecycle changes. The listeners live in libs that depend on
+ * this one, so they register themselves in onModuleInit (as with SubscriptionHooks).
+ */
+@Injectable()
+export class UserHooks {
+  private readonly disconnectListeners: ExchangeDisconnectListener[] = [];
+  private readonly deactivationListeners: UserDeactivatedListener[] = [];
+
+  addDisconnectListener(listener: ExchangeDisconnectListener): void {
+    if (!this.disconnectListeners.includes(listener)) this.disconnectListeners.push(listener);
+  }
+
+  addDeactivationListener(listener: UserDeactivatedListener): void {
+    if (!this.deactivationListeners.includes(listener)) this.deactivationListeners.push(listener);
+  }
+
+  async disconnected(event: ExchangeDisconnectedEvent, manager: EntityManager): Promise<void> {
+    for (const listener of this.disconnectListeners) await listener.onExchangeDisconnected(event, manager);
+  }
+
+  async deactivated(userId: string, manager: EntityManager): Promise<void> {
+    for (const listener of this.deactivationListeners) await listener.onUserDeactivated(userId, manager);
+  }
+}
