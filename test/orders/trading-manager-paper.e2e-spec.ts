@@ -1,3 +1,4 @@
+import { Decimal } from '@torgovo/core';
 import { ExchangeGatewayFactory, OrderClaimer } from '@torgovo/trading';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { createUser } from '../trading/support';
@@ -105,12 +106,20 @@ describe('TradingManager on the paper exchange', () => {
     expect(Number(usdt)).toBe(9400); // paid once
   });
 
-  it('keeps a resting limit order open and a later sync leaves it open', async () => {
+  it('keeps a resting limit order open until a later fill crosses it; the sync then records its fill', async () => {
     const user = await createUser(w.ds);
     const order = await pendingOrder(w, { ...paper, user_id: user, type: 'limit', amount: '0.01', price: '50000' });
     await w.manager.runOnce();
     expect(await reload(w.ds, order.id)).toMatchObject({ status: 'open', closed_at: null });
     await expect(w.manager.syncOpenOrders()).resolves.toMatchObject({ checked: 1, changed: 0, errors: 0 });
     expect((await reload(w.ds, order.id)).status).toBe('open');
+
+    // The next alert fills at 49,500: the paper market traded through the 50,000 buy limit.
+    await pendingOrder(w, { ...paper, user_id: user, amount: '0.001', price: '49500' });
+    await w.manager.runOnce();
+    await expect(w.manager.syncOpenOrders()).resolves.toMatchObject({ checked: 1, changed: 1, errors: 0 });
+    const filled = await reload(w.ds, order.id);
+    expect(filled).toMatchObject({ status: 'filled', fee_currency: 'BTC' });
+    expect([filled.filled, filled.average, filled.cost].map((v) => new Decimal(v!).toFixed())).toEqual(['0.01', '50000', '500']);
   });
 });

@@ -147,6 +147,31 @@ describe('PaperExchangeGateway on PostgreSQL', () => {
     await expect(paper.fetchBalance()).resolves.toMatchObject({ USDT: { free: '10000', used: '0' } });
   });
 
+  it('fills limits against observed prices: a marketable one at once, resting ones when a later fill crosses them, at their limit', async () => {
+    const paper = await paperFor();
+    const order = (clientOrderId: string, side: 'buy' | 'sell', type: 'market' | 'limit', amount: string, price: string) =>
+      paper.createOrder({ symbol: 'BTC/USDT', side, type, amount, price, clientOrderId });
+    await order('m1', 'buy', 'market', '0.1', '50000'); // observed 50000
+    const restingBuy = await order('lb1', 'buy', 'limit', '0.05', '49000'); // below: rests
+    const restingSell = await order('ls1', 'sell', 'limit', '0.05', '52000'); // above: rests
+    expect([restingBuy.status, restingSell.status]).toEqual(['open', 'open']);
+    const marketable = await order('lb2', 'buy', 'limit', '0.01', '50500'); // at/above the last price: fills now
+    expect(marketable).toMatchObject({ status: 'closed', filled: '0.01', average: '50500', cost: '505' });
+
+    await order('m2', 'sell', 'market', '0.01', '48500'); // trades through the 49000 buy
+    expect(await paper.fetchOrder({ clientOrderId: 'lb1', symbol: 'BTC/USDT' })).toMatchObject({ status: 'closed', filled: '0.05', average: '49000', cost: '2450', fee: '0.00005', feeCurrency: 'BTC' });
+    expect(await paper.fetchOrder({ clientOrderId: 'ls1', symbol: 'BTC/USDT' })).toMatchObject({ status: 'open' });
+
+    await order('m3', 'buy', 'market', '0.001', '52500'); // trades through the 52000 sell
+    expect(await paper.fetchOrder({ clientOrderId: 'ls1', symbol: 'BTC/USDT' })).toMatchObject({ status: 'closed', average: '52000', cost: '2600', fee: '2.6', feeCurrency: 'USDT' });
+    await expect(paper.fetchTicker('BTC/USDT')).resolves.toMatchObject({ last: '52500' });
+    // Nothing stays reserved, and every unit is accounted for (fees: 0.1 % of each fill).
+    await expect(paper.fetchBalance()).resolves.toEqual({
+      BTC: { free: '0.100839', used: '0', total: '0.100839' },
+      USDT: { free: '5074.415', used: '0', total: '5074.415' },
+    });
+  });
+
   it('refuses to cancel a filled or unknown order', async () => {
     const paper = await paperFor();
     const filled = await paper.createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.001', price: '50000', clientOrderId: 'f1' });

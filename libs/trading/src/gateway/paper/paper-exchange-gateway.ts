@@ -92,10 +92,19 @@ function toOrder(row: OrderRow): Order {
   };
 }
 
+/** Whether a limit at `limit` trades against a last price: a buy at or above it, a sell at or below it. */
+function crosses(side: 'buy' | 'sell', limit: string, last: string | null): boolean {
+  if (last === null) return false;
+  return side === 'buy' ? new Decimal(limit).gte(last) : new Decimal(limit).lte(last);
+}
+
 /**
  * Our own simulated exchange for one user, in PostgreSQL. Market orders fill at once at the price
- * the caller gives (there is no price feed); limit orders rest `open` with their funds in `used`
- * until cancelled. Balances change only inside one transaction holding row locks on them.
+ * the caller gives (there is no price feed). The price of each fill is the user's last observed
+ * price on that symbol: a limit order marketable against it fills at once at its limit price;
+ * otherwise it rests `open` with its funds in `used`, and fills at its limit price when a later
+ * fill on that symbol observes a price that crosses it (a buy limit at or above, a sell limit at
+ * or below), or until cancelled. Balances change only inside one transaction holding row locks.
  *
  * fetchTicker answers with the user's last fill price on that symbol, or a permanent `no_price`
  * error before the first fill. Deposits do not exist on paper (permanent `not_supported`).
@@ -159,7 +168,9 @@ export class PaperExchangeGateway implements ExchangeGateway {
 
     return this.transaction(async (m) => {
       await this.ensureAccount(m);
-      const fill = request.type === 'market' ? computeMarketFill(market, request.side, v.amount, price, this.options.takerFeeRate) : null;
+      const locked = await this.lockBalances(m, [market.base, market.quote]);
+      const marketable = request.type === 'market' || crosses(request.side, price, await this.lastPrice(m, market.symbol));
+      const fill = marketable ? computeMarketFill(market, request.side, v.amount, price, this.options.takerFeeRate) : null;
       const inserted: OrderRow[] = await m.query(
         `INSERT INTO paper_orders
            (user_id, client_order_id, symbol, side, type, amount, price, filled, average, cost, fee, fee_currency, status)
@@ -187,11 +198,11 @@ export class PaperExchangeGateway implements ExchangeGateway {
         return toOrder((await this.findByClientId(m, request.clientOrderId))!);
       }
 
-      const locked = await this.lockBalances(m, [market.base, market.quote]);
       if (fill) {
         this.requireFree(locked, fill.debit.currency, fill.debit.amount);
         await this.addFree(m, fill.debit.currency, new Decimal(fill.debit.amount).neg().toFixed());
         await this.addFree(m, fill.credit.currency, fill.credit.amount);
+        await this.fillCrossedLimits(m, market, price, inserted[0].id);
       } else {
         const hold = computeReservation(market, request.side, v.amount, price);
         this.requireFree(locked, hold.currency, hold.amount);
@@ -237,18 +248,49 @@ export class PaperExchangeGateway implements ExchangeGateway {
 
   async fetchTicker(symbol: string): Promise<Ticker> {
     const market = this.market(symbol);
-    const rows: Array<{ average: string }> = await this.guard(() =>
-      this.dataSource.query(
-        `SELECT average FROM paper_orders
-          WHERE user_id = $1 AND symbol = $2 AND status = 'closed' AND average IS NOT NULL
-          ORDER BY created_at DESC LIMIT 1`,
-        [this.userId, market.symbol],
-      ),
-    );
-    if (rows.length === 0) {
+    const last = await this.guard(() => this.lastPrice(this.dataSource.manager, market.symbol));
+    if (last === null) {
       throw ExchangeError.permanent(C.noPrice, `the paper exchange has no price for ${symbol} before its first fill`);
     }
-    return { symbol: market.symbol, last: toDecimalString(rows[0].average), bid: null, ask: null };
+    return { symbol: market.symbol, last, bid: null, ask: null };
+  }
+
+  /** The price of the user's latest fill on the symbol (what fetchTicker answers), or null. */
+  private async lastPrice(m: EntityManager, symbol: string): Promise<string | null> {
+    const rows: Array<{ average: string }> = await m.query(
+      `SELECT average FROM paper_orders
+        WHERE user_id = $1 AND symbol = $2 AND status = 'closed' AND average IS NOT NULL
+        ORDER BY updated_at DESC, created_at DESC LIMIT 1`,
+      [this.userId, symbol],
+    );
+    return rows.length === 0 ? null : toDecimalString(rows[0].average);
+  }
+
+  /**
+   * A fill at `observed` is a price the market traded at: the user's resting limits on that
+   * symbol it crosses fill at their own limit prices, oldest first. Their funds were reserved in
+   * `used` at exactly the fill's debit (computeReservation), so the debit leaves `used`.
+   * Balances of both currencies are already locked by the caller.
+   */
+  private async fillCrossedLimits(m: EntityManager, market: Market, observed: string, exceptId: string): Promise<void> {
+    const crossed: OrderRow[] = await m.query(
+      `SELECT ${ORDER_COLUMNS} FROM paper_orders
+        WHERE user_id = $1 AND symbol = $2 AND status = 'open' AND type = 'limit' AND id <> $4
+          AND ((side = 'buy' AND price >= $3::numeric) OR (side = 'sell' AND price <= $3::numeric))
+        ORDER BY created_at FOR UPDATE`,
+      [this.userId, market.symbol, observed, exceptId],
+    );
+    for (const row of crossed) {
+      const fill = computeMarketFill(market, row.side, toDecimalString(row.amount), toDecimalString(row.price!), this.options.takerFeeRate);
+      await this.moveToUsed(m, fill.debit.currency, new Decimal(fill.debit.amount).neg().toFixed());
+      await this.addFree(m, fill.debit.currency, new Decimal(fill.debit.amount).neg().toFixed());
+      await this.addFree(m, fill.credit.currency, fill.credit.amount);
+      await m.query(
+        `UPDATE paper_orders SET status = 'closed', filled = amount, average = price, cost = $2, fee = $3, fee_currency = $4, updated_at = now()
+          WHERE id = $1`,
+        [row.id, fill.cost, fill.fee, fill.feeCurrency],
+      );
+    }
   }
 
   private transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
