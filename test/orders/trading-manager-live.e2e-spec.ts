@@ -295,6 +295,37 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
     expect(posts(order.client_order_id)).toBe(1);
   });
 
+  it('an old signal is not traded: a live order still unplaced TRADING_MAX_ORDER_AGE_SECONDS after acceptance is rejected as stale', async () => {
+    const { userId, account } = await trader();
+    const age = (id: string) => w1.ds.query(`UPDATE orders SET created_at = now() - interval '11 minutes', next_attempt_at = now() WHERE id = $1`, [id]);
+
+    // Never sent: rejected without a request to the exchange.
+    const fresh = await pendingOrder(w1, { user_id: userId });
+    await age(fresh.id);
+    const [first] = await w1.manager.runOnce();
+    expect(first).toMatchObject({ orderId: fresh.id, status: 'rejected', reason: expect.stringMatching(/^stale_order: not placed within 600 s/) });
+    expect(posts(fresh.client_order_id)).toBe(0);
+
+    // Sent before, answer lost: the lookup finds it on the exchange, so it is recorded, never rejected.
+    const lost = await pendingOrder(w1, { user_id: userId });
+    fake.dropNextOrderResponse();
+    await w1.manager.runOnce();
+    await age(lost.id);
+    const [found] = await w1.manager.runOnce();
+    expect(found).toMatchObject({ orderId: lost.id, status: 'filled', reconciled: true });
+    expect(placed(account, lost.client_order_id)).toHaveLength(1);
+
+    // Retried after a 5xx and now too old: looked up (absent), then rejected, not sent again.
+    const retried = await pendingOrder(w1, { user_id: userId });
+    fake.inject('server_error', { path: ORDER_PATH, status: 502 });
+    await w1.manager.runOnce();
+    await age(retried.id);
+    const [last] = await w1.manager.runOnce();
+    expect(last).toMatchObject({ orderId: retried.id, status: 'rejected', reason: expect.stringMatching(/^stale_order/) });
+    expect(posts(retried.client_order_id)).toBe(1);
+    expect(placed(account, retried.client_order_id)).toHaveLength(0);
+  });
+
   it('a worker killed between submitting and the answer: after the lease another worker finds the order and does not place it again', async () => {
     const victim = await bootWorker(db, env());
     const { userId, account } = await trader();

@@ -55,6 +55,13 @@ export class OrderExecutor {
         result = await this.end(claim, 'failed', order.reason ?? `gave up after ${this.config.TRADING_MAX_ATTEMPTS} attempts`);
         return this.log(order, result, started);
       }
+      // Known not to be on the exchange (first attempt, or the lookup above found nothing): an old
+      // signal is not traded. Paper fills at the signal's own price, so age does not matter there.
+      const stale = this.staleness(order);
+      if (stale) {
+        result = await this.end(claim, 'rejected', stale);
+        return this.log(order, result, started);
+      }
       const market = await this.market(gateway, order.symbol);
       // Resolved at every placement, never earlier: only now (and after the lookup above found no
       // earlier placement) is the free balance the one this order may spend a share of.
@@ -78,6 +85,14 @@ export class OrderExecutor {
       result = await this.fail(order, claim, error, knownAbsent && !placementSent);
     }
     return this.log(order, result, started);
+  }
+
+  private staleness(order: ClaimedOrder): string | null {
+    const maxAge = this.config.TRADING_MAX_ORDER_AGE_SECONDS;
+    if (maxAge === 0 || order.mode !== 'live') return null;
+    const age = Math.floor((Date.now() - order.created_at.getTime()) / 1000);
+    if (age <= maxAge) return null;
+    return `stale_order: not placed within ${maxAge} s of its signal (${age} s old; the exchange or the trading workers were unavailable)`;
   }
 
   private async market(gateway: ExchangeGateway, symbol: string): Promise<Market> {

@@ -30,6 +30,14 @@ export class TradingManagerConfig {
   @Transform(envInt) @IsInt() @Min(1) @Max(3_600_000)
   TRADING_BACKOFF_MAX_MS = 60_000;
 
+  /**
+   * A live order not yet placed this long after its signal was accepted (the workers were down,
+   * the exchange kept failing) is rejected as `stale_order` instead of trading on an old signal.
+   * Checked before every placement, after the client-order-id lookup. 0 = never.
+   */
+  @Transform(envInt) @IsInt() @Min(0) @Max(86_400)
+  TRADING_MAX_ORDER_AGE_SECONDS = 600;
+
   /** 0 disables the periodic sync of `open` orders. */
   @Transform(envInt) @IsInt() @Min(0) @Max(3_600_000)
   TRADING_SYNC_INTERVAL_MS = 5_000;
