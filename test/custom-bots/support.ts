@@ -135,3 +135,14 @@ export async function liveExchangeHarness(prefix: string): Promise<LiveExchangeH
     },
   };
 }
+
+/** A new account with 1000 USDT on the fake OKX, connected for the user through the real API (expects 200). */
+export async function connectNewOkxAccount(t: TestApp, okx: FakeOkxServer, user: TestUser): Promise<ReturnType<FakeOkxServer['addAccount']>> {
+  const account = okx.addAccount({ balances: { USDT: '1000' } });
+  const res = await t.request('POST', '/api/users/me/exchange', {
+    token: user.access_token,
+    body: { exchange: 'okx', api_key: account.apiKey, secret: account.secret, passphrase: account.passphrase, sandbox: false },
+  });
+  if (res.status !== 200) throw new Error(`connect: ${res.status} ${res.text}`);
+  return account;
+}

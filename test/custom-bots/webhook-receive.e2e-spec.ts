@@ -1,6 +1,7 @@
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
 import { createTestApp, TestApp } from '../support/app';
 import {
+  connectNewOkxAccount,
   countRows,
   createBot,
   eventRows,
@@ -160,12 +161,7 @@ describe('TradingView webhook receive (e2e, real PostgreSQL)', () => {
   it('a live bot: a percent buy is accepted at once and carries its percent for the worker; a percent sell sizes from the position', async () => {
     const u = await t.register();
     await subscribe(t, u, 'pro');
-    const account = okx.addAccount({ balances: { USDT: '1000' } });
-    const connected = await t.request('POST', '/api/users/me/exchange', {
-      token: u.access_token,
-      body: { exchange: 'okx', api_key: account.apiKey, secret: account.secret, passphrase: account.passphrase, sandbox: false },
-    });
-    expect(connected.status).toBe(200);
+    await connectNewOkxAccount(t, okx, u);
     const bot = await createBot(t, u, { mode: 'live', symbol: 'ETH/USDT', sizing: { type: 'percent_balance', value: '10' } });
     expect(bot.status).toBe(201);
     const h = await generateWebhook(t, u, bot.body.id as string);

@@ -93,8 +93,7 @@ export class BotsService {
         const exchange = await this.connectedExchange(m, userId);
         if (exchange !== bot.exchange) throw BotErrors.exchangeNotConnected();
       }
-      const usage = await this.usage(m, userId, { allBots: false, excludeBotId: bot.id });
-      await this.entitlements.assertCanRunBot(userId, 'custom_bot', { usage, symbol: bot.symbol, live }, undefined, m);
+      await this.assertMayRun(m, userId, bot);
       await m.update(Bot, { id: bot.id }, { status: 'running', stop_reason: null });
     });
     return this.get(userId, id);
@@ -118,6 +117,15 @@ export class BotsService {
         [bot.id],
       );
     });
+  }
+
+  /**
+   * The plan lets this bot run beside the user's other running bots (max_bots, max_trading_pairs,
+   * live trading): checked at start and at webhook generation, as again at every alert.
+   */
+  async assertMayRun(m: EntityManager, userId: string, bot: Bot): Promise<void> {
+    const usage = await this.usage(m, userId, { allBots: false, excludeBotId: bot.id });
+    await this.entitlements.assertCanRunBot(userId, 'custom_bot', { usage, symbol: bot.symbol, live: bot.mode === 'live' }, undefined, m);
   }
 
   /** Another user's bot, or a deleted one, is a 404. */

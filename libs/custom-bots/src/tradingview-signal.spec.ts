@@ -49,6 +49,16 @@ describe('parseTradingViewSignal', () => {
     expect(s.price).toBeNull();
   });
 
+  it('JSON number literals stay exact (no float on the way); a key given twice with different values is malformed', () => {
+    const s = parseTradingViewSignal('{"action":"buy","ticker":"ETHUSDT","price":0.0000005,"quantity":0.123456789012345678,"timestamp":1714564800000}');
+    expect(s.price?.toFixed()).toBe('0.0000005');
+    expect(s.quantity?.value.toFixed()).toBe('0.123456789012345678');
+    expect(s.timestamp?.toISOString()).toBe('2024-05-01T12:00:00.000Z');
+    expect(parseTradingViewSignal('{"action":"buy","ticker":"ETHUSDT","quantity":1e3}').quantity?.value.toFixed()).toBe('1000');
+    expect(errorOf('{"action":"buy","action":"sell","ticker":"ETHUSDT"}').code).toBe('malformed_json');
+    expect(parseTradingViewSignal('{"action":"buy","ticker":"ETHUSDT","alert_id":"{{strategy.order.id}}"}').alertId).toBeNull();
+  });
+
   it.each([
     ['-1', 'must be positive'],
     ['0', 'greater than zero'],

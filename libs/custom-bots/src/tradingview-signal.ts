@@ -1,4 +1,5 @@
-import type { Decimal } from '@torgovo/core';
+import { parse as parseLossless } from 'lossless-json';
+import { Decimal } from '@torgovo/core';
 import type { ErrorDetail } from '@torgovo/core';
 import { parsePositiveDecimal } from './decimal-input';
 import { SignalErrors } from './errors';
@@ -36,11 +37,11 @@ const MAX_ALERT_ID = 128;
 const ISO = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 const EPOCH = /^\d{9,13}$/;
 
-/** JSON may carry numbers; they become their shortest round-trip string, never a float in arithmetic. */
+/** A string, or a JSON number as its exact decimal text (parseJsonExact); anything else is not a scalar. */
 function scalar(v: unknown): string | null | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string') return v.trim();
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : null;
+  if (v instanceof JsonNumber) return v.text;
   return null;
 }
 
@@ -81,10 +82,25 @@ export function compactTicker(raw: string): { compact: string; exchange: string 
 }
 
 /** Parses the raw body text; throws malformed_json or invalid_signal (one detail per bad field). */
+/** A JSON number literal, kept as exact decimal text; only fields that take numbers read it. */
+class JsonNumber {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * JSON with its numbers kept exact: `"price": {{close}}` arrives as a number literal, and JSON.parse
+ * would pass it through a float (0.0000005 → "5e-7", 0.123456789012345678 → …680). lossless-json
+ * hands us each literal's text, normalized by decimal.js (1e3 → "1000"). It also refuses a key
+ * given twice with different values: an ambiguous alert is malformed.
+ */
+function parseJsonExact(body: string): unknown {
+  return parseLossless(body, null, (literal: string) => new JsonNumber(new Decimal(literal).toFixed()));
+}
+
 export function parseTradingViewSignal(body: string): TradingViewSignal {
   let json: unknown;
   try {
-    json = JSON.parse(body);
+    json = parseJsonExact(body);
   } catch {
     throw SignalErrors.malformedJson();
   }
@@ -137,7 +153,8 @@ export function parseTradingViewSignal(body: string): TradingViewSignal {
 
   const alertRaw = field('alert_id');
   let alertId: string | null = null;
-  if (alertRaw !== undefined && alertRaw !== '') {
+  // An unreplaced placeholder is no id: as a key it would make every later alert a duplicate.
+  if (alertRaw !== undefined && !isUnset(alertRaw)) {
     if (alertRaw.length > MAX_ALERT_ID) errors.push({ field: 'alert_id', message: `must be at most ${MAX_ALERT_ID} characters` });
     else alertId = alertRaw;
   }

@@ -28,7 +28,7 @@ const event: WebhookEventRow = {
   body: '{}',
   body_bytes: 2,
 };
-const claim: DedupeClaim = { webhookId: 'w', key: 'a:k', expiresAt: null, now: new Date(0) };
+const claim: DedupeClaim = { webhookId: 'w', botId: 'b', secretHash: 'h', key: 'a:k', expiresAt: null, now: new Date(0) };
 
 /** Every $n used exactly matches the parameter list: PostgreSQL rejects unused or missing ones. */
 function placeholders(s: Statement): number[] {
@@ -48,6 +48,10 @@ describe('webhook accept statements', () => {
   it('writes the order only from a successful claim, and the event only from the order', () => {
     const { sql } = acceptStatement(order, event, claim);
     expect(sql).toMatch(/INSERT INTO orders[\s\S]*FROM claim/);
+    // The claim is taken only through the gate: the bot running, the webhook active, both share-locked.
+    expect(sql).toMatch(/gate AS \(SELECT 1 FROM bots b JOIN bot_webhooks w[\s\S]*FOR SHARE OF b, w\)/);
+    expect(sql).toMatch(/INSERT INTO webhook_dedupe[\s\S]*FROM gate/);
+    expect(claimStatement(claim, 'e1').sql).toMatch(/^WITH gate AS[\s\S]*FROM gate/);
     expect(sql).toMatch(/INSERT INTO webhook_events[\s\S]*FROM new_order/);
     expect(acceptStatement(order, event, null).sql).not.toContain('claim');
   });

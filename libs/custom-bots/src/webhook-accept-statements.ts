@@ -8,6 +8,9 @@ export interface Statement {
 
 export interface DedupeClaim {
   webhookId: string;
+  /** The gate: the claim is taken only while this bot is running and this webhook active under this secret. */
+  botId: string;
+  secretHash: string;
   key: string;
   /** null: an alert_id key, kept forever; a date: a body key, taken over once expired. */
   expiresAt: Date | null;
@@ -35,29 +38,44 @@ class Params {
  */
 function claimSql(p: Params, c: DedupeClaim, eventId: string): string {
   return `INSERT INTO webhook_dedupe (webhook_id, dedupe_key, event_id, expires_at)
-    VALUES (${p.list([c.webhookId, c.key, eventId, c.expiresAt])})
+    SELECT ${p.list([c.webhookId, c.key, eventId])}, ${p.add(c.expiresAt)}::timestamptz FROM gate
     ON CONFLICT (webhook_id, dedupe_key) DO UPDATE SET event_id = EXCLUDED.event_id, expires_at = EXCLUDED.expires_at
      WHERE webhook_dedupe.expires_at IS NOT NULL AND webhook_dedupe.expires_at <= ${p.add(c.now)}
     RETURNING event_id`;
 }
 
-/** The claim alone, for a transaction that must read before it writes the order. */
+/**
+ * The bot and webhook rows, read again at write time and share-locked until commit: an alert whose
+ * lookup saw the bot running writes nothing once a stop (user, subscription end, deactivation,
+ * delete) or a rotation/deactivation of the webhook has committed, and a stop that comes later
+ * waits for this alert's commit. So "POST /stop answered" means no order from an alert after it.
+ */
+function gateSql(p: Params, c: DedupeClaim): string {
+  return `SELECT 1 FROM bots b JOIN bot_webhooks w ON w.bot_id = b.id
+     WHERE b.id = ${p.add(c.botId)} AND b.status = 'running' AND b.deleted_at IS NULL
+       AND w.id = ${p.add(c.webhookId)} AND w.is_active AND w.secret_hash = ${p.add(c.secretHash)}
+     FOR SHARE OF b, w`;
+}
+
+/** The claim alone, for a transaction that must read before it writes the order (the gate's locks last until its commit). */
 export function claimStatement(claim: DedupeClaim, eventId: string): Statement {
   const p = new Params();
-  return { sql: claimSql(p, claim, eventId), params: p.values };
+  const gate = gateSql(p, claim);
+  return { sql: `WITH gate AS (${gate})
+${claimSql(p, claim, eventId)}`, params: p.values };
 }
 
 /**
  * One statement — one round trip, atomic without BEGIN/COMMIT — that writes the accepted
  * alert: the dedupe claim (when `claim` is given), the pending order, and the event row that
  * points at it. Returns one row (`order_id`) when written; none when the claim found the key
- * taken, in which case nothing was written and the alert is a duplicate.
+ * taken (a duplicate) or the gate closed (bot stopped, webhook rotated): nothing was written.
  * Without `claim` the caller has already claimed the key in its transaction.
  */
 export function acceptStatement(order: NewOrder, event: WebhookEventRow, claim: DedupeClaim | null): Statement {
   const p = new Params();
   const ctes: string[] = [];
-  if (claim) ctes.push(`claim AS (${claimSql(p, claim, event.id)})`);
+  if (claim) ctes.push(`gate AS (${gateSql(p, claim)})`, `claim AS (${claimSql(p, claim, event.id)})`);
   const eventColumns = WEBHOOK_EVENT_COLUMNS.filter((c) => c !== 'order_id');
   const eventValues = webhookEventValues(event).filter((_, i) => WEBHOOK_EVENT_COLUMNS[i] !== 'order_id');
   ctes.push(`new_order AS (

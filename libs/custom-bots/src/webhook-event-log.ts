@@ -41,12 +41,21 @@ export function webhookEventValues(row: WebhookEventRow): unknown[] {
 }
 
 const SECRET_FIELD = /("secret"\s*:\s*")((?:[^"\\]|\\.)*)(")/g;
+const SECRET_FIELD_SINGLE = /('secret'\s*:\s*')((?:[^'\\]|\\.)*)(')/g;
 
-/** The first 10 KB as text, with the secret masked and NULs dropped (text columns refuse them). */
-export function bodyForLog(raw: Buffer | null): string | null {
+/**
+ * The first 10 KB as text, with secrets masked and NULs dropped (text columns refuse them).
+ * Masked on the whole body BEFORE the cut, so a secret straddling 10 KB cannot leave a prefix:
+ * every occurrence of the URL's secret (`knownSecret`) wherever it appears, and the value of any
+ * "secret" field (double- or single-quoted, so also a body that is not strict JSON).
+ */
+export function bodyForLog(raw: Buffer | null, knownSecret?: string): string | null {
   if (raw === null) return null;
-  const text = raw.subarray(0, MAX_LOGGED_BODY_BYTES).toString('utf8');
-  return text.replace(SECRET_FIELD, '$1[redacted]$3').split('\u0000').join('');
+  let text = raw.toString('utf8');
+  // Only a real secret's length: a junk path segment like "a" must not mangle the log.
+  if (knownSecret && knownSecret.length >= 16) text = text.split(knownSecret).join('[redacted]');
+  text = text.replace(SECRET_FIELD, '$1[redacted]$3').replace(SECRET_FIELD_SINGLE, '$1[redacted]$3');
+  return Buffer.from(text, 'utf8').subarray(0, MAX_LOGGED_BODY_BYTES).toString('utf8').split('\u0000').join('');
 }
 
 /** The webhook request log: exactly one row per request (see WebhookReceiveService). */

@@ -188,6 +188,8 @@ export class WebhookReceiveService {
 
     const claim: DedupeClaim = {
       webhookId: target.webhook_id,
+      botId: target.bot_id,
+      secretHash: sha256Hex(input.secret),
       key: signal.alertId !== null ? `a:${sha256Hex(signal.alertId)}` : `b:${sha256Hex(text)}`,
       expiresAt: signal.alertId !== null ? null : new Date(now.getTime() + DEDUPE_BODY_TTL_MS),
       now,
@@ -216,6 +218,10 @@ export class WebhookReceiveService {
       // The size depends on rows read after the claim (a duplicate close must not size itself from
       // the position its first copy already sold), so claim, read, then write, in one transaction.
       orderId = await this.ds.transaction(async (m) => {
+        // Sells of one bot are serialized so two closes cannot both sell the same position. Taken
+        // before the claim: the claim's gate share-locks the bot, and upgrading it after would
+        // deadlock two concurrent closes.
+        if (plan.kind === 'position') await m.query('SELECT 1 FROM bots WHERE id = $1 FOR UPDATE', [target.bot_id]);
         const claimed = (await this.run(m, claimStatement(claim, row.id))).length === 1;
         if (!claimed) return null;
         const available = await this.available(m, plan, target, market);
@@ -223,10 +229,25 @@ export class WebhookReceiveService {
       });
     }
     if (orderId !== null) return { status: 'accepted', order_id: orderId };
-    // Nothing was written; the duplicate's own row, pointing at the first order, is.
+    // Nothing was written: the gate closed since the lookup (a stop or rotation committed), or a duplicate.
+    await this.assertGateOpen(claim);
+    // A duplicate: its own row, pointing at the first order, is written.
     const first = await this.orderIdFrom(this.ds.manager, duplicateStatement({ ...row, outcome: 'duplicate', status_code: 200 }, claim.webhookId, claim.key));
     if (first === null) throw new Error('Dedupe key taken but its first event is missing');
     return { status: 'duplicate', order_id: first };
+  }
+
+  /** Why the gate refused, as the lookup would have said it had it run after the change. */
+  private async assertGateOpen(claim: DedupeClaim): Promise<void> {
+    const rows = (await this.ds.query(
+      `SELECT b.status, b.stop_reason, (w.is_active AND w.secret_hash = $3 AND b.deleted_at IS NULL) AS hook_ok
+         FROM bot_webhooks w JOIN bots b ON b.id = w.bot_id
+        WHERE w.id = $1 AND b.id = $2`,
+      [claim.webhookId, claim.botId, claim.secretHash],
+    )) as Array<{ status: string; stop_reason: string | null; hook_ok: boolean }>;
+    const gate = rows[0];
+    if (!gate?.hook_ok) throw SignalErrors.unknownWebhook();
+    if (gate.status !== 'running') throw SignalErrors.botStopped(gate.stop_reason);
   }
 
   private newRow(input: ReceiveInput): WebhookEventRow {
@@ -241,7 +262,7 @@ export class WebhookReceiveService {
       reason: null,
       message: null,
       order_id: null,
-      body: bodyForLog(input.body),
+      body: bodyForLog(input.body, input.secret),
       body_bytes: input.body?.length ?? null,
     };
   }
@@ -318,24 +339,23 @@ export class WebhookReceiveService {
 
   /** The position or (paper) balance a fraction-sized order needs; null when the plan needs neither. */
   private async available(m: EntityManager, plan: SizingPlan, target: WebhookTarget, market: Market): Promise<Decimal | null> {
-    if (plan.kind === 'position') {
-      // Sells of one bot are serialized so two closes cannot both sell the same position.
-      await m.query('SELECT 1 FROM bots WHERE id = $1 FOR UPDATE', [target.bot_id]);
-      return this.position(m, target.bot_id, market.base);
-    }
+    if (plan.kind === 'position') return this.position(m, target.bot_id, market.base);
     if (plan.kind === 'balance') return this.paperQuoteBalance(m, target.user_id, market.quote);
     return null;
   }
 
   /**
    * Net base the bot holds: filled buys (less fees paid in base) minus filled sells, minus
-   * what its unfilled sells will still take.
+   * what its unfilled sells will still take. An unfilled sell sized in quote takes quote / its
+   * price; without a price what it takes is unknown until it executes, so it is counted as taking
+   * everything (a close meanwhile is refused no_position rather than overselling).
    */
   private async position(m: EntityManager, botId: string, base: string): Promise<Decimal> {
     const [row] = (await m.query(
       `SELECT coalesce(sum(
                 CASE WHEN side = 'buy' THEN filled - CASE WHEN fee_currency = $2 THEN coalesce(fee, 0) ELSE 0 END
-                     WHEN status IN ('pending', 'submitting', 'open') THEN -greatest(coalesce(amount, 0), filled)
+                     WHEN status IN ('pending', 'submitting', 'open')
+                       THEN -greatest(coalesce(amount, quote_amount / nullif(price, 0), 1e30), filled)
                      ELSE -filled END), 0)::text AS position
          FROM orders WHERE bot_id = $1`,
       [botId, base],

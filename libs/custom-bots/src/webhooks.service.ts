@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { AppConfig, page, Page, PageQuery, randomToken, sha256Hex } from '@torgovo/core';
-import { EntitlementsService } from '@torgovo/subscriptions';
 import { BotsService } from './bots.service';
 import { GenerateWebhookDto, toWebhookSecretResponse, WebhookSecretResponse } from './dto/webhook.dto';
 import { BotWebhook } from './entities/bot-webhook.entity';
@@ -24,13 +23,12 @@ export class WebhooksService {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly bots: BotsService,
-    private readonly entitlements: EntitlementsService,
     private readonly config: AppConfig,
   ) {}
 
   async generate(userId: string, dto: GenerateWebhookDto): Promise<WebhookSecretResponse> {
     const bot = await this.bots.find(this.ds.manager, userId, dto.bot_id);
-    await this.entitlements.require(userId, 'custom_bot', { live: bot.mode === 'live' });
+    await this.bots.assertMayRun(this.ds.manager, userId, bot);
     const repo = this.ds.getRepository(BotWebhook);
     if (await repo.exists({ where: { bot_id: bot.id, is_active: true } })) throw WebhookErrors.alreadyExists();
     const { secret, hash } = newWebhookSecret();

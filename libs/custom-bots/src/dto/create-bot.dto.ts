@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import { IsDefined, IsIn, IsObject, IsString, Length, Matches, ValidateNested } from 'class-validator';
 import { toDecimalString } from '@torgovo/core';
 import { Bot, BOT_MODES, BOT_ORDER_TYPES, BotMode, BotOrderType, BotStatus, SIZING_TYPES, SizingType } from '../entities/bot.entity';
@@ -17,6 +17,7 @@ export class SizingDto {
 
 export class CreateBotDto {
   @ApiProperty({ example: 'BTC breakout' })
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
   @IsString() @Length(1, 100)
   name: string;
 
