@@ -93,6 +93,11 @@ export function reload(ds: DataSource, id: string): Promise<OrderRecord> {
   return ds.getRepository(OrderRecord).findOneByOrFail({ id });
 }
 
+/** The order's lease (TRADING_LEASE_MS, 15 s at least) or backoff has passed, without waiting for it. */
+export async function dueNow(ds: DataSource, id: string): Promise<void> {
+  await ds.query(`UPDATE orders SET next_attempt_at = now() - interval '1 millisecond' WHERE id = $1`, [id]);
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Drives one manager until the order leaves pending/submitting (backoffs included). */
@@ -140,6 +145,7 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
 /**
  * A pass-through HTTP proxy in front of the fake OKX that records, per API key, how many signed
  * requests are in flight at once: per-user serialization is observed at the exchange's door.
+ * It can also hold requests back (a slow network or exchange) until release().
  */
 export class OkxProxy {
   private server?: Server;
@@ -147,6 +153,10 @@ export class OkxProxy {
   readonly maxInFlightByKey = new Map<string, number>();
   maxInFlight = 0;
   private total = 0;
+  private holding: ((req: IncomingMessage) => boolean) | null = null;
+  private held: Array<() => void> = [];
+  /** Requests held back so far. */
+  heldCount = 0;
 
   constructor(private readonly target: string) {}
 
@@ -161,13 +171,28 @@ export class OkxProxy {
   }
 
   async stop(): Promise<void> {
+    this.release();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** Holds every following request that matches, until release(). */
+  hold(matches: (req: IncomingMessage) => boolean): void {
+    this.holding = matches;
+  }
+
+  release(): void {
+    this.holding = null;
+    for (const go of this.held.splice(0)) go();
   }
 
   private async forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
+    if (this.holding?.(req)) {
+      this.heldCount += 1;
+      await new Promise<void>((resolve) => this.held.push(resolve));
+    }
     const key = req.headers['ok-access-key'];
     const k = typeof key === 'string' ? key : null;
     if (k) this.enter(k);

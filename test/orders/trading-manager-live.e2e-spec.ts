@@ -4,9 +4,7 @@ import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { createUser } from '../trading/support';
-import { bootWorker, connectExchange, OkxProxy, ORDER_PATH, pendingOrder, reload, settle, sleep, TestWorker } from './support';
-
-const LEASE_MS = 1_500;
+import { bootWorker, connectExchange, dueNow, OkxProxy, ORDER_PATH, pendingOrder, reload, settle, sleep, TestWorker, waitFor } from './support';
 
 describe('TradingManager live, through the real ccxt, against the fake OKX', () => {
   let db: TestDatabase;
@@ -15,7 +13,8 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
   let w1: TestWorker;
   let w2: TestWorker;
 
-  const env = () => ({ OKX_API_URL: proxy.url, TRADING_LEASE_MS: String(LEASE_MS), TRADING_MAX_ATTEMPTS: '4', TRADING_CONCURRENCY: '8' });
+  // The default lease (60 s): tests that need it to pass say so with dueNow().
+  const env = () => ({ OKX_API_URL: proxy.url, TRADING_MAX_ATTEMPTS: '4', TRADING_CONCURRENCY: '8' });
   const placed = (a: FakeAccount, clOrdId: string) => [...a.orders.values()].filter((o) => o.clOrdId === clOrdId);
   const posts = (clOrdId: string) => fake.requests.filter((r) => r.method === 'POST' && r.path === ORDER_PATH && r.body.includes(clOrdId)).length;
 
@@ -295,6 +294,87 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
     expect(posts(order.client_order_id)).toBe(1);
   });
 
+  it('a worker slow before sending, whose lease passed while another worker placed the order, sends nothing: one signal, one order', async () => {
+    const slow = await new OkxProxy(fake.url).start();
+    const wA = await bootWorker(db, { ...env(), OKX_API_URL: slow.url });
+    try {
+      const { userId, account } = await trader();
+      const order = await pendingOrder(w1, { user_id: userId });
+      slow.hold((req) => (req.url ?? '').startsWith('/api/v5/public/instruments'));
+      const runningA = wA.manager.runOnce(); // claims attempt 1, then waits for the markets
+      await waitFor(() => slow.heldCount > 0, 10_000);
+      await dueNow(w1.ds, order.id); // A's lease has passed
+      const byB = (await w1.manager.runOnce()).find((r) => r.orderId === order.id); // attempt 2: looks it up (absent), places it
+      expect(byB).toMatchObject({ status: 'filled', reconciled: false });
+      slow.release();
+      const byA = (await runningA).find((r) => r.orderId === order.id);
+      expect(byA).toMatchObject({ status: 'lost_lease' }); // learnt right before sending, so it sent nothing
+      expect(posts(order.client_order_id)).toBe(1);
+      expect(placed(account, order.client_order_id)).toHaveLength(1);
+      expect(await reload(w1.ds, order.id)).toMatchObject({ status: 'filled', attempts: 2 });
+    } finally {
+      await wA.close();
+      await slow.stop();
+    }
+  });
+
+  it('a look-up refused permanently (an auth glitch) on an order an earlier attempt placed is retried and finds it filled: never rejected', async () => {
+    const { userId, account } = await trader();
+    const order = await pendingOrder(w1, { user_id: userId });
+    fake.dropNextOrderResponse(); // placed and filled, answer lost
+    await expect(w1.manager.runOnce()).resolves.toMatchObject([{ orderId: order.id, status: 'retry' }]);
+    expect(placed(account, order.client_order_id).map((o) => o.state)).toEqual(['filled']);
+
+    fake.inject('invalid_key', { path: ORDER_PATH }); // the next /trade/order request: the look-up by clOrdId
+    await dueNow(w1.ds, order.id);
+    await expect(w1.manager.runOnce()).resolves.toMatchObject([{ orderId: order.id, status: 'retry', reason: expect.stringMatching(/^authentication_failed/) }]);
+    const row = await settle(w1, order.id);
+    expect({ status: row.status, filled: new Decimal(row.filled).toFixed(), reason: row.reason, attempts: row.attempts }).toEqual({ status: 'filled', filled: '0.001', reason: null, attempts: 3 });
+    expect(posts(order.client_order_id)).toBe(1);
+  });
+
+  it('an order an earlier attempt may have placed is not rejected when the exchange gets disconnected: retried until it can be looked up', async () => {
+    const { userId, account } = await trader();
+    const order = await pendingOrder(w1, { user_id: userId });
+    fake.dropNextOrderResponse();
+    await w1.manager.runOnce();
+    await w1.ds.query(`DELETE FROM exchange_credentials WHERE user_id = $1`, [userId]);
+    await dueNow(w1.ds, order.id);
+    await expect(w1.manager.runOnce()).resolves.toEqual([{ orderId: order.id, status: 'retry', reconciled: false, reason: 'exchange_not_connected' }]);
+    await connectExchange(w1, userId, account);
+    const row = await settle(w1, order.id);
+    expect(row).toMatchObject({ status: 'filled', attempts: 3, reason: null, exchange_order_id: placed(account, order.client_order_id)[0].ordId });
+  });
+
+  it('when every look-up of a possibly placed order fails, it ends `failed` with its outcome unknown after the reconcile-only attempts', async () => {
+    const { userId, account } = await trader();
+    const order = await pendingOrder(w1, { user_id: userId });
+    fake.dropNextOrderResponse();
+    await w1.manager.runOnce();
+    fake.inject('invalid_key', { path: ORDER_PATH, times: Infinity });
+    const row = await settle(w1, order.id);
+    expect(row.status).toBe('failed');
+    expect(row.reason).toBe(`authentication_failed: Invalid OK-ACCESS-KEY. (placement outcome unknown: check the exchange for ${order.client_order_id})`);
+    expect(row.attempts).toBe(4 + 5); // TRADING_MAX_ATTEMPTS + the reconcile-only attempts
+    expect(placed(account, order.client_order_id)).toHaveLength(1);
+    expect(posts(order.client_order_id)).toBe(1);
+  });
+
+  it('an OKX "Duplicated clOrdId" answer means the order exists: it is looked up and recorded, never rejected', async () => {
+    const { userId, account } = await trader();
+    const order = await pendingOrder(w1, { user_id: userId, type: 'limit', amount: '0.01', price: '60000' });
+    // Already resting on OKX under our client order id, e.g. an earlier placement a look-up did not see yet.
+    const body = { instId: 'BTC-USDT', tdMode: 'cash', side: 'buy', ordType: 'limit', px: '60000', sz: '0.01', clOrdId: order.client_order_id };
+    fake.exchange.placeOrder(account, body, false);
+    await expect(w1.manager.runOnce()).resolves.toEqual([
+      { orderId: order.id, status: 'retry', reconciled: false, reason: 'duplicate_client_order_id: Duplicated clOrdId' },
+    ]);
+    const row = await settle(w1, order.id);
+    expect(row).toMatchObject({ status: 'open', attempts: 2, reason: null, exchange_order_id: placed(account, order.client_order_id)[0].ordId });
+    expect(placed(account, order.client_order_id)).toHaveLength(1);
+    await w1.ds.query(`UPDATE orders SET status = 'canceled' WHERE id = $1`, [order.id]); // out of the open-orders sync below
+  });
+
   it('an old signal is not traded: a live order still unplaced TRADING_MAX_ORDER_AGE_SECONDS after acceptance is rejected as stale', async () => {
     const { userId, account } = await trader();
     const age = (id: string) => w1.ds.query(`UPDATE orders SET created_at = now() - interval '11 minutes', next_attempt_at = now() WHERE id = $1`, [id]);
@@ -341,7 +421,7 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
     expect(placed(account, order.client_order_id)).toHaveLength(1);
 
     await expect(w2.manager.runOnce()).resolves.toEqual([]); // the lease still holds
-    await sleep(LEASE_MS);
+    await dueNow(w1.ds, order.id); // … until it passes
     const [result] = await w2.manager.runOnce();
     expect(result).toEqual({ orderId: order.id, status: 'filled', reconciled: true, reason: null });
     expect(await reload(w1.ds, order.id)).toMatchObject({ status: 'filled', attempts: 2, exchange_order_id: placed(account, order.client_order_id)[0].ordId });
@@ -361,6 +441,33 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
     expect(row).toMatchObject({ status: 'filled' });
     expect([row.filled, row.average, row.fee].map((v) => new Decimal(v!).toFixed())).toEqual(['0.01', '60000', '0.00001']);
     expect(row.closed_at).toBeInstanceOf(Date);
+  });
+
+  it('sends a limit price off the tick rounded never past the signal limit: a buy DOWN, a sell UP', async () => {
+    const { userId } = await trader({ USDT: '100000', BTC: '1' });
+    const buy = await pendingOrder(w1, { user_id: userId, type: 'limit', amount: '0.01', price: '30000.05' });
+    const sell = await pendingOrder(w1, { user_id: userId, side: 'sell', type: 'limit', amount: '0.01', price: '80000.05' });
+    await w1.manager.runUntilIdle();
+    const sentPx = (clOrdId: string) => (JSON.parse(fake.requests.filter((r) => r.method === 'POST' && r.path === ORDER_PATH && r.body.includes(clOrdId))[0].body) as { px: string }).px;
+    expect([sentPx(buy.client_order_id), sentPx(sell.client_order_id)]).toEqual(['30000', '80000.1']);
+    await w1.ds.query(`UPDATE orders SET status = 'canceled' WHERE id = ANY($1::uuid[])`, [[buy.id, sell.id]]);
+  });
+
+  it("an order the exchange fails after accepting it is recorded `rejected` with the exchange's reason, by the sync or a look-up", async () => {
+    const { userId, account } = await trader();
+    const reason = 'rejected_by_exchange: OKX order state order_failed';
+    // Resting, then failed by OKX: the sync records it.
+    const resting = await pendingOrder(w1, { user_id: userId, type: 'limit', amount: '0.01', price: '60000' });
+    await w1.manager.runOnce();
+    placed(account, resting.client_order_id)[0].state = 'order_failed';
+    await expect(w2.manager.syncOpenOrders()).resolves.toMatchObject({ changed: 1, errors: 0 });
+    expect(await reload(w1.ds, resting.id)).toMatchObject({ status: 'rejected', reason, closed_at: expect.any(Date) });
+    // Answer lost, then failed by OKX: the look-up before the retry records it.
+    const lost = await pendingOrder(w1, { user_id: userId, type: 'limit', amount: '0.01', price: '60000' });
+    fake.dropNextOrderResponse();
+    await w1.manager.runOnce();
+    placed(account, lost.client_order_id)[0].state = 'order_failed';
+    expect(await settle(w1, lost.id)).toMatchObject({ status: 'rejected', attempts: 2, reason });
   });
 
   it('two workers on one queue of 1,000 orders across 50 users: each placed exactly once, one at a time per user', async () => {

@@ -1,8 +1,9 @@
 import { Decimal } from '@torgovo/core';
 import { ExchangeGatewayFactory, OrderClaimer } from '@torgovo/trading';
+import { Client } from 'pg';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { createUser } from '../trading/support';
-import { bootWorker, pendingOrder, reload, TestWorker } from './support';
+import { bootWorker, dueNow, pendingOrder, reload, settle, sleep, TestWorker, waitFor } from './support';
 
 describe('TradingManager on the paper exchange', () => {
   let db: TestDatabase;
@@ -50,6 +51,16 @@ describe('TradingManager on the paper exchange', () => {
     await expect(w.manager.runOnce()).resolves.toEqual([]);
   });
 
+  it('converts a quote amount at the tick-rounded price it fills at: the whole balance at an off-tick price fills within it', async () => {
+    const user = await createUser(w.ds);
+    // 10000 USDT is the whole paper balance; 30000.05 lies between BTC/USDT ticks (0.1): a buy fills at 30000.
+    const order = await pendingOrder(w, { ...paper, user_id: user, amount: null, quote_amount: '10000', price: '30000.05' });
+    const row = await settle(w, order.id);
+    expect({ status: row.status, reason: row.reason }).toEqual({ status: 'filled', reason: null });
+    expect([row.filled, row.average].map((v) => new Decimal(v!).toFixed())).toEqual(['0.33333333', '30000']);
+    expect(new Decimal(row.cost!).lte(10000)).toBe(true);
+  });
+
   it('sizes a quote-amount buy at the signal price, rounded down to the lot size', async () => {
     const user = await createUser(w.ds);
     const order = await pendingOrder(w, { ...paper, user_id: user, amount: null, quote_amount: '100', price: '30000' });
@@ -85,6 +96,59 @@ describe('TradingManager on the paper exchange', () => {
     await expect(claimer.claim(8, 60_000)).resolves.toMatchObject([{ id: second.id, attempts: 1 }]);
   });
 
+  it('picks users by their head order being due: users whose head is in backoff do not take the claim LIMIT from a user who can run', async () => {
+    const claimer = w.ctx.get(OrderClaimer);
+    const [a1, a2, b] = [await createUser(w.ds), await createUser(w.ds), await createUser(w.ds)];
+    const heads = [];
+    for (const u of [a1, a2]) {
+      heads.push(await pendingOrder(w, { ...paper, user_id: u })); // in backoff below
+      await pendingOrder(w, { ...paper, user_id: u }); // queued behind it, due, but FIFO keeps it waiting
+    }
+    const other = await pendingOrder(w, { ...paper, user_id: b });
+    // What retryLater leaves after a transient failure (e.g. a 429 for that account): pending, due later.
+    await w.ds.query(
+      `UPDATE orders SET attempts = 1, next_attempt_at = now() + interval '1 minute', reason = 'rate_limited: Too Many Requests' WHERE id = ANY($1::uuid[])`,
+      [heads.map((h) => h.id)],
+    );
+    try {
+      // Two free slots, three users with due orders; only b's head can run now.
+      const claimed = await claimer.claim(2, 60_000);
+      expect(claimed.map((o) => o.id)).toEqual([other.id]);
+    } finally {
+      await w.ds.query(`UPDATE orders SET status = 'canceled' WHERE user_id = ANY($1::uuid[])`, [[a1, a2, b]]);
+    }
+  });
+
+  it('stop() waits for a claim under way, and that claim takes nothing once the stop began', async () => {
+    // Its own worker, loop on: the claim runs from the poll, not from the test.
+    const ws = await bootWorker(db, { TRADING_SYNC_INTERVAL_MS: '0', TRADING_NOTIFY_ENABLED: 'false', TRADING_SHUTDOWN_GRACE_MS: '500' });
+    const locker = new Client({ connectionString: db.url });
+    await locker.connect();
+    const order = await pendingOrder(ws, { ...paper, user_id: await createUser(ws.ds) });
+    try {
+      // A slow claim (the database is busy): the claim's query waits on this table lock.
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE orders IN ACCESS EXCLUSIVE MODE');
+      ws.manager.start();
+      const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+      await waitFor(async () => (await db.dataSource.query(waiting))[0].n > 0, 10_000);
+      const started = Date.now();
+      await ws.manager.stop(); // what beforeApplicationShutdown awaits
+      expect(Date.now() - started).toBeGreaterThanOrEqual(450); // it waited (bounded) for the claim
+      await locker.query('COMMIT');
+      await waitFor(async () => (await db.dataSource.query(waiting))[0].n === 0, 10_000);
+      await sleep(300);
+      // In a real shutdown the DataSource is destroyed next: a claim committed now would leave the
+      // order `submitting` until its lease passed.
+      expect(await reload(w.ds, order.id)).toMatchObject({ status: 'pending', attempts: 0 });
+      await expect(ws.manager.runOnce()).resolves.toEqual([]);
+    } finally {
+      await locker.end();
+      await ws.close();
+      await w.ds.query(`UPDATE orders SET status = 'canceled' WHERE id = $1`, [order.id]); // out of the next tests' way
+    }
+  });
+
   it('reconciles an order a crashed worker left in submitting: found by client order id, not placed again', async () => {
     const user = await createUser(w.ds);
     const order = await pendingOrder(w, { ...paper, user_id: user, amount: '0.01', price: '60000' });
@@ -95,7 +159,7 @@ describe('TradingManager on the paper exchange', () => {
       symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.01', price: '60000', clientOrderId: order.client_order_id,
     });
     await expect(w.manager.runOnce()).resolves.toEqual([]); // still under its lease
-    await w.ds.query(`UPDATE orders SET next_attempt_at = now() - interval '1 second' WHERE id = $1`, [order.id]); // the lease ran out
+    await dueNow(w.ds, order.id); // the lease ran out
 
     const [result] = await w.manager.runOnce();
     expect(result).toEqual({ orderId: order.id, status: 'filled', reconciled: true, reason: null });

@@ -60,10 +60,12 @@ describe('PaperExchangeGateway on PostgreSQL', () => {
     await expect(paper.fetchTicker('BTC/USDT')).resolves.toEqual({ symbol: 'BTC/USDT', last: '60000', bid: null, ask: null });
   });
 
-  it('rounds the amount down to the step before filling', async () => {
+  it('rounds the amount down to the step, and the price to the tick never past the one given (a buy down, a sell up), before filling', async () => {
     const paper = await paperFor();
     const order = await paper.createOrder({ symbol: 'ETH/USDT', side: 'buy', type: 'market', amount: '0.1234567', price: '3000.005', clientOrderId: 'r1' });
-    expect(order).toMatchObject({ amount: '0.123456', average: '3000.01', cost: '370.36923456' });
+    expect(order).toMatchObject({ amount: '0.123456', average: '3000', cost: '370.368' });
+    const sell = await paper.createOrder({ symbol: 'ETH/USDT', side: 'sell', type: 'market', amount: '0.1', price: '3000.005', clientOrderId: 'r2' });
+    expect(sell).toMatchObject({ amount: '0.1', average: '3000.01', cost: '300.001' });
   });
 
   it('fills a market buy sized by cost at the given price: what it buys, cut to the lot size', async () => {

@@ -11,6 +11,7 @@ export const ExchangeErrorCodes = {
   insufficientFunds: 'insufficient_funds',
   invalidOrder: 'invalid_order',
   orderNotFound: 'order_not_found',
+  duplicateClientOrderId: 'duplicate_client_order_id',
   orderNotOpen: 'order_not_open',
   badSymbol: 'bad_symbol',
   badRequest: 'bad_request',

@@ -171,7 +171,8 @@ export interface FakeOrder {
   tgtCcy: string;
   sz: string;
   px: string;
-  state: 'live' | 'filled' | 'canceled';
+  /** order_failed: OKX accepted the order, then failed it (set by a test). */
+  state: 'live' | 'filled' | 'canceled' | 'order_failed';
   accFillSz: string;
   avgPx: string;
   fee: string;

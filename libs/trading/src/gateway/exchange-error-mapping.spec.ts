@@ -48,6 +48,12 @@ describe('toExchangeError', () => {
     expect(e.reason).toBe('Order failed. Insufficient USDT balance in account.');
   });
 
+  it('OKX 51016 "Duplicated clOrdId" is transient: an order with our client order id exists, so it is looked up, never rejected', () => {
+    const body = '{"code":"1","data":[{"clOrdId":"a1","ordId":"","sCode":"51016","sMsg":"Duplicated clOrdId","tag":""}],"msg":"All operations failed"}';
+    const e = toExchangeError(new ccxt.InvalidOrder(`okx ${body}`));
+    expect(e).toMatchObject({ kind: 'transient', code: 'duplicate_client_order_id', exchangeCode: '51016', reason: 'Duplicated clOrdId' });
+  });
+
   it('takes the reason and code from an OKX request failure', () => {
     const e = toExchangeError(new ccxt.AuthenticationError('okx {"msg":"Invalid OK-ACCESS-KEY.","code":"50111"}'));
     expect(e).toMatchObject({ kind: 'permanent', code: 'authentication_failed', exchangeCode: '50111', reason: 'Invalid OK-ACCESS-KEY.' });

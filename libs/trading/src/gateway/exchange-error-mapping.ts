@@ -51,6 +51,15 @@ const CCXT_ERRORS: Readonly<Record<string, Mapping>> = {
   BaseError: ['permanent', C.exchangeError],
 };
 
+/**
+ * Exchange codes that mean something other than their ccxt class says. OKX 51016 "Duplicated
+ * clOrdId" (ccxt: InvalidOrder) means an order holding our client order id exists — most likely our
+ * own earlier placement — so it is transient: the retry looks the order up instead of rejecting it.
+ */
+const EXCHANGE_CODES: Readonly<Record<string, Mapping>> = {
+  '51016': ['transient', C.duplicateClientOrderId],
+};
+
 // Socket-level failures that escape ccxt's own wrapping (rare, but they are network trouble).
 const NODE_NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
 
@@ -96,11 +105,12 @@ export function toExchangeError(error: unknown, secrets: readonly (string | null
   if (!(error instanceof Error)) {
     return ExchangeError.permanent(C.internal, redact(String(error), secrets));
   }
-  const mapping = CCXT_ERRORS[error.name];
-  if (mapping) {
+  const byClass = CCXT_ERRORS[error.name];
+  if (byClass) {
     const parsed = parseExchangeMessage(error.message);
     const reason = redact(parsed.message ?? error.message, secrets);
-    return new ExchangeError(mapping[0], mapping[1], reason, parsed.code);
+    const [kind, code] = (parsed.code !== null ? EXCHANGE_CODES[parsed.code] : undefined) ?? byClass;
+    return new ExchangeError(kind, code, reason, parsed.code);
   }
   const sysCode = (error as NodeJS.ErrnoException).code;
   if (sysCode && NODE_NETWORK_CODES.has(sysCode)) {

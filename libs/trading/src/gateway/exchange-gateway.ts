@@ -71,6 +71,8 @@ export interface Order {
   feeCurrency: string | null;
   /** Milliseconds since the epoch. */
   timestamp: number;
+  /** Why a `rejected` order was refused, as the exchange says (its reason, else its own state name). */
+  rejectReason?: string | null;
 }
 
 /** Look an order up by the exchange's id or by our client order id (one is required). */

@@ -24,51 +24,55 @@ function failure(fn: () => unknown): ExchangeError {
 }
 
 describe('validateOrderAgainstMarket', () => {
-  it('rounds the amount DOWN to the step and the price to the tick', () => {
-    expect(validateOrderAgainstMarket(btc, '0.123456789', '73384.86')).toEqual({
+  it('rounds the amount DOWN to the step, and the price to the tick never past the limit: a buy DOWN, a sell UP', () => {
+    expect(validateOrderAgainstMarket(btc, 'buy', '0.123456789', '73384.86')).toEqual({
       amount: '0.12345678',
-      price: '73384.9',
-      cost: '9059.863454622',
+      price: '73384.8',
+      cost: '9059.851108944',
     });
+    expect(validateOrderAgainstMarket(btc, 'sell', '0.123456789', '73384.81')).toMatchObject({ amount: '0.12345678', price: '73384.9' });
+    // On the tick already: unchanged either way.
+    expect(validateOrderAgainstMarket(btc, 'buy', '1', '30000.1').price).toBe('30000.1');
+    expect(validateOrderAgainstMarket(btc, 'sell', '1', '30000.1').price).toBe('30000.1');
   });
 
   it('never rounds up, even at .99999', () => {
-    expect(validateOrderAgainstMarket(btc, '0.000999999999').amount).toBe('0.00099999');
+    expect(validateOrderAgainstMarket(btc, 'buy', '0.000999999999').amount).toBe('0.00099999');
   });
 
   it('accepts an order without a price and then skips the notional check', () => {
-    expect(validateOrderAgainstMarket(btc, '0.00001')).toEqual({ amount: '0.00001', price: null, cost: null });
+    expect(validateOrderAgainstMarket(btc, 'buy', '0.00001')).toEqual({ amount: '0.00001', price: null, cost: null });
   });
 
   it('refuses a value below the minimum notional', () => {
-    const e = failure(() => validateOrderAgainstMarket(btc, '0.00001', '50000'));
+    const e = failure(() => validateOrderAgainstMarket(btc, 'buy', '0.00001', '50000'));
     expect(e).toBeInstanceOf(ExchangeError);
     expect(e).toMatchObject({ kind: 'permanent', code: 'below_min_notional' });
     expect(e.reason).toContain('0.5');
   });
 
   it('accepts exactly the minimum notional', () => {
-    expect(validateOrderAgainstMarket(btc, '0.00002', '50000').cost).toBe('1');
+    expect(validateOrderAgainstMarket(btc, 'buy', '0.00002', '50000').cost).toBe('1');
   });
 
   it.each([['0'], ['-1'], ['abc'], ['1e-5'], [''], ['0.000000001']])('refuses the amount "%s"', (amount) => {
-    expect(failure(() => validateOrderAgainstMarket(btc, amount))).toMatchObject({ kind: 'permanent', code: 'invalid_amount' });
+    expect(failure(() => validateOrderAgainstMarket(btc, 'buy', amount))).toMatchObject({ kind: 'permanent', code: 'invalid_amount' });
   });
 
   it('refuses an amount below the minimum order size', () => {
-    const e = failure(() => validateOrderAgainstMarket(btc, '0.000009'));
+    const e = failure(() => validateOrderAgainstMarket(btc, 'buy', '0.000009'));
     expect(e).toMatchObject({ code: 'invalid_amount' });
     expect(e.reason).toContain('minimum order size 0.00001');
   });
 
   it('refuses a bad price and an inactive market', () => {
-    expect(failure(() => validateOrderAgainstMarket(btc, '1', '0'))).toMatchObject({ code: 'invalid_order' });
-    expect(failure(() => validateOrderAgainstMarket(btc, '1', '0.01'))).toMatchObject({ code: 'invalid_order' });
-    expect(failure(() => validateOrderAgainstMarket({ ...btc, active: false }, '1', '1'))).toMatchObject({ code: 'invalid_order' });
+    expect(failure(() => validateOrderAgainstMarket(btc, 'buy', '1', '0'))).toMatchObject({ code: 'invalid_order' });
+    expect(failure(() => validateOrderAgainstMarket(btc, 'buy', '1', '0.01'))).toMatchObject({ code: 'invalid_order' });
+    expect(failure(() => validateOrderAgainstMarket({ ...btc, active: false }, 'buy', '1', '1'))).toMatchObject({ code: 'invalid_order' });
   });
 
   it('has no notional rule when the market has none (OKX spot)', () => {
-    expect(validateOrderAgainstMarket({ ...btc, minCost: null }, '0.00001', '1').cost).toBe('0.00001');
+    expect(validateOrderAgainstMarket({ ...btc, minCost: null }, 'buy', '0.00001', '1').cost).toBe('0.00001');
   });
 });
 

@@ -1,11 +1,11 @@
 import { Decimal, isDecimalString } from '@torgovo/core';
 import { ExchangeError, ExchangeErrorCodes as C } from '../errors';
-import type { Market } from './exchange-gateway';
+import type { Market, OrderSide } from './exchange-gateway';
 
 export interface ValidatedOrder {
   /** Rounded DOWN to the market's amount step: never more than asked for. */
   amount: string;
-  /** Rounded to the nearest tick; null when no price was given. */
+  /** Rounded to the tick, never to a worse price for `side` (see validatePrice); null when no price was given. */
   price: string | null;
   /** amount × price, or null without a price. */
   cost: string | null;
@@ -16,7 +16,7 @@ export interface ValidatedOrder {
  * an order it would reject for precision or size (shared by live and paper).
  * The minimum notional is checked only when a price is known (live market orders carry none).
  */
-export function validateOrderAgainstMarket(market: Market, amount: string, price?: string | null): ValidatedOrder {
+export function validateOrderAgainstMarket(market: Market, side: OrderSide, amount: string, price?: string | null): ValidatedOrder {
   requireActive(market);
   if (!isDecimalString(amount) || new Decimal(amount).lte(0)) {
     throw ExchangeError.permanent(C.invalidAmount, `amount must be a positive decimal, got "${amount}"`);
@@ -33,18 +33,22 @@ export function validateOrderAgainstMarket(market: Market, amount: string, price
     );
   }
 
-  const roundedPrice = price !== undefined && price !== null ? new Decimal(validatePrice(market, price)) : null;
+  const roundedPrice = price !== undefined && price !== null ? new Decimal(validatePrice(market, side, price)) : null;
   const cost = roundedPrice ? rounded.mul(roundedPrice) : null;
   if (cost) requireMinCost(market, cost);
   return { amount: rounded.toFixed(), price: roundedPrice?.toFixed() ?? null, cost: cost?.toFixed() ?? null };
 }
 
-/** A positive price rounded to the nearest tick. */
-export function validatePrice(market: Market, price: string): string {
+/**
+ * A positive price rounded to the tick, never to a worse one for `side`: a buy DOWN, a sell UP.
+ * A limit is never loosened past what the signal set, and a quote budget converted at this price
+ * (paper fills at it; a buy fills at or below it) is never overspent.
+ */
+export function validatePrice(market: Market, side: OrderSide, price: string): string {
   if (!isDecimalString(price) || new Decimal(price).lte(0)) {
     throw ExchangeError.permanent(C.invalidOrder, `price must be a positive decimal, got "${price}"`);
   }
-  const rounded = new Decimal(price).toNearest(market.pricePrecision, Decimal.ROUND_HALF_UP);
+  const rounded = new Decimal(price).toNearest(market.pricePrecision, side === 'buy' ? Decimal.ROUND_DOWN : Decimal.ROUND_UP);
   if (rounded.lte(0)) {
     throw ExchangeError.permanent(C.invalidOrder, `price ${price} is smaller than the tick size ${market.pricePrecision} of ${market.symbol}`);
   }

@@ -23,6 +23,12 @@ export interface ExecutionResult {
 // lost on the last attempt is found, never abandoned as `failed` while it may exist.
 const RECONCILE_ONLY_ATTEMPTS = 5;
 
+function failureReason(error: unknown): string {
+  if (error instanceof OrderNotExecutable) return error.reason;
+  if (isExchangeError(error)) return `${error.code}: ${error.reason}`;
+  return `internal_error: ${(error as Error)?.message ?? String(error)}`;
+}
+
 /** Executes one claimed order: reconcile if it may have been sent before, else size, validate and place. */
 @Injectable()
 export class OrderExecutor {
@@ -72,9 +78,13 @@ export class OrderExecutor {
       // A live market buy sized in quote is sent as its cost: no ticker, no conversion at a stale ask.
       const ticker = needsTicker(sized, market) ? tickerPrice(await gateway.fetchTicker(order.symbol), order.side) : null;
       const plan = planPlacement(sized, market, ticker);
-      // Written before sending, as what is spent (a cost cut to the quote step, or the budget), so the
-      // user sees it even if the answer is lost; a worker whose lease has passed learns it here.
-      if (order.quote_percent !== null && !(await this.transitions.resolveQuote(claim, plan.cost ?? sized.quote_amount!))) {
+      // Right before sending, every time: the claim must still be ours and its lease is renewed for
+      // the call. A worker slow until here (markets, ticker, a paused process) may have lost the
+      // order to another worker, which looked it up, found nothing and placed it: this one sends
+      // nothing. A quote_percent order's budget is written in the same statement (the cost cut to
+      // the quote step, or the budget), so the user sees what it spends even if the answer is lost.
+      const resolvedQuote = order.quote_percent !== null ? (plan.cost ?? sized.quote_amount!) : null;
+      if (!(await this.transitions.confirmClaim(claim, this.config.TRADING_LEASE_MS, resolvedQuote))) {
         result = { orderId: order.id, status: 'lost_lease', reconciled: false, reason: null };
         return this.log(order, result, started);
       }
@@ -82,7 +92,7 @@ export class OrderExecutor {
       const placed = await gateway.createOrder({ symbol: order.symbol, side: order.side, type: order.type, clientOrderId: order.client_order_id, ...plan });
       result = await this.finish(claim, outcomeOf(placed), false);
     } catch (error) {
-      result = await this.fail(order, claim, error, knownAbsent && !placementSent);
+      result = await this.fail(order, claim, error, knownAbsent, placementSent);
     }
     return this.log(order, result, started);
   }
@@ -112,17 +122,24 @@ export class OrderExecutor {
   }
 
   /**
-   * Permanent → rejected with the exchange's reason. Transient → back to pending with backoff;
-   * `failed` only once attempts are spent AND the order is known not to exist on the exchange.
+   * A refusal (permanent error, or no gateway to use) ends the order `rejected` only while it is
+   * known not to be on the exchange: first attempt, or after a look-up found nothing — the
+   * placement's own refusal included. A refusal of the look-up itself says nothing about an order
+   * an earlier attempt may have placed, so it is retried like a transient error. Transient → back to
+   * pending with backoff; `failed` only once attempts are spent AND the order is known not to exist,
+   * else after the reconcile-only attempts with its outcome unknown.
    */
-  private async fail(order: ClaimedOrder, claim: ClaimToken, error: unknown, safeToFail: boolean): Promise<ExecutionResult> {
-    if (error instanceof OrderNotExecutable) return this.end(claim, 'rejected', error.reason);
-    if (isExchangeError(error) && !error.transient) return this.end(claim, 'rejected', error.reason);
+  private async fail(order: ClaimedOrder, claim: ClaimToken, error: unknown, knownAbsent: boolean, placementSent: boolean): Promise<ExecutionResult> {
+    if (knownAbsent && (error instanceof OrderNotExecutable || (isExchangeError(error) && !error.transient))) {
+      return this.end(claim, 'rejected', error.reason);
+    }
     // Anything else (a database blip, a bug) is retried like a transient error: the row is never dropped.
-    const reason = isExchangeError(error) ? `${error.code}: ${error.reason}` : `internal_error: ${(error as Error)?.message ?? String(error)}`;
-    if (!isExchangeError(error)) this.logger.error({ err: error, order_id: order.id }, 'Order execution failed unexpectedly');
+    const reason = failureReason(error);
+    if (!isExchangeError(error) && !(error instanceof OrderNotExecutable)) {
+      this.logger.error({ err: error, order_id: order.id }, 'Order execution failed unexpectedly');
+    }
     const max = this.config.TRADING_MAX_ATTEMPTS;
-    if (order.attempts >= max && safeToFail) return this.end(claim, 'failed', reason);
+    if (order.attempts >= max && knownAbsent && !placementSent) return this.end(claim, 'failed', reason);
     if (order.attempts >= max + RECONCILE_ONLY_ATTEMPTS) {
       return this.end(claim, 'failed', `${reason} (placement outcome unknown: check the exchange for ${order.client_order_id})`);
     }

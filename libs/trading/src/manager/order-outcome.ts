@@ -11,6 +11,8 @@ export interface OrderOutcome {
   exchange_order_id: string | null;
   /** No further change is expected from the exchange: closed_at is set. */
   final: boolean;
+  /** Set for `rejected` only: the exchange's reason, which the row keeps for the user. */
+  reason: string | null;
 }
 
 const STATUS: Record<Order['status'], OrderOutcome['status']> = { open: 'open', closed: 'filled', canceled: 'canceled', rejected: 'rejected' };
@@ -27,5 +29,6 @@ export function outcomeOf(order: Order): OrderOutcome {
     fee_currency: order.feeCurrency,
     exchange_order_id: order.exchangeOrderId || null,
     final: status !== 'open',
+    reason: status === 'rejected' ? `rejected_by_exchange: ${order.rejectReason ?? 'no reason given'}` : null,
   };
 }

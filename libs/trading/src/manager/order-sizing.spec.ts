@@ -1,3 +1,4 @@
+import { Decimal } from '@torgovo/core';
 import type { Market } from '../gateway/exchange-gateway';
 import { ExchangeError } from '../errors';
 import { needsTicker, percentBudget, planPlacement, sendsCost, SizedOrder, tickerPrice } from './order-sizing';
@@ -34,6 +35,18 @@ describe('planPlacement', () => {
   it('converts a quote amount at its own price for a live limit buy and on paper', () => {
     expect(planPlacement(order({ mode: 'live', type: 'limit', price: '40000', amount: null, quote_amount: '10' }), BTC, null)).toEqual({ amount: '0.00025', price: '40000' });
     expect(planPlacement(order({ amount: null, quote_amount: '10', price: '40000' }), BTC, null)).toEqual({ amount: '0.00025', price: '40000' });
+  });
+
+  it('rounds the price to the tick first (a buy DOWN, a sell UP), then converts a quote amount at that very price: the cost never exceeds the budget', () => {
+    const buy = planPlacement(order({ amount: null, quote_amount: '10000', price: '30000.05' }), BTC, null);
+    expect(buy).toEqual({ amount: '0.33333333', price: '30000' });
+    expect(new Decimal(buy.amount!).mul(buy.price!).lte(10000)).toBe(true);
+    expect(planPlacement(order({ side: 'sell', amount: null, quote_amount: '10000', price: '30000.05' }), BTC, null)).toEqual({ amount: '0.33333222', price: '30000.1' });
+    // A live limit is never sent past the signal's limit.
+    expect(planPlacement(order({ mode: 'live', type: 'limit', price: '30000.05' }), BTC, null)).toEqual({ amount: '0.01', price: '30000' });
+    expect(planPlacement(order({ mode: 'live', type: 'limit', side: 'sell', price: '30000.05' }), BTC, null)).toEqual({ amount: '0.01', price: '30000.1' });
+    // A live market sell sized in quote converts at the bid rounded UP: never more base than the quote is worth.
+    expect(planPlacement(order({ mode: 'live', side: 'sell', price: null, amount: null, quote_amount: '10' }), BTC, '39999.95')).toEqual({ amount: '0.00025' });
   });
 
   it('rejects a cost order below the quote step or the minimum notional before anything is sent', () => {

@@ -1,7 +1,7 @@
 import { Decimal } from '@torgovo/core';
 import { ExchangeError, ExchangeErrorCodes as C } from '../errors';
 import type { Balances, Market, OrderSize, Ticker } from '../gateway/exchange-gateway';
-import { quoteToBase, validateCostAgainstMarket, validateOrderAgainstMarket } from '../gateway/order-validation';
+import { quoteToBase, validateCostAgainstMarket, validateOrderAgainstMarket, validatePrice } from '../gateway/order-validation';
 import type { OrderRecord } from '../orders/entities/order.entity';
 
 export type SizedOrder = Pick<OrderRecord, 'mode' | 'type' | 'side' | 'symbol' | 'amount' | 'quote_amount' | 'price'>;
@@ -43,13 +43,16 @@ export function tickerPrice(ticker: Ticker, side: 'buy' | 'sell'): string | null
  */
 export function planPlacement(order: SizedOrder, market: Market, referencePrice: string | null): Placement {
   if (sendsCost(order)) return { cost: validateCostAgainstMarket(market, order.quote_amount!) };
-  const price = order.price ?? referencePrice;
   if (order.type === 'limit' && order.price === null) {
     throw ExchangeError.permanent(C.invalidOrder, 'a limit order needs a price');
   }
-  if (order.mode === 'paper' && price === null) {
+  const given = order.price ?? referencePrice;
+  if (order.mode === 'paper' && given === null) {
     throw ExchangeError.permanent(C.noPrice, `no price to fill this paper order on ${order.symbol}`);
   }
+  // On the tick first (a buy down, a sell up), so a quote amount is converted at the very price it
+  // is sent and filled at: amount × price never exceeds the budget.
+  const price = given === null ? null : validatePrice(market, order.side, given);
   let amount = order.amount;
   if (amount === null) {
     if (order.quote_amount === null) throw ExchangeError.permanent(C.invalidAmount, 'the order has neither amount nor quote_amount');
@@ -57,7 +60,7 @@ export function planPlacement(order: SizedOrder, market: Market, referencePrice:
     // Rounded down to the lot size by the validation below: never more than the quote budget.
     amount = quoteToBase(order.quote_amount, price);
   }
-  const v = validateOrderAgainstMarket(market, amount, price);
+  const v = validateOrderAgainstMarket(market, order.side, amount, price);
   const sendPrice = order.mode === 'paper' || order.type === 'limit' ? (v.price ?? undefined) : undefined;
   return sendPrice === undefined ? { amount: v.amount } : { amount: v.amount, price: sendPrice };
 }

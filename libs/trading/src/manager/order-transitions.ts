@@ -23,24 +23,41 @@ export class OrderTransitions {
   record(claim: ClaimToken, o: OrderOutcome): Promise<boolean> {
     return this.apply(
       `UPDATE orders SET status = $3, filled = $4, average = $5, cost = $6, fee = $7, fee_currency = $8,
-              exchange_order_id = COALESCE($9, exchange_order_id), reason = CASE WHEN $3::varchar = 'rejected' THEN reason END,
+              exchange_order_id = COALESCE($9, exchange_order_id), reason = $11,
               closed_at = CASE WHEN $10::boolean THEN now() END, updated_at = now()
         WHERE id = $1 AND status = 'submitting' AND attempts = $2
         RETURNING id`,
-      [claim.id, claim.attempts, o.status, o.filled, o.average, o.cost, o.fee, o.fee_currency, o.exchange_order_id, o.final],
+      [claim.id, claim.attempts, o.status, o.filled, o.average, o.cost, o.fee, o.fee_currency, o.exchange_order_id, o.final, o.reason],
     );
   }
 
   /**
-   * What a quote_percent order resolved to, written before it is sent: the user sees what it spends
-   * even if the answer is lost, and a worker whose lease has passed learns it here, before placing.
+   * Right before an order is sent: the claim is still ours — same attempt, lease not passed (the
+   * claimer's own test for "busy") — and its lease is renewed for the placement call. No row: another
+   * worker may own the order now, so nothing may be sent. A quote_percent order's resolved budget
+   * (`quoteAmount`, null otherwise) is written in the same statement.
    */
-  resolveQuote(claim: ClaimToken, quoteAmount: string): Promise<boolean> {
+  confirmClaim(claim: ClaimToken, leaseMs: number, quoteAmount: string | null): Promise<boolean> {
     return this.apply(
-      `UPDATE orders SET quote_amount = $3, updated_at = now()
-        WHERE id = $1 AND status = 'submitting' AND attempts = $2 AND quote_percent IS NOT NULL
+      `UPDATE orders SET next_attempt_at = now() + $3::int * interval '1 millisecond',
+              quote_amount = CASE WHEN quote_percent IS NOT NULL THEN COALESCE($4::numeric, quote_amount) ELSE quote_amount END,
+              updated_at = now()
+        WHERE id = $1 AND status = 'submitting' AND attempts = $2 AND next_attempt_at > now()
         RETURNING id`,
-      [claim.id, claim.attempts, quoteAmount],
+      [claim.id, claim.attempts, leaseMs, quoteAmount],
+    );
+  }
+
+  /**
+   * A claim given back unused (the worker is stopping): pending and due at once, as if never claimed,
+   * so the next claim does not spend an attempt on a look-up of an order nobody sent.
+   */
+  release(claim: ClaimToken): Promise<boolean> {
+    return this.apply(
+      `UPDATE orders SET status = 'pending', attempts = attempts - 1, next_attempt_at = now(), updated_at = now()
+        WHERE id = $1 AND status = 'submitting' AND attempts = $2
+        RETURNING id`,
+      [claim.id, claim.attempts],
     );
   }
 
@@ -69,10 +86,10 @@ export class OrderTransitions {
     if (o === null) return this.apply(`UPDATE orders SET updated_at = now() WHERE id = $1 AND status = 'open' RETURNING id`, [id]);
     return this.apply(
       `UPDATE orders SET status = $2, filled = $3, average = $4, cost = $5, fee = $6, fee_currency = $7,
-              exchange_order_id = COALESCE($8, exchange_order_id), closed_at = CASE WHEN $9::boolean THEN now() END, updated_at = now()
+              exchange_order_id = COALESCE($8, exchange_order_id), reason = $10, closed_at = CASE WHEN $9::boolean THEN now() END, updated_at = now()
         WHERE id = $1 AND status = 'open'
         RETURNING id`,
-      [id, o.status, o.filled, o.average, o.cost, o.fee, o.fee_currency, o.exchange_order_id, o.final],
+      [id, o.status, o.filled, o.average, o.cost, o.fee, o.fee_currency, o.exchange_order_id, o.final, o.reason],
     );
   }
 

@@ -14,9 +14,12 @@ export class TradingManagerConfig {
 
   /**
    * How long a claimed order stays ours. Must be well above one execution (a few exchange
-   * calls of ≤ 10 s each): after it, another worker reconciles the order as crashed.
+   * calls of ≤ 10 s each): after it, another worker reconciles the order as crashed. The claim is
+   * confirmed and renewed right before the placement call, so the floor only has to cover that one
+   * call (ccxt's 10 s timeout) with a margin. Tests make a lease run out by moving next_attempt_at,
+   * not with a shorter lease: the same floor holds everywhere.
    */
-  @Transform(envInt) @IsInt() @Min(200) @Max(3_600_000)
+  @Transform(envInt) @IsInt() @Min(15_000) @Max(3_600_000)
   TRADING_LEASE_MS = 60_000;
 
   /** Placement attempts before an order fails on transient errors. */

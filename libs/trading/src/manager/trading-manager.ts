@@ -4,6 +4,7 @@ import { ClaimedOrder, OrderClaimer } from './order-claimer';
 import { ExecutionResult, OrderExecutor } from './order-executor';
 import { OpenOrdersSync, SyncResult } from './open-orders-sync';
 import { OrderNotifyListener } from './order-notify-listener';
+import { OrderTransitions } from './order-transitions';
 import { TradingManagerConfig } from './trading-manager.config';
 
 interface InFlight {
@@ -22,6 +23,9 @@ interface InFlight {
 export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger(TradingManager.name);
   private readonly inFlight = new Map<string, InFlight>();
+  /** Claims under way (poll or runOnce): stop() waits for them, and they claim nothing once it began. */
+  private readonly claiming = new Set<Promise<InFlight[]>>();
+  private readonly halted = new AbortController();
   private running = false;
   private stopping = false;
   private filling = false;
@@ -36,6 +40,7 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     private readonly executor: OrderExecutor,
     private readonly sync: OpenOrdersSync,
     private readonly listener: OrderNotifyListener,
+    private readonly transitions: OrderTransitions,
     private readonly app: AppConfig,
     @Inject(TradingManagerConfig) private readonly config: TradingManagerConfig,
   ) {}
@@ -69,13 +74,14 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
   }
 
   /**
-   * Graceful stop: no new claims, then wait (bounded) for orders in flight. Orders still running
+   * Graceful stop: no new claims, then wait (bounded) for a claim under way and the orders in flight.
+   * A claim still running after the grace claims nothing (it rolls back). Orders still running
    * after the grace stay `submitting` and are reconciled by whichever worker claims them after the lease.
    */
   async stop(graceMs = this.config.TRADING_SHUTDOWN_GRACE_MS): Promise<void> {
     this.halt();
     await this.listenerClosed;
-    const pending: Promise<unknown>[] = [...this.inFlight.values()].map((f) => f.done);
+    const pending: Promise<unknown>[] = [...this.claiming, ...[...this.inFlight.values()].map((f) => f.done)];
     if (this.syncing) pending.push(this.syncing);
     if (pending.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
@@ -108,6 +114,7 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
 
   private halt(): void {
     this.stopping = true;
+    this.halted.abort();
     this.running = false;
     clearTimeout(this.pollTimer);
     clearTimeout(this.syncTimer);
@@ -157,15 +164,28 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     }
   }
 
-  private async claimAndLaunch(): Promise<InFlight[]> {
+  private claimAndLaunch(): Promise<InFlight[]> {
+    if (this.stopping) return Promise.resolve([]);
+    const work = this.claimAndLaunchNow();
+    this.claiming.add(work);
+    void work.finally(() => this.claiming.delete(work));
+    return work;
+  }
+
+  private async claimAndLaunchNow(): Promise<InFlight[]> {
     const free = this.app.env.TRADING_CONCURRENCY - this.inFlight.size;
     if (free <= 0) return [];
     const busy = [...new Set([...this.inFlight.values()].map((f) => f.userId))];
     let claimed: ClaimedOrder[];
     try {
-      claimed = await this.claimer.claim(free, this.config.TRADING_LEASE_MS, busy);
+      claimed = await this.claimer.claim(free, this.config.TRADING_LEASE_MS, busy, this.halted.signal);
     } catch (err) {
       this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'Claiming orders failed; retrying next poll');
+      return [];
+    }
+    if (this.stopping) {
+      // Committed just as the stop began: nothing is executed after stop(), so the claims go back.
+      await Promise.all(claimed.map((o) => this.transitions.release({ id: o.id, attempts: o.attempts }).catch(() => false)));
       return [];
     }
     return claimed.map((order) => this.launch(order));

@@ -92,7 +92,7 @@ export class LiveExchangeGateway implements ExchangeGateway {
       if (request.type === 'limit' && request.price === undefined) {
         throw ExchangeError.permanent(C.invalidOrder, 'a limit order needs a price');
       }
-      const v = validateOrderAgainstMarket(market, request.amount, request.price);
+      const v = validateOrderAgainstMarket(market, request.side, request.amount, request.price);
       const amount = exactNumber(v.amount, 'amount');
       // Market orders are sent without a price: OKX fills them at the book (sz in base units).
       const price = request.type === 'limit' ? exactNumber(v.price!, 'price') : undefined;

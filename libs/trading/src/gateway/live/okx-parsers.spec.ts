@@ -70,6 +70,7 @@ describe('OKX parsers', () => {
       fee: '0.0001',
       feeCurrency: 'LTC',
       timestamp: 1712410901848,
+      rejectReason: null,
     });
   });
 
@@ -104,6 +105,13 @@ describe('OKX parsers', () => {
     ]);
     const open = parseOkxOrder({ ...spotOrder, state: 'live', ordType: 'limit', px: '0.2', accFillSz: '0', avgPx: '', fee: '0' }, 'LTC/USDT');
     expect(open).toMatchObject({ type: 'limit', price: '0.2', filled: '0', average: null, cost: '0', fee: '0' });
+  });
+
+  it('a failed order is rejected with the exchange reason, else its state', () => {
+    const failed = { ...spotOrder, state: 'order_failed', accFillSz: '0', avgPx: '', fee: '0' };
+    expect(parseOkxOrder(failed, 'LTC/USDT')).toMatchObject({ status: 'rejected', rejectReason: 'OKX order state order_failed' });
+    expect(parseOkxOrder({ ...failed, cancelSourceReason: 'Order failed to settle' }, 'LTC/USDT').rejectReason).toBe('Order failed to settle');
+    expect(parseOkxOrder({ ...spotOrder, state: 'canceled', cancelSourceReason: 'Order canceled by user' }, 'LTC/USDT').rejectReason).toBeNull();
   });
 
   it('reads a spot instrument', () => {

@@ -82,6 +82,7 @@ export function parseOkxOrder(raw: OkxRecord, symbol: string): Order {
   const average = dec(raw, 'avgPx');
   const fee = dec(raw, 'fee');
   const state = str(raw, 'state') ?? '';
+  const status = ORDER_STATES[state] ?? 'open';
   const side = str(raw, 'side') === 'sell' ? 'sell' : 'buy';
   const type = str(raw, 'ordType') === 'market' ? 'market' : 'limit';
   const byCost = type === 'market' && str(raw, 'tgtCcy') === 'quote_ccy';
@@ -91,7 +92,7 @@ export function parseOkxOrder(raw: OkxRecord, symbol: string): Order {
     symbol,
     side,
     type,
-    status: ORDER_STATES[state] ?? 'open',
+    status,
     amount: byCost ? filled : (dec(raw, 'sz') ?? '0'),
     requestedCost: byCost ? dec(raw, 'sz') : null,
     price: dec(raw, 'px'),
@@ -103,6 +104,7 @@ export function parseOkxOrder(raw: OkxRecord, symbol: string): Order {
     fee: fee ? new Decimal(fee).neg().toFixed() : '0',
     feeCurrency: str(raw, 'feeCcy'),
     timestamp: ms(raw, 'cTime'),
+    rejectReason: status === 'rejected' ? (str(raw, 'cancelSourceReason') ?? `OKX order state ${state}`) : null,
   };
 }
 

@@ -100,7 +100,7 @@ function crosses(side: 'buy' | 'sell', limit: string, last: string | null): bool
 
 /**
  * Our own simulated exchange for one user, in PostgreSQL. Market orders fill at once at the price
- * the caller gives (there is no price feed). The price of each fill is the user's last observed
+ * the caller gives (there is no price feed), on the tick like a limit: a buy rounded down, a sell up. The price of each fill is the user's last observed
  * price on that symbol: a limit order marketable against it fills at once at its limit price;
  * otherwise it rests `open` with its funds in `used`, and fills at its limit price when a later
  * fill on that symbol observes a price that crosses it (a buy limit at or above, a sell limit at
@@ -159,11 +159,11 @@ export class PaperExchangeGateway implements ExchangeGateway {
       if (request.side !== 'buy' || request.type !== 'market') {
         throw ExchangeError.permanent(C.invalidOrder, 'only a market buy can be sized by cost');
       }
-      amount = quoteToBase(validateCostAgainstMarket(market, request.cost), validatePrice(market, request.price));
+      amount = quoteToBase(validateCostAgainstMarket(market, request.cost), validatePrice(market, 'buy', request.price));
     } else {
       amount = request.amount;
     }
-    const v = validateOrderAgainstMarket(market, amount, request.price);
+    const v = validateOrderAgainstMarket(market, request.side, amount, request.price);
     const price = v.price!;
 
     return this.transaction(async (m) => {
