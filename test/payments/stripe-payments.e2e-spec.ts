@@ -159,6 +159,25 @@ describe('Stripe payments (real stripe library against a local fake, real Postgr
     expect(outcome[0].outcome).toBe('stale');
   });
 
+  it('a subscription event in the same second as the stored state is re-read from Stripe: off→on→off within a second, delivered out of order, ends off', async () => {
+    const u = await paidUser();
+    await h.deliver(h.fake.event('invoice.paid', u.invoice));
+    const t = nowSec() + 5;
+    expect((await h.t.request('PATCH', `/api/subscriptions/${u.subId}`, { token: u.user.access_token, body: { cancel_at_period_end: true } })).status).toBe(200);
+    const evtOn = h.fake.event('customer.subscription.updated', h.fake.subscriptions.get(u.stripeSubId)!, t);
+    expect((await h.t.request('PATCH', `/api/subscriptions/${u.subId}`, { token: u.user.access_token, body: { cancel_at_period_end: false } })).status).toBe(200);
+    const evtOff = h.fake.event('customer.subscription.updated', h.fake.subscriptions.get(u.stripeSubId)!, t);
+    expect(h.fake.subscriptions.get(u.stripeSubId)!.cancel_at_period_end).toBe(false);
+
+    // Stripe may deliver them in either order; both carry the same `created` second.
+    const reads = h.fake.requestsTo('GET', `/v1/subscriptions/${u.stripeSubId}`).length;
+    await h.deliver(evtOff);
+    await h.deliver(evtOn);
+    expect(h.fake.requestsTo('GET', `/v1/subscriptions/${u.stripeSubId}`).length).toBe(reads + 1); // only the tie is re-read
+    // Our row follows Stripe's actual state; otherwise the sweep would expire it at end_date while Stripe charges.
+    expect((await h.sub(u.subId)).cancel_at_period_end).toBe(false);
+  });
+
   it('failed renewal → past_due; the retried invoice is paid → active with the next period; a late failure changes nothing', async () => {
     const u = await paidUser();
     await h.deliver(h.fake.event('invoice.paid', u.invoice));
@@ -346,6 +365,56 @@ describe('Stripe payments (real stripe library against a local fake, real Postgr
     expect((await h.sub(trial.body.id)).status).toBe('past_due');
   });
 
+  it('a $0 first charge after a card trial (100 % promotion code) activates it for the paid period', async () => {
+    const user = await h.t.register();
+    const res = await h.checkout(user.access_token, 'pro');
+    const paid = h.fake.completeCheckout(res.body.session_id);
+    await h.deliver(h.fake.event('checkout.session.completed', paid.session));
+    await h.deliver(h.fake.event('invoice.paid', paid.invoice));
+    expect((await h.sub(res.body.subscription_id)).status).toBe('trial');
+
+    // The trial ends at Stripe: the first real invoice (billing_reason subscription_cycle), fully discounted.
+    const inv = h.fake.renew(String(paid.subscription.id), true).invoice;
+    Object.assign(inv, { amount_due: 0, amount_paid: 0, subtotal: 2900, total: 0, total_discount_amounts: [{ amount: 2900, discount: 'di_100off' }] });
+    expect((await h.deliver(h.fake.event('invoice.paid', inv, nowSec() + 1))).status).toBe(200);
+    const sub = await h.sub(res.body.subscription_id);
+    const lineEnd = (inv.lines as { data: Array<{ period: { end: number } }> }).data[0].period.end;
+    expect({ status: sub.status, end: sub.end_date!.getTime() }).toEqual({ status: 'active', end: lineEnd * 1000 });
+  });
+
+  it('a card trial too close to its end for a Stripe trial is charged at once: that first invoice activates it, even before checkout.session.completed', async () => {
+    const user = await h.t.register();
+    const res = await h.checkout(user.access_token, 'pro');
+    expect((await h.sub(res.body.subscription_id)).status).toBe('trial');
+    // A day left: Stripe needs 48 h for trial_end, so a new Checkout charges now.
+    await h.t.db.dataSource.query(`UPDATE user_subscriptions SET end_date = now() + interval '1 day' WHERE id = $1`, [res.body.subscription_id]);
+    await h.t.db.dataSource.query(`UPDATE payments SET expires_at = now() WHERE id = $1`, [res.body.payment_id]);
+    const again = await h.checkout(user.access_token, 'pro');
+    expect(again.status).toBe(201);
+    expect(h.fake.requestsTo('POST', '/v1/checkout/sessions').at(-1)!.params.subscription_data).not.toHaveProperty('trial_end');
+    const paid = h.fake.completeCheckout(again.body.session_id);
+    expect(paid.invoice).toMatchObject({ billing_reason: 'subscription_create', amount_paid: 2900 });
+    expect((await h.deliver(h.fake.event('invoice.paid', paid.invoice))).status).toBe(200);
+    const sub = await h.sub(res.body.subscription_id);
+    expect({ status: sub.status, end: sub.end_date!.getTime() }).toEqual({ status: 'active', end: ((paid.subscription.items as { data: Array<{ current_period_end: number }> }).data[0]).current_period_end * 1000 });
+  });
+
+  it('cancel_at_period_end chosen on a card trial before its card is on file is set at Stripe when the trial gets its Stripe subscription', async () => {
+    const user = await h.t.register();
+    const res = await h.checkout(user.access_token, 'pro'); // trial, Checkout (with trial_end) open
+    expect(res.status).toBe(201);
+    const patch = await h.t.request('PATCH', `/api/subscriptions/${res.body.subscription_id}`, { token: user.access_token, body: { cancel_at_period_end: true } });
+    expect(patch).toMatchObject({ status: 200, body: { status: 'trial', cancel_at_period_end: true } });
+
+    const paid = h.fake.completeCheckout(res.body.session_id); // the user then enters the card in the open Checkout
+    expect((await h.deliver(h.fake.event('checkout.session.completed', paid.session))).status).toBe(200);
+    expect((await h.deliver(h.fake.event('invoice.paid', paid.invoice))).status).toBe(200);
+    const local = await h.sub(res.body.subscription_id);
+    expect(local.stripe_subscription_id).toBe(paid.subscription.id);
+    expect({ ours: local.cancel_at_period_end, stripe: h.fake.subscriptions.get(String(paid.subscription.id))!.cancel_at_period_end }).toEqual({ ours: true, stripe: true });
+    expect(h.fake.requestsTo('POST', `/v1/subscriptions/${String(paid.subscription.id)}`)).toHaveLength(1); // once, on linking
+  });
+
   it('cancelling an unpaid card checkout (pending, or a trial without a card yet) expires its Checkout Session and cancels the payment', async () => {
     for (const plan of ['enterprise', 'pro'] as const) {
       const user = await h.t.register();
@@ -357,6 +426,21 @@ describe('Stripe payments (real stripe library against a local fake, real Postgr
       expect(h.fake.requestsTo('POST', `/v1/checkout/sessions/${res.body.session_id}/expire`)).toHaveLength(1);
       expect(await h.count(`SELECT count(*) AS n FROM payments WHERE id = $1 AND status = 'cancelled'`, [res.body.payment_id])).toBe(1);
     }
+  });
+
+  it('checkout.session.expired expires the pending payment of that session and changes nothing else', async () => {
+    const user = await h.t.register();
+    const res = await h.checkout(user.access_token, 'enterprise');
+    expect(res.status).toBe(201);
+    const session = h.fake.sessions.get(res.body.session_id)!;
+    session.status = 'expired';
+    const { line_items: _omit, ...wire } = session;
+    expect((await h.deliver(h.fake.event('checkout.session.expired', wire))).status).toBe(200);
+    const hist = await h.t.request<{ items: Array<{ payment_id: string; status: string }> }>('GET', '/api/payments/history', { token: user.access_token });
+    expect(hist.body.items.map((p) => [p.payment_id, p.status])).toEqual([[res.body.payment_id, 'expired']]);
+    expect((await h.sub(res.body.subscription_id)).status).toBe('pending_payment'); // the pending sweep ends it
+    const [processed] = (await h.t.db.dataSource.query(`SELECT outcome FROM processed_events WHERE type = 'checkout.session.expired' AND user_id = $1`, [user.id])) as Array<{ outcome: string }>;
+    expect(processed.outcome).toBe('payment_expired');
   });
 
   it('never writes the Stripe secret key or webhook secret to a response or a log line', () => {

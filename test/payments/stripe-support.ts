@@ -12,6 +12,8 @@ export interface StripeHarness {
   secretKey: string;
   webhookSecret: string;
   plans: Record<string, string>;
+  /** The Stripe variables the api runs with, for a worker (bootBilling) that calls the same fake. */
+  env: Record<string, string>;
   deliver(event: Wire, opts?: { timestamp?: number; secret?: string; signature?: string }): Promise<HttpResult>;
   checkout(token: string, planCode: string, cycle?: 'monthly' | 'yearly'): Promise<HttpResult<{ checkout_url: string; session_id: string; payment_id: string; subscription_id: string }>>;
   sub(id: string): Promise<{ status: string; end_date: Date | null; cancel_at_period_end: boolean; stripe_subscription_id: string | null; end_reason: string | null }>;
@@ -26,10 +28,9 @@ export async function createStripeHarness(): Promise<StripeHarness> {
   const webhookSecret = `whsec_${randomBytes(18).toString('hex')}`;
   const fake = new FakeStripeServer(secretKey);
   const url = await fake.start();
+  const env = { STRIPE_SECRET_KEY: secretKey, STRIPE_WEBHOOK_SECRET: webhookSecret, STRIPE_API_URL: url };
   const t = await createTestApp({
-    STRIPE_SECRET_KEY: secretKey,
-    STRIPE_WEBHOOK_SECRET: webhookSecret,
-    STRIPE_API_URL: url,
+    ...env,
     STRIPE_SUCCESS_URL: 'https://app.torgovo.test/billing/success?session_id={CHECKOUT_SESSION_ID}',
     STRIPE_CANCEL_URL: 'https://app.torgovo.test/billing/cancel',
   });
@@ -62,6 +63,7 @@ export async function createStripeHarness(): Promise<StripeHarness> {
     secretKey,
     webhookSecret,
     plans,
+    env,
     deliver,
     checkout: (token, planCode, cycle = 'monthly') =>
       t.request('POST', '/api/payments/create-checkout', { token, body: { plan_id: plans[planCode], billing_cycle: cycle } }),

@@ -52,6 +52,13 @@ describe('retention sweep (e2e: real PostgreSQL, the worker jobs in the api proc
       `evt_${randomUUID()}`,
       `evt_${randomUUID()}`,
     ]);
+    // Outbox cancellations: one finished 100 days ago (goes), one finished today and one pending (stay).
+    await q(
+      `INSERT INTO stripe_cancel_outbox (stripe_subscription_id, subscription_id, reason, done_at) VALUES
+         ('sub_done_old', gen_random_uuid(), 'period_ended', now() - interval '100 days'),
+         ('sub_done_new', gen_random_uuid(), 'period_ended', now()),
+         ('sub_pending', gen_random_uuid(), 'period_ended', NULL)`,
+    );
     const stale = await t.register();
     await q(`UPDATE refresh_tokens SET expires_at = now() - interval '8 days' WHERE user_id = $1`, [stale.id]);
     await q(`INSERT INTO worker_heartbeats (worker_id, hostname, pid, started_at, beat_at) VALUES ('dead:1', 'dead', 1, now() - interval '3 days', now() - interval '2 days')`);
@@ -68,6 +75,7 @@ describe('retention sweep (e2e: real PostgreSQL, the worker jobs in the api proc
       webhook_dedupe_expired: 1,
       webhook_events: 4, // three old alerts and the rejected request, in batches of 2
       processed_events: 1,
+      stripe_cancel_outbox_done: 1,
     });
 
     expect(await count('webhook_events')).toBe(before.events - 4);
@@ -83,6 +91,7 @@ describe('retention sweep (e2e: real PostgreSQL, the worker jobs in the api proc
     expect(await q(`SELECT signals_received::int AS s, orders_created::int AS o FROM bot_signal_rollups WHERE bot_id = $1`, [bot])).toEqual([{ s: 4, o: 3 }]);
     expect(await count('audit_logs')).toBe(before.audit);
     expect(await count('processed_events')).toBe(1);
+    expect((await q<{ id: string }>(`SELECT stripe_subscription_id AS id FROM stripe_cancel_outbox ORDER BY 1`)).map((r) => r.id)).toEqual(['sub_done_new', 'sub_pending']);
     expect(await count(`worker_heartbeats WHERE worker_id = 'dead:1'`)).toBe(0);
     expect(await count('worker_heartbeats')).toBeGreaterThanOrEqual(1); // this process's own beat
 

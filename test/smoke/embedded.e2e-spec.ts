@@ -7,6 +7,7 @@ import { LogCapture } from '../support/app';
 import { FakeStripeServer } from '../fakes/stripe/fake-stripe-server';
 import { BillingScheduler } from '../../libs/subscriptions/src/billing-scheduler';
 import { RetentionSweeper } from '@torgovo/core';
+import { StripeCancelOutboxWorker } from '@torgovo/payments';
 import { DataSource } from 'typeorm';
 import Stripe from 'stripe';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
@@ -37,6 +38,8 @@ describe('embedded default (PGlite, worker in process)', () => {
       DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
       WORKER_ENABLED: 'true',
+      // Ticked by hand below, so its timer cannot race the assertion.
+      STRIPE_CANCEL_OUTBOX_INTERVAL_SECONDS: '0',
       PORT: '3000',
       ADMIN_EMAIL: 'admin@example.com',
       ADMIN_PASSWORD: 'admin-password-1',
@@ -218,6 +221,10 @@ describe('embedded default (PGlite, worker in process)', () => {
 
     // The retention sweep runs on PGlite too (nothing is old enough to delete yet).
     expect(await app.get(RetentionSweeper).tick()).toMatchObject({ webhook_events: 0, refresh_tokens: 0 });
+
+    // So does the Stripe cancellation outbox: the card subscription cancelled above was queued when
+    // it ended, and is found already cancelled at Stripe.
+    expect(await app.get(StripeCancelOutboxWorker).tick()).toEqual({ cancelled: 0, skipped: 1, failed: 0 });
 
     // Refresh rotation and logout.
     const refreshed = await call<{ refresh_token: string; access_token: string }>('POST', '/api/auth/refresh', { refresh_token: reg.body.refresh_token });

@@ -3,7 +3,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { Test, TestingModule } from '@nestjs/testing';
 import { DataSource, EntityManager } from 'typeorm';
 import { CoreModule, DomainError } from '@torgovo/core';
-import { PaymentsModule } from '@torgovo/payments';
+import { PaymentsModule, StripeCancelOutboxWorker } from '@torgovo/payments';
 import { PlansModule, SubscriptionPlan } from '@torgovo/plans';
 import {
   BillingSchedulerModule,
@@ -34,7 +34,8 @@ export interface BillingHarness {
 
 /**
  * The real libs wired as the worker wires them (CoreModule, plans, subscriptions,
- * payments, billing scheduler) on the given test database, with timers off.
+ * payments, billing scheduler, the Stripe cancellation outbox job) on the given test
+ * database, with timers off. Pass the Stripe variables in `env` for a worker that calls Stripe.
  * Each call builds its own DataSource: two harnesses are two workers.
  */
 export async function bootBilling(db: TestDatabase, env: Record<string, string> = {}): Promise<BillingHarness> {
@@ -47,12 +48,14 @@ export async function bootBilling(db: TestDatabase, env: Record<string, string> 
     LOG_LEVEL: 'silent',
     DATABASE_POOL_SIZE: '6',
     BILLING_SWEEP_INTERVAL_SECONDS: '0',
+    STRIPE_CANCEL_OUTBOX_INTERVAL_SECONDS: '0',
     ...env,
   });
   let module: TestingModule;
   try {
     module = await Test.createTestingModule({
       imports: [CoreModule.forRoot({ appName: 'test' }), ScheduleModule.forRoot(), PlansModule, PaymentsModule, BillingSchedulerModule],
+      providers: [StripeCancelOutboxWorker],
     }).compile();
     await module.init();
   } finally {

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { heartbeatRetention, RetentionSweeper, WorkerHeartbeat } from '@torgovo/core';
-import { PaymentsModule } from '@torgovo/payments';
+import { PaymentsModule, StripeCancelOutboxWorker } from '@torgovo/payments';
 import { BillingSchedulerModule } from '@torgovo/subscriptions';
 import { TradingManagerModule } from '@torgovo/trading';
 
@@ -10,11 +10,13 @@ import { TradingManagerModule } from '@torgovo/trading';
  * process when WORKER_ENABLED (the embedded default). Each job claims its work in
  * PostgreSQL (advisory locks, SKIP LOCKED), so any number of copies can run.
  * TradingManagerModule executes orders (TradingModule itself is imported by the host);
- * PaymentsModule gives the billing scheduler its renewal requester. RetentionSweeper deletes old
- * operational rows through the policies the libs register with RetentionRegistry.
+ * PaymentsModule gives the billing scheduler its renewal requester and queues the Stripe
+ * subscriptions of the card subscriptions it ends; StripeCancelOutboxWorker cancels them at
+ * Stripe after the sweep's commit. RetentionSweeper deletes old operational rows through the
+ * policies the libs register with RetentionRegistry.
  */
 @Module({
   imports: [ScheduleModule.forRoot(), TradingManagerModule, PaymentsModule, BillingSchedulerModule],
-  providers: [WorkerHeartbeat, heartbeatRetention, RetentionSweeper],
+  providers: [WorkerHeartbeat, heartbeatRetention, RetentionSweeper, StripeCancelOutboxWorker],
 })
 export class WorkerJobsModule {}

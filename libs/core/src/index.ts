@@ -16,6 +16,7 @@ export * from './logging/logging.module';
 export * from './database/data-source-options';
 export * from './database/migrate';
 export * from './database/advisory-lock';
+export * from './scheduling/periodic-job';
 export * from './database/embedded-postgres';
 export * from './database/database.module';
 export * from './database/transaction-guard';

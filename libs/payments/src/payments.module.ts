@@ -7,6 +7,9 @@ import { StripeSubscriptionLink } from './entities/stripe-subscription-link.enti
 import { PaymentsAccountService } from './payments-account.service';
 import { PaymentsController } from './payments.controller';
 import { RenewalRequestService } from './renewal-request.service';
+import { StripeBillingControl } from './stripe/stripe-billing-control';
+import { StripeCancelOutboxConfig } from './stripe/stripe-cancel-outbox.config';
+import { StripeCancelOutboxListener } from './stripe/stripe-cancel-outbox.listener';
 import { StripeCheckoutService } from './stripe/stripe-checkout.service';
 import { StripeEventHandlers } from './stripe/stripe-event-handlers';
 import { StripeGateway } from './stripe/stripe-gateway';
@@ -14,15 +17,22 @@ import { StripePaymentRecords } from './stripe/stripe-payment-records';
 import { StripeSubscriptionMirror } from './stripe/stripe-subscription-mirror';
 import { StripeWebhookService } from './stripe/stripe-webhook.service';
 import { StripeWebhookController } from './stripe-webhook.controller';
-import { processedEventsRetention } from './processed-events-retention';
+import { processedEventsRetention, stripeCancelOutboxRetention } from './processed-events-retention';
 
-/** Payments of every provider; Stripe (card) here, crypto in its own issue. */
+/**
+ * Payments of every provider; Stripe (card) here, crypto in its own issue. The worker job that
+ * works the Stripe cancellation outbox (StripeCancelOutboxWorker) is registered by the host's
+ * WorkerJobsModule, with the other jobs.
+ */
 @Module({
   imports: [SubscriptionsModule, TypeOrmModule.forFeature([Payment, ProcessedEvent, StripeSubscriptionLink])],
   controllers: [PaymentsController, StripeWebhookController],
   providers: [
+    { provide: StripeCancelOutboxConfig, useFactory: () => StripeCancelOutboxConfig.fromEnv(process.env) },
     RenewalRequestService,
     StripeGateway,
+    StripeBillingControl,
+    StripeCancelOutboxListener,
     StripeCheckoutService,
     StripeEventHandlers,
     StripePaymentRecords,
@@ -30,7 +40,8 @@ import { processedEventsRetention } from './processed-events-retention';
     StripeSubscriptionMirror,
     PaymentsAccountService,
     processedEventsRetention,
+    stripeCancelOutboxRetention,
   ],
-  exports: [RenewalRequestService, StripeGateway, StripeCheckoutService, PaymentsAccountService, TypeOrmModule],
+  exports: [RenewalRequestService, StripeGateway, StripeBillingControl, StripeCancelOutboxConfig, StripeCheckoutService, PaymentsAccountService, TypeOrmModule],
 })
 export class PaymentsModule {}

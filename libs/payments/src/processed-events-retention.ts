@@ -10,3 +10,11 @@ export const processedEventsRetention = retentionPolicy({
   sql: `DELETE FROM processed_events WHERE id IN (SELECT id FROM processed_events WHERE received_at < $1 LIMIT $2)`,
   cutoff: (now, config) => RetentionConfig.before(now, config.PROCESSED_EVENT_RETENTION_DAYS),
 });
+
+/** Cancellations the outbox job finished (done_at set) are kept as long as processed events, then go. */
+export const stripeCancelOutboxRetention = retentionPolicy({
+  name: 'stripe_cancel_outbox_done',
+  sql: `DELETE FROM stripe_cancel_outbox WHERE stripe_subscription_id IN (
+          SELECT stripe_subscription_id FROM stripe_cancel_outbox WHERE done_at IS NOT NULL AND done_at < $1 LIMIT $2)`,
+  cutoff: (now, config) => RetentionConfig.before(now, config.PROCESSED_EVENT_RETENTION_DAYS),
+});

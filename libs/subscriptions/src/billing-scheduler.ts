@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { InjectDataSource } from '@nestjs/typeorm';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
-import { withAdvisoryLock } from '@torgovo/core';
+import { PeriodicJob } from '@torgovo/core';
 import { BillingConfig } from './billing-config';
 import { BillingSweeps, SweepResult } from './billing-sweeps';
 
@@ -19,50 +19,44 @@ export interface BillingTickResult {
 @Injectable()
 export class BillingScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(BillingScheduler.name);
-  private running = false;
+  private readonly job: PeriodicJob;
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectDataSource() ds: DataSource,
     @Inject(BillingConfig) private readonly billing: BillingConfig,
     private readonly sweeps: BillingSweeps,
-    private readonly registry: SchedulerRegistry,
-  ) {}
+    registry: SchedulerRegistry,
+  ) {
+    this.job = new PeriodicJob(ds, registry, INTERVAL_NAME, BILLING_SWEEP_LOCK_KEY);
+  }
 
   onApplicationBootstrap(): void {
     const seconds = this.billing.BILLING_SWEEP_INTERVAL_SECONDS;
-    if (seconds === 0) return;
-    const handle = setInterval(() => void this.tick(), seconds * 1000);
-    handle.unref();
-    this.registry.addInterval(INTERVAL_NAME, handle);
-    this.logger.log({ seconds }, 'Billing sweep scheduled');
+    if (this.job.start(seconds * 1000, () => this.tick())) this.logger.log({ seconds }, 'Billing sweep scheduled');
   }
 
   onModuleDestroy(): void {
-    if (this.registry.doesExist('interval', INTERVAL_NAME)) this.registry.deleteInterval(INTERVAL_NAME);
+    this.job.stop();
   }
 
   /** One sweep, or null when another replica (or a slow previous tick here) holds the lock. Never throws. */
   async tick(now: Date = new Date()): Promise<BillingTickResult | null> {
-    if (this.running) return null;
-    this.running = true;
     const started = Date.now();
     try {
-      const outcome = await withAdvisoryLock(this.ds, BILLING_SWEEP_LOCK_KEY, async () => ({
+      const result = await this.job.exclusive(async () => ({
         expired: await this.sweeps.expireDue(now),
         renewals: await this.sweeps.requestRenewals(now),
       }));
-      if (!outcome.ran) return null;
-      const { expired, renewals } = outcome.result;
+      if (!result) return null;
+      const { expired, renewals } = result;
       if (expired.rows > 0 || renewals.rows > 0) {
         this.logger.log({ expired: expired.rows, renewals: renewals.rows, ms: Date.now() - started }, 'Billing sweep done');
       }
-      return outcome.result;
+      return result;
     } catch (err) {
       // The failed batch rolled back; the next tick retries it.
       this.logger.error({ err }, 'Billing sweep failed');
       return null;
-    } finally {
-      this.running = false;
     }
   }
 }

@@ -55,6 +55,7 @@ export interface RenewalRequester {
  * deadlocks on the embedded PGlite).
  */
 export interface ProviderSubscriptionMirror {
+  /** The provider's one "ends at period end" flag: cancel_at_period_end or auto_renew=false (endsAtPeriodEnd). */
   setCancelAtPeriodEnd(sub: UserSubscription, cancelAtPeriodEnd: boolean, manager: EntityManager): Promise<void>;
   cancelNow(sub: UserSubscription, manager: EntityManager): Promise<void>;
 }

@@ -4,7 +4,7 @@ import { AuditService } from '@torgovo/core';
 import { UserSubscription } from './entities/user-subscription.entity';
 import { AuditContext, subscriptionAudit } from './subscription-audit';
 import { SubscriptionHooks } from './subscription-hooks';
-import { canTransition, EndReason, isCurrent } from './subscription-states';
+import { canTransition, EndReason, endsAtPeriodEnd, isCurrent } from './subscription-states';
 
 /**
  * State a payment provider reports about a subscription it renews (Stripe webhooks):
@@ -58,15 +58,18 @@ export class SubscriptionProviderSyncService {
     return true;
   }
 
-  /** The user changed it at the provider (Stripe Customer Portal). */
+  /**
+   * The user changed it at the provider (Stripe Customer Portal), or the provider confirms our
+   * own change. Its one flag stands for both of ours (endsAtPeriodEnd): "renew" again clears both.
+   */
   async setCancelAtPeriodEnd(subscriptionId: string, cancelAtPeriodEnd: boolean, ctx: AuditContext, m: EntityManager): Promise<boolean> {
     const sub = await this.lock(m, subscriptionId);
-    if (!sub || !isCurrent(sub.status) || sub.cancel_at_period_end === cancelAtPeriodEnd) return false;
-    await m.getRepository(UserSubscription).update({ id: sub.id }, { cancel_at_period_end: cancelAtPeriodEnd });
-    await this.audit.record(
-      subscriptionAudit('subscription.updated', sub, ctx, { status: sub.status, changes: { cancel_at_period_end: cancelAtPeriodEnd }, source: 'provider' }),
-      m,
-    );
+    if (!sub || !isCurrent(sub.status) || endsAtPeriodEnd(sub) === cancelAtPeriodEnd) return false;
+    const changes: Partial<Pick<UserSubscription, 'auto_renew' | 'cancel_at_period_end'>> = cancelAtPeriodEnd
+      ? { cancel_at_period_end: true }
+      : { cancel_at_period_end: false, ...(sub.auto_renew ? {} : { auto_renew: true }) };
+    await m.getRepository(UserSubscription).update({ id: sub.id }, changes);
+    await this.audit.record(subscriptionAudit('subscription.updated', sub, ctx, { status: sub.status, changes, source: 'provider' }), m);
     return true;
   }
 

@@ -1,5 +1,5 @@
 import { DomainError } from '@torgovo/core';
-import { assertTransition, canTransition, CURRENT_STATUSES, SUBSCRIPTION_STATUSES, SubscriptionStatus } from './subscription-states';
+import { assertTransition, canTransition, CURRENT_STATUSES, endsAtPeriodEnd, SUBSCRIPTION_STATUSES, SubscriptionStatus } from './subscription-states';
 
 describe('subscription state machine', () => {
   const legal: Array<[SubscriptionStatus, SubscriptionStatus]> = [
@@ -47,5 +47,11 @@ describe('subscription state machine', () => {
 
   it('pending_payment is not a current state (a plan change waits beside the current plan)', () => {
     expect([...CURRENT_STATUSES].sort()).toEqual(['active', 'past_due', 'trial']);
+  });
+
+  it('ends at period end when either choice says so (one flag at the provider)', () => {
+    expect(endsAtPeriodEnd({ cancel_at_period_end: false, auto_renew: true })).toBe(false);
+    expect(endsAtPeriodEnd({ cancel_at_period_end: true, auto_renew: true })).toBe(true);
+    expect(endsAtPeriodEnd({ cancel_at_period_end: false, auto_renew: false })).toBe(true);
   });
 });

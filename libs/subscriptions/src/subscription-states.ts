@@ -51,3 +51,12 @@ export type EndReason =
   | 'payment_overdue'
   | 'payment_not_received'
   | 'replaced';
+
+/**
+ * Whether the subscription ends at end_date instead of renewing. A provider that renews it
+ * (Stripe) has one flag for both of our choices, so auto_renew=false is mirrored there as
+ * cancel at period end too.
+ */
+export function endsAtPeriodEnd(sub: { cancel_at_period_end: boolean; auto_renew: boolean }): boolean {
+  return sub.cancel_at_period_end || !sub.auto_renew;
+}

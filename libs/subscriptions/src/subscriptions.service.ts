@@ -10,7 +10,7 @@ import { UserSubscription } from './entities/user-subscription.entity';
 import { SubscriptionErrors } from './errors';
 import { SubscriptionHooks } from './subscription-hooks';
 import { AuditContext, markReplaced, subscriptionAudit } from './subscription-audit';
-import { assertTransition, CURRENT_STATUSES, EndReason, isCurrent, SubscriptionStatus } from './subscription-states';
+import { assertTransition, CURRENT_STATUSES, EndReason, endsAtPeriodEnd, isCurrent, SubscriptionStatus } from './subscription-states';
 import { isUniqueViolation, lockUserBilling } from './user-billing-lock';
 
 export interface CurrentSubscriptions {
@@ -97,7 +97,8 @@ export class SubscriptionsService {
       // auto_renew may be chosen while pending, not on free.
       if (changes.cancel_at_period_end && sub.end_date === null) throw SubscriptionErrors.noPeriodEnd();
       if (changes.auto_renew && sub.end_date === null && sub.status !== 'pending_payment') throw SubscriptionErrors.noPeriodEnd();
-      if (changes.cancel_at_period_end !== undefined) await this.hooks.mirrorCancelAtPeriodEnd(sub, changes.cancel_at_period_end, m);
+      // The provider has one flag for both choices: a renewal it would charge must stop when either says so.
+      await this.hooks.mirrorCancelAtPeriodEnd(sub, endsAtPeriodEnd({ ...sub, ...changes }), m);
       await m.getRepository(UserSubscription).update({ id }, changes);
       await this.audit.record(subscriptionAudit('subscription.updated', sub, ctx, { status: sub.status, changes }), m);
     });

@@ -73,6 +73,7 @@ export class FakeStripeServer {
   readonly prices = new Map<string, Wire>();
   private readonly idempotent = new Map<string, { params: string; reply: Reply }>();
   private readonly sessionSubscriptionData = new Map<string, Wire>();
+  private readonly faults: Array<{ match: (method: string, path: string) => boolean; status: number }> = [];
   private server?: Server;
   url = '';
 
@@ -95,6 +96,15 @@ export class FakeStripeServer {
 
   requestsTo(method: string, path: string | RegExp): RecordedStripeRequest[] {
     return this.requests.filter((r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path)));
+  }
+
+  /** Fault injection: until clearFaults(), the requests `match` selects answer `status` with a Stripe api_error (nothing is done or stored). */
+  failRequests(match: (method: string, path: string) => boolean, status = 500): void {
+    this.faults.push({ match, status });
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
   }
 
   // ---- what happens at Stripe when the customer acts -------------------------------------
@@ -138,6 +148,7 @@ export class FakeStripeServer {
   /** Stripe bills the next period (after a trial: the first paid one): paid moves the period on; unpaid leaves it past_due. */
   renew(subscriptionId: string, paid: boolean): { subscription: Wire; invoice: Wire } {
     const sub = this.must(this.subscriptions, subscriptionId);
+    if (sub.status === 'canceled' || sub.cancel_at_period_end) throw new Error(`fake stripe: ${subscriptionId} does not renew (${String(sub.status)}, cancel_at_period_end ${String(sub.cancel_at_period_end)})`);
     const item = ((sub.items as Wire).data as Wire[])[0];
     const start = Number(item.current_period_end);
     const end = start + periodSeconds(item.price as Wire);
@@ -150,10 +161,11 @@ export class FakeStripeServer {
     return { subscription: structuredClone(sub), invoice: structuredClone(invoice) };
   }
 
-  /** A retried invoice succeeds (dunning recovery). */
+  /** A retried invoice succeeds (dunning recovery). Stripe stops retrying the invoices of a subscription it cancels. */
   payInvoice(invoiceId: string): { subscription: Wire; invoice: Wire } {
     const invoice = this.must(this.invoices, invoiceId);
     const sub = this.must(this.subscriptions, String((invoice.parent as { subscription_details: { subscription: string } }).subscription_details.subscription));
+    if (!invoice.auto_advance) throw new Error(`fake stripe: automatic collection of ${invoiceId} stopped (subscription ${String(sub.status)})`);
     const line = ((invoice.lines as Wire).data as Wire[])[0];
     const period = line.period as { start: number; end: number };
     Object.assign(invoice, { status: 'paid', amount_paid: invoice.amount_due, amount_remaining: 0, attempt_count: 2 });
@@ -189,8 +201,11 @@ export class FakeStripeServer {
 
     let reply: Reply;
     let replayed = false;
+    const fault = this.faults.find((f) => f.match(method, url.pathname));
     if (authorization !== `Bearer ${this.secretKey}`) {
       reply = error(401, 'invalid_request_error', 'Invalid API Key provided');
+    } else if (fault) {
+      reply = error(fault.status, 'api_error', 'An unknown error occurred');
     } else if (idempotencyKey && method === 'POST' && this.idempotent.has(idempotencyKey)) {
       const stored = this.idempotent.get(idempotencyKey)!;
       replayed = true;
@@ -234,6 +249,10 @@ export class FakeStripeServer {
       this.sessionSubscriptionData.set(String(s.id), (params.subscription_data as Wire) ?? {});
       return ok(this.publicSession(s));
     }
+    if (method === 'GET' && (m = path.match(/^\/v1\/checkout\/sessions\/([^/]+)$/))) {
+      const s = this.sessions.get(m[1]);
+      return s ? ok(this.publicSession(s)) : error(404, 'invalid_request_error', `No such checkout.session: '${m[1]}'`, 'resource_missing');
+    }
     if (method === 'POST' && (m = path.match(/^\/v1\/checkout\/sessions\/([^/]+)\/expire$/))) {
       const s = this.sessions.get(m[1]);
       if (!s) return error(404, 'invalid_request_error', `No such checkout.session: '${m[1]}'`, 'resource_missing');
@@ -257,6 +276,10 @@ export class FakeStripeServer {
       if (method === 'DELETE') {
         if (sub.status === 'canceled') return error(404, 'invalid_request_error', `No such subscription: '${m[1]}'`, 'resource_missing');
         Object.assign(sub, { status: 'canceled', canceled_at: nowSec(), ended_at: nowSec(), cancellation_details: { comment: null, feedback: null, reason: 'cancellation_requested' } });
+        // Stripe stops automatic collection of the subscription's finalized invoices on cancel.
+        for (const inv of this.invoices.values()) {
+          if (inv.status === 'open' && (inv.parent as { subscription_details: { subscription: string } }).subscription_details.subscription === m[1]) inv.auto_advance = false;
+        }
         return ok(sub);
       }
     }

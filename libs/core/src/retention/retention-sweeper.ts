@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { withAdvisoryLock } from '../database/advisory-lock';
+import { PeriodicJob } from '../scheduling/periodic-job';
 import { RetentionConfig } from './retention-config';
 import { RetentionRegistry } from './retention-registry';
 
@@ -22,45 +22,41 @@ export type RetentionTickResult = Record<string, number>;
 @Injectable()
 export class RetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(RetentionSweeper.name);
-  private running = false;
+  private readonly job: PeriodicJob;
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectDataSource() ds: DataSource,
     @Inject(RetentionConfig) private readonly config: RetentionConfig,
     private readonly registry: RetentionRegistry,
-    private readonly scheduler: SchedulerRegistry,
-  ) {}
+    scheduler: SchedulerRegistry,
+  ) {
+    this.job = new PeriodicJob(ds, scheduler, INTERVAL_NAME, RETENTION_SWEEP_LOCK_KEY);
+  }
 
   onApplicationBootstrap(): void {
     const minutes = this.config.RETENTION_INTERVAL_MINUTES;
-    if (minutes === 0) return;
-    const handle = setInterval(() => void this.tick(), minutes * 60_000);
-    handle.unref();
-    this.scheduler.addInterval(INTERVAL_NAME, handle);
-    this.logger.log({ minutes, policies: this.registry.policies.map((p) => p.name) }, 'Retention sweep scheduled');
+    if (this.job.start(minutes * 60_000, () => this.tick())) {
+      this.logger.log({ minutes, policies: this.registry.policies.map((p) => p.name) }, 'Retention sweep scheduled');
+    }
   }
 
   onModuleDestroy(): void {
-    if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
+    this.job.stop();
   }
 
   /** One sweep over every policy, or null when another replica holds the lock. Never throws. */
   async tick(now: Date = new Date()): Promise<RetentionTickResult | null> {
-    if (this.running) return null;
-    this.running = true;
     const started = Date.now();
     try {
-      const outcome = await withAdvisoryLock(this.ds, RETENTION_SWEEP_LOCK_KEY, () => this.sweep(now));
-      if (!outcome.ran) return null;
-      const total = Object.values(outcome.result).reduce((a, b) => a + b, 0);
-      if (total > 0) this.logger.log({ deleted: outcome.result, ms: Date.now() - started }, 'Retention sweep done');
-      return outcome.result;
+      const result = await this.job.exclusive(() => this.sweep(now));
+      if (!result) return null;
+      const total = Object.values(result).reduce((a, b) => a + b, 0);
+      if (total > 0) this.logger.log({ deleted: result, ms: Date.now() - started }, 'Retention sweep done');
+      return result;
     } catch (err) {
       // The database was unreachable (the lock could not be taken): the next tick retries.
       this.logger.error({ err }, 'Retention sweep failed');
       return null;
-    } finally {
-      this.running = false;
     }
   }
 

@@ -9,6 +9,7 @@ import { AuditContext, lockUserBilling, SubscriptionsService, UserSubscription }
 import { CheckoutResponse, CreateCheckoutDto } from '../dto/create-checkout.dto';
 import { Payment } from '../entities/payment.entity';
 import { PaymentErrors } from '../errors';
+import { StripeBillingControl } from './stripe-billing-control';
 import { fromUnix } from './stripe-objects';
 import { StripeGateway } from './stripe-gateway';
 
@@ -35,6 +36,7 @@ export class StripeCheckoutService {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly gateway: StripeGateway,
+    private readonly control: StripeBillingControl,
     private readonly subscriptions: SubscriptionsService,
     private readonly audit: AuditService,
     private readonly config: AppConfig,
@@ -73,6 +75,9 @@ export class StripeCheckoutService {
       if (reusable?.checkout_url && reusable.provider_payment_id) {
         return { checkout_url: reusable.checkout_url, session_id: reusable.provider_payment_id, payment_id: reusable.id, subscription_id: sub.id };
       }
+      // A previous session too close to its end to hand out is still payable: close it before a
+      // new one replaces it, or both could be paid. One already paid is left to its webhook.
+      await this.control.closeOpenCheckouts(m, sub.id, 'expired');
 
       const paymentId = randomUUID();
       await m.getRepository(Payment).insert({

@@ -4,15 +4,19 @@ import type { EntityManager } from 'typeorm';
 import type Stripe from 'stripe';
 import { AuditService, DomainError } from '@torgovo/core';
 import {
+  ActivationResult,
   AuditContext,
   EndReason,
+  endsAtPeriodEnd,
   lockUserBilling,
   SubscriptionActivationService,
   SubscriptionProviderSyncService,
+  TERMINAL_STATUSES,
   UserSubscription,
 } from '@torgovo/subscriptions';
 import { StripeSubscriptionLink } from '../entities/stripe-subscription-link.entity';
 import { Payment } from '../entities/payment.entity';
+import { StripeBillingControl } from './stripe-billing-control';
 import { StripeGateway } from './stripe-gateway';
 import { InvoiceFacts, StripePaymentRecords } from './stripe-payment-records';
 import { idOf, invoicePeriod, invoiceSubscriptionId, invoiceSubscriptionMetadata, minorToDecimal, StripePeriod, subscriptionPeriod } from './stripe-objects';
@@ -33,6 +37,8 @@ export interface HandleResult {
 interface Resolved {
   link: StripeSubscriptionLink;
   sub: UserSubscription;
+  /** A second Stripe subscription paying for a subscription already linked to another: never applied (the link is not stored). */
+  second?: true;
 }
 
 const NO_USER = (outcome: string): HandleResult => ({ outcome, userId: null });
@@ -41,7 +47,8 @@ const NO_USER = (outcome: string): HandleResult => ({ outcome, userId: null });
  * Applies one verified Stripe event inside the webhook's transaction, under the user's billing
  * lock. State comes from the Stripe object, never from arrival order: periods are granted
  * only by paid invoices (keyed by invoice id, so once each), and subscription/failure events
- * older than the newest state applied are ignored.
+ * older than the newest state applied are ignored. Money that cannot be applied is recorded,
+ * flagged, and its Stripe subscription cancelled so it stops billing.
  */
 @Injectable()
 export class StripeEventHandlers {
@@ -49,6 +56,7 @@ export class StripeEventHandlers {
 
   constructor(
     private readonly gateway: StripeGateway,
+    private readonly control: StripeBillingControl,
     private readonly activation: SubscriptionActivationService,
     private readonly sync: SubscriptionProviderSyncService,
     private readonly records: StripePaymentRecords,
@@ -59,6 +67,8 @@ export class StripeEventHandlers {
     switch (event.type) {
       case 'checkout.session.completed':
         return this.checkoutCompleted(event.data.object, ctx, m);
+      case 'checkout.session.expired':
+        return this.checkoutExpired(event.data.object, m);
       case 'customer.subscription.created':
       case 'customer.subscription.updated':
       case 'customer.subscription.deleted':
@@ -86,9 +96,11 @@ export class StripeEventHandlers {
     if (paymentId && isUUID(paymentId)) {
       await m.getRepository(Payment).update({ id: paymentId, user_id: userId }, { stripe_subscription_id: stripeSubId });
     }
-    if (r.sub.status === 'trial') await this.sync.linkProviderTrial(r.sub.id, stripeSubId, this.subCtx(ctx), m);
-    // "paid" means the first invoice is paid: apply it now (same reference as its invoice.paid, so once).
     const invoiceId = idOf(session.invoice);
+    // Its invoice.paid records the money.
+    if (r.second) return this.unapplied(m, r, invoiceId ?? session.id, 'second_stripe_subscription', ctx);
+    if (r.sub.status === 'trial') await this.linkTrial(m, r, stripeSubId, ctx);
+    // "paid" means the first invoice is paid: apply it now (same reference as its invoice.paid, so once).
     if (session.payment_status !== 'paid' || !invoiceId) return { outcome: 'linked', userId };
     const stripeSub = await this.gateway.call('subscriptions.retrieve', (s) => s.subscriptions.retrieve(stripeSubId));
     const period = subscriptionPeriod(stripeSub);
@@ -97,15 +109,31 @@ export class StripeEventHandlers {
     return this.activate(m, r, invoiceId, period, ctx);
   }
 
-  private async subscriptionChanged(obj: Stripe.Subscription, deleted: boolean, ctx: EventContext, m: EntityManager): Promise<HandleResult> {
-    const customerId = idOf(obj.customer);
+  /** An abandoned Checkout: its pending payment expires. The subscription waits for the pending sweep. */
+  private async checkoutExpired(session: Stripe.Checkout.Session, m: EntityManager): Promise<HandleResult> {
+    const payments = m.getRepository(Payment);
+    const payment = await payments.findOne({ where: { provider: 'stripe', provider_payment_id: session.id } });
+    if (!payment) return NO_USER('unknown_session');
+    const res = await payments.update({ id: payment.id, status: 'pending' }, { status: 'expired' });
+    return { outcome: res.affected ? 'payment_expired' : 'no_change', userId: payment.user_id, data: { payment_id: payment.id } };
+  }
+
+  private async subscriptionChanged(event: Stripe.Subscription, deleted: boolean, ctx: EventContext, m: EntityManager): Promise<HandleResult> {
+    const customerId = idOf(event.customer);
     const userId = await this.userFor(m, customerId);
     if (!userId || !customerId) return this.unknownCustomer(customerId, ctx);
     await lockUserBilling(m, userId);
-    const r = await this.resolve(m, userId, customerId, obj.id, obj.metadata ?? {}, false);
-    if (!r) return this.unknownSubscription(userId, obj.id, ctx);
+    const r = await this.resolve(m, userId, customerId, event.id, event.metadata ?? {}, false);
+    if (!r) return this.unknownSubscription(userId, event.id, ctx);
+    // A second Stripe subscription is cancelled when its money arrives; its state is never ours.
+    if (r.second) return { outcome: 'ignored_second_subscription', userId };
     // Deletion is final at Stripe, so it is never "older" than anything.
     if (!deleted && r.link.state_at > ctx.created) return { outcome: 'stale', userId, data: { stored_state_at: r.link.state_at.toISOString() } };
+    // Two changes within one second carry the same `created` and may arrive in either order: apply
+    // Stripe's current state instead of this snapshot.
+    const obj = !deleted && r.link.state_at.getTime() === ctx.created.getTime()
+      ? await this.gateway.call('subscriptions.retrieve', (s) => s.subscriptions.retrieve(event.id))
+      : event;
 
     const period = subscriptionPeriod(obj);
     await m.getRepository(StripeSubscriptionLink).update(
@@ -138,14 +166,17 @@ export class StripeEventHandlers {
     const period = invoicePeriod(inv);
     const kind = inv.billing_reason === 'subscription_create' ? 'subscription' : 'renewal';
     await this.records.recordPaid(m, this.facts(r, stripeSubId, inv.id, kind, inv.amount_paid, inv.currency, period), this.meta(ctx));
+    if (r.second) return this.unapplied(m, r, inv.id, 'second_stripe_subscription', ctx);
     await this.bumpState(m, stripeSubId, ctx.created);
     if (!period) {
       this.logger.error({ invoice_id: inv.id, subscription_id: r.sub.id }, 'Paid Stripe invoice has no service period; not applied');
       return { outcome: 'unapplied_no_period', userId };
     }
-    // The $0 invoice that opens a Stripe trial: our trial already gives access until its end.
-    if (r.sub.status === 'trial' && inv.amount_paid === 0) {
-      await this.sync.linkProviderTrial(r.sub.id, stripeSubId, this.subCtx(ctx), m);
+    // The invoice that opens a Stripe trial (its first, within our trial): our trial already gives
+    // access until its end. Not "amount 0": a first charge after the trial can be $0 with a promotion
+    // code, and a trial too short for a Stripe trial is charged at once (a period past our trial).
+    if (kind === 'subscription' && r.sub.status === 'trial' && r.sub.end_date && period.end <= r.sub.end_date) {
+      await this.linkTrial(m, r, stripeSubId, ctx);
       return { outcome: 'trial_linked', userId };
     }
     return this.activate(m, r, inv.id, period, ctx);
@@ -155,6 +186,7 @@ export class StripeEventHandlers {
     const found = await this.invoiceTarget(inv, ctx, m);
     if ('outcome' in found) return found;
     const { r, userId, stripeSubId } = found;
+    if (r.second) return { outcome: 'ignored_second_subscription', userId };
     if (r.link.state_at > ctx.created) return { outcome: 'stale', userId };
     if (await this.records.isPaid(m, inv.id)) return { outcome: 'ignored_already_paid', userId };
     const kind = inv.billing_reason === 'subscription_create' ? 'subscription' : 'renewal';
@@ -179,35 +211,61 @@ export class StripeEventHandlers {
   }
 
   private async activate(m: EntityManager, r: Resolved, reference: string, period: StripePeriod, ctx: EventContext): Promise<HandleResult> {
-    const userId = r.sub.user_id;
+    let res: ActivationResult;
     try {
-      const res = await this.activation.activate(
+      res = await this.activation.activate(
         r.sub.id,
         { payment: { provider: 'stripe', reference }, periodStart: period.start, periodEnd: period.end, stripeSubscriptionId: r.link.stripe_subscription_id, actorId: null },
         m,
       );
-      if (res.applied && res.replaced) await this.cancelReplaced(m, res.replaced.id);
-      return { outcome: res.applied ? 'activated' : 'already_applied', userId, data: { invoice_id: reference, end_date: res.subscription.end_date?.toISOString() ?? null } };
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      // Money arrived for a subscription that cannot take it (cancelled meanwhile): keep the
-      // payment row, flag it loudly for an admin; retrying would not help.
-      this.logger.error({ subscription_id: r.sub.id, invoice_id: reference, code: err.code }, 'Stripe payment could not be applied');
-      await this.audit.record(
-        { event_type: 'payment.unapplied', user_id: userId, data: { subscription_id: r.sub.id, invoice_id: reference, code: err.code, stripe_event_id: ctx.eventId }, ip: ctx.ip, user_agent: ctx.userAgent },
-        m,
-      );
-      return { outcome: `unapplied_${err.code}`.slice(0, 40), userId };
+      return this.unapplied(m, r, reference, err.code, ctx);
     }
+    // Outside the try: a Stripe failure here must roll the activation back (the webhook answers
+    // 5xx and Stripe redelivers), not be recorded as an unapplied payment while the old plan bills on.
+    if (res.applied && res.replaced) await this.cancelReplaced(m, res.replaced.id);
+    return { outcome: res.applied ? 'activated' : 'already_applied', userId: r.sub.user_id, data: { invoice_id: reference, end_date: res.subscription.end_date?.toISOString() ?? null } };
+  }
+
+  /**
+   * Money arrived for a subscription that cannot take it (cancelled or expired meanwhile, or a
+   * second Stripe subscription for it): the payment row is kept and flagged for an admin to
+   * refund, and the Stripe subscription is cancelled so it charges no more.
+   */
+  private async unapplied(m: EntityManager, r: Resolved, reference: string, code: string, ctx: EventContext): Promise<HandleResult> {
+    const userId = r.sub.user_id;
+    const stripeSubId = r.link.stripe_subscription_id;
+    // Other refusals (a payment reference applied elsewhere, a bad period) leave a live subscription billing.
+    const stopBilling = r.second === true || TERMINAL_STATUSES.includes(r.sub.status);
+    const cancelled = stopBilling && (await this.control.cancel(stripeSubId, `cancel-unapplied-${stripeSubId}`));
+    this.logger.error({ subscription_id: r.sub.id, invoice_id: reference, stripe_subscription_id: stripeSubId, code, stripe_cancelled: cancelled }, 'Stripe payment could not be applied');
+    await this.audit.record(
+      {
+        event_type: 'payment.unapplied',
+        user_id: userId,
+        data: { subscription_id: r.sub.id, invoice_id: reference, stripe_subscription_id: stripeSubId, stripe_cancelled: cancelled, code, stripe_event_id: ctx.eventId },
+        ip: ctx.ip,
+        user_agent: ctx.userAgent,
+      },
+      m,
+    );
+    return { outcome: `unapplied_${code}`.slice(0, 40), userId };
   }
 
   /** A plan change paid by card replaced a Stripe-billed plan: stop billing the old one. */
   private async cancelReplaced(m: EntityManager, replacedId: string): Promise<void> {
     const old = await m.getRepository(StripeSubscriptionLink).findOne({ where: { subscription_id: replacedId } });
-    if (!old) return;
-    const current = await this.gateway.call('subscriptions.retrieve', (s) => s.subscriptions.retrieve(old.stripe_subscription_id));
-    if (current.status === 'canceled' || current.status === 'incomplete_expired') return;
-    await this.gateway.call('subscriptions.cancel', (s) => s.subscriptions.cancel(old.stripe_subscription_id, {}, { idempotencyKey: `cancel-replaced-${replacedId}` }));
+    if (old) await this.control.cancel(old.stripe_subscription_id, `cancel-replaced-${replacedId}`);
+  }
+
+  /**
+   * The trial got its card at Stripe. A cancel at period end (or auto_renew off) chosen before had
+   * no Stripe subscription to mirror to: tell Stripe now, or it would charge when the trial ends.
+   */
+  private async linkTrial(m: EntityManager, r: Resolved, stripeSubId: string, ctx: EventContext): Promise<void> {
+    const linked = await this.sync.linkProviderTrial(r.sub.id, stripeSubId, this.subCtx(ctx), m);
+    if (linked && endsAtPeriodEnd(r.sub)) await this.control.setCancelAtPeriodEnd(stripeSubId, true);
   }
 
   /**
@@ -231,13 +289,13 @@ export class StripeEventHandlers {
     if (!localId || !isUUID(localId)) return null;
     const sub = await subs.findOne({ where: { id: localId, user_id: userId } });
     if (!sub) return null;
+    const created = links.create({ stripe_subscription_id: stripeSubId, subscription_id: sub.id, user_id: userId, stripe_customer_id: customerId, state_at: new Date(0) });
     const other = await links.findOne({ where: { subscription_id: sub.id } });
     if (other) {
       // A second paid Checkout for one subscription: never merge two Stripe billings silently.
       this.logger.error({ subscription_id: sub.id, stripe_subscription_id: stripeSubId, linked: other.stripe_subscription_id }, 'Second Stripe subscription for one subscription');
-      return null;
+      return { link: created, sub, second: true };
     }
-    const created = links.create({ stripe_subscription_id: stripeSubId, subscription_id: sub.id, user_id: userId, stripe_customer_id: customerId, state_at: new Date(0) });
     await links.insert(created);
     return { link: created, sub };
   }

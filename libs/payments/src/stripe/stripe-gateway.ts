@@ -6,6 +6,9 @@ import { PaymentErrors } from '../errors';
 /** Webhook signatures older than this are rejected (Stripe's default, stated so it cannot drift). */
 export const STRIPE_SIGNATURE_TOLERANCE_SECONDS = 300;
 
+/** Stripe refused the request for the object's state or existence (400/404 invalid_request_error), not an outage. */
+export const isInvalidRequest = (err: unknown): err is Stripe.errors.StripeInvalidRequestError => err instanceof Stripe.errors.StripeInvalidRequestError;
+
 /**
  * The one Stripe client of the process, built from configuration only. Every payment
  * endpoint goes through `client`, which is 503 payments_not_configured without the keys.
@@ -39,14 +42,16 @@ export class StripeGateway {
 
   /**
    * Runs a Stripe call; a Stripe failure becomes a 502 whose message names no key (Stripe's
-   * own message can quote a masked key). Business errors the caller expects are returned to it.
+   * own message can quote a masked key). Business errors the caller expects (`expected`) are
+   * rethrown to it as Stripe's own error.
    */
-  async call<T>(what: string, fn: (stripe: Stripe) => Promise<T>): Promise<T> {
+  async call<T>(what: string, fn: (stripe: Stripe) => Promise<T>, expected?: (err: Stripe.errors.StripeError) => boolean): Promise<T> {
     const stripe = this.client;
     try {
       return await fn(stripe);
     } catch (err) {
       if (err instanceof Stripe.errors.StripeError) {
+        if (expected?.(err)) throw err;
         this.logger.error({ what, type: err.type, code: err.code ?? null, status: err.statusCode ?? null, request_id: err.requestId ?? null }, 'Stripe call failed');
         throw PaymentErrors.provider();
       }

@@ -63,10 +63,13 @@ export class StripePaymentRecords {
     const repo = m.getRepository(Payment);
     const byInvoice = await repo.findOne({ where: { stripe_invoice_id: f.invoiceId } });
     if (byInvoice || f.kind !== 'subscription') return byInvoice;
-    return repo.findOne({
-      where: { subscription_id: f.subscriptionId, provider: 'stripe', kind: 'subscription', stripe_invoice_id: IsNull(), status: In(['pending', 'failed', 'expired']) },
-      order: { created_at: 'DESC' },
-    });
+    // The checkout's own payment (checkout.session.completed names its Stripe subscription), else
+    // the newest one not tied to another Stripe subscription (invoice.paid came first).
+    const open = { subscription_id: f.subscriptionId, provider: 'stripe' as const, kind: 'subscription' as const, stripe_invoice_id: IsNull(), status: In(['pending', 'failed', 'expired']) };
+    return (
+      (await repo.findOne({ where: { ...open, stripe_subscription_id: f.stripeSubscriptionId }, order: { created_at: 'DESC' } })) ??
+      repo.findOne({ where: { ...open, stripe_subscription_id: IsNull() }, order: { created_at: 'DESC' } })
+    );
   }
 
   private values(f: InvoiceFacts, status: 'completed' | 'failed'): Partial<Payment> {

@@ -10,6 +10,7 @@ import { fromUnix } from './stripe-objects';
 
 export const HANDLED_STRIPE_EVENTS: readonly string[] = [
   'checkout.session.completed',
+  'checkout.session.expired',
   'customer.subscription.created',
   'customer.subscription.updated',
   'customer.subscription.deleted',
