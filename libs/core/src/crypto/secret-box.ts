@@ -54,9 +54,13 @@ export class SecretBox {
     const [, kid, iv, tag, ct] = parts;
     const key = this.keys.get(kid);
     if (!key) throw new Error(`Unknown encryption key id ${kid}`);
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+    const ivBytes = Buffer.from(iv, 'base64url');
+    const tagBytes = Buffer.from(tag, 'base64url');
+    // A truncated tag would make forgery far easier: exactly the 12-byte IV and 16-byte tag we write.
+    if (ivBytes.length !== 12 || tagBytes.length !== 16) throw new Error('Malformed ciphertext');
+    const decipher = createDecipheriv('aes-256-gcm', key, ivBytes, { authTagLength: 16 });
     if (aad) decipher.setAAD(Buffer.from(aad));
-    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    decipher.setAuthTag(tagBytes);
     return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
   }
 

@@ -1,4 +1,4 @@
-import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
 import { ErrorDetail } from './domain-error';
 
 function flatten(errors: ValidationError[], prefix = ''): ErrorDetail[] {
@@ -13,9 +13,44 @@ function flatten(errors: ValidationError[], prefix = ''): ErrorDetail[] {
   return out;
 }
 
+const MAX_DEPTH = 32;
+
+/**
+ * Refused before class-transformer sees the value: nesting deeper than MAX_DEPTH (its recursion
+ * would overflow the stack: a 500) and strings with NUL characters (PostgreSQL text refuses them:
+ * a 500 whose error carries the statement's parameters). Walked with an explicit stack.
+ */
+export function shapeProblems(value: unknown): ErrorDetail[] {
+  const problems: ErrorDetail[] = [];
+  const stack: Array<{ v: unknown; path: string; depth: number }> = [{ v: value, path: '', depth: 0 }];
+  while (stack.length > 0 && problems.length < 20) {
+    const { v, path, depth } = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) problems.push({ field: path || 'body', message: 'must not contain NUL characters' });
+    } else if (v !== null && typeof v === 'object') {
+      if (depth >= MAX_DEPTH) {
+        problems.push({ field: path || 'body', message: `is nested deeper than ${MAX_DEPTH} levels` });
+        continue;
+      }
+      for (const [k, child] of Object.entries(v)) stack.push({ v: child, path: path ? `${path}.${k}` : k, depth: depth + 1 });
+    }
+  }
+  return problems;
+}
+
+class ShapeCheckingValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (this.toValidate(metadata)) {
+      const details = shapeProblems(value);
+      if (details.length > 0) throw new BadRequestException({ code: 'validation_failed', message: 'Validation failed', details });
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 /** whitelist + forbidNonWhitelisted: unknown fields are a 400, one `details` entry per field. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new ShapeCheckingValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

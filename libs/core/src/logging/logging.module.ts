@@ -1,3 +1,4 @@
+import { stdSerializers } from 'pino';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
@@ -56,6 +57,13 @@ export class LoggingModule {
               },
               // The webhook path carries the secret; log the route, not the URL.
               serializers: {
+                // A TypeORM QueryFailedError carries the statement and its parameters (a password
+                // hash, an encrypted key…): never logged.
+                err: (e: Error) => {
+                  const out = stdSerializers.err(e) as unknown as Record<string, unknown>;
+                  for (const k of ['parameters', 'query', 'driverError']) delete out[k];
+                  return out;
+                },
                 req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
                   id: req.id,
                   method: req.method,

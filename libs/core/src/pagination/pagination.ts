@@ -2,7 +2,8 @@ import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
 export class PageQuery {
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1)
+  /** Bounded so the offset stays a safe integer (PostgreSQL refuses an OFFSET beyond bigint). */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1_000_000)
   page = 1;
 
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200)

@@ -25,6 +25,13 @@ export interface ClientInfo {
   user_agent?: string | null;
 }
 
+/** pg_advisory_xact_lock namespace for "this refresh-token family is being spent or revoked". */
+const FAMILY_LOCK = 7_204_401;
+
+function lockFamily(m: EntityManager, familyId: string): Promise<unknown> {
+  return m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [FAMILY_LOCK, familyId]);
+}
+
 @Injectable()
 export class TokensService {
   constructor(
@@ -59,7 +66,12 @@ export class TokensService {
    */
   async spend(refresh: string, manager: EntityManager): Promise<{ user_id: string; family_id: string }> {
     const repo = manager.getRepository(RefreshToken);
-    const row = await repo.findOne({ where: { token_hash: sha256Hex(refresh) }, lock: { mode: 'pessimistic_write' } });
+    const found = await repo.findOne({ where: { token_hash: sha256Hex(refresh) } });
+    if (!found) throw UserErrors.invalidRefreshToken();
+    // The family lock first (as revokeFamily takes it): a revocation cannot run while a token of
+    // the family is being issued, so the token issued here is either refused or revoked with it.
+    await lockFamily(manager, found.family_id);
+    const row = await repo.findOne({ where: { id: found.id }, lock: { mode: 'pessimistic_write' } });
     if (!row) throw UserErrors.invalidRefreshToken();
     // Spent before: someone kept a copy. Merely revoked (logout, family already killed): just refuse.
     if (row.used_at) throw new ReusedRefreshToken(row.user_id, row.family_id);
@@ -70,7 +82,11 @@ export class TokensService {
   }
 
   async revokeFamily(familyId: string, manager?: EntityManager): Promise<void> {
-    await (manager ?? this.ds.manager).getRepository(RefreshToken).update({ family_id: familyId, revoked_at: IsNull() }, { revoked_at: new Date() });
+    const revoke = async (m: EntityManager): Promise<void> => {
+      await lockFamily(m, familyId);
+      await m.getRepository(RefreshToken).update({ family_id: familyId, revoked_at: IsNull() }, { revoked_at: new Date() });
+    };
+    await (manager ? revoke(manager) : this.ds.transaction(revoke));
   }
 
   /** Logout: revoke the family of this token, only if it belongs to the caller. */
