@@ -215,8 +215,8 @@ describe('embedded default (PGlite, worker in process)', () => {
     const trialUser = await call<{ access_token: string; user: { id: string } }>('POST', '/api/auth/register', { email: 'sweep@example.com', password: 'long-enough-pw', full_name: 'Sweep' });
     const trial = await call<{ id: string }>('POST', '/api/subscriptions', { plan_id: free.id, billing_cycle: 'monthly', payment_method: 'none', auto_renew: false }, trialUser.body.access_token);
     await ds.query(`UPDATE user_subscriptions SET end_date = now() - interval '1 day' WHERE id = $1`, [trial.body.id]);
-    const swept = await app.get(BillingScheduler).tick();
-    expect(swept?.expired.rows).toBeGreaterThanOrEqual(1);
+    // The in-process scheduler's own timer may sweep it first; either way it ends expired.
+    await app.get(BillingScheduler).tick();
     expect((await call<{ status: string }>('GET', `/api/subscriptions/${trial.body.id}`, undefined, trialUser.body.access_token)).body.status).toBe('expired');
 
     // The retention sweep runs on PGlite too (nothing is old enough to delete yet).

@@ -32,10 +32,12 @@ export class NestedConnectionError extends Error {
 export function guardTransactionConnections(ds: DataSource): void {
   if (guarded.has(ds)) return;
   guarded.add(ds);
-  const inTransaction = new AsyncLocalStorage<true>();
+  // One object per transaction, closed when its callback settles: work started inside the callback
+  // that runs after the commit (a timer, a fire-and-forget) inherits the store but is not refused.
+  const inTransaction = new AsyncLocalStorage<{ open: boolean }>();
   const createQueryRunner = ds.createQueryRunner.bind(ds);
   ds.createQueryRunner = ((...args: Parameters<DataSource['createQueryRunner']>) => {
-    if (inTransaction.getStore()) throw new NestedConnectionError();
+    if (inTransaction.getStore()?.open) throw new NestedConnectionError();
     return createQueryRunner(...args);
   }) as DataSource['createQueryRunner'];
 
@@ -47,7 +49,16 @@ export function guardTransactionConnections(ds: DataSource): void {
     if (at >= 0) {
       const run = args[at] as (m: EntityManager) => Promise<unknown>;
       // The transaction's own query runner is created by the original before the callback runs.
-      args[at] = (m: EntityManager) => inTransaction.run(true, () => run(m));
+      args[at] = (m: EntityManager) => {
+        const tx = { open: true };
+        return inTransaction.run(tx, async () => {
+          try {
+            return await run(m);
+          } finally {
+            tx.open = false;
+          }
+        });
+      };
     }
     return transaction(...args);
   }) as EntityManager['transaction'];

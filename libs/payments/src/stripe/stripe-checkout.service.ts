@@ -14,7 +14,9 @@ import { fromUnix } from './stripe-objects';
 import { StripeGateway } from './stripe-gateway';
 
 /** Second key space of pg_advisory_xact_lock for "create this user's Stripe customer". */
-const CUSTOMER_LOCK = 7_204_301;
+// Two-key space (namespace, hashtext(user)): 7_204_301 is the order claimer's, a user creating a
+// Stripe customer must not look busy to it.
+const CUSTOMER_LOCK = 7_204_501;
 /** An open session is handed out again only if the user still has this long to pay. */
 const REUSE_MIN_REMAINING_MS = 10 * 60_000;
 /** Stripe refuses a trial_end sooner than this. */

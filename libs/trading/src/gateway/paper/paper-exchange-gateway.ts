@@ -219,15 +219,19 @@ export class PaperExchangeGateway implements ExchangeGateway {
 
   async cancelOrder(ref: OrderRef): Promise<Order> {
     return this.transaction(async (m) => {
-      const row = await this.findByRef(m, ref, true);
-      if (!row) throw ExchangeError.permanent(C.orderNotFound, 'order does not exist');
+      // Balances first, then the order row: the order createOrder takes them in (it locks the
+      // balances, then the resting limits it crosses), so a cancel racing a crossing fill waits
+      // instead of deadlocking. The row is read again under its lock: a cross may have filled it.
+      const seen = await this.findByRef(m, ref, false);
+      if (!seen) throw ExchangeError.permanent(C.orderNotFound, 'order does not exist');
+      const market = this.market(seen.symbol);
+      await this.lockBalances(m, [market.base, market.quote]);
+      const row = (await this.findByRef(m, { id: seen.id, symbol: seen.symbol }, true))!;
       if (row.status === 'canceled') return toOrder(row);
       if (row.status !== 'open') {
         throw ExchangeError.permanent(C.orderNotOpen, `order is already ${row.status}`);
       }
-      const market = this.market(row.symbol);
       const hold = computeReservation(market, row.side, row.amount, row.price!);
-      await this.lockBalances(m, [hold.currency]);
       await this.moveToUsed(m, hold.currency, new Decimal(hold.amount).neg().toFixed());
       // TypeORM answers an UPDATE with [rows, affected].
       const [updated]: [OrderRow[], number] = await m.query(
