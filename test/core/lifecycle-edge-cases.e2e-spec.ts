@@ -1,7 +1,7 @@
 import { dataSourceOptions, RetentionSweeper } from '@torgovo/core';
 import { PaperExchangeGateway } from '@torgovo/trading';
 import { DataSource } from 'typeorm';
-import { createTestApp, TestApp } from '../support/app';
+import { createTestApp, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { createUser } from '../trading/support';
 
@@ -13,10 +13,7 @@ describe('retention, transaction guard and paper locks: edge cases found in revi
 
     beforeAll(async () => {
       t = await createTestApp({
-        WORKER_ENABLED: 'true',
-        TRADING_MANAGER_ENABLED: 'false',
-        BILLING_SWEEP_INTERVAL_SECONDS: '0',
-        RETENTION_INTERVAL_MINUTES: '0',
+        ...WORKER_JOBS_BY_HAND,
       });
       ds = t.app.get(DataSource);
     });

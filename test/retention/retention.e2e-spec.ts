@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { RETENTION_SWEEP_LOCK_KEY, RetentionSweeper } from '@torgovo/core';
-import { createTestApp, TestApp } from '../support/app';
+import { createTestApp, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
 import { createBot, generateWebhook, sendAlert, subscribe } from '../custom-bots/support';
 
 const DAY = 86_400_000;
@@ -12,10 +12,7 @@ describe('retention sweep (e2e: real PostgreSQL, the worker jobs in the api proc
 
   beforeAll(async () => {
     t = await createTestApp({
-      WORKER_ENABLED: 'true',
-      TRADING_MANAGER_ENABLED: 'false',
-      BILLING_SWEEP_INTERVAL_SECONDS: '0',
-      RETENTION_INTERVAL_MINUTES: '0',
+      ...WORKER_JOBS_BY_HAND,
       RETENTION_BATCH: '2', // several batches per policy below
       WEBHOOK_EVENT_RETENTION_DAYS: '30',
     });

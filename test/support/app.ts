@@ -37,6 +37,15 @@ export interface TestApp {
 
 let counter = 0;
 
+/** The worker jobs loaded in the api process with every timer off: tests drive tick() by hand. */
+export const WORKER_JOBS_BY_HAND: Record<string, string> = {
+  WORKER_ENABLED: 'true',
+  TRADING_MANAGER_ENABLED: 'false',
+  BILLING_SWEEP_INTERVAL_SECONDS: '0',
+  RETENTION_INTERVAL_MINUTES: '0',
+  STRIPE_CANCEL_OUTBOX_INTERVAL_SECONDS: '0',
+};
+
 /**
  * Boots the real api (same bootstrap as production) on a fresh clone of the migrated
  * template database, listening on 127.0.0.1:0, with logs captured.
