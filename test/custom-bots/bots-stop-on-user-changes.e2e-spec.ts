@@ -27,9 +27,18 @@ describe('bots stop when the user disconnects the exchange or is deactivated (e2
     const paper = (await createBot(t, u, { mode: 'paper', name: 'paper' })).body.id as string;
     const othersLive = (await createBot(t, other, { mode: 'live', name: 'theirs' })).body.id as string;
     const hook = await generateWebhook(t, u, live);
+    // Queued, not yet claimed by a worker (none runs here): one live order, one paper order.
+    const queuedLive = await sendAlert(t, hook.webhook_secret, { action: 'buy', ticker: 'BTCUSDT', quantity: '0.001' });
+    const paperHook = await generateWebhook(t, u, paper);
+    const queuedPaper = await sendAlert(t, paperHook.webhook_secret, { action: 'buy', ticker: 'BTCUSDT', price: '60000', quantity: '0.001' });
+    expect([queuedLive.status, queuedPaper.status]).toEqual([202, 202]);
 
     expect((await t.request('DELETE', '/api/users/me/exchange', { token: u.access_token })).status).toBe(204);
     expect(await bot(u, live)).toMatchObject({ status: 'stopped', stop_reason: 'exchange_disconnected' });
+    const orderState = async (id: string) =>
+      ((await t.db.dataSource.query(`SELECT status, reason FROM orders WHERE id = $1`, [id])) as Array<{ status: string; reason: string | null }>)[0];
+    expect(await orderState(queuedLive.body.order_id as string)).toEqual({ status: 'rejected', reason: 'exchange_disconnected' });
+    expect(await orderState(queuedPaper.body.order_id as string)).toEqual({ status: 'pending', reason: null });
     expect(await bot(u, paper)).toMatchObject({ status: 'running', stop_reason: null });
     expect(await bot(other, othersLive)).toMatchObject({ status: 'running' });
 
@@ -37,7 +46,7 @@ describe('bots stop when the user disconnects the exchange or is deactivated (e2
     const refused = await sendAlert(t, hook.webhook_secret, { action: 'buy', ticker: 'BTCUSDT', quantity: '0.001' });
     expect(refused.status).toBe(403);
     const orders = (await t.db.dataSource.query(`SELECT count(*)::int AS n FROM orders WHERE bot_id = $1`, [live])) as Array<{ n: number }>;
-    expect(orders[0].n).toBe(0);
+    expect(orders[0].n).toBe(1); // only the one queued before the disconnect (rejected)
 
     const audit = (await t.db.dataSource.query(`SELECT data FROM audit_logs WHERE user_id = $1 AND event_type = 'exchange.disconnected'`, [u.id])) as Array<{ data: unknown }>;
     expect(audit).toEqual([{ data: { exchange: 'okx' } }]);
@@ -57,8 +66,12 @@ describe('bots stop when the user disconnects the exchange or is deactivated (e2
     const live = (await createBot(t, u, { mode: 'live', name: 'live' })).body.id as string;
     const paper = (await createBot(t, u, { mode: 'paper', name: 'paper' })).body.id as string;
     const hook = await generateWebhook(t, u, paper);
+    const queued = await sendAlert(t, hook.webhook_secret, { action: 'buy', ticker: 'BTCUSDT', price: '60000', quantity: '0.001' });
+    expect(queued.status).toBe(202);
 
     const off = await runCli(t, ['deactivate-user', '--email', u.email.toUpperCase()]);
+    const [order] = (await t.db.dataSource.query(`SELECT status, reason FROM orders WHERE id = $1`, [queued.body.order_id])) as unknown[];
+    expect(order).toEqual({ status: 'rejected', reason: 'user_deactivated' });
     expect(off.stdout).toContain('is deactivated');
     for (const id of [live, paper]) {
       const row = (await t.db.dataSource.query(`SELECT status, stop_reason FROM bots WHERE id = $1`, [id])) as Array<{ status: string; stop_reason: string }>;

@@ -35,8 +35,8 @@ export class BillingScheduler implements OnApplicationBootstrap, OnModuleDestroy
     if (this.job.start(seconds * 1000, () => this.tick())) this.logger.log({ seconds }, 'Billing sweep scheduled');
   }
 
-  onModuleDestroy(): void {
-    this.job.stop();
+  onModuleDestroy(): Promise<void> {
+    return this.job.stop();
   }
 
   /** One sweep, or null when another replica (or a slow previous tick here) holds the lock. Never throws. */

@@ -52,3 +52,14 @@ describe('constantTimeEqual', () => {
     expect(constantTimeEqual('abc', 'abcd')).toBe(false);
   });
 });
+
+describe('SecretBox key material', () => {
+  it('takes exactly 64 hex digits or canonical base64 of 32 bytes, never a passphrase that happens to decode', () => {
+    const raw = Buffer.alloc(32, 9);
+    expect(() => new SecretBox(raw.toString('hex'))).not.toThrow();
+    expect(() => new SecretBox(raw.toString('base64'))).not.toThrow();
+    expect(() => new SecretBox(raw.toString('base64url'))).not.toThrow();
+    expect(() => new SecretBox('correct horse battery staple and more words')).toThrow('ENCRYPTION_KEY');
+    expect(() => new SecretBox('thisisapassphrasewithoutspacesofexactly43c')).toThrow('ENCRYPTION_KEY');
+  });
+});

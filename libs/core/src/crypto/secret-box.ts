@@ -9,7 +9,11 @@ const VERSION = 'v1';
 
 function parseKey(material: string): Key {
   const trimmed = material.trim();
-  const key = /^[0-9a-f]{64}$/i.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
+  // Strictly 64 hex digits or canonical base64 of 32 bytes: Node's lenient base64 decoding would
+  // take a 43-character passphrase as a key.
+  const hex = /^[0-9a-f]{64}$/i.test(trimmed);
+  const base64 = /^[A-Za-z0-9+/]{43}=$/.test(trimmed) || /^[A-Za-z0-9_-]{43}$/.test(trimmed);
+  const key = hex ? Buffer.from(trimmed, 'hex') : base64 ? Buffer.from(trimmed, trimmed.endsWith('=') ? 'base64' : 'base64url') : Buffer.alloc(0);
   if (key.length !== 32) {
     throw new Error('ENCRYPTION_KEY must be 32 bytes, base64 or hex encoded');
   }

@@ -84,5 +84,5 @@ export class LoggingModule {
 
 /** Strip secrets from paths like /api/custom-bot/webhook/receive/<secret>. */
 export function redactUrl(url: string): string {
-  return url.replace(/(\/webhook\/receive\/)[^/?]+/, '$1[redacted]').replace(/([?&](?:token|secret|key)=)[^&]+/gi, '$1[redacted]');
+  return url.replace(/(\/webhook\/receive\/)[^/?]+/, '$1[redacted]').replace(/([?&](?:token|secret|key|access_token|refresh_token|api_key|apikey|password|passphrase)=)[^&]+/gi, '$1[redacted]');
 }

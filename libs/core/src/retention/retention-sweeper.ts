@@ -40,8 +40,8 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy
     }
   }
 
-  onModuleDestroy(): void {
-    this.job.stop();
+  onModuleDestroy(): Promise<void> {
+    return this.job.stop();
   }
 
   /** One sweep over every policy, or null when another replica holds the lock. Never throws. */

@@ -9,6 +9,7 @@ import { withAdvisoryLock } from '../database/advisory-lock';
  */
 export class PeriodicJob {
   private running = false;
+  private current?: Promise<unknown>;
 
   constructor(
     private readonly ds: DataSource,
@@ -26,8 +27,10 @@ export class PeriodicJob {
     return true;
   }
 
-  stop(): void {
+  /** Clears the timer and waits for a run still going, so shutdown never closes the pool under it. */
+  async stop(): Promise<void> {
     if (this.registry.doesExist('interval', this.name)) this.registry.deleteInterval(this.name);
+    await this.current?.catch(() => undefined);
   }
 
   /** `fn` under the lock, or null when a run here is still going or another replica holds the lock. Errors propagate. */
@@ -35,10 +38,13 @@ export class PeriodicJob {
     if (this.running) return null;
     this.running = true;
     try {
-      const outcome = await withAdvisoryLock(this.ds, this.lockKey, fn);
+      const run = withAdvisoryLock(this.ds, this.lockKey, fn);
+      this.current = run;
+      const outcome = await run;
       return outcome.ran ? outcome.result : null;
     } finally {
       this.running = false;
+      this.current = undefined;
     }
   }
 }

@@ -75,8 +75,8 @@ export class StripeCancelOutboxWorker implements OnApplicationBootstrap, OnModul
     if (this.job.start(seconds * 1000, () => this.tick())) this.logger.log({ seconds }, 'Stripe cancellation outbox scheduled');
   }
 
-  onModuleDestroy(): void {
-    this.job.stop();
+  onModuleDestroy(): Promise<void> {
+    return this.job.stop();
   }
 
   /** One pass over the due rows, or null when Stripe is off or another replica holds the lock. Never throws. */

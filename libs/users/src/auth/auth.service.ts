@@ -25,8 +25,9 @@ export class AuthService {
   ) {}
 
   async register(input: { email: string; password: string; full_name: string }, meta: RequestMeta): Promise<AuthResult> {
+    const hash = await this.passwords.hash(input.password);
     return this.ds.transaction(async (m) => {
-      const user = await this.users.create(input, m);
+      const user = await this.users.create(input, m, hash);
       const pair = await this.tokens.issue(user, meta, m);
       await this.audit.record({ event_type: 'auth.register', user_id: user.id, ip: meta.ip, user_agent: meta.user_agent }, m);
       return { user, ...pair };
