@@ -173,8 +173,8 @@ export class PaperExchangeGateway implements ExchangeGateway {
       const fill = marketable ? computeMarketFill(market, request.side, v.amount, price, this.options.takerFeeRate) : null;
       const inserted: OrderRow[] = await m.query(
         `INSERT INTO paper_orders
-           (user_id, client_order_id, symbol, side, type, amount, price, filled, average, cost, fee, fee_currency, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+           (user_id, client_order_id, symbol, side, type, amount, price, filled, average, cost, fee, fee_currency, status, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, clock_timestamp())
          ON CONFLICT (user_id, client_order_id) DO NOTHING
          RETURNING ${ORDER_COLUMNS}`,
         [
@@ -259,12 +259,17 @@ export class PaperExchangeGateway implements ExchangeGateway {
     return { symbol: market.symbol, last, bid: null, ask: null };
   }
 
-  /** The price of the user's latest fill on the symbol (what fetchTicker answers), or null. */
+  /**
+   * The price of the user's latest fill on the symbol (what fetchTicker answers), or null. Fills are
+   * stamped with clock_timestamp() under the balance locks, so "latest" is the order they happened
+   * in (now() is the transaction's start: one that started first but filled later would lose).
+   * Limits a fill crossed are stamped just before that fill, so the fill's own price stays the last.
+   */
   private async lastPrice(m: EntityManager, symbol: string): Promise<string | null> {
     const rows: Array<{ average: string }> = await m.query(
       `SELECT average FROM paper_orders
         WHERE user_id = $1 AND symbol = $2 AND status = 'closed' AND average IS NOT NULL
-        ORDER BY updated_at DESC, created_at DESC LIMIT 1`,
+        ORDER BY updated_at DESC LIMIT 1`,
       [this.userId, symbol],
     );
     return rows.length === 0 ? null : toDecimalString(rows[0].average);
@@ -290,9 +295,10 @@ export class PaperExchangeGateway implements ExchangeGateway {
       await this.addFree(m, fill.debit.currency, new Decimal(fill.debit.amount).neg().toFixed());
       await this.addFree(m, fill.credit.currency, fill.credit.amount);
       await m.query(
-        `UPDATE paper_orders SET status = 'closed', filled = amount, average = price, cost = $2, fee = $3, fee_currency = $4, updated_at = now()
+        `UPDATE paper_orders SET status = 'closed', filled = amount, average = price, cost = $2, fee = $3, fee_currency = $4,
+                updated_at = (SELECT updated_at FROM paper_orders WHERE id = $5) - interval '1 microsecond'
           WHERE id = $1`,
-        [row.id, fill.cost, fill.fee, fill.feeCurrency],
+        [row.id, fill.cost, fill.fee, fill.feeCurrency, exceptId],
       );
     }
   }
