@@ -4,6 +4,7 @@ import { Payment } from '@torgovo/payments';
 import {
   BillingScheduler,
   BillingSweeps,
+  EntitlementsService,
   nextPeriodEnd,
   SubscriptionActivationService,
   UserSubscription,
@@ -225,6 +226,27 @@ describe('BillingScheduler on PostgreSQL', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('a card trial past end_date keeps access through the grace both before and after the sweep moves it to past_due', async () => {
+    const user = await createUser(ds, 'rv');
+    const end = new Date(Date.now() - HOUR);
+    const [row] = (await ds.query(
+      `INSERT INTO user_subscriptions (user_id, plan_id, plan_type, status, billing_cycle, payment_method, auto_renew,
+         start_date, end_date, trial_ends_at, period_anchor, stripe_subscription_id)
+       VALUES ($1, $2, 'custom_bot', 'trial', 'monthly', 'stripe', true, $3, $4, $4, $4, $5) RETURNING id`,
+      [user, plans.pro, new Date(end.getTime() - 7 * 24 * HOUR), end, `sub_rv_${user.slice(0, 8)}`],
+    )) as Array<{ id: string }>;
+    const ent = h.get(EntitlementsService);
+    const now = new Date();
+    const before = await ent.find(user, 'custom_bot', now);
+    await h.get(BillingSweeps).expireDue(now);
+    const status = ((await ds.query('SELECT status FROM user_subscriptions WHERE id = $1', [row.id])) as Array<{ status: string }>)[0].status;
+    const after = await ent.find(user, 'custom_bot', now);
+    expect(status).toBe('past_due');
+    expect(after).not.toBeNull();
+    // Same instant, same row: access must not depend on whether the sweep has run yet.
+    expect(before).not.toBeNull();
   });
 });
 

@@ -56,6 +56,7 @@ interface WebhookTarget {
   sub_auto_renew: boolean | null;
   sub_cancel_at_period_end: boolean | null;
   sub_payment_method: 'stripe' | 'crypto' | 'none' | null;
+  sub_stripe_subscription_id: string | null;
   plan_id: string | null;
   plan_code: string | null;
   max_bots: number | null;
@@ -79,6 +80,7 @@ const TARGET_SQL = `
          o.n AS other_running, o.symbols AS other_symbols,
          s.id AS sub_id, s.status AS sub_status, s.end_date AS sub_end_date, s.auto_renew AS sub_auto_renew,
          s.cancel_at_period_end AS sub_cancel_at_period_end, s.payment_method AS sub_payment_method,
+         s.stripe_subscription_id AS sub_stripe_subscription_id,
          p.id AS plan_id, p.code AS plan_code, p.max_bots, p.max_trading_pairs, p.live_trading, p.profit_share_percentage
     FROM bot_webhooks w
     JOIN bots b ON b.id = w.bot_id AND b.deleted_at IS NULL
@@ -321,6 +323,7 @@ export class WebhookReceiveService {
       auto_renew: t.sub_auto_renew ?? false,
       cancel_at_period_end: t.sub_cancel_at_period_end ?? false,
       payment_method: t.sub_payment_method ?? 'none',
+      stripe_subscription_id: t.sub_stripe_subscription_id,
     };
     if (!grantsAccess(sub, now, this.billing.graceMs)) return null;
     return {

@@ -48,6 +48,7 @@ const MAX_BATCHES_PER_SWEEP = 10_000;
  * does a trial with a card on file at Stripe (stripe_subscription_id set), whose first charge
  * may land after end_date: expiring it would leave that payment with nothing to apply to.
  */
+// Same rule as isRenewable (entitlements.service.ts), which decides access before the sweep runs.
 const RENEWABLE = `(auto_renew AND NOT cancel_at_period_end AND payment_method <> 'none'
                     AND (status = 'active' OR (status = 'trial' AND stripe_subscription_id IS NOT NULL)))`;
 const EXPIRE_SQL = `

@@ -58,19 +58,27 @@ export function checkBotLimits(ent: Entitlement, check: BotCheck): void {
   }
 }
 
+type AccessFields = 'status' | 'end_date' | 'auto_renew' | 'cancel_at_period_end' | 'payment_method' | 'stripe_subscription_id';
+
+/**
+ * Renews past end_date (so keeps access through the grace): a paid subscription set to renew, or
+ * a trial with a card on file at Stripe, whose first charge may land after end_date. The billing
+ * sweep's RENEWABLE SQL (billing-sweeps.ts) is the same rule: keep the two together.
+ */
+export function isRenewable(sub: Pick<UserSubscription, AccessFields>): boolean {
+  if (!sub.auto_renew || sub.cancel_at_period_end || sub.payment_method === 'none') return false;
+  return sub.status !== 'trial' || sub.stripe_subscription_id !== null;
+}
+
 /**
  * Whether a current-state row still grants access at `now`: the scheduler may not have
- * swept it yet, so the dates decide. A renewable paid subscription keeps access through
- * the grace period after end_date; everything else ends at end_date; free never ends.
+ * swept it yet, so the dates decide, with the sweep's rule: a renewable subscription keeps
+ * access through the grace period after end_date; everything else ends at end_date; free never ends.
  */
-export function grantsAccess(
-  sub: Pick<UserSubscription, 'status' | 'end_date' | 'auto_renew' | 'cancel_at_period_end' | 'payment_method'>,
-  now: Date,
-  graceMs: number,
-): boolean {
+export function grantsAccess(sub: Pick<UserSubscription, AccessFields>, now: Date, graceMs: number): boolean {
   if (!CURRENT_STATUSES.includes(sub.status)) return false;
   if (sub.end_date === null) return true;
-  const renewable = sub.status !== 'trial' && sub.auto_renew && !sub.cancel_at_period_end && sub.payment_method !== 'none';
+  const renewable = isRenewable(sub);
   return sub.end_date.getTime() + (renewable ? graceMs : 0) > now.getTime();
 }
 
