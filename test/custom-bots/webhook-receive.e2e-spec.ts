@@ -132,9 +132,9 @@ describe('TradingView webhook receive (e2e, real PostgreSQL)', () => {
     expect(buy).toMatchObject({ side: 'buy', amount: '2.000000000000000000', quote_amount: null });
     const long = await send({ action: 'long', quantity: '{{strategy.order.contracts}}' });
     expect(long).toMatchObject({ side: 'buy', amount: '0.250000000000000000' });
-    // 50% of the untouched paper account's 10000 USDT.
+    // 50% of what the two queued buys (6000 + 750 USDT, not executed yet) leave of the 10000 USDT.
     const pct = await send({ action: 'buy', quantity: '50%' });
-    expect(pct).toMatchObject({ side: 'buy', amount: null, quote_amount: '5000.000000000000000000' });
+    expect(pct).toMatchObject({ side: 'buy', amount: null, quote_amount: '1625.000000000000000000' });
 
     // Nothing filled yet: no position to close.
     await expectRejectedOn(f.hook, { action: 'close' }, 422, 'no_position');

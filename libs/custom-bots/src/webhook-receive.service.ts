@@ -367,13 +367,21 @@ export class WebhookReceiveService {
   }
 
   /** A paper account that was never used holds the starting balance. */
+  /**
+   * The paper quote balance a percent buy sizes from: what is free, minus what the user's paper buys
+   * still queued (not yet executed, so not yet debited) will spend — so two quick "50%" buys take 50 %
+   * and then 50 % of what is left, as live percent buys do.
+   */
   private async paperQuoteBalance(m: EntityManager, userId: string, currency: string): Promise<Decimal> {
     const [row] = (await m.query(
       `SELECT (SELECT free::text FROM paper_balances WHERE user_id = $1 AND currency = $2) AS free,
-              EXISTS (SELECT 1 FROM paper_accounts WHERE user_id = $1) AS has_account`,
+              EXISTS (SELECT 1 FROM paper_accounts WHERE user_id = $1) AS has_account,
+              (SELECT coalesce(sum(coalesce(quote_amount, amount * price)), 0)::text FROM orders
+                WHERE user_id = $1 AND mode = 'paper' AND side = 'buy' AND status IN ('pending', 'submitting')
+                  AND symbol LIKE '%/' || $2) AS queued`,
       [userId, currency],
-    )) as Array<{ free: string | null; has_account: boolean }>;
-    if (row.has_account) return new Decimal(row.free ?? '0');
-    return new Decimal(DEFAULT_PAPER_EXCHANGE_OPTIONS.initialBalances[currency] ?? '0');
+    )) as Array<{ free: string | null; has_account: boolean; queued: string }>;
+    const free = row.has_account ? new Decimal(row.free ?? '0') : new Decimal(DEFAULT_PAPER_EXCHANGE_OPTIONS.initialBalances[currency] ?? '0');
+    return Decimal.max(free.minus(row.queued), 0);
   }
 }
