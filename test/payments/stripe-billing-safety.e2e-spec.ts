@@ -128,11 +128,13 @@ describe('Stripe billing safety', () => {
     const user = await h.t.register();
     const a = await h.checkout(user.access_token, 'enterprise');
     expect(a.status).toBe(201);
-    // A is paid at Stripe near its end, its webhooks are late; the user opens Checkout again and pays B too.
+    // Near its end A is not handed out again: B replaces it and A is expired at Stripe — but the
+    // customer's payment of A was already going through (the race Stripe's expire cannot win),
+    // and B is paid too. Its webhooks are late.
     await h.t.db.dataSource.query(`UPDATE payments SET expires_at = now() + interval '5 minutes' WHERE id = $1`, [a.body.payment_id]);
-    const paidA = h.fake.completeCheckout(a.body.session_id);
     const b = await h.checkout(user.access_token, 'enterprise');
     expect(b.status).toBe(201);
+    const paidA = h.fake.completeCheckout(a.body.session_id);
     const paidB = h.fake.completeCheckout(b.body.session_id);
 
     for (const p of [paidA, paidB]) expect((await h.deliver(h.fake.event('checkout.session.completed', p.session))).status).toBe(200);
@@ -264,5 +266,23 @@ describe('Stripe billing safety', () => {
     await worker.get(StripeCancelOutboxWorker).tick(new Date(now + 30_000));
     expect(stripeStatus(u.stripeSubId)).toBe('canceled');
     expect(await h.count(`SELECT count(*) AS n FROM stripe_cancel_outbox WHERE stripe_subscription_id = $1 AND done_at IS NOT NULL AND attempts = 2`, [u.stripeSubId])).toBe(1);
+  });
+
+  it('a new Checkout while the previous (no longer handed out) session was already paid, its webhook not here yet: 409 payment_in_progress, no second payable session', async () => {
+    const user = await h.t.register();
+    const first = await h.checkout(user.access_token, 'enterprise');
+    expect(first.status).toBe(201);
+    // Less than 10 min left: not handed out again, so createCheckout closes it first.
+    await h.t.db.dataSource.query(`UPDATE payments SET expires_at = now() + interval '5 minutes' WHERE id = $1`, [first.body.payment_id]);
+    // The customer pays it in another tab; the webhook is not here yet.
+    const paid = h.fake.completeCheckout(first.body.session_id);
+    const sessionsBefore = h.fake.requestsTo('POST', '/v1/checkout/sessions').length;
+
+    const second = await h.checkout(user.access_token, 'enterprise');
+    expect({ status: second.status, code: (second.body as unknown as { code: string }).code }).toEqual({ status: 409, code: 'payment_in_progress' });
+    expect(h.fake.requestsTo('POST', '/v1/checkout/sessions')).toHaveLength(sessionsBefore);
+    // Its webhook then activates the subscription, once.
+    expect((await h.deliver(h.fake.event('checkout.session.completed', paid.session))).status).toBe(200);
+    expect((await h.sub(first.body.subscription_id)).status).toBe('active');
   });
 });

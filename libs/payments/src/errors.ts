@@ -1,6 +1,8 @@
 import { DomainError } from '@torgovo/core';
 
 export const PaymentErrors = {
+  paymentInProgress: () =>
+    new DomainError('payment_in_progress', 409, 'Your previous checkout for this subscription was paid and is being confirmed; no new checkout is needed'),
   notConfigured: () => new DomainError('payments_not_configured', 503, 'Card payments are not configured on this server'),
   planNotFound: () => new DomainError('plan_not_found', 400, 'No such subscription plan', [{ field: 'plan_id', message: 'unknown plan' }]),
   planInactive: () =>

@@ -78,8 +78,10 @@ export class StripeCheckoutService {
         return { checkout_url: reusable.checkout_url, session_id: reusable.provider_payment_id, payment_id: reusable.id, subscription_id: sub.id };
       }
       // A previous session too close to its end to hand out is still payable: close it before a
-      // new one replaces it, or both could be paid. One already paid is left to its webhook.
-      await this.control.closeOpenCheckouts(m, sub.id, 'expired');
+      // new one replaces it, or both could be paid. One already paid (its webhook not here yet) is
+      // left to that webhook, and no second payable session is opened: 409 payment_in_progress.
+      const paid = await this.control.closeOpenCheckouts(m, sub.id, 'expired');
+      if (paid.length > 0) throw PaymentErrors.paymentInProgress();
 
       const paymentId = randomUUID();
       await m.getRepository(Payment).insert({
