@@ -144,10 +144,12 @@ describe('Stripe payments (real stripe library against a local fake, real Postgr
     expect(await h.count(`SELECT count(*) AS n FROM payments WHERE subscription_id = $1`, [u.subId])).toBe(1);
   });
 
-  it('customer.subscription.updated older than the stored state is ignored', async () => {
+  it('customer.subscription.updated older than the stored state does not undo it (Stripe is re-read)', async () => {
     const u = await paidUser();
     await h.deliver(h.fake.event('invoice.paid', u.invoice));
     const t0 = nowSec();
+    // The customer cancels in the Customer Portal: Stripe's state changes, then its event arrives.
+    h.fake.subscriptions.get(u.stripeSubId)!.cancel_at_period_end = true;
     const cancelling = { ...u.subscription, cancel_at_period_end: true };
     await h.deliver(h.fake.event('customer.subscription.updated', cancelling, t0 + 10));
     expect((await h.sub(u.subId)).cancel_at_period_end).toBe(true);
@@ -157,6 +159,19 @@ describe('Stripe payments (real stripe library against a local fake, real Postgr
     expect((await h.sub(u.subId)).cancel_at_period_end).toBe(true);
     const outcome = (await h.t.db.dataSource.query(`SELECT outcome FROM processed_events WHERE type = 'customer.subscription.updated' ORDER BY received_at DESC LIMIT 1`)) as Array<{ outcome: string }>;
     expect(outcome[0].outcome).toBe('stale');
+  });
+
+  it('a change made just before an invoice but delivered after it is applied (re-read from Stripe), not dropped as stale', async () => {
+    const u = await paidUser();
+    const t0 = nowSec();
+    // The customer sets cancel-at-period-end in the Portal at t0; Stripe then pays a renewal at t0 + 5.
+    h.fake.subscriptions.get(u.stripeSubId)!.cancel_at_period_end = true;
+    const change = h.fake.event('customer.subscription.updated', { ...u.subscription, cancel_at_period_end: true }, t0);
+    expect((await h.deliver(h.fake.event('invoice.paid', u.invoice, t0 + 5))).status).toBe(200);
+    expect((await h.sub(u.subId)).cancel_at_period_end).toBe(false);
+    // The earlier change is delivered last: Stripe's current state is applied.
+    expect((await h.deliver(change)).status).toBe(200);
+    expect((await h.sub(u.subId)).cancel_at_period_end).toBe(true);
   });
 
   it('a subscription event in the same second as the stored state is re-read from Stripe: off→on→off within a second, delivered out of order, ends off', async () => {

@@ -127,13 +127,12 @@ export class StripeEventHandlers {
     if (!r) return this.unknownSubscription(userId, event.id, ctx);
     // A second Stripe subscription is cancelled when its money arrives; its state is never ours.
     if (r.second) return { outcome: 'ignored_second_subscription', userId };
-    // Deletion is final at Stripe, so it is never "older" than anything.
-    if (!deleted && r.link.state_at > ctx.created) return { outcome: 'stale', userId, data: { stored_state_at: r.link.state_at.toISOString() } };
-    // Two changes within one second carry the same `created` and may arrive in either order: apply
-    // Stripe's current state instead of this snapshot.
-    const obj = !deleted && r.link.state_at.getTime() === ctx.created.getTime()
-      ? await this.gateway.call('subscriptions.retrieve', (s) => s.subscriptions.retrieve(event.id))
-      : event;
+    // Deletion is final at Stripe, so it is never "older" than anything. A snapshot not newer than
+    // the stored state (two changes within one second share `created`; an invoice event advances
+    // the clock too, so a change made just before an invoice can arrive "old") is not trusted and
+    // not dropped either: Stripe's current state is read and applied instead.
+    const stale = !deleted && r.link.state_at.getTime() >= ctx.created.getTime();
+    const obj = stale ? await this.gateway.call('subscriptions.retrieve', (s) => s.subscriptions.retrieve(event.id)) : event;
 
     const period = subscriptionPeriod(obj);
     await m.getRepository(StripeSubscriptionLink).update(
@@ -156,7 +155,8 @@ export class StripeEventHandlers {
     // A subscription.updated never grants a period: Stripe keeps a subscription "active" while
     // its renewal invoice is still a draft. Only invoice.paid extends.
     changed = (await this.sync.setCancelAtPeriodEnd(r.sub.id, obj.cancel_at_period_end, sctx, m)) || changed;
-    return { outcome: changed ? 'applied' : 'no_change', userId, data: { stripe_status: obj.status, cancel_at_period_end: obj.cancel_at_period_end } };
+    const outcome = changed ? 'applied' : stale ? 'stale' : 'no_change';
+    return { outcome, userId, data: { stripe_status: obj.status, cancel_at_period_end: obj.cancel_at_period_end, ...(stale ? { refetched: true } : {}) } };
   }
 
   private async invoicePaid(inv: Stripe.Invoice, ctx: EventContext, m: EntityManager): Promise<HandleResult> {
