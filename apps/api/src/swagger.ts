@@ -46,7 +46,7 @@ export function setupSwagger(app: NestFastifyApplication, config: AppConfig): vo
             const sep = decoded.indexOf(':');
             const email = sep > 0 ? decoded.slice(0, sep) : '';
             const password = sep > 0 ? decoded.slice(sep + 1) : '';
-            if (email && !CONTROL.test(decoded)) {
+            if (email && !hasControlChars(decoded)) {
               const user = await users.findByEmailWithHash(email);
               // Always one argon2 verification (a dummy hash for an unknown email): no timing oracle for admin emails.
               const ok = await passwords.verify(user?.password_hash, password);
@@ -64,7 +64,9 @@ export function setupSwagger(app: NestFastifyApplication, config: AppConfig): vo
 }
 
 /** Control characters (NUL included) never belong in credentials; PostgreSQL refuses NUL in text. */
-const CONTROL = { test: (s: string): boolean => [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f) };
+function hasControlChars(s: string): boolean {
+  return [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+}
 
 /** By the route Fastify matched (it decodes %64ocs), with the decoded path as a fallback. */
 function isDocsRequest(req: FastifyRequest): boolean {

@@ -1,6 +1,7 @@
 export * from './custom-bots.module';
 export * from './bots.service';
 export * from './webhooks.service';
+export * from './webhook-secret';
 export * from './webhook-receive.service';
 export * from './webhook-event-log';
 export * from './webhook-config';

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { WebhookOutcome } from './entities/webhook-event.entity';
+import { looksLikeWebhookSecret } from './webhook-secret';
 
 export const MAX_LOGGED_BODY_BYTES = 10 * 1024;
 
@@ -52,8 +53,8 @@ const SECRET_FIELD_SINGLE = /('secret'\s*:\s*')((?:[^'\\]|\\.)*)(')/g;
 export function bodyForLog(raw: Buffer | null, knownSecret?: string): string | null {
   if (raw === null) return null;
   let text = raw.toString('utf8');
-  // Only a real secret's length: a junk path segment like "a" must not mangle the log.
-  if (knownSecret && knownSecret.length >= 16) text = text.split(knownSecret).join('[redacted]');
+  // Only something shaped like a secret: a junk path segment like "a" must not mangle the log.
+  if (knownSecret && looksLikeWebhookSecret(knownSecret)) text = text.split(knownSecret).join('[redacted]');
   text = text.replace(SECRET_FIELD, '$1[redacted]$3').replace(SECRET_FIELD_SINGLE, '$1[redacted]$3');
   return Buffer.from(text, 'utf8').subarray(0, MAX_LOGGED_BODY_BYTES).toString('utf8').split('\u0000').join('');
 }

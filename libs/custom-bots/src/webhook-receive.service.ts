@@ -14,6 +14,7 @@ import { OrderSize, planSizing, resolveSizing, sizeWithoutReads, SizingPlan } fr
 import { acceptStatement, claimStatement, DedupeClaim, duplicateStatement, Statement } from './webhook-accept-statements';
 import { parseTradingViewSignal, TradingViewSignal } from './tradingview-signal';
 import { IpAllowlist, normalizeIp, WebhookConfig } from './webhook-config';
+import { looksLikeWebhookSecret } from './webhook-secret';
 import { bodyForLog, WebhookEventLog, WebhookEventRow } from './webhook-event-log';
 
 export interface ReceiveInput {
@@ -271,7 +272,7 @@ export class WebhookReceiveService {
 
   private async findTarget(secret: string): Promise<WebhookTarget | null> {
     // A secret is 43 base64url characters; anything else cannot match, so skip the query.
-    if (!/^[A-Za-z0-9_-]{16,128}$/.test(secret)) return null;
+    if (!looksLikeWebhookSecret(secret)) return null;
     const rows = (await this.ds.query(TARGET_SQL, [sha256Hex(secret), CURRENT_STATUSES])) as WebhookTarget[];
     return rows[0] ?? null;
   }

@@ -1,18 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError } from 'typeorm';
-import { AppConfig, page, Page, PageQuery, randomToken, sha256Hex } from '@torgovo/core';
+import { AppConfig, page, Page, PageQuery } from '@torgovo/core';
 import { BotsService } from './bots.service';
 import { GenerateWebhookDto, toWebhookSecretResponse, WebhookSecretResponse } from './dto/webhook.dto';
 import { BotWebhook } from './entities/bot-webhook.entity';
 import { WebhookEvent } from './entities/webhook-event.entity';
 import { WebhookErrors } from './errors';
-
-/** 32 random bytes, base64url: shown once, stored as SHA-256 (a lookup key, nothing reversible). */
-export function newWebhookSecret(): { secret: string; hash: string } {
-  const secret = randomToken(32);
-  return { secret, hash: sha256Hex(secret) };
-}
+import { newWebhookSecret } from './webhook-secret';
 
 function isUniqueViolation(err: unknown): boolean {
   return err instanceof QueryFailedError && (err.driverError as { code?: string } | undefined)?.code === '23505';
