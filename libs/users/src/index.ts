@@ -1,5 +1,6 @@
 export * from './users.module';
 export * from './users.service';
+export * from './user-access.service';
 export * from './exchange-credentials.service';
 export * from './user-hooks';
 export * from './auth/auth.service';

@@ -13,6 +13,7 @@ import { ExchangeCredential } from './entities/exchange-credential.entity';
 import { RefreshToken } from './entities/refresh-token.entity';
 import { User } from './entities/user.entity';
 import { ExchangeCredentialsService } from './exchange-credentials.service';
+import { UserAccessService } from './user-access.service';
 import { UserHooks } from './user-hooks';
 import { UsersController } from './users.controller';
 import { UsersService } from './users.service';
@@ -31,7 +32,7 @@ import { UsersService } from './users.service';
     }),
   ],
   controllers: [AuthController, UsersController],
-  providers: [UsersService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, UserHooks, refreshTokenRetention, JwtStrategy],
-  exports: [UsersService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, UserHooks, JwtModule],
+  providers: [UsersService, UserAccessService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, UserHooks, refreshTokenRetention, JwtStrategy],
+  exports: [UsersService, UserAccessService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, UserHooks, JwtModule],
 })
 export class UsersModule {}
