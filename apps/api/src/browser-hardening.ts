@@ -59,12 +59,19 @@ export async function applyBrowserHardening(app: NestFastifyApplication, config:
   });
 }
 
+/** Fastify's messages for these quote the path, which may hold a webhook secret: not echoed. */
+const FRAMEWORK_MESSAGES: Record<string, string> = {
+  FST_ERR_BAD_URL: 'Malformed URL: a percent-encoded sequence does not decode',
+  FST_ERR_MAX_PARAM_LENGTH: 'A path parameter is longer than 100 characters',
+};
+
 /**
- * Fastify answers some errors itself, before any route or error handler (a URL that does not
- * decode: FST_ERR_BAD_URL): give them our error shape with the request id.
+ * Fastify answers some errors itself, before routing (a URL that does not decode, a path
+ * parameter over maxParamLength): give them our error shape with the request id.
  */
 export function frameworkErrorHandler(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
-  const body = new AllExceptionsFilter().toBody(error, String(req.id ?? ''));
+  const message = FRAMEWORK_MESSAGES[error.code] ?? 'Bad request';
+  const body = new AllExceptionsFilter().toBody(Object.assign(error, { message }), String(req.id ?? ''));
   void reply
     .code(body.statusCode)
     .headers({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'x-request-id': body.request_id })
