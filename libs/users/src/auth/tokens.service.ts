@@ -123,14 +123,15 @@ export class TokensService {
 
   private async isReplay(row: RefreshToken, successor: string, client: ClientInfo, manager: EntityManager): Promise<boolean> {
     const graceMs = this.config.env.REFRESH_REUSE_GRACE_SECONDS * 1000;
-    if (graceMs === 0 || row.revoked_at || !row.used_at || Date.now() - row.used_at.getTime() > graceMs) return false;
+    const now = Date.now();
+    if (graceMs === 0 || row.revoked_at || !row.used_at || now - row.used_at.getTime() > graceMs || row.expires_at.getTime() <= now) return false;
     const next = await manager.getRepository(RefreshToken).findOne({ where: { token_hash: sha256Hex(successor) } });
     return (
       next !== null &&
       next.family_id === row.family_id &&
       next.used_at === null &&
       next.revoked_at === null &&
-      next.expires_at.getTime() > Date.now() &&
+      next.expires_at.getTime() > now &&
       next.ip === (client.ip ?? null) &&
       next.user_agent === (client.user_agent ?? null)
     );
