@@ -144,6 +144,15 @@ describe('TradingView webhooks: repeats, every shape of the URL, limits (e2e, re
       );
       expect(statuses).toHaveLength(1000);
       expect(statuses.filter((s) => s !== 202)).toEqual([]);
+      // The running counters, updated by 8 concurrent writers, match the log exactly.
+      const mismatched = (await t.db.dataSource.query(
+        `SELECT e.bot_id FROM (SELECT bot_id, count(*) AS n, count(*) FILTER (WHERE outcome = 'accepted') AS a FROM webhook_events WHERE bot_id IS NOT NULL GROUP BY bot_id) e
+           LEFT JOIN bot_signal_rollups r ON r.bot_id = e.bot_id
+          WHERE r.signals_received IS DISTINCT FROM e.n OR r.orders_created IS DISTINCT FROM e.a`,
+      )) as unknown[];
+      expect(mismatched).toEqual([]);
+      const listed = await t.request<{ items: Array<Record<string, unknown>> }>('GET', '/api/bots', { token: bots[3].user.access_token });
+      expect(listed.body.items).toEqual([expect.objectContaining({ id: bots[3].botId, signals_received: 50, orders_created: 50, last_signal_at: expect.any(String) })]);
 
       // One webhook with a limit of 5 a minute: the 6th is refused, with when to retry.
       const busy = await freshBot({ rate_limit_per_minute: 5 });
