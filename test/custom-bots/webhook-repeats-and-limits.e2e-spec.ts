@@ -179,16 +179,34 @@ describe('TradingView webhooks: repeats, every shape of the URL, limits (e2e, re
       expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     });
 
-    it('one user is limited across their webhooks (WEBHOOK_RATE_LIMIT_PER_USER), others are not', async () => {
-      const f = await freshBot({ rate_limit_per_minute: 100_000 });
-      const statuses: number[] = [];
-      for (let i = 0; i < 61; i++) statuses.push((await from(TRADINGVIEW_IP, f.hook.webhook_secret, { action: 'buy', ticker: 'BTCUSDT', quantity: '0.001', price: '1', alert_id: `p${i}` })).status);
-      expect(statuses.slice(0, 60).every((s) => s === 202)).toBe(true);
-      expect(statuses[60]).toBe(429);
-      const events = await eventRows(t, f.hook.id);
+    it("one user is limited across all their webhooks (WEBHOOK_RATE_LIMIT_PER_USER); a webhook's own refusals do not use up the user's budget", async () => {
+      const user = await t.register();
+      await subscribe(t, user, 'pro');
+      const hooks: Generated[] = [];
+      for (const limit of [100_000, 100_000, 2]) {
+        const bot = await createBot(t, user, { sizing: { type: 'base', value: '0.001' } });
+        expect(bot.status).toBe(201);
+        hooks.push(await generateWebhook(t, user, bot.body.id as string, { rate_limit_per_minute: limit }));
+      }
+      let n = 0;
+      const alert = (h: Generated) => from(TRADINGVIEW_IP, h.webhook_secret, { action: 'buy', ticker: 'BTCUSDT', quantity: '0.001', price: '1', alert_id: `p${n++}` });
+      // The small webhook: 2 accepted, 8 refused by its own limit.
+      const small: number[] = [];
+      for (let i = 0; i < 10; i++) small.push((await alert(hooks[2])).status);
+      expect(small).toEqual([202, 202, 429, 429, 429, 429, 429, 429, 429, 429]);
+      // 58 more on the two others make 60 for the user: all accepted.
+      const rest: number[] = [];
+      for (let i = 0; i < 58; i++) rest.push((await alert(hooks[i % 2])).status);
+      expect(rest.filter((s) => s !== 202)).toEqual([]);
+      const over = await alert(hooks[0]);
+      expect(over.status).toBe(429);
+      expect(over.body).toMatchObject({ code: 'rate_limited', message: 'Too many alerts for this account' });
+      expect(Number(over.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      const events = await eventRows(t, hooks[0].id);
       expect(events[events.length - 1]).toMatchObject({ reason: 'rate_limited', status_code: 429 });
+      // Another user is not affected.
       const g = await freshBot();
-      expect((await from(TRADINGVIEW_IP, g.hook.webhook_secret, { action: 'buy', ticker: 'BTCUSDT', quantity: '0.001', price: '1', alert_id: 'q' })).status).toBe(202);
+      expect((await alert(g.hook)).status).toBe(202);
     });
   });
 });

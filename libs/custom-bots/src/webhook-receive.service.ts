@@ -175,8 +175,9 @@ export class WebhookReceiveService {
     row.webhook_id = target.webhook_id;
     row.bot_id = target.bot_id;
     if (!allowed) throw SignalErrors.ipNotAllowed();
-    await this.limit('user', target.user_id, this.webhookConfig.WEBHOOK_RATE_LIMIT_PER_USER);
+    // Webhook first: a flood refused by one webhook's own limit does not use up its owner's other webhooks.
     await this.limit('webhook', target.webhook_id, target.rate_limit_per_minute);
+    await this.limit('user', target.user_id, this.webhookConfig.WEBHOOK_RATE_LIMIT_PER_USER);
 
     const text = input.body === null ? '' : input.body.toString('utf8');
     const signal = parseTradingViewSignal(text);
