@@ -167,7 +167,8 @@ describe('TradingView webhooks: repeats, every shape of the URL, limits (e2e, re
       // Everyone else, from the same address, still trades.
       const other = await from(TRADINGVIEW_IP, bots[0].hook.webhook_secret, { action: 'buy', ticker: 'BTCUSDT', quantity: '0.001', price: '1', alert_id: 'after-busy' });
       expect(other.status).toBe(202);
-    });
+      // 1,000 real requests: ~20 s on an idle 2-core box, past 60 s when it is oversubscribed.
+    }, 240_000);
 
     it('an address that is not TradingView is limited per address (before any lookup)', async () => {
       const ip = '203.0.113.7';
