@@ -9,7 +9,6 @@ import { createTestApp } from '../support/app';
  */
 describe('Crypto payments: deposits to the platform OKX account', () => {
   let h: CryptoHarness;
-  const now = () => new Date();
 
   beforeAll(async () => {
     h = await createCryptoHarness();
@@ -237,6 +236,5 @@ describe('Crypto payments: deposits to the platform OKX account', () => {
     const logs = h.t.logs.text();
     expect(logs).not.toContain(h.admin.secret);
     expect(logs).not.toContain(h.admin.passphrase);
-    void now;
   });
 });

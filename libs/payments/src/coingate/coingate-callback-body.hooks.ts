@@ -30,7 +30,7 @@ export class CoinGateCallbackBodyHooks implements OnModuleInit {
 export function parseCallbackBody(raw: unknown): Record<string, unknown> {
   if (typeof raw !== 'string' || raw.length === 0) return {};
   const text = raw.trim();
-  if (text.startsWith('{')) {
+  if (text.startsWith('{') || text.startsWith('[')) {
     try {
       const parsed: unknown = JSON.parse(text);
       return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
