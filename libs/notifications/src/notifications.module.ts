@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { MailConfig } from './mail-config';
 import { Mailer } from './mailer';
 import { NotificationOutbox } from './notification-outbox';
+import { notificationOutboxRetention } from './notification-retention';
 
 /**
  * E-mail notifications: NotificationOutbox is how other libs ask for one (inside their
@@ -9,7 +10,7 @@ import { NotificationOutbox } from './notification-outbox';
  * WorkerJobsModule with the other jobs.
  */
 @Module({
-  providers: [{ provide: MailConfig, useFactory: () => MailConfig.fromEnv(process.env) }, Mailer, NotificationOutbox],
+  providers: [{ provide: MailConfig, useFactory: () => MailConfig.fromEnv(process.env) }, Mailer, NotificationOutbox, notificationOutboxRetention],
   exports: [MailConfig, Mailer, NotificationOutbox],
 })
 export class NotificationsModule {}

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiConsumes, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiConsumes, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser, Page, PageQuery, Public, ReqMeta, RequestMeta, Roles } from '@torgovo/core';
 import type { AuditContext } from '@torgovo/subscriptions';
 import { CoinGatePaymentsService } from './coingate/coingate-payments.service';
@@ -30,6 +30,7 @@ export class CryptoPaymentsController {
   ) {}
 
   @Post('initialize')
+  @ApiCreatedResponse({ type: CryptoPaymentInstructionsResponse })
   initialize(@Body() dto: InitializeCryptoPaymentDto, @CurrentUser() user: AuthUser, @ReqMeta() meta: RequestMeta): Promise<CryptoPaymentInstructionsResponse> {
     return this.okx.initialize(user.id, dto, audit(user, meta));
   }
@@ -41,6 +42,7 @@ export class CryptoPaymentsController {
   }
 
   @Post('coingate')
+  @ApiCreatedResponse({ type: CoinGateCheckoutResponse })
   coingateCheckout(@Body() dto: CoinGateCheckoutDto, @CurrentUser() user: AuthUser, @ReqMeta() meta: RequestMeta): Promise<CoinGateCheckoutResponse> {
     return this.coingate.checkout(user.id, dto, audit(user, meta));
   }

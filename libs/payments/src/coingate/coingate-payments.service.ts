@@ -25,11 +25,15 @@ export interface CoinGateCallbackBody {
   token?: unknown;
 }
 
-/** A paid CoinGate order completes its payment once, whatever status the payment had (CoinGate's word is final). */
+/**
+ * A paid CoinGate order completes its payment once, whatever status the payment had: CoinGate's
+ * word is final and money received is always recorded (a payment cancelled because its
+ * subscription was replaced meanwhile is completed too; its activation then fails and is audited).
+ */
 const COMPLETE_SQL = `
   UPDATE payments SET status = 'completed', received_amount = $2::numeric, crypto_currency = COALESCE($3, crypto_currency),
          confirmed_at = $4, failure_reason = NULL, updated_at = now()
-   WHERE id = $1 AND provider = 'coingate' AND status IN ('pending', 'failed', 'expired')
+   WHERE id = $1 AND provider = 'coingate' AND status IN ('pending', 'failed', 'expired', 'cancelled')
   RETURNING id, user_id, subscription_id, kind, provider, amount_usd::text AS amount_usd, crypto_currency,
             received_amount::text AS received_amount, tx_hash`;
 

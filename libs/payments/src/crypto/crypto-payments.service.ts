@@ -62,11 +62,13 @@ export class CryptoPaymentsService {
       const base = baseCryptoAmount(amountUsd, usdPrice, ccy);
       const expiresAt = new Date(now.getTime() + this.config.ttlMs);
 
-      const { id, amount } = await this.placeWithUniqueAmount(m, slot, base, (amt) =>
+      const { id, amount: stored } = await this.placeWithUniqueAmount(m, slot, base, (amt) =>
         target.renewalPaymentId
           ? this.payRenewalInPlace(m, target.renewalPaymentId, slot, amt, expiresAt)
           : this.insertPayment(m, userId, plan.id, target, slot, amountUsd, amt, expiresAt),
       );
+      // One spelling of an amount everywhere (initialize, status, history): no trailing zeros.
+      const amount = new Decimal(stored).toFixed();
       await this.audit.record(
         {
           event_type: 'payment.crypto_initialized',
@@ -178,7 +180,8 @@ export class CryptoPaymentsService {
   private async payRenewalInPlace(m: EntityManager, paymentId: string, slot: Slot, amount: string, expiresAt: Date): Promise<string> {
     await m.query(
       `UPDATE payments SET provider = 'okx', status = 'pending', crypto_currency = $2, network = $3, crypto_amount = $4,
-              deposit_address = $5, deposit_tag = $6, expires_at = $7, failure_reason = NULL, updated_at = now()
+              deposit_address = $5, deposit_tag = $6, expires_at = $7, failure_reason = NULL,
+              provider_payment_id = NULL, checkout_url = NULL, callback_token_hash = NULL, updated_at = now()
         WHERE id = $1`,
       [paymentId, slot.ccy, slot.network, amount, slot.address, slot.tag, expiresAt],
     );
