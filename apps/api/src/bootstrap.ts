@@ -38,6 +38,6 @@ export async function createApiApp(options: ApiModuleOptions = {}): Promise<Nest
     .addHook('onSend', async (req, reply) => {
       reply.header('x-request-id', req.id);
     });
-  setupSwagger(app, app.get(AppConfig));
+  await setupSwagger(app, app.get(AppConfig));
   return app;
 }
