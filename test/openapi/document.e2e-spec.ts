@@ -1,4 +1,5 @@
 import type { OperationObject, ReferenceObject, ResponseObject, SchemaObject } from '@nestjs/swagger';
+import { previewOpenApiDocument } from '../../apps/api/src/openapi-preview';
 import { createTestApp, TestApp } from '../support/app';
 import { OpenApiMismatch, OpenApiResponseChecker } from '../support/openapi-check';
 
@@ -25,6 +26,10 @@ describe('OpenAPI document (/docs-json)', () => {
     expect(await res.json()).toEqual(JSON.parse(JSON.stringify(t.openapi)));
   });
 
+  it('is the same document that `npm run client` dumps without a server (preview mode)', async () => {
+    expect(JSON.parse(JSON.stringify(await previewOpenApiDocument()))).toEqual(JSON.parse(JSON.stringify(t.openapi)));
+  });
+
   it('gives every operation a success response with a schema (or 204), and errors in the one error shape', () => {
     const problems: string[] = [];
     for (const { id, op } of ops) {
@@ -33,7 +38,10 @@ describe('OpenAPI document (/docs-json)', () => {
       if (success.length === 0) problems.push(`${id}: no 2xx response`);
       for (const s of success) {
         const r = op.responses[s] as ResponseObject;
-        if (s !== '204' && !r.content?.['application/json']?.schema) problems.push(`${id}: ${s} has no schema`);
+        const schema = r.content?.['application/json']?.schema as SchemaObject & ReferenceObject | undefined;
+        if (s !== '204' && !schema) problems.push(`${id}: ${s} has no schema`);
+        const resolved = schema?.$ref ? (t.openapi.components!.schemas as Record<string, SchemaObject>)[schema.$ref.split('/').pop()!] : schema;
+        if (resolved && resolved.type === 'object' && !resolved.properties && resolved.additionalProperties === undefined) problems.push(`${id}: ${s} is a bare object`);
       }
       for (const s of statuses.filter((x) => Number(x) >= 400)) {
         const schema = (op.responses[s] as ResponseObject).content?.['application/json']?.schema as SchemaObject | undefined;
@@ -43,6 +51,18 @@ describe('OpenAPI document (/docs-json)', () => {
       if (!op.responses['500']) problems.push(`${id}: no 500`);
     }
     expect(problems).toEqual([]);
+  });
+
+  it('describes every field of every schema (no bare nested objects an interface type would leave)', () => {
+    const bare: string[] = [];
+    const visit = (where: string, schema: SchemaObject | undefined) => {
+      if (!schema) return;
+      if (schema.type === 'object' && !schema.properties && schema.additionalProperties === undefined && !schema.allOf && !schema.oneOf) bare.push(where);
+      for (const [name, p] of Object.entries(schema.properties ?? {})) visit(`${where}.${name}`, p as SchemaObject);
+      if (schema.items) visit(`${where}[]`, schema.items as SchemaObject);
+    };
+    for (const [name, schema] of Object.entries(t.openapi.components!.schemas as Record<string, SchemaObject>)) visit(name, schema);
+    expect(bare).toEqual([]);
   });
 
   it('marks security: bearer unless public, admin-only operations with x-admin-only and 403', () => {
@@ -122,6 +142,12 @@ describe('OpenAPI document (/docs-json)', () => {
       const { name: _name, ...noName } = plan;
       expect(() => checker.check('GET', '/api/subscription-plans', 200, page([noName]), json)).toThrow(/missing required field "name"/);
       expect(() => checker.check('GET', '/api/subscription-plans', 200, page([{ ...plan, max_bots: {} }]), json)).toThrow(/\/items\/0\/max_bots/);
+    });
+
+    it('fails on an answer the document describes as a bare object (an interface or generic return type)', () => {
+      const doc = JSON.parse(JSON.stringify(t.openapi)) as typeof t.openapi;
+      (doc.paths['/api/bots'].get!.responses['200'] as ResponseObject).content!['application/json'].schema = { type: 'object' };
+      expect(() => new OpenApiResponseChecker(doc).check('GET', '/api/bots', 200, '{"anything":1}', json)).toThrow(/bare object[\s\S]*response DTO class/);
     });
 
     it('leaves routes the document does not have alone', () => {

@@ -56,7 +56,7 @@ export class OpenApiResponseChecker {
   private readonly routes: Route[] = [];
   private readonly validators = new Map<string, ValidateFunction>();
 
-  constructor(document: OpenAPIObject) {
+  constructor(private readonly document: OpenAPIObject) {
     this.ajv = new Ajv({ strict: false, allErrors: true, verbose: true });
     addFormats(this.ajv);
     this.ajv.addSchema({ $id: ID, components: toJsonSchema(document.components ?? {}) });
@@ -70,6 +70,16 @@ export class OpenApiResponseChecker {
     }
     // A literal segment wins over a parameter (/subscriptions/my-subscription over /subscriptions/{id}).
     this.routes.sort((a, b) => b.literalChars - a.literalChars);
+  }
+
+  private isBareObject(schema: unknown): boolean {
+    let s = schema as Json;
+    const ref = s.$ref;
+    if (typeof ref === 'string' && ref.startsWith('#/components/schemas/')) {
+      s = ((this.document.components?.schemas ?? {}) as Json)[ref.slice('#/components/schemas/'.length)] as Json;
+    }
+    if (!s || typeof s !== 'object') return true;
+    return s.type === 'object' && !s.properties && s.additionalProperties === undefined && !s.allOf && !s.oneOf && !s.anyOf;
   }
 
   /** Throws OpenApiMismatch with what differs and what to change. */
@@ -106,6 +116,12 @@ export class OpenApiResponseChecker {
     const key = `${route.method} ${route.template} ${status}`;
     let validate = this.validators.get(key);
     if (!validate) {
+      if (this.isBareObject(schema)) {
+        throw new OpenApiMismatch(
+          `${where}; the document describes this answer as a bare object (no fields), so nothing about it is checked.\n` +
+            `Fix: make the controller method return a response DTO class (fields typed, mapped from the entity), not an interface, a generic (Page<T>: declare class XPage extends PageResponse { items: X[] }) or an entity.`,
+        );
+      }
       validate = this.ajv.compile(toJsonSchema(schema) as Json);
       this.validators.set(key, validate);
     }

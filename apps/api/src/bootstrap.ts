@@ -10,6 +10,11 @@ import { setupSwagger } from './swagger';
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
+/** REST under /api; /health (and /docs) outside it. The OpenAPI dump applies it too. */
+export function applyGlobalPrefix(app: NestFastifyApplication): void {
+  app.setGlobalPrefix('api', { exclude: ['health'] });
+}
+
 /** Builds the api exactly as production runs it; e2e tests call this too. */
 export async function createApiApp(options: ApiModuleOptions = {}): Promise<NestFastifyApplication> {
   const config = AppConfig.fromEnv(process.env);
@@ -30,7 +35,7 @@ export async function createApiApp(options: ApiModuleOptions = {}): Promise<Nest
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
-  app.setGlobalPrefix('api', { exclude: ['health'] });
+  applyGlobalPrefix(app);
   app.enableShutdownHooks();
   app
     .getHttpAdapter()
