@@ -43,7 +43,7 @@ async function main(): Promise<number> {
       return 1;
     }
     // The CLI must not bootstrap the env admin again; it is given explicitly here.
-    const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'] });
+    const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'], abortOnError: false });
     try {
       const { id, created } = await app.get(UsersService).ensureAdmin(values.email, password, 'cli');
       console.log(created ? `Admin created: ${values.email} (${id})` : `Existing account is now an admin: ${values.email} (${id})`);
@@ -57,7 +57,7 @@ async function main(): Promise<number> {
       console.error(`${command} needs --email.`);
       return 1;
     }
-    const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'] });
+    const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'], abortOnError: false });
     try {
       const users = app.get(UsersService);
       const user = await users.getByEmail(values.email);
@@ -69,7 +69,7 @@ async function main(): Promise<number> {
     }
     return 0;
   }
-  const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn', 'log'] });
+  const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn', 'log'], abortOnError: false });
   await app.close();
   console.log('Migrations are up to date.');
   return 0;

@@ -15,6 +15,13 @@ export interface NewUser {
   role?: Role;
 }
 
+/**
+ * Two-key pg_advisory_xact_lock namespace for "make this email an admin": replicas booting
+ * together with the same ADMIN_EMAIL (and the CLI) take it, so the second one finds the row the
+ * first inserted instead of failing on the unique email.
+ */
+const ENSURE_ADMIN_LOCK = 7_204_402;
+
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
@@ -107,6 +114,7 @@ export class UsersService {
    */
   async ensureAdmin(email: string, password: string, source: 'env' | 'cli'): Promise<{ id: string; created: boolean }> {
     return this.ds.transaction(async (m) => {
+      await m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ENSURE_ADMIN_LOCK, normalizeEmail(email)]);
       const existing = await m.getRepository(User).createQueryBuilder('u').where('lower(u.email) = :e', { e: normalizeEmail(email) }).setLock('pessimistic_write').getOne();
       if (existing) {
         if (existing.role !== 'admin' || !existing.is_active) {
