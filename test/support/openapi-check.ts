@@ -94,7 +94,8 @@ export class OpenApiResponseChecker {
       throw new OpenApiMismatch(
         `${where}, a status the OpenAPI document does not list (it lists ${documented}).\n` +
           (status >= 400
-            ? `Fix: add @ApiErrors({ ${status}: ['${errorCode(text) ?? 'the_code'}'] }) to the controller method (libs/core/src/openapi/api-errors.ts).`
+            ? `Fix: add @ApiErrors({ ${status}: ['${errorCode(text) ?? 'the_code'}'] }) to the controller method (libs/core/src/openapi/api-errors.ts); ` +
+              `a status that every operation of a kind answers (framework errors, guards) belongs in completeDocument (apps/api/src/openapi-document.ts).`
             : `Fix: declare it with @ApiResponse({ status: ${status}, type: <ResponseDtoClass> }) on the controller method.`) +
           `\nBody: ${text.slice(0, 500)}`,
       );
@@ -119,7 +120,8 @@ export class OpenApiResponseChecker {
       if (this.isBareObject(schema)) {
         throw new OpenApiMismatch(
           `${where}; the document describes this answer as a bare object (no fields), so nothing about it is checked.\n` +
-            `Fix: make the controller method return a response DTO class (fields typed, mapped from the entity), not an interface, a generic (Page<T>: declare class XPage extends PageResponse { items: X[] }) or an entity.`,
+            `Fix: make the controller method return a response DTO class (fields typed, mapped from the entity) declared in a file named *.dto.ts or *response.ts ` +
+            `(the swagger plugin reads only those; see scripts/openapi-metadata.mjs), not an interface, a generic (Page<T>: declare class XPage extends PageResponse { items: X[] }) or an entity.`,
         );
       }
       validate = this.ajv.compile(toJsonSchema(schema) as Json);
@@ -131,7 +133,8 @@ export class OpenApiResponseChecker {
     throw new OpenApiMismatch(
       `${where}; the body does not match the OpenAPI schema:\n${errors.join('\n')}\n` +
         (isError
-          ? `Fix: list the code in @ApiErrors({ ${status}: [...] }) on the controller method, or answer a documented one.`
+          ? `Fix: list the code in @ApiErrors({ ${status}: [..., '${errorCode(text) ?? 'the_code'}'] }) on the controller method (libs/core/src/openapi/api-errors.ts), or answer a documented one. ` +
+            `A code that every operation of a kind answers (framework errors, guards) belongs in completeDocument (apps/api/src/openapi-document.ts).`
           : `Fix: make the response DTO class (what the method returns, mapped from the entity) describe exactly what is sent: add or type the field, or stop sending it.`) +
         `\nBody: ${text.slice(0, 800)}`,
     );
