@@ -20,12 +20,14 @@ export class BotsController {
     return toResponse(await this.bots.create(user.id, dto));
   }
 
+  /** The user's bots with their counters. */
   @Get()
   async list(@Query() q: PageQuery, @CurrentUser() user: AuthUser): Promise<BotPage> {
     const result = await this.bots.list(user.id, q);
     return { ...result, items: result.items.map(toResponse) };
   }
 
+  /** One bot with its counters. */
   @Get(':id')
   @ApiErrors({ 404: ['not_found'] })
   async get(@Param('id', ParseUUIDPipe) id: string, @CurrentUser() user: AuthUser): Promise<BotResponse> {
@@ -40,6 +42,7 @@ export class BotsController {
     return toResponse(await this.bots.start(user.id, id));
   }
 
+  /** Stops the bot (stop_reason user); its webhook then answers 403 bot_stopped. */
   @Post(':id/stop')
   @HttpCode(200)
   @ApiErrors({ 404: ['not_found'] })

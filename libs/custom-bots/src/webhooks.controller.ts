@@ -42,6 +42,7 @@ export class WebhooksController {
     return this.webhooks.rotate(user.id, id);
   }
 
+  /** Deactivates the webhook: its secret stops working (404). */
   @Delete('webhooks/:id')
   @HttpCode(204)
   @ApiErrors({ 404: ['not_found'] })

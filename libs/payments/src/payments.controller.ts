@@ -37,8 +37,8 @@ export class PaymentsController {
     return this.account.portal(user.id, audit(user, meta));
   }
 
-  @Get('history')
   /** The user's payments, newest first. */
+  @Get('history')
   history(@Query() q: PageQuery, @CurrentUser() user: AuthUser): Promise<PaymentPage> {
     return this.account.history(user.id, q);
   }

@@ -20,6 +20,7 @@ export class PlansController {
     return { ...result, items: result.items.map(toPlanResponse) };
   }
 
+  /** A new plan. */
   @Roles('admin')
   @Post()
   @ApiErrors({ 409: ['plan_code_taken'] })
@@ -27,6 +28,7 @@ export class PlansController {
     return toPlanResponse(await this.plans.create(dto, admin(user, meta)));
   }
 
+  /** Changes a plan (code and plan_type are fixed; null clears a nullable field). */
   @Roles('admin')
   @Patch(':id')
   @ApiErrors({ 404: ['not_found'] })

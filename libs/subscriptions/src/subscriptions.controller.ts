@@ -26,6 +26,7 @@ export class SubscriptionsController {
     return toSubscriptionResponse(await this.subscriptions.subscribe(user.id, dto, audit(user, meta)));
   }
 
+  /** The user's subscriptions, newest first. */
   @Get()
   async list(@Query() q: PageQuery, @CurrentUser() user: AuthUser): Promise<SubscriptionPage> {
     const result = await this.subscriptions.list(user.id, q);
@@ -46,12 +47,14 @@ export class SubscriptionsController {
     };
   }
 
+  /** One subscription with its plan. */
   @Get(':id')
   @ApiErrors({ 404: ['not_found'] })
   async get(@Param('id', ParseUUIDPipe) id: string, @CurrentUser() user: AuthUser): Promise<SubscriptionResponse> {
     return toSubscriptionResponse(await this.subscriptions.get(user.id, id));
   }
 
+  /** Turns auto-renewal or cancel-at-period-end on or off. */
   @Patch(':id')
   @ApiErrors({ 404: ['not_found'], 409: ['invalid_state'], 502: ['payment_provider_error'] })
   async update(

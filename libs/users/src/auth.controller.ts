@@ -11,6 +11,7 @@ import { AuthResponse, toAuthResponse as toResponse } from './dto/user.response'
 export class AuthController {
   constructor(private readonly auth: AuthService) {}
 
+  /** A new account (role user) and its first token pair. Rate-limited per address (x-ratelimit-*-auth headers). */
   @Public()
   @UseGuards(ThrottlerGuard)
   @Throttle({ auth: {} })
@@ -20,6 +21,7 @@ export class AuthController {
     return toResponse(await this.auth.register(dto, meta));
   }
 
+  /** A token pair for an active account. Rate-limited per address (x-ratelimit-*-auth headers). */
   @Public()
   @UseGuards(ThrottlerGuard)
   @Throttle({ auth: {} })
@@ -30,8 +32,8 @@ export class AuthController {
     return toResponse(await this.auth.login(dto.email, dto.password, meta));
   }
 
-  @Public()
   /** A new pair; the refresh token sent works once. */
+  @Public()
   @Post('refresh')
   @HttpCode(200)
   @ApiErrors({ 401: ['invalid_refresh_token'] })
