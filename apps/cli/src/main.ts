@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError } from '@torgovo/core';
-import { UsersService } from '@torgovo/users';
+import { UserAccessService, UsersService } from '@torgovo/users';
 import { CliModule } from './cli.module';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
@@ -62,7 +62,7 @@ async function main(): Promise<number> {
       const users = app.get(UsersService);
       const user = await users.getByEmail(values.email);
       const active = command === 'activate-user';
-      const changed = await users.setActive(user.id, active, { actorId: null, source: 'cli' });
+      const changed = await app.get(UserAccessService).change(user.id, { is_active: active }, { actorId: null, source: 'cli' });
       console.log(`${values.email} (${user.id}) is ${active ? 'active' : 'deactivated'}${changed ? '' : ' (it already was)'}.`);
     } finally {
       await app.close();
