@@ -133,7 +133,7 @@ describe('OpenAPI document (/docs-json)', () => {
     it('fails on a field the document does not have, and on a missing or mistyped one', () => {
       const plan = {
         id: 'p', code: 'free', plan_type: 'custom_bot', name: 'Free', monthly_price: '0.00', yearly_price: '0.00', description: '', features: [],
-        max_bots: 1, max_trading_pairs: null, live_trading: false, trial_days: 0, guaranteed_monthly_return: null, profit_share_percentage: null,
+        max_bots: 1, max_trading_pairs: null, live_trading: false, api_access: false, trial_days: 0, guaranteed_monthly_return: null, profit_share_percentage: null,
         stripe_monthly_price_id: null, stripe_yearly_price_id: null, is_active: true,
       };
       const page = (items: unknown[]) => JSON.stringify({ items, total: items.length, page: 1, limit: 50 });
