@@ -11,6 +11,7 @@ COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps ./apps
 COPY libs ./libs
 COPY migrations ./migrations
+COPY scripts ./scripts
 RUN npm run build
 
 FROM node:24-slim AS deps

@@ -11,6 +11,7 @@ function newestSource(dir) {
   let newest = 0;
   for (const name of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, name.name);
+    if (name.isDirectory() && name.name === 'generated') continue;
     if (name.isDirectory()) newest = Math.max(newest, newestSource(p));
     else if (name.name.endsWith('.ts') && !name.name.endsWith('.spec.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
   }

@@ -256,7 +256,7 @@ describe('TradingView webhook receive (e2e, real PostgreSQL)', () => {
       const f = await freshBot();
       const old = f.hook.webhook_secret;
       const rotated = await t.request<Generated>('POST', `/api/custom-bot/webhooks/${f.hook.id}/rotate`, { token: f.user.access_token });
-      expect(rotated.status).toBe(200);
+      expect(rotated.status).toBe(201);
       expect(rotated.body.webhook_secret).not.toBe(old);
       await expectRejected(old, tradingViewBody(old), 404, 'not_found', { webhookId: null });
       const ok = await sendAlert(t, rotated.body.webhook_secret, tradingViewBody(rotated.body.webhook_secret));

@@ -73,12 +73,16 @@ describe('Orders API', () => {
     expect((await list('?page=3&limit=2')).body.items.map((o) => o.id)).toEqual([ids.a1]);
   });
 
-  it('filters by bot_id, status and symbol (unified or dashed)', async () => {
+  it('filters by bot_id, status and symbol (every form a bot accepts: unified, dashed, compact, exchange-prefixed)', async () => {
     expect((await list(`?bot_id=${botA}`)).body.items.map((o) => o.id)).toEqual([ids.a4, ids.a2, ids.a1]);
     expect((await list('?status=filled')).body.items.map((o) => o.id)).toEqual([ids.a1]);
     expect((await list('?status=pending')).body.total).toBe(3);
     expect((await list(`?symbol=${encodeURIComponent('ETH/USDT')}`)).body.items.map((o) => o.id)).toEqual([ids.a4, ids.a2]);
     expect((await list(`?symbol=eth-usdt&bot_id=${botA}&status=rejected`)).body.items.map((o) => o.id)).toEqual([ids.a2]);
+    for (const form of ['ETHUSDT', 'ethusdt', 'OKX:ETHUSDT', 'OKX:ETH-USDT', 'ETH_USDT']) {
+      expect((await list(`?symbol=${encodeURIComponent(form)}`)).body.items.map((o) => o.id)).toEqual([ids.a4, ids.a2]);
+    }
+    expect((await list('?symbol=BTCUSDT')).body.items.map((o) => o.id)).not.toContain(ids.a2);
     expect((await list(`?bot_id=${botB}&status=filled`)).body).toMatchObject({ items: [], total: 0 });
   });
 
@@ -139,7 +143,7 @@ describe('Orders API', () => {
   it('refuses anonymous callers and bad queries', async () => {
     expect((await t.request('GET', '/api/orders')).status).toBe(401);
     expect((await t.request('GET', `/api/orders/${ids.a1}`)).status).toBe(401);
-    for (const q of ['?limit=201', '?page=0', '?status=done', '?bot_id=nope', '?symbol=BTC', '?user_id=' + bob.id]) {
+    for (const q of ['?limit=201', '?page=0', '?status=done', '?bot_id=nope', '?symbol=BTC%2FUSDT%2FX', '?symbol=%24%24', '?user_id=' + bob.id]) {
       const res = await list(q);
       expect([q, res.status]).toEqual([q, 400]);
       expect(res.body).toMatchObject({ statusCode: 400, details: expect.any(Array) });

@@ -183,7 +183,7 @@ describe('embedded default (PGlite, worker in process)', () => {
     expect(bot.status).toBe(201);
     const hook = await call<{ id: string; webhook_url: string }>('POST', '/api/custom-bot/webhook/generate', { bot_id: bot.body.id }, token);
     const rotated = await call<{ webhook_url: string }>('POST', `/api/custom-bot/webhooks/${hook.body.id}/rotate`, undefined, token);
-    expect(rotated.status).toBe(200);
+    expect(rotated.status).toBe(201);
     const oldPath = new URL(hook.body.webhook_url).pathname;
     const newPath = new URL(rotated.body.webhook_url).pathname;
     expect((await call('POST', oldPath, { action: 'buy', ticker: 'ETHUSDT', price: '3000' })).status).toBe(404);

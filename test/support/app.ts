@@ -1,7 +1,10 @@
 import { Writable } from 'node:stream';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { OpenAPIObject } from '@nestjs/swagger';
 import { createApiApp } from '../../apps/api/src/bootstrap';
+import { servedOpenApiDocument } from '../../apps/api/src/swagger';
 import { createTestDatabase, TestDatabase } from './database';
+import { responseCheckerFor } from './openapi-check';
 
 /** Every log line the app wrote, for "no secret in any log line" assertions. */
 export class LogCapture extends Writable {
@@ -28,6 +31,8 @@ export interface TestApp {
   logs: LogCapture;
   /** Base URL of the app listening on a real loopback port. */
   url: string;
+  /** The document the app serves at /docs-json; every response of request() is checked against it. */
+  openapi: OpenAPIObject;
   request<T = Record<string, unknown>>(method: string, path: string, opts?: { body?: unknown; raw?: string; token?: string; headers?: Record<string, string> }): Promise<HttpResult<T>>;
   register(email?: string, password?: string): Promise<{ id: string; email: string; password: string; access_token: string; refresh_token: string }>;
   /** Creates an admin directly and logs in. */
@@ -75,6 +80,9 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://127.0.0.1:${port}`;
+  const openapi = servedOpenApiDocument(app);
+  if (!openapi) throw new Error('The app serves no OpenAPI document');
+  const checker = responseCheckerFor(openapi);
 
   const request: TestApp['request'] = async (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
@@ -87,6 +95,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     const res = await fetch(url + path, { method, headers, body: payload });
     const text = await res.text();
+    checker.check(method, path, res.status, text, res.headers.get('content-type') ?? undefined);
     let body: unknown;
     try {
       body = text ? JSON.parse(text) : {};
@@ -117,6 +126,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     db,
     logs,
     url,
+    openapi,
     request,
     register,
     admin,

@@ -2,13 +2,18 @@
 // other sessions on the same PostgreSQL never touch each other's databases: this run's
 // template and clones are named after it. Databases of runs older than 6 hours (crashed
 // runs) are dropped.
+const { execFileSync } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
+const { join } = require('node:path');
 const { Client } = require('pg');
 const net = require('node:net');
 
 const STALE_SECONDS = 6 * 3600;
 
 module.exports = async function globalSetup() {
+  // The app loads the swagger plugin's metadata (generated, not committed) to build /docs-json;
+  // the e2e suite checks every response against that document.
+  execFileSync(process.execPath, [join(__dirname, '..', '..', 'scripts', 'openapi-metadata.mjs'), '--if-stale'], { stdio: 'inherit' });
   const now = Math.floor(Date.now() / 1000);
   process.env.TORGOVO_TEST_RUN = `${now.toString(36)}${randomBytes(3).toString('hex')}`;
   process.env.TORGOVO_TEST_REDIS = (await redisAnswers(process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379/15')) ? '1' : '0';

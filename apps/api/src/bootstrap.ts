@@ -11,6 +11,11 @@ import { setupSwagger } from './swagger';
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
+/** REST under /api; /health (and /docs) outside it. The OpenAPI dump applies it too. */
+export function applyGlobalPrefix(app: NestFastifyApplication): void {
+  app.setGlobalPrefix('api', { exclude: ['health'] });
+}
+
 /** Builds the api exactly as production runs it; e2e tests call this too. */
 export async function createApiApp(options: ApiModuleOptions = {}): Promise<NestFastifyApplication> {
   const config = AppConfig.fromEnv(process.env);
@@ -36,7 +41,7 @@ export async function createApiApp(options: ApiModuleOptions = {}): Promise<Nest
   });
   app.useLogger(app.get(Logger));
   await applyBrowserHardening(app, app.get(AppConfig));
-  app.setGlobalPrefix('api', { exclude: ['health'] });
+  applyGlobalPrefix(app);
   app.enableShutdownHooks();
   app
     .getHttpAdapter()
@@ -44,6 +49,6 @@ export async function createApiApp(options: ApiModuleOptions = {}): Promise<Nest
     .addHook('onSend', async (req, reply) => {
       reply.header('x-request-id', req.id);
     });
-  setupSwagger(app, app.get(AppConfig));
+  await setupSwagger(app, app.get(AppConfig));
   return app;
 }

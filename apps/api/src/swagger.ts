@@ -1,24 +1,25 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import { AppConfig, AuditService } from '@torgovo/core';
 import { PasswordService, UsersService } from '@torgovo/users';
+import { buildOpenApiDocument } from './openapi-document';
+
+const documents = new WeakMap<NestFastifyApplication, OpenAPIObject>();
+
+/** The document this app serves at /docs-json (the e2e response check reads it). */
+export function servedOpenApiDocument(app: NestFastifyApplication): OpenAPIObject | undefined {
+  return documents.get(app);
+}
 
 /**
  * /docs and /docs-json. In production they are for admins only: a browser cannot send a
  * bearer token on navigation, so the UI is guarded by HTTP Basic with an admin's credentials.
  */
-export function setupSwagger(app: NestFastifyApplication, config: AppConfig): void {
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Torgovo API')
-      .setDescription('Crypto trading-bot platform. All paths are under /api. See API_DOCUMENTATION.md.')
-      .setVersion('1.0')
-      .addBearerAuth()
-      .build(),
-  );
+export async function setupSwagger(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  const document = await buildOpenApiDocument(app);
+  documents.set(app, document);
   if (config.isProduction) {
     const users = app.get(UsersService);
     const passwords = app.get(PasswordService);

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { AuthUser, CurrentUser, ReqMeta, RequestMeta, Roles } from '@torgovo/core';
+import { ApiErrors, AuthUser, CurrentUser, ReqMeta, RequestMeta, Roles } from '@torgovo/core';
 import type { AccessActor } from '@torgovo/users';
 import { AdminUserDetail, AdminUserPage, AdminUsersQuery, UpdateAdminUserDto } from './dto/admin-user.dto';
 import { AdminUsersService } from './admin-users.service';
@@ -22,18 +22,21 @@ export class AdminUsersController {
 
   @Get(':id')
   @ApiOkResponse({ type: AdminUserDetail })
+  @ApiErrors({ 404: ['not_found'] })
   detail(@Param('id', ParseUUIDPipe) id: string): Promise<AdminUserDetail> {
     return this.users.detail(id);
   }
 
   @Patch(':id')
   @ApiOkResponse({ type: AdminUserDetail })
+  @ApiErrors({ 404: ['not_found'], 409: ['cannot_change_self', 'last_admin', 'user_erased'] })
   update(@Param('id', ParseUUIDPipe) id: string, @Body() dto: UpdateAdminUserDto, @CurrentUser() user: AuthUser, @ReqMeta() meta: RequestMeta): Promise<AdminUserDetail> {
     return this.users.update(id, dto, actor(user, meta));
   }
 
   @Delete(':id')
   @HttpCode(204)
+  @ApiErrors({ 404: ['not_found'], 409: ['cannot_change_self', 'last_admin', 'user_erased'] })
   async erase(@Param('id', ParseUUIDPipe) id: string, @CurrentUser() user: AuthUser, @ReqMeta() meta: RequestMeta): Promise<void> {
     await this.users.erase(id, actor(user, meta));
   }

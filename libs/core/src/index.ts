@@ -12,6 +12,8 @@ export * from './audit/audit.service';
 export * from './audit/entities/audit-log.entity';
 export * from './money/money';
 export * from './pagination/pagination';
+export * from './openapi/api-errors';
+export * from './openapi/error-response.dto';
 export * from './logging/logging.module';
 export * from './database/data-source-options';
 export * from './database/migrate';

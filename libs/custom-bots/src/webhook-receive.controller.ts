@@ -1,25 +1,40 @@
 import { Controller, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiConsumes, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBody, ApiConsumes, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Public } from '@torgovo/core';
+import { ApiErrors, Public } from '@torgovo/core';
+import { TradingViewAlertDto } from './dto/tradingview-alert.dto';
+import { WebhookReceiveResponse } from './dto/webhook.dto';
 import { RateLimitedError } from './errors';
-import { ReceiveResult, WebhookReceiveService } from './webhook-receive.service';
+import { WebhookReceiveService } from './webhook-receive.service';
 
 @ApiTags('custom-bot webhooks')
 @Controller('custom-bot/webhook')
 export class WebhookReceiveController {
   constructor(private readonly receiver: WebhookReceiveService) {}
 
-  /** 202 when a new order was written, 200 for a repeat of an alert already accepted; 429 carries Retry-After. */
+  /** TradingView alert (called by TradingView): 202 when a new order was written, 200 for a repeat of an alert already accepted; 429 carries Retry-After. Every request is logged. */
   @Public()
   @Post('receive/:secret')
   @HttpCode(202)
   @ApiConsumes('text/plain', 'application/json')
+  @ApiBody({ type: TradingViewAlertDto, description: 'A JSON object, sent as text/plain (TradingView\'s default) or application/json' })
+  @ApiAcceptedResponse({ type: WebhookReceiveResponse, description: 'accepted: the order is written (status pending)' })
+  @ApiOkResponse({ type: WebhookReceiveResponse, description: 'duplicate: this alert was already accepted; the first order, nothing new' })
+  @ApiErrors({
+    400: ['malformed_json', 'invalid_signal', 'unknown_symbol', 'symbol_mismatch', 'exchange_not_connected'],
+    401: ['secret_mismatch'],
+    403: ['bot_stopped', 'user_inactive', 'ip_not_allowed', 'no_active_subscription', 'live_trading_not_allowed', 'plan_limit'],
+    404: ['not_found'],
+    413: ['payload_too_large'],
+    422: ['stale_signal', 'no_position', 'insufficient_balance'],
+    429: ['rate_limited'],
+    503: ['markets_unavailable'],
+  })
   async receive(
     @Param('secret') secret: string,
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<ReceiveResult> {
+  ): Promise<WebhookReceiveResponse> {
     // WebhookBodyHooks hands this route the raw bytes whatever the content type.
     const body = Buffer.isBuffer(req.body) ? req.body : null;
     try {

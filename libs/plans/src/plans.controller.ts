@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { AuthUser, CurrentUser, Page, Public, ReqMeta, RequestMeta, Roles } from '@torgovo/core';
+import { ApiTags } from '@nestjs/swagger';
+import { ApiErrors, AuthUser, CurrentUser, Public, ReqMeta, RequestMeta, Roles } from '@torgovo/core';
 import { CreatePlanDto, ListPlansQuery, UpdatePlanDto } from './dto/plan.dto';
-import { PlanResponse, toPlanResponse } from './dto/plan-response';
+import { PlanPage, PlanResponse, toPlanResponse } from './dto/plan-response';
 import { AdminContext, PlansService } from './plans.service';
 
 const admin = (user: AuthUser, meta: RequestMeta): AdminContext => ({ actorId: user.id, ip: meta.ip, user_agent: meta.user_agent });
@@ -12,23 +12,26 @@ const admin = (user: AuthUser, meta: RequestMeta): AdminContext => ({ actorId: u
 export class PlansController {
   constructor(private readonly plans: PlansService) {}
 
+  /** The active plans, cheapest first. */
   @Public()
   @Get()
-  async list(@Query() q: ListPlansQuery): Promise<Page<PlanResponse>> {
+  async list(@Query() q: ListPlansQuery): Promise<PlanPage> {
     const result = await this.plans.listActive(q);
     return { ...result, items: result.items.map(toPlanResponse) };
   }
 
-  @ApiBearerAuth()
+  /** A new plan. */
   @Roles('admin')
   @Post()
+  @ApiErrors({ 409: ['plan_code_taken'] })
   async create(@Body() dto: CreatePlanDto, @CurrentUser() user: AuthUser, @ReqMeta() meta: RequestMeta): Promise<PlanResponse> {
     return toPlanResponse(await this.plans.create(dto, admin(user, meta)));
   }
 
-  @ApiBearerAuth()
+  /** Changes a plan (code and plan_type are fixed; null clears a nullable field). */
   @Roles('admin')
   @Patch(':id')
+  @ApiErrors({ 404: ['not_found'] })
   async update(
     @Param('id', ParseUUIDPipe) id: string,
     @Body() dto: UpdatePlanDto,
@@ -38,9 +41,10 @@ export class PlansController {
     return toPlanResponse(await this.plans.update(id, dto, admin(user, meta)));
   }
 
-  @ApiBearerAuth()
+  /** Deactivates the plan (no new subscriptions); current subscribers keep it. */
   @Roles('admin')
   @Delete(':id')
+  @ApiErrors({ 404: ['not_found'] })
   async deactivate(@Param('id', ParseUUIDPipe) id: string, @CurrentUser() user: AuthUser, @ReqMeta() meta: RequestMeta): Promise<PlanResponse> {
     return toPlanResponse(await this.plans.deactivate(id, admin(user, meta)));
   }

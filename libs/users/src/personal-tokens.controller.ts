@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { AuthUser, CurrentUser, PageQuery, ReqMeta, RequestMeta } from '@torgovo/core';
+import { ApiErrors, AuthUser, CurrentUser, PageQuery, ReqMeta, RequestMeta } from '@torgovo/core';
 import { CreatedPersonalTokenResponse, CreatePersonalTokenDto, PersonalTokenPage, toPersonalTokenResponse } from './dto/personal-token.dto';
 import { PersonalTokensService } from './personal-tokens.service';
 
@@ -13,6 +13,7 @@ export class PersonalTokensController {
 
   @Post()
   @ApiCreatedResponse({ type: CreatedPersonalTokenResponse })
+  @ApiErrors({ 403: ['api_access_not_included'] })
   async create(@CurrentUser() user: AuthUser, @Body() dto: CreatePersonalTokenDto, @ReqMeta() meta: RequestMeta): Promise<CreatedPersonalTokenResponse> {
     const { token, row } = await this.tokens.create(user.id, dto, meta);
     return { ...toPersonalTokenResponse(row), token };
@@ -27,6 +28,7 @@ export class PersonalTokensController {
 
   @Delete(':id')
   @HttpCode(204)
+  @ApiErrors({ 404: ['not_found'] })
   async revoke(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string, @ReqMeta() meta: RequestMeta): Promise<void> {
     await this.tokens.revoke(user.id, id, meta);
   }

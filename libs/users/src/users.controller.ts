@@ -1,13 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Optional, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { AuthUser, CurrentUser, ReqMeta, RequestMeta, SUBSCRIPTIONS_READER, SubscriptionsReader } from '@torgovo/core';
+import { ApiTags } from '@nestjs/swagger';
+import { ApiErrors, AuthUser, CurrentUser, ReqMeta, RequestMeta, SUBSCRIPTIONS_READER, SubscriptionsReader } from '@torgovo/core';
 import { ConnectExchangeDto } from './dto/exchange.dto';
-import { MeResponse, toUserResponse } from './dto/user.response';
-import { ConnectionView, ExchangeCredentialsService } from './exchange-credentials.service';
+import { ExchangeConnectionResponse, MeResponse, toExchangeConnectionResponse, toUserResponse } from './dto/user.response';
+import { ExchangeCredentialsService } from './exchange-credentials.service';
 import { UsersService } from './users.service';
 
 @ApiTags('users')
-@ApiBearerAuth()
 @Controller('users/me')
 export class UsersController {
   constructor(
@@ -16,22 +15,27 @@ export class UsersController {
     @Optional() @Inject(SUBSCRIPTIONS_READER) private readonly subscriptions?: SubscriptionsReader,
   ) {}
 
+  /** The signed-in user with their exchange connection and subscriptions. */
   @Get()
+  @ApiErrors({ 404: ['not_found'] })
   async me(@CurrentUser() auth: AuthUser): Promise<MeResponse> {
     const [user, connection, subscriptions] = await Promise.all([
       this.users.getById(auth.id),
       this.credentials.view(auth.id),
       this.subscriptions ? this.subscriptions.listForUser(auth.id) : Promise.resolve([]),
     ]);
-    return { ...toUserResponse(user), ...connection, subscriptions };
+    return { ...toUserResponse(user), ...toExchangeConnectionResponse(connection), subscriptions };
   }
 
+  /** Tests the keys with a balance call, then stores them encrypted. OKX needs the passphrase. */
   @Post('exchange')
   @HttpCode(200)
-  connect(@CurrentUser() auth: AuthUser, @Body() dto: ConnectExchangeDto, @ReqMeta() meta: RequestMeta): Promise<ConnectionView> {
-    return this.credentials.connect(auth.id, dto, meta);
+  @ApiErrors({ 400: ['unsupported_exchange', 'exchange_connection_failed'] })
+  async connect(@CurrentUser() auth: AuthUser, @Body() dto: ConnectExchangeDto, @ReqMeta() meta: RequestMeta): Promise<ExchangeConnectionResponse> {
+    return toExchangeConnectionResponse(await this.credentials.connect(auth.id, dto, meta));
   }
 
+  /** Forgets the keys; running live bots stop (exchange_disconnected). */
   @Delete('exchange')
   @HttpCode(204)
   async disconnect(@CurrentUser() auth: AuthUser, @ReqMeta() meta: RequestMeta): Promise<void> {

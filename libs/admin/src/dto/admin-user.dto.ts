@@ -56,6 +56,6 @@ export class AdminUserPage {
 export class AdminUserDetail extends AdminUserResponse {
   @ApiProperty() exchange_connected: boolean;
   @ApiProperty({ type: String, nullable: true, description: 'exchange id; never the keys' }) exchange: string | null;
-  @ApiProperty({ type: 'array', items: { type: 'object' }, description: 'as GET /subscriptions' }) subscriptions: unknown[];
-  @ApiProperty({ type: 'array', items: { type: 'object' }, description: 'as GET /bots' }) bots: unknown[];
+  @ApiProperty({ type: 'array', items: { $ref: '#/components/schemas/SubscriptionResponse' }, description: 'as GET /subscriptions' }) subscriptions: unknown[];
+  @ApiProperty({ type: 'array', items: { $ref: '#/components/schemas/BotResponse' }, description: 'as GET /bots' }) bots: unknown[];
 }

@@ -1,4 +1,6 @@
-import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { ApiExtension } from '@nestjs/swagger';
+import { X_ADMIN_ONLY, X_PUBLIC } from '../openapi/api-errors';
 
 export type Role = 'user' | 'admin';
 
@@ -6,8 +8,9 @@ export const IS_PUBLIC = 'torgovo:public';
 export const ROLES = 'torgovo:roles';
 
 /** Routes are authenticated by default; this opts one out. */
-export const Public = () => SetMetadata(IS_PUBLIC, true);
-export const Roles = (...roles: Role[]) => SetMetadata(ROLES, roles);
+export const Public = () => applyDecorators(SetMetadata(IS_PUBLIC, true), ApiExtension(X_PUBLIC, true));
+export const Roles = (...roles: Role[]) =>
+  applyDecorators(SetMetadata(ROLES, roles), ...(roles.includes('admin') ? [ApiExtension(X_ADMIN_ONLY, true)] : []));
 
 /** What the JWT guard puts on the request. */
 export interface AuthUser {

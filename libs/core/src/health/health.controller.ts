@@ -1,9 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Public } from '../auth/decorators';
+import { ApiErrors } from '../openapi/api-errors';
+import { HealthResponse } from './health.response';
 
 /** A worker is alive if it beat within this window (it beats every 10 s). */
 const STALE_SECONDS = 60;
@@ -18,10 +20,12 @@ export class HealthController {
     @InjectDataSource() private readonly ds: DataSource,
   ) {}
 
-  /** 503 only when the database is down; a missing worker is reported but does not fail the api replica. */
+  /** Liveness: 503 only when the database is down; a missing worker is reported but does not fail the api replica. */
   @Public()
   @Get()
-  @HealthCheck()
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOkResponse({ type: HealthResponse })
+  @ApiErrors({ 503: ['service_unavailable'] })
   check() {
     return this.health.check([() => this.db.pingCheck('database', { timeout: 2000 }), () => this.workers()]);
   }

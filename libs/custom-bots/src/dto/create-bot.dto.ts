@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsDefined, IsIn, IsObject, IsString, Length, Matches, ValidateNested } from 'class-validator';
-import { toDecimalString } from '@torgovo/core';
+import { PageResponse, toDecimalString } from '@torgovo/core';
 import { Bot, BOT_MODES, BOT_ORDER_TYPES, BotMode, BotOrderType, BotStatus, SIZING_TYPES, SizingType } from '../entities/bot.entity';
 
 export class SizingDto {
@@ -44,21 +44,36 @@ export interface BotCounters {
   last_signal_at: Date | null;
 }
 
-export interface BotResponse {
+export class SizingResponse {
+  type: SizingType;
+  /** Decimal string: quote amount, base amount, or percent of the balance. */
+  value: string;
+}
+
+export class BotResponse {
   id: string;
   name: string;
+  /** The exchange's unified symbol ("BTC/USDT"). */
   symbol: string;
   mode: BotMode;
+  /** "paper" for paper bots, else the connected exchange ("okx"). */
   exchange: string;
   order_type: BotOrderType;
-  sizing: { type: SizingType; value: string };
+  sizing: SizingResponse;
   status: BotStatus;
+  /** Why the bot stopped: user, exchange_disconnected, user_deactivated, subscription_<reason>, … */
   stop_reason: string | null;
+  /** Requests that reached the bot's webhooks. */
   signals_received: number;
+  /** Alerts accepted as orders. */
   orders_created: number;
   last_signal_at: string | null;
   created_at: string;
   updated_at: string;
+}
+
+export class BotPage extends PageResponse {
+  items: BotResponse[];
 }
 
 export const NO_COUNTERS: BotCounters = { signals_received: 0, orders_created: 0, last_signal_at: null };

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { PageResponse } from '@torgovo/core';
 import type { BotWebhook } from '../entities/bot-webhook.entity';
 import type { WebhookEvent, WebhookOutcome } from '../entities/webhook-event.entity';
 
@@ -25,7 +26,7 @@ export class GenerateWebhookDto {
 export const TRADINGVIEW_ALERT_ID = '{{timenow}}-{{ticker}}-{{interval}}-{{strategy.order.id}}-{{strategy.order.action}}';
 
 /** The alert message to paste into TradingView; the placeholders are TradingView's. */
-export interface TradingViewTemplate {
+export class TradingViewTemplate {
   action: string;
   ticker: string;
   price: string;
@@ -35,7 +36,7 @@ export interface TradingViewTemplate {
   secret: string;
 }
 
-export interface WebhookResponse {
+export class WebhookResponse {
   id: string;
   bot_id: string;
   is_active: boolean;
@@ -47,22 +48,40 @@ export interface WebhookResponse {
 }
 
 /** Only generate and rotate return this: the one time the secret is shown. */
-export interface WebhookSecretResponse extends WebhookResponse {
+export class WebhookSecretResponse extends WebhookResponse {
+  /** Paste into TradingView's "Webhook URL"; it contains the secret. */
   webhook_url: string;
   webhook_secret: string;
+  /** Paste into TradingView's alert "Message". */
   tradingview_json: TradingViewTemplate;
 }
 
-export interface WebhookEventResponse {
+export class WebhookPage extends PageResponse {
+  items: WebhookResponse[];
+}
+
+export class WebhookReceiveResponse {
+  status: 'accepted' | 'duplicate';
+  order_id: string;
+}
+
+export class WebhookEventResponse {
   id: string;
   received_at: string;
   ip: string | null;
   outcome: WebhookOutcome;
+  /** The HTTP status the sender got. */
   status_code: number;
+  /** The error code when rejected. */
   reason: string | null;
   message: string | null;
   order_id: string | null;
+  /** The body's first 10 KB, secret masked. */
   body: string | null;
+}
+
+export class WebhookEventPage extends PageResponse {
+  items: WebhookEventResponse[];
 }
 
 export function toWebhookResponse(w: BotWebhook): WebhookResponse {

@@ -4,17 +4,19 @@ import { CreateSubscriptionDto } from '@torgovo/subscriptions';
 /** Same rules as POST /subscriptions; the payment method is implied (card). */
 export class CreateCheckoutDto extends PickType(CreateSubscriptionDto, ['plan_id', 'billing_cycle'] as const) {}
 
-export interface CheckoutResponse {
+export class CheckoutResponse {
+  /** Redirect the browser here (Stripe Checkout). */
   checkout_url: string;
   session_id: string;
   payment_id: string;
   subscription_id: string;
 }
 
-export interface PortalResponse {
+export class PortalResponse {
+  /** Stripe Customer Portal; redirect the browser here. */
   url: string;
 }
 
-export interface WebhookResponse {
+export class StripeWebhookAck {
   received: true;
 }

@@ -1,14 +1,14 @@
-import { Decimal } from '@torgovo/core';
+import { Decimal, PageResponse } from '@torgovo/core';
 import type { Payment } from '../entities/payment.entity';
 
-export interface PaymentPlanSummary {
+export class PaymentPlanSummary {
   id: string;
   code: string;
   name: string;
   plan_type: string;
 }
 
-export interface PaymentResponse {
+export class PaymentResponse {
   payment_id: string;
   kind: Payment['kind'];
   provider: Payment['provider'];
@@ -26,6 +26,10 @@ export interface PaymentResponse {
   period_end: string | null;
   created_at: string;
   confirmed_at: string | null;
+}
+
+export class PaymentPage extends PageResponse {
+  items: PaymentResponse[];
 }
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);

@@ -1,26 +1,36 @@
-import { toDecimalString } from '@torgovo/core';
+import { PageResponse, toDecimalString } from '@torgovo/core';
 import { SubscriptionPlan } from '../entities/subscription-plan.entity';
 import { PlanType } from '../plan-types';
 
-export interface PlanResponse {
+export class PlanResponse {
   id: string;
   code: string;
   plan_type: PlanType;
   name: string;
+  /** USD, decimal string ("29.00"). */
   monthly_price: string;
+  /** USD, decimal string. */
   yearly_price: string;
   description: string;
   features: string[];
+  /** null = unlimited. */
   max_bots: number | null;
+  /** Distinct symbols of running bots; null = unlimited. */
   max_trading_pairs: number | null;
   live_trading: boolean;
   api_access: boolean;
   trial_days: number;
+  /** Percent per month, decimal string; managed_bot plans only. */
   guaranteed_monthly_return: string | null;
+  /** Percent of profits, decimal string; managed_bot plans only. */
   profit_share_percentage: string | null;
   stripe_monthly_price_id: string | null;
   stripe_yearly_price_id: string | null;
   is_active: boolean;
+}
+
+export class PlanPage extends PageResponse {
+  items: PlanResponse[];
 }
 
 const percent = (v: string | null): string | null => (v === null ? null : toDecimalString(v));

@@ -58,11 +58,11 @@ export class CreatePlanDto {
   @IsOptional() @IsArray() @ArrayMaxSize(50) @IsString({ each: true }) @MaxLength(200, { each: true })
   features?: string[];
 
-  @ApiPropertyOptional({ nullable: true, description: 'null = unlimited' })
+  @ApiPropertyOptional({ type: 'integer', nullable: true, description: 'null = unlimited' })
   @IsOptional() @IsInt() @Min(0) @Max(10000)
   max_bots?: number | null;
 
-  @ApiPropertyOptional({ nullable: true, description: 'null = unlimited' })
+  @ApiPropertyOptional({ type: 'integer', nullable: true, description: 'null = unlimited' })
   @IsOptional() @IsInt() @Min(0) @Max(10000)
   max_trading_pairs?: number | null;
 
@@ -78,19 +78,19 @@ export class CreatePlanDto {
   @IsOptional() @IsInt() @Min(0) @Max(365)
   trial_days?: number;
 
-  @ApiPropertyOptional({ nullable: true, example: '3' })
+  @ApiPropertyOptional({ type: String, nullable: true, example: '3', description: 'percent, decimal string; managed_bot plans only' })
   @IsOptional() @IsString() @Matches(PERCENT, { message: `guaranteed_monthly_return ${PERCENT_MESSAGE}` })
   guaranteed_monthly_return?: string | null;
 
-  @ApiPropertyOptional({ nullable: true, example: '20' })
+  @ApiPropertyOptional({ type: String, nullable: true, example: '20', description: 'percent, decimal string; required for managed_bot plans' })
   @IsOptional() @IsString() @Matches(PERCENT, { message: `profit_share_percentage ${PERCENT_MESSAGE}` })
   profit_share_percentage?: string | null;
 
-  @ApiPropertyOptional({ nullable: true })
+  @ApiPropertyOptional({ type: String, nullable: true })
   @IsOptional() @IsString() @MaxLength(255)
   stripe_monthly_price_id?: string | null;
 
-  @ApiPropertyOptional({ nullable: true })
+  @ApiPropertyOptional({ type: String, nullable: true })
   @IsOptional() @IsString() @MaxLength(255)
   stripe_yearly_price_id?: string | null;
 

@@ -1,9 +1,10 @@
+import { PageResponse } from '@torgovo/core';
 import { PlanResponse, toPlanResponse } from '@torgovo/plans';
 import type { BillingCycle, PlanType } from '@torgovo/plans';
 import { UserSubscription } from '../entities/user-subscription.entity';
 import type { EndReason, PaymentMethod, SubscriptionStatus } from '../subscription-states';
 
-export interface SubscriptionResponse {
+export class SubscriptionResponse {
   id: string;
   plan_id: string;
   plan_type: PlanType;
@@ -24,11 +25,18 @@ export interface SubscriptionResponse {
   updated_at: string;
 }
 
-export interface MySubscriptionsResponse {
+export class SubscriptionPage extends PageResponse {
+  items: SubscriptionResponse[];
+}
+
+export class SubscriptionsByPlanType {
   custom_bot: SubscriptionResponse | null;
   managed_bot: SubscriptionResponse | null;
+}
+
+export class MySubscriptionsResponse extends SubscriptionsByPlanType {
   /** Plan changes waiting for payment, per type. */
-  pending: { custom_bot: SubscriptionResponse | null; managed_bot: SubscriptionResponse | null };
+  pending: SubscriptionsByPlanType;
 }
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, FindOptionsWhere } from 'typeorm';
+import { DataSource, EntityManager, FindOptionsWhere, Raw } from 'typeorm';
 import { page, Page } from '@torgovo/core';
 import type { ListOrdersQuery } from './dto/list-orders.query';
 import { OrderRecord } from './entities/order.entity';
@@ -58,7 +58,8 @@ export class OrdersService {
     const where: FindOptionsWhere<OrderRecord> = { user_id: userId };
     if (q.bot_id) where.bot_id = q.bot_id;
     if (q.status) where.status = q.status;
-    if (q.symbol) where.symbol = q.symbol;
+    // "BTCUSDT" (no separator) matches the stored unified symbol without its slash.
+    if (q.symbol) where.symbol = q.symbol.includes('/') ? q.symbol : Raw((col) => `replace(${col}, '/', '') = :compact`, { compact: q.symbol });
     const [items, total] = await this.ds.getRepository(OrderRecord).findAndCount({
       where,
       order: { created_at: 'DESC', id: 'DESC' },

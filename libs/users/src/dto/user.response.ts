@@ -1,11 +1,14 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { Role } from '@torgovo/core';
 import type { User } from '../entities/user.entity';
+import type { TokenPair } from '../auth/tokens.service';
 import type { ConnectionView } from '../exchange-credentials.service';
 
-export interface UserResponse {
+export class UserResponse {
   id: string;
   email: string;
   full_name: string;
-  role: string;
+  role: Role;
   is_active: boolean;
   created_at: string;
 }
@@ -15,8 +18,46 @@ export function toUserResponse(u: User): UserResponse {
   return { id: u.id, email: u.email, full_name: u.full_name, role: u.role, is_active: u.is_active, created_at: u.created_at.toISOString() };
 }
 
-export interface MeResponse extends UserResponse {
+export class AuthResponse {
+  user: UserResponse;
+  /** JWT, valid 15 minutes: send it as `Authorization: Bearer <access_token>`. */
+  access_token: string;
+  /** Opaque; works once (POST /auth/refresh returns a new pair). */
+  refresh_token: string;
+  token_type: 'Bearer';
+  /** Seconds until the access token expires. */
+  expires_in: number;
+}
+
+export function toAuthResponse(r: TokenPair & { user: User }): AuthResponse {
+  return { user: toUserResponse(r.user), access_token: r.access_token, refresh_token: r.refresh_token, token_type: r.token_type, expires_in: r.expires_in };
+}
+
+/** The connected exchange account; the key itself is never returned, only its last characters. */
+export class ExchangeAccountResponse {
+  /** Exchange id, e.g. "okx". */
+  id: string;
+  sandbox: boolean;
+  api_key_hint: string;
+  connected_at: string;
+}
+
+export class ExchangeConnectionResponse {
   exchange_connected: boolean;
-  exchange: ConnectionView['exchange'];
+  exchange: ExchangeAccountResponse | null;
+}
+
+export function toExchangeConnectionResponse(v: ConnectionView): ExchangeConnectionResponse {
+  return {
+    exchange_connected: v.exchange_connected,
+    exchange: v.exchange ? { id: v.exchange.id, sandbox: v.exchange.sandbox, api_key_hint: v.exchange.api_key_hint, connected_at: v.exchange.connected_at.toISOString() } : null,
+  };
+}
+
+export class MeResponse extends UserResponse {
+  exchange_connected: boolean;
+  exchange: ExchangeAccountResponse | null;
+  /** Current and pending subscriptions (SubscriptionResponse; the users lib cannot import that type). */
+  @ApiProperty({ type: 'array', items: { $ref: '#/components/schemas/SubscriptionResponse' } })
   subscriptions: unknown[];
 }

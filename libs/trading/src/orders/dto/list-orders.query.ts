@@ -5,7 +5,17 @@ import type { OrderRowStatus } from '../entities/order.entity';
 
 export const ORDER_STATUSES: readonly OrderRowStatus[] = ['pending', 'submitting', 'open', 'filled', 'canceled', 'rejected', 'failed'];
 
-/** `?bot_id&status&symbol&page&limit`; the symbol is unified ("BTC/USDT"), "BTC-USDT" is accepted too. */
+/**
+ * "OKX:BTC-USDT", "btc_usdt", "BTC/USDT" → "BTC/USDT"; "BTCUSDT" stays compact (matched against the
+ * order's symbol without its slash): the forms a bot's symbol and a TradingView ticker accept.
+ */
+export function normalizeSymbolFilter(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const bare = value.slice(value.lastIndexOf(':') + 1).trim().toUpperCase();
+  return bare.replace(/[-_]/, '/');
+}
+
+/** `?bot_id&status&symbol&page&limit`. */
 export class ListOrdersQuery extends PageQuery {
   @IsOptional() @IsUUID()
   bot_id?: string;
@@ -13,10 +23,11 @@ export class ListOrdersQuery extends PageQuery {
   @IsOptional() @IsIn(ORDER_STATUSES)
   status?: OrderRowStatus;
 
+  /** BTC/USDT, BTC-USDT, BTCUSDT or OKX:BTCUSDT. */
   @IsOptional()
   @IsString()
   @MaxLength(32)
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toUpperCase().replace('-', '/') : value))
-  @Matches(/^[A-Z0-9]+\/[A-Z0-9]+$/, { message: 'symbol must look like BTC/USDT' })
+  @Transform(({ value }: { value: unknown }) => normalizeSymbolFilter(value))
+  @Matches(/^[A-Z0-9]+(\/[A-Z0-9]+)?$/, { message: 'symbol must look like BTC/USDT, BTC-USDT, BTCUSDT or OKX:BTCUSDT' })
   symbol?: string;
 }

@@ -1,8 +1,8 @@
-import { toDecimalString } from '@torgovo/core';
+import { PageResponse, toDecimalString } from '@torgovo/core';
 import type { OrderMode, OrderRecord, OrderRowStatus, OrderSource } from '../entities/order.entity';
 
 /** API.md "Orders": amounts are decimal strings without trailing zeros, times ISO 8601. */
-export interface OrderResponse {
+export class OrderResponse {
   id: string;
   bot_id: string | null;
   managed_bot_id: string | null;
@@ -12,7 +12,9 @@ export interface OrderResponse {
   symbol: string;
   side: 'buy' | 'sell';
   type: 'market' | 'limit';
+  /** Base amount; null for an order sized in quote currency. */
   amount: string | null;
+  /** Quote currency to spend; null for an order sized in base. */
   quote_amount: string | null;
   /** Percent of the free quote balance a live percent buy spends; quote_amount shows what it came to once placed. */
   quote_percent: string | null;
@@ -59,4 +61,8 @@ export function toOrderResponse(o: OrderRecord): OrderResponse {
     created_at: o.created_at.toISOString(),
     closed_at: o.closed_at ? o.closed_at.toISOString() : null,
   };
+}
+
+export class OrderPage extends PageResponse {
+  items: OrderResponse[];
 }
