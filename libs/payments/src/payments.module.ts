@@ -14,7 +14,7 @@ import { StripeCheckoutService } from './stripe/stripe-checkout.service';
 import { StripeEventHandlers } from './stripe/stripe-event-handlers';
 import { StripeGateway } from './stripe/stripe-gateway';
 import { StripePaymentRecords } from './stripe/stripe-payment-records';
-import { StripeSubscriptionMirror } from './stripe/stripe-subscription-mirror';
+import { StripeObligations } from './stripe/stripe-obligations';
 import { StripeWebhookService } from './stripe/stripe-webhook.service';
 import { StripeWebhookController } from './stripe-webhook.controller';
 import { processedEventsRetention, stripeCancelOutboxRetention } from './processed-events-retention';
@@ -37,7 +37,7 @@ import { processedEventsRetention, stripeCancelOutboxRetention } from './process
     StripeEventHandlers,
     StripePaymentRecords,
     StripeWebhookService,
-    StripeSubscriptionMirror,
+    StripeObligations,
     PaymentsAccountService,
     processedEventsRetention,
     stripeCancelOutboxRetention,
