@@ -242,7 +242,8 @@ export class FakeStripeServer {
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://fake');
-    const params = parseStripeForm(req.method === 'GET' ? url.searchParams.toString() : raw);
+    // GET and DELETE carry their parameters in the query string (stripe-node), others in the body.
+    const params = parseStripeForm(req.method === 'GET' || req.method === 'DELETE' ? url.searchParams.toString() || raw : raw);
     const idempotencyKey = (req.headers['idempotency-key'] as string | undefined) ?? null;
     const authorization = (req.headers.authorization as string | undefined) ?? null;
     const method = req.method ?? 'GET';
