@@ -97,6 +97,8 @@ describe('Stripe billing safety', () => {
     const refunds = [...h.fake.refunds.values()].filter((r) => r.payment_intent === h.fake.paymentIntents.get(String(paid.invoice.id)));
     expect(refunds).toEqual([expect.objectContaining({ amount: 9900, status: 'succeeded' })]);
     expect(await unapplied(res.body.subscription_id)).toEqual([expect.objectContaining({ code: 'invalid_state', stripe_subscription_id: stripeSubId, refund_id: refunds[0].id })]);
+    const hist = await h.t.request<{ items: Array<{ payment_id: string; status: string; refunded_at: string | null; failure_reason: string | null }> }>('GET', '/api/payments/history', { token: user.access_token });
+    expect(hist.body.items.find((p) => p.payment_id === res.body.payment_id)).toMatchObject({ status: 'completed', refunded_at: expect.any(String), failure_reason: 'unapplied: invalid_state' });
   });
 
   it('a new Checkout while the previous session is still open (< 10 min left to pay) expires the previous session first', async () => {

@@ -25,6 +25,8 @@ export interface PaymentResponse {
   period_end: string | null;
   created_at: string;
   confirmed_at: string | null;
+  /** Set when the money could not be applied and was refunded automatically (failure_reason says why). */
+  refunded_at: string | null;
 }
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
@@ -49,5 +51,6 @@ export function toPaymentResponse(p: Payment, plan: PaymentPlanSummary | null): 
     period_end: iso(p.period_end),
     created_at: p.created_at.toISOString(),
     confirmed_at: iso(p.confirmed_at),
+    refunded_at: iso(p.refunded_at),
   };
 }
