@@ -26,6 +26,8 @@ export interface ActivationInput {
   stripeSubscriptionId?: string | null;
   /** Who applied it; default the system. A webhook passes { actor: 'provider', ip, user_agent } of its request. */
   audit?: AuditContext;
+  /** Shorthand for audit: { actorId } (a user or admin who applied it by hand); null or absent = the system. */
+  actorId?: string | null;
   now?: Date;
 }
 
@@ -95,7 +97,7 @@ export class SubscriptionActivationService {
     const newEnd = sub.end_date && sub.status !== 'trial' ? later(sub.end_date, end) : end;
 
     let replaced: UserSubscription | null = null;
-    const ctx: AuditContext = input.audit ?? SYSTEM;
+    const ctx: AuditContext = input.audit ?? (input.actorId ? { actorId: input.actorId } : SYSTEM);
     if (sub.status === 'pending_payment') {
       replaced = await repo.findOne({
         where: { user_id: sub.user_id, plan_type: sub.plan_type, status: In([...CURRENT_STATUSES]), id: Not(sub.id) },
