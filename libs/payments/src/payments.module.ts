@@ -15,6 +15,7 @@ import { StripeEventHandlers } from './stripe/stripe-event-handlers';
 import { StripeGateway } from './stripe/stripe-gateway';
 import { StripePaymentRecords } from './stripe/stripe-payment-records';
 import { StripeObligations } from './stripe/stripe-obligations';
+import { StripePricePolicy } from './stripe/stripe-price-plans';
 import { StripeWebhookService } from './stripe/stripe-webhook.service';
 import { StripeWebhookController } from './stripe-webhook.controller';
 import { processedEventsRetention, stripeCancelOutboxRetention } from './processed-events-retention';
@@ -38,6 +39,7 @@ import { processedEventsRetention, stripeCancelOutboxRetention } from './process
     StripePaymentRecords,
     StripeWebhookService,
     StripeObligations,
+    StripePricePolicy,
     PaymentsAccountService,
     processedEventsRetention,
     stripeCancelOutboxRetention,

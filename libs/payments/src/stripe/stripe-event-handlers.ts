@@ -18,7 +18,7 @@ import { Payment } from '../entities/payment.entity';
 import { StripeGateway } from './stripe-gateway';
 import { StripeObligations } from './stripe-obligations';
 import { InvoiceFacts, StripePaymentRecords } from './stripe-payment-records';
-import { planForPrice } from './stripe-price-plans';
+import { StripePricePolicy } from './stripe-price-plans';
 import {
   idOf,
   invoicePeriod,
@@ -80,6 +80,7 @@ export class StripeEventHandlers {
     private readonly activation: SubscriptionActivationService,
     private readonly sync: SubscriptionProviderSyncService,
     private readonly records: StripePaymentRecords,
+    private readonly prices: StripePricePolicy,
     private readonly audit: AuditService,
   ) {}
 
@@ -246,31 +247,14 @@ export class StripeEventHandlers {
     return this.activate(m, r, inv.id, inv.amount_paid, period, ctx);
   }
 
-  /**
-   * The local plan follows the price Stripe bills (a Portal or dashboard switch): changed to the plan
-   * that sells it; a price we do not sell (or one of another plan type) is refused and audited.
-   */
+  /** The local plan follows the billed price (StripePricePolicy); the change is kept on `r` for what follows. */
   private async followPrice(m: EntityManager, r: Resolved, priceId: string | null, ctx: EventContext): Promise<boolean | 'refused'> {
-    if (!priceId) return false;
-    const priced = await planForPrice(m, priceId);
-    if (priced && priced.plan.plan_type === r.sub.plan_type) {
-      const changed = await this.sync.changePlanByProvider(r.sub.id, priced.plan, priced.cycle, this.subCtx(ctx), m);
-      if (changed) r.sub = { ...r.sub, plan_id: priced.plan.id, billing_cycle: priced.cycle };
-      return changed;
+    const res = await this.prices.follow(m, { sub: r.sub, stripeSubscriptionId: r.link.stripe_subscription_id, priceId, ctx: this.subCtx(ctx), eventId: ctx.eventId });
+    if (typeof res === 'object') {
+      r.sub = { ...r.sub, plan_id: res.plan_id, billing_cycle: res.billing_cycle };
+      return true;
     }
-    this.logger.error({ subscription_id: r.sub.id, price: priceId, event_id: ctx.eventId }, 'Stripe bills a price no plan of this type sells; refused');
-    await this.audit.record(
-      {
-        event_type: 'subscription.price_refused',
-        user_id: r.sub.user_id,
-        actor_id: null,
-        data: { subscription_id: r.sub.id, plan_id: r.sub.plan_id, price: priceId, stripe_subscription_id: r.link.stripe_subscription_id, stripe_event_id: ctx.eventId, actor: 'provider' },
-        ip: ctx.ip,
-        user_agent: ctx.userAgent,
-      },
-      m,
-    );
-    return 'refused';
+    return res;
   }
 
   private async invoiceFailed(inv: Stripe.Invoice, ctx: EventContext, m: EntityManager): Promise<HandleResult> {
