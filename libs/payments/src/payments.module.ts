@@ -9,7 +9,6 @@ import { PaymentsController } from './payments.controller';
 import { RenewalRequestService } from './renewal-request.service';
 import { StripeBillingControl } from './stripe/stripe-billing-control';
 import { StripeCancelOutboxConfig } from './stripe/stripe-cancel-outbox.config';
-import { StripeCancelOutboxListener } from './stripe/stripe-cancel-outbox.listener';
 import { StripeCheckoutService } from './stripe/stripe-checkout.service';
 import { StripeEventHandlers } from './stripe/stripe-event-handlers';
 import { StripeGateway } from './stripe/stripe-gateway';
@@ -33,7 +32,6 @@ import { processedEventsRetention, stripeCancelOutboxRetention } from './process
     RenewalRequestService,
     StripeGateway,
     StripeBillingControl,
-    StripeCancelOutboxListener,
     StripeCheckoutService,
     StripeEventHandlers,
     StripePaymentRecords,

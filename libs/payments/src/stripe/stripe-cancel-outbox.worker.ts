@@ -54,7 +54,7 @@ const CLAIM_SQL = `
   SELECT c.*, l.user_id FROM claimed c LEFT JOIN stripe_subscriptions l ON l.stripe_subscription_id = c.stripe_subscription_id`;
 
 /**
- * Cancels at Stripe the subscriptions StripeCancelOutboxListener queued when our side ended them,
+ * Cancels at Stripe the subscriptions StripeObligations.onSubscriptionsEnded queued when our side ended them,
  * with an idempotency key, and retries failures with a doubling backoff. The timer only triggers.
  */
 @Injectable()

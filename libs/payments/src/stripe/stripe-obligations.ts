@@ -1,12 +1,35 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AuditService } from '@torgovo/core';
-import { actorOf, AuditContext, endsAtPeriodEnd, ProviderSubscriptionMirror, SubscriptionHooks, TERMINAL_STATUSES, UserSubscription } from '@torgovo/subscriptions';
+import {
+  actorOf,
+  AuditContext,
+  endsAtPeriodEnd,
+  ProviderSubscriptionMirror,
+  SubscriptionEndedEvent,
+  SubscriptionEndListener,
+  SubscriptionHooks,
+  TERMINAL_STATUSES,
+  UserSubscription,
+} from '@torgovo/subscriptions';
 import { Payment } from '../entities/payment.entity';
 import { StripeSubscriptionLink } from '../entities/stripe-subscription-link.entity';
 import { StripeBillingControl } from './stripe-billing-control';
 import { StripeGateway } from './stripe-gateway';
 import { idOf, minorToDecimal } from './stripe-objects';
+
+/**
+ * Queues, set-wise and in the sweep's own transaction, the Stripe subscriptions still billing the
+ * subscriptions our side just ended; StripeCancelOutboxWorker cancels them after the commit, so the
+ * sweep never waits on Stripe. One known to have ended at Stripe is not queued.
+ */
+const ENQUEUE_CANCEL_SQL = `
+  INSERT INTO stripe_cancel_outbox (stripe_subscription_id, subscription_id, reason)
+  SELECT l.stripe_subscription_id, l.subscription_id, e.reason
+    FROM unnest($1::uuid[], $2::text[]) AS e(subscription_id, reason)
+    JOIN stripe_subscriptions l ON l.subscription_id = e.subscription_id
+   WHERE l.status IS NULL OR l.status NOT IN ('canceled', 'incomplete_expired')
+  ON CONFLICT (stripe_subscription_id) DO NOTHING`;
 
 /** Money Stripe collected that none of our subscriptions can take. */
 export interface RefusedMoney {
@@ -34,7 +57,7 @@ export interface RefusedMoney {
  * | cancelled now (DELETE)                           | linked: cancelled now; open Checkout Sessions expired (one paid meanwhile:   |
  * |                                                  | its subscription cancelled, its money refunded when its invoice arrives)     |
  * | replaced by a paid plan change                   | the old Stripe subscription cancelled, unused time credited (proration)     |
- * | ended by the billing sweep                       | the cancellation outbox (StripeCancelOutboxListener → worker, after commit) |
+ * | ended by the billing sweep (or the provider)     | the cancellation outbox (onSubscriptionsEnded → worker, after commit)        |
  * | money that cannot be applied                     | refunded in full (once per invoice), Stripe billing stopped if ours is over  |
  *
  * Every call runs inside the transaction that makes our change, before commit: Stripe refusing
@@ -42,7 +65,7 @@ export interface RefusedMoney {
  * an idempotency key or is a repeatable update.
  */
 @Injectable()
-export class StripeObligations implements ProviderSubscriptionMirror, OnModuleInit {
+export class StripeObligations implements ProviderSubscriptionMirror, SubscriptionEndListener, OnModuleInit {
   private readonly logger = new Logger(StripeObligations.name);
 
   constructor(
@@ -54,6 +77,12 @@ export class StripeObligations implements ProviderSubscriptionMirror, OnModuleIn
 
   onModuleInit(): void {
     this.hooks.setProviderMirror(this);
+    this.hooks.addEndListener(this);
+  }
+
+  async onSubscriptionsEnded(events: SubscriptionEndedEvent[], manager: EntityManager): Promise<void> {
+    if (events.length === 0) return;
+    await manager.query(ENQUEUE_CANCEL_SQL, [events.map((e) => e.subscription_id), events.map((e) => e.reason)]);
   }
 
   async setCancelAtPeriodEnd(sub: UserSubscription, cancelAtPeriodEnd: boolean, m: EntityManager): Promise<void> {
