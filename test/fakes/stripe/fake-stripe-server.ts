@@ -285,6 +285,7 @@ export class FakeStripeServer {
       return ok(c);
     }
     if (method === 'GET' && (m = path.match(/^\/v1\/customers\/([^/]+)$/))) return this.found(this.customers, m[1], 'customer', ok);
+    if (method === 'GET' && (m = path.match(/^\/v1\/invoices\/([^/]+)$/))) return this.found(this.invoices, m[1], 'invoice', ok);
     if (method === 'POST' && path === '/v1/checkout/sessions') {
       const items = (params.line_items as Wire[] | undefined) ?? [];
       if (params.mode === 'subscription' && (items.length === 0 || !this.prices.has(String(items[0].price)))) {

@@ -45,9 +45,17 @@ export class StripeBillingControl {
   async refundInvoice(invoiceId: string, metadata: Record<string, string>): Promise<Stripe.Refund | null> {
     const payments = await this.gateway.call('invoicePayments.list', (s) => s.invoicePayments.list({ invoice: invoiceId, status: 'paid', limit: 10 }));
     const paid = payments.data.find((p) => p.payment?.type === 'payment_intent' && p.payment.payment_intent);
-    const paymentIntent = paid ? idOfPaymentIntent(paid.payment.payment_intent) : null;
-    if (!paymentIntent) return null;
-    return this.gateway.call('refunds.create', (s) => s.refunds.create({ payment_intent: paymentIntent, metadata }, { idempotencyKey: `refund-${invoiceId}` }));
+    let target: Stripe.RefundCreateParams | null = paid ? { payment_intent: idOfPaymentIntent(paid.payment.payment_intent) ?? undefined } : null;
+    if (!target?.payment_intent) {
+      // Webhook endpoints pinned to an API version before 2025-03-31 name the payment on the invoice itself.
+      const legacy = (await this.gateway.call('invoices.retrieve', (s) => s.invoices.retrieve(invoiceId))) as unknown as { payment_intent?: unknown; charge?: unknown };
+      const pi = typeof legacy.payment_intent === 'string' ? legacy.payment_intent : null;
+      const charge = typeof legacy.charge === 'string' ? legacy.charge : null;
+      target = pi ? { payment_intent: pi } : charge ? { charge } : null;
+    }
+    if (!target) return null;
+    const params = { ...target, metadata };
+    return this.gateway.call('refunds.create', (s) => s.refunds.create(params, { idempotencyKey: `refund-${invoiceId}` }));
   }
 
   /**

@@ -158,6 +158,7 @@ export class StripeObligations implements ProviderSubscriptionMirror, Subscripti
       await payments.update({ id: row.id }, { failure_reason: `unapplied: ${f.code}`.slice(0, 255), ...(refund ? { refund_id: refund.id, refunded_at: new Date() } : {}) });
     }
     const amount = minorToDecimal(f.amountMinor);
+    if (f.amountMinor > 0 && !refund) this.logger.error({ subscription_id: f.sub.id, invoice_id: f.invoiceId }, 'Stripe names no payment for a paid invoice: refund it by hand');
     this.logger.warn({ subscription_id: f.sub.id, invoice_id: f.invoiceId, code: f.code, stripe_cancelled: cancelled, refund_id: refund?.id ?? null }, 'Stripe payment could not be applied; refunded');
     const base = { subscription_id: f.sub.id, payment_id: row?.id ?? null, invoice_id: f.invoiceId, stripe_subscription_id: f.stripeSubscriptionId, stripe_event_id: f.eventId };
     await this.record(m, 'payment.unapplied', f.sub, f.ctx, { ...base, code: f.code, amount, stripe_cancelled: cancelled, refund_id: refund?.id ?? null });
