@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import {
   AuditService,
   EXCHANGE_CREDENTIAL_TESTER,
@@ -77,13 +77,19 @@ export class ExchangeCredentialsService {
 
   /** Deletes the keys; in the same transaction the listeners stop what used them (live bots). */
   async disconnect(userId: string, meta: RequestMeta): Promise<void> {
-    await this.ds.transaction(async (m) => {
-      const deleted = (await m.query(`DELETE FROM exchange_credentials WHERE user_id = $1 RETURNING exchange`, [userId])) as [Array<{ exchange: string }>, number];
-      const [rows] = deleted;
-      if (rows.length === 0) return;
-      await this.hooks.disconnected({ user_id: userId, exchange: rows[0].exchange }, m);
-      await this.audit.record({ event_type: 'exchange.disconnected', user_id: userId, data: { exchange: rows[0].exchange }, ip: meta.ip, user_agent: meta.user_agent }, m);
-    });
+    await this.ds.transaction((m) => this.disconnectIn(m, userId, meta));
+  }
+
+  /** The same inside a caller's transaction (account erasure); `actor_id` set when an admin did it. */
+  async disconnectIn(m: EntityManager, userId: string, meta: { ip: string | null; user_agent: string | null; actor_id?: string | null }): Promise<void> {
+    const deleted = (await m.query(`DELETE FROM exchange_credentials WHERE user_id = $1 RETURNING exchange`, [userId])) as [Array<{ exchange: string }>, number];
+    const [rows] = deleted;
+    if (rows.length === 0) return;
+    await this.hooks.disconnected({ user_id: userId, exchange: rows[0].exchange }, m);
+    await this.audit.record(
+      { event_type: 'exchange.disconnected', user_id: userId, actor_id: meta.actor_id, data: { exchange: rows[0].exchange }, ip: meta.ip, user_agent: meta.user_agent },
+      m,
+    );
   }
 
   async view(userId: string): Promise<ConnectionView> {
