@@ -83,11 +83,13 @@ describe('Card subscription lifecycle (issue 10)', () => {
     const off = await h.t.request('PATCH', `/api/subscriptions/${res.body.subscription_id}`, { token: user.access_token, body: { auto_renew: false } });
     expect(off).toMatchObject({ status: 200, body: { status: 'pending_payment', auto_renew: false } });
     const paid = h.fake.completeCheckout(res.body.session_id);
+    // Stripe's own update, sent before we linked it (a snapshot with cancel_at_period_end false), arrives last.
+    const olderUpdate = h.fake.event('customer.subscription.updated', paid.subscription, nowSec() - 1);
     expect((await h.deliver(h.fake.event('customer.subscription.created', paid.subscription))).status).toBe(200);
     expect(h.fake.subscriptions.get(String(paid.subscription.id))!.cancel_at_period_end).toBe(true);
     expect((await h.deliver(h.fake.event('invoice.paid', paid.invoice))).status).toBe(200);
-    // Stripe's own update (an older snapshot, cancel_at_period_end false) does not turn renewal back on.
-    await h.deliver(h.fake.event('customer.subscription.updated', paid.subscription, nowSec() - 2));
+    // It does not turn renewal back on: older than our write, it is re-read from Stripe.
+    await h.deliver(olderUpdate);
     expect((await h.t.request('GET', `/api/subscriptions/${res.body.subscription_id}`, { token: user.access_token })).body).toMatchObject({ status: 'active', auto_renew: false });
     expect(h.fake.subscriptions.get(String(paid.subscription.id))!.cancel_at_period_end).toBe(true);
   });
