@@ -14,13 +14,12 @@ import { DataSource } from 'typeorm';
 import { CoreModule } from '@torgovo/core';
 import { PaymentsModule } from '@torgovo/payments';
 import { PlansModule } from '@torgovo/plans';
-import { TradingModule } from '@torgovo/trading';
 import { BillingScheduler, BillingSchedulerModule } from '@torgovo/subscriptions';
 import { seedDueSubscriptions } from './seed';
 
 const ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-@Module({ imports: [CoreModule.forRoot({ appName: 'bench' }), ScheduleModule.forRoot(), TradingModule, PlansModule, PaymentsModule, BillingSchedulerModule] })
+@Module({ imports: [CoreModule.forRoot({ appName: 'bench' }), ScheduleModule.forRoot(), PlansModule, PaymentsModule, BillingSchedulerModule] })
 class BenchModule {}
 
 function arg(name: string, fallback: string): string {

@@ -5,8 +5,6 @@ import { DataSource, EntityManager } from 'typeorm';
 import { CoreModule, DomainError } from '@torgovo/core';
 import { PaymentsModule, StripeCancelOutboxWorker } from '@torgovo/payments';
 import { PlansModule, SubscriptionPlan } from '@torgovo/plans';
-// Global, as in the worker: it provides the credential tester the users lib (under subscriptions) injects.
-import { TradingModule } from '@torgovo/trading';
 import {
   BillingSchedulerModule,
   SubscriptionEndedEvent,
@@ -56,7 +54,7 @@ export async function bootBilling(db: TestDatabase, env: Record<string, string> 
   let module: TestingModule;
   try {
     module = await Test.createTestingModule({
-      imports: [CoreModule.forRoot({ appName: 'test' }), ScheduleModule.forRoot(), TradingModule, PlansModule, PaymentsModule, BillingSchedulerModule],
+      imports: [CoreModule.forRoot({ appName: 'test' }), ScheduleModule.forRoot(), PlansModule, PaymentsModule, BillingSchedulerModule],
       providers: [StripeCancelOutboxWorker],
     }).compile();
     await module.init();
