@@ -2,7 +2,7 @@ import { StripeCancelOutboxWorker } from '@torgovo/payments';
 import { BillingSweeps } from '@torgovo/subscriptions';
 import { nowSec, Wire } from '../fakes/stripe/stripe-wire';
 import { BillingHarness, bootBilling } from '../subscriptions/billing-harness';
-import { createStripeHarness, StripeHarness } from './stripe-support';
+import { calendarEnd, createStripeHarness, linePeriod, StripeHarness } from './stripe-support';
 
 /**
  * When our side ends or changes a card subscription, Stripe stops billing it; money that arrives
@@ -25,7 +25,6 @@ describe('Stripe billing safety', () => {
     await h?.close();
   });
 
-  const periodEnd = (sub: Wire): number => ((sub.items as { data: Array<{ current_period_end: number }> }).data[0]).current_period_end;
   const stripeStatus = (stripeSubId: string): unknown => h.fake.subscriptions.get(stripeSubId)!.status;
   const unapplied = async (subId: string): Promise<Array<Record<string, unknown>>> =>
     ((await h.t.db.dataSource.query(`SELECT data FROM audit_logs WHERE event_type = 'payment.unapplied' AND data->>'subscription_id' = $1 ORDER BY created_at`, [subId])) as Array<{ data: Record<string, unknown> }>).map((r) => r.data);
@@ -76,7 +75,7 @@ describe('Stripe billing safety', () => {
     expect(stripeStatus(pro.stripeSubId)).toBe('canceled');
   });
 
-  it('DELETE after the customer paid at Checkout but before the webhook cancels that Stripe subscription at once; the webhooks record the money as unapplied', async () => {
+  it('DELETE after the customer paid at Checkout but before the webhook cancels that Stripe subscription at once; the webhooks refund the money, once', async () => {
     const user = await h.t.register();
     const res = await h.checkout(user.access_token, 'enterprise');
     expect(res.status).toBe(201);
@@ -92,10 +91,14 @@ describe('Stripe billing safety', () => {
     expect((await h.deliver(h.fake.event('checkout.session.completed', paid.session))).status).toBe(200);
     expect((await h.deliver(h.fake.event('invoice.paid', paid.invoice))).status).toBe(200);
     expect((await h.sub(res.body.subscription_id)).status).toBe('cancelled');
-    // The $99 taken is on record (the checkout's own payment row) and flagged for a refund.
+    // The $99 taken is on record (the checkout's own payment row) and refunded at Stripe, once.
     expect(await h.count(`SELECT count(*) AS n FROM payments WHERE subscription_id = $1`, [res.body.subscription_id])).toBe(1);
-    expect(await h.count(`SELECT count(*) AS n FROM payments WHERE id = $1 AND status = 'completed' AND stripe_invoice_id = $2`, [res.body.payment_id, paid.invoice.id])).toBe(1);
-    expect((await unapplied(res.body.subscription_id))[0]).toMatchObject({ code: 'invalid_state', stripe_subscription_id: stripeSubId });
+    expect(await h.count(`SELECT count(*) AS n FROM payments WHERE id = $1 AND status = 'completed' AND stripe_invoice_id = $2 AND refund_id IS NOT NULL`, [res.body.payment_id, paid.invoice.id])).toBe(1);
+    const refunds = [...h.fake.refunds.values()].filter((r) => r.payment_intent === h.fake.paymentIntents.get(String(paid.invoice.id)));
+    expect(refunds).toEqual([expect.objectContaining({ amount: 9900, status: 'succeeded' })]);
+    expect(await unapplied(res.body.subscription_id)).toEqual([expect.objectContaining({ code: 'invalid_state', stripe_subscription_id: stripeSubId, refund_id: refunds[0].id })]);
+    const hist = await h.t.request<{ items: Array<{ payment_id: string; status: string; refunded_at: string | null; failure_reason: string | null }> }>('GET', '/api/payments/history', { token: user.access_token });
+    expect(hist.body.items.find((p) => p.payment_id === res.body.payment_id)).toMatchObject({ status: 'completed', refunded_at: expect.any(String), failure_reason: 'unapplied: invalid_state' });
   });
 
   it('a new Checkout while the previous session is still open (< 10 min left to pay) expires the previous session first', async () => {
@@ -142,11 +145,15 @@ describe('Stripe billing safety', () => {
     const subId = a.body.subscription_id;
     const local = await h.sub(subId);
     expect(local).toMatchObject({ status: 'active', stripe_subscription_id: paidA.subscription.id });
-    expect(local.end_date!.getTime()).toBe(periodEnd(paidA.subscription) * 1000);
+    expect(local.end_date!.getTime()).toBe(calendarEnd(linePeriod(paidA.invoice).start));
     // Each checkout's payment holds its own invoice; B's $99 is kept for a refund.
     expect(await h.count(`SELECT count(*) AS n FROM payments WHERE id = $1 AND stripe_invoice_id = $2 AND status = 'completed'`, [a.body.payment_id, paidA.invoice.id])).toBe(1);
     expect(await h.count(`SELECT count(*) AS n FROM payments WHERE id = $1 AND stripe_invoice_id = $2 AND status = 'completed'`, [b.body.payment_id, paidB.invoice.id])).toBe(1);
-    expect((await unapplied(subId)).map((d) => d.code)).toContain('second_stripe_subscription');
+    // B's money is refunded at Stripe, and flagged once (checkout.session.completed and invoice.paid both name it).
+    expect((await unapplied(subId)).filter((d) => d.code === 'second_stripe_subscription')).toHaveLength(1);
+    const refundsB = [...h.fake.refunds.values()].filter((r) => r.payment_intent === h.fake.paymentIntents.get(String(paidB.invoice.id)));
+    expect(refundsB).toEqual([expect.objectContaining({ amount: 9900 })]);
+    expect(await h.count(`SELECT count(*) AS n FROM payments WHERE id = $1 AND refund_id = $2`, [b.body.payment_id, refundsB[0].id])).toBe(1);
     expect({ a: stripeStatus(String(paidA.subscription.id)), b: stripeStatus(String(paidB.subscription.id)) }).toEqual({ a: 'active', b: 'canceled' });
 
     // Stripe's deletion event for B is not ours to apply.
@@ -188,7 +195,7 @@ describe('Stripe billing safety', () => {
     expect((await h.t.request('PATCH', `/api/subscriptions/${u.subId}`, { token: u.user.access_token, body: { auto_renew: false } })).status).toBe(200);
 
     // The sweep ends it at end_date; Stripe does not renew it but ends it too.
-    const end = periodEnd(u.subscription) * 1000;
+    const end = (await h.sub(u.subId)).end_date!.getTime();
     await worker.get(BillingSweeps).expireDue(new Date(end + 60_000));
     expect(await h.sub(u.subId)).toMatchObject({ status: 'expired', end_reason: 'period_ended' });
     expect(() => h.fake.renew(u.stripeSubId, true)).toThrow(/does not renew/);
@@ -203,7 +210,7 @@ describe('Stripe billing safety', () => {
     expect((await h.sub(u.subId)).status).toBe('past_due');
 
     // Stripe's Smart Retries go on for weeks; our grace is 3 days.
-    const end = periodEnd(u.subscription) * 1000;
+    const end = (await h.sub(u.subId)).end_date!.getTime();
     await worker.get(BillingSweeps).expireDue(new Date(end + 4 * 86_400_000));
     expect(await h.sub(u.subId)).toMatchObject({ status: 'expired', end_reason: 'payment_overdue' });
     // The sweep's transaction only queued it; Stripe is called by the job.
@@ -227,7 +234,7 @@ describe('Stripe billing safety', () => {
     const u = await activeEnterprise();
     const failed = h.fake.renew(u.stripeSubId, false);
     await h.deliver(h.fake.event('invoice.payment_failed', failed.invoice, nowSec() + 1));
-    const end = periodEnd(u.subscription) * 1000;
+    const end = (await h.sub(u.subId)).end_date!.getTime();
     await worker.get(BillingSweeps).expireDue(new Date(end + 4 * 86_400_000));
     expect((await h.sub(u.subId)).status).toBe('expired');
 
@@ -246,7 +253,7 @@ describe('Stripe billing safety', () => {
 
   it('the outbox job retries a Stripe failure later, with backoff', async () => {
     const u = await activeEnterprise();
-    const end = periodEnd(u.subscription) * 1000;
+    const end = (await h.sub(u.subId)).end_date!.getTime();
     await h.t.request('PATCH', `/api/subscriptions/${u.subId}`, { token: u.user.access_token, body: { cancel_at_period_end: true } });
     await worker.get(BillingSweeps).expireDue(new Date(end + 60_000));
     expect(await h.sub(u.subId)).toMatchObject({ status: 'expired', end_reason: 'cancelled_at_period_end' });

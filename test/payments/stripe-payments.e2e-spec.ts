@@ -1,6 +1,6 @@
 import { createTestApp } from '../support/app';
 import { nowSec } from '../fakes/stripe/stripe-wire';
-import { createStripeHarness, StripeHarness, STRIPE_UA } from './stripe-support';
+import { calendarEnd, createStripeHarness, linePeriod, StripeHarness, STRIPE_UA } from './stripe-support';
 
 interface User {
   id: string;
@@ -65,11 +65,11 @@ describe('Stripe payments (real stripe library against a local fake, real Postgr
     const sub = await h.sub(res.body.subscription_id);
     expect(sub.status).toBe('active');
     expect(sub.stripe_subscription_id).toBe(paid.subscription.id);
-    const periodEnd = ((paid.subscription.items as { data: Array<{ current_period_end: number }> }).data[0]).current_period_end;
-    expect(sub.end_date!.getTime()).toBe(periodEnd * 1000);
+    const periodEnd = calendarEnd(linePeriod(paid.invoice).start);
+    expect(sub.end_date!.getTime()).toBe(periodEnd);
 
     expect((await h.deliver(h.fake.event('invoice.paid', paid.invoice))).status).toBe(200);
-    expect((await h.sub(res.body.subscription_id)).end_date!.getTime()).toBe(periodEnd * 1000);
+    expect((await h.sub(res.body.subscription_id)).end_date!.getTime()).toBe(periodEnd);
 
     const history = await h.t.request<{ items: Array<Record<string, unknown>>; total: number }>('GET', '/api/payments/history', { token: user.access_token });
     expect(history.status).toBe(200);
@@ -208,8 +208,8 @@ describe('Stripe payments (real stripe library against a local fake, real Postgr
     await h.deliver(h.fake.event('invoice.paid', recovered.invoice, nowSec() + 2));
     const after = await h.sub(u.subId);
     expect(after.status).toBe('active');
-    const line = (recovered.invoice.lines as { data: Array<{ period: { end: number } }> }).data[0];
-    expect(after.end_date!.getTime()).toBe(line.period.end * 1000);
+    // Two calendar months from the first period's start (APP_TIMEZONE), whatever Stripe's own period end.
+    expect(after.end_date!.getTime()).toBe(calendarEnd(linePeriod(u.invoice).start, 2));
     expect(after.end_date!.getTime()).toBeGreaterThan(before.end_date!.getTime());
     // The same failure delivered again (Stripe retry of the old event) is a duplicate; a stale copy too.
     await h.deliver(failEvt);
@@ -310,8 +310,7 @@ describe('Stripe payments (real stripe library against a local fake, real Postgr
     const renewed = h.fake.renew(u.stripeSubId, true);
     await h.deliver(h.fake.event('invoice.paid', renewed.invoice));
     await h.deliver(h.fake.event('invoice.paid', renewed.invoice));
-    const line = (renewed.invoice.lines as { data: Array<{ period: { end: number } }> }).data[0];
-    expect((await h.sub(u.subId)).end_date!.getTime()).toBe(line.period.end * 1000);
+    expect((await h.sub(u.subId)).end_date!.getTime()).toBe(calendarEnd(linePeriod(u.invoice).start, 2));
     const hist = await h.t.request<{ items: Array<{ kind: string; status: string }> }>('GET', '/api/payments/history', { token: u.user.access_token });
     expect(hist.body.items.map((i) => `${i.kind}:${i.status}`)).toEqual(['renewal:completed', 'subscription:completed']);
   });
@@ -357,9 +356,8 @@ describe('Stripe payments (real stripe library against a local fake, real Postgr
     const charged = h.fake.renew(paid.subscription.id as string, true);
     expect((await h.deliver(h.fake.event('invoice.paid', charged.invoice, nowSec() + 1))).status).toBe(200);
     sub = await h.sub(trial.body.id);
-    const line = (charged.invoice.lines as { data: Array<{ period: { end: number } }> }).data[0];
     expect(sub).toMatchObject({ status: 'active' });
-    expect(sub.end_date!.getTime()).toBe(line.period.end * 1000);
+    expect(sub.end_date!.getTime()).toBe(calendarEnd(linePeriod(charged.invoice).start));
     const hist = await h.t.request<{ items: Array<{ amount_usd: string; status: string }> }>('GET', '/api/payments/history', { token: user.access_token });
     expect(hist.body.items.map((i) => `${i.amount_usd}:${i.status}`)).toContain('29.00:completed');
     expect(await h.count(`SELECT count(*) AS n FROM user_subscriptions WHERE user_id = $1`, [user.id])).toBe(1);
@@ -393,8 +391,7 @@ describe('Stripe payments (real stripe library against a local fake, real Postgr
     Object.assign(inv, { amount_due: 0, amount_paid: 0, subtotal: 2900, total: 0, total_discount_amounts: [{ amount: 2900, discount: 'di_100off' }] });
     expect((await h.deliver(h.fake.event('invoice.paid', inv, nowSec() + 1))).status).toBe(200);
     const sub = await h.sub(res.body.subscription_id);
-    const lineEnd = (inv.lines as { data: Array<{ period: { end: number } }> }).data[0].period.end;
-    expect({ status: sub.status, end: sub.end_date!.getTime() }).toEqual({ status: 'active', end: lineEnd * 1000 });
+    expect({ status: sub.status, end: sub.end_date!.getTime() }).toEqual({ status: 'active', end: calendarEnd(linePeriod(inv).start) });
   });
 
   it('a card trial too close to its end for a Stripe trial is charged at once: that first invoice activates it, even before checkout.session.completed', async () => {
@@ -411,7 +408,7 @@ describe('Stripe payments (real stripe library against a local fake, real Postgr
     expect(paid.invoice).toMatchObject({ billing_reason: 'subscription_create', amount_paid: 2900 });
     expect((await h.deliver(h.fake.event('invoice.paid', paid.invoice))).status).toBe(200);
     const sub = await h.sub(res.body.subscription_id);
-    expect({ status: sub.status, end: sub.end_date!.getTime() }).toEqual({ status: 'active', end: ((paid.subscription.items as { data: Array<{ current_period_end: number }> }).data[0]).current_period_end * 1000 });
+    expect({ status: sub.status, end: sub.end_date!.getTime() }).toEqual({ status: 'active', end: calendarEnd(linePeriod(paid.invoice).start) });
   });
 
   it('cancel_at_period_end chosen on a card trial before its card is on file is set at Stripe when the trial gets its Stripe subscription', async () => {

@@ -1,8 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import Stripe from 'stripe';
+import type { BillingCycle } from '@torgovo/plans';
+import { addBillingPeriods } from '@torgovo/subscriptions';
 import { createTestApp, HttpResult, TestApp } from '../support/app';
 import { FakeStripeServer } from '../fakes/stripe/fake-stripe-server';
 import type { Wire } from '../fakes/stripe/stripe-wire';
+
+/**
+ * Where a card period paid from `startSec` (Stripe's period start, unix seconds) ends: `periods`
+ * calendar months (or years) later in APP_TIMEZONE (the tests run with its default), as for crypto.
+ */
+export function calendarEnd(startSec: number, periods = 1, cycle: BillingCycle = 'monthly'): number {
+  return addBillingPeriods(new Date(startSec * 1000), periods, cycle, 'Asia/Karachi').getTime();
+}
+
+/** The service period of an invoice's first line (unix seconds). */
+export const linePeriod = (invoice: Wire): { start: number; end: number } => ((invoice.lines as { data: Array<{ period: { start: number; end: number } }> }).data[0]).period;
 
 export const STRIPE_UA = 'Stripe/1.0 (+https://stripe.com/docs/webhooks)';
 

@@ -98,7 +98,7 @@ describe('BillingScheduler on PostgreSQL', () => {
     await ds.query(`UPDATE user_subscriptions SET stripe_subscription_id = 'sub_trial_linked' WHERE id = $1`, [ids.cardTrialLinked]);
     const sweeps = h.get(BillingSweeps);
     const result = await sweeps.expireDue(new Date(now));
-    expect(result.rows).toBe(11);
+    expect(result.rows).toBe(10);
 
     const expect_ = async (id: string, status: string, reason: string | null) => {
       const s = await load(id);
@@ -111,7 +111,8 @@ describe('BillingScheduler on PostgreSQL', () => {
     await expect_(ids.notRenewing, 'expired', 'period_ended');
     await expect_(ids.trialEnded, 'expired', 'trial_ended');
     await expect_(ids.cardTrialNoCard, 'expired', 'trial_ended');
-    await expect_(ids.cardTrialLinked, 'past_due', null); // keeps access through the grace while Stripe charges
+    // Stripe renews it: past due only when Stripe says so; it keeps access through the grace while Stripe charges.
+    await expect_(ids.cardTrialLinked, 'trial', null);
     await expect_(ids.pastDueOverGrace, 'expired', 'payment_overdue');
     await expect_(ids.pastDueInGrace, 'past_due', null);
     await expect_(ids.notDue, 'active', null);
@@ -228,7 +229,7 @@ describe('BillingScheduler on PostgreSQL', () => {
     }
   });
 
-  it('a card trial past end_date keeps access through the grace both before and after the sweep moves it to past_due', async () => {
+  it('a card trial past end_date keeps access through the grace, and the sweep leaves it to Stripe (no past_due of its own)', async () => {
     const user = await createUser(ds, 'rv');
     const end = new Date(Date.now() - HOUR);
     const [row] = (await ds.query(
@@ -243,7 +244,7 @@ describe('BillingScheduler on PostgreSQL', () => {
     await h.get(BillingSweeps).expireDue(now);
     const status = ((await ds.query('SELECT status FROM user_subscriptions WHERE id = $1', [row.id])) as Array<{ status: string }>)[0].status;
     const after = await ent.find(user, 'custom_bot', now);
-    expect(status).toBe('past_due');
+    expect(status).toBe('trial');
     expect(after).not.toBeNull();
     // Same instant, same row: access must not depend on whether the sweep has run yet.
     expect(before).not.toBeNull();

@@ -114,7 +114,7 @@ describe('subscriptions: state machine on PostgreSQL', () => {
     const err = await expectDomainError(subs.subscribe(user, dto('pro', { billing_cycle: 'yearly' })), 'pending_subscription_exists', 409);
     expect(err.details[0].message).toBe(pending.id);
     // The other plan type is independent.
-    const managed = await subs.subscribe(user, dto('managed_basic', { payment_method: 'stripe' }));
+    const managed = await subs.subscribe(user, dto('managed_basic', { payment_method: 'crypto' }));
     expect(managed.status).toBe('pending_payment');
     const mine = await subs.current(user);
     expect(mine.current.custom_bot?.id).toBe(free.id);

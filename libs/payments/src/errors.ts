@@ -15,6 +15,7 @@ export const PaymentErrors = {
     new DomainError('not_payable_by_card', 409, 'This plan does not need a card payment now (it is free or starts a trial without one)'),
   noCustomer: () => new DomainError('no_billing_account', 409, 'You have no card billing account yet; subscribe by card first'),
   invalidSignature: () => new DomainError('invalid_signature', 400, 'Invalid Stripe-Signature'),
+  invalidEvent: () => new DomainError('invalid_event', 400, 'The webhook body is not a Stripe event object'),
   provider: () => new DomainError('payment_provider_error', 502, 'The payment provider did not answer; try again'),
   // Crypto (OKX deposits, CoinGate)
   cryptoNotConfigured: (what: string) => new DomainError('payments_not_configured', 503, `${what} payments are not configured on this server`),

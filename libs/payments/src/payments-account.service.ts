@@ -10,9 +10,14 @@ import { Payment } from './entities/payment.entity';
 import { PaymentErrors } from './errors';
 import { StripeGateway } from './stripe/stripe-gateway';
 
+/** Bump when the Portal features below change: a new configuration is created at Stripe. */
+const PORTAL_CONFIGURATION_VERSION = 'v1';
+
 /** The user's side of billing outside checkout: the Stripe Customer Portal and the payment history. */
 @Injectable()
 export class PaymentsAccountService {
+  private portalConfigId?: string;
+
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly gateway: StripeGateway,
@@ -25,11 +30,49 @@ export class PaymentsAccountService {
     const rows = (await this.ds.query('SELECT stripe_customer_id FROM users WHERE id = $1', [userId])) as Array<{ stripe_customer_id: string | null }>;
     const customer = rows[0]?.stripe_customer_id;
     if (!customer) throw PaymentErrors.noCustomer();
-    const session = await this.gateway.call('billingPortal.sessions.create', (s) =>
-      s.billingPortal.sessions.create({ customer, return_url: this.config.env.STRIPE_SUCCESS_URL ?? this.config.publicUrl }),
-    );
-    await this.audit.record({ event_type: 'payment.portal_opened', user_id: userId, data: { portal_session_id: session.id }, ip: ctx.ip ?? null, user_agent: ctx.user_agent ?? null });
+    const returnUrl = this.config.env.STRIPE_PORTAL_RETURN_URL ?? `${this.config.publicUrl}/billing`;
+    const configuration = await this.portalConfiguration(returnUrl);
+    const session = await this.gateway.call('billingPortal.sessions.create', (s) => s.billingPortal.sessions.create({ customer, return_url: returnUrl, configuration }));
+    await this.audit.record({
+      event_type: 'payment.portal_opened',
+      user_id: userId,
+      data: { portal_session_id: session.id, configuration, actor: 'user' },
+      ip: ctx.ip ?? null,
+      user_agent: ctx.user_agent ?? null,
+    });
     return { url: session.url };
+  }
+
+  /**
+   * The Portal's configuration, created once at Stripe and found again by its metadata: it allows
+   * only what this platform follows — payment method and invoice history, and cancel at period end
+   * (mirrored to auto_renew) — never a plan switch (plans change through Checkout, with the old
+   * plan's unused time credited) nor an immediate cancel. Stripe's default configuration may allow both.
+   */
+  private async portalConfiguration(returnUrl: string): Promise<string> {
+    if (this.portalConfigId) return this.portalConfigId;
+    const list = await this.gateway.call('billingPortal.configurations.list', (s) => s.billingPortal.configurations.list({ active: true, limit: 100 }));
+    const found = list.data.find((c) => c.metadata?.torgovo_portal === PORTAL_CONFIGURATION_VERSION);
+    const config =
+      found ??
+      (await this.gateway.call('billingPortal.configurations.create', (s) =>
+        s.billingPortal.configurations.create(
+          {
+            default_return_url: returnUrl,
+            features: {
+              customer_update: { enabled: false },
+              invoice_history: { enabled: true },
+              payment_method_update: { enabled: true },
+              subscription_cancel: { enabled: true, mode: 'at_period_end', proration_behavior: 'none' },
+              subscription_update: { enabled: false },
+            },
+            metadata: { torgovo_portal: PORTAL_CONFIGURATION_VERSION },
+          },
+          { idempotencyKey: `portal-configuration-${PORTAL_CONFIGURATION_VERSION}` },
+        ),
+      ));
+    this.portalConfigId = config.id;
+    return config.id;
   }
 
   /** Every provider's payments (history is not Stripe-only), newest first; works with Stripe off. */

@@ -23,12 +23,12 @@ import { PaymentsController } from './payments.controller';
 import { RenewalRequestService } from './renewal-request.service';
 import { StripeBillingControl } from './stripe/stripe-billing-control';
 import { StripeCancelOutboxConfig } from './stripe/stripe-cancel-outbox.config';
-import { StripeCancelOutboxListener } from './stripe/stripe-cancel-outbox.listener';
 import { StripeCheckoutService } from './stripe/stripe-checkout.service';
 import { StripeEventHandlers } from './stripe/stripe-event-handlers';
 import { StripeGateway } from './stripe/stripe-gateway';
 import { StripePaymentRecords } from './stripe/stripe-payment-records';
-import { StripeSubscriptionMirror } from './stripe/stripe-subscription-mirror';
+import { StripeObligations } from './stripe/stripe-obligations';
+import { StripePricePolicy } from './stripe/stripe-price-plans';
 import { StripeWebhookService } from './stripe/stripe-webhook.service';
 import { StripeWebhookController } from './stripe-webhook.controller';
 import { processedEventsRetention, stripeCancelOutboxRetention } from './processed-events-retention';
@@ -46,12 +46,12 @@ import { processedEventsRetention, stripeCancelOutboxRetention } from './process
     RenewalRequestService,
     StripeGateway,
     StripeBillingControl,
-    StripeCancelOutboxListener,
     StripeCheckoutService,
     StripeEventHandlers,
     StripePaymentRecords,
     StripeWebhookService,
-    StripeSubscriptionMirror,
+    StripeObligations,
+    StripePricePolicy,
     PaymentsAccountService,
     processedEventsRetention,
     stripeCancelOutboxRetention,

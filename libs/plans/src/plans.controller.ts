@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { ApiErrors, AuthUser, CurrentUser, Public, ReqMeta, RequestMeta, Roles } from '@torgovo/core';
-import { CreatePlanDto, ListPlansQuery, UpdatePlanDto } from './dto/plan.dto';
+import { AdminListPlansQuery, CreatePlanDto, ListPlansQuery, UpdatePlanDto } from './dto/plan.dto';
 import { PlanPage, PlanResponse, toPlanResponse } from './dto/plan-response';
 import { AdminContext, PlansService } from './plans.service';
 
@@ -17,6 +17,14 @@ export class PlansController {
   @Get()
   async list(@Query() q: ListPlansQuery): Promise<PlanPage> {
     const result = await this.plans.listActive(q);
+    return { ...result, items: result.items.map(toPlanResponse) };
+  }
+
+  /** The admin's list: deactivated plans too (the public list shows only active ones). */
+  @Roles('admin')
+  @Get('admin')
+  async listAll(@Query() q: AdminListPlansQuery): Promise<PlanPage> {
+    const result = await this.plans.listAll(q);
     return { ...result, items: result.items.map(toPlanResponse) };
   }
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, QueryFailedError, Repository } from 'typeorm';
 import { AuditService, CommonErrors, Page, page } from '@torgovo/core';
-import { CreatePlanDto, ListPlansQuery, UpdatePlanDto } from './dto/plan.dto';
+import { AdminListPlansQuery, CreatePlanDto, ListPlansQuery, UpdatePlanDto } from './dto/plan.dto';
 import { SubscriptionPlan } from './entities/subscription-plan.entity';
 import { PlanErrors } from './errors';
 import { PlanType } from './plan-types';
@@ -31,6 +31,17 @@ export class PlansService {
     const [items, total] = await this.plans.findAndCount({
       where: { is_active: true, ...(q.plan_type ? { plan_type: q.plan_type } : {}) },
       order: { sort_order: 'ASC', monthly_price: 'ASC', code: 'ASC' },
+      skip: q.offset,
+      take: q.limit,
+    });
+    return page(items, total, q);
+  }
+
+  /** Every plan, deactivated ones too (the admin's list: a retired plan still has subscribers). */
+  async listAll(q: AdminListPlansQuery): Promise<Page<SubscriptionPlan>> {
+    const [items, total] = await this.plans.findAndCount({
+      where: { ...(q.plan_type ? { plan_type: q.plan_type } : {}), ...(q.is_active === undefined ? {} : { is_active: q.is_active }) },
+      order: { is_active: 'DESC', sort_order: 'ASC', monthly_price: 'ASC', code: 'ASC' },
       skip: q.offset,
       take: q.limit,
     });

@@ -44,13 +44,18 @@ const MAX_BATCHES_PER_SWEEP = 10_000;
  * their audit rows and end notifications written in the same transaction.
  * Rules: active/trial past end_date; past_due past the grace period (or no longer
  * renewable); pending_payment never paid within BILLING_PENDING_TTL_HOURS. An active,
- * renewable paid subscription goes to past_due first and keeps access during the grace; so
- * does a trial with a card on file at Stripe (stripe_subscription_id set), whose first charge
- * may land after end_date: expiring it would leave that payment with nothing to apply to.
+ * renewable crypto subscription goes to past_due first and keeps access during the grace.
+ * One the provider renews itself (a card subscription linked to Stripe, trial included) is
+ * left as it is after end_date: it is past due only when Stripe says so (its webhook), and
+ * expires here only when the grace ends without a paid renewal — no past_due flicker for the
+ * hour between end_date and Stripe's charge. A pending_payment or trial with a payment open or
+ * in flight at the provider (payment_hold_until) is not expired under that payment.
  */
 // Same rule as isRenewable (entitlements.service.ts), which decides access before the sweep runs.
 const RENEWABLE = `(auto_renew AND NOT cancel_at_period_end AND payment_method <> 'none'
                     AND (status = 'active' OR (status = 'trial' AND stripe_subscription_id IS NOT NULL)))`;
+const PROVIDER_RENEWED = `(payment_method = 'stripe' AND stripe_subscription_id IS NOT NULL)`;
+const PAYMENT_HELD = `(payment_hold_until IS NOT NULL AND payment_hold_until > $1)`;
 const EXPIRE_SQL = `
   WITH due AS (
     SELECT id, status AS old_status,
@@ -62,9 +67,11 @@ const EXPIRE_SQL = `
            WHEN status IN ('active', 'trial') AND end_date > $2 THEN 'renewal_payment_due'
            ELSE 'payment_overdue' END AS reason
     FROM user_subscriptions
-    WHERE (status IN ('active', 'trial') AND end_date <= $1)
+    WHERE (status IN ('active', 'trial') AND end_date <= $1
+           AND NOT (${RENEWABLE} AND ${PROVIDER_RENEWED} AND end_date > $2)
+           AND NOT (status = 'trial' AND ${PAYMENT_HELD}))
        OR (status = 'past_due' AND (end_date <= $2 OR cancel_at_period_end OR NOT auto_renew))
-       OR (status = 'pending_payment' AND created_at <= $3)
+       OR (status = 'pending_payment' AND created_at <= $3 AND NOT ${PAYMENT_HELD})
     LIMIT $4
     FOR UPDATE SKIP LOCKED
   ), moved AS (
@@ -78,6 +85,22 @@ const EXPIRE_SQL = `
     RETURNING s.id, s.user_id, s.plan_id, s.plan_type, due.old_status, due.new_status, due.reason, s.end_date
   )
   SELECT * FROM moved`;
+
+/**
+ * A trial that replaced the user's free plan ended unpaid: the free plan comes back (a new row;
+ * the replaced one is final), so the user is never left with no plan. Skipped when the free plan
+ * was retired or another current subscription of the type exists.
+ */
+const RESTORE_FREE_SQL = `
+  INSERT INTO user_subscriptions (user_id, plan_id, plan_type, status, billing_cycle, payment_method, auto_renew, start_date, end_date, replaces_id)
+  SELECT t.user_id, old.plan_id, old.plan_type, 'active', old.billing_cycle, 'none', false, $2::timestamptz, NULL, t.id
+    FROM user_subscriptions t
+    JOIN user_subscriptions old ON old.id = t.replaces_id AND old.payment_method = 'none'
+    JOIN subscription_plans p ON p.id = old.plan_id AND p.is_active
+   WHERE t.id = ANY($1::uuid[])
+     AND NOT EXISTS (SELECT 1 FROM user_subscriptions c
+                      WHERE c.user_id = t.user_id AND c.plan_type = t.plan_type AND c.status IN ('active', 'trial', 'past_due'))
+  RETURNING id, user_id, plan_id, plan_type, replaces_id`;
 
 /** Marks the period as requested (once per end_date) and hands back what the payment request needs. */
 const RENEWAL_SQL = `
@@ -160,15 +183,31 @@ export class BillingSweeps {
         to: r.new_status,
         reason: r.reason,
         end_date: r.end_date?.toISOString() ?? null,
-        actor: 'billing_scheduler',
+        actor: 'system',
+        job: 'billing_scheduler',
       },
     }));
     await this.audit.insertMany(entries, m);
+    const trialsEnded = rows.filter((r) => r.old_status === 'trial' && r.new_status === 'expired').map((r) => r.id);
+    if (trialsEnded.length > 0) await this.restoreFree(m, trialsEnded, now);
     const ended: SubscriptionEndedEvent[] = rows
       .filter((r) => r.new_status === 'expired' && isCurrent(r.old_status))
       .map((r) => ({ subscription_id: r.id, user_id: r.user_id, plan_type: r.plan_type, reason: r.reason as EndReason }));
     await this.hooks.notifyEnded(ended, m);
     return rows.length;
+  }
+
+  private async restoreFree(m: EntityManager, trialIds: string[], now: Date): Promise<void> {
+    const restored = (await m.query(RESTORE_FREE_SQL, [trialIds, now])) as Array<{ id: string; user_id: string; plan_id: string; plan_type: PlanType; replaces_id: string }>;
+    await this.audit.insertMany(
+      restored.map((r) => ({
+        actor_id: null,
+        event_type: 'subscription.created',
+        user_id: r.user_id,
+        data: { subscription_id: r.id, plan_id: r.plan_id, plan_type: r.plan_type, status: 'active', reason: 'free_plan_restored_after_trial', trial_id: r.replaces_id, actor: 'system' },
+      })),
+      m,
+    );
   }
 
   private async inBatches(batch: (m: EntityManager) => Promise<number>): Promise<SweepResult> {

@@ -17,6 +17,10 @@ export const SubscriptionErrors = {
     new DomainError('pending_subscription_exists', 409, 'Another subscription of this type is waiting for payment; cancel it first', [
       { field: 'subscription_id', message: id },
     ]),
+  cardPaymentsOff: () =>
+    new DomainError('payments_not_configured', 503, 'Card payments are not available on this server; choose crypto', [
+      { field: 'payment_method', message: 'stripe is not configured' },
+    ]),
   concurrentChange: () =>
     new DomainError('already_subscribed', 409, 'A subscription of this type was created at the same time; reload and retry'),
   ended: (status: string) => new DomainError('invalid_state', 409, `Cannot change a subscription that is ${status}`),

@@ -6,7 +6,7 @@ import { addBillingPeriods, nextPeriodEnd } from './billing-period';
 import { SubscriptionPeriod } from './entities/subscription-period.entity';
 import { UserSubscription } from './entities/user-subscription.entity';
 import { SubscriptionErrors } from './errors';
-import { AuditContext, markReplaced, subscriptionAudit } from './subscription-audit';
+import { AuditContext, markReplaced, subscriptionAudit, SYSTEM } from './subscription-audit';
 import { assertTransition, CURRENT_STATUSES } from './subscription-states';
 import { lockUserBilling } from './user-billing-lock';
 
@@ -16,11 +16,17 @@ export interface ActivationInput {
    * (provider, reference) twice changes nothing the second time.
    */
   payment: { provider: 'stripe' | 'okx' | 'coingate' | 'manual'; reference: string };
-  /** Stripe passes its own period; otherwise it is computed from billing_cycle in APP_TIMEZONE. */
+  /**
+   * Where the paid period starts (a provider's own period start). The end follows the product's
+   * calendar (billing-period.ts, APP_TIMEZONE) unless periodEnd is given: card subscriptions pass
+   * no periodEnd, so a card and a crypto payment made at the same instant end on the same day.
+   */
   periodStart?: Date;
   periodEnd?: Date;
   stripeSubscriptionId?: string | null;
-  /** null = the system (a webhook or the payment checker). */
+  /** Who applied it; default the system. A webhook passes { actor: 'provider', ip, user_agent } of its request. */
+  audit?: AuditContext;
+  /** Shorthand for audit: { actorId } (a user or admin who applied it by hand); null or absent = the system. */
   actorId?: string | null;
   now?: Date;
 }
@@ -91,7 +97,7 @@ export class SubscriptionActivationService {
     const newEnd = sub.end_date && sub.status !== 'trial' ? later(sub.end_date, end) : end;
 
     let replaced: UserSubscription | null = null;
-    const ctx: AuditContext = { actorId: input.actorId ?? null };
+    const ctx: AuditContext = input.audit ?? (input.actorId ? { actorId: input.actorId } : SYSTEM);
     if (sub.status === 'pending_payment') {
       replaced = await repo.findOne({
         where: { user_id: sub.user_id, plan_type: sub.plan_type, status: In([...CURRENT_STATUSES]), id: Not(sub.id) },
@@ -108,6 +114,7 @@ export class SubscriptionActivationService {
         start_date: sub.start_date ?? start,
         end_date: newEnd,
         period_anchor: anchor,
+        payment_hold_until: null,
         ...(input.stripeSubscriptionId ? { stripe_subscription_id: input.stripeSubscriptionId } : {}),
       },
     );
@@ -115,7 +122,7 @@ export class SubscriptionActivationService {
 
     const event = sub.status === 'pending_payment' || sub.status === 'trial' ? 'subscription.activated' : 'subscription.renewed';
     await this.audit.record(
-      subscriptionAudit(event, sub, { ...ctx, actorId: ctx.actorId ?? sub.user_id }, {
+      subscriptionAudit(event, sub, ctx, {
         from: sub.status,
         payment_provider: provider,
         payment_reference: reference,

@@ -2,11 +2,25 @@ import type { EntityManager } from 'typeorm';
 import { AuditEntry, AuditService } from '@torgovo/core';
 import { UserSubscription } from './entities/user-subscription.entity';
 
-/** Who did it, for the audit log. The scheduler passes actorId null (system). */
+/** Who acts on money and subscriptions (DESIGN "Audit log"): never a system action recorded as the user's. */
+export type AuditActor = 'user' | 'admin' | 'system' | 'provider';
+
+/**
+ * Who did it, for the audit log. actorId undefined = the subscription's own user; null = nobody's
+ * (the scheduler, a provider webhook): then `actor` says which, and ip/user_agent are the request's
+ * that caused it (a webhook's too).
+ */
 export interface AuditContext {
   actorId?: string | null;
+  actor?: AuditActor;
   ip?: string | null;
   user_agent?: string | null;
+}
+
+export const SYSTEM: AuditContext = { actorId: null, actor: 'system' };
+
+export function actorOf(ctx: AuditContext): AuditActor {
+  return ctx.actor ?? (ctx.actorId === null ? 'system' : 'user');
 }
 
 export function subscriptionAudit(
@@ -18,8 +32,8 @@ export function subscriptionAudit(
   return {
     event_type: event,
     user_id: sub.user_id,
-    actor_id: ctx.actorId ?? sub.user_id,
-    data: { subscription_id: sub.id, plan_id: sub.plan_id, plan_type: sub.plan_type, ...data },
+    actor_id: ctx.actorId === undefined ? sub.user_id : ctx.actorId,
+    data: { subscription_id: sub.id, plan_id: sub.plan_id, plan_type: sub.plan_type, actor: actorOf(ctx), ...data },
     ip: ctx.ip ?? null,
     user_agent: ctx.user_agent ?? null,
   };

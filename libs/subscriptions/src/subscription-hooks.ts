@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import type { BillingCycle, PlanType } from '@torgovo/plans';
 import { DomainError } from '@torgovo/core';
 import type { UserSubscription } from './entities/user-subscription.entity';
+import type { AuditContext } from './subscription-audit';
 import type { EndReason } from './subscription-states';
 
 /** A subscription that left the current states for good (expired or cancelled, not replaced). */
@@ -56,8 +57,8 @@ export interface RenewalRequester {
  */
 export interface ProviderSubscriptionMirror {
   /** The provider's one "ends at period end" flag: cancel_at_period_end or auto_renew=false (endsAtPeriodEnd). */
-  setCancelAtPeriodEnd(sub: UserSubscription, cancelAtPeriodEnd: boolean, manager: EntityManager): Promise<void>;
-  cancelNow(sub: UserSubscription, manager: EntityManager): Promise<void>;
+  setCancelAtPeriodEnd(sub: UserSubscription, cancelAtPeriodEnd: boolean, manager: EntityManager, ctx: AuditContext): Promise<void>;
+  cancelNow(sub: UserSubscription, manager: EntityManager, ctx: AuditContext): Promise<void>;
 }
 
 /**
@@ -93,14 +94,14 @@ export class SubscriptionHooks {
   }
 
   /** Only card subscriptions live at a provider; without a registered mirror one that does cannot be changed safely. */
-  async mirrorCancelAtPeriodEnd(sub: UserSubscription, cancelAtPeriodEnd: boolean, manager: EntityManager): Promise<void> {
+  async mirrorCancelAtPeriodEnd(sub: UserSubscription, cancelAtPeriodEnd: boolean, manager: EntityManager, ctx: AuditContext): Promise<void> {
     const mirror = this.mirrorFor(sub);
-    if (mirror) await mirror.setCancelAtPeriodEnd(sub, cancelAtPeriodEnd, manager);
+    if (mirror) await mirror.setCancelAtPeriodEnd(sub, cancelAtPeriodEnd, manager, ctx);
   }
 
-  async mirrorCancelNow(sub: UserSubscription, manager: EntityManager): Promise<void> {
+  async mirrorCancelNow(sub: UserSubscription, manager: EntityManager, ctx: AuditContext): Promise<void> {
     const mirror = this.mirrorFor(sub);
-    if (mirror) await mirror.cancelNow(sub, manager);
+    if (mirror) await mirror.cancelNow(sub, manager, ctx);
   }
 
   private mirrorFor(sub: UserSubscription): ProviderSubscriptionMirror | undefined {

@@ -4,7 +4,8 @@ import { AuditService } from '@torgovo/core';
 import { UserSubscription } from './entities/user-subscription.entity';
 import { AuditContext, subscriptionAudit } from './subscription-audit';
 import { SubscriptionHooks } from './subscription-hooks';
-import { canTransition, EndReason, endsAtPeriodEnd, isCurrent } from './subscription-states';
+import { canTransition, EndReason, endsAtPeriodEnd, isCurrent, TERMINAL_STATUSES } from './subscription-states';
+import type { BillingCycle, SubscriptionPlan } from '@torgovo/plans';
 
 /**
  * State a payment provider reports about a subscription it renews (Stripe webhooks):
@@ -70,6 +71,40 @@ export class SubscriptionProviderSyncService {
       : { cancel_at_period_end: false, ...(sub.auto_renew ? {} : { auto_renew: true }) };
     await m.getRepository(UserSubscription).update({ id: sub.id }, changes);
     await this.audit.record(subscriptionAudit('subscription.updated', sub, ctx, { status: sub.status, changes, source: 'provider' }), m);
+    return true;
+  }
+
+  /**
+   * A payment for this subscription is open or in flight at the provider until `until` (an open
+   * Checkout Session; a bank debit clearing): the sweeps do not expire it under that payment. Only
+   * ever lengthened here; activation and releasePaymentHold clear it.
+   */
+  async holdForPayment(subscriptionId: string, until: Date, m: EntityManager): Promise<void> {
+    await m.query(
+      `UPDATE user_subscriptions SET payment_hold_until = GREATEST(payment_hold_until, $2), updated_at = now()
+        WHERE id = $1 AND status IN ('pending_payment', 'trial')`,
+      [subscriptionId, until],
+    );
+  }
+
+  /** The payment in flight failed or was abandoned: the subscription is swept on its own dates again. */
+  async releasePaymentHold(subscriptionId: string, m: EntityManager): Promise<void> {
+    await m.query(`UPDATE user_subscriptions SET payment_hold_until = NULL, updated_at = now() WHERE id = $1 AND payment_hold_until IS NOT NULL`, [subscriptionId]);
+  }
+
+  /**
+   * The provider bills another of our plans (of the same type) for it now: the local plan follows
+   * the price. The caller has mapped the price to a plan and refuses (audits) a price that maps to none.
+   */
+  async changePlanByProvider(subscriptionId: string, plan: Pick<SubscriptionPlan, 'id' | 'code' | 'plan_type'>, cycle: BillingCycle, ctx: AuditContext, m: EntityManager): Promise<boolean> {
+    const sub = await this.lock(m, subscriptionId);
+    if (!sub || TERMINAL_STATUSES.includes(sub.status) || plan.plan_type !== sub.plan_type) return false;
+    if (sub.plan_id === plan.id && sub.billing_cycle === cycle) return false;
+    await m.getRepository(UserSubscription).update({ id: sub.id }, { plan_id: plan.id, billing_cycle: cycle });
+    await this.audit.record(
+      subscriptionAudit('subscription.plan_changed', sub, ctx, { from_plan_id: sub.plan_id, from_cycle: sub.billing_cycle, to_plan_id: plan.id, to_plan_code: plan.code, to_cycle: cycle, source: 'provider' }),
+      m,
+    );
     return true;
   }
 

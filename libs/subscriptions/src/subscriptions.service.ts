@@ -98,7 +98,7 @@ export class SubscriptionsService {
       if (changes.cancel_at_period_end && sub.end_date === null) throw SubscriptionErrors.noPeriodEnd();
       if (changes.auto_renew && sub.end_date === null && sub.status !== 'pending_payment') throw SubscriptionErrors.noPeriodEnd();
       // The provider has one flag for both choices: a renewal it would charge must stop when either says so.
-      await this.hooks.mirrorCancelAtPeriodEnd(sub, endsAtPeriodEnd({ ...sub, ...changes }), m);
+      await this.hooks.mirrorCancelAtPeriodEnd(sub, endsAtPeriodEnd({ ...sub, ...changes }), m, ctx);
       await m.getRepository(UserSubscription).update({ id }, changes);
       await this.audit.record(subscriptionAudit('subscription.updated', sub, ctx, { status: sub.status, changes }), m);
     });
@@ -126,13 +126,13 @@ export class SubscriptionsService {
       .setLock('pessimistic_write')
       .where('s.user_id = :userId AND s.status IN (:...statuses)', { userId, statuses: [...CURRENT_STATUSES, 'pending_payment'] })
       .getMany();
-    for (const sub of open) await this.cancelIn(m, sub, { actorId: adminId }, 'account_erased');
+    for (const sub of open) await this.cancelIn(m, sub, { actorId: adminId, actor: adminId ? 'admin' : 'system' }, 'account_erased');
   }
 
   private async cancelIn(m: EntityManager, sub: UserSubscription, ctx: AuditContext, reason: EndReason): Promise<void> {
     const { id, user_id: userId } = sub;
     assertTransition(sub.status, 'cancelled', 'cancel');
-    await this.hooks.mirrorCancelNow(sub, m);
+    await this.hooks.mirrorCancelNow(sub, m, ctx);
     const now = new Date();
     await m.getRepository(UserSubscription).update({ id }, { status: 'cancelled', cancelled_at: now, ended_at: now, end_reason: reason, auto_renew: false });
     await this.audit.record(subscriptionAudit('subscription.cancelled', sub, ctx, { from: sub.status, reason }), m);
@@ -165,6 +165,10 @@ export class SubscriptionsService {
       throw SubscriptionErrors.alreadySubscribed(plan.plan_type);
     }
 
+    const paid = !new Decimal(planPrice(plan, dto.billing_cycle)).isZero();
+    // A card trial without card payments would end with nothing to convert it (and, over Free, no plan at all).
+    if (paid && dto.payment_method === 'stripe' && !this.config.stripeEnabled) throw SubscriptionErrors.cardPaymentsOff();
+
     const now = new Date();
     const tz = this.config.env.APP_TIMEZONE;
     const id = randomUUID();
@@ -177,7 +181,7 @@ export class SubscriptionsService {
     };
     let created: UserSubscription;
 
-    if (new Decimal(planPrice(plan, dto.billing_cycle)).isZero()) {
+    if (!paid) {
       // Moving down to free would throw away paid time: cancel (or schedule the end of) the paid plan first.
       if (current) throw SubscriptionErrors.alreadySubscribed(plan.plan_type);
       created = repo.create({ ...base, status: 'active', payment_method: 'none', auto_renew: false, start_date: now, end_date: null });

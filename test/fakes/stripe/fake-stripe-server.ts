@@ -5,9 +5,13 @@ import {
   customerWire,
   DAY,
   eventWire,
+  invoicePaymentWire,
   invoiceWire,
   nowSec,
+  portalConfigurationWire,
   portalSessionWire,
+  refundWire,
+  stripeId,
   priceWire,
   subscriptionWire,
   Wire,
@@ -71,6 +75,10 @@ export class FakeStripeServer {
   readonly invoices = new Map<string, Wire>();
   /** Prices known to the fake: id → amount in cents and interval. */
   readonly prices = new Map<string, Wire>();
+  readonly refunds = new Map<string, Wire>();
+  readonly portalConfigurations = new Map<string, Wire>();
+  /** invoice id → the PaymentIntent that collected it (only invoices that collected money). */
+  readonly paymentIntents = new Map<string, string>();
   private readonly idempotent = new Map<string, { params: string; reply: Reply }>();
   private readonly sessionSubscriptionData = new Map<string, Wire>();
   private readonly faults: Array<{ match: (method: string, path: string) => boolean; status: number }> = [];
@@ -114,7 +122,7 @@ export class FakeStripeServer {
    * `subscription_data.trial_end` the subscription is `trialing` until then and the first
    * invoice is Stripe's $0 trial invoice.
    */
-  completeCheckout(sessionId: string, opts: { periodStart?: number } = {}): { session: Wire; subscription: Wire; invoice: Wire } {
+  completeCheckout(sessionId: string, opts: { periodStart?: number; async?: boolean } = {}): { session: Wire; subscription: Wire; invoice: Wire } {
     const session = this.must(this.sessions, sessionId);
     const price = this.must(this.prices, String((session.line_items as Wire[])[0].price));
     const start = opts.periodStart ?? nowSec();
@@ -130,11 +138,15 @@ export class FakeStripeServer {
       ...(trialEnd === null ? {} : { status: 'trialing', trialEnd }),
     });
     const amount = trialEnd === null ? Number(price.unit_amount) : 0;
-    const invoice = invoiceWire({ subscription, billingReason: 'subscription_create', amount, periodStart: start, periodEnd: end, paid: true });
+    // A bank debit (SEPA, ACH) is only started: the invoice stays open until it clears.
+    const pending = opts.async === true && amount > 0;
+    const invoice = invoiceWire({ subscription, billingReason: 'subscription_create', amount, periodStart: start, periodEnd: end, paid: !pending });
+    if (pending) subscription.status = 'incomplete';
+    else this.collected(invoice);
     subscription.latest_invoice = invoice.id;
     Object.assign(session, {
       status: 'complete',
-      payment_status: trialEnd === null ? 'paid' : 'no_payment_required',
+      payment_status: pending ? 'unpaid' : trialEnd === null ? 'paid' : 'no_payment_required',
       subscription: subscription.id,
       invoice: invoice.id,
       amount_subtotal: amount,
@@ -145,6 +157,30 @@ export class FakeStripeServer {
     return { session: this.publicSession(structuredClone(session)), subscription: structuredClone(subscription), invoice: structuredClone(invoice) };
   }
 
+  /** The bank debit started at Checkout clears (or fails): the session's async_payment_succeeded/failed. */
+  settleAsyncPayment(sessionId: string, succeeded: boolean): { session: Wire; subscription: Wire; invoice: Wire } {
+    const session = this.must(this.sessions, sessionId);
+    const invoice = this.must(this.invoices, String(session.invoice));
+    const sub = this.must(this.subscriptions, String(session.subscription));
+    if (succeeded) {
+      Object.assign(invoice, { status: 'paid', amount_paid: invoice.amount_due, amount_remaining: 0, auto_advance: false });
+      this.collected(invoice);
+      session.payment_status = 'paid';
+      sub.status = 'active';
+    } else {
+      Object.assign(invoice, { status: 'open', auto_advance: false });
+      sub.status = 'incomplete_expired';
+    }
+    return { session: this.publicSession(structuredClone(session)), subscription: structuredClone(sub), invoice: structuredClone(invoice) };
+  }
+
+  /** The customer (or the dashboard) switches the subscription to another price, as the Portal's default configuration allows. */
+  switchPrice(subscriptionId: string, priceId: string): Wire {
+    const sub = this.must(this.subscriptions, subscriptionId);
+    ((sub.items as Wire).data as Wire[])[0].price = this.must(this.prices, priceId);
+    return structuredClone(sub);
+  }
+
   /** Stripe bills the next period (after a trial: the first paid one): paid moves the period on; unpaid leaves it past_due. */
   renew(subscriptionId: string, paid: boolean): { subscription: Wire; invoice: Wire } {
     const sub = this.must(this.subscriptions, subscriptionId);
@@ -152,8 +188,16 @@ export class FakeStripeServer {
     const item = ((sub.items as Wire).data as Wire[])[0];
     const start = Number(item.current_period_end);
     const end = start + periodSeconds(item.price as Wire);
-    const invoice = invoiceWire({ subscription: sub, billingReason: 'subscription_cycle', amount: Number((item.price as Wire).unit_amount), periodStart: start, periodEnd: end, paid });
+    // A credit on the customer's balance (a replaced plan's unused time) is taken off first.
+    const customer = this.customers.get(String(sub.customer));
+    const balance = Number(customer?.balance ?? 0);
+    const price = Number((item.price as Wire).unit_amount);
+    const credit = Math.min(price, Math.max(0, -balance));
+    const invoice = invoiceWire({ subscription: sub, billingReason: 'subscription_cycle', amount: price - credit, periodStart: start, periodEnd: end, paid });
+    Object.assign(invoice, { subtotal: price, total: price - credit, starting_balance: balance, ending_balance: balance + credit });
+    if (customer && paid) customer.balance = balance + credit;
     if (!paid) invoice.last_finalization_error = null;
+    else this.collected(invoice);
     this.invoices.set(String(invoice.id), invoice);
     sub.latest_invoice = invoice.id;
     if (paid) Object.assign(item, { current_period_start: start, current_period_end: end });
@@ -169,6 +213,7 @@ export class FakeStripeServer {
     const line = ((invoice.lines as Wire).data as Wire[])[0];
     const period = line.period as { start: number; end: number };
     Object.assign(invoice, { status: 'paid', amount_paid: invoice.amount_due, amount_remaining: 0, attempt_count: 2 });
+    this.collected(invoice);
     const item = ((sub.items as Wire).data as Wire[])[0];
     Object.assign(item, { current_period_start: period.start, current_period_end: period.end });
     sub.status = 'active';
@@ -182,6 +227,10 @@ export class FakeStripeServer {
     return structuredClone(sub);
   }
 
+  private collected(invoice: Wire): void {
+    if (Number(invoice.amount_paid) > 0) this.paymentIntents.set(String(invoice.id), stripeId('pi'));
+  }
+
   event(type: string, object: Wire, created?: number): Wire {
     return eventWire(type, object, created);
   }
@@ -193,7 +242,8 @@ export class FakeStripeServer {
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://fake');
-    const params = parseStripeForm(req.method === 'GET' ? url.searchParams.toString() : raw);
+    // GET and DELETE carry their parameters in the query string (stripe-node), others in the body.
+    const params = parseStripeForm(req.method === 'GET' || req.method === 'DELETE' ? url.searchParams.toString() || raw : raw);
     const idempotencyKey = (req.headers['idempotency-key'] as string | undefined) ?? null;
     const authorization = (req.headers.authorization as string | undefined) ?? null;
     const method = req.method ?? 'GET';
@@ -235,6 +285,7 @@ export class FakeStripeServer {
       return ok(c);
     }
     if (method === 'GET' && (m = path.match(/^\/v1\/customers\/([^/]+)$/))) return this.found(this.customers, m[1], 'customer', ok);
+    if (method === 'GET' && (m = path.match(/^\/v1\/invoices\/([^/]+)$/))) return this.found(this.invoices, m[1], 'invoice', ok);
     if (method === 'POST' && path === '/v1/checkout/sessions') {
       const items = (params.line_items as Wire[] | undefined) ?? [];
       if (params.mode === 'subscription' && (items.length === 0 || !this.prices.has(String(items[0].price)))) {
@@ -244,6 +295,11 @@ export class FakeStripeServer {
         return error(400, 'invalid_request_error', `No such customer: '${String(params.customer)}'`, 'resource_missing');
       }
       const s = checkoutSessionWire(params);
+      if (params.expires_at !== undefined) {
+        const at = Number(params.expires_at);
+        if (at < nowSec() + 30 * 60 || at > nowSec() + DAY) return error(400, 'invalid_request_error', 'The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation.', 'parameter_invalid_integer');
+        s.expires_at = at;
+      }
       s.line_items = items;
       this.sessions.set(String(s.id), s);
       this.sessionSubscriptionData.set(String(s.id), (params.subscription_data as Wire) ?? {});
@@ -275,6 +331,7 @@ export class FakeStripeServer {
       }
       if (method === 'DELETE') {
         if (sub.status === 'canceled') return error(404, 'invalid_request_error', `No such subscription: '${m[1]}'`, 'resource_missing');
+        if (params.prorate === 'true') this.creditUnusedTime(sub, params.invoice_now === 'true');
         Object.assign(sub, { status: 'canceled', canceled_at: nowSec(), ended_at: nowSec(), cancellation_details: { comment: null, feedback: null, reason: 'cancellation_requested' } });
         // Stripe stops automatic collection of the subscription's finalized invoices on cancel.
         for (const inv of this.invoices.values()) {
@@ -285,9 +342,55 @@ export class FakeStripeServer {
     }
     if (method === 'POST' && path === '/v1/billing_portal/sessions') {
       if (!this.customers.has(String(params.customer))) return error(400, 'invalid_request_error', `No such customer: '${String(params.customer)}'`, 'resource_missing');
-      return ok(portalSessionWire(params));
+      if (params.configuration !== undefined && !this.portalConfigurations.has(String(params.configuration))) {
+        return error(400, 'invalid_request_error', `No such configuration: '${String(params.configuration)}'`, 'resource_missing');
+      }
+      return ok({ ...portalSessionWire(params), configuration: params.configuration ?? 'bpc_default' });
+    }
+    if (method === 'GET' && path === '/v1/billing_portal/configurations') {
+      const data = [...this.portalConfigurations.values()].filter((c) => params.active === undefined || String(c.active) === params.active);
+      return ok({ object: 'list', data, has_more: false, url: '/v1/billing_portal/configurations' });
+    }
+    if (method === 'POST' && path === '/v1/billing_portal/configurations') {
+      const c = portalConfigurationWire(params);
+      this.portalConfigurations.set(String(c.id), c);
+      return ok(c);
+    }
+    if (method === 'GET' && path === '/v1/invoice_payments') {
+      const invoice = this.invoices.get(String(params.invoice));
+      const pi = invoice ? this.paymentIntents.get(String(invoice.id)) : undefined;
+      const data = invoice && pi && invoice.status === 'paid' ? [invoicePaymentWire(invoice, pi)] : [];
+      return ok({ object: 'list', data, has_more: false, url: '/v1/invoice_payments' });
+    }
+    if (method === 'POST' && path === '/v1/refunds') {
+      const invoiceId = [...this.paymentIntents.entries()].find(([, pi]) => pi === params.payment_intent)?.[0];
+      if (!invoiceId) return error(400, 'invalid_request_error', `No such payment_intent: '${String(params.payment_intent)}'`, 'resource_missing');
+      if ([...this.refunds.values()].some((r) => r.payment_intent === params.payment_intent)) {
+        return error(400, 'invalid_request_error', `Charge for payment_intent ${String(params.payment_intent)} has already been refunded.`, 'charge_already_refunded');
+      }
+      const r = refundWire(params, Number(this.invoices.get(invoiceId)!.amount_paid));
+      this.refunds.set(String(r.id), r);
+      return ok(r);
     }
     return error(404, 'invalid_request_error', `Unrecognized request URL (${method}: ${path}).`);
+  }
+
+  /**
+   * Cancel with prorate: the unused share of the current period's price becomes a credit on the
+   * customer's balance (with invoice_now, at once, through a $0 final invoice Stripe marks paid).
+   */
+  private creditUnusedTime(sub: Wire, invoiceNow: boolean): void {
+    const item = ((sub.items as Wire).data as Wire[])[0];
+    const start = Number(item.current_period_start);
+    const end = Number(item.current_period_end);
+    const now = Math.min(Math.max(nowSec(), start), end);
+    const credit = Math.floor((Number((item.price as Wire).unit_amount) * (end - now)) / (end - start));
+    const customer = this.customers.get(String(sub.customer));
+    if (!customer || credit <= 0 || !invoiceNow) return;
+    customer.balance = Number(customer.balance ?? 0) - credit;
+    const invoice = invoiceWire({ subscription: sub, billingReason: 'subscription_cycle', amount: 0, periodStart: now, periodEnd: end, paid: true });
+    Object.assign(invoice, { billing_reason: 'subscription_update', subtotal: -credit, total: -credit, starting_balance: 0, ending_balance: -credit });
+    this.invoices.set(String(invoice.id), invoice);
   }
 
   private publicSession(s: Wire): Wire {

@@ -322,3 +322,63 @@ export function eventWire(type: string, object: Wire, created = nowSec()): Wire 
     type,
   };
 }
+
+/**
+ * An invoice_payment (API 2025-03-31 and later: how an invoice names the PaymentIntent that paid it).
+ * Not in fixtures3.json's older snapshot; shape from Stripe's API reference for the object.
+ */
+export function invoicePaymentWire(invoice: Wire, paymentIntent: string): Wire {
+  return {
+    id: stripeId('inpay'),
+    object: 'invoice_payment',
+    amount_paid: invoice.amount_paid,
+    amount_requested: invoice.amount_due,
+    created: nowSec(),
+    currency: invoice.currency,
+    invoice: invoice.id,
+    is_default: true,
+    livemode: false,
+    payment: { type: 'payment_intent', payment_intent: paymentIntent },
+    status: 'paid',
+    status_transitions: { canceled_at: null, paid_at: nowSec() },
+  };
+}
+
+/** fixtures3.json "refund". */
+export function refundWire(params: Wire, amount: number): Wire {
+  return {
+    id: stripeId('re'),
+    object: 'refund',
+    amount,
+    balance_transaction: null,
+    charge: stripeId('ch'),
+    created: nowSec(),
+    currency: 'usd',
+    metadata: (params.metadata as Wire | undefined) ?? {},
+    payment_intent: params.payment_intent ?? null,
+    reason: params.reason ?? null,
+    receipt_number: null,
+    source_transfer_reversal: null,
+    status: 'succeeded',
+    transfer_reversal: null,
+  };
+}
+
+/** fixtures3.json "billing_portal.configuration", with the features asked for. */
+export function portalConfigurationWire(params: Wire): Wire {
+  return {
+    id: stripeId('bpc'),
+    object: 'billing_portal.configuration',
+    active: true,
+    application: null,
+    business_profile: { headline: null, privacy_policy_url: null, terms_of_service_url: null },
+    created: nowSec(),
+    default_return_url: params.default_return_url ?? null,
+    features: params.features ?? {},
+    is_default: false,
+    livemode: false,
+    login_page: { enabled: false, url: null },
+    metadata: (params.metadata as Wire | undefined) ?? {},
+    updated: nowSec(),
+  };
+}

@@ -53,6 +53,7 @@ describe('validateEnv', () => {
 
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
+    [{ APP_TIMEZONE: 'Mars/Base' }, 'APP_TIMEZONE'],
     [{ PORT: '70000' }, 'PORT'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV'],

@@ -9,6 +9,7 @@ import {
   Matches,
   Max,
   Min,
+  IsTimeZone,
   MinLength,
   validateSync,
 } from 'class-validator';
@@ -65,7 +66,8 @@ export class EnvSchema {
   @IsString({ each: true })
   ENCRYPTION_KEYS_OLD: string[] = [];
 
-  @IsString()
+  // An unknown zone would pass here and fail every billing-period computation later (500s).
+  @IsString() @IsTimeZone({ message: 'APP_TIMEZONE must be an IANA time zone such as Asia/Karachi' })
   APP_TIMEZONE = 'Asia/Karachi';
 
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
@@ -120,6 +122,8 @@ export class EnvSchema {
   @IsOptional() @IsString() STRIPE_WEBHOOK_SECRET?: string;
   @IsOptional() @IsString() STRIPE_SUCCESS_URL?: string;
   @IsOptional() @IsString() STRIPE_CANCEL_URL?: string;
+  /** Where the Customer Portal sends the user back (default PUBLIC_URL/billing). */
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) STRIPE_PORTAL_RETURN_URL?: string;
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) STRIPE_API_URL?: string;
 
   @IsOptional() @IsString() OKX_ADMIN_API_KEY?: string;

@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { AppConfig, AuditService, DomainError } from '@torgovo/core';
 import type { BillingCycle } from '@torgovo/plans';
 import { addBillingPeriods, SubscriptionActivationService } from '@torgovo/subscriptions';
-import { StripeCancelOutboxListener } from '../stripe/stripe-cancel-outbox.listener';
+import { StripeObligations } from '../stripe/stripe-obligations';
 import { cancelOpenCryptoPayments } from './open-crypto-payments';
 import { creditedMs } from './paid-time-credit';
 
@@ -66,7 +66,7 @@ export class CryptoPaymentCompletion {
 
   constructor(
     private readonly activation: SubscriptionActivationService,
-    private readonly stripeCancels: StripeCancelOutboxListener,
+    private readonly stripeCancels: StripeObligations,
     private readonly audit: AuditService,
     private readonly config: AppConfig,
   ) {}

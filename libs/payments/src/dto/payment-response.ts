@@ -26,6 +26,8 @@ export class PaymentResponse {
   period_end: string | null;
   created_at: string;
   confirmed_at: string | null;
+  /** Set when the money could not be applied and was refunded automatically (failure_reason says why). */
+  refunded_at: string | null;
 }
 
 export class PaymentPage extends PageResponse {
@@ -55,5 +57,6 @@ export function toPaymentResponse(p: Payment, plan: PaymentPlanSummary | null): 
     period_end: iso(p.period_end),
     created_at: p.created_at.toISOString(),
     confirmed_at: iso(p.confirmed_at),
+    refunded_at: iso(p.refunded_at),
   };
 }

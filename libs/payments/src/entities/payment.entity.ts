@@ -103,4 +103,11 @@ export class Payment {
 
   @Column({ type: 'varchar', length: 64, nullable: true, select: false })
   callback_token_hash: string | null;
+
+  /** Money that could not be applied, refunded automatically at the provider (Stripe refund id). */
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  refund_id: string | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  refunded_at: Date | null;
 }

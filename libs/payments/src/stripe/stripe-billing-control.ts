@@ -7,6 +7,8 @@ import { isInvalidRequest, StripeGateway } from './stripe-gateway';
 
 const ENDED_AT_STRIPE: readonly Stripe.Subscription.Status[] = ['canceled', 'incomplete_expired'];
 
+const idOfPaymentIntent = (v: string | Stripe.PaymentIntent | undefined): string | null => (typeof v === 'string' ? v : (v?.id ?? null));
+
 const isMissing = (err: unknown): boolean => isInvalidRequest(err) && err.code === 'resource_missing';
 
 /**
@@ -19,34 +21,61 @@ export class StripeBillingControl {
 
   constructor(private readonly gateway: StripeGateway) {}
 
-  /** Cancels a Stripe subscription now; false when it had already ended there or Stripe does not know it. */
-  async cancel(stripeSubId: string, idempotencyKey: string): Promise<boolean> {
+  /**
+   * Cancels a Stripe subscription now; false when it had already ended there or Stripe does not know it.
+   * `prorate`: the unused part of the paid period is credited to the customer's Stripe balance at once
+   * (prorate + invoice_now), and Stripe takes that credit off the customer's next invoices.
+   */
+  async cancel(stripeSubId: string, idempotencyKey: string, opts: { prorate?: boolean } = {}): Promise<boolean> {
     const current = await this.orNullIfMissing('subscriptions.retrieve', (s) => s.subscriptions.retrieve(stripeSubId));
     if (!current || ENDED_AT_STRIPE.includes(current.status)) return false;
-    await this.gateway.call('subscriptions.cancel', (s) => s.subscriptions.cancel(stripeSubId, {}, { idempotencyKey }));
+    const params: Stripe.SubscriptionCancelParams = opts.prorate ? { prorate: true, invoice_now: true } : {};
+    await this.gateway.call('subscriptions.cancel', (s) => s.subscriptions.cancel(stripeSubId, params, { idempotencyKey }));
     return true;
   }
 
-  async setCancelAtPeriodEnd(stripeSubId: string, cancelAtPeriodEnd: boolean): Promise<void> {
-    await this.gateway.call('subscriptions.update', (s) => s.subscriptions.update(stripeSubId, { cancel_at_period_end: cancelAtPeriodEnd }));
+  async setCancelAtPeriodEnd(stripeSubId: string, cancelAtPeriodEnd: boolean): Promise<Stripe.Subscription> {
+    return this.gateway.call('subscriptions.update', (s) => s.subscriptions.update(stripeSubId, { cancel_at_period_end: cancelAtPeriodEnd }));
+  }
+
+  /**
+   * Refunds what an invoice collected, in full; null when it collected nothing refundable. The
+   * idempotency key (per invoice) makes a redelivered webhook get the same refund back.
+   */
+  async refundInvoice(invoiceId: string, metadata: Record<string, string>): Promise<Stripe.Refund | null> {
+    const payments = await this.gateway.call('invoicePayments.list', (s) => s.invoicePayments.list({ invoice: invoiceId, status: 'paid', limit: 10 }));
+    const paid = payments.data.find((p) => p.payment?.type === 'payment_intent' && p.payment.payment_intent);
+    let target: Stripe.RefundCreateParams | null = paid ? { payment_intent: idOfPaymentIntent(paid.payment.payment_intent) ?? undefined } : null;
+    if (!target?.payment_intent) {
+      // Webhook endpoints pinned to an API version before 2025-03-31 name the payment on the invoice itself.
+      const legacy = (await this.gateway.call('invoices.retrieve', (s) => s.invoices.retrieve(invoiceId))) as unknown as { payment_intent?: unknown; charge?: unknown };
+      const pi = typeof legacy.payment_intent === 'string' ? legacy.payment_intent : null;
+      const charge = typeof legacy.charge === 'string' ? legacy.charge : null;
+      target = pi ? { payment_intent: pi } : charge ? { charge } : null;
+    }
+    if (!target) return null;
+    const params = { ...target, metadata };
+    return this.gateway.call('refunds.create', (s) => s.refunds.create(params, { idempotencyKey: `refund-${invoiceId}` }));
   }
 
   /**
    * Expires the subscription's open Checkout Sessions so none can be paid any more, and marks
-   * their pending payments `as`. A session found already paid (its webhook not here yet) keeps
-   * its payment pending for that webhook and is returned: its Stripe subscription exists.
+   * their pending payments `as` (returned in `closed`). A session found already paid (its webhook
+   * not here yet) keeps its payment pending for that webhook and is returned in `paid`: its Stripe
+   * subscription exists.
    */
-  async closeOpenCheckouts(m: EntityManager, subscriptionId: string, as: 'cancelled' | 'expired'): Promise<Stripe.Checkout.Session[]> {
+  async closeOpenCheckouts(m: EntityManager, subscriptionId: string, as: 'cancelled' | 'expired'): Promise<{ closed: string[]; paid: Stripe.Checkout.Session[] }> {
     const open = await m.getRepository(Payment).find({
       where: { subscription_id: subscriptionId, provider: 'stripe', status: 'pending', provider_payment_id: Not(IsNull()) },
     });
     const paid: Stripe.Checkout.Session[] = [];
+    const closed: string[] = [];
     for (const p of open) {
       const completed = await this.expireCheckout(p.provider_payment_id as string);
       if (completed) paid.push(completed);
-      else await m.getRepository(Payment).update({ id: p.id, status: 'pending' }, { status: as });
+      else if ((await m.getRepository(Payment).update({ id: p.id, status: 'pending' }, { status: as })).affected) closed.push(p.id);
     }
-    return paid;
+    return { closed, paid };
   }
 
   /** null when the session is now expired (by this call or before) or unknown; the session when it was completed. */

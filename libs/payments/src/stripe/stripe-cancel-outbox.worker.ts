@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { DomainError, PeriodicJob } from '@torgovo/core';
+import { AuditService, DomainError, PeriodicJob } from '@torgovo/core';
 import { StripeBillingControl } from './stripe-billing-control';
 import { StripeCancelOutboxConfig } from './stripe-cancel-outbox.config';
 import { StripeGateway } from './stripe-gateway';
@@ -28,7 +28,9 @@ export interface StripeCancelOutboxResult {
 interface OutboxRow {
   stripe_subscription_id: string;
   subscription_id: string;
+  reason: string;
   attempts: number;
+  user_id: string | null;
 }
 
 /**
@@ -47,12 +49,12 @@ const CLAIM_SQL = `
        SET attempts = o.attempts + 1, next_attempt_at = $1::timestamptz + $3::int * interval '1 second'
       FROM due
      WHERE o.stripe_subscription_id = due.stripe_subscription_id
-    RETURNING o.stripe_subscription_id, o.subscription_id, o.attempts
+    RETURNING o.stripe_subscription_id, o.subscription_id, o.reason, o.attempts
   )
-  SELECT * FROM claimed`;
+  SELECT c.*, l.user_id FROM claimed c LEFT JOIN stripe_subscriptions l ON l.stripe_subscription_id = c.stripe_subscription_id`;
 
 /**
- * Cancels at Stripe the subscriptions StripeCancelOutboxListener queued when our side ended them,
+ * Cancels at Stripe the subscriptions StripeObligations.onSubscriptionsEnded queued when our side ended them,
  * with an idempotency key, and retries failures with a doubling backoff. The timer only triggers.
  */
 @Injectable()
@@ -65,6 +67,7 @@ export class StripeCancelOutboxWorker implements OnApplicationBootstrap, OnModul
     @Inject(StripeCancelOutboxConfig) private readonly config: StripeCancelOutboxConfig,
     private readonly gateway: StripeGateway,
     private readonly control: StripeBillingControl,
+    private readonly audit: AuditService,
     registry: SchedulerRegistry,
   ) {
     this.job = new PeriodicJob(ds, registry, INTERVAL_NAME, STRIPE_CANCEL_OUTBOX_LOCK_KEY);
@@ -106,7 +109,20 @@ export class StripeCancelOutboxWorker implements OnApplicationBootstrap, OnModul
   private async cancelOne(row: OutboxRow, now: Date): Promise<keyof StripeCancelOutboxResult> {
     try {
       const cancelled = await this.control.cancel(row.stripe_subscription_id, `cancel-ended-${row.subscription_id}`);
-      await this.ds.query('UPDATE stripe_cancel_outbox SET done_at = now(), last_error = NULL WHERE stripe_subscription_id = $1', [row.stripe_subscription_id]);
+      await this.ds.transaction(async (m) => {
+        await m.query('UPDATE stripe_cancel_outbox SET done_at = now(), last_error = NULL WHERE stripe_subscription_id = $1', [row.stripe_subscription_id]);
+        if (cancelled) {
+          await this.audit.record(
+            {
+              event_type: 'payment.stripe_cancelled',
+              user_id: row.user_id,
+              actor_id: null,
+              data: { subscription_id: row.subscription_id, stripe_subscription_id: row.stripe_subscription_id, reason: row.reason, actor: 'system', job: 'stripe_cancel_outbox' },
+            },
+            m,
+          );
+        }
+      });
       return cancelled ? 'cancelled' : 'skipped';
     } catch (err) {
       const code = err instanceof DomainError ? err.code : err instanceof Error ? err.message : 'unknown';

@@ -5,11 +5,11 @@ import { DataSource, EntityManager, IsNull, MoreThan } from 'typeorm';
 import type Stripe from 'stripe';
 import { AppConfig, AuditService, Decimal } from '@torgovo/core';
 import { planPrice, SubscriptionPlan } from '@torgovo/plans';
-import { AuditContext, lockUserBilling, SubscriptionsService, UserSubscription } from '@torgovo/subscriptions';
+import { AuditContext, lockUserBilling, SubscriptionProviderSyncService, SubscriptionsService, UserSubscription } from '@torgovo/subscriptions';
 import { CheckoutResponse, CreateCheckoutDto } from '../dto/create-checkout.dto';
 import { Payment } from '../entities/payment.entity';
 import { PaymentErrors } from '../errors';
-import { StripeBillingControl } from './stripe-billing-control';
+import { StripeObligations } from './stripe-obligations';
 import { fromUnix } from './stripe-objects';
 import { StripeGateway } from './stripe-gateway';
 
@@ -19,6 +19,8 @@ import { StripeGateway } from './stripe-gateway';
 const CUSTOMER_LOCK = 7_204_501;
 /** An open session is handed out again only if the user still has this long to pay. */
 const REUSE_MIN_REMAINING_MS = 10 * 60_000;
+/** Checkout Session lifetime: Stripe's maximum (24 h; the minimum is 30 min). */
+const SESSION_LIFETIME_SECONDS = 24 * 3600;
 /** Stripe refuses a trial_end sooner than this. */
 const STRIPE_MIN_TRIAL_MS = 48 * 3_600_000;
 /**
@@ -38,7 +40,8 @@ export class StripeCheckoutService {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly gateway: StripeGateway,
-    private readonly control: StripeBillingControl,
+    private readonly obligations: StripeObligations,
+    private readonly sync: SubscriptionProviderSyncService,
     private readonly subscriptions: SubscriptionsService,
     private readonly audit: AuditService,
     private readonly config: AppConfig,
@@ -80,7 +83,7 @@ export class StripeCheckoutService {
       // A previous session too close to its end to hand out is still payable: close it before a
       // new one replaces it, or both could be paid. One already paid (its webhook not here yet) is
       // left to that webhook, and no second payable session is opened: 409 payment_in_progress.
-      const paid = await this.control.closeOpenCheckouts(m, sub.id, 'expired');
+      const paid = await this.obligations.closeCheckouts(m, sub, 'expired', ctx);
       if (paid.length > 0) throw PaymentErrors.paymentInProgress();
 
       const paymentId = randomUUID();
@@ -97,6 +100,8 @@ export class StripeCheckoutService {
         billing_cycle: dto.billing_cycle,
       });
       const metadata = { user_id: userId, plan_id: plan.id, payment_id: paymentId, subscription_id: sub.id };
+      // Stated, not left to Stripe's default, because the subscription is held for exactly this long.
+      const expiresAt = Math.floor(Date.now() / 1000) + SESSION_LIFETIME_SECONDS;
       const session = await this.gateway.call('checkout.sessions.create', (stripe) =>
         stripe.checkout.sessions.create(
           {
@@ -108,6 +113,7 @@ export class StripeCheckoutService {
             success_url: this.config.env.STRIPE_SUCCESS_URL ?? `${this.config.publicUrl}/billing/success?session_id={CHECKOUT_SESSION_ID}`,
             cancel_url: this.config.env.STRIPE_CANCEL_URL ?? `${this.config.publicUrl}/billing/cancel`,
             metadata,
+            expires_at: expiresAt,
             // Copied onto the subscription and its invoices: an invoice.paid arriving before
             // checkout.session.completed still finds our subscription.
             subscription_data: { metadata, ...this.trialEnd(sub) },
@@ -116,10 +122,11 @@ export class StripeCheckoutService {
         ),
       );
       if (!session.url) throw PaymentErrors.provider();
-      await m.getRepository(Payment).update(
-        { id: paymentId },
-        { provider_payment_id: session.id, checkout_url: session.url, expires_at: session.expires_at ? fromUnix(session.expires_at) : null },
-      );
+      const sessionExpiresAt = fromUnix(session.expires_at ?? expiresAt);
+      await m.getRepository(Payment).update({ id: paymentId }, { provider_payment_id: session.id, checkout_url: session.url, expires_at: sessionExpiresAt });
+      // The pending (or trial) subscription outlives its open session: the sweep never expires it
+      // under a session the customer may still pay.
+      await this.sync.holdForPayment(sub.id, sessionExpiresAt, m);
       await this.audit.record(
         {
           event_type: 'payment.checkout_created',

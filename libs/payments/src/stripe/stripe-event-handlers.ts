@@ -7,7 +7,6 @@ import {
   ActivationResult,
   AuditContext,
   EndReason,
-  endsAtPeriodEnd,
   lockUserBilling,
   SubscriptionActivationService,
   SubscriptionProviderSyncService,
@@ -16,10 +15,21 @@ import {
 } from '@torgovo/subscriptions';
 import { StripeSubscriptionLink } from '../entities/stripe-subscription-link.entity';
 import { Payment } from '../entities/payment.entity';
-import { StripeBillingControl } from './stripe-billing-control';
 import { StripeGateway } from './stripe-gateway';
+import { StripeObligations } from './stripe-obligations';
 import { InvoiceFacts, StripePaymentRecords } from './stripe-payment-records';
-import { idOf, invoicePeriod, invoiceSubscriptionId, invoiceSubscriptionMetadata, minorToDecimal, StripePeriod, subscriptionPeriod } from './stripe-objects';
+import { StripePricePolicy } from './stripe-price-plans';
+import {
+  idOf,
+  invoicePeriod,
+  invoicePriceId,
+  invoiceSubscriptionId,
+  invoiceSubscriptionMetadata,
+  minorToDecimal,
+  StripePeriod,
+  subscriptionPeriod,
+  subscriptionPriceId,
+} from './stripe-objects';
 import { cancelOpenCryptoPayments } from '../crypto/open-crypto-payments';
 
 export interface EventContext {
@@ -45,11 +55,21 @@ interface Resolved {
 const NO_USER = (outcome: string): HandleResult => ({ outcome, userId: null });
 
 /**
+ * A bank debit (SEPA, ACH) started at Checkout clears in up to this long; the pending subscription
+ * waits for it instead of expiring under it (Stripe: SEPA up to 14 business days in the worst case).
+ */
+const ASYNC_PAYMENT_HOLD_MS = 14 * 86_400_000;
+/** Only these invoices pay for a period; proration and credit invoices (plan changes, cancels with credit) do not. */
+const PERIOD_INVOICES: ReadonlyArray<string | null> = ['subscription_create', 'subscription_cycle'];
+
+/**
  * Applies one verified Stripe event inside the webhook's transaction, under the user's billing
  * lock. State comes from the Stripe object, never from arrival order: periods are granted
  * only by paid invoices (keyed by invoice id, so once each), and subscription/failure events
- * older than the newest state applied are ignored. Money that cannot be applied is recorded,
- * flagged, and its Stripe subscription cancelled so it stops billing.
+ * older than the newest state applied are re-read or ignored. The local plan follows the price
+ * Stripe bills (a price we do not sell is refused). What we then owe Stripe (our renewal choice
+ * at link time, the replaced plan's cancellation, refunds of money that cannot be applied) is
+ * StripeObligations' job.
  */
 @Injectable()
 export class StripeEventHandlers {
@@ -57,17 +77,21 @@ export class StripeEventHandlers {
 
   constructor(
     private readonly gateway: StripeGateway,
-    private readonly control: StripeBillingControl,
+    private readonly obligations: StripeObligations,
     private readonly activation: SubscriptionActivationService,
     private readonly sync: SubscriptionProviderSyncService,
     private readonly records: StripePaymentRecords,
+    private readonly prices: StripePricePolicy,
     private readonly audit: AuditService,
   ) {}
 
   async apply(event: Stripe.Event, ctx: EventContext, m: EntityManager): Promise<HandleResult> {
     switch (event.type) {
       case 'checkout.session.completed':
+      case 'checkout.session.async_payment_succeeded':
         return this.checkoutCompleted(event.data.object, ctx, m);
+      case 'checkout.session.async_payment_failed':
+        return this.asyncPaymentFailed(event.data.object, ctx, m);
       case 'checkout.session.expired':
         return this.checkoutExpired(event.data.object, m);
       case 'customer.subscription.created':
@@ -75,6 +99,7 @@ export class StripeEventHandlers {
       case 'customer.subscription.deleted':
         return this.subscriptionChanged(event.data.object, event.type === 'customer.subscription.deleted', ctx, m);
       case 'invoice.paid':
+      case 'invoice.payment_succeeded':
         return this.invoicePaid(event.data.object, ctx, m);
       case 'invoice.payment_failed':
         return this.invoiceFailed(event.data.object, ctx, m);
@@ -91,23 +116,56 @@ export class StripeEventHandlers {
     await lockUserBilling(m, userId);
     const stripeSubId = idOf(session.subscription);
     if (!stripeSubId) return { outcome: 'ignored_no_subscription', userId };
-    const r = await this.resolve(m, userId, customerId, stripeSubId, session.metadata ?? {}, false);
+    const r = await this.resolve(m, userId, customerId, stripeSubId, session.metadata ?? {}, false, ctx);
     if (!r) return this.unknownSubscription(userId, stripeSubId, ctx);
     const paymentId = session.metadata?.payment_id;
     if (paymentId && isUUID(paymentId)) {
       await m.getRepository(Payment).update({ id: paymentId, user_id: userId }, { stripe_subscription_id: stripeSubId });
     }
     const invoiceId = idOf(session.invoice);
-    // Its invoice.paid records the money.
-    if (r.second) return this.unapplied(m, r, invoiceId ?? session.id, 'second_stripe_subscription', ctx);
-    if (r.sub.status === 'trial') await this.linkTrial(m, r, stripeSubId, ctx);
+    const paid = session.payment_status === 'paid' && invoiceId !== null;
+    if (r.second) {
+      if (!paid) return { outcome: 'ignored_second_unpaid', userId };
+      await this.records.recordPaid(m, this.facts(r, stripeSubId, invoiceId, 'subscription', session.amount_total ?? 0, session.currency, null), this.meta(ctx));
+      return this.refuse(m, r, invoiceId, session.amount_total ?? 0, 'second_stripe_subscription', ctx);
+    }
+    if (r.sub.status === 'trial') await this.sync.linkProviderTrial(r.sub.id, stripeSubId, this.subCtx(ctx), m);
+    // A bank debit is still clearing: async_payment_succeeded (or invoice.paid) activates, _failed releases.
+    if (session.payment_status === 'unpaid') {
+      await this.sync.holdForPayment(r.sub.id, new Date(Date.now() + ASYNC_PAYMENT_HOLD_MS), m);
+      return { outcome: 'awaiting_async_payment', userId };
+    }
     // "paid" means the first invoice is paid: apply it now (same reference as its invoice.paid, so once).
-    if (session.payment_status !== 'paid' || !invoiceId) return { outcome: 'linked', userId };
+    if (!paid) return { outcome: 'linked', userId };
     const stripeSub = await this.gateway.call('subscriptions.retrieve', (s) => s.subscriptions.retrieve(stripeSubId));
     const period = subscriptionPeriod(stripeSub);
     if (!period) return { outcome: 'linked_no_period', userId };
     await this.records.recordPaid(m, this.facts(r, stripeSubId, invoiceId, 'subscription', session.amount_total ?? 0, session.currency, period), this.meta(ctx));
-    return this.activate(m, r, invoiceId, period, ctx);
+    return this.activate(m, r, invoiceId, session.amount_total ?? 0, period, ctx);
+  }
+
+  /** The bank debit started at Checkout failed: its payment fails and the subscription is swept on its own dates again. */
+  private async asyncPaymentFailed(session: Stripe.Checkout.Session, ctx: EventContext, m: EntityManager): Promise<HandleResult> {
+    const payments = m.getRepository(Payment);
+    const payment = await payments.findOne({ where: { provider: 'stripe', provider_payment_id: session.id } });
+    if (!payment) return NO_USER('unknown_session');
+    await lockUserBilling(m, payment.user_id);
+    const res = await payments.update({ id: payment.id, status: 'pending' }, { status: 'failed', failure_reason: 'async_payment_failed' });
+    if (payment.subscription_id) await this.sync.releasePaymentHold(payment.subscription_id, m);
+    if (res.affected) {
+      await this.audit.record(
+        {
+          event_type: 'payment.failed',
+          user_id: payment.user_id,
+          actor_id: null,
+          data: { payment_id: payment.id, subscription_id: payment.subscription_id, session_id: session.id, failure_reason: 'async_payment_failed', stripe_event_id: ctx.eventId, actor: 'provider' },
+          ip: ctx.ip,
+          user_agent: ctx.userAgent,
+        },
+        m,
+      );
+    }
+    return { outcome: res.affected ? 'payment_failed' : 'no_change', userId: payment.user_id, data: { payment_id: payment.id } };
   }
 
   /** An abandoned Checkout: its pending payment expires. The subscription waits for the pending sweep. */
@@ -124,7 +182,7 @@ export class StripeEventHandlers {
     const userId = await this.userFor(m, customerId);
     if (!userId || !customerId) return this.unknownCustomer(customerId, ctx);
     await lockUserBilling(m, userId);
-    const r = await this.resolve(m, userId, customerId, event.id, event.metadata ?? {}, false);
+    const r = await this.resolve(m, userId, customerId, event.id, event.metadata ?? {}, false, ctx);
     if (!r) return this.unknownSubscription(userId, event.id, ctx);
     // A second Stripe subscription is cancelled when its money arrives; its state is never ours.
     if (r.second) return { outcome: 'ignored_second_subscription', userId };
@@ -151,8 +209,9 @@ export class StripeEventHandlers {
       const changed = await this.sync.endByProvider(r.sub.id, this.endReason(obj, r.sub), sctx, m);
       return { outcome: changed ? 'expired' : 'no_change', userId, data: { stripe_status: obj.status } };
     }
-    let changed = false;
-    if (obj.status === 'past_due' || obj.status === 'unpaid') changed = await this.sync.markPastDue(r.sub.id, sctx, m);
+    let changed = await this.followPrice(m, r, subscriptionPriceId(obj), ctx);
+    if (changed === 'refused') return { outcome: 'price_refused', userId, data: { stripe_status: obj.status, price: subscriptionPriceId(obj) } };
+    if (obj.status === 'past_due' || obj.status === 'unpaid') changed = (await this.sync.markPastDue(r.sub.id, sctx, m)) || changed;
     // A subscription.updated never grants a period: Stripe keeps a subscription "active" while
     // its renewal invoice is still a draft. Only invoice.paid extends.
     changed = (await this.sync.setCancelAtPeriodEnd(r.sub.id, obj.cancel_at_period_end, sctx, m)) || changed;
@@ -164,23 +223,39 @@ export class StripeEventHandlers {
     const found = await this.invoiceTarget(inv, ctx, m);
     if ('outcome' in found) return found;
     const { r, userId, stripeSubId } = found;
+    const grantsPeriod = PERIOD_INVOICES.includes(inv.billing_reason);
+    // A credit or $0 proration invoice (the replaced plan's unused time): no money moved.
+    if (!grantsPeriod && inv.amount_paid === 0) return { outcome: 'ignored_no_charge', userId };
     const period = invoicePeriod(inv);
     const kind = inv.billing_reason === 'subscription_create' ? 'subscription' : 'renewal';
     await this.records.recordPaid(m, this.facts(r, stripeSubId, inv.id, kind, inv.amount_paid, inv.currency, period), this.meta(ctx));
-    if (r.second) return this.unapplied(m, r, inv.id, 'second_stripe_subscription', ctx);
+    if (r.second) return this.refuse(m, r, inv.id, inv.amount_paid, 'second_stripe_subscription', ctx);
     await this.bumpState(m, stripeSubId, ctx.created);
+    if (!grantsPeriod) return { outcome: 'recorded_no_period', userId, data: { billing_reason: inv.billing_reason } };
     if (!period) {
       this.logger.error({ invoice_id: inv.id, subscription_id: r.sub.id }, 'Paid Stripe invoice has no service period; not applied');
       return { outcome: 'unapplied_no_period', userId };
     }
+    // The plan follows the price paid; money for a price we do not sell buys nothing and goes back.
+    if ((await this.followPrice(m, r, invoicePriceId(inv), ctx)) === 'refused') return this.refuse(m, r, inv.id, inv.amount_paid, 'unknown_price', ctx);
     // The invoice that opens a Stripe trial (its first, within our trial): our trial already gives
     // access until its end. Not "amount 0": a first charge after the trial can be $0 with a promotion
     // code, and a trial too short for a Stripe trial is charged at once (a period past our trial).
     if (kind === 'subscription' && r.sub.status === 'trial' && r.sub.end_date && period.end <= r.sub.end_date) {
-      await this.linkTrial(m, r, stripeSubId, ctx);
+      await this.sync.linkProviderTrial(r.sub.id, stripeSubId, this.subCtx(ctx), m);
       return { outcome: 'trial_linked', userId };
     }
-    return this.activate(m, r, inv.id, period, ctx);
+    return this.activate(m, r, inv.id, inv.amount_paid, period, ctx);
+  }
+
+  /** The local plan follows the billed price (StripePricePolicy); the change is kept on `r` for what follows. */
+  private async followPrice(m: EntityManager, r: Resolved, priceId: string | null, ctx: EventContext): Promise<boolean | 'refused'> {
+    const res = await this.prices.follow(m, { sub: r.sub, stripeSubscriptionId: r.link.stripe_subscription_id, priceId, ctx: this.subCtx(ctx), eventId: ctx.eventId });
+    if (typeof res === 'object') {
+      r.sub = { ...r.sub, plan_id: res.plan_id, billing_cycle: res.billing_cycle };
+      return true;
+    }
+    return res;
   }
 
   private async invoiceFailed(inv: Stripe.Invoice, ctx: EventContext, m: EntityManager): Promise<HandleResult> {
@@ -206,76 +281,57 @@ export class StripeEventHandlers {
     await lockUserBilling(m, userId);
     const stripeSubId = invoiceSubscriptionId(inv);
     if (!stripeSubId) return { outcome: 'ignored_not_subscription', userId };
-    const r = await this.resolve(m, userId, customerId, stripeSubId, invoiceSubscriptionMetadata(inv), true);
+    const r = await this.resolve(m, userId, customerId, stripeSubId, invoiceSubscriptionMetadata(inv), true, ctx);
     if (!r) return this.unknownSubscription(userId, stripeSubId, ctx);
     return { r, userId, stripeSubId };
   }
 
-  private async activate(m: EntityManager, r: Resolved, reference: string, period: StripePeriod, ctx: EventContext): Promise<HandleResult> {
+  private async activate(m: EntityManager, r: Resolved, reference: string, amountMinor: number, period: StripePeriod, ctx: EventContext): Promise<HandleResult> {
     let res: ActivationResult;
     try {
+      // The end follows our calendar (no periodEnd): a card and a crypto payment end on the same day.
       res = await this.activation.activate(
         r.sub.id,
-        { payment: { provider: 'stripe', reference }, periodStart: period.start, periodEnd: period.end, stripeSubscriptionId: r.link.stripe_subscription_id, actorId: null },
+        { payment: { provider: 'stripe', reference }, periodStart: period.start, stripeSubscriptionId: r.link.stripe_subscription_id, audit: this.subCtx(ctx) },
         m,
       );
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      return this.unapplied(m, r, reference, err.code, ctx);
+      return this.refuse(m, r, reference, amountMinor, err.code, ctx);
     }
     // Outside the try: a Stripe failure here must roll the activation back (the webhook answers
-    // 5xx and Stripe redelivers), not be recorded as an unapplied payment while the old plan bills on.
-    if (res.applied && res.replaced) await this.cancelReplaced(m, res.replaced.id);
+    // 5xx and Stripe redelivers), not be refunded while the old plan bills on.
+    if (res.applied && res.replaced) await this.obligations.replaced(m, res.replaced, this.subCtx(ctx));
     // A card plan replacing a crypto one leaves no crypto renewal request or deposit request open.
     if (res.applied && res.replaced) await cancelOpenCryptoPayments(m, [res.replaced.id], 'subscription_replaced');
     return { outcome: res.applied ? 'activated' : 'already_applied', userId: r.sub.user_id, data: { invoice_id: reference, end_date: res.subscription.end_date?.toISOString() ?? null } };
   }
 
   /**
-   * Money arrived for a subscription that cannot take it (cancelled or expired meanwhile, or a
-   * second Stripe subscription for it): the payment row is kept and flagged for an admin to
-   * refund, and the Stripe subscription is cancelled so it charges no more.
+   * Money arrived for a subscription that cannot take it (cancelled or expired meanwhile, a second
+   * Stripe subscription for it, a price we do not sell): refunded automatically, once per invoice.
    */
-  private async unapplied(m: EntityManager, r: Resolved, reference: string, code: string, ctx: EventContext): Promise<HandleResult> {
-    const userId = r.sub.user_id;
-    const stripeSubId = r.link.stripe_subscription_id;
-    // Other refusals (a payment reference applied elsewhere, a bad period) leave a live subscription billing.
-    const stopBilling = r.second === true || TERMINAL_STATUSES.includes(r.sub.status);
-    const cancelled = stopBilling && (await this.control.cancel(stripeSubId, `cancel-unapplied-${stripeSubId}`));
-    this.logger.error({ subscription_id: r.sub.id, invoice_id: reference, stripe_subscription_id: stripeSubId, code, stripe_cancelled: cancelled }, 'Stripe payment could not be applied');
-    await this.audit.record(
-      {
-        event_type: 'payment.unapplied',
-        user_id: userId,
-        data: { subscription_id: r.sub.id, invoice_id: reference, stripe_subscription_id: stripeSubId, stripe_cancelled: cancelled, code, stripe_event_id: ctx.eventId },
-        ip: ctx.ip,
-        user_agent: ctx.userAgent,
-      },
-      m,
-    );
-    return { outcome: `unapplied_${code}`.slice(0, 40), userId };
-  }
-
-  /** A plan change paid by card replaced a Stripe-billed plan: stop billing the old one. */
-  private async cancelReplaced(m: EntityManager, replacedId: string): Promise<void> {
-    const old = await m.getRepository(StripeSubscriptionLink).findOne({ where: { subscription_id: replacedId } });
-    if (old) await this.control.cancel(old.stripe_subscription_id, `cancel-replaced-${replacedId}`);
-  }
-
-  /**
-   * The trial got its card at Stripe. A cancel at period end (or auto_renew off) chosen before had
-   * no Stripe subscription to mirror to: tell Stripe now, or it would charge when the trial ends.
-   */
-  private async linkTrial(m: EntityManager, r: Resolved, stripeSubId: string, ctx: EventContext): Promise<void> {
-    const linked = await this.sync.linkProviderTrial(r.sub.id, stripeSubId, this.subCtx(ctx), m);
-    if (linked && endsAtPeriodEnd(r.sub)) await this.control.setCancelAtPeriodEnd(stripeSubId, true);
+  private async refuse(m: EntityManager, r: Resolved, invoiceId: string, amountMinor: number, code: string, ctx: EventContext): Promise<HandleResult> {
+    const current = await m.getRepository(UserSubscription).findOne({ where: { id: r.sub.id }, select: { id: true, status: true } });
+    const stopBilling = r.second === true || TERMINAL_STATUSES.includes(current?.status ?? r.sub.status);
+    const outcome = await this.obligations.refuse(m, {
+      sub: r.sub,
+      stripeSubscriptionId: r.link.stripe_subscription_id,
+      invoiceId,
+      amountMinor,
+      code,
+      stopBilling,
+      ctx: this.subCtx(ctx),
+      eventId: ctx.eventId,
+    });
+    return { outcome: `unapplied_${code}`.slice(0, 40), userId: r.sub.user_id, data: { invoice_id: invoiceId, refund: outcome } };
   }
 
   /**
    * Our subscription for a Stripe one: the stored link, else the subscription_id we put in its
    * metadata at checkout (checked to be this user's), else (invoices) the Stripe subscription's own metadata.
    */
-  private async resolve(m: EntityManager, userId: string, customerId: string, stripeSubId: string, hint: Record<string, string>, fetch: boolean): Promise<Resolved | null> {
+  private async resolve(m: EntityManager, userId: string, customerId: string, stripeSubId: string, hint: Record<string, string>, fetch: boolean, ctx: EventContext): Promise<Resolved | null> {
     const links = m.getRepository(StripeSubscriptionLink);
     const subs = m.getRepository(UserSubscription);
     const link = await links.findOne({ where: { stripe_subscription_id: stripeSubId } });
@@ -300,7 +356,10 @@ export class StripeEventHandlers {
       return { link: created, sub, second: true };
     }
     await links.insert(created);
-    return { link: created, sub };
+    // The renewal choice made before this Stripe subscription existed (auto_renew=false at POST
+    // /subscriptions, a PATCH while pending) goes to Stripe now, before any of its events is applied.
+    await this.obligations.linked(m, sub, stripeSubId, this.subCtx(ctx));
+    return { link: await links.findOneByOrFail({ stripe_subscription_id: stripeSubId }), sub };
   }
 
   private async userFor(m: EntityManager, customerId: string | null): Promise<string | null> {
@@ -339,7 +398,7 @@ export class StripeEventHandlers {
   }
 
   private subCtx(ctx: EventContext): AuditContext {
-    return { actorId: null, ip: ctx.ip, user_agent: ctx.userAgent };
+    return { actorId: null, actor: 'provider', ip: ctx.ip, user_agent: ctx.userAgent };
   }
 
   private unknownCustomer(customerId: string | null, ctx: EventContext): HandleResult {

@@ -1,5 +1,5 @@
 import type Stripe from 'stripe';
-import { invoicePeriod, invoiceSubscriptionId, invoiceSubscriptionMetadata, minorToDecimal, subscriptionPeriod } from './stripe-objects';
+import { invoicePeriod, invoicePriceId, invoiceSubscriptionId, invoiceSubscriptionMetadata, isStripeEvent, minorToDecimal, subscriptionPeriod, subscriptionPriceId } from './stripe-objects';
 
 const sub = (o: Record<string, unknown>): Stripe.Subscription => o as unknown as Stripe.Subscription;
 const inv = (o: Record<string, unknown>): Stripe.Invoice => o as unknown as Stripe.Invoice;
@@ -30,5 +30,20 @@ describe('stripe-objects', () => {
     expect(minorToDecimal(9900)).toBe('99.00');
     expect(minorToDecimal(1)).toBe('0.01');
     expect(minorToDecimal(0)).toBe('0.00');
+  });
+
+  it('reads the billed price of a subscription and of an invoice (skipping proration lines)', () => {
+    expect(subscriptionPriceId(sub({ items: { data: [{ price: { id: 'price_a' } }] } }))).toBe('price_a');
+    expect(subscriptionPriceId(sub({ items: { data: [] } }))).toBeNull();
+    const proration = { parent: { subscription_item_details: { proration: true } }, pricing: { price_details: { price: 'price_old' } } };
+    expect(invoicePriceId(inv({ lines: { data: [proration, { parent: { subscription_item_details: { proration: false } }, pricing: { price_details: { price: 'price_new' } } }] } }))).toBe('price_new');
+    expect(invoicePriceId(inv({ lines: { data: [{ price: { id: 'price_legacy' } }] } }))).toBe('price_legacy');
+  });
+
+  it('tells an event object from any other signed body', () => {
+    expect(isStripeEvent({ id: 'evt_1', type: 'invoice.paid', created: 1, data: { object: { id: 'in_1' } } })).toBe(true);
+    for (const bad of [[], null, 'x', {}, { id: 'evt_1', type: 'x', created: 'now', data: { object: {} } }, { id: 'evt_1', type: 'x', created: 1, data: {} }]) {
+      expect(isStripeEvent(bad)).toBe(false);
+    }
   });
 });

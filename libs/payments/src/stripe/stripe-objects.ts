@@ -81,3 +81,30 @@ export function invoicePeriod(inv: Stripe.Invoice): StripePeriod | null {
 export function minorToDecimal(amount: number): string {
   return new Decimal(amount).div(100).toFixed(2);
 }
+
+/** The price a subscription bills now: its (single) item's price. */
+export function subscriptionPriceId(sub: Stripe.Subscription): string | null {
+  return idOf(sub.items?.data?.[0]?.price);
+}
+
+/**
+ * The recurring price an invoice charges: its subscription line's price (new API: pricing.price_details;
+ * old API: line.price). Proration lines are skipped: they carry the previous price too.
+ */
+export function invoicePriceId(inv: Stripe.Invoice): string | null {
+  for (const line of inv.lines?.data ?? []) {
+    const l = line as unknown as Loose;
+    const details = asRecord(asRecord(l.parent)?.subscription_item_details);
+    if (details?.proration === true || l.proration === true) continue;
+    const price = idOf(asRecord(asRecord(l.pricing)?.price_details)?.price) ?? idOf(l.price);
+    if (price) return price;
+  }
+  return null;
+}
+
+/** A verified body that is not an event object (Stripe signs what it sends; a replayed or crafted `[]` is not one). */
+export function isStripeEvent(v: unknown): v is Stripe.Event {
+  const e = asRecord(v);
+  if (!e || Array.isArray(v)) return false;
+  return typeof e.id === 'string' && e.id.length > 0 && typeof e.type === 'string' && Number.isInteger(e.created) && asRecord(asRecord(e.data)?.object) !== null;
+}

@@ -115,6 +115,7 @@ export class StripePaymentRecords {
         currency: f.currency,
         failure_reason: f.failureReason ?? null,
         stripe_event_id: meta.event_id,
+        actor: 'provider',
       },
       ip: meta.ip,
       user_agent: meta.user_agent,

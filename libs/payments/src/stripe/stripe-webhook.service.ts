@@ -6,15 +6,18 @@ import { AuditService } from '@torgovo/core';
 import { PaymentErrors } from '../errors';
 import { EventContext, HandleResult, StripeEventHandlers } from './stripe-event-handlers';
 import { STRIPE_SIGNATURE_TOLERANCE_SECONDS, StripeGateway } from './stripe-gateway';
-import { fromUnix } from './stripe-objects';
+import { fromUnix, isStripeEvent } from './stripe-objects';
 
 export const HANDLED_STRIPE_EVENTS: readonly string[] = [
   'checkout.session.completed',
+  'checkout.session.async_payment_succeeded',
+  'checkout.session.async_payment_failed',
   'checkout.session.expired',
   'customer.subscription.created',
   'customer.subscription.updated',
   'customer.subscription.deleted',
   'invoice.paid',
+  'invoice.payment_succeeded',
   'invoice.payment_failed',
 ];
 
@@ -56,6 +59,11 @@ export class StripeWebhookService {
       const reason = err instanceof Error ? err.message.slice(0, 160) : 'invalid';
       this.logger.warn({ ip: meta.ip, reason }, 'Stripe webhook rejected: signature not verified');
       throw PaymentErrors.invalidSignature();
+    }
+    // Signed but not an event object (`[]`, a truncated body): 400 before anything is written.
+    if (!isStripeEvent(event)) {
+      this.logger.warn({ ip: meta.ip }, 'Stripe webhook rejected: the signed body is not an event object');
+      throw PaymentErrors.invalidEvent();
     }
 
     const ctx: EventContext = { eventId: event.id, created: fromUnix(event.created), ip: meta.ip, userAgent: meta.user_agent };

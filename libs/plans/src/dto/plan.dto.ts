@@ -1,3 +1,4 @@
+import { Transform } from 'class-transformer';
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
@@ -27,6 +28,12 @@ export class ListPlansQuery extends PageQuery {
   @ApiPropertyOptional({ enum: PLAN_TYPES })
   @IsOptional() @IsIn(PLAN_TYPES)
   plan_type?: PlanType;
+}
+
+export class AdminListPlansQuery extends ListPlansQuery {
+  @ApiPropertyOptional({ description: 'only active (true) or deactivated (false) plans; both when omitted' })
+  @IsOptional() @Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value)) @IsBoolean()
+  is_active?: boolean;
 }
 
 export class CreatePlanDto {

@@ -58,6 +58,10 @@ export class UserSubscription {
   @Column({ type: 'varchar', length: 255, nullable: true })
   stripe_subscription_id: string | null;
 
+  /** A payment for it is open or in flight at the provider until then: the sweeps do not expire it under that payment. */
+  @Column({ type: 'timestamptz', nullable: true })
+  payment_hold_until: Date | null;
+
   /** The current subscription this pending one replaces when it activates. */
   @Column({ type: 'uuid', nullable: true })
   replaces_id: string | null;
