@@ -28,6 +28,19 @@ export interface TradingViewTemplate {
   secret: string;
 }
 
+/**
+ * The target-position alert: states the strategy's signed position instead of a trade; the bot
+ * trades the difference from its own position when the order executes (spot: ≤ 0 means flat).
+ */
+export interface TradingViewPositionTemplate {
+  position: string;
+  ticker: string;
+  price: string;
+  alert_id: string;
+  timestamp: string;
+  secret: string;
+}
+
 export interface WebhookResponse {
   id: string;
   bot_id: string;
@@ -44,6 +57,7 @@ export interface WebhookSecretResponse extends WebhookResponse {
   webhook_url: string;
   webhook_secret: string;
   tradingview_json: TradingViewTemplate;
+  tradingview_position_json: TradingViewPositionTemplate;
 }
 
 export interface WebhookEventResponse {
@@ -82,6 +96,14 @@ export function toWebhookSecretResponse(w: BotWebhook, secret: string, publicUrl
       price: '{{close}}',
       quantity: '{{strategy.order.contracts}}',
       alert_id: '{{timenow}}',
+      timestamp: '{{timenow}}',
+      secret,
+    },
+    tradingview_position_json: {
+      position: '{{strategy.position_size}}',
+      ticker: '{{ticker}}',
+      price: '{{close}}',
+      alert_id: '{{timenow}}-{{strategy.order.id}}',
       timestamp: '{{timenow}}',
       secret,
     },
