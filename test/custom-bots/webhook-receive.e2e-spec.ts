@@ -138,7 +138,9 @@ describe('TradingView webhook receive (e2e, real PostgreSQL)', () => {
     expect(await send({ action: 'sell', quantity: '0.5' })).toMatchObject({ ...none, side: 'sell', amount: '0.500000000000000000' });
     expect(await send({ action: 'short', quantity: '10%' })).toMatchObject({ ...none, side: 'sell', position_percent: '10.000000000000000000' });
     // A target-position alert: no side until the executor compares it with the bot's position.
-    expect(await send({ position: '-0.5' })).toMatchObject({ ...none, side: null, target_position: '-0.500000000000000000' });
+    const target = await sendAlert(t, f.hook.webhook_secret, { position: '-0.5', ticker: 'ETHUSDT', price: '3000', secret: f.hook.webhook_secret });
+    expect(target.status).toBe(202);
+    expect(await orderById(t, target.body.order_id as string)).toMatchObject({ ...none, side: null, target_position: '-0.500000000000000000' });
   });
 
   it('a live bot: a percent buy is accepted at once and carries its percent for the worker; a percent sell its percent of the position', async () => {

@@ -9,7 +9,7 @@ import type { OrderRecord } from '../orders/entities/order.entity';
 import { markTargetApplied, readBotPosition } from './bot-positions';
 import { OrderOwners } from './order-owners';
 import type { ClaimToken, OrderTransitions } from './order-transitions';
-import { decidePlacement, PlacementStates, SendDecision } from './placement-rule';
+import { decidePlacement, failedCheck, PlacementStates, SendDecision } from './placement-rule';
 
 /** What the executor read from the exchange before deciding (no lock is held across network calls). */
 export interface PreRead {
@@ -52,8 +52,10 @@ export class PlacementDecider {
   decide(transitions: OrderTransitions, claim: ClaimToken, order: OrderRecord, pre: PreRead, leaseMs: number): Promise<Verdict> {
     return this.ds.transaction(async (m): Promise<Verdict> => {
       const states = await this.readStates(m, order, pre);
-      if (order.mode === 'live' && states.credential !== null && pre.credential_id !== states.credential.id) return { kind: 'credential_moved' };
-      const decision = decidePlacement(order, states, pre.market);
+      // The checks first: a refusal does not depend on what was read from the exchange.
+      const refused = failedCheck(order, states);
+      if (!refused && order.mode === 'live' && pre.credential_id !== states.credential!.id) return { kind: 'credential_moved' };
+      const decision = refused ?? decidePlacement(order, states, pre.market);
       if (decision.target_signal_at !== null && order.bot_id !== null) await markTargetApplied(m, order.bot_id, decision.target_signal_at);
       if (!decision.send) {
         if (!(await transitions.end(claim, 'canceled', decision.message, m))) throw new LostLease();
