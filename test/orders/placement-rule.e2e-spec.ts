@@ -31,9 +31,9 @@ describe('the placement rule: decided by the executor right before it sends (e2e
   });
   afterEach(() => okx.clearFaults());
 
-  type OrderRow = { id: string; status: string; reason: string | null; side: string | null; amount: string | null; filled: string; quote_amount: string | null; sent_at: Date | null };
+  type OrderRow = { id: string; status: string; reason: string | null; side: string | null; amount: string | null; filled: string; quote_amount: string | null };
   const order = async (id: string): Promise<OrderRow> =>
-    ((await ds.query(`SELECT id, status, reason, side, amount::text, filled::text, quote_amount::text, sent_at FROM orders WHERE id = $1`, [id])) as OrderRow[])[0];
+    ((await ds.query(`SELECT id, status, reason, side, amount::text, filled::text, quote_amount::text FROM orders WHERE id = $1`, [id])) as OrderRow[])[0];
   const dueNow = (id: string) => ds.query(`UPDATE orders SET next_attempt_at = now() - interval '1 millisecond' WHERE id = $1`, [id]);
   const ordersOn = (a: FakeAccount) => [...a.orders.values()];
   const dec = (v: string | null) => (v === null ? null : new Decimal(v).toFixed());
@@ -196,6 +196,22 @@ describe('the placement rule: decided by the executor right before it sends (e2e
       const again = await alert({ action: 'close', price: '61000' });
       await manager.runUntilIdle();
       expect((await order(again)).reason).toMatch(/^no_position: /);
+    });
+
+    it('4b. a close waits while an earlier market order of the bot was sent but not read back yet (its fill is not in the position yet)', async () => {
+      const { alert } = await trader('paper');
+      const buy = await alert({ action: 'buy', quantity: '0.01', price: '60000' });
+      await manager.runUntilIdle();
+      // As when the exchange's answer came back without the fill: open until the sync reads it.
+      await ds.query(`UPDATE orders SET status = 'open' WHERE id = $1`, [buy]);
+      const close = await alert({ action: 'close', price: '61000' });
+      await manager.runOnce();
+      expect(await order(close)).toMatchObject({ status: 'pending' });
+      expect((await order(close)).reason).toMatch(/position_unsettled/);
+      await ds.query(`UPDATE orders SET status = 'filled' WHERE id = $1`, [buy]);
+      await dueNow(close);
+      await manager.runUntilIdle();
+      expect(await order(close)).toMatchObject({ status: 'filled', filled: '0.009990000000000000' });
     });
 
     it('5. a fixed-size sell sells at most the bot’s own position; a bot that opts out sells what it is told', async () => {

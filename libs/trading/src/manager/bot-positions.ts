@@ -44,6 +44,8 @@ export interface BotPosition {
   amount: Decimal;
   cost: Decimal;
   last_target_signal_at: Date | null;
+  /** The bot's market orders sent but not read back yet (`open`): their fill is not in `amount` yet. */
+  unsettled: number;
 }
 
 /**
@@ -56,11 +58,12 @@ export async function readBotPosition(m: EntityManager, botId: string, lock = fa
     `SELECT (coalesce(p.amount, 0) - coalesce((
               SELECT sum(greatest(coalesce(o.amount, o.quote_amount / nullif(o.price, 0), 0) - o.filled, 0))
                 FROM orders o WHERE o.bot_id = $1 AND o.status = 'open' AND o.side = 'sell'), 0))::text AS amount,
-            coalesce(p.cost, 0)::text AS cost, p.last_target_signal_at
+            coalesce(p.cost, 0)::text AS cost, p.last_target_signal_at,
+            (SELECT count(*)::int FROM orders o WHERE o.bot_id = $1 AND o.status = 'open' AND o.type = 'market') AS unsettled
        FROM (SELECT 1) one LEFT JOIN bot_positions p ON p.bot_id = $1`,
     [botId],
-  )) as Array<{ amount: string; cost: string; last_target_signal_at: Date | null }>;
-  return { amount: new Decimal(row.amount), cost: new Decimal(row.cost), last_target_signal_at: row.last_target_signal_at };
+  )) as Array<{ amount: string; cost: string; last_target_signal_at: Date | null; unsettled: number }>;
+  return { amount: new Decimal(row.amount), cost: new Decimal(row.cost), last_target_signal_at: row.last_target_signal_at, unsettled: row.unsettled };
 }
 
 /** A target alert was applied (traded or found already at target): later, older alerts change nothing. */

@@ -4,6 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { Decimal } from '@torgovo/core';
 import { EntitlementsService } from '@torgovo/subscriptions';
 import { ExchangeCredentialsService, UsersService } from '@torgovo/users';
+import { ExchangeError, ExchangeErrorCodes as C } from '../errors';
 import type { Market } from '../gateway/exchange-gateway';
 import type { OrderRecord } from '../orders/entities/order.entity';
 import { markTargetApplied, readBotPosition } from './bot-positions';
@@ -88,7 +89,13 @@ export class PlacementDecider {
         const ent = await this.entitlements.find(order.user_id, bot.plan_type, new Date(), m);
         access = ent ? { live_trading: ent.live_trading } : null;
       }
-      position = await readBotPosition(m, order.bot_id, true);
+      const read = await readBotPosition(m, order.bot_id, true);
+      // A market order of this bot sent but not read back yet (the exchange's answer came without its
+      // fill): sizing from the position now would miss it. The open-orders sync reads it shortly.
+      if (read.unsettled > 0 && sizedFromPosition(order)) {
+        throw ExchangeError.transient(C.unavailable, 'position_unsettled: an earlier market order of this bot is not read back yet; sized once it is');
+      }
+      position = read;
     }
     return {
       bot,
@@ -103,3 +110,8 @@ export class PlacementDecider {
 }
 
 class LostLease extends Error {}
+
+/** Orders whose size depends on the bot's position: closes and percent sells, targets, and capped fixed sells. */
+function sizedFromPosition(order: OrderRecord): boolean {
+  return order.position_percent !== null || order.target_position !== null || order.side === 'sell';
+}
