@@ -234,11 +234,12 @@ describe('the placement rule: decided by the executor right before it sends (e2e
 
     it('6. five quick 50 % buys on 10,000 USDT spend 5000, 2500, 1250, 625, 312.5 — sized one after another', async () => {
       const { alert, u } = await trader('paper');
-      const ids: string[] = [];
-      for (let i = 0; i < 5; i++) ids.push(await alert({ action: 'buy', quantity: '50%', price: '50000' }));
+      // Sent at once, as TradingView does when several alerts fire on one bar.
+      const ids = await Promise.all(Array.from({ length: 5 }, () => alert({ action: 'buy', quantity: '50%', price: '50000' })));
       await manager.runUntilIdle();
-      const spent = await Promise.all(ids.map(async (id) => dec((await order(id)).quote_amount)));
-      expect(spent).toEqual(['5000', '2500', '1250', '625', '312.5']);
+      const spent = await Promise.all(ids.map(async (id) => new Decimal((await order(id)).quote_amount!)));
+      // Before: each alert sized itself from the balance it saw, so concurrent ones overlapped (5000, 2500, 2500, …).
+      expect(spent.sort((a, b) => b.comparedTo(a)).map((d) => d.toFixed())).toEqual(['5000', '2500', '1250', '625', '312.5']);
       const [{ free }] = (await ds.query(`SELECT free::text FROM paper_balances WHERE user_id = $1 AND currency = 'USDT'`, [u.id])) as Array<{ free: string }>;
       expect(dec(free)).toBe('312.5');
     });
