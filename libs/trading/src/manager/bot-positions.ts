@@ -48,12 +48,8 @@ export interface BotPosition {
   unsettled: number;
 }
 
-/**
- * The bot's position as sizing sees it. With `lock`, the bot_positions row is share-locked for the
- * caller's transaction. Served by the primary key and the partial index of open orders per bot.
- */
-export async function readBotPosition(m: EntityManager, botId: string, lock = false): Promise<BotPosition> {
-  if (lock) await m.query(`SELECT 1 FROM bot_positions WHERE bot_id = $1 FOR SHARE`, [botId]);
+/** The bot's position as sizing sees it: one statement, served by the primary key and the partial index of open orders per bot. */
+export async function readBotPosition(m: EntityManager, botId: string): Promise<BotPosition> {
   const [row] = (await m.query(
     `SELECT (coalesce(p.amount, 0) - coalesce((
               SELECT sum(greatest(coalesce(o.amount, o.quote_amount / nullif(o.price, 0), 0) - o.filled, 0))

@@ -29,7 +29,6 @@ export type Verdict =
   /** The keys changed between the reads and the decision: decide again with the new ones. */
   | { kind: 'credential_moved' };
 
-
 /**
  * Runs the placement rule (placement-rule.ts) at the moment of the send, in one transaction:
  * 1. share-locks and reads the states, in the order the writers lock them (user — deactivation;
@@ -89,13 +88,17 @@ export class PlacementDecider {
         const ent = await this.entitlements.find(order.user_id, bot.plan_type, new Date(), m);
         access = ent ? { live_trading: ent.live_trading } : null;
       }
-      const read = await readBotPosition(m, order.bot_id, true);
-      // A market order of this bot sent but not read back yet (the exchange's answer came without its
-      // fill): sizing from the position now would miss it. The open-orders sync reads it shortly.
-      if (read.unsettled > 0 && sizedFromPosition(order)) {
-        throw ExchangeError.transient(C.unavailable, 'position_unsettled: an earlier market order of this bot is not read back yet; sized once it is');
+      // Read only when the size depends on it (no lock: a fill recorded after this read is, for this
+      // decision, a fill that came after it).
+      if (sizedFromPosition(order)) {
+        const read = await readBotPosition(m, order.bot_id);
+        // A market order of this bot sent but not read back yet (the exchange's answer came without
+        // its fill): sizing from the position now would miss it. The open-orders sync reads it shortly.
+        if (read.unsettled > 0) {
+          throw ExchangeError.transient(C.unavailable, 'position_unsettled: an earlier market order of this bot is not read back yet; sized once it is');
+        }
+        position = read;
       }
-      position = read;
     }
     return {
       bot,
