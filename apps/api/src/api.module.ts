@@ -9,6 +9,7 @@ import {
   LoggingOptions,
   RolesGuard,
 } from '@torgovo/core';
+import { AdminModule } from '@torgovo/admin';
 import { CustomBotsModule } from '@torgovo/custom-bots';
 import { PaymentsModule } from '@torgovo/payments';
 import { PlansModule } from '@torgovo/plans';
@@ -40,6 +41,7 @@ export class ApiModule {
         PaymentsModule,
         CustomBotsModule,
         ProfileModule,
+        AdminModule,
         ...(config.workerEnabled ? [WorkerJobsModule] : []),
       ],
       providers: [

@@ -28,6 +28,9 @@ export async function createApiApp(options: ApiModuleOptions = {}): Promise<Nest
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.register(options), adapter, {
     rawBody: true,
     bufferLogs: true,
+    // An error while starting (a refused DATA_DIR, an unreachable database) reaches the caller —
+    // main() prints it plainly, tests see a rejection — instead of Nest calling process.abort().
+    abortOnError: false,
   });
   app.useLogger(app.get(Logger));
   app.setGlobalPrefix('api', { exclude: ['health'] });

@@ -4,6 +4,9 @@ import { CustomBotsModule } from '@torgovo/custom-bots';
 import { UsersModule } from '@torgovo/users';
 import { TradingModule } from '@torgovo/trading';
 
-/** CustomBotsModule registers the listeners that stop a deactivated user's bots. */
-@Module({ imports: [CoreModule.forRoot({ appName: 'cli' }), UsersModule, TradingModule, CustomBotsModule] })
+/**
+ * CustomBotsModule registers the listeners that stop a deactivated user's bots. Against a running
+ * embedded server the CLI goes through it (a second PGlite on the same DATA_DIR would lose its writes).
+ */
+@Module({ imports: [CoreModule.forRoot({ appName: 'cli', attachToRunningEmbedded: true }), UsersModule, TradingModule, CustomBotsModule] })
 export class CliModule {}

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError } from '@torgovo/core';
-import { UsersService } from '@torgovo/users';
+import { UserAccessService, UsersService } from '@torgovo/users';
 import { CliModule } from './cli.module';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
@@ -43,7 +43,7 @@ async function main(): Promise<number> {
       return 1;
     }
     // The CLI must not bootstrap the env admin again; it is given explicitly here.
-    const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'] });
+    const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'], abortOnError: false });
     try {
       const { id, created } = await app.get(UsersService).ensureAdmin(values.email, password, 'cli');
       console.log(created ? `Admin created: ${values.email} (${id})` : `Existing account is now an admin: ${values.email} (${id})`);
@@ -57,19 +57,19 @@ async function main(): Promise<number> {
       console.error(`${command} needs --email.`);
       return 1;
     }
-    const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'] });
+    const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'], abortOnError: false });
     try {
       const users = app.get(UsersService);
       const user = await users.getByEmail(values.email);
       const active = command === 'activate-user';
-      const changed = await users.setActive(user.id, active, { actorId: null, source: 'cli' });
+      const changed = await app.get(UserAccessService).change(user.id, { is_active: active }, { actorId: null, source: 'cli' });
       console.log(`${values.email} (${user.id}) is ${active ? 'active' : 'deactivated'}${changed ? '' : ' (it already was)'}.`);
     } finally {
       await app.close();
     }
     return 0;
   }
-  const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn', 'log'] });
+  const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn', 'log'], abortOnError: false });
   await app.close();
   console.log('Migrations are up to date.');
   return 0;

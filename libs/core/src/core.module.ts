@@ -17,6 +17,8 @@ export interface CoreModuleOptions {
   /** application_name on database connections: api, worker, cli. */
   appName: string;
   logging?: LoggingOptions;
+  /** Go through the embedded server that another process serves from DATA_DIR instead of refusing (the CLI). */
+  attachToRunningEmbedded?: boolean;
 }
 
 @Global()
@@ -29,7 +31,7 @@ export class CoreModule {
       imports: [
         ConfigModule,
         LoggingModule.forRoot(options.logging),
-        DatabaseModule.forRoot(`torgovo-${options.appName}`),
+        DatabaseModule.forRoot(`torgovo-${options.appName}`, { attachToRunning: options.attachToRunningEmbedded }),
         TypeOrmModule.forFeature([AuditLog]),
         // Named throttlers; routes opt in with ThrottlerGuard + @Throttle({ name: {} }).
         ThrottlerModule.forRootAsync({

@@ -18,3 +18,4 @@ export * from './entities/user-subscription.entity';
 export * from './entities/subscription-period.entity';
 export * from './dto/subscription.dto';
 export * from './dto/subscription-response';
+export * from './current-plan-sql';

@@ -50,7 +50,8 @@ export type EndReason =
   | 'trial_ended'
   | 'payment_overdue'
   | 'payment_not_received'
-  | 'replaced';
+  | 'replaced'
+  | 'account_erased';
 
 /**
  * Whether the subscription ends at end_date instead of renewing. A provider that renews it

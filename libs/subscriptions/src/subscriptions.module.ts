@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { PlansModule } from '@torgovo/plans';
+import { UsersModule } from '@torgovo/users';
 import { BillingConfig } from './billing-config';
 import { EntitlementsService } from './entitlements.service';
 import { SubscriptionPeriod } from './entities/subscription-period.entity';
@@ -11,9 +12,10 @@ import { SubscriptionProviderSyncService } from './subscription-provider-sync.se
 import { SubscriptionHooks } from './subscription-hooks';
 import { SubscriptionsController } from './subscriptions.controller';
 import { SubscriptionsService } from './subscriptions.service';
+import { SubscriptionUserListener } from './subscription-user.listener';
 
 @Module({
-  imports: [PlansModule, TypeOrmModule.forFeature([UserSubscription, SubscriptionPeriod])],
+  imports: [PlansModule, UsersModule, TypeOrmModule.forFeature([UserSubscription, SubscriptionPeriod])],
   controllers: [SubscriptionsController],
   providers: [
     { provide: BillingConfig, useFactory: () => BillingConfig.fromEnv(process.env) },
@@ -23,6 +25,7 @@ import { SubscriptionsService } from './subscriptions.service';
     EntitlementsService,
     SubscriptionGuard,
     SubscriptionHooks,
+    SubscriptionUserListener,
   ],
   exports: [
     BillingConfig,

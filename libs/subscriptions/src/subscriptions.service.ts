@@ -109,21 +109,36 @@ export class SubscriptionsService {
   async cancel(userId: string, id: string, ctx: AuditContext = {}): Promise<UserSubscription> {
     await this.ds.transaction(async (m) => {
       await lockUserBilling(m, userId);
-      const sub = await this.lockOwned(m, userId, id);
-      assertTransition(sub.status, 'cancelled', 'cancel');
-      await this.hooks.mirrorCancelNow(sub, m);
-      const now = new Date();
-      const reason: EndReason = 'cancelled_by_user';
-      await m.getRepository(UserSubscription).update(
-        { id },
-        { status: 'cancelled', cancelled_at: now, ended_at: now, end_reason: reason, auto_renew: false },
-      );
-      await this.audit.record(subscriptionAudit('subscription.cancelled', sub, ctx, { from: sub.status, reason }), m);
-      if (isCurrent(sub.status)) {
-        await this.hooks.notifyEnded([{ subscription_id: id, user_id: userId, plan_type: sub.plan_type, reason }], m);
-      }
+      await this.cancelIn(m, await this.lockOwned(m, userId, id), ctx, 'cancelled_by_user');
     });
     return this.get(userId, id);
+  }
+
+  /**
+   * The account is being erased (inside that transaction): every subscription that is current or
+   * waiting for payment ends now, through the same path as a user's cancel (the provider stops billing).
+   */
+  async cancelAllForErasure(userId: string, adminId: string | null, m: EntityManager): Promise<void> {
+    await lockUserBilling(m, userId);
+    const open = await m
+      .getRepository(UserSubscription)
+      .createQueryBuilder('s')
+      .setLock('pessimistic_write')
+      .where('s.user_id = :userId AND s.status IN (:...statuses)', { userId, statuses: [...CURRENT_STATUSES, 'pending_payment'] })
+      .getMany();
+    for (const sub of open) await this.cancelIn(m, sub, { actorId: adminId }, 'account_erased');
+  }
+
+  private async cancelIn(m: EntityManager, sub: UserSubscription, ctx: AuditContext, reason: EndReason): Promise<void> {
+    const { id, user_id: userId } = sub;
+    assertTransition(sub.status, 'cancelled', 'cancel');
+    await this.hooks.mirrorCancelNow(sub, m);
+    const now = new Date();
+    await m.getRepository(UserSubscription).update({ id }, { status: 'cancelled', cancelled_at: now, ended_at: now, end_reason: reason, auto_renew: false });
+    await this.audit.record(subscriptionAudit('subscription.cancelled', sub, ctx, { from: sub.status, reason }), m);
+    if (isCurrent(sub.status)) {
+      await this.hooks.notifyEnded([{ subscription_id: id, user_id: userId, plan_type: sub.plan_type, reason }], m);
+    }
   }
 
   private async subscribeIn(m: EntityManager, userId: string, dto: CreateSubscriptionDto, ctx: AuditContext): Promise<string> {

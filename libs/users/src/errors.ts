@@ -8,5 +8,8 @@ export const UserErrors = {
   unsupportedExchange: (exchange: string) => new DomainError('unsupported_exchange', 400, `Exchange '${exchange}' is not supported`),
   passphraseRequired: () => new DomainError('validation_failed', 400, 'OKX needs the API passphrase', [{ field: 'passphrase', message: 'passphrase is required for okx' }]),
   exchangeRejected: (reason: string) => new DomainError('exchange_connection_failed', 400, `The exchange rejected these credentials: ${reason}`),
+  cannotRemoveSelf: () => new DomainError('cannot_change_self', 409, 'An admin cannot deactivate, demote or erase their own account'),
+  lastAdmin: () => new DomainError('last_admin', 409, 'This is the last active admin: make another admin first'),
+  userErased: () => new DomainError('user_erased', 409, 'This account was erased and cannot be changed'),
   notConnected: () => new DomainError('exchange_not_connected', 400, 'No exchange account is connected'),
 } as const;

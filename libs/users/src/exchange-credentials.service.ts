@@ -86,16 +86,31 @@ export class ExchangeCredentialsService {
    * unresolved (to look it up), then purgeRetired deletes them.
    */
   async disconnect(userId: string, meta: RequestMeta): Promise<void> {
-    await this.ds.transaction(async (m) => {
-      const retired = (await m.query(
-        `UPDATE exchange_credentials SET ${RETIRE} WHERE user_id = $1 AND retired_at IS NULL RETURNING exchange`,
-        [userId],
-      )) as [Array<{ exchange: string }>, number];
-      const [rows] = retired;
-      if (rows.length === 0) return;
-      await this.hooks.disconnected({ user_id: userId, exchange: rows[0].exchange }, m);
-      await this.audit.record({ event_type: 'exchange.disconnected', user_id: userId, data: { exchange: rows[0].exchange }, ip: meta.ip, user_agent: meta.user_agent }, m);
-    });
+    await this.ds.transaction((m) => this.endIn(m, userId, meta, 'retire'));
+  }
+
+  /**
+   * Account erasure, inside the caller's transaction (`actor_id` set when an admin did it): every key
+   * of the user is deleted, retired ones too — an order whose placement answer was lost can then no
+   * longer be looked up, and the executor ends it `canceled` credential_changed.
+   */
+  async disconnectIn(m: EntityManager, userId: string, meta: { ip: string | null; user_agent: string | null; actor_id?: string | null }): Promise<void> {
+    await this.endIn(m, userId, meta, 'erase');
+  }
+
+  private async endIn(m: EntityManager, userId: string, meta: { ip: string | null; user_agent: string | null; actor_id?: string | null }, how: 'retire' | 'erase'): Promise<void> {
+    const sql =
+      how === 'retire'
+        ? `UPDATE exchange_credentials SET ${RETIRE} WHERE user_id = $1 AND retired_at IS NULL RETURNING exchange, true AS was_current`
+        : `DELETE FROM exchange_credentials WHERE user_id = $1 RETURNING exchange, retired_at IS NULL AS was_current`;
+    const [rows] = (await m.query(sql, [userId])) as [Array<{ exchange: string; was_current: boolean }>, number];
+    const current = rows.find((r) => r.was_current);
+    if (!current) return;
+    await this.hooks.disconnected({ user_id: userId, exchange: current.exchange }, m);
+    await this.audit.record(
+      { event_type: 'exchange.disconnected', user_id: userId, actor_id: meta.actor_id, data: { exchange: current.exchange }, ip: meta.ip, user_agent: meta.user_agent },
+      m,
+    );
   }
 
   async view(userId: string): Promise<ConnectionView> {

@@ -21,6 +21,11 @@ export interface UserDeactivatedListener {
   onUserDeactivated(userId: string, manager: EntityManager): Promise<void>;
 }
 
+/** Implemented by libs that hold something the user pays for or runs (subscriptions end): same transaction rules. */
+export interface UserErasedListener {
+  onUserErased(userId: string, adminId: string | null, manager: EntityManager): Promise<void>;
+}
+
 /**
  * Where other libs plug into user lifecycle changes. The listeners live in libs that depend on
  * this one, so they register themselves in onModuleInit (as with SubscriptionHooks).
@@ -29,6 +34,7 @@ export interface UserDeactivatedListener {
 export class UserHooks {
   private readonly disconnectListeners: ExchangeDisconnectListener[] = [];
   private readonly deactivationListeners: UserDeactivatedListener[] = [];
+  private readonly erasureListeners: UserErasedListener[] = [];
 
   addDisconnectListener(listener: ExchangeDisconnectListener): void {
     if (!this.disconnectListeners.includes(listener)) this.disconnectListeners.push(listener);
@@ -36,6 +42,14 @@ export class UserHooks {
 
   addDeactivationListener(listener: UserDeactivatedListener): void {
     if (!this.deactivationListeners.includes(listener)) this.deactivationListeners.push(listener);
+  }
+
+  addErasureListener(listener: UserErasedListener): void {
+    if (!this.erasureListeners.includes(listener)) this.erasureListeners.push(listener);
+  }
+
+  async erased(userId: string, adminId: string | null, manager: EntityManager): Promise<void> {
+    for (const listener of this.erasureListeners) await listener.onUserErased(userId, adminId, manager);
   }
 
   async disconnected(event: ExchangeDisconnectedEvent, manager: EntityManager): Promise<void> {

@@ -1,11 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, IsNull } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditService, Role } from '@torgovo/core';
 import { PasswordService } from './auth/password.service';
-import { RefreshToken } from './entities/refresh-token.entity';
 import { User } from './entities/user.entity';
-import { UserHooks } from './user-hooks';
 import { UserErrors } from './errors';
 
 export interface NewUser {
@@ -14,6 +12,13 @@ export interface NewUser {
   full_name: string;
   role?: Role;
 }
+
+/**
+ * Two-key pg_advisory_xact_lock namespace for "make this email an admin": replicas booting
+ * together with the same ADMIN_EMAIL (and the CLI) take it, so the second one finds the row the
+ * first inserted instead of failing on the unique email.
+ */
+const ENSURE_ADMIN_LOCK = 7_204_402;
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
@@ -27,38 +32,11 @@ export class UsersService {
     @InjectDataSource() private readonly ds: DataSource,
     private readonly passwords: PasswordService,
     private readonly audit: AuditService,
-    private readonly hooks: UserHooks,
   ) {}
 
   /**
-   * Deactivate or reactivate an account (admins; `npm run cli -- deactivate-user`). Deactivating
-   * revokes every refresh token (the access token dies at the next request: the JWT strategy
-   * reads is_active) and, in the same transaction, the listeners stop what runs for the user
-   * (custom-bots stops every running bot with stop_reason user_deactivated). Reactivating
-   * restarts nothing: the user starts their bots again. Returns false when nothing changed.
-   */
-  async setActive(userId: string, active: boolean, actor: { actorId: string | null; source: string }): Promise<boolean> {
-    return this.ds.transaction(async (m) => {
-      const user = await m.getRepository(User).findOne({ where: { id: userId }, lock: { mode: 'pessimistic_write' } });
-      if (!user) throw UserErrors.userNotFound();
-      if (user.is_active === active) return false;
-      await m.getRepository(User).update({ id: userId }, { is_active: active });
-      if (!active) {
-        await m.getRepository(RefreshToken).update({ user_id: userId, revoked_at: IsNull() }, { revoked_at: new Date() });
-        await this.hooks.deactivated(userId, m);
-      }
-      await this.audit.record(
-        { event_type: active ? 'user.activated' : 'user.deactivated', user_id: userId, actor_id: actor.actorId, data: { source: actor.source } },
-        m,
-      );
-      this.logger.log({ user_id: userId, active, source: actor.source }, active ? 'User activated' : 'User deactivated');
-      return true;
-    });
-  }
-
-  /**
    * Whether the user is active, share-locking their row until the caller's transaction ends: a
-   * deactivation (setActive locks the row for update) either committed before, or waits for it.
+   * deactivation (UserAccessService locks the row for update) either committed before, or waits for it.
    * The executor's placement decision reads it this way.
    */
   async isActiveLocked(userId: string, manager: EntityManager): Promise<boolean> {
@@ -117,6 +95,7 @@ export class UsersService {
    */
   async ensureAdmin(email: string, password: string, source: 'env' | 'cli'): Promise<{ id: string; created: boolean }> {
     return this.ds.transaction(async (m) => {
+      await m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ENSURE_ADMIN_LOCK, normalizeEmail(email)]);
       const existing = await m.getRepository(User).createQueryBuilder('u').where('lower(u.email) = :e', { e: normalizeEmail(email) }).setLock('pessimistic_write').getOne();
       if (existing) {
         if (existing.role !== 'admin' || !existing.is_active) {

@@ -1,4 +1,4 @@
-import { Global, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { DynamicModule, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/config.service';
@@ -8,6 +8,10 @@ import { migrateWithLock } from './migrate';
 import { guardTransactionConnections } from './transaction-guard';
 
 export const DATABASE_URL = Symbol('DATABASE_URL');
+/** Whether this process may go through an embedded server another process runs (the CLI). */
+const ATTACH_TO_RUNNING = Symbol('ATTACH_TO_RUNNING');
+/** Connections the embedded server takes beyond this process's pool: the CLI attaches through them. */
+const EMBEDDED_SPARE_CONNECTIONS = 4;
 
 /** Owns the embedded server's lifetime when there is one. */
 @Injectable()
@@ -16,7 +20,10 @@ export class DatabaseUrlProvider implements OnApplicationShutdown {
   private embedded?: EmbeddedPostgresHandle;
   private urlPromise?: Promise<string>;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    @Inject(ATTACH_TO_RUNNING) private readonly attachToRunning: boolean,
+  ) {}
 
   url(): Promise<string> {
     this.urlPromise ??= this.resolve();
@@ -27,7 +34,9 @@ export class DatabaseUrlProvider implements OnApplicationShutdown {
     if (this.config.env.DATABASE_URL) return this.config.env.DATABASE_URL;
     const started = Date.now();
     const dir = process.env.TORGOVO_EMBEDDED_MEMORY === '1' ? 'memory' : this.config.dataDir;
-    this.embedded = await startEmbeddedPostgres(dir, this.config.env.DATABASE_POOL_SIZE + 2);
+    this.embedded = await startEmbeddedPostgres(dir, this.config.env.DATABASE_POOL_SIZE + EMBEDDED_SPARE_CONNECTIONS, {
+      attachToRunning: this.attachToRunning,
+    });
     this.logger.log({ dir, ms: Date.now() - started }, 'Embedded PostgreSQL (PGlite) started');
     return this.embedded.url;
   }
@@ -40,18 +49,27 @@ export class DatabaseUrlProvider implements OnApplicationShutdown {
   }
 }
 
-@Global()
-@Module({ providers: [DatabaseUrlProvider], exports: [DatabaseUrlProvider] })
-class DatabaseUrlModule {}
+@Module({})
+class DatabaseUrlModule {
+  static forRoot(attachToRunning: boolean): DynamicModule {
+    return {
+      module: DatabaseUrlModule,
+      global: true,
+      providers: [DatabaseUrlProvider, { provide: ATTACH_TO_RUNNING, useValue: attachToRunning }],
+      exports: [DatabaseUrlProvider],
+    };
+  }
+}
 
 @Module({})
 export class DatabaseModule {
-  static forRoot(appName: string) {
+  /** `attachToRunning`: use the embedded server another process already serves from DATA_DIR (the CLI). */
+  static forRoot(appName: string, options: { attachToRunning?: boolean } = {}) {
     let guard = false;
     return {
       module: DatabaseModule,
       imports: [
-        DatabaseUrlModule,
+        DatabaseUrlModule.forRoot(options.attachToRunning ?? false),
         TypeOrmModule.forRootAsync({
           inject: [AppConfig, DatabaseUrlProvider],
           useFactory: async (config: AppConfig, urls: DatabaseUrlProvider) => {

@@ -50,6 +50,7 @@ export class AuthService {
     }
     return this.ds.transaction(async (m) => {
       const pair = await this.tokens.issue(found, meta, m);
+      await m.query(`UPDATE users SET last_login_at = now() WHERE id = $1`, [found.id]);
       await this.audit.record({ event_type: 'auth.login', user_id: found.id, ip: meta.ip, user_agent: meta.user_agent }, m);
       const { password_hash: _omit, ...user } = found;
       void _omit;

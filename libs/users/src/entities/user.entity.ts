@@ -24,6 +24,13 @@ export class User {
   @Column({ type: 'varchar', length: 255, nullable: true })
   stripe_customer_id: string | null;
 
+  @Column({ type: 'timestamptz', nullable: true })
+  last_login_at: Date | null;
+
+  /** Set when an admin erased the account: personal data replaced, orders and payments kept. */
+  @Column({ type: 'timestamptz', nullable: true })
+  erased_at: Date | null;
+
   @CreateDateColumn({ type: 'timestamptz' })
   created_at: Date;
 

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, IsNull } from 'typeorm';
+import { AuditService, Role } from '@torgovo/core';
+import { RefreshToken } from './entities/refresh-token.entity';
+import { User } from './entities/user.entity';
+import { ExchangeCredentialsService } from './exchange-credentials.service';
+import { UserHooks } from './user-hooks';
+import { UserErrors } from './errors';
+
+/** Who changes an account: an admin over HTTP (with the request's IP and user agent) or the CLI. */
+export interface AccessActor {
+  /** The acting admin's user id; null for the CLI (an operator at the machine). */
+  actorId: string | null;
+  source: 'admin' | 'cli';
+  ip?: string | null;
+  user_agent?: string | null;
+}
+
+export interface AccessChange {
+  is_active?: boolean;
+  role?: Role;
+}
+
+/**
+ * pg_advisory_xact_lock key of "the set of active admins": every change that can remove an active
+ * admin (deactivate, demote, erase) takes it before counting, so two admins demoting each other at
+ * the same moment cannot both succeed and leave the platform with none.
+ */
+const ADMIN_SET_LOCK = 7_204_403;
+
+/**
+ * The one place that changes who may use the platform: activate, deactivate, change role, erase.
+ * The rules are checked here, under the lock, at the moment of the change — for the admin API and
+ * the CLI alike: an admin never demotes, deactivates or erases themselves, and the last active
+ * admin is never removed.
+ */
+@Injectable()
+export class UserAccessService {
+  private readonly logger = new Logger(UserAccessService.name);
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly audit: AuditService,
+    private readonly hooks: UserHooks,
+    private readonly credentials: ExchangeCredentialsService,
+  ) {}
+
+  /** Applies `change`; returns false when nothing changed. Deactivating revokes tokens and stops what runs for the user. */
+  async change(userId: string, change: AccessChange, actor: AccessActor): Promise<boolean> {
+    return this.ds.transaction(async (m) => {
+      const user = await this.lockForChange(m, userId, actor, change);
+      if (user.erased_at) throw UserErrors.userErased();
+      const next = { is_active: change.is_active ?? user.is_active, role: change.role ?? user.role };
+      if (next.is_active === user.is_active && next.role === user.role) return false;
+      await m.getRepository(User).update({ id: userId }, next);
+      if (user.is_active && !next.is_active) await this.deactivateIn(m, userId);
+      const meta = { actor_id: actor.actorId, ip: actor.ip ?? null, user_agent: actor.user_agent ?? null };
+      if (next.is_active !== user.is_active) {
+        await this.audit.record({ event_type: next.is_active ? 'user.activated' : 'user.deactivated', user_id: userId, data: { source: actor.source }, ...meta }, m);
+      }
+      if (next.role !== user.role) {
+        await this.audit.record({ event_type: 'user.role_changed', user_id: userId, data: { source: actor.source, from: user.role, to: next.role }, ...meta }, m);
+      }
+      this.logger.log({ user_id: userId, actor_id: actor.actorId, source: actor.source, ...next }, 'User access changed');
+      return true;
+    });
+  }
+
+  /**
+   * Erases a person and keeps the financial record (GDPR-style erasure with bookkeeping retention):
+   * email, name, password and exchange keys are gone, tokens revoked, bots stopped, current
+   * subscriptions ended (the listeners do it in this transaction); orders, payments and audit rows
+   * stay, keyed by the user id, with the audit rows' IP, user agent and personal fields removed.
+   * Erasing an erased account changes nothing.
+   */
+  async erase(userId: string, actor: AccessActor): Promise<void> {
+    await this.ds.transaction(async (m) => {
+      const user = await this.lockForChange(m, userId, actor, { is_active: false, role: 'user' });
+      if (user.erased_at) return;
+      await m.query(
+        `UPDATE users SET email = $2, full_name = '', password_hash = $3, role = 'user', is_active = false, erased_at = now() WHERE id = $1`,
+        // The address is unique and routable nowhere (.invalid, RFC 2606); the hash is no argon2 hash, so no password verifies.
+        [userId, `erased-${userId}@erased.invalid`, `!erased-${randomBytes(16).toString('hex')}`],
+      );
+      if (user.is_active) await this.deactivateIn(m, userId);
+      await this.credentials.disconnectIn(m, userId, { ip: actor.ip ?? null, user_agent: actor.user_agent ?? null, actor_id: actor.actorId });
+      await this.hooks.erased(userId, actor.actorId, m);
+      await m.query(
+        `UPDATE audit_logs SET ip = NULL, user_agent = NULL, data = data - 'email' - 'full_name' - 'ip' - 'user_agent' WHERE user_id = $1`,
+        [userId],
+      );
+      await this.audit.record(
+        { event_type: 'user.erased', user_id: userId, actor_id: actor.actorId, data: { source: actor.source }, ip: actor.ip ?? null, user_agent: actor.user_agent ?? null },
+        m,
+      );
+      this.logger.log({ user_id: userId, actor_id: actor.actorId }, 'User erased');
+    });
+  }
+
+  private async deactivateIn(m: EntityManager, userId: string): Promise<void> {
+    await m.getRepository(RefreshToken).update({ user_id: userId, revoked_at: IsNull() }, { revoked_at: new Date() });
+    await this.hooks.deactivated(userId, m);
+  }
+
+  /** Locks the admin set (when the change could shrink it) and the user row, then applies the rules. */
+  private async lockForChange(m: EntityManager, userId: string, actor: AccessActor, change: AccessChange): Promise<User> {
+    const removesAdmin = change.is_active === false || (change.role !== undefined && change.role !== 'admin');
+    if (removesAdmin) await m.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_SET_LOCK]);
+    const user = await m.getRepository(User).findOne({ where: { id: userId }, lock: { mode: 'pessimistic_write' } });
+    if (!user) throw UserErrors.userNotFound();
+    if (!removesAdmin || user.role !== 'admin' || !user.is_active) return user;
+    if (actor.actorId === userId) throw UserErrors.cannotRemoveSelf();
+    const [{ others }] = (await m.query(`SELECT count(*)::int AS others FROM users WHERE role = 'admin' AND is_active AND id <> $1`, [userId])) as Array<{ others: number }>;
+    if (others === 0) throw UserErrors.lastAdmin();
+    return user;
+  }
+}
