@@ -10,12 +10,14 @@ import { OrderRecord } from './orders/entities/order.entity';
 import { OrdersController } from './orders/orders.controller';
 import { OrdersService } from './orders/orders.service';
 import { OrderOwners } from './manager/order-owners';
+import { OrderCredentialUse } from './orders/order-credential-use';
 import { DEFAULT_PAPER_EXCHANGE_OPTIONS, PaperExchangeOptions } from './gateway/paper/paper-exchange-gateway';
 
 const providers = [
   ExchangeGatewayFactory,
   OrdersService,
   OrderOwners,
+  OrderCredentialUse,
   LiveCredentialTester,
   { provide: EXCHANGE_CREDENTIAL_TESTER, useExisting: LiveCredentialTester },
 ];

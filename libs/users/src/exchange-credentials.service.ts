@@ -101,11 +101,16 @@ export class ExchangeCredentialsService {
   private async endIn(m: EntityManager, userId: string, meta: { ip: string | null; user_agent: string | null; actor_id?: string | null }, how: 'retire' | 'erase'): Promise<void> {
     const sql =
       how === 'retire'
-        ? `UPDATE exchange_credentials SET ${RETIRE} WHERE user_id = $1 AND retired_at IS NULL RETURNING exchange, true AS was_current`
-        : `DELETE FROM exchange_credentials WHERE user_id = $1 RETURNING exchange, retired_at IS NULL AS was_current`;
-    const [rows] = (await m.query(sql, [userId])) as [Array<{ exchange: string; was_current: boolean }>, number];
+        ? `UPDATE exchange_credentials SET ${RETIRE} WHERE user_id = $1 AND retired_at IS NULL RETURNING id, exchange, true AS was_current`
+        : `DELETE FROM exchange_credentials WHERE user_id = $1 RETURNING id, exchange, retired_at IS NULL AS was_current`;
+    const [rows] = (await m.query(sql, [userId])) as [Array<{ id: string; exchange: string; was_current: boolean }>, number];
     const current = rows.find((r) => r.was_current);
     if (!current) return;
+    // Kept only while an order sent with them is unresolved; otherwise gone now, not at the next purge.
+    // (A placement decision holding the row share-locked has committed before this point.)
+    if (how === 'retire' && !(await this.hooks.credentialInUse(current.id, m))) {
+      await m.query(`DELETE FROM exchange_credentials WHERE id = $1`, [current.id]);
+    }
     await this.hooks.disconnected({ user_id: userId, exchange: current.exchange }, m);
     await this.audit.record(
       { event_type: 'exchange.disconnected', user_id: userId, actor_id: meta.actor_id, data: { exchange: current.exchange }, ip: meta.ip, user_agent: meta.user_agent },
