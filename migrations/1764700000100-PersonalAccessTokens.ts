@@ -13,7 +13,7 @@ export class PersonalAccessTokens1764700000100 implements MigrationInterface {
     await q.query(`UPDATE subscription_plans SET api_access = true, features = features || '["API access"]'::jsonb WHERE code = 'enterprise'`);
     await q.query(`
       CREATE TABLE personal_access_tokens (
-        id uuid PRIMARY KEY DEFAULT uuid_generate_v4(),
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
         user_id uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
         name varchar(100) NOT NULL,
         scope varchar(8) NOT NULL CHECK (scope IN ('read', 'trade')),
