@@ -57,6 +57,13 @@ describe('retention sweep (e2e: real PostgreSQL, the worker jobs in the api proc
          ('sub_pending', gen_random_uuid(), 'period_ended', NULL)`,
     );
     const stale = await t.register();
+    // E-mails: one sent 100 days ago (goes), one pending as old (stays: never sent yet).
+    await q(
+      `INSERT INTO notification_outbox (user_id, kind, dedupe_key, status, created_at) VALUES
+         ($1, 'payment_confirmed', 'old-sent', 'sent', now() - interval '100 days'),
+         ($1, 'payment_confirmed', 'old-pending', 'pending', now() - interval '100 days')`,
+      [stale.id],
+    );
     await q(`UPDATE refresh_tokens SET expires_at = now() - interval '8 days' WHERE user_id = $1`, [stale.id]);
     await q(`INSERT INTO worker_heartbeats (worker_id, hostname, pid, started_at, beat_at) VALUES ('dead:1', 'dead', 1, now() - interval '3 days', now() - interval '2 days')`);
 
@@ -73,7 +80,9 @@ describe('retention sweep (e2e: real PostgreSQL, the worker jobs in the api proc
       webhook_events: 4, // three old alerts and the rejected request, in batches of 2
       processed_events: 1,
       stripe_cancel_outbox_done: 1,
+      notification_outbox_done: 1,
     });
+    expect((await q<{ k: string }>(`SELECT dedupe_key AS k FROM notification_outbox`)).map((r) => r.k)).toEqual(['old-pending']);
 
     expect(await count('webhook_events')).toBe(before.events - 4);
     expect(await count('webhook_dedupe')).toBe(before.claims - 4); // three alert_id claims + the expired body-hash claim

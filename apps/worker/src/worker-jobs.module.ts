@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { heartbeatRetention, RetentionSweeper, WorkerHeartbeat } from '@torgovo/core';
-import { PaymentsModule, StripeCancelOutboxWorker } from '@torgovo/payments';
+import { EmailDispatcher } from '@torgovo/notifications';
+import { PaymentChecker, PaymentsModule, StripeCancelOutboxWorker } from '@torgovo/payments';
 import { BillingSchedulerModule } from '@torgovo/subscriptions';
 import { TradingManagerModule } from '@torgovo/trading';
 
@@ -12,11 +13,12 @@ import { TradingManagerModule } from '@torgovo/trading';
  * TradingManagerModule executes orders (TradingModule itself is imported by the host);
  * PaymentsModule gives the billing scheduler its renewal requester and queues the Stripe
  * subscriptions of the card subscriptions it ends; StripeCancelOutboxWorker cancels them at
- * Stripe after the sweep's commit. RetentionSweeper deletes old operational rows through the
+ * Stripe after the sweep's commit. PaymentChecker matches crypto deposits and expires unpaid crypto
+ * payments; EmailDispatcher sends the notification e-mails. RetentionSweeper deletes old operational rows through the
  * policies the libs register with RetentionRegistry.
  */
 @Module({
   imports: [ScheduleModule.forRoot(), TradingManagerModule, PaymentsModule, BillingSchedulerModule],
-  providers: [WorkerHeartbeat, heartbeatRetention, RetentionSweeper, StripeCancelOutboxWorker],
+  providers: [WorkerHeartbeat, heartbeatRetention, RetentionSweeper, StripeCancelOutboxWorker, PaymentChecker, EmailDispatcher],
 })
 export class WorkerJobsModule {}
