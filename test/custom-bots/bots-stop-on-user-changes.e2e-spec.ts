@@ -37,7 +37,9 @@ describe('bots stop when the user disconnects the exchange or is deactivated (e2
     expect(await bot(u, live)).toMatchObject({ status: 'stopped', stop_reason: 'exchange_disconnected' });
     const orderState = async (id: string) =>
       ((await t.db.dataSource.query(`SELECT status, reason FROM orders WHERE id = $1`, [id])) as Array<{ status: string; reason: string | null }>)[0];
-    expect(await orderState(queuedLive.body.order_id as string)).toEqual({ status: 'rejected', reason: 'exchange_disconnected' });
+    // Orders are not edited by the disconnect: the executor's placement rule cancels the live one when
+    // its turn comes (test/orders/placement-rule.e2e-spec.ts), after a look-up if it may have been sent.
+    expect(await orderState(queuedLive.body.order_id as string)).toEqual({ status: 'pending', reason: null });
     expect(await orderState(queuedPaper.body.order_id as string)).toEqual({ status: 'pending', reason: null });
     expect(await bot(u, paper)).toMatchObject({ status: 'running', stop_reason: null });
     expect(await bot(other, othersLive)).toMatchObject({ status: 'running' });
@@ -46,7 +48,7 @@ describe('bots stop when the user disconnects the exchange or is deactivated (e2
     const refused = await sendAlert(t, hook.webhook_secret, { action: 'buy', ticker: 'BTCUSDT', quantity: '0.001' });
     expect(refused.status).toBe(403);
     const orders = (await t.db.dataSource.query(`SELECT count(*)::int AS n FROM orders WHERE bot_id = $1`, [live])) as Array<{ n: number }>;
-    expect(orders[0].n).toBe(1); // only the one queued before the disconnect (rejected)
+    expect(orders[0].n).toBe(1); // only the one queued before the disconnect
 
     const audit = (await t.db.dataSource.query(`SELECT data FROM audit_logs WHERE user_id = $1 AND event_type = 'exchange.disconnected'`, [u.id])) as Array<{ data: unknown }>;
     expect(audit).toEqual([{ data: { exchange: 'okx' } }]);
@@ -71,7 +73,7 @@ describe('bots stop when the user disconnects the exchange or is deactivated (e2
 
     const off = await runCli(t, ['deactivate-user', '--email', u.email.toUpperCase()]);
     const [order] = (await t.db.dataSource.query(`SELECT status, reason FROM orders WHERE id = $1`, [queued.body.order_id])) as unknown[];
-    expect(order).toEqual({ status: 'rejected', reason: 'user_deactivated' });
+    expect(order).toEqual({ status: 'pending', reason: null }); // left to the executor's placement rule
     expect(off.stdout).toContain('is deactivated');
     for (const id of [live, paper]) {
       const row = (await t.db.dataSource.query(`SELECT status, stop_reason FROM bots WHERE id = $1`, [id])) as Array<{ status: string; stop_reason: string }>;

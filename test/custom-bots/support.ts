@@ -90,7 +90,7 @@ export async function countRows(t: TestApp, table: 'orders' | 'webhook_events', 
 
 export async function orderById(t: TestApp, id: string): Promise<Record<string, string | null>> {
   const rows = (await t.db.dataSource.query(
-    `SELECT id, bot_id, source, source_ref, mode, exchange, symbol, side, type, amount::text, quote_amount::text, quote_percent::text, price::text, status
+    `SELECT id, bot_id, source, source_ref, mode, exchange, symbol, side, type, amount::text, quote_amount::text, quote_percent::text, position_percent::text, target_position::text, price::text, status
        FROM orders WHERE id = $1`,
     [id],
   )) as Array<Record<string, string | null>>;

@@ -5,7 +5,6 @@ import {
   countRows,
   createBot,
   eventRows,
-  fillOrder,
   generateWebhook,
   Generated,
   orderById,
@@ -121,44 +120,30 @@ describe('TradingView webhook receive (e2e, real PostgreSQL)', () => {
     return { user: u, botId: bot.body.id as string, hook: await generateWebhook(t, u, bot.body.id as string) };
   }
 
-  it('buy/long buy, sell/short sell, close/exit sell the open position; percent sizes from balance and position', async () => {
+  it('buy/long buy, sell/short sell, close/exit sell the open position: the order records the intent, sized by the executor (never 422 no_position)', async () => {
     const f = await freshBot({ symbol: 'ETH/USDT', sizing: { type: 'base', value: '0.25' } });
     const send = async (over: Record<string, string>) => {
       const res = await sendAlert(t, f.hook.webhook_secret, tradingViewBody(f.hook.webhook_secret, { ticker: 'ETHUSDT', price: '3000', ...over }));
       expect(res.status).toBe(202);
       return orderById(t, res.body.order_id as string);
     };
-    const buy = await send({ action: 'buy', quantity: '2' });
-    expect(buy).toMatchObject({ side: 'buy', amount: '2.000000000000000000', quote_amount: null });
-    const long = await send({ action: 'long', quantity: '{{strategy.order.contracts}}' });
-    expect(long).toMatchObject({ side: 'buy', amount: '0.250000000000000000' });
-    // 50% of what the two queued buys (6000 + 750 USDT, not executed yet) leave of the 10000 USDT.
-    const pct = await send({ action: 'buy', quantity: '50%' });
-    expect(pct).toMatchObject({ side: 'buy', amount: null, quote_amount: '1625.000000000000000000' });
-
-    // Nothing filled yet: no position to close.
-    await expectRejectedOn(f.hook, { action: 'close' }, 422, 'no_position');
-    await fillOrder(t, buy.id as string, '2');
-    await fillOrder(t, long.id as string, '0.25');
-
-    const sell = await send({ action: 'sell', quantity: '0.5' });
-    expect(sell).toMatchObject({ side: 'sell', amount: '0.500000000000000000' });
-    const short = await send({ action: 'short', quantity: '10%' });
-    // 2.25 held, 0.5 already promised to the pending sell: 10% of 1.75.
-    expect(short).toMatchObject({ side: 'sell', amount: '0.175000000000000000' });
-    await fillOrder(t, sell.id as string, '0.5');
-    await fillOrder(t, short.id as string, '0.175');
-    const close = await send({ action: 'close' });
-    expect(close).toMatchObject({ side: 'sell', amount: '1.575000000000000000' });
-    // exit after close: the pending close already takes the whole position.
-    await expectRejectedOn(f.hook, { action: 'exit' }, 422, 'no_position');
-    await fillOrder(t, close.id as string, '1.575');
-    await fillOrder(t, pct.id as string, '1');
-    const exit = await send({ action: 'exit' });
-    expect(exit).toMatchObject({ side: 'sell', amount: '1.000000000000000000' });
+    const none = { amount: null, quote_amount: null, quote_percent: null, position_percent: null, target_position: null };
+    expect(await send({ action: 'buy', quantity: '2' })).toMatchObject({ ...none, side: 'buy', amount: '2.000000000000000000' });
+    expect(await send({ action: 'long', quantity: '{{strategy.order.contracts}}' })).toMatchObject({ ...none, side: 'buy', amount: '0.250000000000000000' });
+    // Paper as live: a percent buy keeps its percent; the executor sizes it from the balance it finds.
+    expect(await send({ action: 'buy', quantity: '50%' })).toMatchObject({ ...none, side: 'buy', quote_percent: '50.000000000000000000' });
+    // Nothing filled yet, and still accepted: the close is sized when it executes, after the buys before it.
+    expect(await send({ action: 'close' })).toMatchObject({ ...none, side: 'sell', position_percent: '100.000000000000000000' });
+    expect(await send({ action: 'exit' })).toMatchObject({ ...none, side: 'sell', position_percent: '100.000000000000000000' });
+    expect(await send({ action: 'sell', quantity: '0.5' })).toMatchObject({ ...none, side: 'sell', amount: '0.500000000000000000' });
+    expect(await send({ action: 'short', quantity: '10%' })).toMatchObject({ ...none, side: 'sell', position_percent: '10.000000000000000000' });
+    // A target-position alert: no side until the executor compares it with the bot's position.
+    const target = await sendAlert(t, f.hook.webhook_secret, { position: '-0.5', ticker: 'ETHUSDT', price: '3000', secret: f.hook.webhook_secret });
+    expect(target.status).toBe(202);
+    expect(await orderById(t, target.body.order_id as string)).toMatchObject({ ...none, side: null, target_position: '-0.500000000000000000' });
   });
 
-  it('a live bot: a percent buy is accepted at once and carries its percent for the worker; a percent sell sizes from the position', async () => {
+  it('a live bot: a percent buy is accepted at once and carries its percent for the worker; a percent sell its percent of the position', async () => {
     const u = await t.register();
     await subscribe(t, u, 'pro');
     await connectNewOkxAccount(t, okx, u);
@@ -180,31 +165,16 @@ describe('TradingView webhook receive (e2e, real PostgreSQL)', () => {
       mode: 'live', exchange: 'okx', symbol: 'ETH/USDT', side: 'buy', status: 'pending', price: null,
       amount: null, quote_amount: null, quote_percent: '50.000000000000000000',
     });
-    // The same alert again is a duplicate, as on the single-statement path of any known size.
+    // The same alert again is a duplicate.
     expect((await sendAlert(t, h.webhook_secret, body)).body).toEqual({ status: 'duplicate', order_id: first.body.order_id });
     // No quantity: the bot's percent_balance sizing.
     const byBot = await send({ action: 'buy', quantity: '{{strategy.order.contracts}}' });
     expect(byBot.order).toMatchObject({ amount: null, quote_amount: null, quote_percent: '10.000000000000000000' });
-    // Accepting never called the exchange: the balance is read by the worker when it places the order.
-    expect(okx.requests.length).toBe(okxCalls);
-
-    // Sells size from the bot's own position, live as on paper.
-    await expectRejectedOn(h, { action: 'sell', quantity: '50%' }, 422, 'no_position');
-    await fillOrder(t, half.id as string, '0.16');
     const sell = await send({ action: 'sell', quantity: '25%' });
-    expect(sell.order).toMatchObject({ side: 'sell', amount: '0.040000000000000000', quote_amount: null, quote_percent: null });
-    const close = await send({ action: 'close' });
-    expect(close.order).toMatchObject({ side: 'sell', amount: '0.120000000000000000', quote_percent: null });
+    expect(sell.order).toMatchObject({ side: 'sell', amount: null, position_percent: '25.000000000000000000', quote_percent: null });
+    // Accepting never called the exchange: balances and positions are read by the worker when it places the order.
+    expect(okx.requests.length).toBe(okxCalls);
   });
-
-  async function expectRejectedOn(h: Generated, over: Record<string, string>, status: number, reason: string): Promise<void> {
-    const before = await countRows(t, 'orders');
-    const res = await sendAlert(t, h.webhook_secret, tradingViewBody(h.webhook_secret, { ticker: 'ETHUSDT', ...over }));
-    expect({ status: res.status, code: res.body.code }).toEqual({ status, code: reason });
-    const events = await eventRows(t, h.id);
-    expect(events[events.length - 1]).toMatchObject({ outcome: 'rejected', reason, status_code: status });
-    expect(await countRows(t, 'orders')).toBe(before);
-  }
 
   it('the same alert sent 5 times at once → one order; the 4 others are duplicates answered with it', async () => {
     const f = await freshBot();

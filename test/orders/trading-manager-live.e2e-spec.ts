@@ -245,7 +245,7 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
     const before = fake.requests.length;
     const order = await pendingOrder(w1, { user_id: userId });
     await w1.manager.runOnce();
-    expect(await reload(w1.ds, order.id)).toMatchObject({ status: 'rejected', reason: 'exchange_not_connected' });
+    expect(await reload(w1.ds, order.id)).toMatchObject({ status: 'canceled', reason: 'exchange_disconnected: no exchange keys are connected' });
     expect(fake.requests.length).toBe(before);
   });
 
@@ -333,17 +333,31 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
     expect(posts(order.client_order_id)).toBe(1);
   });
 
-  it('an order an earlier attempt may have placed is not rejected when the exchange gets disconnected: retried until it can be looked up', async () => {
+  it('an order an earlier attempt may have placed is not rejected when the exchange gets disconnected: looked up with the keys it was sent with', async () => {
+    const { userId, account } = await trader();
+    const order = await pendingOrder(w1, { user_id: userId });
+    fake.dropNextOrderResponse();
+    await w1.manager.runOnce();
+    // What DELETE /users/me/exchange does: the keys are retired, kept sealed for the look-up only.
+    await w1.ds.query(`UPDATE exchange_credentials SET retired_at = clock_timestamp() WHERE user_id = $1`, [userId]);
+    await dueNow(w1.ds, order.id);
+    const row = await settle(w1, order.id);
+    expect(row).toMatchObject({ status: 'filled', attempts: 2, reason: null, exchange_order_id: placed(account, order.client_order_id)[0].ordId });
+    expect(posts(order.client_order_id)).toBe(1);
+  });
+
+  it('an order whose keys are gone altogether (erased) cannot be looked up: it ends canceled credential_changed and is never sent with other keys', async () => {
     const { userId, account } = await trader();
     const order = await pendingOrder(w1, { user_id: userId });
     fake.dropNextOrderResponse();
     await w1.manager.runOnce();
     await w1.ds.query(`DELETE FROM exchange_credentials WHERE user_id = $1`, [userId]);
-    await dueNow(w1.ds, order.id);
-    await expect(w1.manager.runOnce()).resolves.toEqual([{ orderId: order.id, status: 'retry', reconciled: false, reason: 'exchange_not_connected' }]);
     await connectExchange(w1, userId, account);
-    const row = await settle(w1, order.id);
-    expect(row).toMatchObject({ status: 'filled', attempts: 3, reason: null, exchange_order_id: placed(account, order.client_order_id)[0].ordId });
+    await dueNow(w1.ds, order.id);
+    const [result] = await w1.manager.runOnce();
+    expect(result).toMatchObject({ orderId: order.id, status: 'canceled' });
+    expect(result.reason).toMatch(/^credential_changed: /);
+    expect(posts(order.client_order_id)).toBe(1);
   });
 
   it('when every look-up of a possibly placed order fails, it ends `failed` with its outcome unknown after the reconcile-only attempts', async () => {

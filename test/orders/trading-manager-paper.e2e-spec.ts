@@ -155,6 +155,8 @@ describe('TradingManager on the paper exchange', () => {
     // The "crashed" worker: it claimed the order and placed it, then died before recording anything.
     const [claimed] = await w.ctx.get(OrderClaimer).claim(1, 60_000);
     expect(claimed.id).toBe(order.id);
+    // It had passed the fencing statement (which marks the order as possibly sent), then placed it.
+    await w.ds.query(`UPDATE orders SET sent_at = now() WHERE id = $1`, [order.id]);
     await w.ctx.get(ExchangeGatewayFactory).forPaper(user).createOrder({
       symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.01', price: '60000', clientOrderId: order.client_order_id,
     });

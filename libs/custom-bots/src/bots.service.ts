@@ -54,6 +54,7 @@ export class BotsService {
           order_type: dto.order_type,
           sizing_type: dto.sizing.type,
           sizing_value: sizingValue,
+          allow_selling_beyond_position: dto.allow_selling_beyond_position ?? false,
           status: 'running',
           stop_reason: null,
           deleted_at: null,
@@ -140,7 +141,7 @@ export class BotsService {
 
   /** The user's connected exchange id, or 400 exchange_not_connected. */
   async connectedExchange(m: EntityManager, userId: string): Promise<string> {
-    const rows = (await m.query(`SELECT exchange FROM exchange_credentials WHERE user_id = $1 LIMIT 1`, [userId])) as Array<{ exchange: string }>;
+    const rows = (await m.query(`SELECT exchange FROM exchange_credentials WHERE user_id = $1 AND retired_at IS NULL`, [userId])) as Array<{ exchange: string }>;
     if (rows.length === 0) throw BotErrors.exchangeNotConnected();
     return rows[0].exchange;
   }

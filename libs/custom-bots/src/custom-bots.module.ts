@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { SubscriptionsModule } from '@torgovo/subscriptions';
 import { UsersModule } from '@torgovo/users';
 import { BotUserListener } from './bot-user.listener';
+import { BotPlacementStates } from './bot-placement-state';
 import { BotExpiryListener } from './bot-expiry.listener';
 import { BotsController } from './bots.controller';
 import { BotsService } from './bots.service';
@@ -22,7 +23,8 @@ import { WebhooksService } from './webhooks.service';
 /**
  * Custom bots and their TradingView webhooks. Import it in the api (routes) and in the worker
  * (so subscription expiry stops bots: BotExpiryListener registers with SubscriptionHooks), and
- * BotUserListener stops bots when the user disconnects their exchange or is deactivated.
+ * BotUserListener stops bots when the user disconnects their exchange or is deactivated;
+ * BotPlacementStates tells the executor's placement rule whether a bot still runs.
  * TradingModule is global (OrdersService, ExchangeGatewayFactory).
  */
 @Module({
@@ -38,6 +40,7 @@ import { WebhooksService } from './webhooks.service';
     WebhookBodyHooks,
     BotExpiryListener,
     BotUserListener,
+    BotPlacementStates,
     ...webhookRetention,
   ],
   exports: [BotsService, WebhooksService, WebhookReceiveService, MarketCatalog, BotExpiryListener],

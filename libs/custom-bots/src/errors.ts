@@ -58,8 +58,6 @@ export const SignalErrors = {
     ]),
   priceRequired: () =>
     new DomainError('invalid_signal', 400, 'A limit order needs a price', [{ field: 'price', message: 'required for limit orders' }]),
-  noPosition: () => new DomainError('no_position', 422, 'The bot holds no position to sell'),
-  noBalance: (currency: string) => new DomainError('insufficient_balance', 422, `No ${currency} balance to size this order from`),
   tooSmall: () => new DomainError('invalid_signal', 400, 'The resulting order amount rounds to zero', [{ field: 'quantity', message: 'too small' }]),
   marketsUnavailable: () => new DomainError('markets_unavailable', 503, 'The exchange market list cannot be loaded right now'),
 } as const;

@@ -87,7 +87,19 @@ describe('parseTradingViewSignal', () => {
     const e = errorOf(JSON.stringify({ action: 'hold', ticker: 'BTC USDT!', price: '-3', timestamp: 'yesterday', order_type: 'stop', secret: 5 }));
     expect(e.details.map((d) => d.field).sort()).toEqual(['action', 'order_type', 'price', 'secret', 'ticker', 'timestamp']);
     expect(errorOf('{}').details.map((d) => d.field)).toEqual(['action', 'ticker']);
-    expect(errorOf('{"action":"{{strategy.order.action}}","ticker":"BTCUSDT"}').details).toEqual([{ field: 'action', message: 'is required' }]);
+    expect(errorOf('{"action":"{{strategy.order.action}}","ticker":"BTCUSDT"}').details).toEqual([{ field: 'action', message: 'is required (or position)' }]);
+  });
+
+  it('a target-position alert: the signed position decides (0 = flat, negative = short), with or without an action', () => {
+    const at = (position: unknown, extra: Record<string, unknown> = {}) => parseTradingViewSignal(JSON.stringify({ position, ticker: 'BTCUSDT', ...extra }));
+    expect(at('0.5')).toMatchObject({ intent: 'target', action: null });
+    expect(at('0.5').targetPosition!.toFixed()).toBe('0.5');
+    expect(at('-1.25').targetPosition!.toFixed()).toBe('-1.25');
+    expect(at('0').targetPosition!.toFixed()).toBe('0');
+    expect(at('0.0', { action: 'sell' })).toMatchObject({ intent: 'target', action: 'sell' });
+    expect(parseTradingViewSignal('{"position": -0.001, "ticker": "BTCUSDT"}').targetPosition!.toFixed()).toBe('-0.001');
+    expect(errorOf(JSON.stringify({ position: 'flat', ticker: 'BTCUSDT' })).details.map((d) => d.field)).toEqual(['position']);
+    expect(errorOf(JSON.stringify({ position: '{{strategy.position_size}}', ticker: 'BTCUSDT' })).details).toEqual([{ field: 'position', message: 'is required (or action)' }]);
   });
 
   it('timestamps: {{timenow}}, ISO with offset, epoch ms and s', () => {

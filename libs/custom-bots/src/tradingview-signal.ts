@@ -7,14 +7,23 @@ import { SignalErrors } from './errors';
 export const SIGNAL_ACTIONS = ['buy', 'sell', 'long', 'short', 'close', 'exit'] as const;
 export type SignalAction = (typeof SIGNAL_ACTIONS)[number];
 
-/** What the bot does: spot only, so long = buy, short = sell, close/exit sell the open position. */
-export type SignalIntent = 'buy' | 'sell' | 'close';
+/**
+ * What the bot does: spot only, so long = buy, short = sell, close/exit sell the open position;
+ * `target`: the alert states the strategy's position and the bot trades to it.
+ */
+export type SignalIntent = 'buy' | 'sell' | 'close' | 'target';
 
 export type SignalQuantity = { kind: 'base'; value: Decimal } | { kind: 'percent'; value: Decimal };
 
 export interface TradingViewSignal {
-  action: SignalAction;
+  /** null for a target-position alert sent without an action. */
+  action: SignalAction | null;
   intent: SignalIntent;
+  /**
+   * `position` ({{strategy.position_size}}): the strategy's signed position in base units; 0 = flat,
+   * negative = short, which on spot means flat. When present it decides, whatever `action` says.
+   */
+  targetPosition: Decimal | null;
   /** The ticker as sent, and its letters only ("OKX:BTC-USDT" → "BTCUSDT") for the market lookup. */
   ticker: string;
   compactTicker: string;
@@ -73,6 +82,16 @@ export function parseQuantity(s: string): { value: SignalQuantity } | { error: s
   return 'error' in q ? { error: q.error } : { value: { kind: 'base', value: q.value } };
 }
 
+/** A signed decimal ("-0.5", "0", "+1.25"): the strategy's position. */
+export function parseSignedDecimal(s: string): { value: Decimal } | { error: string } {
+  const negative = s.startsWith('-');
+  const digits = negative || s.startsWith('+') ? s.slice(1) : s;
+  if (/^0+(\.0+)?$/.test(digits)) return { value: new Decimal(0) };
+  const p = parsePositiveDecimal(digits);
+  if ('error' in p) return { error: p.error === 'must be positive' ? 'must be a decimal number such as "0.5" or "-0.5"' : p.error };
+  return { value: negative ? p.value.neg() : p.value };
+}
+
 /** "OKX:BTCUSDT", "BTC-USDT", "btc/usdt" → { compact: "BTCUSDT", exchange: "OKX" }. */
 export function compactTicker(raw: string): { compact: string; exchange: string | null } | null {
   const colon = raw.lastIndexOf(':');
@@ -123,12 +142,21 @@ export function parseTradingViewSignal(body: string): TradingViewSignal {
     else errors.push({ field: 'secret', message: 'must be a string' });
   }
 
-  const actionRaw = field('action');
-  const action = actionRaw?.toLowerCase() as SignalAction | undefined;
-  if (isUnset(actionRaw)) errors.push({ field: 'action', message: 'is required' });
-  else if (!SIGNAL_ACTIONS.includes(action as SignalAction)) {
-    errors.push({ field: 'action', message: `must be one of ${SIGNAL_ACTIONS.join(', ')}` });
+  const positionRaw = field('position');
+  let targetPosition: Decimal | null = null;
+  if (!isUnset(positionRaw)) {
+    const p = parseSignedDecimal(positionRaw!);
+    if ('error' in p) errors.push({ field: 'position', message: p.error });
+    else targetPosition = p.value;
   }
+
+  const actionRaw = field('action');
+  let action: SignalAction | null = null;
+  if (isUnset(actionRaw)) {
+    if (positionRaw === undefined || positionRaw === '') errors.push({ field: 'action', message: 'is required (or position)' });
+  } else if (!SIGNAL_ACTIONS.includes(actionRaw!.toLowerCase() as SignalAction)) {
+    errors.push({ field: 'action', message: `must be one of ${SIGNAL_ACTIONS.join(', ')}` });
+  } else action = actionRaw!.toLowerCase() as SignalAction;
 
   const tickerRaw = field('ticker');
   const ticker = tickerRaw && !isUnset(tickerRaw) ? compactTicker(tickerRaw) : null;
@@ -174,10 +202,13 @@ export function parseTradingViewSignal(body: string): TradingViewSignal {
     else errors.push({ field: 'order_type', message: 'must be market or limit' });
   }
 
-  if (errors.length > 0 || !action || !ticker) throw SignalErrors.invalidSignal(errors);
+  // A position placeholder left unreplaced with no action: nothing says what to do.
+  if (action === null && targetPosition === null && errors.length === 0) errors.push({ field: 'position', message: 'is required (or action)' });
+  if (errors.length > 0 || (!action && !targetPosition) || !ticker) throw SignalErrors.invalidSignal(errors);
   return {
     action,
-    intent: INTENT[action],
+    intent: targetPosition !== null ? 'target' : INTENT[action!],
+    targetPosition,
     ticker: tickerRaw!,
     compactTicker: ticker.compact,
     tickerExchange: ticker.exchange,

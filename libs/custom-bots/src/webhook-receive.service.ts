@@ -3,15 +3,15 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { InjectThrottlerStorage, ThrottlerStorage } from '@nestjs/throttler';
 import { DataSource, EntityManager } from 'typeorm';
-import { AppConfig, constantTimeEqual, Decimal, DomainError, sha256Hex } from '@torgovo/core';
+import { AppConfig, constantTimeEqual, DomainError, sha256Hex } from '@torgovo/core';
 import { BillingConfig, checkBotLimits, CURRENT_STATUSES, Entitlement, EntitlementErrors, grantsAccess, SubscriptionStatus } from '@torgovo/subscriptions';
-import { DEFAULT_PAPER_EXCHANGE_OPTIONS, Market, NewOrder } from '@torgovo/trading';
+import { Market, NewOrder } from '@torgovo/trading';
 import type { BotMode, BotOrderType, BotStatus, SizingType } from './entities/bot.entity';
 import { BotErrors, RateLimitScope, SignalErrors } from './errors';
 import { MarketCatalog } from './market-catalog.service';
 import { resolveMarket } from './market-symbols';
-import { OrderSize, planSizing, resolveSizing, sizeWithoutReads, SizingPlan } from './signal-sizing';
-import { acceptStatement, claimStatement, DedupeClaim, duplicateStatement, Statement } from './webhook-accept-statements';
+import { orderSizeOf } from './signal-sizing';
+import { acceptStatement, DedupeClaim, duplicateStatement, Statement } from './webhook-accept-statements';
 import { parseTradingViewSignal, TradingViewSignal } from './tradingview-signal';
 import { IpAllowlist, isTradingViewSender, normalizeIp, WebhookConfig } from './webhook-config';
 import { looksLikeWebhookSecret } from './webhook-secret';
@@ -78,7 +78,7 @@ const TARGET_SQL = `
   SELECT w.id AS webhook_id, w.user_id, w.max_lag_seconds, w.rate_limit_per_minute,
          b.id AS bot_id, b.symbol, b.mode, b.exchange, b.order_type, b.sizing_type, b.sizing_value, b.status, b.stop_reason,
          u.is_active AS user_active,
-         (b.mode = 'paper' OR EXISTS (SELECT 1 FROM exchange_credentials c WHERE c.user_id = w.user_id AND c.exchange = b.exchange)) AS exchange_connected,
+         (b.mode = 'paper' OR EXISTS (SELECT 1 FROM exchange_credentials c WHERE c.user_id = w.user_id AND c.exchange = b.exchange AND c.retired_at IS NULL)) AS exchange_connected,
          o.n AS other_running, o.symbols AS other_symbols,
          s.id AS sub_id, s.status AS sub_status, s.end_date AS sub_end_date, s.auto_renew AS sub_auto_renew,
          s.cancel_at_period_end AS sub_cancel_at_period_end, s.payment_method AS sub_payment_method,
@@ -103,7 +103,8 @@ const MAX_FUTURE_SKEW_MS = 60_000;
 /**
  * POST /custom-bot/webhook/receive/{secret}: TradingView alert → one pending order.
  * Every request leaves exactly one webhook_events row: an accepted row commits in the same
- * statement (or transaction) as its dedupe claim and order; a duplicate's row is written with the
+ * statement as its dedupe claim and order (which records the intent: sizes that depend on the bot's
+ * position or the balance are resolved by the executor when it sends); a duplicate's row is written with the
  * first order's id once its claim wrote nothing; a rejection writes only its row.
  * Round trips per accepted alert: 2 (lookup, then one write statement); a duplicate: 3.
  */
@@ -195,7 +196,8 @@ export class WebhookReceiveService {
     const market = await this.resolveMarket(signal, target);
     const type = signal.orderType ?? target.order_type;
     if (type === 'limit' && signal.price === null) throw SignalErrors.priceRequired();
-    const plan = planSizing(signal.intent, signal.quantity, target);
+    // The intent only: a close, a percent or a target is sized by the executor when it sends.
+    const size = orderSizeOf(signal.intent, signal.quantity, signal.targetPosition, target);
 
     const claim: DedupeClaim = {
       webhookId: target.webhook_id,
@@ -205,7 +207,7 @@ export class WebhookReceiveService {
       now,
     };
     const accepted: WebhookEventRow = { ...row, outcome: 'accepted', status_code: 202 };
-    const order = (size: OrderSize): NewOrder => ({
+    const order: NewOrder = {
       user_id: target.user_id,
       bot_id: target.bot_id,
       source: 'webhook',
@@ -213,31 +215,13 @@ export class WebhookReceiveService {
       mode: target.mode,
       exchange: target.exchange,
       symbol: market.symbol,
-      side: signal.intent === 'buy' ? 'buy' : 'sell',
       type,
       ...size,
+      signal_at: signal.timestamp ?? now,
       price: signal.price?.toFixed() ?? null,
-    });
-
-    let orderId: string | null;
-    const known = sizeWithoutReads(plan, target.mode, market.quote);
-    if (known !== null) {
-      // The size is known: claim, order and event row in one statement, atomic on its own.
-      orderId = await this.orderIdFrom(this.ds.manager, acceptStatement(order(known), accepted, claim));
-    } else {
-      // The size depends on rows read after the claim (a duplicate close must not size itself from
-      // the position its first copy already sold), so claim, read, then write, in one transaction.
-      orderId = await this.ds.transaction(async (m) => {
-        // Sells of one bot are serialized so two closes cannot both sell the same position. Taken
-        // before the claim: the claim's gate share-locks the bot, and upgrading it after would
-        // deadlock two concurrent closes.
-        if (plan.kind === 'position') await m.query('SELECT 1 FROM bots WHERE id = $1 FOR UPDATE', [target.bot_id]);
-        const claimed = (await this.run(m, claimStatement(claim, row.id))).length === 1;
-        if (!claimed) return null;
-        const available = await this.available(m, plan, target, market);
-        return this.orderIdFrom(m, acceptStatement(order(resolveSizing(plan, available, market.quote)), accepted, null));
-      });
-    }
+    };
+    // Claim, order and event row in one statement, atomic on its own.
+    const orderId = await this.orderIdFrom(this.ds.manager, acceptStatement(order, accepted, claim));
     if (orderId !== null) return { status: 'accepted', order_id: orderId };
     // Nothing was written: the gate closed since the lookup (a stop or rotation committed), or a duplicate.
     await this.assertGateOpen(claim);
@@ -349,50 +333,5 @@ export class WebhookReceiveService {
       live_trading: t.live_trading,
       profit_share_percentage: t.profit_share_percentage,
     };
-  }
-
-  /** The position or (paper) balance a fraction-sized order needs; null when the plan needs neither. */
-  private async available(m: EntityManager, plan: SizingPlan, target: WebhookTarget, market: Market): Promise<Decimal | null> {
-    if (plan.kind === 'position') return this.position(m, target.bot_id, market.base);
-    if (plan.kind === 'balance') return this.paperQuoteBalance(m, target.user_id, market.quote);
-    return null;
-  }
-
-  /**
-   * Net base the bot holds: filled buys (less fees paid in base) minus filled sells, minus
-   * what its unfilled sells will still take. An unfilled sell sized in quote takes quote / its
-   * price; without a price what it takes is unknown until it executes, so it is counted as taking
-   * everything (a close meanwhile is refused no_position rather than overselling).
-   */
-  private async position(m: EntityManager, botId: string, base: string): Promise<Decimal> {
-    const [row] = (await m.query(
-      `SELECT coalesce(sum(
-                CASE WHEN side = 'buy' THEN filled - CASE WHEN fee_currency = $2 THEN coalesce(fee, 0) ELSE 0 END
-                     WHEN status IN ('pending', 'submitting', 'open')
-                       THEN -greatest(coalesce(amount, quote_amount / nullif(price, 0), 1e30), filled)
-                     ELSE -filled END), 0)::text AS position
-         FROM orders WHERE bot_id = $1`,
-      [botId, base],
-    )) as Array<{ position: string }>;
-    return new Decimal(row.position);
-  }
-
-  /** A paper account that was never used holds the starting balance. */
-  /**
-   * The paper quote balance a percent buy sizes from: what is free, minus what the user's paper buys
-   * still queued (not yet executed, so not yet debited) will spend — so two quick "50%" buys take 50 %
-   * and then 50 % of what is left, as live percent buys do.
-   */
-  private async paperQuoteBalance(m: EntityManager, userId: string, currency: string): Promise<Decimal> {
-    const [row] = (await m.query(
-      `SELECT (SELECT free::text FROM paper_balances WHERE user_id = $1 AND currency = $2) AS free,
-              EXISTS (SELECT 1 FROM paper_accounts WHERE user_id = $1) AS has_account,
-              (SELECT coalesce(sum(coalesce(quote_amount, amount * price)), 0)::text FROM orders
-                WHERE user_id = $1 AND mode = 'paper' AND side = 'buy' AND status IN ('pending', 'submitting')
-                  AND symbol LIKE '%/' || $2) AS queued`,
-      [userId, currency],
-    )) as Array<{ free: string | null; has_account: boolean; queued: string }>;
-    const free = row.has_account ? new Decimal(row.free ?? '0') : new Decimal(DEFAULT_PAPER_EXCHANGE_OPTIONS.initialBalances[currency] ?? '0');
-    return Decimal.max(free.minus(row.queued), 0);
   }
 }

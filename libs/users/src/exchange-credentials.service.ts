@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, IsNull } from 'typeorm';
 import {
   AuditService,
   EXCHANGE_CREDENTIAL_TESTER,
@@ -21,6 +21,14 @@ export interface ConnectionInput {
   passphrase?: string;
   sandbox?: boolean;
 }
+
+/**
+ * Stamped with the clock when the row is written, i.e. after any placement decision holding it
+ * share-locked has committed (not the transaction's start): purgeRetired relies on that order.
+ */
+const RETIRE = `retired_at = clock_timestamp(), updated_at = now()`;
+
+export type DecryptedCredentials = ExchangeCredentials & { userId: string; keyId: string; credentialId: string };
 
 export interface ConnectionView {
   exchange_connected: boolean;
@@ -62,53 +70,112 @@ export class ExchangeCredentialsService {
       sandbox: creds.sandbox,
     };
     await this.ds.transaction(async (m) => {
-      await m
-        .createQueryBuilder()
-        .insert()
-        .into(ExchangeCredential)
-        .values(values)
-        .orUpdate(['exchange', 'api_key_enc', 'secret_enc', 'passphrase_enc', 'key_id', 'api_key_hint', 'sandbox', 'updated_at'], ['user_id'])
-        .execute();
+      // New keys are a new credential: the old row is retired, not overwritten, so an order sent
+      // with the old keys is still looked up with them and never retried with these.
+      await m.query(`UPDATE exchange_credentials SET ${RETIRE} WHERE user_id = $1 AND retired_at IS NULL`, [userId]);
+      await m.getRepository(ExchangeCredential).insert(values);
       await this.audit.record({ event_type: 'exchange.connected', user_id: userId, data: { exchange, sandbox: creds.sandbox, api_key_hint: values.api_key_hint }, ip: meta.ip, user_agent: meta.user_agent }, m);
     });
     this.logger.log({ user_id: userId, exchange, sandbox: creds.sandbox }, 'Exchange connected');
     return this.view(userId);
   }
 
-  /** Deletes the keys; in the same transaction the listeners stop what used them (live bots). */
+  /**
+   * Retires the keys: nothing is sent with them any more, and in the same transaction the listeners
+   * stop what used them (live bots). They stay sealed only while an order sent with them is
+   * unresolved (to look it up), then purgeRetired deletes them.
+   */
   async disconnect(userId: string, meta: RequestMeta): Promise<void> {
-    await this.ds.transaction((m) => this.disconnectIn(m, userId, meta));
+    await this.ds.transaction((m) => this.endIn(m, userId, meta, 'retire'));
   }
 
-  /** The same inside a caller's transaction (account erasure); `actor_id` set when an admin did it. */
+  /**
+   * Account erasure, inside the caller's transaction (`actor_id` set when an admin did it): every key
+   * of the user is deleted, retired ones too — an order whose placement answer was lost can then no
+   * longer be looked up, and the executor ends it `canceled` credential_changed.
+   */
   async disconnectIn(m: EntityManager, userId: string, meta: { ip: string | null; user_agent: string | null; actor_id?: string | null }): Promise<void> {
-    const deleted = (await m.query(`DELETE FROM exchange_credentials WHERE user_id = $1 RETURNING exchange`, [userId])) as [Array<{ exchange: string }>, number];
-    const [rows] = deleted;
-    if (rows.length === 0) return;
-    await this.hooks.disconnected({ user_id: userId, exchange: rows[0].exchange }, m);
+    await this.endIn(m, userId, meta, 'erase');
+  }
+
+  private async endIn(m: EntityManager, userId: string, meta: { ip: string | null; user_agent: string | null; actor_id?: string | null }, how: 'retire' | 'erase'): Promise<void> {
+    const sql =
+      how === 'retire'
+        ? `UPDATE exchange_credentials SET ${RETIRE} WHERE user_id = $1 AND retired_at IS NULL RETURNING id, exchange, true AS was_current`
+        : `DELETE FROM exchange_credentials WHERE user_id = $1 RETURNING id, exchange, retired_at IS NULL AS was_current`;
+    const [rows] = (await m.query(sql, [userId])) as [Array<{ id: string; exchange: string; was_current: boolean }>, number];
+    const current = rows.find((r) => r.was_current);
+    if (!current) return;
+    // Kept only while an order sent with them is unresolved; otherwise gone now, not at the next purge.
+    // (A placement decision holding the row share-locked has committed before this point.)
+    if (how === 'retire' && !(await this.hooks.credentialInUse(current.id, m))) {
+      await m.query(`DELETE FROM exchange_credentials WHERE id = $1`, [current.id]);
+    }
+    await this.hooks.disconnected({ user_id: userId, exchange: current.exchange }, m);
     await this.audit.record(
-      { event_type: 'exchange.disconnected', user_id: userId, actor_id: meta.actor_id, data: { exchange: rows[0].exchange }, ip: meta.ip, user_agent: meta.user_agent },
+      { event_type: 'exchange.disconnected', user_id: userId, actor_id: meta.actor_id, data: { exchange: current.exchange }, ip: meta.ip, user_agent: meta.user_agent },
       m,
     );
   }
 
   async view(userId: string): Promise<ConnectionView> {
-    const row = await this.ds.getRepository(ExchangeCredential).findOne({ where: { user_id: userId } });
+    const row = await this.ds.getRepository(ExchangeCredential).findOne({ where: { user_id: userId, retired_at: IsNull() } });
     if (!row) return { exchange_connected: false, exchange: null };
     return { exchange_connected: true, exchange: { id: row.exchange, sandbox: row.sandbox, api_key_hint: row.api_key_hint, connected_at: row.updated_at } };
   }
 
-  /** For the worker only, at the moment of use; the plaintext never leaves the caller's stack. */
-  async decryptedFor(userId: string): Promise<(ExchangeCredentials & { userId: string; keyId: string }) | null> {
-    const row = await this.ds
+  /**
+   * The user's current credential (id and exchange), share-locked until the caller's transaction
+   * ends: a connect or disconnect (which retire this row) either committed before, or waits for it.
+   * null: no exchange connected.
+   */
+  async currentLocked(userId: string, manager: EntityManager): Promise<{ id: string; exchange: string } | null> {
+    const rows = (await manager.query(
+      `SELECT id, exchange FROM exchange_credentials WHERE user_id = $1 AND retired_at IS NULL FOR SHARE`,
+      [userId],
+    )) as Array<{ id: string; exchange: string }>;
+    return rows[0] ?? null;
+  }
+
+  /** For the worker only, at the moment of use; the plaintext never leaves the caller's stack. The current keys. */
+  decryptedFor(userId: string): Promise<DecryptedCredentials | null> {
+    return this.decrypted(userId, null);
+  }
+
+  /**
+   * One credential by id, retired or not (an order is looked up with the keys it was sent with).
+   * null: purged (or another user's).
+   */
+  decryptedById(userId: string, credentialId: string): Promise<DecryptedCredentials | null> {
+    return this.decrypted(userId, credentialId);
+  }
+
+  /**
+   * Deletes retired keys no unresolved order needs any more: retired before `retiredBefore` and not
+   * in `stillNeeded` (the credential ids of unresolved orders, read after `retiredBefore` was taken,
+   * so an order confirmed with a credential just before it was retired is in the list). One statement.
+   */
+  async purgeRetired(stillNeeded: readonly string[], retiredBefore: Date): Promise<number> {
+    const [, n] = (await this.ds.query(
+      `DELETE FROM exchange_credentials WHERE retired_at IS NOT NULL AND retired_at < $2 AND NOT (id = ANY($1::uuid[]))`,
+      [stillNeeded, retiredBefore],
+    )) as [unknown, number];
+    return n;
+  }
+
+  /** `credentialId` null: the current keys. */
+  private async decrypted(userId: string, credentialId: string | null): Promise<DecryptedCredentials | null> {
+    let qb = this.ds
       .getRepository(ExchangeCredential)
       .createQueryBuilder('c')
       .addSelect(['c.api_key_enc', 'c.secret_enc', 'c.passphrase_enc'])
-      .where('c.user_id = :userId', { userId })
-      .getOne();
+      .where('c.user_id = :userId', { userId });
+    qb = credentialId !== null ? qb.andWhere('c.id = :id', { id: credentialId }) : qb.andWhere('c.retired_at IS NULL');
+    const row = await qb.getOne();
     if (!row) return null;
     return {
       userId,
+      credentialId: row.id,
       keyId: row.key_id,
       exchange: row.exchange,
       apiKey: this.box.open(row.api_key_enc, userId),

@@ -27,6 +27,14 @@ export interface UserErasedListener {
 }
 
 /**
+ * Implemented by the lib that sends with exchange keys (trading): whether an order sent with this
+ * credential is still unresolved, so its keys must be kept (sealed) to look it up.
+ */
+export interface CredentialUseSource {
+  credentialInUse(credentialId: string, manager: EntityManager): Promise<boolean>;
+}
+
+/**
  * Where other libs plug into user lifecycle changes. The listeners live in libs that depend on
  * this one, so they register themselves in onModuleInit (as with SubscriptionHooks).
  */
@@ -35,6 +43,18 @@ export class UserHooks {
   private readonly disconnectListeners: ExchangeDisconnectListener[] = [];
   private readonly deactivationListeners: UserDeactivatedListener[] = [];
   private readonly erasureListeners: UserErasedListener[] = [];
+  private readonly credentialUses: CredentialUseSource[] = [];
+
+  addCredentialUse(source: CredentialUseSource): void {
+    if (!this.credentialUses.includes(source)) this.credentialUses.push(source);
+  }
+
+  /** true when a source needs the keys, or when none is registered (then nothing can tell: keep them). */
+  async credentialInUse(credentialId: string, manager: EntityManager): Promise<boolean> {
+    if (this.credentialUses.length === 0) return true;
+    for (const source of this.credentialUses) if (await source.credentialInUse(credentialId, manager)) return true;
+    return false;
+  }
 
   addDisconnectListener(listener: ExchangeDisconnectListener): void {
     if (!this.disconnectListeners.includes(listener)) this.disconnectListeners.push(listener);

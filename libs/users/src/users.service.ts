@@ -34,6 +34,16 @@ export class UsersService {
     private readonly audit: AuditService,
   ) {}
 
+  /**
+   * Whether the user is active, share-locking their row until the caller's transaction ends: a
+   * deactivation (UserAccessService locks the row for update) either committed before, or waits for it.
+   * The executor's placement decision reads it this way.
+   */
+  async isActiveLocked(userId: string, manager: EntityManager): Promise<boolean> {
+    const rows = (await manager.query(`SELECT is_active FROM users WHERE id = $1 FOR SHARE`, [userId])) as Array<{ is_active: boolean }>;
+    return rows[0]?.is_active ?? false;
+  }
+
   /** For the CLI: the account with this email (any case), or 404. */
   async getByEmail(email: string): Promise<User> {
     const user = await this.ds.getRepository(User).createQueryBuilder('u').where('lower(u.email) = :e', { e: normalizeEmail(email) }).getOne();

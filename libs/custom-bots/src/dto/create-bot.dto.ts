@@ -1,6 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsDefined, IsIn, IsObject, IsString, Length, Matches, ValidateNested } from 'class-validator';
+import { IsBoolean, IsDefined, IsIn, IsObject, IsOptional, IsString, Length, Matches, ValidateNested } from 'class-validator';
 import { PageResponse, toDecimalString } from '@torgovo/core';
 import { Bot, BOT_MODES, BOT_ORDER_TYPES, BotMode, BotOrderType, BotStatus, SIZING_TYPES, SizingType } from '../entities/bot.entity';
 
@@ -36,6 +36,13 @@ export class CreateBotDto {
   @ApiProperty({ type: SizingDto })
   @IsDefined() @IsObject() @ValidateNested() @Type(() => SizingDto)
   sizing: SizingDto;
+
+  @ApiPropertyOptional({
+    default: false,
+    description: "false: a fixed-size sell sells at most what this bot bought and still holds; true: it may sell the account's other coins of that currency",
+  })
+  @IsOptional() @IsBoolean()
+  allow_selling_beyond_position?: boolean;
 }
 
 export interface BotCounters {
@@ -60,6 +67,8 @@ export class BotResponse {
   exchange: string;
   order_type: BotOrderType;
   sizing: SizingResponse;
+  /** Whether a fixed-size sell may sell more than the bot's own position (default false). */
+  allow_selling_beyond_position: boolean;
   status: BotStatus;
   /** Why the bot stopped: user, exchange_disconnected, user_deactivated, subscription_<reason>, … */
   stop_reason: string | null;
@@ -87,6 +96,7 @@ export function toBotResponse(b: Bot, c: BotCounters = NO_COUNTERS): BotResponse
     exchange: b.exchange,
     order_type: b.order_type,
     sizing: { type: b.sizing_type, value: toDecimalString(b.sizing_value) },
+    allow_selling_beyond_position: b.allow_selling_beyond_position,
     status: b.status,
     stop_reason: b.stop_reason,
     signals_received: c.signals_received,

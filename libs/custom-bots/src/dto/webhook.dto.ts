@@ -36,6 +36,19 @@ export class TradingViewTemplate {
   secret: string;
 }
 
+/**
+ * The target-position alert: states the strategy's signed position instead of a trade; the bot
+ * trades the difference from its own position when the order executes (spot: ≤ 0 means flat).
+ */
+export class TradingViewPositionTemplate {
+  position: string;
+  ticker: string;
+  price: string;
+  alert_id: string;
+  timestamp: string;
+  secret: string;
+}
+
 export class WebhookResponse {
   id: string;
   bot_id: string;
@@ -54,6 +67,7 @@ export class WebhookSecretResponse extends WebhookResponse {
   webhook_secret: string;
   /** Paste into TradingView's alert "Message". */
   tradingview_json: TradingViewTemplate;
+  tradingview_position_json: TradingViewPositionTemplate;
 }
 
 export class WebhookPage extends PageResponse {
@@ -108,6 +122,14 @@ export function toWebhookSecretResponse(w: BotWebhook, secret: string, publicUrl
       price: '{{close}}',
       quantity: '{{strategy.order.contracts}}',
       alert_id: TRADINGVIEW_ALERT_ID,
+      timestamp: '{{timenow}}',
+      secret,
+    },
+    tradingview_position_json: {
+      position: '{{strategy.position_size}}',
+      ticker: '{{ticker}}',
+      price: '{{close}}',
+      alert_id: '{{timenow}}-{{strategy.order.id}}',
       timestamp: '{{timenow}}',
       secret,
     },

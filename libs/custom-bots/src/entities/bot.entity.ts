@@ -40,6 +40,10 @@ export class Bot {
   @Column({ type: 'numeric', precision: 36, scale: 18 })
   sizing_value: string;
 
+  /** false (default): a fixed-size sell sells at most what this bot bought and still holds. */
+  @Column({ type: 'boolean', default: false })
+  allow_selling_beyond_position: boolean;
+
   @Column({ type: 'varchar', length: 8, default: 'running' })
   status: BotStatus;
 

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig, withAdvisoryLock } from '@torgovo/core';
+import { ExchangeCredentialsService } from '@torgovo/users';
 import type { OrderRecord } from '../orders/entities/order.entity';
 import { OrderGateways } from './order-gateways';
 import { outcomeOf } from './order-outcome';
@@ -11,7 +12,7 @@ import { TradingManagerConfig } from './trading-manager.config';
 /** pg_try_advisory_lock key of the open-orders sync: one replica syncs per tick. */
 export const OPEN_ORDERS_SYNC_LOCK_KEY = 7_204_300;
 
-type OpenOrder = Pick<OrderRecord, 'id' | 'user_id' | 'mode' | 'exchange' | 'symbol' | 'client_order_id' | 'exchange_order_id'>;
+type OpenOrder = Pick<OrderRecord, 'id' | 'user_id' | 'mode' | 'exchange' | 'symbol' | 'client_order_id' | 'exchange_order_id' | 'credential_id'>;
 
 export interface SyncResult {
   checked: number;
@@ -31,6 +32,7 @@ export class OpenOrdersSync {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly gateways: OrderGateways,
+    private readonly credentials: ExchangeCredentialsService,
     private readonly transitions: OrderTransitions,
     private readonly app: AppConfig,
     @Inject(TradingManagerConfig) private readonly config: TradingManagerConfig,
@@ -44,7 +46,7 @@ export class OpenOrdersSync {
 
   private async syncBatch(): Promise<SyncResult> {
     const rows: OpenOrder[] = await this.ds.query(
-      `SELECT id, user_id, mode, exchange, symbol, client_order_id, exchange_order_id FROM orders
+      `SELECT id, user_id, mode, exchange, symbol, client_order_id, exchange_order_id, credential_id FROM orders
         WHERE status = 'open' ORDER BY updated_at LIMIT $1`,
       [this.config.TRADING_SYNC_BATCH],
     );
@@ -59,7 +61,22 @@ export class OpenOrdersSync {
     };
     await Promise.all(Array.from({ length: Math.min(this.app.env.TRADING_CONCURRENCY, queues.length) }, worker));
     if (result.changed > 0 || result.errors > 0) this.logger.log(result, 'Open orders synced');
+    await this.purgeRetiredKeys();
     return result;
+  }
+
+  /**
+   * Replaced or disconnected keys are kept only while an order sent with them is unresolved (to look
+   * it up). The cut-off is read before the list, so keys retired after an order was confirmed with
+   * them are either in the list or newer than the cut-off.
+   */
+  private async purgeRetiredKeys(): Promise<void> {
+    const [{ cutoff }] = (await this.ds.query(`SELECT now() AS cutoff`)) as Array<{ cutoff: Date }>;
+    const needed = (await this.ds.query(
+      `SELECT DISTINCT credential_id FROM orders WHERE status IN ('pending', 'submitting', 'open') AND credential_id IS NOT NULL`,
+    )) as Array<{ credential_id: string }>;
+    const purged = await this.credentials.purgeRetired(needed.map((r) => r.credential_id), cutoff);
+    if (purged > 0) this.logger.log({ purged }, 'Retired exchange keys purged');
   }
 
   private async syncOne(order: OpenOrder, result: SyncResult): Promise<void> {

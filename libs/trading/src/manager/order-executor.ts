@@ -5,8 +5,10 @@ import { backoffMs } from './backoff';
 import type { ClaimedOrder } from './order-claimer';
 import { OrderGateways, OrderNotExecutable } from './order-gateways';
 import { outcomeOf, OrderOutcome } from './order-outcome';
-import { needsTicker, percentBudget, planPlacement, SizedOrder, tickerPrice } from './order-sizing';
+import { needsTicker, SizedOrder, tickerPrice } from './order-sizing';
 import { ClaimToken, OrderTransitions } from './order-transitions';
+import { PlacementDecider, PreRead, Verdict } from './placement-decider';
+import { CancelReasons, SendDecision } from './placement-rule';
 import { TradingManagerConfig } from './trading-manager.config';
 
 export type ExecutionStatus = OrderOutcome['status'] | 'retry' | 'failed' | 'lost_lease' | 'error';
@@ -29,7 +31,10 @@ function failureReason(error: unknown): string {
   return `internal_error: ${(error as Error)?.message ?? String(error)}`;
 }
 
-/** Executes one claimed order: reconcile if it may have been sent before, else size, validate and place. */
+/**
+ * Executes one claimed order: look it up if it may have been sent before; else the placement rule
+ * (placement-rule.ts) decides, right before the send, whether it may still be sent and how big it is.
+ */
 @Injectable()
 export class OrderExecutor {
   private readonly logger = new Logger(OrderExecutor.name);
@@ -37,20 +42,27 @@ export class OrderExecutor {
   constructor(
     private readonly gateways: OrderGateways,
     private readonly transitions: OrderTransitions,
+    private readonly decider: PlacementDecider,
     @Inject(TradingManagerConfig) private readonly config: TradingManagerConfig,
   ) {}
 
   async execute(order: ClaimedOrder): Promise<ExecutionResult> {
     const started = Date.now();
     const claim: ClaimToken = { id: order.id, attempts: order.attempts };
-    // attempts is bumped at claim: 1 means no earlier claim can have sent it.
-    let knownAbsent = order.attempts <= 1;
+    // sent_at is set by the statement that fences a send: without it no earlier claim sent the order.
+    let knownAbsent = order.sent_at === null;
     let placementSent = false;
     let result: ExecutionResult;
     try {
-      const gateway = await this.gateways.forOrder(order);
-      if (order.attempts > 1) {
-        const found = await gateway.fetchOrder({ clientOrderId: order.client_order_id, symbol: order.symbol });
+      if (order.sent_at !== null) {
+        // It may be on the exchange: looked up where it was sent (its own keys, even replaced or
+        // disconnected since) and recorded as the exchange says, before anything else.
+        const where = await this.gateways.whereSent(order);
+        if (where === null) {
+          result = await this.end(claim, 'canceled', `${CancelReasons.credentialChanged}: the exchange keys this order was sent with are gone, so it cannot be looked up; it is never sent with other keys (check your account for client order id ${order.client_order_id})`);
+          return this.log(order, result, started);
+        }
+        const found = await where.fetchOrder({ clientOrderId: order.client_order_id, symbol: order.symbol });
         if (found) {
           result = await this.finish(claim, outcomeOf(found), true);
           return this.log(order, result, started);
@@ -61,40 +73,71 @@ export class OrderExecutor {
         result = await this.end(claim, 'failed', order.reason ?? `gave up after ${this.config.TRADING_MAX_ATTEMPTS} attempts`);
         return this.log(order, result, started);
       }
-      // Known not to be on the exchange (first attempt, or the lookup above found nothing): an old
+      // Known not to be on the exchange (never sent, or the lookup above found nothing): an old
       // signal is not traded. Paper fills at the signal's own price, so age does not matter there.
       const stale = this.staleness(order);
       if (stale) {
         result = await this.end(claim, 'rejected', stale);
         return this.log(order, result, started);
       }
-      const market = await this.market(gateway, order.symbol);
-      // Resolved at every placement, never earlier: only now (and after the lookup above found no
-      // earlier placement) is the free balance the one this order may spend a share of.
-      let sized: SizedOrder = order;
-      if (order.quote_percent !== null) {
-        sized = { ...order, quote_amount: percentBudget(await gateway.fetchBalance(), market, order.quote_percent) };
+      const verdict = await this.decide(claim, order);
+      if (verdict.kind === 'canceled') {
+        result = { orderId: order.id, status: 'canceled', reconciled: false, reason: verdict.reason };
+        return this.log(order, result, started);
       }
-      // A live market buy sized in quote is sent as its cost: no ticker, no conversion at a stale ask.
-      const ticker = needsTicker(sized, market) ? tickerPrice(await gateway.fetchTicker(order.symbol), order.side) : null;
-      const plan = planPlacement(sized, market, ticker);
-      // Right before sending, every time: the claim must still be ours and its lease is renewed for
-      // the call. A worker slow until here (markets, ticker, a paused process) may have lost the
-      // order to another worker, which looked it up, found nothing and placed it: this one sends
-      // nothing. A quote_percent order's budget is written in the same statement (the cost cut to
-      // the quote step, or the budget), so the user sees what it spends even if the answer is lost.
-      const resolvedQuote = order.quote_percent !== null ? (plan.cost ?? sized.quote_amount!) : null;
-      if (!(await this.transitions.confirmClaim(claim, this.config.TRADING_LEASE_MS, resolvedQuote))) {
+      if (verdict.kind !== 'send') {
         result = { orderId: order.id, status: 'lost_lease', reconciled: false, reason: null };
         return this.log(order, result, started);
       }
       placementSent = true;
-      const placed = await gateway.createOrder({ symbol: order.symbol, side: order.side, type: order.type, clientOrderId: order.client_order_id, ...plan });
+      const { gateway, decision } = verdict;
+      const placed = await gateway.createOrder({ symbol: order.symbol, side: decision.side, type: order.type, clientOrderId: order.client_order_id, ...decision.placement });
       result = await this.finish(claim, outcomeOf(placed), false);
     } catch (error) {
       result = await this.fail(order, claim, error, knownAbsent, placementSent);
     }
     return this.log(order, result, started);
+  }
+
+  /**
+   * Reads what sizing needs from the exchange (no lock held across those calls), then runs the
+   * placement rule in the transaction that fences the send (PlacementDecider). Keys replaced between
+   * the reads and the decision: read again with the new ones (a few times at most).
+   */
+  private async decide(claim: ClaimToken, order: ClaimedOrder): Promise<(Verdict & { kind: 'canceled' | 'lost_lease' }) | { kind: 'send'; gateway: ExchangeGateway; decision: SendDecision }> {
+    for (let round = 0; ; round += 1) {
+      const current = await this.gateways.current(order);
+      const pre: PreRead = current
+        ? await this.preRead(current.gateway, order, current.credentialId)
+        : // No keys for its exchange: the rule cancels it (exchange_disconnected / credential_changed); nothing to read.
+          { market: null, free_quote: null, reference_price: null, credential_id: null };
+      const verdict = await this.decider.decide(this.transitions, claim, order, pre, this.config.TRADING_LEASE_MS);
+      if (verdict.kind === 'credential_moved' && round < 3) continue;
+      if (verdict.kind === 'credential_moved') throw ExchangeError.transient(C.authentication, 'the exchange keys kept changing while the order was being placed');
+      if (verdict.kind === 'send') {
+        if (!current) throw new Error('a live order was confirmed without keys to send it');
+        return { kind: 'send', gateway: current.gateway, decision: verdict.decision };
+      }
+      return verdict;
+    }
+  }
+
+  private async preRead(gateway: ExchangeGateway, order: ClaimedOrder, credentialId: string | null): Promise<PreRead> {
+    const market = await this.market(gateway, order.symbol);
+    // Only now (and after any lookup found no earlier placement) is the free balance the one this
+    // order may spend a share of; orders of one queue run one at a time, so percent buys compound.
+    const free_quote = order.quote_percent !== null ? ((await gateway.fetchBalance())[market.quote]?.free ?? '0') : null;
+    // A live market buy sized in quote is sent as its cost: no ticker, no conversion at a stale ask.
+    // Sized at the decision: a position or target order will carry an amount, a percent buy a quote amount.
+    const sizedLater = order.position_percent !== null || order.target_position !== null;
+    const shape: SizedOrder = {
+      ...order,
+      side: order.side ?? 'buy',
+      amount: order.amount ?? (sizedLater ? '1' : null),
+      quote_amount: order.quote_amount ?? (order.quote_percent !== null ? '1' : null),
+    };
+    const reference_price = needsTicker(shape, market) ? tickerPrice(await gateway.fetchTicker(order.symbol), shape.side) : null;
+    return { market, free_quote, reference_price, credential_id: credentialId };
   }
 
   private staleness(order: ClaimedOrder): string | null {
@@ -116,7 +159,7 @@ export class OrderExecutor {
     return { orderId: claim.id, status: applied ? outcome.status : 'lost_lease', reconciled, reason: null };
   }
 
-  private async end(claim: ClaimToken, status: 'rejected' | 'failed', reason: string): Promise<ExecutionResult> {
+  private async end(claim: ClaimToken, status: 'rejected' | 'failed' | 'canceled', reason: string): Promise<ExecutionResult> {
     const applied = await this.transitions.end(claim, status, reason);
     return { orderId: claim.id, status: applied ? status : 'lost_lease', reconciled: false, reason };
   }

@@ -12,8 +12,12 @@ export class OrderNotExecutable extends Error {
   }
 }
 
-export type GatewayTarget = Pick<OrderRecord, 'user_id' | 'mode' | 'exchange'>;
+export type GatewayTarget = Pick<OrderRecord, 'user_id' | 'mode' | 'exchange' | 'credential_id'>;
 
+/**
+ * Live keys are decrypted here, at the moment of use, and handed straight to the factory's
+ * per-user ccxt client; they are never logged nor kept anywhere else.
+ */
 @Injectable()
 export class OrderGateways {
   constructor(
@@ -22,16 +26,31 @@ export class OrderGateways {
   ) {}
 
   /**
-   * Live keys are decrypted here, at the moment of use, and handed straight to the factory's
-   * per-user ccxt client; they are never logged nor kept anywhere else.
+   * Where the order was sent, to look it up: the paper account, or the very keys it was first sent
+   * with (even if replaced or disconnected since). null: those keys are gone (purged, or the order
+   * predates the record of its credential and no keys are connected).
    */
-  async forOrder(order: GatewayTarget): Promise<ExchangeGateway> {
+  async whereSent(order: GatewayTarget): Promise<ExchangeGateway | null> {
     if (order.mode === 'paper') return this.factory.forPaper(order.user_id);
-    const creds = await this.credentials.decryptedFor(order.user_id);
-    if (!creds) throw new OrderNotExecutable('exchange_not_connected');
-    if (creds.exchange !== order.exchange) {
-      throw new OrderNotExecutable(`exchange_mismatch: the order is for ${order.exchange}, the connected exchange is ${creds.exchange}`);
-    }
+    const creds = order.credential_id
+      ? await this.credentials.decryptedById(order.user_id, order.credential_id)
+      : await this.credentials.decryptedFor(order.user_id);
+    if (!creds || creds.exchange !== order.exchange) return null;
     return this.factory.forLive(creds);
+  }
+
+  /** What a new placement goes through: the paper account, or the user's current keys (null: none connected). */
+  async current(order: GatewayTarget): Promise<{ gateway: ExchangeGateway; credentialId: string | null } | null> {
+    if (order.mode === 'paper') return { gateway: this.factory.forPaper(order.user_id), credentialId: null };
+    const creds = await this.credentials.decryptedFor(order.user_id);
+    if (!creds || creds.exchange !== order.exchange) return null;
+    return { gateway: this.factory.forLive(creds), credentialId: creds.credentialId };
+  }
+
+  /** An `open` order: where it was sent; throws when that is no longer reachable. */
+  async forOrder(order: GatewayTarget): Promise<ExchangeGateway> {
+    const gateway = await this.whereSent(order);
+    if (!gateway) throw new OrderNotExecutable('credential_changed: the exchange keys this order was sent with are no longer stored');
+    return gateway;
   }
 }

@@ -4,7 +4,7 @@ import type { Balances, Market, OrderSize, Ticker } from '../gateway/exchange-ga
 import { quoteToBase, validateCostAgainstMarket, validateOrderAgainstMarket, validatePrice } from '../gateway/order-validation';
 import type { OrderRecord } from '../orders/entities/order.entity';
 
-export type SizedOrder = Pick<OrderRecord, 'mode' | 'type' | 'side' | 'symbol' | 'amount' | 'quote_amount' | 'price'>;
+export type SizedOrder = Pick<OrderRecord, 'mode' | 'type' | 'symbol' | 'amount' | 'quote_amount' | 'price'> & { side: 'buy' | 'sell' };
 
 /**
  * What is sent: `amount` in base units, rounded down to the lot size, with `price` (the fill price

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { CHANGED_FILL_COLUMNS, MOVE_POSITIONS_CTE, PREVIOUS_FILL_COLUMNS } from './bot-positions';
 import { returnedRows } from './order-claimer';
 import type { OrderOutcome } from './order-outcome';
 
@@ -19,33 +20,49 @@ export interface ClaimToken {
 export class OrderTransitions {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
-  /** The exchange's view of the order after placing or reconciling it. */
+  /**
+   * The exchange's view of the order after placing or reconciling it; the fill moves the bot's
+   * running position in the same statement.
+   */
   record(claim: ClaimToken, o: OrderOutcome): Promise<boolean> {
     return this.apply(
-      `UPDATE orders SET status = $3, filled = $4, average = $5, cost = $6, fee = $7, fee_currency = $8,
-              exchange_order_id = COALESCE($9, exchange_order_id), reason = $11,
-              closed_at = CASE WHEN $10::boolean THEN now() END, updated_at = now()
-        WHERE id = $1 AND status = 'submitting' AND attempts = $2
-        RETURNING id`,
+      `WITH prev AS (
+         SELECT id, ${PREVIOUS_FILL_COLUMNS} FROM orders WHERE id = $1 AND status = 'submitting' AND attempts = $2 FOR UPDATE
+       ), changed AS (
+         UPDATE orders o SET status = $3, filled = $4, average = $5, cost = $6, fee = $7, fee_currency = $8,
+                exchange_order_id = COALESCE($9, o.exchange_order_id), reason = $11,
+                closed_at = CASE WHEN $10::boolean THEN now() END, updated_at = now()
+           FROM prev WHERE o.id = prev.id
+         RETURNING ${CHANGED_FILL_COLUMNS}
+       ), ${MOVE_POSITIONS_CTE}
+       SELECT id FROM changed`,
       [claim.id, claim.attempts, o.status, o.filled, o.average, o.cost, o.fee, o.fee_currency, o.exchange_order_id, o.final, o.reason],
     );
   }
 
   /**
-   * Right before an order is sent: the claim is still ours — same attempt, lease not passed (the
-   * claimer's own test for "busy") — and its lease is renewed for the placement call. No row: another
-   * worker may own the order now, so nothing may be sent. A quote_percent order's resolved budget
-   * (`quoteAmount`, null otherwise) is written in the same statement.
+   * Right before an order is sent, in the placement decision's transaction: the claim is still
+   * ours — same attempt, lease not passed (the claimer's own test for "busy") — and its lease is
+   * renewed for the placement call. No row: another worker may own the order now, so nothing may be
+   * sent. The same statement marks the order as possibly on the exchange (sent_at), binds it to the
+   * credential it is sent with, and writes what an order sized now came to.
    */
-  confirmClaim(claim: ClaimToken, leaseMs: number, quoteAmount: string | null): Promise<boolean> {
-    return this.apply(
+  async confirmClaim(
+    m: EntityManager,
+    claim: ClaimToken,
+    leaseMs: number,
+    sent: { credentialId: string | null; amount: string | null; quoteAmount: string | null; side: 'buy' | 'sell' },
+  ): Promise<boolean> {
+    const result: unknown = await m.query(
       `UPDATE orders SET next_attempt_at = now() + $3::int * interval '1 millisecond',
-              quote_amount = CASE WHEN quote_percent IS NOT NULL THEN COALESCE($4::numeric, quote_amount) ELSE quote_amount END,
-              updated_at = now()
+              sent_at = coalesce(sent_at, now()), credential_id = coalesce(credential_id, $4::uuid),
+              amount = $5::numeric, quote_amount = $6::numeric, side = $7, updated_at = now()
         WHERE id = $1 AND status = 'submitting' AND attempts = $2 AND next_attempt_at > now()
+          AND (credential_id IS NULL OR credential_id = $4::uuid)
         RETURNING id`,
-      [claim.id, claim.attempts, leaseMs, quoteAmount],
+      [claim.id, claim.attempts, leaseMs, sent.credentialId, sent.amount, sent.quoteAmount, sent.side],
     );
+    return returnedRows(result).length === 1;
   }
 
   /**
@@ -71,13 +88,17 @@ export class OrderTransitions {
     );
   }
 
-  /** `rejected` (the exchange or our validation said no) or `failed` (gave up retrying). */
-  end(claim: ClaimToken, status: 'rejected' | 'failed', reason: string): Promise<boolean> {
+  /**
+   * `rejected` (the exchange or our validation said no), `failed` (gave up retrying) or `canceled`
+   * (the placement rule said no; never sent). With `manager`, inside the caller's transaction.
+   */
+  async end(claim: ClaimToken, status: 'rejected' | 'failed' | 'canceled', reason: string, manager?: EntityManager): Promise<boolean> {
     return this.apply(
       `UPDATE orders SET status = $3, reason = $4, closed_at = now(), updated_at = now()
         WHERE id = $1 AND status = 'submitting' AND attempts = $2
         RETURNING id`,
       [claim.id, claim.attempts, status, reason],
+      manager,
     );
   }
 
@@ -85,15 +106,20 @@ export class OrderTransitions {
   syncOpen(id: string, o: OrderOutcome | null): Promise<boolean> {
     if (o === null) return this.apply(`UPDATE orders SET updated_at = now() WHERE id = $1 AND status = 'open' RETURNING id`, [id]);
     return this.apply(
-      `UPDATE orders SET status = $2, filled = $3, average = $4, cost = $5, fee = $6, fee_currency = $7,
-              exchange_order_id = COALESCE($8, exchange_order_id), reason = $10, closed_at = CASE WHEN $9::boolean THEN now() END, updated_at = now()
-        WHERE id = $1 AND status = 'open'
-        RETURNING id`,
+      `WITH prev AS (
+         SELECT id, ${PREVIOUS_FILL_COLUMNS} FROM orders WHERE id = $1 AND status = 'open' FOR UPDATE
+       ), changed AS (
+         UPDATE orders o SET status = $2, filled = $3, average = $4, cost = $5, fee = $6, fee_currency = $7,
+                exchange_order_id = COALESCE($8, o.exchange_order_id), reason = $10, closed_at = CASE WHEN $9::boolean THEN now() END, updated_at = now()
+           FROM prev WHERE o.id = prev.id
+         RETURNING ${CHANGED_FILL_COLUMNS}
+       ), ${MOVE_POSITIONS_CTE}
+       SELECT id FROM changed`,
       [id, o.status, o.filled, o.average, o.cost, o.fee, o.fee_currency, o.exchange_order_id, o.final, o.reason],
     );
   }
 
-  private async apply(sql: string, params: unknown[]): Promise<boolean> {
-    return returnedRows<{ id: string }>(await this.ds.query(sql, params)).length === 1;
+  private async apply(sql: string, params: unknown[], manager?: EntityManager): Promise<boolean> {
+    return returnedRows<{ id: string }>(await (manager ?? this.ds.manager).query(sql, params)).length === 1;
   }
 }

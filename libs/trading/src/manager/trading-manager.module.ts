@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { SubscriptionsModule } from '@torgovo/subscriptions';
 import { UsersModule } from '@torgovo/users';
 import { OpenOrdersSync } from './open-orders-sync';
 import { OrderClaimer } from './order-claimer';
@@ -6,21 +7,24 @@ import { OrderExecutor } from './order-executor';
 import { OrderNotifyListener } from './order-notify-listener';
 import { OrderGateways } from './order-gateways';
 import { OrderTransitions } from './order-transitions';
+import { PlacementDecider } from './placement-decider';
 import { TradingManager } from './trading-manager';
 import { TradingManagerConfig } from './trading-manager.config';
 
 /**
  * The worker's part of trading (imported by WorkerJobsModule). Needs the global TradingModule
- * (ExchangeGatewayFactory) and UsersModule (credentials, decrypted at the moment of use).
+ * (ExchangeGatewayFactory, OrderOwners), UsersModule (credentials, decrypted at the moment of use;
+ * users' state) and SubscriptionsModule (who keeps access): the placement rule reads them.
  */
 @Module({
-  imports: [UsersModule],
+  imports: [UsersModule, SubscriptionsModule],
   providers: [
     { provide: TradingManagerConfig, useFactory: () => TradingManagerConfig.fromEnv(process.env) },
     OrderClaimer,
     OrderTransitions,
     OrderGateways,
     OrderExecutor,
+    PlacementDecider,
     OpenOrdersSync,
     OrderNotifyListener,
     TradingManager,

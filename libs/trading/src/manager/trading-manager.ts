@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '@torgovo/core';
-import { ClaimedOrder, OrderClaimer } from './order-claimer';
+import { ClaimedOrder, OrderClaimer, queueKeyOf } from './order-claimer';
 import { ExecutionResult, OrderExecutor } from './order-executor';
 import { OpenOrdersSync, SyncResult } from './open-orders-sync';
 import { OrderNotifyListener } from './order-notify-listener';
@@ -8,13 +8,14 @@ import { OrderTransitions } from './order-transitions';
 import { TradingManagerConfig } from './trading-manager.config';
 
 interface InFlight {
-  userId: string;
+  /** queueKeyOf(order): one order per queue in flight. */
+  queue: string;
   done: Promise<ExecutionResult>;
 }
 
 /**
  * The worker loop: every TRADING_POLL_MS (and at once whenever a slot frees up) it claims due
- * orders for the free slots — at most TRADING_CONCURRENCY in flight, one per user — and executes
+ * orders for the free slots — at most TRADING_CONCURRENCY in flight, one per queue (credential: a user's paper and live accounts apart) — and executes
  * them; every TRADING_SYNC_INTERVAL_MS it syncs open orders. The timers only trigger: the work is
  * claimed in PostgreSQL, so any number of workers share the queue. With TRADING_NOTIFY_ENABLED a
  * NOTIFY from the orders trigger also starts a pass, so a new order does not wait for the poll.
@@ -175,7 +176,7 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
   private async claimAndLaunchNow(): Promise<InFlight[]> {
     const free = this.app.env.TRADING_CONCURRENCY - this.inFlight.size;
     if (free <= 0) return [];
-    const busy = [...new Set([...this.inFlight.values()].map((f) => f.userId))];
+    const busy = [...new Set([...this.inFlight.values()].map((f) => f.queue))];
     let claimed: ClaimedOrder[];
     try {
       claimed = await this.claimer.claim(free, this.config.TRADING_LEASE_MS, busy, this.halted.signal);
@@ -197,11 +198,11 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
       this.logger.error({ err, order_id: order.id, user_id: order.user_id }, 'Order execution aborted');
       return { orderId: order.id, status: 'error', reconciled: false, reason: err instanceof Error ? err.message : String(err) };
     });
-    const entry: InFlight = { userId: order.user_id, done };
+    const entry: InFlight = { queue: queueKeyOf(order), done };
     this.inFlight.set(order.id, entry);
     void done.finally(() => {
       this.inFlight.delete(order.id);
-      // A slot is free and this user may have a next order: claim now rather than at the next poll.
+      // A slot is free and this queue may have a next order: claim now rather than at the next poll.
       if (this.running) void this.poll();
     });
     return entry;

@@ -33,20 +33,6 @@ export class OrdersService {
   }
 
   /** Another user's order is indistinguishable from a missing one. */
-  /**
-   * Ends the user's orders not yet claimed (`pending`) as `rejected` with `reason`, in the caller's
-   * transaction: the user was deactivated, or (with `live`) disconnected that exchange. An order a
-   * worker already claimed (`submitting`) is left to it: it may be on the exchange. Returns how many.
-   */
-  async rejectPending(manager: EntityManager, userId: string, reason: string, live?: { exchange: string }): Promise<number> {
-    const [, n] = (await manager.query(
-      `UPDATE orders SET status = 'rejected', reason = $2, closed_at = now(), updated_at = now()
-        WHERE user_id = $1 AND status = 'pending' AND ($3::text IS NULL OR (mode = 'live' AND exchange = $3))`,
-      [userId, reason, live?.exchange ?? null],
-    )) as [unknown, number];
-    return n;
-  }
-
   async getForUser(userId: string, id: string): Promise<OrderRecord> {
     const order = await this.findForUser(userId, id);
     if (!order) throw OrderErrors.notFound();

@@ -10,12 +10,21 @@ export interface NewOrder {
   mode: OrderMode;
   exchange: string;
   symbol: string;
-  side: 'buy' | 'sell';
+  /** Null only with target_position: the difference decides the side when it is executed. */
+  side: 'buy' | 'sell' | null;
   type: 'market' | 'limit';
-  /** Exactly one of amount (base), quote_amount and quote_percent (of the free quote balance, buys only) is set. */
+  /**
+   * Exactly one sizing: amount (base), quote_amount, quote_percent (of the free quote balance, buys
+   * only), position_percent (of the bot's own position, sells only) or target_position. The last
+   * three are sized by the executor right before it sends (placement-rule.ts).
+   */
   amount?: string | null;
   quote_amount?: string | null;
   quote_percent?: string | null;
+  position_percent?: string | null;
+  target_position?: string | null;
+  /** The alert's own time; orders a target alert by it. */
+  signal_at?: Date | null;
   price?: string | null;
 }
 
@@ -34,6 +43,9 @@ export const PENDING_ORDER_COLUMNS = [
   'amount',
   'quote_amount',
   'quote_percent',
+  'position_percent',
+  'target_position',
+  'signal_at',
   'price',
   'client_order_id',
 ] as const;
@@ -59,6 +71,9 @@ export function pendingOrderValues(input: NewOrder): unknown[] {
     input.amount ?? null,
     input.quote_amount ?? null,
     input.quote_percent ?? null,
+    input.position_percent ?? null,
+    input.target_position ?? null,
+    input.signal_at ?? null,
     input.price ?? null,
     clientOrderIdFor(input.source, input.source_ref),
   ];

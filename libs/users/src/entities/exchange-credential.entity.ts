@@ -31,6 +31,13 @@ export class ExchangeCredential {
   @Column({ type: 'boolean', default: false })
   sandbox: boolean;
 
+  /**
+   * Replaced or disconnected: no longer used to send anything, kept only so orders sent with these
+   * keys can still be looked up; purged once none is unresolved. Null: the user's current keys.
+   */
+  @Column({ type: 'timestamptz', nullable: true })
+  retired_at: Date | null;
+
   @CreateDateColumn({ type: 'timestamptz' })
   created_at: Date;
 

@@ -10,7 +10,8 @@ export class OrderResponse {
   mode: OrderMode;
   exchange: string;
   symbol: string;
-  side: 'buy' | 'sell';
+  /** Null only for a target-position order not executed yet. */
+  side: 'buy' | 'sell' | null;
   type: 'market' | 'limit';
   /** Base amount; null for an order sized in quote currency. */
   amount: string | null;
@@ -18,6 +19,10 @@ export class OrderResponse {
   quote_amount: string | null;
   /** Percent of the free quote balance a live percent buy spends; quote_amount shows what it came to once placed. */
   quote_percent: string | null;
+  /** Percent of the bot's own position a sell sells (close: 100), sized when executed; amount shows what it came to. */
+  position_percent: string | null;
+  /** The strategy's position a target alert asked the bot to trade to; amount and side show the difference traded. */
+  target_position: string | null;
   price: string | null;
   status: OrderRowStatus;
   filled: string;
@@ -48,6 +53,8 @@ export function toOrderResponse(o: OrderRecord): OrderResponse {
     amount: dec(o.amount),
     quote_amount: dec(o.quote_amount),
     quote_percent: dec(o.quote_percent),
+    position_percent: dec(o.position_percent),
+    target_position: dec(o.target_position),
     price: dec(o.price),
     status: o.status,
     filled: toDecimalString(o.filled),

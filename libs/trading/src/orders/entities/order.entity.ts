@@ -43,8 +43,9 @@ export class OrderRecord {
   @Column({ type: 'varchar', length: 32 })
   symbol: string;
 
-  @Column({ type: 'varchar', length: 4 })
-  side: 'buy' | 'sell';
+  /** Null only for a target-position order until it is executed (the difference decides the side). */
+  @Column({ type: 'varchar', length: 4, nullable: true })
+  side: 'buy' | 'sell' | null;
 
   @Column({ type: 'varchar', length: 8 })
   type: 'market' | 'limit';
@@ -67,6 +68,32 @@ export class OrderRecord {
   /** Percent (0, 100] of the free quote balance a live buy spends, read from the exchange when it is placed. */
   @Column({ type: 'numeric', precision: 36, scale: 18, nullable: true })
   quote_percent: string | null;
+
+  /**
+   * Percent (0, 100] of the bot's own position a sell sells (close = 100), sized when it is executed;
+   * `amount` shows what that came to once sent.
+   */
+  @Column({ type: 'numeric', precision: 36, scale: 18, nullable: true })
+  position_percent: string | null;
+
+  /**
+   * The strategy's signed position the bot trades to (spot: ≤ 0 is flat). The difference from the
+   * bot's own position at execution becomes `side` and `amount`.
+   */
+  @Column({ type: 'numeric', precision: 36, scale: 18, nullable: true })
+  target_position: string | null;
+
+  /** The alert's own time (its timestamp, else when it was received): an older target alert changes nothing. */
+  @Column({ type: 'timestamptz', nullable: true })
+  signal_at: Date | null;
+
+  /** Set (once) by the statement that fences the first send: from then on the order may be on the exchange. */
+  @Column({ type: 'timestamptz', nullable: true })
+  sent_at: Date | null;
+
+  /** The exchange credential a live order was first sent with; it is never sent with other keys. */
+  @Column({ type: 'uuid', nullable: true })
+  credential_id: string | null;
 
   /** Signal price: the fill price on paper, the limit price for limit orders. */
   @Column({ type: 'numeric', precision: 36, scale: 18, nullable: true })

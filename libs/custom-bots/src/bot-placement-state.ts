@@ -1,0 +1,28 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { BotPlacementState, BotStateSource, OrderOwners } from '@torgovo/trading';
+
+/** What the executor's placement rule needs of a custom bot, read by this lib that owns the bots table. */
+@Injectable()
+export class BotPlacementStates implements BotStateSource, OnModuleInit {
+  constructor(private readonly owners: OrderOwners) {}
+
+  onModuleInit(): void {
+    this.owners.registerBots(this);
+  }
+
+  async lockForPlacement(manager: EntityManager, botId: string): Promise<BotPlacementState | null> {
+    const rows = (await manager.query(
+      `SELECT status, stop_reason, deleted_at IS NOT NULL AS deleted, allow_selling_beyond_position FROM bots WHERE id = $1 FOR SHARE`,
+      [botId],
+    )) as Array<{ status: 'running' | 'stopped'; stop_reason: string | null; deleted: boolean; allow_selling_beyond_position: boolean }>;
+    const bot = rows[0];
+    if (!bot) return null;
+    return {
+      status: bot.deleted ? 'deleted' : bot.status,
+      stop_reason: bot.stop_reason,
+      plan_type: 'custom_bot',
+      allow_selling_beyond_position: bot.allow_selling_beyond_position,
+    };
+  }
+}

@@ -1,0 +1,72 @@
+import type { EntityManager } from 'typeorm';
+import { Decimal } from '@torgovo/core';
+
+/**
+ * The running position of each bot (bot_positions): base amount held and its cost basis, moved by
+ * every fill in the statement that records it, so sizing a close reads one row whatever the bot's
+ * history. A buy adds what it bought less a fee paid in base, and its cost plus a fee paid in
+ * quote; a sell takes what it sold off the amount and the cost basis in proportion (average cost).
+ */
+
+/** The orders row before the change, locked: the fill moves the position by the difference. */
+export const PREVIOUS_FILL_COLUMNS = `filled AS filled0, fee AS fee0, fee_currency AS fee_currency0, cost AS cost0`;
+
+/** What `changed` (an UPDATE … RETURNING the new row and PREVIOUS_FILL_COLUMNS) must return. */
+export const CHANGED_FILL_COLUMNS = `o.id, o.bot_id, o.side, o.symbol, o.filled, o.fee, o.fee_currency, o.cost, prev.filled0, prev.fee0, prev.fee_currency0, prev.cost0`;
+
+const NET_BASE = (filled: string, fee: string, ccy: string) =>
+  `(${filled} - CASE WHEN ${ccy} = split_part(symbol, '/', 1) THEN coalesce(${fee}, 0) ELSE 0 END)`;
+const SPENT = (cost: string, fee: string, ccy: string) =>
+  `(coalesce(${cost}, 0) + CASE WHEN ${ccy} = split_part(symbol, '/', 2) THEN coalesce(${fee}, 0) ELSE 0 END)`;
+
+/** A CTE (`moved`) that applies the fill delta of the rows in `changed` to their bots' positions. */
+export const MOVE_POSITIONS_CTE = `moved AS (
+    INSERT INTO bot_positions AS p (bot_id, amount, cost)
+    SELECT bot_id, d_amount, d_cost FROM (
+      SELECT bot_id,
+             CASE WHEN side = 'buy' THEN ${NET_BASE('filled', 'fee', 'fee_currency')} - ${NET_BASE('filled0', 'fee0', 'fee_currency0')}
+                  ELSE filled0 - filled END AS d_amount,
+             CASE WHEN side = 'buy' THEN ${SPENT('cost', 'fee', 'fee_currency')} - ${SPENT('cost0', 'fee0', 'fee_currency0')} ELSE 0 END AS d_cost
+        FROM changed WHERE bot_id IS NOT NULL
+    ) d
+    WHERE d_amount <> 0 OR d_cost <> 0
+    ON CONFLICT (bot_id) DO UPDATE SET
+      amount = p.amount + EXCLUDED.amount,
+      cost = CASE WHEN EXCLUDED.amount >= 0 THEN p.cost + EXCLUDED.cost
+                  WHEN p.amount > 0 THEN p.cost * greatest(p.amount + EXCLUDED.amount, 0) / p.amount
+                  ELSE 0 END,
+      updated_at = now()
+    RETURNING p.bot_id
+  )`;
+
+export interface BotPosition {
+  /** Base the bot holds less what its open sells still take; may be negative after selling beyond it (opted in). */
+  amount: Decimal;
+  cost: Decimal;
+  last_target_signal_at: Date | null;
+  /** The bot's market orders sent but not read back yet (`open`): their fill is not in `amount` yet. */
+  unsettled: number;
+}
+
+/** The bot's position as sizing sees it: one statement, served by the primary key and the partial index of open orders per bot. */
+export async function readBotPosition(m: EntityManager, botId: string): Promise<BotPosition> {
+  const [row] = (await m.query(
+    `SELECT (coalesce(p.amount, 0) - coalesce((
+              SELECT sum(greatest(coalesce(o.amount, o.quote_amount / nullif(o.price, 0), 0) - o.filled, 0))
+                FROM orders o WHERE o.bot_id = $1 AND o.status = 'open' AND o.side = 'sell'), 0))::text AS amount,
+            coalesce(p.cost, 0)::text AS cost, p.last_target_signal_at,
+            (SELECT count(*)::int FROM orders o WHERE o.bot_id = $1 AND o.status = 'open' AND o.type = 'market') AS unsettled
+       FROM (SELECT 1) one LEFT JOIN bot_positions p ON p.bot_id = $1`,
+    [botId],
+  )) as Array<{ amount: string; cost: string; last_target_signal_at: Date | null; unsettled: number }>;
+  return { amount: new Decimal(row.amount), cost: new Decimal(row.cost), last_target_signal_at: row.last_target_signal_at, unsettled: row.unsettled };
+}
+
+/** A target alert was applied (traded or found already at target): later, older alerts change nothing. */
+export async function markTargetApplied(m: EntityManager, botId: string, signalAt: Date): Promise<void> {
+  await m.query(
+    `INSERT INTO bot_positions AS p (bot_id, last_target_signal_at) VALUES ($1, $2)
+     ON CONFLICT (bot_id) DO UPDATE SET last_target_signal_at = greatest(p.last_target_signal_at, EXCLUDED.last_target_signal_at), updated_at = now()`,
+    [botId, signalAt],
+  );
+}

@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { Decimal } from '@torgovo/core';
+import { EntitlementsService } from '@torgovo/subscriptions';
+import { ExchangeCredentialsService, UsersService } from '@torgovo/users';
+import { ExchangeError, ExchangeErrorCodes as C } from '../errors';
+import type { Market } from '../gateway/exchange-gateway';
+import type { OrderRecord } from '../orders/entities/order.entity';
+import { markTargetApplied, readBotPosition } from './bot-positions';
+import { OrderOwners } from './order-owners';
+import type { ClaimToken, OrderTransitions } from './order-transitions';
+import { decidePlacement, failedCheck, PlacementStates, SendDecision } from './placement-rule';
+
+/** What the executor read from the exchange before deciding (no lock is held across network calls). */
+export interface PreRead {
+  /** null: nothing could be read (no keys for the order's exchange); the rule cancels before sizing. */
+  market: Market | null;
+  free_quote: string | null;
+  reference_price: string | null;
+  /** The credential whose gateway will send (live); the decision sends only if it is still the current one. */
+  credential_id: string | null;
+}
+
+export type Verdict =
+  | { kind: 'send'; decision: SendDecision }
+  | { kind: 'canceled'; reason: string }
+  | { kind: 'lost_lease' }
+  /** The keys changed between the reads and the decision: decide again with the new ones. */
+  | { kind: 'credential_moved' };
+
+/**
+ * Runs the placement rule (placement-rule.ts) at the moment of the send, in one transaction:
+ * 1. share-locks and reads the states, in the order the writers lock them (user — deactivation;
+ *    credential — connect/disconnect; bot — stop, delete, subscription end; then its position), so
+ *    each change either committed before and is seen, or waits until the send is fenced;
+ * 2. decides: cancel with a reason, or the size;
+ * 3. writes the outcome: the order ends `canceled`, or the claim is confirmed and renewed with
+ *    sent_at, the credential and the resolved size (OrderTransitions.confirmClaim).
+ * The send itself happens after the commit: a stop never waits for an exchange call.
+ */
+@Injectable()
+export class PlacementDecider {
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly users: UsersService,
+    private readonly credentials: ExchangeCredentialsService,
+    private readonly entitlements: EntitlementsService,
+    private readonly owners: OrderOwners,
+  ) {}
+
+  decide(transitions: OrderTransitions, claim: ClaimToken, order: OrderRecord, pre: PreRead, leaseMs: number): Promise<Verdict> {
+    return this.ds.transaction(async (m): Promise<Verdict> => {
+      const states = await this.readStates(m, order, pre);
+      // The checks first: a refusal does not depend on what was read from the exchange.
+      const refused = failedCheck(order, states);
+      if (!refused && order.mode === 'live' && pre.credential_id !== states.credential!.id) return { kind: 'credential_moved' };
+      const decision = refused ?? decidePlacement(order, states, pre.market);
+      if (decision.target_signal_at !== null && order.bot_id !== null) await markTargetApplied(m, order.bot_id, decision.target_signal_at);
+      if (!decision.send) {
+        if (!(await transitions.end(claim, 'canceled', decision.message, m))) throw new LostLease();
+        return { kind: 'canceled', reason: decision.message };
+      }
+      const confirmed = await transitions.confirmClaim(m, claim, leaseMs, {
+        credentialId: order.mode === 'live' ? pre.credential_id : null,
+        amount: decision.resolved.amount,
+        quoteAmount: decision.resolved.quote_amount,
+        side: decision.resolved.side,
+      });
+      // Nothing of this decision may last when the claim was lost: the transaction is rolled back.
+      if (!confirmed) throw new LostLease();
+      return { kind: 'send', decision };
+    }).catch((error: unknown): Verdict => {
+      if (error instanceof LostLease) return { kind: 'lost_lease' };
+      throw error;
+    });
+  }
+
+  private async readStates(m: EntityManager, order: OrderRecord, pre: PreRead): Promise<PlacementStates> {
+    const userActive = await this.users.isActiveLocked(order.user_id, m);
+    const credential = order.mode === 'live' ? await this.credentials.currentLocked(order.user_id, m) : null;
+    let bot: PlacementStates['bot'] = null;
+    let access: PlacementStates['access'] = null;
+    let position: PlacementStates['position'] = { amount: new Decimal(0), last_target_signal_at: null };
+    if (order.bot_id !== null) {
+      bot = (await this.owners.bots().lockForPlacement(m, order.bot_id)) ?? 'missing';
+      if (bot !== 'missing') {
+        const ent = await this.entitlements.find(order.user_id, bot.plan_type, new Date(), m);
+        access = ent ? { live_trading: ent.live_trading } : null;
+      }
+      // Read only when the size depends on it (no lock: a fill recorded after this read is, for this
+      // decision, a fill that came after it).
+      if (sizedFromPosition(order)) {
+        const read = await readBotPosition(m, order.bot_id);
+        // A market order of this bot sent but not read back yet (the exchange's answer came without
+        // its fill): sizing from the position now would miss it. The open-orders sync reads it shortly.
+        if (read.unsettled > 0) {
+          throw ExchangeError.transient(C.unavailable, 'position_unsettled: an earlier market order of this bot is not read back yet; sized once it is');
+        }
+        position = read;
+      }
+    }
+    return {
+      bot,
+      user_active: userActive,
+      access,
+      credential,
+      position,
+      free_quote: pre.free_quote,
+      reference_price: pre.reference_price,
+    };
+  }
+}
+
+class LostLease extends Error {}
+
+/** Orders whose size depends on the bot's position: closes and percent sells, targets, and capped fixed sells. */
+function sizedFromPosition(order: OrderRecord): boolean {
+  return order.position_percent !== null || order.target_position !== null || order.side === 'sell';
+}

@@ -1,0 +1,100 @@
+import { Decimal } from '@torgovo/core';
+import type { Market } from '../gateway/exchange-gateway';
+import { decidePlacement, PlacementOrder, PlacementStates } from './placement-rule';
+
+const market: Market = {
+  symbol: 'BTC/USDT',
+  id: 'BTC-USDT',
+  base: 'BTC',
+  quote: 'USDT',
+  active: true,
+  amountPrecision: '0.00000001',
+  pricePrecision: '0.1',
+  minAmount: '0.00001',
+  minCost: null,
+};
+
+const order = (o: Partial<PlacementOrder> = {}): PlacementOrder => ({
+  mode: 'live',
+  exchange: 'okx',
+  type: 'market',
+  side: 'buy',
+  symbol: 'BTC/USDT',
+  amount: '0.01',
+  quote_amount: null,
+  quote_percent: null,
+  position_percent: null,
+  target_position: null,
+  signal_at: null,
+  price: null,
+  credential_id: null,
+  ...o,
+});
+
+const states = (s: Partial<PlacementStates> = {}): PlacementStates => ({
+  bot: { status: 'running', stop_reason: null, plan_type: 'custom_bot', allow_selling_beyond_position: false },
+  user_active: true,
+  access: { live_trading: true },
+  credential: { id: 'cred-a', exchange: 'okx' },
+  position: { amount: new Decimal('0.5'), last_target_signal_at: null },
+  free_quote: null,
+  reference_price: '50000',
+  ...s,
+});
+
+const reasonOf = (o: PlacementOrder, s: PlacementStates) => {
+  const d = decidePlacement(o, s, market);
+  return d.send ? 'send' : d.reason;
+};
+
+describe('the placement rule', () => {
+  it('sends only while every state allows it, and says which one did not', () => {
+    expect(reasonOf(order(), states())).toBe('send');
+    expect(reasonOf(order(), states({ bot: { status: 'stopped', stop_reason: 'user', plan_type: 'custom_bot', allow_selling_beyond_position: false } }))).toBe('bot_stopped');
+    expect(reasonOf(order(), states({ bot: { status: 'deleted', stop_reason: 'deleted', plan_type: 'custom_bot', allow_selling_beyond_position: false } }))).toBe('bot_deleted');
+    expect(reasonOf(order(), states({ bot: 'missing' }))).toBe('bot_deleted');
+    expect(reasonOf(order(), states({ user_active: false }))).toBe('user_inactive');
+    expect(reasonOf(order(), states({ access: null }))).toBe('subscription_inactive');
+    expect(reasonOf(order(), states({ access: { live_trading: false } }))).toBe('live_trading_not_allowed');
+    expect(reasonOf(order({ mode: 'paper', exchange: 'paper' }), states({ access: { live_trading: false }, credential: null }))).toBe('send');
+    expect(reasonOf(order(), states({ credential: null }))).toBe('exchange_disconnected');
+    expect(reasonOf(order({ credential_id: 'cred-a' }), states({ credential: { id: 'cred-b', exchange: 'okx' } }))).toBe('credential_changed');
+    expect(reasonOf(order({ credential_id: 'cred-a' }), states())).toBe('send');
+  });
+
+  it('an order of no bot is checked for the user and the keys only', () => {
+    expect(reasonOf(order(), states({ bot: null, access: null }))).toBe('send');
+    expect(reasonOf(order(), states({ bot: null, user_active: false }))).toBe('user_inactive');
+  });
+
+  it('a close sells the whole position, a percent sell its share, nothing to sell is no_position', () => {
+    const close = decidePlacement(order({ side: 'sell', amount: null, position_percent: '100' }), states(), market);
+    expect(close).toMatchObject({ send: true, side: 'sell', placement: { amount: '0.5' }, resolved: { amount: '0.5' } });
+    const quarter = decidePlacement(order({ side: 'sell', amount: null, position_percent: '25' }), states(), market);
+    expect(quarter).toMatchObject({ send: true, placement: { amount: '0.125' } });
+    expect(reasonOf(order({ side: 'sell', amount: null, position_percent: '100' }), states({ position: { amount: new Decimal(0), last_target_signal_at: null } }))).toBe('no_position');
+  });
+
+  it('a fixed sell sells at most the bot position unless the bot allows more', () => {
+    expect(decidePlacement(order({ side: 'sell', amount: '2' }), states(), market)).toMatchObject({ send: true, placement: { amount: '0.5' }, resolved: { amount: '2' } });
+    const beyond = states({ bot: { status: 'running', stop_reason: null, plan_type: 'custom_bot', allow_selling_beyond_position: true } });
+    expect(decidePlacement(order({ side: 'sell', amount: '2' }), beyond, market)).toMatchObject({ send: true, placement: { amount: '2' } });
+    expect(reasonOf(order({ side: 'sell', amount: '2' }), states({ position: { amount: new Decimal(0), last_target_signal_at: null } }))).toBe('no_position');
+  });
+
+  it('a percent buy spends its share of the free quote balance read now', () => {
+    const d = decidePlacement(order({ amount: null, quote_percent: '50' }), states({ free_quote: '2500' }), market);
+    expect(d).toMatchObject({ send: true, placement: { cost: '1250' }, resolved: { quote_amount: '1250' } });
+  });
+
+  it('a target trades the difference from the bot position; short is flat on spot; older alerts and no difference change nothing', () => {
+    const t0 = new Date('2026-11-25T10:00:00Z');
+    const at = (target: string, signal_at = t0) => order({ side: null, amount: null, target_position: target, signal_at });
+    expect(decidePlacement(at('0.75'), states(), market)).toMatchObject({ send: true, side: 'buy', placement: { amount: '0.25' }, resolved: { side: 'buy', amount: '0.25' }, target_signal_at: t0 });
+    expect(decidePlacement(at('0.2'), states(), market)).toMatchObject({ send: true, side: 'sell', placement: { amount: '0.3' } });
+    expect(decidePlacement(at('-1'), states(), market)).toMatchObject({ send: true, side: 'sell', placement: { amount: '0.5' } });
+    expect(decidePlacement(at('0.5'), states(), market)).toMatchObject({ send: false, reason: 'at_target', target_signal_at: t0 });
+    const later = states({ position: { amount: new Decimal('0.5'), last_target_signal_at: new Date(t0.getTime() + 1000) } });
+    expect(decidePlacement(at('0'), later, market)).toMatchObject({ send: false, reason: 'superseded', target_signal_at: null });
+  });
+});

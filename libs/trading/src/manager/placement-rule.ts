@@ -1,0 +1,195 @@
+import { Decimal } from '@torgovo/core';
+import type { Market } from '../gateway/exchange-gateway';
+import type { OrderRecord } from '../orders/entities/order.entity';
+import { percentBudget, Placement, planPlacement, SizedOrder } from './order-sizing';
+
+/**
+ * THE PLACEMENT RULE: whether an order may still be sent, and how big it is. Decided by the
+ * executor right before it sends, in the transaction that fences the send (placement-decider.ts),
+ * from these states read at that moment:
+ *
+ *   bot_running                 its bot exists, is not deleted and is running
+ *   user_active                 its user is active
+ *   subscription_grants_access  the bot's plan type is granted by a subscription now (subscriptions' grantsAccess)
+ *   live_trading_allowed        for a live order: that plan allows live trading
+ *   credential_unchanged        for a live order: keys are connected, for its exchange, and (once sent)
+ *                               the very credential it was first sent with
+ *   size                        close / percent-of-position sells, target positions and percent buys
+ *                               are sized now from the bot's own position or the free balance; a
+ *                               fixed-size sell sells at most the bot's position unless the bot allows more
+ *
+ * An order that fails a check ends `canceled` with the reason (CancelReason) and is never sent.
+ * Nothing else edits orders on those state changes: the listeners that stop bots, end subscriptions,
+ * deactivate users or change keys leave the orders to this rule.
+ */
+export const PLACEMENT_CHECKS = [
+  'bot_running',
+  'user_active',
+  'subscription_grants_access',
+  'live_trading_allowed',
+  'credential_unchanged',
+  'size',
+] as const;
+
+export const CancelReasons = {
+  botStopped: 'bot_stopped',
+  botDeleted: 'bot_deleted',
+  userInactive: 'user_inactive',
+  subscriptionInactive: 'subscription_inactive',
+  liveTradingNotAllowed: 'live_trading_not_allowed',
+  exchangeDisconnected: 'exchange_disconnected',
+  credentialChanged: 'credential_changed',
+  noPosition: 'no_position',
+  atTarget: 'at_target',
+  superseded: 'superseded',
+} as const;
+
+export type CancelReason = (typeof CancelReasons)[keyof typeof CancelReasons];
+
+/** The order's bot as its owning lib reports it (share-locked for the decision). */
+export interface BotPlacementState {
+  status: 'running' | 'stopped' | 'deleted';
+  stop_reason: string | null;
+  /** The subscription plan type that must grant access for this bot to trade. */
+  plan_type: 'custom_bot' | 'managed_bot';
+  allow_selling_beyond_position: boolean;
+}
+
+export interface PlacementStates {
+  /** null: the order belongs to no bot (a tool's manual order): no bot and no subscription check. */
+  bot: BotPlacementState | 'missing' | null;
+  user_active: boolean;
+  /** What the subscription of the bot's plan type grants now; null: none grants access. Unused without a bot. */
+  access: { live_trading: boolean } | null;
+  /** Live orders: the user's current credential; null: none connected. Unused for paper. */
+  credential: { id: string; exchange: string } | null;
+  /** The bot's own position in base units (fills, less what its open sells still take), and its last applied target alert. */
+  position: { amount: Decimal; last_target_signal_at: Date | null };
+  /** Read from the exchange before the decision: the free quote balance (percent buys only). */
+  free_quote: string | null;
+  /** The price sizing converts at when the order carries none (paper fills at it). */
+  reference_price: string | null;
+}
+
+export type PlacementOrder = Pick<
+  OrderRecord,
+  | 'mode'
+  | 'exchange'
+  | 'type'
+  | 'side'
+  | 'symbol'
+  | 'amount'
+  | 'quote_amount'
+  | 'quote_percent'
+  | 'position_percent'
+  | 'target_position'
+  | 'signal_at'
+  | 'price'
+  | 'credential_id'
+>;
+
+export interface SendDecision {
+  send: true;
+  side: 'buy' | 'sell';
+  placement: Placement;
+  /** Columns the fencing statement writes: what a sized-at-execution order came to. */
+  resolved: { amount: string | null; quote_amount: string | null; side: 'buy' | 'sell' };
+  /** A target alert applied: the bot's last applied alert time moves to it. */
+  target_signal_at: Date | null;
+}
+
+export interface CancelDecision {
+  send: false;
+  reason: CancelReason;
+  message: string;
+  target_signal_at: Date | null;
+}
+
+export type PlacementDecision = SendDecision | CancelDecision;
+
+function cancel(reason: CancelReason, message: string, targetSignalAt: Date | null = null): CancelDecision {
+  return { send: false, reason, message: `${reason}: ${message}`, target_signal_at: targetSignalAt };
+}
+
+/** The permission part of the rule: the first check that fails, or null. */
+export function failedCheck(order: PlacementOrder, s: PlacementStates): CancelDecision | null {
+  if (s.bot === 'missing') return cancel(CancelReasons.botDeleted, 'the bot no longer exists');
+  if (s.bot !== null) {
+    if (s.bot.status === 'deleted') return cancel(CancelReasons.botDeleted, 'the bot was deleted before this order was placed');
+    if (s.bot.status !== 'running') {
+      return cancel(CancelReasons.botStopped, `the bot was stopped${s.bot.stop_reason ? ` (${s.bot.stop_reason})` : ''} before this order was placed`);
+    }
+  }
+  if (!s.user_active) return cancel(CancelReasons.userInactive, 'the account was deactivated before this order was placed');
+  if (s.bot !== null) {
+    if (s.access === null) return cancel(CancelReasons.subscriptionInactive, `no ${s.bot.plan_type} subscription grants access any more`);
+    if (order.mode === 'live' && !s.access.live_trading) return cancel(CancelReasons.liveTradingNotAllowed, 'the current plan does not allow live trading');
+  }
+  if (order.mode === 'live') {
+    if (s.credential === null) return cancel(CancelReasons.exchangeDisconnected, 'no exchange keys are connected');
+    if (s.credential.exchange !== order.exchange) {
+      return cancel(CancelReasons.credentialChanged, `the order is for ${order.exchange}, the connected exchange is ${s.credential.exchange}`);
+    }
+    if (order.credential_id !== null && order.credential_id !== s.credential.id) {
+      return cancel(CancelReasons.credentialChanged, 'the exchange keys were changed after this order was first sent; it is never sent with other keys');
+    }
+  }
+  return null;
+}
+
+/**
+ * The whole rule: the checks, then the size. Throws an ExchangeError 'permanent' when the size does
+ * not meet the market's rules (the executor rejects the order with that reason, as before).
+ */
+export function decidePlacement(order: PlacementOrder, s: PlacementStates, market: Market | null): PlacementDecision {
+  const failed = failedCheck(order, s);
+  if (failed) return failed;
+  if (market === null) throw new Error('the market was not read: an order that passes the checks is always sized');
+  const position = Decimal.max(s.position.amount, 0);
+  let sized: SizedOrder & { side: 'buy' | 'sell' };
+  let targetSignalAt: Date | null = null;
+
+  if (order.target_position !== null) {
+    const last = s.position.last_target_signal_at;
+    if (last !== null && order.signal_at !== null && order.signal_at.getTime() < last.getTime()) {
+      return cancel(CancelReasons.superseded, `a newer target alert (${last.toISOString()}) was already applied to the bot`);
+    }
+    targetSignalAt = order.signal_at;
+    // Spot: a short target means flat.
+    const target = Decimal.max(new Decimal(order.target_position), 0);
+    const diff = target.minus(position);
+    const amount = diff.abs().toNearest(market.amountPrecision, Decimal.ROUND_DOWN);
+    if (amount.lte(0) || (market.minAmount !== null && amount.lt(market.minAmount))) {
+      return cancel(CancelReasons.atTarget, `the bot already holds ${position.toFixed()} ${market.base}, the target is ${target.toFixed()}`, targetSignalAt);
+    }
+    const side = diff.gt(0) ? 'buy' : 'sell';
+    sized = { ...order, side, amount: amount.toFixed(), quote_amount: null };
+  } else if (order.position_percent !== null) {
+    if (position.lte(0)) return cancel(CancelReasons.noPosition, `the bot holds no ${market.base} to sell`);
+    const amount = position.mul(order.position_percent).div(100).toDecimalPlaces(18, Decimal.ROUND_DOWN);
+    sized = { ...order, side: 'sell', amount: amount.toFixed(), quote_amount: null };
+  } else if (order.quote_percent !== null) {
+    sized = { ...order, side: 'buy', amount: null, quote_amount: percentBudget({ [market.quote]: { free: s.free_quote ?? '0', used: '0', total: '0' } }, market, order.quote_percent) };
+  } else {
+    sized = { ...order, side: order.side! };
+  }
+
+  let placement = planPlacement(sized, market, s.reference_price);
+  const capped = s.bot !== null && s.bot !== 'missing' && !s.bot.allow_selling_beyond_position;
+  if (sized.side === 'sell' && capped && placement.amount !== undefined && new Decimal(placement.amount).gt(position)) {
+    if (position.lte(0)) return cancel(CancelReasons.noPosition, `the bot holds no ${market.base} to sell`);
+    placement = planPlacement({ ...sized, amount: position.toFixed(), quote_amount: null }, market, s.reference_price);
+  }
+  const sizedNow = order.position_percent !== null || order.target_position !== null;
+  return {
+    send: true,
+    side: sized.side,
+    placement,
+    resolved: {
+      amount: sizedNow ? (placement.amount ?? null) : order.amount,
+      quote_amount: order.quote_percent !== null ? (placement.cost ?? sized.quote_amount) : order.quote_amount,
+      side: sized.side,
+    },
+    target_signal_at: targetSignalAt,
+  };
+}

@@ -1,0 +1,33 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { EntityManager } from 'typeorm';
+import { CredentialUseSource, UserHooks } from '@torgovo/users';
+
+/**
+ * Tells the users lib whether retired exchange keys must be kept: an order sent with them is not
+ * resolved yet (it may be on the exchange and is looked up with those keys). Registered wherever
+ * UsersModule is loaded (api and worker); UserHooks is looked up, not imported, because users sits
+ * below trading and imports nothing from it.
+ */
+@Injectable()
+export class OrderCredentialUse implements CredentialUseSource, OnModuleInit {
+  constructor(private readonly moduleRef: ModuleRef) {}
+
+  onModuleInit(): void {
+    let hooks: UserHooks | undefined;
+    try {
+      hooks = this.moduleRef.get(UserHooks, { strict: false });
+    } catch {
+      hooks = undefined; // no UsersModule in this context: nothing disconnects keys here
+    }
+    hooks?.addCredentialUse(this);
+  }
+
+  async credentialInUse(credentialId: string, manager: EntityManager): Promise<boolean> {
+    const rows = (await manager.query(
+      `SELECT 1 FROM orders WHERE credential_id = $1 AND status IN ('pending', 'submitting', 'open') LIMIT 1`,
+      [credentialId],
+    )) as unknown[];
+    return rows.length > 0;
+  }
+}
