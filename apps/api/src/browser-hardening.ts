@@ -4,8 +4,12 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AllExceptionsFilter, AppConfig } from '@torgovo/core';
 
-/** Routes that take other bodies than JSON: TradingView's alerts (text/plain or anything) and Stripe's raw, signed body. */
-const NON_JSON_ROUTES = [/^\/api\/custom-bot\/webhook\/receive(\/|$)/, /^\/api\/payments\/webhook$/];
+/**
+ * Routes that take other bodies than JSON: TradingView's alerts (text/plain or anything), Stripe's
+ * raw, signed body, and CoinGate's callback (form-encoded; trusted only after the order is fetched
+ * back from CoinGate, so a forged cross-site post changes nothing).
+ */
+const NON_JSON_ROUTES = [/^\/api\/custom-bot\/webhook\/receive(\/|$)/, /^\/api\/payments\/webhook$/, /^\/api\/payments\/crypto\/callback$/];
 const JSON_TYPE = 'application/json';
 
 /** What a browser may read back from a cross-origin response besides the CORS-safelisted headers. */
