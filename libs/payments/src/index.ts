@@ -14,3 +14,5 @@ export * from './stripe/stripe-cancel-outbox.worker';
 export * from './stripe/stripe-checkout.service';
 export * from './stripe/stripe-webhook.service';
 export * from './stripe/stripe-objects';
+export * from './admin-payments-query';
+export * from './payment-stats';

@@ -9,11 +9,13 @@ import { PaperOrder } from './gateway/paper/entities/paper-order.entity';
 import { OrderRecord } from './orders/entities/order.entity';
 import { OrdersController } from './orders/orders.controller';
 import { OrdersService } from './orders/orders.service';
+import { OrderStatsService } from './orders/stats/order-stats.service';
 import { DEFAULT_PAPER_EXCHANGE_OPTIONS, PaperExchangeOptions } from './gateway/paper/paper-exchange-gateway';
 
 const providers = [
   ExchangeGatewayFactory,
   OrdersService,
+  OrderStatsService,
   LiveCredentialTester,
   { provide: EXCHANGE_CREDENTIAL_TESTER, useExisting: LiveCredentialTester },
 ];
@@ -27,7 +29,7 @@ const providers = [
   imports: [TypeOrmModule.forFeature([PaperAccount, PaperBalance, PaperOrder, OrderRecord])],
   controllers: [OrdersController],
   providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: DEFAULT_PAPER_EXCHANGE_OPTIONS }],
-  exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService],
+  exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderStatsService],
 })
 export class TradingModule {
   /** The same module with other paper-exchange settings (starting balance, fee). */
@@ -36,7 +38,7 @@ export class TradingModule {
       module: TradingModule,
       controllers: [OrdersController],
       providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: { ...DEFAULT_PAPER_EXCHANGE_OPTIONS, ...options } }],
-      exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService],
+      exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderStatsService],
     };
   }
 }

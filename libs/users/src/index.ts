@@ -14,3 +14,4 @@ export * from './dto/user.response';
 export * from './errors';
 export * from './auth.controller';
 export * from './users.controller';
+export * from './user-stats';

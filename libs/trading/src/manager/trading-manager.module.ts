@@ -5,6 +5,7 @@ import { OrderClaimer } from './order-claimer';
 import { OrderExecutor } from './order-executor';
 import { OrderNotifyListener } from './order-notify-listener';
 import { OrderGateways } from './order-gateways';
+import { OrderStatsRollupJob } from './order-stats-rollup.job';
 import { OrderTransitions } from './order-transitions';
 import { TradingManager } from './trading-manager';
 import { TradingManagerConfig } from './trading-manager.config';
@@ -24,7 +25,8 @@ import { TradingManagerConfig } from './trading-manager.config';
     OpenOrdersSync,
     OrderNotifyListener,
     TradingManager,
+    OrderStatsRollupJob,
   ],
-  exports: [TradingManager, TradingManagerConfig, OrderNotifyListener],
+  exports: [TradingManager, TradingManagerConfig, OrderNotifyListener, OrderStatsRollupJob],
 })
 export class TradingManagerModule {}
