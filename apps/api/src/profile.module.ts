@@ -1,8 +1,9 @@
 import { Global, Module } from '@nestjs/common';
-import { SUBSCRIPTIONS_READER, SubscriptionsReader } from '@torgovo/core';
-import { SubscriptionsModule, SubscriptionsService, toSubscriptionResponse } from '@torgovo/subscriptions';
+import { API_ACCESS_POLICY, ApiAccessPolicy, SUBSCRIPTIONS_READER, SubscriptionsReader } from '@torgovo/core';
+import { EntitlementsService, SubscriptionsModule, SubscriptionsService, toSubscriptionResponse } from '@torgovo/subscriptions';
 
 /**
+ * Also API_ACCESS_POLICY: whether a personal access token may be used (the plan includes the API).
  * GET /users/me lists the user's subscriptions; users cannot import subscriptions
  * (it depends on users), so the app composes the two through core's SUBSCRIPTIONS_READER.
  */
@@ -20,7 +21,17 @@ import { SubscriptionsModule, SubscriptionsService, toSubscriptionResponse } fro
         },
       }),
     },
+    {
+      // Personal access tokens work while the user's current custom-bot plan (with its grace) includes the API.
+      provide: API_ACCESS_POLICY,
+      inject: [EntitlementsService],
+      useFactory: (entitlements: EntitlementsService): ApiAccessPolicy => ({
+        async allows(userId: string) {
+          return (await entitlements.find(userId, 'custom_bot'))?.api_access === true;
+        },
+      }),
+    },
   ],
-  exports: [SUBSCRIPTIONS_READER],
+  exports: [SUBSCRIPTIONS_READER, API_ACCESS_POLICY],
 })
 export class ProfileModule {}

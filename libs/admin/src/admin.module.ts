@@ -8,6 +8,7 @@ import { AdminStatsController } from './admin-stats.controller';
 import { AdminStatsService } from './admin-stats.service';
 import { AdminUsersController } from './admin-users.controller';
 import { AdminUsersService } from './admin-users.service';
+import { ErasureListener } from './erasure-listener';
 
 /**
  * The back office (👑 paths under /api/admin): reads the other libs through their services and statements.
@@ -16,6 +17,6 @@ import { AdminUsersService } from './admin-users.service';
 @Module({
   imports: [UsersModule, SubscriptionsModule, CustomBotsModule],
   controllers: [AdminUsersController, AdminStatsController, AdminRecordsController],
-  providers: [AdminUsersService, AdminStatsService, AdminRecordsService],
+  providers: [AdminUsersService, AdminStatsService, AdminRecordsService, ErasureListener],
 })
 export class AdminModule {}

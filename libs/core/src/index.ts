@@ -31,3 +31,4 @@ export * from './retention/retention-config';
 export * from './retention/retention-registry';
 export * from './retention/retention-sweeper';
 export * from './retention/heartbeat-retention';
+export * from './contracts/api-access';

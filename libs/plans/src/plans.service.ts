@@ -14,7 +14,7 @@ export interface AdminContext {
 }
 
 // Columns that are NOT NULL: IsOptional lets an explicit null through validation, so refuse it here.
-const NOT_NULLABLE = ['name', 'description', 'monthly_price', 'yearly_price', 'features', 'live_trading', 'trial_days', 'sort_order', 'is_active'] as const;
+const NOT_NULLABLE = ['name', 'description', 'monthly_price', 'yearly_price', 'features', 'live_trading', 'api_access', 'trial_days', 'sort_order', 'is_active'] as const;
 
 function isUniqueViolation(err: unknown): boolean {
   return err instanceof QueryFailedError && (err.driverError as { code?: string } | undefined)?.code === '23505';

@@ -20,6 +20,8 @@ export interface Entitlement {
   /** null = unlimited. */
   max_trading_pairs: number | null;
   live_trading: boolean;
+  /** The REST API with personal access tokens is included (set by find(); the receive path's own lookup leaves it out). */
+  api_access?: boolean;
   profit_share_percentage: string | null;
 }
 
@@ -111,6 +113,7 @@ export class EntitlementsService {
       max_bots: p.max_bots,
       max_trading_pairs: p.max_trading_pairs,
       live_trading: p.live_trading,
+      api_access: p.api_access,
       profit_share_percentage: p.profit_share_percentage,
     };
   }

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { PlansModule } from '@torgovo/plans';
-import { UsersModule } from '@torgovo/users';
 import { BillingConfig } from './billing-config';
 import { EntitlementsService } from './entitlements.service';
 import { SubscriptionPeriod } from './entities/subscription-period.entity';
@@ -12,10 +11,9 @@ import { SubscriptionProviderSyncService } from './subscription-provider-sync.se
 import { SubscriptionHooks } from './subscription-hooks';
 import { SubscriptionsController } from './subscriptions.controller';
 import { SubscriptionsService } from './subscriptions.service';
-import { SubscriptionUserListener } from './subscription-user.listener';
 
 @Module({
-  imports: [PlansModule, UsersModule, TypeOrmModule.forFeature([UserSubscription, SubscriptionPeriod])],
+  imports: [PlansModule, TypeOrmModule.forFeature([UserSubscription, SubscriptionPeriod])],
   controllers: [SubscriptionsController],
   providers: [
     { provide: BillingConfig, useFactory: () => BillingConfig.fromEnv(process.env) },
@@ -25,7 +23,6 @@ import { SubscriptionUserListener } from './subscription-user.listener';
     EntitlementsService,
     SubscriptionGuard,
     SubscriptionHooks,
-    SubscriptionUserListener,
   ],
   exports: [
     BillingConfig,

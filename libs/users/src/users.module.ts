@@ -10,6 +10,9 @@ import { PasswordService } from './auth/password.service';
 import { TokensService } from './auth/tokens.service';
 import { refreshTokenRetention } from './auth/refresh-token-retention';
 import { ExchangeCredential } from './entities/exchange-credential.entity';
+import { PersonalAccessToken } from './entities/personal-access-token.entity';
+import { PersonalTokensController } from './personal-tokens.controller';
+import { PersonalTokensService } from './personal-tokens.service';
 import { RefreshToken } from './entities/refresh-token.entity';
 import { User } from './entities/user.entity';
 import { ExchangeCredentialsService } from './exchange-credentials.service';
@@ -21,7 +24,7 @@ import { UsersService } from './users.service';
 /** EXCHANGE_CREDENTIAL_TESTER is provided globally by the trading lib (it depends on users). */
 @Module({
   imports: [
-    TypeOrmModule.forFeature([User, RefreshToken, ExchangeCredential]),
+    TypeOrmModule.forFeature([User, RefreshToken, ExchangeCredential, PersonalAccessToken]),
     PassportModule,
     JwtModule.registerAsync({
       inject: [AppConfig],
@@ -31,8 +34,8 @@ import { UsersService } from './users.service';
       }),
     }),
   ],
-  controllers: [AuthController, UsersController],
-  providers: [UsersService, UserAccessService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, UserHooks, refreshTokenRetention, JwtStrategy],
-  exports: [UsersService, UserAccessService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, UserHooks, JwtModule],
+  controllers: [AuthController, UsersController, PersonalTokensController],
+  providers: [UsersService, UserAccessService, PersonalTokensService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, UserHooks, refreshTokenRetention, JwtStrategy],
+  exports: [UsersService, UserAccessService, PersonalTokensService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, UserHooks, JwtModule],
 })
 export class UsersModule {}

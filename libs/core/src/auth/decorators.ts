@@ -14,6 +14,10 @@ export interface AuthUser {
   id: string;
   email: string;
   role: Role;
+  /** How the request authenticated: a login's access token, or a personal access token (always role user). */
+  via?: 'session' | 'token';
+  /** A personal access token's scope: read (GET only) or trade. */
+  scope?: 'read' | 'trade';
 }
 
 export const CurrentUser = createParamDecorator((_data: unknown, ctx: ExecutionContext): AuthUser => {

@@ -14,6 +14,7 @@ export interface PlanResponse {
   max_bots: number | null;
   max_trading_pairs: number | null;
   live_trading: boolean;
+  api_access: boolean;
   trial_days: number;
   guaranteed_monthly_return: string | null;
   profit_share_percentage: string | null;
@@ -38,6 +39,7 @@ export function toPlanResponse(p: SubscriptionPlan): PlanResponse {
     max_bots: p.max_bots,
     max_trading_pairs: p.max_trading_pairs,
     live_trading: p.live_trading,
+    api_access: p.api_access,
     trial_days: p.trial_days,
     guaranteed_monthly_return: percent(p.guaranteed_monthly_return),
     profit_share_percentage: percent(p.profit_share_percentage),

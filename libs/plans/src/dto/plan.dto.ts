@@ -70,6 +70,10 @@ export class CreatePlanDto {
   @IsOptional() @IsBoolean()
   live_trading?: boolean;
 
+  @ApiPropertyOptional({ description: 'personal access tokens (the REST API) are included' })
+  @IsOptional() @IsBoolean()
+  api_access?: boolean;
+
   @ApiPropertyOptional()
   @IsOptional() @IsInt() @Min(0) @Max(365)
   trial_days?: number;

@@ -40,6 +40,10 @@ export class SubscriptionPlan {
   @Column({ type: 'boolean', default: false })
   live_trading: boolean;
 
+  /** The REST API with personal access tokens is included. */
+  @Column({ type: 'boolean', default: false })
+  api_access: boolean;
+
   @Column({ type: 'integer', default: 0 })
   trial_days: number;
 

@@ -1,18 +1,41 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { DomainError, IS_PUBLIC } from '@torgovo/core';
+import { AuthUser, DomainError, IS_PUBLIC } from '@torgovo/core';
+import { PERSONAL_TOKEN_PREFIX, PersonalTokensService } from '../personal-tokens.service';
+import { assertTokenMayCall } from './personal-token-policy';
 
-/** Global: every route needs a valid access token unless marked @Public(). */
+interface GuardedRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  user?: AuthUser;
+}
+
+/**
+ * Global: every route needs a valid access token unless marked @Public(). A bearer that is a
+ * personal access token (tgv_pat_…) is checked by PersonalTokensService and the token policy instead.
+ */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard('jwt') {
-  constructor(private readonly reflector: Reflector) {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly personalTokens: PersonalTokensService,
+  ) {
     super();
   }
 
-  override canActivate(ctx: ExecutionContext) {
+  override async canActivate(ctx: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [ctx.getHandler(), ctx.getClass()])) return true;
-    return super.canActivate(ctx);
+    const req = ctx.switchToHttp().getRequest<GuardedRequest>();
+    const header = req.headers.authorization;
+    if (typeof header === 'string' && header.startsWith(`Bearer ${PERSONAL_TOKEN_PREFIX}`)) {
+      const user = await this.personalTokens.authenticate(header.slice('Bearer '.length).trim());
+      assertTokenMayCall(req.method, req.url, user.scope ?? 'read');
+      req.user = user;
+      return true;
+    }
+    return (await super.canActivate(ctx)) as boolean;
   }
 
   override handleRequest<T>(err: unknown, user: T): T {

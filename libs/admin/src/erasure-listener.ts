@@ -1,11 +1,15 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { SubscriptionsService } from '@torgovo/subscriptions';
 import { UserErasedListener, UserHooks } from '@torgovo/users';
-import { SubscriptionsService } from './subscriptions.service';
 
-/** An erased account keeps paying for nothing: its subscriptions end (and the provider stops billing) in the erasure's transaction. */
+/**
+ * An erased account keeps paying for nothing: its subscriptions end (and the provider stops
+ * billing) in the erasure's transaction. Wired here, where erasure is offered, because the
+ * subscriptions module does not import users (processes without trading could not build it).
+ */
 @Injectable()
-export class SubscriptionUserListener implements UserErasedListener, OnModuleInit {
+export class ErasureListener implements UserErasedListener, OnModuleInit {
   constructor(
     private readonly hooks: UserHooks,
     private readonly subscriptions: SubscriptionsService,
