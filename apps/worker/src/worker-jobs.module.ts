@@ -3,7 +3,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { heartbeatRetention, RetentionSweeper, WorkerHeartbeat } from '@torgovo/core';
 import { PaymentsModule, StripeCancelOutboxWorker } from '@torgovo/payments';
 import { BillingSchedulerModule } from '@torgovo/subscriptions';
-import { TradingManagerModule } from '@torgovo/trading';
+import { OrderStatsRollupJob, TradingManagerModule } from '@torgovo/trading';
 
 /**
  * Everything that runs on a schedule: the worker process imports it, and so does the api
@@ -13,10 +13,11 @@ import { TradingManagerModule } from '@torgovo/trading';
  * PaymentsModule gives the billing scheduler its renewal requester and queues the Stripe
  * subscriptions of the card subscriptions it ends; StripeCancelOutboxWorker cancels them at
  * Stripe after the sweep's commit. RetentionSweeper deletes old operational rows through the
- * policies the libs register with RetentionRegistry.
+ * policies the libs register with RetentionRegistry. OrderStatsRollupJob extends the daily order
+ * rollup behind the admin's figures.
  */
 @Module({
   imports: [ScheduleModule.forRoot(), TradingManagerModule, PaymentsModule, BillingSchedulerModule],
-  providers: [WorkerHeartbeat, heartbeatRetention, RetentionSweeper, StripeCancelOutboxWorker],
+  providers: [WorkerHeartbeat, heartbeatRetention, RetentionSweeper, StripeCancelOutboxWorker, OrderStatsRollupJob],
 })
 export class WorkerJobsModule {}

@@ -5,7 +5,6 @@ import { OrderClaimer } from './order-claimer';
 import { OrderExecutor } from './order-executor';
 import { OrderNotifyListener } from './order-notify-listener';
 import { OrderGateways } from './order-gateways';
-import { OrderStatsRollupJob } from './order-stats-rollup.job';
 import { OrderTransitions } from './order-transitions';
 import { TradingManager } from './trading-manager';
 import { TradingManagerConfig } from './trading-manager.config';
@@ -25,8 +24,7 @@ import { TradingManagerConfig } from './trading-manager.config';
     OpenOrdersSync,
     OrderNotifyListener,
     TradingManager,
-    OrderStatsRollupJob,
   ],
-  exports: [TradingManager, TradingManagerConfig, OrderNotifyListener, OrderStatsRollupJob],
+  exports: [TradingManager, TradingManagerConfig, OrderNotifyListener],
 })
 export class TradingManagerModule {}

@@ -16,7 +16,7 @@ export interface AllOrdersFilter {
 
 /**
  * Newest first. Served by orders_user_created_idx (user_id), orders_status_created_idx (status),
- * orders_symbol_created_idx (symbol) or orders_created_idx; the count is capped (LIST_COUNT_CAP).
+ * orders_symbol_status_created_idx (symbol, or symbol and status) or orders_created_idx; the count is capped (LIST_COUNT_CAP).
  * Rows come back in the entity's shape (column names are its property names), ready for toOrderResponse.
  */
 export function listAllOrders(ds: DataSource, f: AllOrdersFilter, q: PageQuery): Promise<CappedPage<OrderRecord>> {
