@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # One image, two processes: `node dist/apps/api/src/main.js` (default) and
 # `node dist/apps/worker/src/main.js`. Needs DATABASE_URL, JWT_SECRET, ENCRYPTION_KEY.
+# Node 24 LTS: production's Node (dependencies need >= 22; Node 20 is past its end of life).
 
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -12,12 +13,12 @@ COPY libs ./libs
 COPY migrations ./migrations
 RUN npm run build
 
-FROM node:20-slim AS deps
+FROM node:24-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-FROM node:20-slim AS runtime
+FROM node:24-slim AS runtime
 ENV NODE_ENV=production PORT=3000
 WORKDIR /app
 COPY --from=deps --chown=node:node /app/node_modules ./node_modules

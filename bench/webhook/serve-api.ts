@@ -35,6 +35,7 @@ async function main(): Promise<void> {
   const t = await createTestApp({
     LOG_LEVEL: 'warn',
     WEBHOOK_RATE_LIMIT_PER_IP: '0',
+    WEBHOOK_RATE_LIMIT_PER_USER: '0',
     DATABASE_POOL_SIZE: pool,
     // true: the TradingManager runs embedded in this process with its defaults (TRADING_POLL_MS=250).
     WORKER_ENABLED: worker,

@@ -73,7 +73,7 @@ describe('TradingView webhook receive (e2e, real PostgreSQL)', () => {
       ticker: '{{ticker}}',
       price: '{{close}}',
       quantity: '{{strategy.order.contracts}}',
-      alert_id: '{{timenow}}',
+      alert_id: '{{timenow}}-{{ticker}}-{{interval}}-{{strategy.order.id}}-{{strategy.order.action}}',
       timestamp: '{{timenow}}',
       secret: hook.webhook_secret,
     });
@@ -221,7 +221,7 @@ describe('TradingView webhook receive (e2e, real PostgreSQL)', () => {
     expect(events.every((e) => e.order_id === [...orderIds][0])).toBe(true);
   });
 
-  it('without alert_id the same body is a duplicate; the same alert_id with another body is one too', async () => {
+  it('without alert_id the same body is a duplicate; the same alert_id with another body is another alert', async () => {
     const f = await freshBot();
     const body = JSON.stringify({ action: 'buy', ticker: 'BTCUSDT', price: '100', quantity: '0.01' });
     const first = await sendAlert(t, f.hook.webhook_secret, body);
@@ -234,12 +234,12 @@ describe('TradingView webhook receive (e2e, real PostgreSQL)', () => {
     const a1 = await sendAlert(t, f.hook.webhook_secret, { action: 'buy', ticker: 'BTCUSDT', price: '100', quantity: '0.01', alert_id: 'tv-1' });
     const a2 = await sendAlert(t, f.hook.webhook_secret, { action: 'sell', ticker: 'BTCUSDT', price: '101', quantity: '0.01', alert_id: 'tv-1' });
     expect(a1.status).toBe(202);
-    expect(a2.status).toBe(200);
-    expect(a2.body.order_id).toBe(a1.body.order_id);
-    expect(await countRows(t, 'orders', 'bot_id = $1', [f.botId])).toBe(3);
+    expect(a2.status).toBe(202);
+    expect(a2.body.order_id).not.toBe(a1.body.order_id);
+    expect(await countRows(t, 'orders', 'bot_id = $1', [f.botId])).toBe(4);
   });
 
-  it('a body-duplicate older than 24 h is a new signal', async () => {
+  it('a body-duplicate past its window is a new signal', async () => {
     const f = await freshBot();
     const body = JSON.stringify({ action: 'buy', ticker: 'BTCUSDT', price: '100', quantity: '0.01' });
     const first = await sendAlert(t, f.hook.webhook_secret, body);

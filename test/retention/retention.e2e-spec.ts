@@ -34,14 +34,14 @@ describe('retention sweep (e2e: real PostgreSQL, the worker jobs in the api proc
       expect(res.status).toBe(202);
       accepted[id] = res.body.order_id as string;
     }
-    const bodyHash = await sendAlert(t, hook.webhook_secret, alert(null, '61000')); // deduped by body hash for 24 h
+    const bodyHash = await sendAlert(t, hook.webhook_secret, alert(null, '61000')); // deduped by body hash for a short window
     expect(bodyHash.status).toBe(202);
     expect((await sendAlert(t, hook.webhook_secret, '{"action": ')).status).toBe(400); // rejected, logged
 
     // Age the log: the three old-* alerts and the rejected request are 31 days old.
     const oldOrders = ['old-1', 'old-2', 'old-3'].map((k) => accepted[k]);
     await q(`UPDATE webhook_events SET received_at = now() - interval '31 days' WHERE order_id = ANY($1::uuid[]) OR outcome = 'rejected'`, [oldOrders]);
-    // The body-hash claim's 24 h window has passed; its event (today) stays.
+    // The body-hash claim's window has passed; its event (today) stays.
     await q(`UPDATE webhook_dedupe SET expires_at = now() - interval '1 minute' WHERE expires_at IS NOT NULL`);
 
     // Provider events: one 100 days old, one recent. Refresh tokens: one expired 8 days ago.
@@ -57,6 +57,13 @@ describe('retention sweep (e2e: real PostgreSQL, the worker jobs in the api proc
          ('sub_pending', gen_random_uuid(), 'period_ended', NULL)`,
     );
     const stale = await t.register();
+    // E-mails: one sent 100 days ago (goes), one pending as old (stays: never sent yet).
+    await q(
+      `INSERT INTO notification_outbox (user_id, kind, dedupe_key, status, created_at) VALUES
+         ($1, 'payment_confirmed', 'old-sent', 'sent', now() - interval '100 days'),
+         ($1, 'payment_confirmed', 'old-pending', 'pending', now() - interval '100 days')`,
+      [stale.id],
+    );
     await q(`UPDATE refresh_tokens SET expires_at = now() - interval '8 days' WHERE user_id = $1`, [stale.id]);
     await q(`INSERT INTO worker_heartbeats (worker_id, hostname, pid, started_at, beat_at) VALUES ('dead:1', 'dead', 1, now() - interval '3 days', now() - interval '2 days')`);
 
@@ -73,7 +80,9 @@ describe('retention sweep (e2e: real PostgreSQL, the worker jobs in the api proc
       webhook_events: 4, // three old alerts and the rejected request, in batches of 2
       processed_events: 1,
       stripe_cancel_outbox_done: 1,
+      notification_outbox_done: 1,
     });
+    expect((await q<{ k: string }>(`SELECT dedupe_key AS k FROM notification_outbox`)).map((r) => r.k)).toEqual(['old-pending']);
 
     expect(await count('webhook_events')).toBe(before.events - 4);
     expect(await count('webhook_dedupe')).toBe(before.claims - 4); // three alert_id claims + the expired body-hash claim
@@ -85,7 +94,8 @@ describe('retention sweep (e2e: real PostgreSQL, the worker jobs in the api proc
       orders_created: countersBefore.orders_created,
       last_signal_at: countersBefore.last_signal_at,
     });
-    expect(await q(`SELECT signals_received::int AS s, orders_created::int AS o FROM bot_signal_rollups WHERE bot_id = $1`, [bot])).toEqual([{ s: 4, o: 3 }]);
+    // Running totals: every event counted once, when it was written (the sweep adds nothing).
+    expect(await q(`SELECT signals_received::int AS s, orders_created::int AS o FROM bot_signal_rollups WHERE bot_id = $1`, [bot])).toEqual([{ s: 6, o: 5 }]);
     expect(await count('audit_logs')).toBe(before.audit);
     expect(await count('processed_events')).toBe(1);
     expect((await q<{ id: string }>(`SELECT stripe_subscription_id AS id FROM stripe_cancel_outbox ORDER BY 1`)).map((r) => r.id)).toEqual(['sub_done_new', 'sub_pending']);

@@ -4,12 +4,19 @@
 // runs) are dropped.
 const { randomBytes } = require('node:crypto');
 const { Client } = require('pg');
+const net = require('node:net');
 
 const STALE_SECONDS = 6 * 3600;
 
 module.exports = async function globalSetup() {
   const now = Math.floor(Date.now() / 1000);
   process.env.TORGOVO_TEST_RUN = `${now.toString(36)}${randomBytes(3).toString('hex')}`;
+  process.env.TORGOVO_TEST_REDIS = (await redisAnswers(process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379/15')) ? '1' : '0';
+  if (process.env.TORGOVO_TEST_REDIS === '0') {
+    // CI starts Redis (.ci/run), so there its absence fails the Redis test instead of skipping it.
+    if (process.env.CI === 'true') process.env.TORGOVO_TEST_REDIS = '1';
+    else console.warn('\nRedis is not answering at 127.0.0.1:6379 (TEST_REDIS_URL): the shared rate-limit test is SKIPPED. Start redis-server to run it.\n');
+  }
   const client = new Client({ connectionString: process.env.TEST_PG_ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres' });
   await client.connect();
   try {
@@ -29,3 +36,19 @@ module.exports = async function globalSetup() {
     await client.end();
   }
 };
+
+/** True when a Redis server answers PING at `url` within a second. */
+function redisAnswers(url) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname || '127.0.0.1', port: Number(port) || 6379 });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
+  });
+}

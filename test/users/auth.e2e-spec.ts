@@ -106,13 +106,14 @@ describe('auth (e2e, real PostgreSQL)', () => {
     expect((await t.request('GET', '/api/users/me', { token: valid })).status).toBe(200);
   });
 
-  it('rotates refresh tokens; reusing a spent one revokes the whole family', async () => {
+  it('rotates refresh tokens; a spent one presented by another client revokes the whole family', async () => {
     const u = await t.register();
     const first = await t.request<{ refresh_token: string; access_token: string }>('POST', '/api/auth/refresh', { body: { refresh_token: u.refresh_token } });
     expect(first.status).toBe(200);
     expect(first.body.refresh_token).not.toBe(u.refresh_token);
-    // The original token is spent: presenting it again is theft, and kills the descendant too.
-    const reuse = await t.request('POST', '/api/auth/refresh', { body: { refresh_token: u.refresh_token } });
+    // The original token is spent: presented again by someone else (another user agent), even
+    // within the grace window, it is theft, and kills the descendant too.
+    const reuse = await t.request('POST', '/api/auth/refresh', { body: { refresh_token: u.refresh_token }, headers: { 'user-agent': 'thief/1.0' } });
     expect(reuse.status).toBe(401);
     const descendant = await t.request('POST', '/api/auth/refresh', { body: { refresh_token: first.body.refresh_token } });
     expect(descendant.status).toBe(401);
@@ -123,11 +124,38 @@ describe('auth (e2e, real PostgreSQL)', () => {
     expect((await t.request('POST', '/api/auth/refresh', { body: { refresh_token: login.body.refresh_token } })).status).toBe(200);
   });
 
-  it('a refresh token used twice at once yields exactly one new pair', async () => {
+  it('grace window: the same client presenting a just-spent token gets the same new pair; after the window it is reuse', async () => {
     const u = await t.register();
-    const results = await Promise.all([1, 2, 3].map(() => t.request('POST', '/api/auth/refresh', { body: { refresh_token: u.refresh_token } })));
-    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
-    expect(results.filter((r) => r.status === 401)).toHaveLength(2);
+    const first = await t.request<{ refresh_token: string; access_token: string }>('POST', '/api/auth/refresh', { body: { refresh_token: u.refresh_token } });
+    const again = await t.request<{ refresh_token: string; access_token: string }>('POST', '/api/auth/refresh', { body: { refresh_token: u.refresh_token } });
+    expect(again.status).toBe(200);
+    expect(again.body.refresh_token).toBe(first.body.refresh_token);
+    expect((await t.request('GET', '/api/users/me', { token: again.body.access_token })).status).toBe(200);
+    // Nothing new was minted: the family holds the login token and its one successor.
+    const rows = await t.db.dataSource.query(`SELECT count(*)::int AS n FROM refresh_tokens WHERE user_id = $1`, [u.id]);
+    expect(rows[0].n).toBe(2);
+    // Once the successor is spent, the old token is no longer a replay: the family dies.
+    const second = await t.request<{ refresh_token: string }>('POST', '/api/auth/refresh', { body: { refresh_token: first.body.refresh_token } });
+    expect(second.status).toBe(200);
+    expect((await t.request('POST', '/api/auth/refresh', { body: { refresh_token: u.refresh_token } })).status).toBe(401);
+    expect((await t.request('POST', '/api/auth/refresh', { body: { refresh_token: second.body.refresh_token } })).status).toBe(401);
+
+    // Outside the window (spent 11 s ago, default window 10 s) the same client's reuse revokes.
+    const v = await t.register();
+    const next = await t.request<{ refresh_token: string }>('POST', '/api/auth/refresh', { body: { refresh_token: v.refresh_token } });
+    await t.db.dataSource.query(`UPDATE refresh_tokens SET used_at = used_at - interval '11 seconds' WHERE user_id = $1 AND used_at IS NOT NULL`, [v.id]);
+    expect((await t.request('POST', '/api/auth/refresh', { body: { refresh_token: v.refresh_token } })).status).toBe(401);
+    expect((await t.request('POST', '/api/auth/refresh', { body: { refresh_token: next.body.refresh_token } })).status).toBe(401);
+  });
+
+  it('a refresh token used three times at once (two tabs, StrictMode) yields one new pair, given to all three', async () => {
+    const u = await t.register();
+    const results = await Promise.all([1, 2, 3].map(() => t.request<{ refresh_token: string }>('POST', '/api/auth/refresh', { body: { refresh_token: u.refresh_token } })));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(new Set(results.map((r) => r.body.refresh_token)).size).toBe(1);
+    const [{ n }] = await t.db.dataSource.query(`SELECT count(*)::int AS n FROM refresh_tokens WHERE user_id = $1`, [u.id]);
+    expect(n).toBe(2);
+    expect((await t.request('POST', '/api/auth/refresh', { body: { refresh_token: results[0].body.refresh_token } })).status).toBe(200);
   });
 
   it('unknown and expired refresh tokens are 401', async () => {

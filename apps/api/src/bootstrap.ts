@@ -5,6 +5,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from '@torgovo/core';
 import { ApiModule, ApiModuleOptions } from './api.module';
+import { applyBrowserHardening, frameworkErrorHandler } from './browser-hardening';
 import { setupSwagger } from './swagger';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -24,6 +25,7 @@ export async function createApiApp(options: ApiModuleOptions = {}): Promise<Nest
       req.headers['x-request-id'] = id;
       return id;
     },
+    frameworkErrors: frameworkErrorHandler,
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.register(options), adapter, {
     rawBody: true,
@@ -33,6 +35,7 @@ export async function createApiApp(options: ApiModuleOptions = {}): Promise<Nest
     abortOnError: false,
   });
   app.useLogger(app.get(Logger));
+  await applyBrowserHardening(app, app.get(AppConfig));
   app.setGlobalPrefix('api', { exclude: ['health'] });
   app.enableShutdownHooks();
   app

@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { heartbeatRetention, RetentionSweeper, WorkerHeartbeat } from '@torgovo/core';
-import { PaymentsModule, StripeCancelOutboxWorker } from '@torgovo/payments';
+import { EmailDispatcher } from '@torgovo/notifications';
+import { PaymentChecker, PaymentsModule, StripeCancelOutboxWorker } from '@torgovo/payments';
 import { BillingSchedulerModule } from '@torgovo/subscriptions';
 import { OrderStatsRollupJob, TradingManagerModule } from '@torgovo/trading';
 
@@ -12,12 +13,13 @@ import { OrderStatsRollupJob, TradingManagerModule } from '@torgovo/trading';
  * TradingManagerModule executes orders (TradingModule itself is imported by the host);
  * PaymentsModule gives the billing scheduler its renewal requester and queues the Stripe
  * subscriptions of the card subscriptions it ends; StripeCancelOutboxWorker cancels them at
- * Stripe after the sweep's commit. RetentionSweeper deletes old operational rows through the
+ * Stripe after the sweep's commit. PaymentChecker matches crypto deposits and expires unpaid crypto
+ * payments; EmailDispatcher sends the notification e-mails. RetentionSweeper deletes old operational rows through the
  * policies the libs register with RetentionRegistry. OrderStatsRollupJob extends the daily order
  * rollup behind the admin's figures.
  */
 @Module({
   imports: [ScheduleModule.forRoot(), TradingManagerModule, PaymentsModule, BillingSchedulerModule],
-  providers: [WorkerHeartbeat, heartbeatRetention, RetentionSweeper, StripeCancelOutboxWorker, OrderStatsRollupJob],
+  providers: [WorkerHeartbeat, heartbeatRetention, RetentionSweeper, StripeCancelOutboxWorker, PaymentChecker, EmailDispatcher, OrderStatsRollupJob],
 })
 export class WorkerJobsModule {}

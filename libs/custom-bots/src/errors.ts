@@ -19,12 +19,29 @@ export const WebhookErrors = {
   botDeleted: () => new DomainError('not_found', 404, 'Bot not found'),
 } as const;
 
+export type RateLimitScope = 'ip' | 'user' | 'webhook';
+
+const RATE_LIMIT_MESSAGES: Record<RateLimitScope, string> = {
+  ip: 'Too many alerts from this address',
+  user: 'Too many alerts for this account',
+  webhook: 'Too many alerts for this webhook',
+};
+
+/** A 429 that says when to try again: the receive controller sends it as Retry-After. */
+export class RateLimitedError extends DomainError {
+  constructor(
+    readonly scope: RateLimitScope,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('rate_limited', 429, RATE_LIMIT_MESSAGES[scope]);
+  }
+}
+
 /** Everything the receive endpoint answers with other than 202/200; each one is logged as the event's reason. */
 export const SignalErrors = {
   unknownWebhook: () => new DomainError('not_found', 404, 'Unknown or inactive webhook'),
   ipNotAllowed: () => new DomainError('ip_not_allowed', 403, 'This source address may not send alerts'),
-  rateLimited: (scope: 'ip' | 'webhook') =>
-    new DomainError('rate_limited', 429, scope === 'ip' ? 'Too many alerts from this address' : 'Too many alerts for this webhook'),
+  rateLimited: (scope: RateLimitScope, retryAfterSeconds: number) => new RateLimitedError(scope, retryAfterSeconds),
   malformedJson: () => new DomainError('malformed_json', 400, 'The alert body is not valid JSON'),
   invalidSignal: (details: ErrorDetail[]) => new DomainError('invalid_signal', 400, 'The alert message is invalid', details),
   secretMismatch: () => new DomainError('secret_mismatch', 401, 'The secret in the alert body does not match this webhook'),

@@ -34,7 +34,7 @@ class Params {
 /**
  * The dedupe claim, returning a row only when this request took the key. A concurrent copy
  * blocks on the unique key until the first commits, then finds it taken; an expired body key
- * (older than 24 h) is taken over.
+ * (past its window, see webhook-repeat.ts) is taken over.
  */
 function claimSql(p: Params, c: DedupeClaim, eventId: string): string {
   return `INSERT INTO webhook_dedupe (webhook_id, dedupe_key, event_id, expires_at)

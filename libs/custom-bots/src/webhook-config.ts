@@ -13,6 +13,14 @@ export class WebhookConfig {
   @Transform(envInt) @IsInt() @Min(0) @Max(1_000_000)
   WEBHOOK_RATE_LIMIT_PER_IP = 600;
 
+  /** Alerts per minute for all of one user's webhooks together (one user cannot crowd out the others); 0 = off. */
+  @Transform(envInt) @IsInt() @Min(0) @Max(1_000_000)
+  WEBHOOK_RATE_LIMIT_PER_USER = 600;
+
+  /** How long the same body without an alert_id counts as a repeat (TradingView retries within seconds). */
+  @Transform(envInt) @IsInt() @Min(1) @Max(86_400)
+  WEBHOOK_DEDUPE_WINDOW_SECONDS = 30;
+
   static fromEnv(env: NodeJS.ProcessEnv = process.env): WebhookConfig {
     return loadEnvSection(WebhookConfig, env);
   }
@@ -21,6 +29,17 @@ export class WebhookConfig {
 /** "::ffff:1.2.3.4" (IPv4 on a dual-stack socket) is 1.2.3.4. */
 export function normalizeIp(ip: string): string {
   return ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
+}
+
+/**
+ * TradingView's published webhook senders (its "About webhooks" help page). Every
+ * user's alerts come from these four, so a per-address limit on them would cap the whole platform:
+ * they are limited per webhook and per user only.
+ */
+export const TRADINGVIEW_SENDER_IPS: readonly string[] = ['52.89.214.238', '34.212.75.30', '54.218.53.128', '52.32.178.7'];
+
+export function isTradingViewSender(ip: string): boolean {
+  return TRADINGVIEW_SENDER_IPS.includes(normalizeIp(ip));
 }
 
 /** WEBHOOK_IP_ALLOWLIST entries are addresses or CIDR ranges; empty = everyone may send. */

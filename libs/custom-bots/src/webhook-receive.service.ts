@@ -7,15 +7,16 @@ import { AppConfig, constantTimeEqual, Decimal, DomainError, sha256Hex } from '@
 import { BillingConfig, checkBotLimits, CURRENT_STATUSES, Entitlement, EntitlementErrors, grantsAccess, SubscriptionStatus } from '@torgovo/subscriptions';
 import { DEFAULT_PAPER_EXCHANGE_OPTIONS, Market, NewOrder } from '@torgovo/trading';
 import type { BotMode, BotOrderType, BotStatus, SizingType } from './entities/bot.entity';
-import { BotErrors, SignalErrors } from './errors';
+import { BotErrors, RateLimitScope, SignalErrors } from './errors';
 import { MarketCatalog } from './market-catalog.service';
 import { resolveMarket } from './market-symbols';
 import { OrderSize, planSizing, resolveSizing, sizeWithoutReads, SizingPlan } from './signal-sizing';
 import { acceptStatement, claimStatement, DedupeClaim, duplicateStatement, Statement } from './webhook-accept-statements';
 import { parseTradingViewSignal, TradingViewSignal } from './tradingview-signal';
-import { IpAllowlist, normalizeIp, WebhookConfig } from './webhook-config';
+import { IpAllowlist, isTradingViewSender, normalizeIp, WebhookConfig } from './webhook-config';
 import { looksLikeWebhookSecret } from './webhook-secret';
 import { bodyForLog, WebhookEventLog, WebhookEventRow } from './webhook-event-log';
+import { repeatKey } from './webhook-repeat';
 
 export interface ReceiveInput {
   /** The secret from the URL path. */
@@ -96,7 +97,6 @@ const TARGET_SQL = `
    WHERE w.secret_hash = $1 AND w.is_active`;
 
 const MINUTE_MS = 60_000;
-const DEDUPE_BODY_TTL_MS = 24 * 3600 * 1000;
 /** Clocks differ; an alert stamped further ahead than this is refused rather than trusted. */
 const MAX_FUTURE_SKEW_MS = 60_000;
 
@@ -142,7 +142,10 @@ export class WebhookReceiveService {
     }
   }
 
-  /** For requests Fastify refused before the controller ran (body over the limit, aborted upload). */
+  /**
+   * For requests that never reached the controller: refused by Fastify (body over the limit, aborted
+   * upload) or sent in another method or shape than POST to the URL (WebhookBodyHooks).
+   */
   async recordTransportError(secret: string, ip: string, status: number, code: string, message: string): Promise<void> {
     const row = this.newRow({ secret, body: null, ip });
     const target = await this.findTarget(secret).catch(() => null);
@@ -161,15 +164,20 @@ export class WebhookReceiveService {
     const now = row.received_at;
     const ip = row.ip ?? '';
     const allowed = this.allowlist.allows(ip);
-    // TradingView sends every user's alerts from four addresses: allowlisted senders are limited per webhook only.
-    if (!allowed || !this.allowlist.enabled) await this.limit(`ip:${ip}`, this.webhookConfig.WEBHOOK_RATE_LIMIT_PER_IP, 'ip');
+    // The per-address limit guards against floods from elsewhere. TradingView sends every user's
+    // alerts from its four addresses (and an allowlist names only such shared senders), so there it
+    // would cap the whole platform: those alerts are limited per user and per webhook below.
+    const sharedSender = isTradingViewSender(ip) || (this.allowlist.enabled && allowed);
+    if (!sharedSender) await this.limit('ip', ip, this.webhookConfig.WEBHOOK_RATE_LIMIT_PER_IP);
 
     const target = await this.findTarget(input.secret);
     if (!target) throw SignalErrors.unknownWebhook();
     row.webhook_id = target.webhook_id;
     row.bot_id = target.bot_id;
     if (!allowed) throw SignalErrors.ipNotAllowed();
-    await this.limit(`webhook:${target.webhook_id}`, target.rate_limit_per_minute, 'webhook');
+    // Webhook first: a flood refused by one webhook's own limit does not use up its owner's other webhooks.
+    await this.limit('webhook', target.webhook_id, target.rate_limit_per_minute);
+    await this.limit('user', target.user_id, this.webhookConfig.WEBHOOK_RATE_LIMIT_PER_USER);
 
     const text = input.body === null ? '' : input.body.toString('utf8');
     const signal = parseTradingViewSignal(text);
@@ -193,8 +201,7 @@ export class WebhookReceiveService {
       webhookId: target.webhook_id,
       botId: target.bot_id,
       secretHash: sha256Hex(input.secret),
-      key: signal.alertId !== null ? `a:${sha256Hex(signal.alertId)}` : `b:${sha256Hex(text)}`,
-      expiresAt: signal.alertId !== null ? null : new Date(now.getTime() + DEDUPE_BODY_TTL_MS),
+      ...repeatKey(signal.alertId, text, now, this.webhookConfig.WEBHOOK_DEDUPE_WINDOW_SECONDS),
       now,
     };
     const accepted: WebhookEventRow = { ...row, outcome: 'accepted', status_code: 202 };
@@ -277,10 +284,13 @@ export class WebhookReceiveService {
     return rows[0] ?? null;
   }
 
-  private async limit(key: string, perMinute: number, scope: 'ip' | 'webhook'): Promise<void> {
+  /** Counts one request against a per-minute limit (Redis when REDIS_URL is set, so shared by replicas). */
+  private async limit(scope: RateLimitScope, id: string, perMinute: number): Promise<void> {
     if (perMinute <= 0) return;
-    const r = await this.throttle.increment(key, MINUTE_MS, perMinute, MINUTE_MS, `webhook_${scope}`);
-    if (r.isBlocked || r.totalHits > perMinute) throw SignalErrors.rateLimited(scope);
+    const r = await this.throttle.increment(`${scope}:${id}`, MINUTE_MS, perMinute, MINUTE_MS, `webhook_${scope}`);
+    if (r.isBlocked || r.totalHits > perMinute) {
+      throw SignalErrors.rateLimited(scope, Math.max(1, r.isBlocked ? r.timeToBlockExpire : r.timeToExpire));
+    }
   }
 
   private checkFreshness(signal: TradingViewSignal, target: WebhookTarget, now: Date): void {

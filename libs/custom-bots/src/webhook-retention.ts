@@ -2,12 +2,12 @@ import { RetentionConfig, retentionPolicy } from '@torgovo/core';
 
 /**
  * Retention of the webhook tables (orders are never touched: they keep their own history):
- * - body-hash duplicate claims whose 24 h window has passed (reclaimable anyway; deleting them
+ * - body-hash duplicate claims whose window has passed (reclaimable anyway; deleting them
  *   keeps the claim table small);
  * - request-log rows older than WEBHOOK_EVENT_RETENTION_DAYS, together with the claims pointing
  *   at them (alert_id claims), in one statement, so a claim never outlives the event it answers
- *   duplicates with. The same statement adds what it deletes to bot_signal_rollups, so a bot's
- *   lifetime counters (signals_received, orders_created, last_signal_at) lose nothing.
+ *   duplicates with. A bot's lifetime counters lose nothing: bot_signal_rollups counted each event
+ *   when it was written.
  */
 export const webhookRetention = [
   retentionPolicy({
@@ -19,15 +19,7 @@ export const webhookRetention = [
     name: 'webhook_events',
     sql: `WITH old AS (SELECT id FROM webhook_events WHERE received_at < $1 ORDER BY received_at LIMIT $2),
                claims AS (DELETE FROM webhook_dedupe WHERE event_id IN (SELECT id FROM old)),
-               gone AS (DELETE FROM webhook_events WHERE id IN (SELECT id FROM old) RETURNING bot_id, outcome, received_at),
-               rolled AS (
-                 INSERT INTO bot_signal_rollups AS r (bot_id, signals_received, orders_created, last_signal_at)
-                 SELECT bot_id, count(*), count(*) FILTER (WHERE outcome = 'accepted'), max(received_at)
-                   FROM gone WHERE bot_id IS NOT NULL GROUP BY bot_id
-                 ON CONFLICT (bot_id) DO UPDATE SET
-                   signals_received = r.signals_received + EXCLUDED.signals_received,
-                   orders_created = r.orders_created + EXCLUDED.orders_created,
-                   last_signal_at = GREATEST(r.last_signal_at, EXCLUDED.last_signal_at))
+               gone AS (DELETE FROM webhook_events WHERE id IN (SELECT id FROM old) RETURNING id)
           SELECT count(*)::int AS n FROM gone`,
     cutoff: (now, config) => RetentionConfig.before(now, config.WEBHOOK_EVENT_RETENTION_DAYS),
   }),

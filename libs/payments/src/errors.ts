@@ -16,4 +16,18 @@ export const PaymentErrors = {
   noCustomer: () => new DomainError('no_billing_account', 409, 'You have no card billing account yet; subscribe by card first'),
   invalidSignature: () => new DomainError('invalid_signature', 400, 'Invalid Stripe-Signature'),
   provider: () => new DomainError('payment_provider_error', 502, 'The payment provider did not answer; try again'),
+  // Crypto (OKX deposits, CoinGate)
+  cryptoNotConfigured: (what: string) => new DomainError('payments_not_configured', 503, `${what} payments are not configured on this server`),
+  unsupportedCurrency: (ccy: string) =>
+    new DomainError('unsupported_crypto_currency', 400, `${ccy} is not accepted`, [{ field: 'crypto_currency', message: 'must be one of BTC, ETH, USDT, USDC, SOL, BNB' }]),
+  unsupportedNetwork: (ccy: string, networks: readonly string[]) =>
+    new DomainError('unsupported_network', 400, `This network is not accepted for ${ccy}`, [{ field: 'network', message: `must be one of ${networks.join(', ')}` }]),
+  notPayableInCrypto: () => new DomainError('not_payable_in_crypto', 409, 'This plan does not need a payment now (it is free or starts a trial without one)'),
+  noFreeAmount: () => new DomainError('crypto_amounts_exhausted', 503, 'Too many open payments on this address right now; try again in a few minutes'),
+  paymentNotFound: () => new DomainError('payment_not_found', 404, 'No such payment'),
+  depositNotFound: () => new DomainError('deposit_not_found', 404, 'No such unmatched deposit'),
+  depositNotAssignable: () => new DomainError('deposit_not_assignable', 409, 'This deposit already settled a payment or is not credited yet'),
+  paymentNotAssignable: () =>
+    new DomainError('payment_not_assignable', 409, 'This payment cannot take the deposit (not an OKX payment in the same currency, or already completed)'),
+  invalidCallback: () => new DomainError('invalid_callback', 400, 'Unknown payment or wrong token'),
 } as const;

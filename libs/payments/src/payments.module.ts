@@ -1,6 +1,20 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { NotificationsModule } from '@torgovo/notifications';
 import { SubscriptionsModule } from '@torgovo/subscriptions';
+import { CoinGateCallbackBodyHooks } from './coingate/coingate-callback-body.hooks';
+import { CoinGateClient } from './coingate/coingate-client';
+import { CoinGatePaymentsService } from './coingate/coingate-payments.service';
+import { CryptoPaymentsConfig } from './crypto/crypto-config';
+import { CryptoPaymentCompletion } from './crypto/crypto-payment-completion';
+import { CryptoPaymentsService } from './crypto/crypto-payments.service';
+import { DepositAddressCache } from './crypto/deposit-address-cache';
+import { OkxAdminClient } from './crypto/okx-admin-client';
+import { PaymentNotifier } from './crypto/payment-notifier';
+import { PaymentTargets } from './crypto/payment-target';
+import { UnmatchedDepositsService } from './crypto/unmatched-deposits.service';
+import { CryptoPaymentsController, UnmatchedDepositsController } from './crypto-payments.controller';
+import { CryptoDeposit } from './entities/crypto-deposit.entity';
 import { Payment } from './entities/payment.entity';
 import { ProcessedEvent } from './entities/processed-event.entity';
 import { StripeSubscriptionLink } from './entities/stripe-subscription-link.entity';
@@ -20,13 +34,13 @@ import { StripeWebhookController } from './stripe-webhook.controller';
 import { processedEventsRetention, stripeCancelOutboxRetention } from './processed-events-retention';
 
 /**
- * Payments of every provider; Stripe (card) here, crypto in its own issue. The worker job that
- * works the Stripe cancellation outbox (StripeCancelOutboxWorker) is registered by the host's
- * WorkerJobsModule, with the other jobs.
+ * Payments of every provider: Stripe (card), OKX deposits and CoinGate (crypto). The worker jobs
+ * (StripeCancelOutboxWorker, PaymentChecker) are registered by the host's WorkerJobsModule, with
+ * the other jobs.
  */
 @Module({
-  imports: [SubscriptionsModule, TypeOrmModule.forFeature([Payment, ProcessedEvent, StripeSubscriptionLink])],
-  controllers: [PaymentsController, StripeWebhookController],
+  imports: [SubscriptionsModule, NotificationsModule, TypeOrmModule.forFeature([Payment, ProcessedEvent, StripeSubscriptionLink, CryptoDeposit])],
+  controllers: [PaymentsController, StripeWebhookController, CryptoPaymentsController, UnmatchedDepositsController],
   providers: [
     { provide: StripeCancelOutboxConfig, useFactory: () => StripeCancelOutboxConfig.fromEnv(process.env) },
     RenewalRequestService,
@@ -41,7 +55,33 @@ import { processedEventsRetention, stripeCancelOutboxRetention } from './process
     PaymentsAccountService,
     processedEventsRetention,
     stripeCancelOutboxRetention,
+    // Crypto
+    { provide: CryptoPaymentsConfig, useFactory: () => CryptoPaymentsConfig.fromEnv(process.env) },
+    OkxAdminClient,
+    DepositAddressCache,
+    PaymentTargets,
+    PaymentNotifier,
+    CryptoPaymentCompletion,
+    CryptoPaymentsService,
+    UnmatchedDepositsService,
+    CoinGateClient,
+    CoinGatePaymentsService,
+    CoinGateCallbackBodyHooks,
   ],
-  exports: [RenewalRequestService, StripeGateway, StripeBillingControl, StripeCancelOutboxConfig, StripeCheckoutService, PaymentsAccountService, TypeOrmModule],
+  exports: [
+    RenewalRequestService,
+    StripeGateway,
+    StripeBillingControl,
+    StripeCancelOutboxConfig,
+    StripeCheckoutService,
+    PaymentsAccountService,
+    // What the PaymentChecker job needs (registered by the host's WorkerJobsModule).
+    CryptoPaymentsConfig,
+    OkxAdminClient,
+    CryptoPaymentCompletion,
+    PaymentNotifier,
+    NotificationsModule,
+    TypeOrmModule,
+  ],
 })
 export class PaymentsModule {}

@@ -1,6 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AuditService } from '@torgovo/core';
+import { NotificationOutbox } from '@torgovo/notifications';
 import { RenewalRequester, RenewalRequestItem, SubscriptionHooks } from '@torgovo/subscriptions';
 
 interface CreatedRow {
@@ -31,6 +32,7 @@ export class RenewalRequestService implements RenewalRequester, OnModuleInit {
   constructor(
     private readonly hooks: SubscriptionHooks,
     private readonly audit: AuditService,
+    private readonly notifications: NotificationOutbox,
   ) {}
 
   onModuleInit(): void {
@@ -56,6 +58,23 @@ export class RenewalRequestService implements RenewalRequester, OnModuleInit {
         data: { payment_id: r.id, subscription_id: r.subscription_id, amount_usd: r.amount_usd, period_end: r.period_end.toISOString() },
       })),
       manager,
+    );
+    // The user is told, in the same transaction: a renewal request exists iff its e-mail does.
+    const byId = new Map(items.map((i) => [i.subscription_id, i]));
+    await this.notifications.enqueue(
+      manager,
+      rows.map((r) => ({
+        user_id: r.user_id,
+        kind: 'renewal_due' as const,
+        dedupe_key: `renewal_due:${r.id}`,
+        data: {
+          payment_id: r.id,
+          subscription_id: r.subscription_id,
+          amount_usd: r.amount_usd,
+          end_date: byId.get(r.subscription_id)?.period_start.toISOString() ?? null,
+          due_at: byId.get(r.subscription_id)?.due_at.toISOString() ?? null,
+        },
+      })),
     );
   }
 }

@@ -86,6 +86,10 @@ export class FakeOkxExchange {
         { ccy: 'USDT', chain: 'USDT-ERC20', addr: `0xfake${n}00000000000000000000000000000000000`, selected: true },
         { ccy: 'USDT', chain: 'USDT-TON', addr: `UQfake${n}tonaddress0000000000000000000`, selected: true, comment: '11563797' },
         { ccy: 'BTC', chain: 'BTC-Bitcoin', addr: `bc1qfake${n}0000000000000000000000000`, selected: true },
+        { ccy: 'ETH', chain: 'ETH-ERC20', addr: `0xfake${n}eth0000000000000000000000000000000`, selected: true },
+        { ccy: 'USDC', chain: 'USDC-ERC20', addr: `0xfake${n}usdc000000000000000000000000000000`, selected: true },
+        { ccy: 'SOL', chain: 'SOL-Solana', addr: `FakeSol${n}111111111111111111111111111111`, selected: true },
+        { ccy: 'BNB', chain: 'BNB-BSC', addr: `0xfake${n}bnb0000000000000000000000000000000`, selected: true },
       ],
       deposits: [],
     };
@@ -94,9 +98,10 @@ export class FakeOkxExchange {
   }
 
   addDeposit(account: FakeAccount, d: Partial<FakeDeposit> & Pick<FakeDeposit, 'ccy' | 'amt'>): FakeDeposit {
+    const chain = d.chain ?? account.depositAddresses.find((a) => a.ccy === d.ccy && a.selected)?.chain ?? `${d.ccy}-TRC20`;
     const deposit: FakeDeposit = {
-      chain: `${d.ccy}-TRC20`,
-      to: account.depositAddresses.find((a) => a.ccy === d.ccy && a.selected)?.addr ?? '',
+      chain,
+      to: account.depositAddresses.find((a) => a.chain === chain && a.selected)?.addr ?? '',
       txId: `0x${Math.random().toString(16).slice(2).padEnd(64, '0')}`,
       state: '2',
       ts: Date.now(),
@@ -105,6 +110,13 @@ export class FakeOkxExchange {
     };
     account.deposits.push(deposit);
     return deposit;
+  }
+
+  /** OKX moves a deposit through its states (0 waiting → 1 credited → 2 successful; 8 suspended). */
+  setDepositState(account: FakeAccount, depId: string, state: string): void {
+    const d = account.deposits.find((x) => x.depId === depId);
+    if (!d) throw new Error(`no deposit ${depId}`);
+    d.state = state;
   }
 
   setPrice(instId: string, last: string): void {

@@ -22,6 +22,7 @@ export const FAKE_INSTRUMENTS: FakeInstrument[] = [
   { instId: 'SOL-USDT', tickSz: '0.01', lotSz: '0.000001', minSz: '0.001', last: '142.37', bid: '142.36', ask: '142.37' },
   { instId: 'LTC-USDT', tickSz: '0.01', lotSz: '0.000001', minSz: '0.001', last: '101.58', bid: '101.57', ask: '101.58' },
   { instId: 'XRP-USDT', tickSz: '0.0001', lotSz: '0.000001', minSz: '1', last: '0.5312', bid: '0.5311', ask: '0.5312' },
+  { instId: 'BNB-USDT', tickSz: '0.01', lotSz: '0.000001', minSz: '0.001', last: '612.3', bid: '612.29', ask: '612.3' },
   { instId: 'DOGE-USDT', tickSz: '0.00001', lotSz: '0.000001', minSz: '10', last: '0.16321', bid: '0.1632', ask: '0.16321' },
 ];
 
@@ -272,10 +273,12 @@ export interface FakeDeposit {
   amt: string;
   to: string;
   txId: string;
-  /** 0 waiting for confirmation, 1 credited, 2 successful. */
+  /** 0 waiting for confirmation, 1 credited, 2 successful, 8 pending (deposits of the coin suspended). */
   state: string;
   ts: number;
   depId: string;
+  /** Memo/tag of the deposit, for chains that need one (OKX lists it as `tag`). */
+  tag?: string;
 }
 
 export function depositWire(d: FakeDeposit): Wire {
@@ -292,5 +295,6 @@ export function depositWire(d: FakeDeposit): Wire {
     to: d.to,
     ts: String(d.ts),
     txId: d.txId,
+    ...(d.tag ? { tag: d.tag } : {}),
   };
 }

@@ -21,6 +21,22 @@ function errorOf(env: NodeJS.ProcessEnv): ConfigError {
   throw new Error('expected a ConfigError');
 }
 
+describe('CORS origins', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'torgovo-cors-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const cors = (env: NodeJS.ProcessEnv) => new AppConfig(validateEnv({ DATA_DIR: dir, ...env })).corsOrigins;
+
+  it('development allows the Vite and CRA dev servers by default; production allows none', () => {
+    expect(cors({})).toEqual(['http://localhost:5173', 'http://localhost:3000']);
+    expect(cors(prodBase)).toEqual([]);
+  });
+
+  it('CORS_ORIGINS replaces the default; empty means none', () => {
+    expect(cors({ ...prodBase, CORS_ORIGINS: 'https://app.example.com, https://admin.example.com:8443' })).toEqual(['https://app.example.com', 'https://admin.example.com:8443']);
+    expect(cors({ CORS_ORIGINS: '' })).toEqual([]);
+  });
+});
+
 describe('validateEnv', () => {
   it('applies defaults', () => {
     const env = validateEnv({});
@@ -45,6 +61,9 @@ describe('validateEnv', () => {
     [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
     [{ STRIPE_SECRET_KEY: 'sk_test_x' }, 'STRIPE_WEBHOOK_SECRET'],
     [{ ADMIN_EMAIL: 'a@b.c' }, 'ADMIN_PASSWORD'],
+    [{ CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS'],
+    [{ CORS_ORIGINS: 'app.example.com' }, 'CORS_ORIGINS'],
+    [{ REFRESH_REUSE_GRACE_SECONDS: '600' }, 'REFRESH_REUSE_GRACE_SECONDS'],
   ])('names the bad variable: %j', (env, name) => {
     const err = errorOf(env);
     expect(err.variables).toContain(name);

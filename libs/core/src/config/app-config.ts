@@ -108,6 +108,14 @@ export class EnvSchema {
   @Transform(envInt) @IsInt() @Min(60)
   REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
 
+  /** A spent refresh token presented again this soon, by the same client, gets the same successor (0 = off). */
+  @Transform(envInt) @IsInt() @Min(0) @Max(60)
+  REFRESH_REUSE_GRACE_SECONDS = 10;
+
+  /** Browser origins allowed by CORS; unset = the development defaults outside production, none in production. */
+  @IsOptional() @Transform(envList) @Matches(/^(\*|https?:\/\/[^/\s?#]+)$/, { each: true, message: 'CORS_ORIGINS must be comma-separated origins like https://app.example.com (scheme, host, optional port; no path)' })
+  CORS_ORIGINS?: string[];
+
   @IsOptional() @IsString() STRIPE_SECRET_KEY?: string;
   @IsOptional() @IsString() STRIPE_WEBHOOK_SECRET?: string;
   @IsOptional() @IsString() STRIPE_SUCCESS_URL?: string;

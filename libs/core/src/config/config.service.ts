@@ -8,6 +8,9 @@ interface DevSecrets {
   ENCRYPTION_KEY: string;
 }
 
+/** Vite's and Create React App's dev servers. */
+export const DEV_CORS_ORIGINS = ['http://localhost:5173', 'http://localhost:3000'];
+
 /** The validated, resolved configuration. Built once per process (or per test app). */
 export class AppConfig {
   readonly env: EnvSchema;
@@ -19,6 +22,8 @@ export class AppConfig {
   readonly workerEnabled: boolean;
   readonly publicUrl: string;
   readonly isProduction: boolean;
+  /** Origins a browser may call the API from (CORS). */
+  readonly corsOrigins: string[];
 
   constructor(env: EnvSchema) {
     this.env = env;
@@ -30,6 +35,7 @@ export class AppConfig {
     this.encryptionKey = env.ENCRYPTION_KEY ?? secrets!.ENCRYPTION_KEY;
     this.encryptionKeysOld = env.ENCRYPTION_KEYS_OLD;
     this.workerEnabled = env.WORKER_ENABLED ?? this.embedded;
+    this.corsOrigins = env.CORS_ORIGINS ?? (this.isProduction ? [] : DEV_CORS_ORIGINS);
     this.publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
   }
 

@@ -41,6 +41,12 @@ export function shapeProblems(value: unknown): ErrorDetail[] {
 class ShapeCheckingValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (this.toValidate(metadata)) {
+      // A JSON null, array, string or number where an object is expected would otherwise become
+      // an empty DTO (a PATCH with null would "succeed" as an empty update). An absent body stays
+      // allowed: endpoints whose fields are all optional accept none.
+      if (metadata.type === 'body' && value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+        throw new BadRequestException({ code: 'validation_failed', message: 'Request body must be a JSON object', details: [{ field: 'body', message: 'must be a JSON object' }] });
+      }
       const details = shapeProblems(value);
       if (details.length > 0) throw new BadRequestException({ code: 'validation_failed', message: 'Validation failed', details });
     }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import type { DestinationStream } from 'pino';
+import type { DestinationStream, LogFn } from 'pino';
 import { AppConfig } from '../config/config.service';
 
 /** Every key whose value must never reach a log line, wherever it is nested. */
@@ -62,6 +62,8 @@ export class LoggingModule {
                 err: (e: Error) => {
                   const out = stdSerializers.err(e) as unknown as Record<string, unknown>;
                   for (const k of ['parameters', 'query', 'driverError']) delete out[k];
+                  // Router errors quote the URL ("Cannot GET /api/custom-bot/webhook/receive/<secret>").
+                  for (const k of ['message', 'stack']) if (typeof out[k] === 'string') out[k] = redactUrlsInText(out[k]);
                   return out;
                 },
                 req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
@@ -72,6 +74,13 @@ export class LoggingModule {
                 }),
               },
               customProps: () => ({}),
+              // The message of every line, whoever logs it: a receive URL quoted in it is masked.
+              hooks: {
+                logMethod(args: Parameters<LogFn>, method: LogFn): void {
+                  const masked = args.map((a: unknown) => (typeof a === 'string' ? redactUrlsInText(a) : a));
+                  method.apply(this, masked as Parameters<LogFn>);
+                },
+              },
               transport: config.env.LOG_PRETTY && !options.destination ? { target: 'pino-pretty' } : undefined,
               stream: options.destination,
             },
@@ -82,7 +91,31 @@ export class LoggingModule {
   }
 }
 
-/** Strip secrets from paths like /api/custom-bot/webhook/receive/<secret>. */
+/**
+ * A TradingView receive URL carries the webhook secret in its path, in whatever shape a client sent
+ * it (another case, a trailing slash, percent-encoded, extra segments): everything after
+ * ".../webhook/receive" is cut. Matched on the decoded text so an encoded path is caught too.
+ */
+const RECEIVE_URL = /\/+webhook\/+receive(?=[^A-Za-z0-9]|$)/i;
+const RECEIVE_URL_IN_TEXT = /(\/+webhook\/+receive)(?:\/|%2f)\S*/gi;
+
+function decodedOrRaw(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Strip secrets from paths like /api/custom-bot/webhook/receive/<secret> and from token query parameters. */
 export function redactUrl(url: string): string {
-  return url.replace(/(\/webhook\/receive\/)[^/?]+/, '$1[redacted]').replace(/([?&](?:token|secret|key|access_token|refresh_token|api_key|apikey|password|passphrase)=)[^&]+/gi, '$1[redacted]');
+  const decoded = decodedOrRaw(url);
+  const m = RECEIVE_URL.exec(decoded);
+  if (m) return `${decoded.slice(0, m.index + m[0].length)}/[redacted]`;
+  return url.replace(/([?&](?:token|secret|key|access_token|refresh_token|api_key|apikey|password|passphrase)=)[^&]+/gi, '$1[redacted]');
+}
+
+/** The same for free text (error messages, stacks): any receive URL inside it loses what follows "receive/". */
+export function redactUrlsInText(text: string): string {
+  return text.replace(RECEIVE_URL_IN_TEXT, '$1/[redacted]');
 }

@@ -17,6 +17,13 @@ export class GenerateWebhookDto {
   rate_limit_per_minute?: number;
 }
 
+/**
+ * The template's alert_id: TradingView has no per-alert id, and {{timenow}} alone has one-second
+ * resolution (a buy and a close at one bar close share it), so it is combined with what tells two
+ * orders of one chart apart: the chart (ticker, interval) and the strategy order (id, action).
+ */
+export const TRADINGVIEW_ALERT_ID = '{{timenow}}-{{ticker}}-{{interval}}-{{strategy.order.id}}-{{strategy.order.action}}';
+
 /** The alert message to paste into TradingView; the placeholders are TradingView's. */
 export interface TradingViewTemplate {
   action: string;
@@ -81,7 +88,7 @@ export function toWebhookSecretResponse(w: BotWebhook, secret: string, publicUrl
       ticker: '{{ticker}}',
       price: '{{close}}',
       quantity: '{{strategy.order.contracts}}',
-      alert_id: '{{timenow}}',
+      alert_id: TRADINGVIEW_ALERT_ID,
       timestamp: '{{timenow}}',
       secret,
     },

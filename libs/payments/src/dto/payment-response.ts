@@ -1,3 +1,4 @@
+import { Decimal } from '@torgovo/core';
 import type { Payment } from '../entities/payment.entity';
 
 export interface PaymentPlanSummary {
@@ -41,7 +42,8 @@ export function toPaymentResponse(p: Payment, plan: PaymentPlanSummary | null): 
     amount_usd: p.amount_usd,
     currency: p.currency,
     crypto_currency: p.crypto_currency,
-    crypto_amount: p.crypto_amount,
+    // numeric(38,18) comes back padded; the same spelling as the crypto endpoints.
+    crypto_amount: p.crypto_amount === null ? null : new Decimal(p.crypto_amount).toFixed(),
     status: p.status,
     tx_hash: p.tx_hash,
     failure_reason: p.failure_reason,

@@ -90,4 +90,17 @@ export class Payment {
 
   @Column({ type: 'timestamptz', nullable: true })
   expires_at: Date | null;
+
+  // Crypto (OKX deposits, CoinGate): where to send, what arrived, and CoinGate's callback token (hashed).
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  deposit_address: string | null;
+
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  deposit_tag: string | null;
+
+  @Column({ type: 'numeric', precision: 38, scale: 18, nullable: true })
+  received_amount: string | null;
+
+  @Column({ type: 'varchar', length: 64, nullable: true, select: false })
+  callback_token_hash: string | null;
 }

@@ -20,6 +20,7 @@ import { StripeBillingControl } from './stripe-billing-control';
 import { StripeGateway } from './stripe-gateway';
 import { InvoiceFacts, StripePaymentRecords } from './stripe-payment-records';
 import { idOf, invoicePeriod, invoiceSubscriptionId, invoiceSubscriptionMetadata, minorToDecimal, StripePeriod, subscriptionPeriod } from './stripe-objects';
+import { cancelOpenCryptoPayments } from '../crypto/open-crypto-payments';
 
 export interface EventContext {
   eventId: string;
@@ -225,6 +226,8 @@ export class StripeEventHandlers {
     // Outside the try: a Stripe failure here must roll the activation back (the webhook answers
     // 5xx and Stripe redelivers), not be recorded as an unapplied payment while the old plan bills on.
     if (res.applied && res.replaced) await this.cancelReplaced(m, res.replaced.id);
+    // A card plan replacing a crypto one leaves no crypto renewal request or deposit request open.
+    if (res.applied && res.replaced) await cancelOpenCryptoPayments(m, [res.replaced.id], 'subscription_replaced');
     return { outcome: res.applied ? 'activated' : 'already_applied', userId: r.sub.user_id, data: { invoice_id: reference, end_date: res.subscription.end_date?.toISOString() ?? null } };
   }
 

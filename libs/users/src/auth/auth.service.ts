@@ -61,10 +61,11 @@ export class AuthService {
   async refresh(refreshToken: string, meta: RequestMeta): Promise<AuthResult> {
     try {
       return await this.ds.transaction(async (m) => {
-        const { user_id, family_id } = await this.tokens.spend(refreshToken, m);
-        const user = await this.users.findById(user_id, m);
+        const spent = await this.tokens.spend(refreshToken, meta, m);
+        const user = await this.users.findById(spent.user_id, m);
         if (!user || !user.is_active) throw UserErrors.invalidRefreshToken();
-        const pair = await this.tokens.issue(user, meta, m, family_id);
+        // A replay within the grace window answers with the successor already issued.
+        const pair = spent.replay ? await this.tokens.pair(user, spent.successor) : await this.tokens.issue(user, meta, m, spent.family_id, spent.successor);
         return { user, ...pair };
       });
     } catch (err) {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -25,6 +25,15 @@ export interface ClientInfo {
   user_agent?: string | null;
 }
 
+export interface SpentToken {
+  user_id: string;
+  family_id: string;
+  /** The refresh token that succeeds the spent one. */
+  successor: string;
+  /** True when the token had been spent moments ago by the same client: its successor already exists. */
+  replay: boolean;
+}
+
 /** pg_advisory_xact_lock namespace for "this refresh-token family is being spent or revoked". */
 const FAMILY_LOCK = 7_204_401;
 
@@ -40,8 +49,14 @@ export class TokensService {
     @InjectDataSource() private readonly ds: DataSource,
   ) {}
 
-  async issue(user: { id: string; email: string; role: Role }, client: ClientInfo, manager?: EntityManager, familyId: string = randomUUID()): Promise<TokenPair> {
-    const refresh = randomToken(32);
+  /** A new pair; `refresh` is the successor chosen by spend() on rotation, random at login. */
+  async issue(
+    user: { id: string; email: string; role: Role },
+    client: ClientInfo,
+    manager?: EntityManager,
+    familyId: string = randomUUID(),
+    refresh: string = randomToken(32),
+  ): Promise<TokenPair> {
     await (manager ?? this.ds.manager).getRepository(RefreshToken).insert({
       user_id: user.id,
       family_id: familyId,
@@ -50,6 +65,11 @@ export class TokensService {
       ip: client.ip ?? null,
       user_agent: client.user_agent ?? null,
     });
+    return this.pair(user, refresh);
+  }
+
+  /** The pair around an existing refresh token: a fresh access token, nothing written. */
+  async pair(user: { id: string; email: string; role: Role }, refresh: string): Promise<TokenPair> {
     const payload: AccessPayload = { sub: user.id, email: user.email, role: user.role };
     return {
       access_token: await this.jwt.signAsync(payload),
@@ -60,11 +80,25 @@ export class TokensService {
   }
 
   /**
-   * Spend a refresh token. The row is locked so two concurrent uses cannot both win;
-   * a token that was already spent throws ReusedRefreshToken, and the caller
-   * revokes the whole family outside the rolled-back transaction (theft detection). Returns the token's user id and family for the caller to issue the next pair.
+   * The refresh token that succeeds `refresh`: HMAC-SHA256 under a key derived from JWT_SECRET.
+   * Deterministic, so a concurrent second use of `refresh` can be answered with the same
+   * successor without storing it; only a holder of `refresh` AND the server key can compute it,
+   * and the database keeps only its SHA-256 like every other refresh token.
    */
-  async spend(refresh: string, manager: EntityManager): Promise<{ user_id: string; family_id: string }> {
+  private successorOf(refresh: string): string {
+    const key = createHmac('sha256', this.config.jwtSecret).update('torgovo/refresh-successor/v1').digest();
+    return createHmac('sha256', key).update(refresh).digest('base64url');
+  }
+
+  /**
+   * Spend a refresh token. The row is locked so two concurrent uses cannot both win;
+   * a token that was already spent throws ReusedRefreshToken, and the caller revokes the whole
+   * family outside the rolled-back transaction (theft detection) — except within the grace window:
+   * spent less than REFRESH_REUSE_GRACE_SECONDS ago, by the same client (address and user agent
+   * that spent it), with its successor still unspent and unrevoked, the second use is a replay
+   * (two tabs, React StrictMode's double effects) and gets that same successor.
+   */
+  async spend(refresh: string, client: ClientInfo, manager: EntityManager): Promise<SpentToken> {
     const repo = manager.getRepository(RefreshToken);
     const found = await repo.findOne({ where: { token_hash: sha256Hex(refresh) } });
     if (!found) throw UserErrors.invalidRefreshToken();
@@ -73,12 +107,34 @@ export class TokensService {
     await lockFamily(manager, found.family_id);
     const row = await repo.findOne({ where: { id: found.id }, lock: { mode: 'pessimistic_write' } });
     if (!row) throw UserErrors.invalidRefreshToken();
-    // Spent before: someone kept a copy. Merely revoked (logout, family already killed): just refuse.
-    if (row.used_at) throw new ReusedRefreshToken(row.user_id, row.family_id);
+    const successor = this.successorOf(refresh);
+    const spent = { user_id: row.user_id, family_id: row.family_id, successor };
+    // Spent before: someone kept a copy, unless it is the same client's replay. Merely revoked
+    // (logout, family already killed): just refuse.
+    if (row.used_at) {
+      if (await this.isReplay(row, successor, client, manager)) return { ...spent, replay: true };
+      throw new ReusedRefreshToken(row.user_id, row.family_id);
+    }
     if (row.revoked_at) throw UserErrors.invalidRefreshToken();
     if (row.expires_at.getTime() <= Date.now()) throw UserErrors.invalidRefreshToken();
     await repo.update({ id: row.id }, { used_at: new Date() });
-    return { user_id: row.user_id, family_id: row.family_id };
+    return { ...spent, replay: false };
+  }
+
+  private async isReplay(row: RefreshToken, successor: string, client: ClientInfo, manager: EntityManager): Promise<boolean> {
+    const graceMs = this.config.env.REFRESH_REUSE_GRACE_SECONDS * 1000;
+    const now = Date.now();
+    if (graceMs === 0 || row.revoked_at || !row.used_at || now - row.used_at.getTime() > graceMs || row.expires_at.getTime() <= now) return false;
+    const next = await manager.getRepository(RefreshToken).findOne({ where: { token_hash: sha256Hex(successor) } });
+    return (
+      next !== null &&
+      next.family_id === row.family_id &&
+      next.used_at === null &&
+      next.revoked_at === null &&
+      next.expires_at.getTime() > now &&
+      next.ip === (client.ip ?? null) &&
+      next.user_agent === (client.user_agent ?? null)
+    );
   }
 
   async revokeFamily(familyId: string, manager?: EntityManager): Promise<void> {

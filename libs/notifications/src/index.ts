@@ -1,0 +1,6 @@
+export * from './notifications.module';
+export * from './notification-outbox';
+export * from './mail-config';
+export * from './mailer';
+export * from './email-dispatcher';
+export * from './email-templates';

@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuditService, Decimal } from '@torgovo/core';
+import { SubscriptionPlan } from '@torgovo/plans';
+import { AuditContext, isUniqueViolation, lockUserBilling } from '@torgovo/subscriptions';
+import { CryptoPaymentInstructionsResponse, CryptoPaymentStatusResponse, InitializeCryptoPaymentDto } from '../dto/crypto.dto';
+import { Payment } from '../entities/payment.entity';
+import { PaymentErrors } from '../errors';
+import { CryptoPaymentsConfig } from './crypto-config';
+import { baseCryptoAmount, CryptoCurrency, CURRENCY_SPECS, MAX_AMOUNT_OFFSET_UNITS, okxChain, resolveNetwork, uniqueCryptoAmount } from './crypto-currencies';
+import { DepositAddressCache } from './deposit-address-cache';
+import { OkxAdminClient } from './okx-admin-client';
+import { PaymentTarget, PaymentTargets } from './payment-target';
+
+/** Tries to find a free amount when another payment took the same one between our read and insert. */
+const AMOUNT_ATTEMPTS = 5;
+
+interface Slot {
+  address: string;
+  tag: string | null;
+  network: string;
+  ccy: CryptoCurrency;
+}
+
+/** Deposits to the platform's OKX account: the payment request and its status. */
+@Injectable()
+export class CryptoPaymentsService {
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    @Inject(CryptoPaymentsConfig) private readonly config: CryptoPaymentsConfig,
+    private readonly okx: OkxAdminClient,
+    private readonly addresses: DepositAddressCache,
+    private readonly targets: PaymentTargets,
+    private readonly audit: AuditService,
+  ) {}
+
+  /**
+   * A payment request with its own amount: the price in the coin (ticker; stablecoins at par)
+   * plus a small offset no other open payment on that address holds, so the deposit names the
+   * payment. Pays the user's pending renewal of this plan if there is one, else a new (pending)
+   * subscription. The OKX calls happen before the transaction; the unique index settles races.
+   */
+  async initialize(userId: string, dto: InitializeCryptoPaymentDto, ctx: AuditContext, now = new Date()): Promise<CryptoPaymentInstructionsResponse> {
+    this.okx.assertEnabled();
+    const ccy = dto.crypto_currency;
+    const network = resolveNetwork(ccy, dto.network);
+    if (!network) throw PaymentErrors.unsupportedNetwork(ccy, CURRENCY_SPECS[ccy].networks);
+    const plan = await this.ds.getRepository(SubscriptionPlan).findOne({ where: { id: dto.plan_id } });
+    if (!plan) throw PaymentErrors.planNotFound();
+    if (!plan.is_active) throw PaymentErrors.planInactive();
+
+    const deposit = await this.addresses.get(ccy, network);
+    const usdPrice = CURRENCY_SPECS[ccy].stable ? '1' : await this.okx.usdtPrice(ccy);
+    const slot: Slot = { ...deposit, network, ccy };
+
+    return this.ds.transaction(async (m) => {
+      await lockUserBilling(m, userId);
+      const target = await this.targets.resolve(m, userId, plan, dto, ctx);
+      const amountUsd = target.amountUsd;
+      const base = baseCryptoAmount(amountUsd, usdPrice, ccy);
+      const expiresAt = new Date(now.getTime() + this.config.ttlMs);
+
+      const { id, amount: stored } = await this.placeWithUniqueAmount(m, slot, base, (amt) =>
+        target.renewalPaymentId
+          ? this.payRenewalInPlace(m, target.renewalPaymentId, slot, amt, expiresAt)
+          : this.insertPayment(m, userId, plan.id, target, slot, amountUsd, amt, expiresAt),
+      );
+      // One spelling of an amount everywhere (initialize, status, history): no trailing zeros.
+      const amount = new Decimal(stored).toFixed();
+      await this.audit.record(
+        {
+          event_type: 'payment.crypto_initialized',
+          user_id: userId,
+          actor_id: ctx.actorId ?? userId,
+          data: { payment_id: id, subscription_id: target.subscriptionId, plan_code: plan.code, crypto_currency: ccy, network, crypto_amount: amount, amount_usd: amountUsd, usd_price: usdPrice },
+          ip: ctx.ip ?? null,
+          user_agent: ctx.user_agent ?? null,
+        },
+        m,
+      );
+      return {
+        payment_id: id,
+        subscription_id: target.subscriptionId,
+        kind: target.renewalPaymentId ? 'renewal' : 'subscription',
+        deposit_address: slot.address,
+        deposit_tag: slot.tag,
+        network,
+        crypto_currency: ccy,
+        crypto_amount: amount,
+        amount_usd: amountUsd,
+        expires_in_seconds: Math.round(this.config.ttlMs / 1000),
+        expires_at: expiresAt.toISOString(),
+        instructions: instructions(ccy, network, amount, slot, this.config.CRYPTO_PAYMENT_TTL_MINUTES),
+      };
+    });
+  }
+
+  /** Another user's payment (or a card one) is 404, never its data. */
+  async status(userId: string, paymentId: string): Promise<CryptoPaymentStatusResponse> {
+    const p = await this.ds.getRepository(Payment).findOne({ where: { id: paymentId, user_id: userId } });
+    if (!p || (p.provider !== 'okx' && p.provider !== 'coingate')) throw PaymentErrors.paymentNotFound();
+    const plan = p.plan_id
+      ? await this.ds.getRepository(SubscriptionPlan).findOne({ where: { id: p.plan_id }, select: { id: true, code: true, name: true, plan_type: true } })
+      : null;
+    return {
+      payment_id: p.id,
+      status: p.status === 'cancelled' ? 'failed' : p.status,
+      confirmed: p.status === 'completed',
+      plan: plan ? { id: plan.id, code: plan.code, name: plan.name, plan_type: plan.plan_type } : null,
+      tx_hash: p.tx_hash,
+      received_amount: p.received_amount === null ? null : new Decimal(p.received_amount).toFixed(),
+      provider: p.provider,
+      crypto_currency: p.crypto_currency,
+      crypto_amount: p.crypto_amount === null ? null : new Decimal(p.crypto_amount).toFixed(),
+      network: p.network,
+      deposit_address: p.deposit_address,
+      deposit_tag: p.deposit_tag,
+      amount_usd: p.amount_usd,
+      expires_at: p.expires_at?.toISOString() ?? null,
+      confirmed_at: p.confirmed_at?.toISOString() ?? null,
+      failure_reason: p.failure_reason,
+    };
+  }
+
+  /**
+   * Picks a free amount among the open payments of the address and writes it; a concurrent
+   * request that took the same amount makes the unique index refuse ours, and we pick again
+   * (inside a savepoint, so the transaction survives the refusal).
+   */
+  private async placeWithUniqueAmount(m: EntityManager, slot: Slot, base: Decimal, write: (amount: string) => Promise<string>): Promise<{ id: string; amount: string }> {
+    const unit = new Decimal(1).div(new Decimal(10).pow(CURRENCY_SPECS[slot.ccy].decimals));
+    for (let attempt = 0; attempt < AMOUNT_ATTEMPTS; attempt++) {
+      const taken = (await m.query(
+        `SELECT crypto_amount::text AS a FROM payments
+          WHERE provider = 'okx' AND status = 'pending' AND crypto_currency = $1 AND network = $2 AND deposit_address = $3
+            AND COALESCE(deposit_tag, '') = $4 AND crypto_amount > $5 AND crypto_amount <= $6`,
+        [slot.ccy, slot.network, slot.address, slot.tag ?? '', base.toFixed(), base.plus(unit.times(MAX_AMOUNT_OFFSET_UNITS)).toFixed()],
+      )) as Array<{ a: string }>;
+      const amount = uniqueCryptoAmount(base, slot.ccy, taken.map((t) => t.a));
+      if (!amount) throw PaymentErrors.noFreeAmount();
+      await m.query('SAVEPOINT crypto_amount');
+      try {
+        const id = await write(amount);
+        await m.query('RELEASE SAVEPOINT crypto_amount');
+        return { id, amount };
+      } catch (err) {
+        await m.query('ROLLBACK TO SAVEPOINT crypto_amount');
+        if (!isUniqueViolation(err, 'payments_okx_open_amount_key')) throw err;
+      }
+    }
+    throw PaymentErrors.noFreeAmount();
+  }
+
+  private async insertPayment(m: EntityManager, userId: string, planId: string, t: PaymentTarget, slot: Slot, amountUsd: string, amount: string, expiresAt: Date): Promise<string> {
+    const id = randomUUID();
+    await m.getRepository(Payment).insert({
+      id,
+      user_id: userId,
+      subscription_id: t.subscriptionId,
+      plan_id: planId,
+      kind: 'subscription',
+      provider: 'okx',
+      status: 'pending',
+      amount_usd: amountUsd,
+      currency: 'USD',
+      billing_cycle: t.cycle,
+      crypto_currency: slot.ccy,
+      network: slot.network,
+      crypto_amount: amount,
+      deposit_address: slot.address,
+      deposit_tag: slot.tag,
+      expires_at: expiresAt,
+    });
+    return id;
+  }
+
+  /** A renewal request becomes an OKX payment (again, after a lapsed attempt); its period stays the scheduler's. */
+  private async payRenewalInPlace(m: EntityManager, paymentId: string, slot: Slot, amount: string, expiresAt: Date): Promise<string> {
+    await m.query(
+      `UPDATE payments SET provider = 'okx', status = 'pending', crypto_currency = $2, network = $3, crypto_amount = $4,
+              deposit_address = $5, deposit_tag = $6, expires_at = $7, failure_reason = NULL,
+              provider_payment_id = NULL, checkout_url = NULL, callback_token_hash = NULL, updated_at = now()
+        WHERE id = $1`,
+      [paymentId, slot.ccy, slot.network, amount, slot.address, slot.tag, expiresAt],
+    );
+    return paymentId;
+  }
+}
+
+function instructions(ccy: string, network: string, amount: string, slot: Slot, ttlMinutes: number): string {
+  const tag = slot.tag ? ` with memo/tag ${slot.tag} (required: without it the deposit cannot be credited)` : '';
+  return (
+    `Send exactly ${amount} ${ccy} on the ${network} network (${okxChain(ccy, network)}) to ${slot.address}${tag} within ${ttlMinutes} minutes. ` +
+    `The exact amount identifies your payment: do not round it, and pay any network fee on top. ` +
+    `Your plan turns on automatically about a minute after the deposit is confirmed on the exchange.`
+  );
+}

@@ -1,0 +1,158 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { okx as OkxExchange } from 'ccxt';
+import { AppConfig } from '@torgovo/core';
+import { PaymentErrors } from '../errors';
+
+/** One deposit as OKX lists it; every number a decimal string, as on the wire. */
+export interface OkxDeposit {
+  depId: string;
+  txId: string;
+  ccy: string;
+  chain: string;
+  amt: string;
+  to: string;
+  tag: string | null;
+  state: string;
+  ts: number;
+}
+
+export interface OkxDepositAddress {
+  address: string;
+  tag: string | null;
+}
+
+type Wire = Record<string, unknown>;
+const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
+const firstOf = (row: Wire, keys: string[]): string | null => {
+  for (const k of keys) {
+    const v = str(row[k]);
+    if (v) return v;
+  }
+  return null;
+};
+
+/** OKX answers at most 100 deposits a page. */
+const PAGE = 100;
+const MAX_PAGES = 50;
+
+/**
+ * The platform's own OKX account (OKX_ADMIN_*), used only to receive crypto payments: deposit
+ * addresses, deposit history and prices. A separate ccxt instance from the users' trading
+ * clients, built from its own configuration, so these keys can never place a user's order.
+ * Only ccxt's raw endpoint methods are used: OKX sends amounts as strings and they stay strings.
+ */
+@Injectable()
+export class OkxAdminClient {
+  private readonly logger = new Logger(OkxAdminClient.name);
+  private instance?: OkxExchange;
+  private publicInstance?: OkxExchange;
+
+  constructor(private readonly config: AppConfig) {}
+
+  get enabled(): boolean {
+    const e = this.config.env;
+    return Boolean(e.OKX_ADMIN_API_KEY && e.OKX_ADMIN_SECRET && e.OKX_ADMIN_PASSPHRASE);
+  }
+
+  assertEnabled(): void {
+    if (!this.enabled) throw PaymentErrors.cryptoNotConfigured('Crypto');
+  }
+
+  /** The selected deposit address of `ccy` on `chain` (e.g. USDT-TRC20). */
+  async depositAddress(ccy: string, chain: string): Promise<OkxDepositAddress | null> {
+    const rows = await this.call('deposit-address', (c) => c.privateGetAssetDepositAddress({ ccy }));
+    const onChain = rows.filter((r) => str(r.chain) === chain);
+    const row = onChain.find((r) => r.selected === true || r.selected === 'true') ?? onChain[0];
+    if (!row) return null;
+    const addrEx = (row.addrEx ?? {}) as Wire;
+    return { address: str(row.addr), tag: firstOf(row, ['tag', 'memo', 'pmtId']) ?? firstOf(addrEx, ['comment']) };
+  }
+
+  /** Last traded price of `ccy` in USDT, a decimal string. */
+  async usdtPrice(ccy: string): Promise<string> {
+    const rows = await this.call('ticker', (c) => c.publicGetMarketTicker({ instId: `${ccy}-USDT` }), true);
+    const last = str(rows[0]?.last);
+    if (!last) throw PaymentErrors.provider();
+    return last;
+  }
+
+  /**
+   * Every deposit with ts ≥ `since`, newest first, paging backwards (OKX: `before` = newer than,
+   * `after` = older than). Throws on any OKX failure: the caller retries the whole window later.
+   */
+  async depositsSince(since: number): Promise<OkxDeposit[]> {
+    const seen = new Map<string, OkxDeposit>();
+    let after: number | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const params: Record<string, string> = { before: String(since - 1), limit: String(PAGE) };
+      if (after !== undefined) params.after = String(after);
+      const rows = await this.call('deposit-history', (c) => c.privateGetAssetDepositHistory(params));
+      const deposits = rows.map(parseDeposit);
+      for (const d of deposits) seen.set(d.depId, d);
+      if (deposits.length < PAGE) break;
+      const oldest = Math.min(...deposits.map((d) => d.ts));
+      // Rows of the same millisecond as the page's oldest are asked again (ts < oldest + 1); depId dedupes.
+      const next = oldest + 1;
+      if (after !== undefined && next >= after) {
+        this.logger.warn({ ts: oldest }, 'More than one page of OKX deposits in one millisecond; the rest is read on the next tick');
+        break;
+      }
+      after = next;
+    }
+    return [...seen.values()];
+  }
+
+  private async call(what: string, fn: (c: OkxExchange) => Promise<unknown>, isPublic = false): Promise<Wire[]> {
+    const client = isPublic ? this.publicClient() : this.client();
+    try {
+      const res = (await fn(client)) as { code?: string; data?: unknown };
+      return Array.isArray(res?.data) ? (res.data as Wire[]) : [];
+    } catch (err) {
+      // ccxt's message can quote the request; name the kind only, never a key.
+      this.logger.warn({ what, error: (err as Error)?.constructor?.name ?? 'Error' }, 'OKX admin call failed');
+      throw PaymentErrors.provider();
+    }
+  }
+
+  private client(): OkxExchange {
+    this.assertEnabled();
+    this.instance ??= this.build(true);
+    return this.instance;
+  }
+
+  /** Tickers are public: they work (and are tested) without the admin keys. */
+  private publicClient(): OkxExchange {
+    this.publicInstance ??= this.build(false);
+    return this.publicInstance;
+  }
+
+  private build(withKeys: boolean): OkxExchange {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: ccxt costs ~0.75 s to load; Node shares the one copy with trading
+    const ccxt = require('ccxt') as typeof import('ccxt');
+    const e = this.config.env;
+    const client = new ccxt.okx({
+      ...(withKeys ? { apiKey: e.OKX_ADMIN_API_KEY, secret: e.OKX_ADMIN_SECRET, password: e.OKX_ADMIN_PASSPHRASE } : {}),
+      enableRateLimit: true,
+      timeout: 10_000,
+      options: { fetchMarkets: { types: ['spot'] }, fetchCurrencies: false },
+    });
+    client.has.fetchCurrencies = false;
+    if (e.OKX_API_URL) client.urls.api = { rest: e.OKX_API_URL.replace(/\/+$/, '') };
+    return client;
+  }
+}
+
+function parseDeposit(r: Wire): OkxDeposit {
+  const to = str(r.to);
+  return {
+    depId: str(r.depId),
+    txId: str(r.txId),
+    ccy: str(r.ccy),
+    chain: str(r.chain),
+    amt: str(r.amt) || '0',
+    to,
+    tag: firstOf(r, ['tag', 'memo', 'pmtId']),
+    state: str(r.state),
+    ts: Number(str(r.ts)),
+  };
+}

@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { Decimal } from '@torgovo/core';
+import { BillingCycle, planPrice, SubscriptionPlan } from '@torgovo/plans';
+import { AuditContext, SubscriptionsService } from '@torgovo/subscriptions';
+import { PaymentErrors } from '../errors';
+
+export interface PaymentTarget {
+  subscriptionId: string;
+  /** A renewal request row paid in place (its period and due date are the billing scheduler's). */
+  renewalPaymentId: string | null;
+  cycle: BillingCycle;
+  amountUsd: string;
+}
+
+/**
+ * What a crypto payment (OKX or CoinGate) pays for: the user's pending renewal of this plan if
+ * the billing scheduler asked for one, else a new pending (or trial) crypto subscription.
+ * Call inside the caller's transaction, after lockUserBilling.
+ */
+@Injectable()
+export class PaymentTargets {
+  constructor(private readonly subscriptions: SubscriptionsService) {}
+
+  async resolve(
+    m: EntityManager,
+    userId: string,
+    plan: SubscriptionPlan,
+    choice: { billing_cycle?: BillingCycle; auto_renew?: boolean },
+    ctx: AuditContext,
+  ): Promise<PaymentTarget> {
+    const [renewal] = (await m.query(
+      `SELECT p.id, p.amount_usd::text AS amount_usd, s.id AS subscription_id, s.billing_cycle
+         FROM payments p JOIN user_subscriptions s ON s.id = p.subscription_id
+        WHERE p.user_id = $1 AND p.plan_id = $2 AND p.kind = 'renewal' AND p.status IN ('pending', 'expired')
+          AND (p.provider IS NULL OR p.provider IN ('okx', 'coingate'))
+          AND s.status IN ('active', 'trial', 'past_due') AND s.payment_method = 'crypto' AND p.period_start >= s.end_date
+        ORDER BY p.period_end DESC LIMIT 1
+        FOR UPDATE OF p`,
+      [userId, plan.id],
+    )) as Array<{ id: string; amount_usd: string; subscription_id: string; billing_cycle: BillingCycle }>;
+    if (renewal) {
+      return { subscriptionId: renewal.subscription_id, renewalPaymentId: renewal.id, cycle: renewal.billing_cycle, amountUsd: renewal.amount_usd };
+    }
+    const cycle = choice.billing_cycle ?? 'monthly';
+    const amountUsd = new Decimal(planPrice(plan, cycle)).toFixed(2);
+    if (new Decimal(amountUsd).isZero()) throw PaymentErrors.notPayableInCrypto();
+    const sub = await this.subscriptions.subscribe(userId, { plan_id: plan.id, billing_cycle: cycle, payment_method: 'crypto', auto_renew: choice.auto_renew ?? true }, ctx, m);
+    if (sub.status !== 'pending_payment' && sub.status !== 'trial') throw PaymentErrors.notPayableInCrypto();
+    return { subscriptionId: sub.id, renewalPaymentId: null, cycle, amountUsd };
+  }
+}

@@ -1,0 +1,167 @@
+import Decimal from 'decimal.js';
+import { SMTPServer } from 'smtp-server';
+import type { AddressInfo } from 'node:net';
+import { EmailDispatcher } from '@torgovo/notifications';
+import { BillingScheduler } from '@torgovo/subscriptions';
+import { createCryptoHarness, CryptoHarness } from './crypto-support';
+
+interface Received {
+  from: string;
+  to: string[];
+  raw: string;
+}
+
+/** A local SMTP server: nodemailer speaks real SMTP to it. */
+async function startSmtp(): Promise<{ server: SMTPServer; port: number; mails: Received[] }> {
+  const mails: Received[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        mails.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks).toString('utf8'),
+        });
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.server.address() as AddressInfo).port, mails };
+}
+
+/**
+ * Crypto renewals through the BillingScheduler, switching from a card plan to a crypto one, and
+ * the e-mails those events send over SMTP.
+ */
+describe('Crypto payments: renewals, switching provider, e-mail', () => {
+  let h: CryptoHarness;
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  const DAY = 86_400_000;
+
+  beforeAll(async () => {
+    smtp = await startSmtp();
+    h = await createCryptoHarness({ SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, MAIL_FROM: 'Torgovo Billing <billing@torgovo.test>' });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await new Promise<void>((resolve) => smtp?.server.close(() => resolve()));
+  });
+
+  /** An active crypto subscription paid until `end`, as the activation service leaves one. */
+  async function activeCryptoSub(userId: string, planCode: string, end: Date): Promise<string> {
+    // One calendar month before end, on the anchor grid the activation service keeps.
+    const [{ start }] = (await h.t.db.dataSource.query(`SELECT ($1::timestamptz - interval '1 month') AS start`, [end])) as Array<{ start: Date }>;
+    const [row] = (await h.t.db.dataSource.query(
+      `INSERT INTO user_subscriptions (user_id, plan_id, plan_type, status, billing_cycle, payment_method, auto_renew, start_date, end_date, period_anchor)
+       SELECT $1, id, plan_type, 'active', 'monthly', 'crypto', true, $3, $4, $3 FROM subscription_plans WHERE code = $2 RETURNING id`,
+      [userId, planCode, start, end],
+    )) as Array<{ id: string }>;
+    await h.t.db.dataSource.query(`INSERT INTO subscription_periods (subscription_id, provider, payment_reference, period_start, period_end) VALUES ($1, 'okx', $2, $3, $4)`, [
+      row.id,
+      `seed-${row.id}`,
+      start,
+      end,
+    ]);
+    return row.id;
+  }
+
+  it('the BillingScheduler requests a renewal before end_date (with an e-mail); paying it in crypto extends the period', async () => {
+    const u = await h.t.register();
+    const end = new Date(Date.now() + 2 * DAY);
+    const subId = await activeCryptoSub(u.id, 'enterprise', end);
+    await h.t.app.get(BillingScheduler).tick();
+    const renewal = await h.one<{ id: string; kind: string; provider: string | null; status: string; amount_usd: string }>(
+      `SELECT id, kind, provider, status, amount_usd::text FROM payments WHERE subscription_id = $1 AND kind = 'renewal'`,
+      [subId],
+    );
+    expect(renewal).toMatchObject({ kind: 'renewal', provider: null, status: 'pending', amount_usd: '99.00' });
+    expect(await h.one('SELECT kind, user_id FROM notification_outbox WHERE dedupe_key = $1', [`renewal_due:${renewal.id}`])).toEqual({ kind: 'renewal_due', user_id: u.id });
+
+    // The user pays the renewal in crypto: the same payment row, no second subscription.
+    const init = await h.initialize(u.access_token, { plan_id: h.plans.enterprise, crypto_currency: 'USDT' });
+    expect(init.status).toBe(201);
+    expect(init.body).toMatchObject({ payment_id: renewal.id, subscription_id: subId, kind: 'renewal', amount_usd: '99.00' });
+    h.deposit({ ccy: 'USDT', chain: 'USDT-TRC20', amt: init.body.crypto_amount });
+    await h.checker.tick();
+    const sub = await h.one<{ status: string; end_date: Date }>('SELECT status, end_date FROM user_subscriptions WHERE id = $1', [subId]);
+    expect(sub.status).toBe('active');
+    expect(sub.end_date.getTime() - end.getTime()).toBeGreaterThan(27 * DAY);
+    expect(await h.one(`SELECT count(*)::int AS n FROM user_subscriptions WHERE user_id = $1`, [u.id])).toEqual({ n: 1 });
+
+    // The e-mails go out over SMTP.
+    const sent = await h.t.app.get(EmailDispatcher).tick();
+    expect(sent?.sent).toBeGreaterThanOrEqual(2);
+    const mine = smtp.mails.filter((m) => m.to.includes(u.email));
+    expect(mine.map((m) => /^Subject: (.*)$/m.exec(m.raw)?.[1]).sort()).toEqual([
+      'Payment confirmed: Enterprise',
+      expect.stringContaining('subscription ends'),
+    ]);
+    expect(mine[0].from).toBe('billing@torgovo.test');
+    expect(await h.one(`SELECT count(*)::int AS n FROM notification_outbox WHERE user_id = $1 AND status = 'sent'`, [u.id])).toEqual({ n: 2 });
+  });
+
+  it('an unpaid crypto renewal: past_due through the grace, then expired (and the request expires)', async () => {
+    const u = await h.t.register();
+    const end = new Date(Date.now() + 1 * DAY);
+    const subId = await activeCryptoSub(u.id, 'managed_basic', end);
+    const scheduler = h.t.app.get(BillingScheduler);
+    await scheduler.tick();
+    await scheduler.tick(new Date(end.getTime() + 60_000));
+    expect(await h.one('SELECT status FROM user_subscriptions WHERE id = $1', [subId])).toEqual({ status: 'past_due' });
+    const afterGrace = new Date(end.getTime() + 3 * DAY + 60_000);
+    await scheduler.tick(afterGrace);
+    expect(await h.one('SELECT status, end_reason FROM user_subscriptions WHERE id = $1', [subId])).toEqual({ status: 'expired', end_reason: 'payment_overdue' });
+    await h.checker.runOnce(afterGrace);
+    expect(await h.one(`SELECT status FROM payments WHERE subscription_id = $1 AND kind = 'renewal'`, [subId])).toEqual({ status: 'expired' });
+  });
+
+  it('a crypto plan replacing a card plan: the Stripe subscription is queued on the cancel outbox, the unused paid time is credited', async () => {
+    const u = await h.t.register();
+    const now = Date.now();
+    const cardStart = new Date(now - 15 * DAY);
+    const cardEnd = new Date(now + 15 * DAY);
+    const [card] = (await h.t.db.dataSource.query(
+      `INSERT INTO user_subscriptions (user_id, plan_id, plan_type, status, billing_cycle, payment_method, auto_renew, start_date, end_date, period_anchor, stripe_subscription_id)
+       SELECT $1, id, plan_type, 'active', 'monthly', 'stripe', true, $2, $3, $2, 'sub_card_1' FROM subscription_plans WHERE code = 'pro' RETURNING id`,
+      [u.id, cardStart, cardEnd],
+    )) as Array<{ id: string }>;
+    await h.t.db.dataSource.query(`INSERT INTO subscription_periods (subscription_id, provider, payment_reference, period_start, period_end) VALUES ($1, 'stripe', 'in_card_1', $2, $3)`, [
+      card.id,
+      cardStart,
+      cardEnd,
+    ]);
+    await h.t.db.dataSource.query(
+      `INSERT INTO stripe_subscriptions (stripe_subscription_id, subscription_id, user_id, stripe_customer_id, status, state_at) VALUES ('sub_card_1', $1, $2, 'cus_1', 'active', now())`,
+      [card.id, u.id],
+    );
+
+    const init = await h.initialize(u.access_token, { plan_id: h.plans.enterprise, crypto_currency: 'USDT' });
+    expect(init.status).toBe(201);
+    h.deposit({ ccy: 'USDT', chain: 'USDT-TRC20', amt: init.body.crypto_amount });
+    await h.checker.tick();
+
+    expect(await h.one('SELECT status, end_reason, replaced_by_id FROM user_subscriptions WHERE id = $1', [card.id])).toEqual({
+      status: 'cancelled',
+      end_reason: 'replaced',
+      replaced_by_id: init.body.subscription_id,
+    });
+    expect(await h.one('SELECT subscription_id, reason, done_at FROM stripe_cancel_outbox WHERE stripe_subscription_id = $1', ['sub_card_1'])).toEqual({
+      subscription_id: card.id,
+      reason: 'replaced',
+      done_at: null,
+    });
+    // Half of a $29 month left ≈ $14.50 ≈ 14.5/99 of an Enterprise month on top of the paid month.
+    const sub = await h.one<{ status: string; end_date: Date; start_date: Date }>('SELECT status, start_date, end_date FROM user_subscriptions WHERE id = $1', [init.body.subscription_id]);
+    expect(sub.status).toBe('active');
+    const monthMs = sub.end_date.getTime() - sub.start_date.getTime();
+    const extraDays = new Decimal(monthMs).div(DAY).toNumber();
+    expect(extraDays).toBeGreaterThan(28 + 0.14 * 28);
+    expect(extraDays).toBeLessThan(31 + 0.16 * 31 + 0.1);
+  });
+});
