@@ -4,7 +4,7 @@ import { heartbeatRetention, RetentionSweeper, WorkerHeartbeat } from '@torgovo/
 import { EmailDispatcher } from '@torgovo/notifications';
 import { PaymentChecker, PaymentsModule, StripeCancelOutboxWorker } from '@torgovo/payments';
 import { BillingSchedulerModule } from '@torgovo/subscriptions';
-import { TradingManagerModule } from '@torgovo/trading';
+import { OrderStatsRollupJob, TradingManagerModule } from '@torgovo/trading';
 
 /**
  * Everything that runs on a schedule: the worker process imports it, and so does the api
@@ -15,10 +15,11 @@ import { TradingManagerModule } from '@torgovo/trading';
  * subscriptions of the card subscriptions it ends; StripeCancelOutboxWorker cancels them at
  * Stripe after the sweep's commit. PaymentChecker matches crypto deposits and expires unpaid crypto
  * payments; EmailDispatcher sends the notification e-mails. RetentionSweeper deletes old operational rows through the
- * policies the libs register with RetentionRegistry.
+ * policies the libs register with RetentionRegistry. OrderStatsRollupJob extends the daily order
+ * rollup behind the admin's figures.
  */
 @Module({
   imports: [ScheduleModule.forRoot(), TradingManagerModule, PaymentsModule, BillingSchedulerModule],
-  providers: [WorkerHeartbeat, heartbeatRetention, RetentionSweeper, StripeCancelOutboxWorker, PaymentChecker, EmailDispatcher],
+  providers: [WorkerHeartbeat, heartbeatRetention, RetentionSweeper, StripeCancelOutboxWorker, PaymentChecker, EmailDispatcher, OrderStatsRollupJob],
 })
 export class WorkerJobsModule {}

@@ -16,3 +16,4 @@ export * from './entities/bot-webhook.entity';
 export * from './entities/webhook-event.entity';
 export * from './dto/create-bot.dto';
 export * from './dto/webhook.dto';
+export * from './bot-stats';

@@ -23,3 +23,5 @@ export * from './crypto/okx-admin-client';
 export * from './crypto/payment-checker';
 export * from './crypto/unmatched-deposits.service';
 export * from './coingate/coingate-payments.service';
+export * from './admin-payments-query';
+export * from './payment-stats';

@@ -19,3 +19,5 @@ export * from './entities/subscription-period.entity';
 export * from './dto/subscription.dto';
 export * from './dto/subscription-response';
 export * from './current-plan-sql';
+export * from './admin-subscriptions-query';
+export * from './subscription-stats';

@@ -11,6 +11,7 @@ import { OrdersController } from './orders/orders.controller';
 import { OrdersService } from './orders/orders.service';
 import { OrderOwners } from './manager/order-owners';
 import { OrderCredentialUse } from './orders/order-credential-use';
+import { OrderStatsService } from './orders/stats/order-stats.service';
 import { DEFAULT_PAPER_EXCHANGE_OPTIONS, PaperExchangeOptions } from './gateway/paper/paper-exchange-gateway';
 
 const providers = [
@@ -18,6 +19,7 @@ const providers = [
   OrdersService,
   OrderOwners,
   OrderCredentialUse,
+  OrderStatsService,
   LiveCredentialTester,
   { provide: EXCHANGE_CREDENTIAL_TESTER, useExisting: LiveCredentialTester },
 ];
@@ -31,7 +33,7 @@ const providers = [
   imports: [TypeOrmModule.forFeature([PaperAccount, PaperBalance, PaperOrder, OrderRecord])],
   controllers: [OrdersController],
   providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: DEFAULT_PAPER_EXCHANGE_OPTIONS }],
-  exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners],
+  exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService],
 })
 export class TradingModule {
   /** The same module with other paper-exchange settings (starting balance, fee). */
@@ -40,7 +42,7 @@ export class TradingModule {
       module: TradingModule,
       controllers: [OrdersController],
       providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: { ...DEFAULT_PAPER_EXCHANGE_OPTIONS, ...options } }],
-      exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners],
+      exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService],
     };
   }
 }

@@ -18,3 +18,4 @@ export * from './errors';
 export * from './auth.controller';
 export * from './users.controller';
 export * from './auth/personal-token-policy';
+export * from './user-stats';

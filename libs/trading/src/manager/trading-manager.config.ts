@@ -60,6 +60,10 @@ export class TradingManagerConfig {
   @Transform(envInt) @IsInt() @Min(0) @Max(600_000)
   TRADING_SHUTDOWN_GRACE_MS = 15_000;
 
+  /** How often finished orders are added to the admin figures' daily rollup (order_day_stats); 0 = never (figures stay exact, only slower). */
+  @Transform(envInt) @IsInt() @Min(0) @Max(86_400)
+  ORDER_STATS_ROLLUP_INTERVAL_SECONDS = 60;
+
   static fromEnv(env: NodeJS.ProcessEnv = process.env): TradingManagerConfig {
     return loadEnvSection(TradingManagerConfig, env);
   }
