@@ -107,7 +107,9 @@ export function completeDocument(document: OpenAPIObject): OpenAPIObject {
         add(403, 'forbidden');
         op.description = ['**Admin only** (role admin).', op.description].filter(Boolean).join(' ');
       }
+      // A malformed path, or a path parameter over 100 characters (answered before routing).
       if (hasParam('path')) add(400, 'bad_request');
+      if (hasParam('path')) add(414, 'uri_too_long');
       if (hasParam('query')) add(400, 'validation_failed');
       if (op.requestBody) {
         add(400, 'validation_failed', 'malformed_json', 'bad_request');

@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Roles } from '@torgovo/core';
+import { ApiErrors, Roles } from '@torgovo/core';
 import { AdminOverviewResponse, DayRangeQuery, NoQuery, RevenueQuery, RevenueResponse, TradingStatsQuery, TradingStatsResponse, UserStatsResponse } from './dto/admin-stats.dto';
 import { AdminStatsService } from './admin-stats.service';
 
@@ -12,6 +12,7 @@ export class AdminStatsController {
   constructor(private readonly stats: AdminStatsService) {}
 
   @Get('overview')
+  @ApiErrors({ 400: ['validation_failed'] })
   @ApiOkResponse({ type: AdminOverviewResponse })
   overview(@Query() _none: NoQuery): Promise<AdminOverviewResponse> {
     return this.stats.overview();

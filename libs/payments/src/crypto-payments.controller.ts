@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { AuthUser, CurrentUser, Page, PageQuery, Public, ReqMeta, RequestMeta, Roles } from '@torgovo/core';
+import { ApiErrors, AuthUser, CurrentUser, PageQuery, Public, ReqMeta, RequestMeta, Roles } from '@torgovo/core';
 import type { AuditContext } from '@torgovo/subscriptions';
 import { CoinGatePaymentsService } from './coingate/coingate-payments.service';
 import { parseCallbackBody } from './coingate/coingate-callback-body.hooks';
@@ -15,7 +15,7 @@ import {
   CryptoPaymentInstructionsResponse,
   CryptoPaymentStatusResponse,
   InitializeCryptoPaymentDto,
-  UnmatchedDepositResponse,
+  UnmatchedDepositPage,
 } from './dto/crypto.dto';
 
 const audit = (user: AuthUser, meta: RequestMeta): AuditContext => ({ actorId: user.id, ip: meta.ip, user_agent: meta.user_agent });
@@ -30,18 +30,21 @@ export class CryptoPaymentsController {
   ) {}
 
   @Post('initialize')
+  @ApiErrors({ 400: ['unsupported_crypto_currency', 'unsupported_network', 'plan_not_found', 'plan_inactive', 'payment_method_required'], 409: ['already_subscribed', 'pending_subscription_exists', 'not_payable_in_crypto', 'invalid_state'], 502: ['payment_provider_error'], 503: ['payments_not_configured', 'crypto_amounts_exhausted'] })
   @ApiCreatedResponse({ type: CryptoPaymentInstructionsResponse })
   initialize(@Body() dto: InitializeCryptoPaymentDto, @CurrentUser() user: AuthUser, @ReqMeta() meta: RequestMeta): Promise<CryptoPaymentInstructionsResponse> {
     return this.okx.initialize(user.id, dto, audit(user, meta));
   }
 
   @Get('status/:payment_id')
+  @ApiErrors({ 404: ['payment_not_found'] })
   @ApiOkResponse({ type: CryptoPaymentStatusResponse })
   status(@Param('payment_id', new ParseUUIDPipe()) paymentId: string, @CurrentUser() user: AuthUser): Promise<CryptoPaymentStatusResponse> {
     return this.okx.status(user.id, paymentId);
   }
 
   @Post('coingate')
+  @ApiErrors({ 400: ['plan_not_found', 'plan_inactive', 'payment_method_required'], 409: ['already_subscribed', 'pending_subscription_exists', 'not_payable_in_crypto', 'invalid_state'], 502: ['payment_provider_error'], 503: ['payments_not_configured', 'crypto_amounts_exhausted'] })
   @ApiCreatedResponse({ type: CoinGateCheckoutResponse })
   coingateCheckout(@Body() dto: CoinGateCheckoutDto, @CurrentUser() user: AuthUser, @ReqMeta() meta: RequestMeta): Promise<CoinGateCheckoutResponse> {
     return this.coingate.checkout(user.id, dto, audit(user, meta));
@@ -52,6 +55,7 @@ export class CryptoPaymentsController {
   @Post('callback')
   @HttpCode(200)
   @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
+  @ApiErrors({ 400: ['invalid_callback'], 502: ['payment_provider_error'], 503: ['payments_not_configured'] })
   @ApiOkResponse({ type: CallbackResponse })
   callback(@Body() body: unknown, @ReqMeta() meta: RequestMeta): Promise<CallbackResponse> {
     return this.coingate.callback(parseCallbackBody(body), { ip: meta.ip });
@@ -66,11 +70,13 @@ export class UnmatchedDepositsController {
   constructor(private readonly deposits: UnmatchedDepositsService) {}
 
   @Get()
-  list(@Query() q: PageQuery): Promise<Page<UnmatchedDepositResponse>> {
+  @ApiOkResponse({ type: UnmatchedDepositPage })
+  list(@Query() q: PageQuery): Promise<UnmatchedDepositPage> {
     return this.deposits.list(q);
   }
 
   @Post(':id/assign')
+  @ApiErrors({ 404: ['deposit_not_found', 'payment_not_found'], 409: ['deposit_not_assignable', 'payment_not_assignable'] })
   @HttpCode(200)
   @ApiOkResponse({ type: AssignDepositResponse })
   assign(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: AssignDepositDto, @CurrentUser() admin: AuthUser): Promise<AssignDepositResponse> {

@@ -16,7 +16,7 @@ export class StripeWebhookController {
   @HttpCode(200)
   @ApiHeader({ name: 'stripe-signature', required: true, description: 'Stripe\'s signature of the raw body (tolerance 300 s)' })
   @ApiBody({ description: 'A Stripe Event object (https://docs.stripe.com/api/events/object)', schema: { type: 'object', additionalProperties: true } })
-  @ApiErrors({ 400: ['invalid_signature'], 502: ['payment_provider_error'], 503: ['payments_not_configured'] })
+  @ApiErrors({ 400: ['invalid_signature', 'invalid_event'], 502: ['payment_provider_error'], 503: ['payments_not_configured'] })
   async receive(
     @Req() req: RawBodyRequest<FastifyRequest>,
     @Headers('stripe-signature') signature: string | undefined,

@@ -1,13 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, Matches, MaxLength, MinLength } from 'class-validator';
 import { PageQuery } from '@torgovo/core';
-import { PAYMENT_KINDS, PAYMENT_PROVIDERS, PAYMENT_STATUSES } from '@torgovo/payments';
+import { PAYMENT_KINDS, PAYMENT_PROVIDERS, PAYMENT_STATUSES, PaymentResponse } from '@torgovo/payments';
 import type { PaymentKind, PaymentProvider, PaymentStatus } from '@torgovo/payments';
 import { PLAN_TYPES } from '@torgovo/plans';
 import type { PlanType } from '@torgovo/plans';
-import { PAYMENT_METHODS, SUBSCRIPTION_STATUSES } from '@torgovo/subscriptions';
+import { PAYMENT_METHODS, SUBSCRIPTION_STATUSES, SubscriptionResponse } from '@torgovo/subscriptions';
 import type { PaymentMethod, SubscriptionStatus } from '@torgovo/subscriptions';
-import { ListOrdersQuery } from '@torgovo/trading';
+import { ListOrdersQuery, OrderResponse } from '@torgovo/trading';
 import type { OrderMode } from '@torgovo/trading';
 
 const ISO = { strict: true, strictSeparator: true };
@@ -115,13 +115,13 @@ export class AuditLogPage extends AdminPage {
 }
 
 export class AdminSubscriptionPage extends AdminPage {
-  @ApiProperty({ type: 'array', items: { type: 'object' }, description: 'as GET /subscriptions' }) items: unknown[];
+  @ApiProperty({ type: [SubscriptionResponse], description: 'as GET /subscriptions' }) items: SubscriptionResponse[];
 }
 
 export class AdminPaymentPage extends AdminPage {
-  @ApiProperty({ type: 'array', items: { type: 'object' }, description: 'as GET /payments/history' }) items: unknown[];
+  @ApiProperty({ type: [PaymentResponse], description: 'as GET /payments/history' }) items: PaymentResponse[];
 }
 
 export class AdminOrderPage extends AdminPage {
-  @ApiProperty({ type: 'array', items: { type: 'object' }, description: 'as GET /orders' }) items: unknown[];
+  @ApiProperty({ type: [OrderResponse], description: 'as GET /orders' }) items: OrderResponse[];
 }

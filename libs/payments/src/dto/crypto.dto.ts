@@ -4,6 +4,7 @@ import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-
 import { BILLING_CYCLES, BillingCycle } from '@torgovo/plans';
 import { CRYPTO_CURRENCIES, CryptoCurrency } from '../crypto/crypto-currencies';
 import { PaymentPlanSummary } from './payment-response';
+import { PageResponse } from '@torgovo/core';
 
 const upper = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim().toUpperCase() : value);
 
@@ -120,3 +121,8 @@ export class AssignDepositResponse {
   @ApiProperty({ enum: ['completed'] }) status: 'completed';
   @ApiProperty({ type: String, nullable: true }) subscription_id: string | null;
 }
+
+export class UnmatchedDepositPage extends PageResponse {
+  items: UnmatchedDepositResponse[];
+}
+
