@@ -1,5 +1,5 @@
 import type { NewOrder } from '@torgovo/trading';
-import { acceptStatement, claimStatement, DedupeClaim, duplicateStatement, Statement } from './webhook-accept-statements';
+import { acceptStatement, DedupeClaim, duplicateStatement, Statement } from './webhook-accept-statements';
 import type { WebhookEventRow } from './webhook-event-log';
 
 const order: NewOrder = {
@@ -39,7 +39,6 @@ describe('webhook accept statements', () => {
   it.each([
     ['accept with claim', acceptStatement(order, event, claim)],
     ['accept without claim', acceptStatement(order, event, null)],
-    ['claim', claimStatement(claim, 'e1')],
     ['duplicate', duplicateStatement({ ...event, outcome: 'duplicate', status_code: 200 }, 'w', 'a:k')],
   ])('%s numbers its parameters 1..n', (_, s) => {
     expect(placeholders(s)).toEqual(s.params.map((_, i) => i + 1));
@@ -51,7 +50,6 @@ describe('webhook accept statements', () => {
     // The claim is taken only through the gate: the bot running, the webhook active, both share-locked.
     expect(sql).toMatch(/gate AS \(SELECT 1 FROM bots b JOIN bot_webhooks w[\s\S]*FOR SHARE OF b, w\)/);
     expect(sql).toMatch(/INSERT INTO webhook_dedupe[\s\S]*FROM gate/);
-    expect(claimStatement(claim, 'e1').sql).toMatch(/^WITH gate AS[\s\S]*FROM gate/);
     expect(sql).toMatch(/INSERT INTO webhook_events[\s\S]*FROM new_order/);
     expect(acceptStatement(order, event, null).sql).not.toContain('claim');
   });

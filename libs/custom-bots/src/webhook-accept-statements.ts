@@ -57,14 +57,6 @@ function gateSql(p: Params, c: DedupeClaim): string {
      FOR SHARE OF b, w`;
 }
 
-/** The claim alone, for a transaction that must read before it writes the order (the gate's locks last until its commit). */
-export function claimStatement(claim: DedupeClaim, eventId: string): Statement {
-  const p = new Params();
-  const gate = gateSql(p, claim);
-  return { sql: `WITH gate AS (${gate})
-${claimSql(p, claim, eventId)}`, params: p.values };
-}
-
 /**
  * One statement — one round trip, atomic without BEGIN/COMMIT — that writes the accepted
  * alert: the dedupe claim (when `claim` is given), the pending order, and the event row that
