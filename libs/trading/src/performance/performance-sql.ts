@@ -81,7 +81,9 @@ WITH src AS (
          row_number() OVER (PARTITION BY ${key} ORDER BY at, created_at, id) AS n
     FROM src s
 ), legs AS (
-  SELECT l.*, value / qty AS unit,
+  -- Cost (or proceeds) per unit, cut at 30 decimals: far below the 18 shown, and it keeps every
+  -- product after it short (numeric division would otherwise carry 40+ digits through each window).
+  SELECT l.*, round(value / qty, 30) AS unit,
          sum(qty) OVER (PARTITION BY ${key}, side ORDER BY n ROWS UNBOUNDED PRECEDING) AS cum_end,
          coalesce(sum(qty) FILTER (WHERE side = 'buy') OVER (PARTITION BY ${key}), 0) AS bought,
          coalesce(sum(qty) FILTER (WHERE side = 'sell') OVER (PARTITION BY ${key}), 0) AS sold
@@ -114,8 +116,9 @@ WITH src AS (
          greatest(b_n, s_n) AS closing_n
     FROM segs WHERE bg > 0 AND sg > 0 AND q > 0
 ), trades AS (
-  SELECT grp, mode, closing_id, closing_at, closing_n, sum(pnl) AS pnl
-    FROM pairs GROUP BY grp, ${key}, closing_id, closing_at, closing_n
+  -- closing_n numbers the fills of a book: with the book it is the closing fill.
+  SELECT min(grp) AS grp, mode, min(closing_id::text)::uuid AS closing_id, min(closing_at) AS closing_at, closing_n, sum(pnl) AS pnl
+    FROM pairs GROUP BY ${key}, closing_n
 ), curve AS (
   SELECT grp, mode, cum, greatest(0, max(cum) OVER (PARTITION BY grp, mode ORDER BY closing_at, closing_n, closing_id ROWS UNBOUNDED PRECEDING)) AS peak
     FROM (SELECT grp, mode, closing_at, closing_n, closing_id,
