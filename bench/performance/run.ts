@@ -6,27 +6,10 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppConfig, dataSourceOptions, migrateWithLock, validateEnv } from '@torgovo/core';
+import { BENCH_ADMIN_URL, benchArg as arg, onBenchAdmin as onAdmin } from '../bench-db';
 import { GROUP_EXPRESSIONS, PerformanceEngine, PerformanceQuery, performanceSql } from '@torgovo/trading';
-
-const ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
-
-async function onAdmin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 const log = (msg: string) => console.log(`[${new Date().toISOString().slice(11, 19)} load ${loadavg()[0].toFixed(1)}] ${msg}`);
 
@@ -92,7 +75,7 @@ async function main(): Promise<void> {
   const runs = Number(arg('runs', '5'));
   const name = `torgovo_bench_perf_${randomBytes(4).toString('hex')}`;
   await onAdmin((c) => c.query(`CREATE DATABASE ${name}`));
-  const url = new URL(ADMIN_URL);
+  const url = new URL(BENCH_ADMIN_URL);
   url.pathname = `/${name}`;
   const ds = await new DataSource({ ...dataSourceOptions(url.toString(), 2, 'bench-performance'), entities: [] }).initialize();
   try {
