@@ -5,7 +5,7 @@ import { AppConfig, CommonErrors, Decimal } from '@torgovo/core';
 import { botTotals } from '@torgovo/custom-bots';
 import { RevenueRow, revenueByMonthAndPlan } from '@torgovo/payments';
 import { mrrByPlan, subscriptionsByPlanAndStatus } from '@torgovo/subscriptions';
-import { OrderStatsService } from '@torgovo/trading';
+import { OrderStatsService, pnlByDay } from '@torgovo/trading';
 import { registrationsByDay, userTotals } from '@torgovo/users';
 import { AdminOverviewResponse, DayRangeQuery, RevenueQuery, RevenueResponse, TradingStatsQuery, TradingStatsResponse, UserStatsResponse } from './dto/admin-stats.dto';
 
@@ -97,8 +97,13 @@ export class AdminStatsService {
 
   async tradingStats(q: TradingStatsQuery): Promise<TradingStatsResponse> {
     const range = { ...this.dayRange(q), mode: q.mode };
-    const [byDay, top, reasons] = await Promise.all([this.orders.byDay(range), this.orders.topSymbols(range, TOP_SYMBOLS), this.orders.reasons(range)]);
-    return { timezone: this.tz, from: range.from, to: range.to, mode: q.mode ?? null, finished: reasons.finished, by_day: byDay, top_symbols: top, reasons: reasons.reasons };
+    const [byDay, top, reasons, pnl] = await Promise.all([
+      this.orders.byDay(range),
+      this.orders.topSymbols(range, TOP_SYMBOLS),
+      this.orders.reasons(range),
+      pnlByDay(this.ds, { timezone: this.tz, ...range }),
+    ]);
+    return { timezone: this.tz, from: range.from, to: range.to, mode: q.mode ?? null, finished: reasons.finished, by_day: byDay, top_symbols: top, reasons: reasons.reasons, pnl };
   }
 
   async revenue(q: RevenueQuery): Promise<RevenueResponse> {

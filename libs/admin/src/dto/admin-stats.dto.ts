@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
+import { TradingPnlResponse } from './admin-pnl.dto';
 
 const DAY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
@@ -147,6 +148,7 @@ export class TradingStatsResponse {
   @ApiProperty({ type: [OrderDayResponse] }) by_day: OrderDayResponse[];
   @ApiProperty({ type: [TopSymbolResponse], description: 'top 10 by USD volume, then by orders' }) top_symbols: TopSymbolResponse[];
   @ApiProperty({ type: [OrderReasonResponse], description: 'orders that ended without a fill, by status and reason' }) reasons: OrderReasonResponse[];
+  @ApiProperty({ type: TradingPnlResponse, description: 'realised PnL by day of every bot and follower book' }) pnl: TradingPnlResponse;
 }
 
 export class RevenueMonthPlanResponse {
