@@ -57,18 +57,21 @@ export async function seedAccounts(ds: Db, users: number): Promise<void> {
        FROM bench_users u WHERE u.n % 2 = 0`,
     [SYMBOLS],
   );
+  await ds.query(`CREATE TABLE bench_bots AS SELECT DISTINCT ON (user_id) user_id, id FROM bots ORDER BY user_id, id`);
+  await ds.query(`CREATE UNIQUE INDEX ON bench_bots (user_id)`);
 }
 
 /**
  * Orders `from`..`to` (1-based numbers) of `total`, spread evenly over the last 365 days, over the
- * users round-robin and over 20 symbols; a quarter live. 90 % filled, 4 % canceled (a third partly
+ * users round-robin and over 20 symbols; a quarter live. Orders of a user with a bot are that
+ * bot's (half of them: the FIFO PnL rollup has ~5M orders in 50k books to work through). 90 % filled, 4 % canceled (a third partly
  * filled), 4 % rejected, 1 % failed; of the last 1 %, one in ten still pending or open.
  */
 export async function seedOrders(ds: Db, from: number, to: number, total: number, users: number): Promise<void> {
   await ds.query(
-    `INSERT INTO orders (user_id, source, source_ref, mode, exchange, symbol, side, type, amount, price, status, filled, average, cost,
+    `INSERT INTO orders (user_id, bot_id, source, source_ref, mode, exchange, symbol, side, type, amount, price, status, filled, average, cost,
                          client_order_id, reason, attempts, created_at, updated_at, closed_at)
-     SELECT u.id, 'manual', 'b' || g, CASE WHEN g % 4 = 0 THEN 'live' ELSE 'paper' END, CASE WHEN g % 4 = 0 THEN 'okx' ELSE 'paper' END,
+     SELECT u.id, b.id, CASE WHEN b.id IS NULL THEN 'manual' ELSE 'webhook' END, 'b' || g, CASE WHEN g % 4 = 0 THEN 'live' ELSE 'paper' END, CASE WHEN g % 4 = 0 THEN 'okx' ELSE 'paper' END,
             ($4::text[])[g % 20 + 1], CASE WHEN g % 2 = 0 THEN 'buy' ELSE 'sell' END, 'market', 0.01, px, st,
             CASE WHEN st = 'filled' THEN 0.01 WHEN st = 'canceled' AND g % 3 = 0 THEN 0.005 ELSE 0 END,
             CASE WHEN st IN ('filled', 'canceled') THEN px END,
@@ -82,7 +85,8 @@ export async function seedOrders(ds: Db, from: number, to: number, total: number
                     CASE WHEN g % 100 < 90 THEN 'filled' WHEN g % 100 < 94 THEN 'canceled' WHEN g % 100 < 98 THEN 'rejected' WHEN g % 100 < 99 THEN 'failed'
                          WHEN g % 1000 = 999 THEN 'open' WHEN g % 1000 = 998 THEN 'pending' ELSE 'filled' END AS st
                FROM generate_series($1::bigint, $2::bigint) g) o
-       JOIN bench_users u ON u.n = o.g % $5 + 1`,
+       JOIN bench_users u ON u.n = o.g % $5 + 1
+       LEFT JOIN bench_bots b ON b.user_id = u.id`,
     [from, to, total, SYMBOLS, users],
   );
 }
