@@ -22,7 +22,8 @@ function append(changes: string): string {
  * completed payment (> 200 ms at 100k users, bench/RESULTS.md), exact at every moment:
  * - payment_revenue_of(status, amount_usd, confirmed_at, refunded_at): what one payment row counts for — money received (status
  *   completed, at confirmed_at) and money refunded (refunded_at set, at refunded_at). The one
- *   definition, used by the trigger below and by the rebuild in libs/payments.
+ *   definition, used by the trigger below and by the rebuild in libs/payments. A refunded payment
+ *   stays received in its month whatever status a refund flow gives it: the refund is its own figure.
  * - payment_revenue: signed changes. A trigger on payments appends, in the transaction of every
  *   INSERT, UPDATE, DELETE (and clears it on TRUNCATE), what the statement changed: new rows' counts
  *   minus old rows'. Whatever path writes a payment — Stripe, OKX, CoinGate, an admin, profit-share
@@ -42,7 +43,7 @@ export class PaymentRevenueRollup1765300000000 implements MigrationInterface {
       CREATE FUNCTION payment_revenue_of(status varchar, amount_usd numeric, confirmed_at timestamptz, refunded_at timestamptz)
       RETURNS TABLE (at timestamptz, payments integer, gross_usd numeric, refunds integer, refunds_usd numeric)
       LANGUAGE sql IMMUTABLE AS $$
-        SELECT confirmed_at, 1, amount_usd, 0, 0::numeric WHERE status = 'completed' AND confirmed_at IS NOT NULL
+        SELECT confirmed_at, 1, amount_usd, 0, 0::numeric WHERE confirmed_at IS NOT NULL AND (status = 'completed' OR refunded_at IS NOT NULL)
         UNION ALL
         SELECT refunded_at, 0, 0::numeric, 1, amount_usd WHERE refunded_at IS NOT NULL
       $$`);

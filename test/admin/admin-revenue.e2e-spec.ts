@@ -77,6 +77,10 @@ describe('admin revenue: gross, refunds and net by month and plan (/api/admin/re
       { month: '2025-05', plan: 'pro', payments: 0, revenue_usd: '0', refunds: 1, refunds_usd: '29', net_usd: '-29' },
     ]);
 
+    // A refund flow that also moves the payment out of 'completed': still received in April, refunded in May.
+    await sql(`UPDATE payments SET status = 'cancelled' WHERE id = $1`, [paid]);
+    expect(await revenue('2025-04', '2025-06')).toEqual(before);
+
     expect(await fold()).toBeGreaterThan(0);
     expect(await revenue('2025-04', '2025-06')).toEqual(before);
     // Folded: one row per month and plan, none appended.
@@ -155,7 +159,7 @@ describe('admin revenue: gross, refunds and net by month and plan (/api/admin/re
     // Every figure of the file still agrees with the payments themselves.
     const all = await revenue('2025-01', '2025-12');
     const [truth] = await sql(
-      `SELECT trim_scale(coalesce(sum(amount_usd) FILTER (WHERE status = 'completed'), 0))::text AS gross,
+      `SELECT trim_scale(coalesce(sum(amount_usd) FILTER (WHERE status = 'completed' OR refunded_at IS NOT NULL), 0))::text AS gross,
               trim_scale(coalesce(sum(amount_usd) FILTER (WHERE refunded_at IS NOT NULL), 0))::text AS refunds
          FROM payments WHERE user_id = $1`,
       [user],

@@ -66,7 +66,7 @@ export async function compactPaymentRevenue(ds: DataSource, timezone: string): P
 }
 
 /**
- * Money received (completed payments, by month of confirmed_at) and refunded (by month of
+ * Money received (completed payments, or refunded ones, by month of confirmed_at) and refunded (by month of
  * refunded_at), per month of `timezone` and plan, for the months [fromMonth, toMonth] (YYYY-MM).
  * Reads payment_revenue: the folded months plus the changes appended since the last compaction.
  */
