@@ -1,10 +1,14 @@
 // Times every admin endpoint over HTTP on a seeded database (100k users, up to 10M orders).
 // Run: npx ts-node -r tsconfig-paths/register bench/admin/run.ts [--users 100000] [--orders 10000000]
-//      [--seed-budget-s 1800] [--runs 10] [--explain bench/admin/explain.txt]
-// The database is torgovo_bench_admin_<random>, created here and dropped at the end (also on failure).
-// Orders are seeded in chunks of 500k until --orders or the seeding budget is reached; the timings
-// are for the size actually reached (printed). The rollup job is run once after seeding (timed),
-// as the worker would have kept it current.
+//      [--seed-budget-s 1800] [--runs 10] [--explain bench/admin/explain.txt] [--keep] [--db <name>]
+// The database is torgovo_bench_admin_<random>, created here and dropped at the end (also on failure),
+// unless --keep (then its name is printed; drop it by hand). --db <name> times an existing, already
+// seeded database again (after `--keep`): migrations still run on it, nothing is seeded.
+// Orders are seeded in chunks of 1M until --orders or the seeding budget is reached, into a table
+// without its secondary indexes, FK checks and triggers (a bench-only database: the indexes are
+// built once after the load); the timings are for the size actually reached (printed). The rollup
+// job, the PnL-by-day recomputation (--pnl no skips it; --pnl-timeout-s bounds it) and the payment
+// revenue folding are run once after seeding (timed), as the worker would have kept them current.
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -12,14 +16,15 @@ import { cpus, loadavg } from 'node:os';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions, migrateWithLock } from '@torgovo/core';
-import { OrderStatsRollup } from '@torgovo/trading';
+import { AppConfig, dataSourceOptions, migrateWithLock, validateEnv } from '@torgovo/core';
+import { compactPaymentRevenue } from '@torgovo/payments';
+import { OrderStatsRollup, PerformanceEngine, recomputePnlDayStats } from '@torgovo/trading';
 import { createApiApp } from '../../apps/api/src/bootstrap';
-import { seedAccounts, seedOrders } from './seed';
+import { seedAccounts, seedOrders, withoutOrderIndexes } from './seed';
 
 const ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const TZ = 'Asia/Karachi';
-const CHUNK = 500_000;
+const CHUNK = 1_000_000;
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -45,26 +50,41 @@ async function main(): Promise<void> {
   const budgetMs = Number(arg('seed-budget-s', '1800')) * 1000;
   const runs = Number(arg('runs', '10'));
   const explainFile = arg('explain', '');
-  const name = `torgovo_bench_admin_${randomBytes(4).toString('hex')}`;
-  await onAdmin((c) => c.query(`CREATE DATABASE ${name}`));
+  const reuse = arg('db', '');
+  const keep = process.argv.includes('--keep') || reuse !== '';
+  const name = reuse || `torgovo_bench_admin_${randomBytes(4).toString('hex')}`;
+  if (!reuse) await onAdmin((c) => c.query(`CREATE DATABASE ${name}`));
+  // The FIFO PnL recomputation over millions of orders is the one long statement: bounded here.
+  const pnlTimeoutS = Number(arg('pnl-timeout-s', '1800'));
+  await onAdmin((c) => c.query(`ALTER DATABASE ${name} SET statement_timeout = '${pnlTimeoutS}s'`));
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
   const ds = await new DataSource({ ...dataSourceOptions(url.toString(), 2, 'bench-admin'), entities: [] }).initialize();
   let app: NestFastifyApplication | undefined;
   try {
     await migrateWithLock(ds);
-    await ds.query(`SET synchronous_commit = off`);
     const seedStart = Date.now();
-    await seedAccounts(ds, users);
-    log(`accounts seeded: ${users} users in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
+    const db = ds.createQueryRunner();
+    await db.connect();
+    await db.query(`SET synchronous_commit = off`);
     let seeded = 0;
-    const ordersStart = Date.now();
-    while (seeded < ordersWanted && Date.now() - seedStart < budgetMs) {
-      const to = Math.min(ordersWanted, seeded + CHUNK);
-      await seedOrders(ds, seeded + 1, to, ordersWanted, users);
-      seeded = to;
-      log(`orders: ${seeded} (${((Date.now() - ordersStart) / 1000).toFixed(0)} s, ${Math.round(seeded / ((Date.now() - ordersStart) / 1000))}/s)`);
+    let indexS = 0;
+    if (!reuse) {
+      await seedAccounts(db, users);
+      log(`accounts seeded: ${users} users in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
+      const ordersStart = Date.now();
+      indexS = await withoutOrderIndexes(db, log, async () => {
+        while (seeded < ordersWanted && Date.now() - seedStart < budgetMs) {
+          const to = Math.min(ordersWanted, seeded + CHUNK);
+          await seedOrders(db, seeded + 1, to, ordersWanted, users);
+          seeded = to;
+          log(`orders: ${seeded} (${((Date.now() - ordersStart) / 1000).toFixed(0)} s, ${Math.round(seeded / ((Date.now() - ordersStart) / 1000))}/s)`);
+        }
+      });
+    } else {
+      [{ seeded }] = (await ds.query(`SELECT count(*)::int AS seeded FROM orders`)) as Array<{ seeded: number }>;
     }
+    await db.release();
     const seedS = (Date.now() - seedStart) / 1000;
     let t = Date.now();
     await ds.query('VACUUM ANALYZE');
@@ -72,9 +92,24 @@ async function main(): Promise<void> {
     t = Date.now();
     const steps = await new OrderStatsRollup(ds, TZ).catchUp();
     const rollupS = (Date.now() - t) / 1000;
+    t = Date.now();
+    let pnlNote: string;
+    if (arg('pnl', 'yes') === 'yes') {
+      try {
+        const config = new AppConfig(validateEnv({ APP_TIMEZONE: TZ, JWT_SECRET: 'x'.repeat(40), ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64') }));
+        const { rows } = await recomputePnlDayStats(ds, new PerformanceEngine(ds, config), TZ);
+        pnlNote = `PnL by day recomputed (FIFO over every book) in ${((Date.now() - t) / 1000).toFixed(0)} s → ${rows} rows`;
+      } catch (err) {
+        pnlNote = `PnL by day NOT recomputed: ${(err as Error).message} after ${((Date.now() - t) / 1000).toFixed(0)} s`;
+      }
+    } else pnlNote = 'PnL by day not recomputed this run (--pnl no)';
+    log(pnlNote);
+    t = Date.now();
+    const { folded } = await compactPaymentRevenue(ds, TZ);
+    log(`payment revenue folded: ${folded} appended rows in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     const [{ rollup_rows }] = (await ds.query(`SELECT count(*)::int AS rollup_rows FROM order_day_stats`)) as Array<{ rollup_rows: number }>;
     const [{ orders_table }] = (await ds.query(`SELECT pg_size_pretty(pg_total_relation_size('orders')) AS orders_table`)) as Array<{ orders_table: string }>;
-    log(`seeded ${seeded} orders; total seeding ${seedS.toFixed(0)} s; VACUUM ANALYZE ${vacuumS.toFixed(0)} s; rollup ${rollupS.toFixed(1)} s in ${steps} steps → ${rollup_rows} rows; orders table + indexes ${orders_table}`);
+    log(`seeded ${seeded} orders; total seeding ${seedS.toFixed(0)} s (of which index builds ${indexS.toFixed(0)} s); VACUUM ANALYZE ${vacuumS.toFixed(0)} s; rollup ${rollupS.toFixed(1)} s in ${steps} steps → ${rollup_rows} rows; orders table + indexes ${orders_table}`);
 
     Object.assign(process.env, {
       NODE_ENV: 'test',
@@ -95,9 +130,9 @@ async function main(): Promise<void> {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email: 'bench-admin@example.com', password: 'correct-horse-battery', full_name: 'Bench Admin' }),
     });
-    if (reg.status !== 201) throw new Error(`register: ${reg.status} ${await reg.text()}`);
-    const { user } = (await reg.json()) as { user: { id: string } };
-    await ds.query(`UPDATE users SET role = 'admin' WHERE id = $1`, [user.id]);
+    // 409: a database timed again (--db) has its admin already.
+    if (reg.status !== 201 && reg.status !== 409) throw new Error(`register: ${reg.status} ${await reg.text()}`);
+    await ds.query(`UPDATE users SET role = 'admin' WHERE email = 'bench-admin@example.com'`);
     const login = await fetch(`${base}/api/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -175,7 +210,8 @@ async function main(): Promise<void> {
     console.log(
       [
         '',
-        `users ${users}, orders ${seeded} (of ${ordersWanted} asked), seeding ${seedS.toFixed(0)} s (+ VACUUM ANALYZE ${vacuumS.toFixed(0)} s), rollup ${rollupS.toFixed(1)} s → ${rollup_rows} rows, orders ${orders_table}`,
+        `users ${users}, orders ${seeded} (of ${ordersWanted} asked), seeding ${seedS.toFixed(0)} s (index builds ${indexS.toFixed(0)} s of it) (+ VACUUM ANALYZE ${vacuumS.toFixed(0)} s), rollup ${rollupS.toFixed(1)} s → ${rollup_rows} rows, orders ${orders_table}`,
+        pnlNote,
         `cpus ${cpus().length}, load average now ${loadavg().map((l) => l.toFixed(1)).join(' / ')}; ${runs} timed runs per endpoint after one warm-up, one at a time`,
         '| request | status | p50 | p95 | max | bytes |',
         '| --- | ---: | ---: | ---: | ---: | ---: |',
@@ -185,7 +221,8 @@ async function main(): Promise<void> {
   } finally {
     await app?.close();
     await ds.destroy();
-    await onAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    if (keep) console.log(`kept database ${name}: DROP DATABASE ${name} when done`);
+    else await onAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
   }
 }
 

@@ -242,16 +242,17 @@ describe('admin figures and lists (/api/admin/*)', () => {
     const rev = await get<{ total_usd: string; by_month: unknown[]; by_month_and_plan: unknown[] }>('/api/admin/revenue?from=2026-01&to=2026-03');
     expect(rev.status).toBe(200);
     expect(rev.body.total_usd).toBe('70.75');
+    const none = { refunds: 0, refunds_usd: '0' };
     // 2026-01-31T19:30Z is February 1st in Karachi.
     expect(rev.body.by_month).toEqual([
-      { month: '2026-01', payments: 1, revenue_usd: '29' },
-      { month: '2026-02', payments: 2, revenue_usd: '41.75' },
-      { month: '2026-03', payments: 0, revenue_usd: '0' },
+      { month: '2026-01', payments: 1, revenue_usd: '29', ...none, net_usd: '29' },
+      { month: '2026-02', payments: 2, revenue_usd: '41.75', ...none, net_usd: '41.75' },
+      { month: '2026-03', payments: 0, revenue_usd: '0', ...none, net_usd: '0' },
     ]);
     expect(rev.body.by_month_and_plan).toEqual([
-      { month: '2026-01', plan: 'pro', payments: 1, revenue_usd: '29' },
-      { month: '2026-02', plan: 'pro', payments: 1, revenue_usd: '29.5' },
-      { month: '2026-02', plan: 'profit_share', payments: 1, revenue_usd: '12.25' },
+      { month: '2026-01', plan: 'pro', payments: 1, revenue_usd: '29', ...none, net_usd: '29' },
+      { month: '2026-02', plan: 'pro', payments: 1, revenue_usd: '29.5', ...none, net_usd: '29.5' },
+      { month: '2026-02', plan: 'profit_share', payments: 1, revenue_usd: '12.25', ...none, net_usd: '12.25' },
     ]);
   });
 

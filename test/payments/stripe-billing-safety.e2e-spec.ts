@@ -1,3 +1,4 @@
+import { Decimal } from '@torgovo/core';
 import { StripeCancelOutboxWorker } from '@torgovo/payments';
 import { BillingSweeps } from '@torgovo/subscriptions';
 import { nowSec, Wire } from '../fakes/stripe/stripe-wire';
@@ -87,6 +88,23 @@ describe('Stripe billing safety', () => {
     expect(h.fake.requestsTo('GET', `/v1/checkout/sessions/${res.body.session_id}`)).toHaveLength(1); // the expiry was refused: it was complete
     // The payment stays for its webhook to settle, not "cancelled".
     expect(await h.count(`SELECT count(*) AS n FROM payments WHERE id = $1 AND status = 'pending'`, [res.body.payment_id])).toBe(1);
+    // The admin's revenue for Enterprise (all months), before the webhooks.
+    const admin = await h.t.admin();
+    const enterpriseRevenue = async () => {
+      const rev = await h.t.request<{ by_month_and_plan: Array<{ plan: string; payments: number; revenue_usd: string; refunds: number; refunds_usd: string }> }>(
+        'GET',
+        '/api/admin/revenue',
+        { token: admin.access_token },
+      );
+      const rows = rev.body.by_month_and_plan.filter((r) => r.plan === 'enterprise');
+      return {
+        payments: rows.reduce((n, r) => n + r.payments, 0),
+        revenue: rows.reduce((n, r) => n.plus(r.revenue_usd), new Decimal(0)),
+        refunds: rows.reduce((n, r) => n + r.refunds, 0),
+        refunded: rows.reduce((n, r) => n.plus(r.refunds_usd), new Decimal(0)),
+      };
+    };
+    const revenueBefore = await enterpriseRevenue();
 
     expect((await h.deliver(h.fake.event('checkout.session.completed', paid.session))).status).toBe(200);
     expect((await h.deliver(h.fake.event('invoice.paid', paid.invoice))).status).toBe(200);
@@ -99,6 +117,14 @@ describe('Stripe billing safety', () => {
     expect(await unapplied(res.body.subscription_id)).toEqual([expect.objectContaining({ code: 'invalid_state', stripe_subscription_id: stripeSubId, refund_id: refunds[0].id })]);
     const hist = await h.t.request<{ items: Array<{ payment_id: string; status: string; refunded_at: string | null; failure_reason: string | null }> }>('GET', '/api/payments/history', { token: user.access_token });
     expect(hist.body.items.find((p) => p.payment_id === res.body.payment_id)).toMatchObject({ status: 'completed', refunded_at: expect.any(String), failure_reason: 'unapplied: invalid_state' });
+    // Received and refunded, both in the admin's revenue (the payments trigger counted the webhook's writes).
+    const revenueAfter = await enterpriseRevenue();
+    expect({
+      payments: revenueAfter.payments - revenueBefore.payments,
+      revenue: revenueAfter.revenue.minus(revenueBefore.revenue).toFixed(),
+      refunds: revenueAfter.refunds - revenueBefore.refunds,
+      refunded: revenueAfter.refunded.minus(revenueBefore.refunded).toFixed(),
+    }).toEqual({ payments: 1, revenue: '99', refunds: 1, refunded: '99' });
   });
 
   it('a new Checkout while the previous session is still open (< 10 min left to pay) expires the previous session first', async () => {

@@ -7,7 +7,8 @@ import { LogCapture } from '../support/app';
 import { FakeStripeServer } from '../fakes/stripe/fake-stripe-server';
 import { BillingScheduler } from '../../libs/subscriptions/src/billing-scheduler';
 import { RetentionSweeper } from '@torgovo/core';
-import { StripeCancelOutboxWorker } from '@torgovo/payments';
+import { PaymentRevenueCompactionJob, StripeCancelOutboxWorker } from '@torgovo/payments';
+import { PnlDayRollupJob } from '@torgovo/trading';
 import { DataSource } from 'typeorm';
 import Stripe from 'stripe';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
@@ -40,6 +41,8 @@ describe('embedded default (PGlite, worker in process)', () => {
       WORKER_ENABLED: 'true',
       // Ticked by hand below, so its timer cannot race the assertion.
       STRIPE_CANCEL_OUTBOX_INTERVAL_SECONDS: '0',
+      // Ticks beside every request below (it once stopped the embedded server answering).
+      ORDER_STATS_ROLLUP_INTERVAL_SECONDS: '1',
       PORT: '3000',
       ADMIN_EMAIL: 'admin@example.com',
       ADMIN_PASSWORD: 'admin-password-1',
@@ -242,4 +245,31 @@ describe('embedded default (PGlite, worker in process)', () => {
     expect(replayed).toMatchObject({ status: 200, body: { refresh_token: refreshed.body.refresh_token } });
     expect((await call('POST', '/api/auth/logout', { refresh_token: refreshed.body.refresh_token }, refreshed.body.access_token)).status).toBe(204);
   }, 90_000);
+
+  it('the admin rollups run on PGlite: order stats (ticking beside the requests), PnL by day, revenue folding', async () => {
+    const ds = app.get(DataSource);
+    const admin = await call<{ access_token: string }>('POST', '/api/auth/login', { email: 'admin@example.com', password: 'admin-password-1' });
+    // The journeys above filled orders (paper and live) while the job ticked every second.
+    const [{ finished }] = (await ds.query(`SELECT count(*)::int AS finished FROM orders WHERE closed_at IS NOT NULL`)) as Array<{ finished: number }>;
+    expect(finished).toBeGreaterThanOrEqual(2);
+    let rolled = 0;
+    for (let i = 0; i < 50 && rolled < finished; i++) {
+      [{ rolled }] = (await ds.query(`SELECT coalesce(sum(orders), 0)::int AS rolled FROM order_day_stats`)) as Array<{ rolled: number }>;
+      if (rolled < finished) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(rolled).toBe(finished);
+    const stats = await call<{ by_day: Array<{ filled: number }> }>('GET', '/api/admin/trading/stats', undefined, admin.body.access_token);
+    expect(stats.status).toBe(200);
+    expect(stats.body.by_day.reduce((n, d) => n + d.filled, 0)).toBeGreaterThanOrEqual(2);
+
+    // The other admin rollups run on PGlite too: the FIFO PnL recomputation and the revenue folding
+    // (the payments trigger has counted the Stripe payment above).
+    expect(await app.get(PnlDayRollupJob).tick()).toEqual(expect.any(Number));
+    expect(await app.get(PaymentRevenueCompactionJob).tick()).toBeGreaterThanOrEqual(1);
+    const revenue = await call<{ by_month: Array<{ payments: number }> }>('GET', '/api/admin/revenue', undefined, admin.body.access_token);
+    expect(revenue.status).toBe(200);
+    expect(revenue.body.by_month.reduce((n, m) => n + m.payments, 0)).toBeGreaterThanOrEqual(1);
+    const pnl = await call<{ pnl: { computed_at: string | null } }>('GET', '/api/admin/trading/stats', undefined, admin.body.access_token);
+    expect(pnl.body.pnl.computed_at).not.toBeNull();
+  }, 30_000);
 });

@@ -2,9 +2,9 @@ import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { heartbeatRetention, RetentionSweeper, WorkerHeartbeat } from '@torgovo/core';
 import { EmailDispatcher } from '@torgovo/notifications';
-import { PaymentChecker, PaymentsModule, StripeCancelOutboxWorker } from '@torgovo/payments';
+import { PaymentChecker, PaymentRevenueCompactionJob, PaymentsModule, StripeCancelOutboxWorker } from '@torgovo/payments';
 import { BillingSchedulerModule } from '@torgovo/subscriptions';
-import { OrderStatsRollupJob, TradingManagerModule } from '@torgovo/trading';
+import { OrderStatsRollupJob, PnlDayRollupJob, TradingManagerModule } from '@torgovo/trading';
 
 /**
  * Everything that runs on a schedule: the worker process imports it, and so does the api
@@ -16,10 +16,10 @@ import { OrderStatsRollupJob, TradingManagerModule } from '@torgovo/trading';
  * Stripe after the sweep's commit. PaymentChecker matches crypto deposits and expires unpaid crypto
  * payments; EmailDispatcher sends the notification e-mails. RetentionSweeper deletes old operational rows through the
  * policies the libs register with RetentionRegistry. OrderStatsRollupJob extends the daily order
- * rollup behind the admin's figures.
+ * rollup behind the admin's figures, PnlDayRollupJob their PnL by day; PaymentRevenueCompactionJob folds the revenue changes into months.
  */
 @Module({
   imports: [ScheduleModule.forRoot(), TradingManagerModule, PaymentsModule, BillingSchedulerModule],
-  providers: [WorkerHeartbeat, heartbeatRetention, RetentionSweeper, StripeCancelOutboxWorker, PaymentChecker, EmailDispatcher, OrderStatsRollupJob],
+  providers: [WorkerHeartbeat, heartbeatRetention, RetentionSweeper, StripeCancelOutboxWorker, PaymentChecker, EmailDispatcher, OrderStatsRollupJob, PaymentRevenueCompactionJob, PnlDayRollupJob],
 })
 export class WorkerJobsModule {}

@@ -3,9 +3,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig, CommonErrors, Decimal } from '@torgovo/core';
 import { botTotals } from '@torgovo/custom-bots';
-import { revenueByMonthAndPlan } from '@torgovo/payments';
+import { RevenueRow, revenueByMonthAndPlan } from '@torgovo/payments';
 import { mrrByPlan, subscriptionsByPlanAndStatus } from '@torgovo/subscriptions';
-import { OrderStatsService } from '@torgovo/trading';
+import { OrderStatsService, pnlByDay } from '@torgovo/trading';
 import { registrationsByDay, userTotals } from '@torgovo/users';
 import { AdminOverviewResponse, DayRangeQuery, RevenueQuery, RevenueResponse, TradingStatsQuery, TradingStatsResponse, UserStatsResponse } from './dto/admin-stats.dto';
 
@@ -14,6 +14,17 @@ const MAX_MONTHS = 36;
 const TOP_SYMBOLS = 10;
 
 const sum = (values: string[]): string => values.reduce((a, v) => a.plus(v), new Decimal(0)).toFixed();
+
+/** The sums of revenue rows (any number, zeros when none). */
+function totals(rows: RevenueRow[]): Omit<RevenueRow, 'month' | 'plan'> {
+  return {
+    payments: rows.reduce((n, r) => n + r.payments, 0),
+    revenue_usd: sum(rows.map((r) => r.revenue_usd)),
+    refunds: rows.reduce((n, r) => n + r.refunds, 0),
+    refunds_usd: sum(rows.map((r) => r.refunds_usd)),
+    net_usd: sum(rows.map((r) => r.net_usd)),
+  };
+}
 
 /** YYYY-MM-DD ± days, on the calendar (no timezone involved). */
 function addDays(day: string, n: number): string {
@@ -86,8 +97,13 @@ export class AdminStatsService {
 
   async tradingStats(q: TradingStatsQuery): Promise<TradingStatsResponse> {
     const range = { ...this.dayRange(q), mode: q.mode };
-    const [byDay, top, reasons] = await Promise.all([this.orders.byDay(range), this.orders.topSymbols(range, TOP_SYMBOLS), this.orders.reasons(range)]);
-    return { timezone: this.tz, from: range.from, to: range.to, mode: q.mode ?? null, finished: reasons.finished, by_day: byDay, top_symbols: top, reasons: reasons.reasons };
+    const [byDay, top, reasons, pnl] = await Promise.all([
+      this.orders.byDay(range),
+      this.orders.topSymbols(range, TOP_SYMBOLS),
+      this.orders.reasons(range),
+      pnlByDay(this.ds, { timezone: this.tz, ...range }),
+    ]);
+    return { timezone: this.tz, from: range.from, to: range.to, mode: q.mode ?? null, finished: reasons.finished, by_day: byDay, top_symbols: top, reasons: reasons.reasons, pnl };
   }
 
   async revenue(q: RevenueQuery): Promise<RevenueResponse> {
@@ -100,11 +116,9 @@ export class AdminStatsService {
       if (months.length > MAX_MONTHS) throw CommonErrors.validation(`At most ${MAX_MONTHS} months at once`, [{ field: 'from', message: `the range is longer than ${MAX_MONTHS} months` }]);
     }
     const rows = await revenueByMonthAndPlan(this.ds, this.tz, from, to);
-    const byMonth = months.map((month) => {
-      const of = rows.filter((r) => r.month === month);
-      return { month, payments: of.reduce((n, r) => n + r.payments, 0), revenue_usd: sum(of.map((r) => r.revenue_usd)) };
-    });
-    return { timezone: this.tz, from, to, total_usd: sum(rows.map((r) => r.revenue_usd)), by_month: byMonth, by_month_and_plan: rows };
+    const byMonth = months.map((month) => ({ month, ...totals(rows.filter((r) => r.month === month)) }));
+    const all = totals(rows);
+    return { timezone: this.tz, from, to, total_usd: all.revenue_usd, refunds_usd: all.refunds_usd, net_usd: all.net_usd, by_month: byMonth, by_month_and_plan: rows };
   }
 
   private dayRange(q: DayRangeQuery): { from: string; to: string } {

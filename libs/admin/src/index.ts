@@ -5,3 +5,4 @@ export * from './admin-stats.service';
 export * from './admin-records.service';
 export * from './dto/admin-stats.dto';
 export * from './dto/admin-records.dto';
+export * from './dto/admin-pnl.dto';

@@ -79,7 +79,7 @@ export class UnmatchedDepositsController {
   @ApiErrors({ 404: ['deposit_not_found', 'payment_not_found'], 409: ['deposit_not_assignable', 'payment_not_assignable'] })
   @HttpCode(200)
   @ApiOkResponse({ type: AssignDepositResponse })
-  assign(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: AssignDepositDto, @CurrentUser() admin: AuthUser): Promise<AssignDepositResponse> {
-    return this.deposits.assign(admin.id, id, dto.payment_id);
+  assign(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: AssignDepositDto, @CurrentUser() admin: AuthUser, @ReqMeta() meta: RequestMeta): Promise<AssignDepositResponse> {
+    return this.deposits.assign({ id: admin.id, ip: meta.ip, user_agent: meta.user_agent }, id, dto.payment_id);
   }
 }

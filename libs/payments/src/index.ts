@@ -24,4 +24,5 @@ export * from './crypto/payment-checker';
 export * from './crypto/unmatched-deposits.service';
 export * from './coingate/coingate-payments.service';
 export * from './admin-payments-query';
-export * from './payment-stats';
+export * from './revenue/payment-revenue';
+export * from './revenue/payment-revenue.job';

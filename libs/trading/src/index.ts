@@ -26,6 +26,8 @@ export * from './orders/dto/list-orders.query';
 export * from './orders/stats/order-stats-sql';
 export * from './orders/stats/order-stats-rollup';
 export * from './orders/stats/order-stats.service';
+export * from './performance/pnl-day-stats';
+export * from './manager/pnl-day-rollup.job';
 export * from './orders/admin-orders-query';
 export * from './manager/trading-manager.module';
 export * from './manager/trading-manager';

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
+import { TradingPnlResponse } from './admin-pnl.dto';
 
 const DAY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
@@ -147,26 +148,35 @@ export class TradingStatsResponse {
   @ApiProperty({ type: [OrderDayResponse] }) by_day: OrderDayResponse[];
   @ApiProperty({ type: [TopSymbolResponse], description: 'top 10 by USD volume, then by orders' }) top_symbols: TopSymbolResponse[];
   @ApiProperty({ type: [OrderReasonResponse], description: 'orders that ended without a fill, by status and reason' }) reasons: OrderReasonResponse[];
+  @ApiProperty({ type: TradingPnlResponse, description: 'realised PnL by day of every bot and follower book' }) pnl: TradingPnlResponse;
 }
 
 export class RevenueMonthPlanResponse {
   @ApiProperty({ example: '2026-11' }) month: string;
-  @ApiProperty() plan: string;
-  @ApiProperty({ type: 'integer' }) payments: number;
-  @ApiProperty() revenue_usd: string;
+  @ApiProperty({ description: "plan code; profit-share payments as 'profit_share'" }) plan: string;
+  @ApiProperty({ type: 'integer', description: 'payments completed in the month' }) payments: number;
+  @ApiProperty({ example: '2900', description: 'gross: money received in the month' }) revenue_usd: string;
+  @ApiProperty({ type: 'integer', description: 'payments refunded in the month (whenever they were paid)' }) refunds: number;
+  @ApiProperty({ example: '29', description: 'money refunded in the month' }) refunds_usd: string;
+  @ApiProperty({ example: '2871', description: 'revenue_usd − refunds_usd' }) net_usd: string;
 }
 
 export class RevenueMonthResponse {
   @ApiProperty({ example: '2026-11' }) month: string;
   @ApiProperty({ type: 'integer' }) payments: number;
-  @ApiProperty() revenue_usd: string;
+  @ApiProperty({ description: 'gross' }) revenue_usd: string;
+  @ApiProperty({ type: 'integer' }) refunds: number;
+  @ApiProperty() refunds_usd: string;
+  @ApiProperty() net_usd: string;
 }
 
 export class RevenueResponse {
   @ApiProperty() timezone: string;
   @ApiProperty({ example: '2025-12' }) from: string;
   @ApiProperty({ example: '2026-11' }) to: string;
-  @ApiProperty() total_usd: string;
+  @ApiProperty({ description: 'gross over the range' }) total_usd: string;
+  @ApiProperty() refunds_usd: string;
+  @ApiProperty() net_usd: string;
   @ApiProperty({ type: [RevenueMonthResponse], description: 'every month of the range, zeros included' }) by_month: RevenueMonthResponse[];
   @ApiProperty({ type: [RevenueMonthPlanResponse] }) by_month_and_plan: RevenueMonthPlanResponse[];
 }

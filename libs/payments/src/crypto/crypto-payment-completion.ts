@@ -23,6 +23,9 @@ export interface CompletedCryptoPayment {
 /** How the completion is recorded: who did it (null = the system) and what to add to the audit row. */
 export interface CompletionContext {
   actorId: string | null;
+  /** The admin's request, when an admin completes it. */
+  ip?: string | null;
+  user_agent?: string | null;
   event: 'payment.completed' | 'payment.assigned';
   data?: Record<string, unknown>;
 }
@@ -92,6 +95,8 @@ export class CryptoPaymentCompletion {
             actor: ctx.actorId ? 'admin' : p.provider,
             ...ctx.data,
           },
+          ip: ctx.ip ?? null,
+          user_agent: ctx.user_agent ?? null,
         },
         m,
       );

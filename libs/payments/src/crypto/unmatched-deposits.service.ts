@@ -26,6 +26,13 @@ const COMPLETE_PAYMENT_SQL = `
   RETURNING id, user_id, subscription_id, kind, provider, amount_usd::text AS amount_usd, crypto_currency,
             received_amount::text AS received_amount, tx_hash`;
 
+/** The admin acting, and their request (audited with the assignment). */
+export interface AdminActor {
+  id: string;
+  ip: string | null;
+  user_agent: string | null;
+}
+
 /** Deposits that matched no open payment, and an admin's decision about one. */
 @Injectable()
 export class UnmatchedDepositsService {
@@ -62,7 +69,8 @@ export class UnmatchedDepositsService {
   }
 
   /** The admin says which payment this deposit pays: it completes (and activates) as if matched, audited as theirs. */
-  async assign(adminId: string, depositId: string, paymentId: string, now = new Date()): Promise<AssignDepositResponse> {
+  async assign(admin: AdminActor, depositId: string, paymentId: string, now = new Date()): Promise<AssignDepositResponse> {
+    const adminId = admin.id;
     const run = this.ds.transaction(async (m) => {
       if (!(await m.getRepository(Payment).exists({ where: { id: paymentId } }))) throw PaymentErrors.paymentNotFound();
       const [taken] = (await m.query(TAKE_DEPOSIT_SQL, [depositId, paymentId, adminId, now])) as [Array<{ id: string; dep_id: string; tx_id: string; ccy: string; amount: string }>, number];
@@ -74,7 +82,7 @@ export class UnmatchedDepositsService {
       const [done] = (await m.query(COMPLETE_PAYMENT_SQL, [paymentId, deposit.amount, deposit.tx_id, deposit.dep_id, deposit.ccy, now])) as [CompletedCryptoPayment[], number];
       // Throwing rolls the deposit back to unmatched.
       if (!done[0]) throw PaymentErrors.paymentNotAssignable();
-      await this.completion.apply(m, done, { actorId: adminId, event: 'payment.assigned', data: { deposit_id: deposit.id, dep_id: deposit.dep_id } }, now);
+      await this.completion.apply(m, done, { actorId: adminId, ip: admin.ip, user_agent: admin.user_agent, event: 'payment.assigned', data: { deposit_id: deposit.id, dep_id: deposit.dep_id } }, now);
       await this.notifier.paymentsConfirmed(m, [paymentId]);
       return { deposit_id: deposit.id, payment_id: paymentId, status: 'completed' as const, subscription_id: done[0].subscription_id };
     });

@@ -15,7 +15,6 @@ export class OrderStatsRollupJob implements OnApplicationBootstrap, OnModuleDest
   private readonly logger = new Logger(OrderStatsRollupJob.name);
   private readonly job: PeriodicJob;
   readonly rollup: OrderStatsRollup;
-  private readonly embedded: boolean;
 
   constructor(
     @InjectDataSource() ds: DataSource,
@@ -25,16 +24,16 @@ export class OrderStatsRollupJob implements OnApplicationBootstrap, OnModuleDest
   ) {
     this.job = new PeriodicJob(ds, scheduler, 'order-stats-rollup', ORDER_STATS_ROLLUP_LOCK_KEY);
     this.rollup = new OrderStatsRollup(ds, app.env.APP_TIMEZONE);
-    this.embedded = app.embedded;
   }
 
   /**
-   * Not on the embedded PGlite: its data is small enough for the figures without a rollup, and with
-   * the job ticking there the embedded smoke test stopped answering (not understood yet; see the
-   * admin-stats report) — so the timer stays off there.
+   * Also on the embedded PGlite. It was kept off there when the embedded smoke test stopped answering
+   * with it ticking: that branch still served PGlite through pglite-socket's own queue, which
+   * interleaved the job's lock connection and transaction with the requests' extended-protocol
+   * batches and stopped for good when PGlite threw (see PGliteSessionQueue). Under our session queue
+   * each slice is one short transaction that owns the session; test/smoke/embedded ticks it every second.
    */
   onApplicationBootstrap(): void {
-    if (this.embedded) return;
     this.job.start(this.config.ORDER_STATS_ROLLUP_INTERVAL_SECONDS * 1000, () => this.tick());
   }
 

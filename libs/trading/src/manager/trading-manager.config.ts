@@ -64,6 +64,10 @@ export class TradingManagerConfig {
   @Transform(envInt) @IsInt() @Min(0) @Max(86_400)
   ORDER_STATS_ROLLUP_INTERVAL_SECONDS = 60;
 
+  /** How often the platform's realised PnL by day (pnl_day_stats, the FIFO engine over every book) is recomputed; 0 = never. */
+  @Transform(envInt) @IsInt() @Min(0) @Max(86_400)
+  PNL_ROLLUP_INTERVAL_SECONDS = 900;
+
   static fromEnv(env: NodeJS.ProcessEnv = process.env): TradingManagerConfig {
     return loadEnvSection(TradingManagerConfig, env);
   }

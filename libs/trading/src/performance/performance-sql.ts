@@ -58,6 +58,8 @@ export const GROUP_EXPRESSIONS = {
   book: BOOK_SQL,
   user: `o.user_id::text`,
   all: `'all'`,
+  /** Every book summed per quote currency (the admin's platform PnL by day: sums never mix currencies). */
+  quote: `split_part(o.symbol, '/', 2)`,
 } as const;
 
 const S = 18; // output scale: numeric(36,18) like every money column

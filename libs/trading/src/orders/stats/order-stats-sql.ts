@@ -39,6 +39,11 @@ export function rolledUpToSql(tz: string): string {
   return `(SELECT CASE WHEN timezone = ${tz} THEN rolled_up_to ELSE '-infinity'::timestamptz END FROM order_stats_state WHERE id = 1)`;
 }
 
+/** The watermark's value now, for `floor` above (text: a JS Date would drop the microseconds). */
+export function watermarkFloorSql(tz: string): string {
+  return `SELECT ${rolledUpToSql(tz)}::text AS floor`;
+}
+
 /** Start of the calendar day `day` (a date expression) in timezone `tz`, as timestamptz. */
 export function dayStartSql(day: string, tz: string): string {
   return `((${day})::timestamp AT TIME ZONE ${tz})`;
@@ -47,9 +52,12 @@ export function dayStartSql(day: string, tz: string): string {
 /**
  * Finished-order stats rows for the days [$from, $to] (dates) in timezone $tz: the rollup's rows
  * plus the finished orders past its watermark, read from orders_closed_idx. Parameter positions
- * are given by the caller.
+ * are given by the caller. `floor` is a value of the watermark read before the statement
+ * (watermarkFloorSql): redundant, as the watermark only moves forward, but a constant the planner
+ * can estimate — against the subquery alone it guessed a third of all orders and, at 10M orders,
+ * the plan's cost crossed jit_above_cost: 1.4 s of JIT compilation for a 70 ms statement.
  */
-export function finishedOrderRowsSql(p: { tz: string; from: string; to: string }): string {
+export function finishedOrderRowsSql(p: { tz: string; from: string; to: string; floor: string }): string {
   return `SELECT r.day, r.mode, r.symbol, r.status, r.reason_code, r.orders, r.filled_orders, r.quote_volume
             FROM order_day_stats r JOIN order_stats_state st ON st.id = 1 AND st.timezone = ${p.tz}
            WHERE r.day >= ${p.from}::date AND r.day <= ${p.to}::date
@@ -57,5 +65,6 @@ export function finishedOrderRowsSql(p: { tz: string; from: string; to: string }
           SELECT ${orderStatColumnsSql('o', p.tz)}
             FROM orders o
            WHERE o.closed_at >= greatest(${rolledUpToSql(p.tz)}, ${dayStartSql(`${p.from}::date`, p.tz)})
+             AND o.closed_at >= ${p.floor}::timestamptz
              AND o.closed_at < ${dayStartSql(`${p.to}::date + 1`, p.tz)}`;
 }

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig, Decimal, toDecimalString } from '@torgovo/core';
 import type { OrderMode } from '../entities/order.entity';
-import { dayStartSql, finishedOrderRowsSql, isUsdQuoteSql, rolledUpToSql } from './order-stats-sql';
+import { dayStartSql, finishedOrderRowsSql, isUsdQuoteSql, rolledUpToSql, watermarkFloorSql } from './order-stats-sql';
 
 export interface OrderTotals {
   /** Every order row. */
@@ -69,14 +69,21 @@ export class OrderStatsService {
     return this.config.env.APP_TIMEZONE;
   }
 
+  /** See finishedOrderRowsSql's `floor`. */
+  private async floor(): Promise<string> {
+    const [{ floor }] = (await this.ds.query(watermarkFloorSql('$1'), [this.tz])) as Array<{ floor: string }>;
+    return floor;
+  }
+
   async totals(): Promise<OrderTotals> {
+    const floor = await this.floor();
     const [row] = (await this.ds.query(
       `WITH fin AS (
          SELECT r.mode, r.symbol, r.orders, r.quote_volume
            FROM order_day_stats r JOIN order_stats_state st ON st.id = 1 AND st.timezone = $1
          UNION ALL
          SELECT o.mode, o.symbol, 1, CASE WHEN o.filled > 0 THEN coalesce(o.cost, 0) ELSE 0 END
-           FROM orders o WHERE o.closed_at >= ${rolledUpToSql('$1')}
+           FROM orders o WHERE o.closed_at >= ${rolledUpToSql('$1')} AND o.closed_at >= $2::timestamptz
        ), unfinished AS (
          SELECT (SELECT count(*) FROM orders WHERE status IN ('pending', 'submitting'))
               + (SELECT count(*) FROM orders WHERE status = 'open') AS n
@@ -86,7 +93,7 @@ export class OrderStatsService {
               (SELECT count(*) FROM orders WHERE created_at >= ${dayStartSql(`(now() AT TIME ZONE $1)::date`, '$1')}) AS today,
               (SELECT sum(quote_volume) FILTER (WHERE mode = 'live') FROM fin WHERE ${isUsdQuoteSql('symbol')}) AS usd_live,
               (SELECT sum(quote_volume) FILTER (WHERE mode = 'paper') FROM fin WHERE ${isUsdQuoteSql('symbol')}) AS usd_paper`,
-      [this.tz],
+      [this.tz, floor],
     )) as Array<Record<string, string | null>>;
     return {
       total: num(row.total),
@@ -98,8 +105,9 @@ export class OrderStatsService {
 
   /** Finished orders per day of closed_at, every day of the range (zeros included). */
   async byDay(r: OrderStatsRange): Promise<OrderDayRow[]> {
+    const floor = await this.floor();
     const rows = (await this.ds.query(
-      `WITH f AS (${finishedOrderRowsSql({ tz: '$1', from: '$2', to: '$3' })})
+      `WITH f AS (${finishedOrderRowsSql({ tz: '$1', from: '$2', to: '$3', floor: '$5' })})
        SELECT to_char(d.day, 'YYYY-MM-DD') AS day,
               coalesce(sum(f.orders), 0) AS finished,
               coalesce(sum(f.orders) FILTER (WHERE f.status = 'filled'), 0) AS filled,
@@ -110,7 +118,7 @@ export class OrderStatsService {
          FROM generate_series($2::date, $3::date, interval '1 day') AS d(day)
          LEFT JOIN f ON f.day = d.day::date AND ($4::text IS NULL OR f.mode = $4)
         GROUP BY d.day ORDER BY d.day`,
-      [this.tz, r.from, r.to, r.mode ?? null],
+      [this.tz, r.from, r.to, r.mode ?? null, floor],
     )) as Array<Record<string, string | null>>;
     return rows.map((x) => ({
       day: x.day as string,
@@ -125,15 +133,16 @@ export class OrderStatsService {
 
   /** The symbols with the most USD volume (then the most orders) in the range. */
   async topSymbols(r: OrderStatsRange, limit: number): Promise<OrderSymbolRow[]> {
+    const floor = await this.floor();
     const rows = (await this.ds.query(
-      `WITH f AS (${finishedOrderRowsSql({ tz: '$1', from: '$2', to: '$3' })})
+      `WITH f AS (${finishedOrderRowsSql({ tz: '$1', from: '$2', to: '$3', floor: '$6' })})
        SELECT symbol, sum(orders) AS orders, sum(filled_orders) AS filled_orders, sum(quote_volume) AS quote_volume,
               bool_and(${isUsdQuoteSql('symbol')}) AS usd
          FROM f WHERE ($4::text IS NULL OR mode = $4)
         GROUP BY symbol
         ORDER BY CASE WHEN bool_and(${isUsdQuoteSql('symbol')}) THEN sum(quote_volume) ELSE 0 END DESC, sum(orders) DESC, symbol
         LIMIT $5`,
-      [this.tz, r.from, r.to, r.mode ?? null, limit],
+      [this.tz, r.from, r.to, r.mode ?? null, limit, floor],
     )) as Array<{ symbol: string; orders: string; filled_orders: string; quote_volume: string; usd: boolean }>;
     return rows.map((x) => ({
       symbol: x.symbol,
@@ -146,12 +155,13 @@ export class OrderStatsService {
 
   /** Orders that ended without a fill's status, by status and reason code, with their share of all finished orders. */
   async reasons(r: OrderStatsRange): Promise<{ finished: number; reasons: OrderReasonRow[] }> {
+    const floor = await this.floor();
     const rows = (await this.ds.query(
-      `WITH f AS (${finishedOrderRowsSql({ tz: '$1', from: '$2', to: '$3' })}),
+      `WITH f AS (${finishedOrderRowsSql({ tz: '$1', from: '$2', to: '$3', floor: '$5' })}),
             g AS (SELECT status, reason_code, sum(orders) AS orders FROM f WHERE ($4::text IS NULL OR mode = $4) GROUP BY status, reason_code)
        SELECT status, reason_code, orders, sum(orders) OVER () AS finished FROM g
         ORDER BY status = 'filled' DESC, orders DESC, status, reason_code`,
-      [this.tz, r.from, r.to, r.mode ?? null],
+      [this.tz, r.from, r.to, r.mode ?? null, floor],
     )) as Array<{ status: string; reason_code: string; orders: string; finished: string }>;
     const finished = rows.length > 0 ? num(rows[0].finished) : 0;
     return {
