@@ -44,3 +44,8 @@ export * from './manager/open-orders-sync';
 export * from './manager/order-notify-listener';
 export * from './manager/backoff';
 export * from './manager/order-stats-rollup.job';
+export * from './manager/order-control.config';
+export * from './manager/order-control.module';
+export * from './manager/order-cancels';
+export * from './manager/order-watchdog';
+export * from './orders/stats/order-latency';

@@ -10,6 +10,8 @@ import { OrderRecord } from './orders/entities/order.entity';
 import { OrdersController } from './orders/orders.controller';
 import { OrdersService } from './orders/orders.service';
 import { OrderOwners } from './manager/order-owners';
+import { OrderTransitions } from './manager/order-transitions';
+import { OrderLatencyStats } from './orders/stats/order-latency';
 import { OrderCredentialUse } from './orders/order-credential-use';
 import { OrderStatsService } from './orders/stats/order-stats.service';
 import { DEFAULT_PAPER_EXCHANGE_OPTIONS, PaperExchangeOptions } from './gateway/paper/paper-exchange-gateway';
@@ -20,6 +22,8 @@ const providers = [
   OrderOwners,
   OrderCredentialUse,
   OrderStatsService,
+  OrderTransitions,
+  OrderLatencyStats,
   LiveCredentialTester,
   { provide: EXCHANGE_CREDENTIAL_TESTER, useExisting: LiveCredentialTester },
 ];
@@ -33,7 +37,7 @@ const providers = [
   imports: [TypeOrmModule.forFeature([PaperAccount, PaperBalance, PaperOrder, OrderRecord])],
   controllers: [OrdersController],
   providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: DEFAULT_PAPER_EXCHANGE_OPTIONS }],
-  exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService],
+  exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, OrderTransitions, OrderLatencyStats],
 })
 export class TradingModule {
   /** The same module with other paper-exchange settings (starting balance, fee). */
@@ -42,7 +46,7 @@ export class TradingModule {
       module: TradingModule,
       controllers: [OrdersController],
       providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: { ...DEFAULT_PAPER_EXCHANGE_OPTIONS, ...options } }],
-      exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService],
+      exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, OrderTransitions, OrderLatencyStats],
     };
   }
 }
