@@ -125,7 +125,11 @@ export class OrderTransitions {
                 status = CASE WHEN o.status = 'pending' AND o.sent_at IS NULL THEN 'canceled' ELSE o.status END,
                 reason = CASE WHEN o.status = 'pending' AND o.sent_at IS NULL THEN $3 ELSE o.reason END,
                 closed_at = CASE WHEN o.status = 'pending' AND o.sent_at IS NULL THEN now() ELSE o.closed_at END,
-                cancel_requested_at = coalesce(o.cancel_requested_at, now()), updated_at = now()
+                cancel_requested_at = coalesce(o.cancel_requested_at, now()),
+                -- Waiting to retry a placement that may have reached the exchange: looked up now, not after its backoff.
+                next_attempt_at = CASE WHEN o.status = 'pending' THEN least(o.next_attempt_at, now()) ELSE o.next_attempt_at END,
+                -- A repeat changes nothing (and does not push back the cancel job's first try).
+                updated_at = CASE WHEN o.cancel_requested_at IS NULL THEN now() ELSE o.updated_at END
           WHERE o.id = $1 AND o.user_id = $2 AND o.status IN ('pending', 'submitting', 'open')
           RETURNING o.*`,
         [id, userId, USER_CANCELED_REASON],
