@@ -25,6 +25,12 @@ export async function lockUserBots(m: EntityManager, userId: string): Promise<vo
   await m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [USER_BOTS_LOCK, userId]);
 }
 
+/** "BTC-USDT", "BTCUSDT", "okx:btc/usdt" name BTC/USDT: compared without separators and prefix. */
+function sameMarket(input: string, symbol: string): boolean {
+  const compact = (v: string) => v.replace(/^[A-Za-z]+:/, '').replace(/[-/_]/g, '').toUpperCase();
+  return compact(input) === compact(symbol);
+}
+
 @Injectable()
 export class BotsService {
   constructor(
@@ -128,6 +134,8 @@ export class BotsService {
     let market: { mode: BotMode; exchange: string; symbol: string } | null = null;
     if (placementChange) {
       const mode = dto.mode ?? before.mode;
+      // The fast answer first (checked again under the locks at the write): a running bot keeps its market.
+      if (before.status === 'running' && (mode !== before.mode || (dto.symbol !== undefined && !sameMarket(dto.symbol, before.symbol)))) throw BotErrors.running();
       if (mode === 'live') await this.entitlements.require(userId, 'custom_bot', { live: true });
       const exchange = mode === 'live' ? await this.connectedExchange(this.ds.manager, userId) : 'paper';
       // Before the locks: the market list may need a network call.
