@@ -129,6 +129,11 @@ describe('manual control: cancel an order, close a position (e2e)', () => {
       } finally {
         await qr.release();
       }
+      // That stand-in "worker" died before sending: once its lease passes, the order is looked up
+      // (not on OKX), then the rule sees the cancel.
+      await ds.query(`UPDATE orders SET next_attempt_at = now() - interval '1 millisecond' WHERE id = $1`, [id]);
+      await manager.runUntilIdle();
+      expect(await row(id)).toMatchObject({ status: 'canceled', reason: 'user_canceled: canceled by the user before it was sent' });
     });
 
     it('a placement whose outcome is unknown waits to retry, then the cancel: it is looked up at once and canceled (not found) or recorded (found)', async () => {
