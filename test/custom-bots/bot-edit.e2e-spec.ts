@@ -96,6 +96,18 @@ describe('PATCH /bots/{id}', () => {
     expect((await sendAlert(t, hook.webhook_secret, { action: 'buy', ticker: 'BTCUSDT', price: '60000', alert_id: 'b2' })).body.code).toBe('symbol_mismatch');
   });
 
+  it('dust below the smallest order does not block a symbol change (no close could sell it); the position starts over', async () => {
+    const { u, id } = await proBot();
+    await stop(u, id);
+    // Stands in for fills that left a remainder below BTC/USDT's minimum order (0.00001).
+    await ds.query(`INSERT INTO bot_positions (bot_id, amount, cost) VALUES ($1, 0.0001, 6)`, [id]);
+    expect((await patch(u, id, { symbol: 'ETH/USDT' })).body.code).toBe('bot_has_position');
+    await ds.query(`UPDATE bot_positions SET amount = 0.000000005, cost = 0.0003 WHERE bot_id = $1`, [id]);
+    expect((await patch(u, id, { symbol: 'ETH/USDT' })).status).toBe(200);
+    const [p] = (await ds.query(`SELECT amount::text, cost::text FROM bot_positions WHERE bot_id = $1`, [id])) as Array<{ amount: string; cost: string }>;
+    expect([new Decimal(p.amount).toFixed(), new Decimal(p.cost).toFixed()]).toEqual(['0', '0']);
+  });
+
   it('a start commits between the check and the write: the symbol is not changed (the write checks under the bot lock)', async () => {
     const { u, id } = await proBot();
     expect((await stop(u, id)).status).toBe(200);

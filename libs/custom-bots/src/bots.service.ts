@@ -4,7 +4,7 @@ import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { Decimal, page, Page, PageQuery } from '@torgovo/core';
 import { EntitlementsService } from '@torgovo/subscriptions';
 import { parsePositiveDecimal } from './decimal-input';
-import { OrdersService, readBotPosition } from '@torgovo/trading';
+import { OrdersService, readBotPosition, resetBotPosition } from '@torgovo/trading';
 import { BotCounters, CreateBotDto, NO_COUNTERS } from './dto/create-bot.dto';
 import type { UpdateBotDto } from './dto/update-bot.dto';
 import { Bot, BotMode, SizingType } from './entities/bot.entity';
@@ -141,6 +141,7 @@ export class BotsService {
       // Before the locks: the market list may need a network call.
       market = { mode, exchange, symbol: await this.normalizeSymbol(dto.symbol ?? before.symbol, exchange) };
     }
+    const dust = market ? await this.dustOf(before) : new Decimal(0);
     await this.ds.transaction(async (m) => {
       await lockUserBots(m, userId);
       const bot = await this.find(m, userId, id, true);
@@ -151,7 +152,8 @@ export class BotsService {
       if (dto.allow_selling_beyond_position !== undefined) changes.allow_selling_beyond_position = dto.allow_selling_beyond_position;
       if (market && (market.symbol !== bot.symbol || market.mode !== bot.mode || market.exchange !== bot.exchange)) {
         if (bot.status === 'running') throw BotErrors.running();
-        await this.assertFlat(m, bot.id);
+        await this.assertFlat(m, bot.id, dust);
+        await resetBotPosition(m, bot.id);
         const live = market.mode === 'live';
         if (live && (await this.connectedExchange(m, userId)) !== market.exchange) throw BotErrors.exchangeNotConnected();
         // As on creation: this bot beside all the others (the limits count it as the one being added).
@@ -179,12 +181,22 @@ export class BotsService {
     });
   }
 
-  /** Nothing of the bot on the market: no position and no order pending, sent or open. */
-  private async assertFlat(m: EntityManager, botId: string): Promise<void> {
+  /**
+   * Nothing of the bot on the market: no order pending, sent or open, and no position but dust
+   * (less than the market's smallest order: no close could sell it, so it must not block the change).
+   */
+  private async assertFlat(m: EntityManager, botId: string, dust: Decimal): Promise<void> {
     const position = await readBotPosition(m, botId);
-    if (!position.amount.isZero()) throw BotErrors.notFlat(`a position of ${position.amount.toFixed()}`);
+    if (position.amount.abs().gte(dust) && !position.amount.isZero()) throw BotErrors.notFlat(`a position of ${position.amount.toFixed()}`);
     const unfinished = await this.orders.unfinishedOfBot(m, botId);
     if (unfinished > 0) throw BotErrors.notFlat(`${unfinished} unfinished order(s)`);
+  }
+
+  /** The smallest amount an order on the bot's current market may have; 0 (strict) when the market list cannot be read. */
+  private async dustOf(bot: Bot): Promise<Decimal> {
+    const index = await this.markets.forExchange(bot.exchange).catch(() => null);
+    const market = index ? resolveMarket(index, bot.symbol) : null;
+    return market ? Decimal.max(market.minAmount ?? 0, market.amountPrecision) : new Decimal(0);
   }
 
   /** Stops the bot, deactivates its webhooks and hides it; its orders stay (and keep their bot_id). */
