@@ -186,16 +186,18 @@ describe('admin figures and lists (/api/admin/*)', () => {
     );
     expect((await get<TradingStats>(`${url}&mode=live`)).body.finished).toBe(0);
 
+    // The latency percentiles are over the last hours up to now (test/orders/order-timeline): not the rollup's.
+    const dayFigures = (body: TradingStats) => ({ ...body, latency: undefined });
     const rollup = new OrderStatsRollup(t.db.dataSource, TZ);
     await rollup.catchUp();
-    expect((await get<TradingStats>(url)).body).toEqual(s);
+    expect(dayFigures((await get<TradingStats>(url)).body)).toEqual(dayFigures(s));
 
     // Rolled up under another timezone: ignored by the readers, rebuilt by the next run.
     const utc = new OrderStatsRollup(t.db.dataSource, 'UTC');
     await utc.catchUp();
-    expect((await get<TradingStats>(url)).body).toEqual(s);
+    expect(dayFigures((await get<TradingStats>(url)).body)).toEqual(dayFigures(s));
     await rollup.catchUp();
-    expect((await get<TradingStats>(url)).body).toEqual(s);
+    expect(dayFigures((await get<TradingStats>(url)).body)).toEqual(dayFigures(s));
   });
 
   it('an order closed by a transaction still running while the rollup runs is counted once it commits (the watermark stays behind it)', async () => {

@@ -7,7 +7,7 @@ type Page = { items: OrderResponse[]; total: number; page: number; limit: number
 
 const FIELDS = [
   'id', 'bot_id', 'managed_bot_id', 'source', 'exchange', 'symbol', 'side', 'type', 'amount', 'price', 'status', 'filled', 'average',
-  'cost', 'fee', 'fee_currency', 'client_order_id', 'exchange_order_id', 'reason', 'created_at', 'closed_at',
+  'cost', 'fee', 'fee_currency', 'client_order_id', 'exchange_order_id', 'reason', 'created_at', 'closed_at', 'timeline',
 ];
 
 describe('Orders API', () => {
@@ -90,7 +90,7 @@ describe('Orders API', () => {
     const res = await t.request<OrderResponse>('GET', `/api/orders/${ids.a1}`, { token: alice.access_token });
     expect(res.status).toBe(200);
     expect(Object.keys(res.body)).toEqual(expect.arrayContaining(FIELDS));
-    expect(Object.keys(res.body).filter((k) => !FIELDS.includes(k)).sort()).toEqual(['mode', 'position_percent', 'quote_amount', 'quote_percent', 'target_position']);
+    expect(Object.keys(res.body).filter((k) => !FIELDS.includes(k)).sort()).toEqual(['cancel_requested_at', 'mode', 'position_percent', 'quote_amount', 'quote_percent', 'target_position']);
     expect(res.body).toMatchObject({
       id: ids.a1, bot_id: botA, managed_bot_id: null, source: 'webhook', mode: 'paper', exchange: 'paper', symbol: 'BTC/USDT',
       side: 'buy', type: 'market', amount: '0.01', quote_amount: null, quote_percent: null, price: '65000.5', status: 'filled', filled: '0.01',

@@ -4,7 +4,7 @@ import { heartbeatRetention, RetentionSweeper, WorkerHeartbeat } from '@torgovo/
 import { EmailDispatcher } from '@torgovo/notifications';
 import { PaymentChecker, PaymentRevenueCompactionJob, PaymentsModule, StripeCancelOutboxWorker } from '@torgovo/payments';
 import { BillingSchedulerModule } from '@torgovo/subscriptions';
-import { OrderStatsRollupJob, PnlDayRollupJob, TradingManagerModule } from '@torgovo/trading';
+import { OrderControlModule, OrderStatsRollupJob, PnlDayRollupJob, TradingManagerModule } from '@torgovo/trading';
 
 /**
  * Everything that runs on a schedule: the worker process imports it, and so does the api
@@ -19,7 +19,8 @@ import { OrderStatsRollupJob, PnlDayRollupJob, TradingManagerModule } from '@tor
  * rollup behind the admin's figures, PnlDayRollupJob their PnL by day; PaymentRevenueCompactionJob folds the revenue changes into months.
  */
 @Module({
-  imports: [ScheduleModule.forRoot(), TradingManagerModule, PaymentsModule, BillingSchedulerModule],
+  // OrderControlModule: the user's cancels on the exchange and the order watchdog (health flag).
+  imports: [ScheduleModule.forRoot(), TradingManagerModule, PaymentsModule, BillingSchedulerModule, OrderControlModule],
   providers: [WorkerHeartbeat, heartbeatRetention, RetentionSweeper, StripeCancelOutboxWorker, PaymentChecker, EmailDispatcher, OrderStatsRollupJob, PaymentRevenueCompactionJob, PnlDayRollupJob],
 })
 export class WorkerJobsModule {}

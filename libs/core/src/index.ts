@@ -29,6 +29,7 @@ export * from './throttling/redis-throttler.storage';
 export * from './contracts/subscriptions-reader';
 export * from './health/health.module';
 export * from './health/heartbeat.service';
+export * from './health/health-flags';
 export * from './retention/retention-config';
 export * from './retention/retention-registry';
 export * from './retention/retention-sweeper';

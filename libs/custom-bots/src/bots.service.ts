@@ -4,8 +4,10 @@ import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { Decimal, page, Page, PageQuery } from '@torgovo/core';
 import { EntitlementsService } from '@torgovo/subscriptions';
 import { parsePositiveDecimal } from './decimal-input';
+import { OrdersService, readBotPosition, resetBotPosition } from '@torgovo/trading';
 import { BotCounters, CreateBotDto, NO_COUNTERS } from './dto/create-bot.dto';
-import { Bot, SizingType } from './entities/bot.entity';
+import type { UpdateBotDto } from './dto/update-bot.dto';
+import { Bot, BotMode, SizingType } from './entities/bot.entity';
 import { BotErrors } from './errors';
 import { MarketCatalog } from './market-catalog.service';
 import { resolveMarket } from './market-symbols';
@@ -23,12 +25,19 @@ export async function lockUserBots(m: EntityManager, userId: string): Promise<vo
   await m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [USER_BOTS_LOCK, userId]);
 }
 
+/** "BTC-USDT", "BTCUSDT", "okx:btc/usdt" name BTC/USDT: compared without separators and prefix. */
+function sameMarket(input: string, symbol: string): boolean {
+  const compact = (v: string) => v.replace(/^[A-Za-z]+:/, '').replace(/[-/_]/g, '').toUpperCase();
+  return compact(input) === compact(symbol);
+}
+
 @Injectable()
 export class BotsService {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly entitlements: EntitlementsService,
     private readonly markets: MarketCatalog,
+    private readonly orders: OrdersService,
   ) {}
 
   async create(userId: string, dto: CreateBotDto): Promise<BotWithCounters> {
@@ -106,6 +115,88 @@ export class BotsService {
       await this.ds.getRepository(Bot).update({ id: bot.id, status: 'running' }, { status: 'stopped', stop_reason: 'user' });
     }
     return this.get(userId, id);
+  }
+
+  /**
+   * PATCH /bots/{id}. Name, sizing, order type and allow_selling_beyond_position change any time:
+   * an alert reads them when it arrives, so orders accepted before the change keep the sizing they
+   * were accepted with, later alerts get the new one. Symbol and mode change only while the bot is
+   * stopped — checked under the user's bots lock and the bot's row lock, the locks start takes, so a
+   * start either committed before (409 bot_running) or waits for this write — and only while it is
+   * flat (no position, no unfinished order): its position is counted in its symbol and mode. They
+   * are validated as on creation (market, plan limits counted as if the bot were created anew, live
+   * trading, connected exchange). The webhook (URL and secret) is kept.
+   */
+  async update(userId: string, id: string, dto: UpdateBotDto): Promise<BotWithCounters> {
+    const sizingValue = dto.sizing ? this.validateSizing(dto.sizing.type, dto.sizing.value) : undefined;
+    const before = await this.find(this.ds.manager, userId, id);
+    const placementChange = dto.symbol !== undefined || dto.mode !== undefined;
+    let market: { mode: BotMode; exchange: string; symbol: string } | null = null;
+    if (placementChange) {
+      const mode = dto.mode ?? before.mode;
+      // The fast answer first (checked again under the locks at the write): a running bot keeps its market.
+      if (before.status === 'running' && (mode !== before.mode || (dto.symbol !== undefined && !sameMarket(dto.symbol, before.symbol)))) throw BotErrors.running();
+      if (mode === 'live') await this.entitlements.require(userId, 'custom_bot', { live: true });
+      const exchange = mode === 'live' ? await this.connectedExchange(this.ds.manager, userId) : 'paper';
+      // Before the locks: the market list may need a network call.
+      market = { mode, exchange, symbol: await this.normalizeSymbol(dto.symbol ?? before.symbol, exchange) };
+    }
+    const dust = market ? await this.dustOf(before) : new Decimal(0);
+    await this.ds.transaction(async (m) => {
+      await lockUserBots(m, userId);
+      const bot = await this.find(m, userId, id, true);
+      const changes: Partial<Bot> = {};
+      if (dto.name !== undefined) changes.name = dto.name.trim();
+      if (dto.order_type !== undefined) changes.order_type = dto.order_type;
+      if (dto.sizing !== undefined) Object.assign(changes, { sizing_type: dto.sizing.type, sizing_value: sizingValue });
+      if (dto.allow_selling_beyond_position !== undefined) changes.allow_selling_beyond_position = dto.allow_selling_beyond_position;
+      if (market && (market.symbol !== bot.symbol || market.mode !== bot.mode || market.exchange !== bot.exchange)) {
+        if (bot.status === 'running') throw BotErrors.running();
+        await this.assertFlat(m, bot.id, dust);
+        await resetBotPosition(m, bot.id);
+        const live = market.mode === 'live';
+        if (live && (await this.connectedExchange(m, userId)) !== market.exchange) throw BotErrors.exchangeNotConnected();
+        // As on creation: this bot beside all the others (the limits count it as the one being added).
+        const usage = await this.usage(m, userId, { allBots: true, excludeBotId: bot.id });
+        await this.entitlements.assertCanRunBot(userId, 'custom_bot', { usage, symbol: market.symbol, live }, undefined, m);
+        Object.assign(changes, market);
+      }
+      if (Object.keys(changes).length > 0) await m.update(Bot, { id: bot.id }, changes);
+    });
+    return this.get(userId, id);
+  }
+
+  /**
+   * POST /bots/{id}/close: a pending close order (trading's OrdersService.createManualClose: sized
+   * when sent, deduplicated while it waits). 422 no_position when the bot holds nothing now. It goes
+   * through the placement rule like any order; a close the user asked for may run on a stopped bot.
+   */
+  async close(userId: string, id: string): Promise<{ order_id: string }> {
+    return this.ds.transaction(async (m) => {
+      const bot = await this.find(m, userId, id, true);
+      const position = await readBotPosition(m, bot.id);
+      if (position.amount.lte(0)) throw BotErrors.noPosition();
+      const { order } = await this.orders.createManualClose(m, { bot_id: bot.id, user_id: userId, mode: bot.mode, exchange: bot.exchange, symbol: bot.symbol });
+      return { order_id: order.id };
+    });
+  }
+
+  /**
+   * Nothing of the bot on the market: no order pending, sent or open, and no position but dust
+   * (less than the market's smallest order: no close could sell it, so it must not block the change).
+   */
+  private async assertFlat(m: EntityManager, botId: string, dust: Decimal): Promise<void> {
+    const position = await readBotPosition(m, botId);
+    if (position.amount.abs().gte(dust) && !position.amount.isZero()) throw BotErrors.notFlat(`a position of ${position.amount.toFixed()}`);
+    const unfinished = await this.orders.unfinishedOfBot(m, botId);
+    if (unfinished > 0) throw BotErrors.notFlat(`${unfinished} unfinished order(s)`);
+  }
+
+  /** The smallest amount an order on the bot's current market may have; 0 (strict) when the market list cannot be read. */
+  private async dustOf(bot: Bot): Promise<Decimal> {
+    const index = await this.markets.forExchange(bot.exchange).catch(() => null);
+    const market = index ? resolveMarket(index, bot.symbol) : null;
+    return market ? Decimal.max(market.minAmount ?? 0, market.amountPrecision) : new Decimal(0);
   }
 
   /** Stops the bot, deactivates its webhooks and hides it; its orders stay (and keep their bot_id). */

@@ -10,6 +10,10 @@ export const BotErrors = {
     new DomainError('validation_failed', 400, 'Invalid sizing', [{ field: 'sizing.value', message }]),
   marketsUnavailable: (exchange: string) =>
     new DomainError('markets_unavailable', 503, `The market list of ${exchange} cannot be loaded right now; retry shortly`),
+  running: () => new DomainError('bot_running', 409, 'Stop the bot before changing its symbol or mode'),
+  notFlat: (what: string) =>
+    new DomainError('bot_has_position', 409, `The bot still has ${what}: close its position (POST /bots/{id}/close) and let its orders finish before changing its symbol or mode`),
+  noPosition: () => new DomainError('no_position', 422, 'The bot holds no position to close'),
 } as const;
 
 export const WebhookErrors = {

@@ -54,3 +54,8 @@ export * from './performance/dto/performance.response';
 export * from './performance/dto/performance-query.dto';
 export * from './gateway/paper/paper-balances.service';
 export * from './gateway/paper/dto/paper-balance.response';
+export * from './manager/order-control.config';
+export * from './manager/order-control.module';
+export * from './manager/order-cancels';
+export * from './manager/order-watchdog';
+export * from './orders/stats/order-latency';

@@ -10,6 +10,8 @@ import { OrderRecord } from './orders/entities/order.entity';
 import { OrdersController } from './orders/orders.controller';
 import { OrdersService } from './orders/orders.service';
 import { OrderOwners } from './manager/order-owners';
+import { OrderTransitions } from './manager/order-transitions';
+import { OrderLatencyStats } from './orders/stats/order-latency';
 import { OrderCredentialUse } from './orders/order-credential-use';
 import { OrderStatsService } from './orders/stats/order-stats.service';
 import { PerformanceEngine } from './performance/performance-engine';
@@ -27,6 +29,8 @@ const providers = [
   PerformanceEngine,
   AccountPerformanceService,
   PaperBalances,
+  OrderTransitions,
+  OrderLatencyStats,
   LiveCredentialTester,
   { provide: EXCHANGE_CREDENTIAL_TESTER, useExisting: LiveCredentialTester },
 ];
@@ -40,7 +44,7 @@ const providers = [
   imports: [TypeOrmModule.forFeature([PaperAccount, PaperBalance, PaperOrder, OrderRecord])],
   controllers: [OrdersController, PerformanceController],
   providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: DEFAULT_PAPER_EXCHANGE_OPTIONS }],
-  exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine],
+  exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine, OrderTransitions, OrderLatencyStats],
 })
 export class TradingModule {
   /** The same module with other paper-exchange settings (starting balance, fee). */
@@ -49,7 +53,7 @@ export class TradingModule {
       module: TradingModule,
       controllers: [OrdersController, PerformanceController],
       providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: { ...DEFAULT_PAPER_EXCHANGE_OPTIONS, ...options } }],
-      exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine],
+      exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine, OrderTransitions, OrderLatencyStats],
     };
   }
 }

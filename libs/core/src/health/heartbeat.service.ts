@@ -5,6 +5,16 @@ import { DataSource } from 'typeorm';
 
 const BEAT_MS = 10_000;
 
+/** A worker is alive if it beat within this window (GET /health, the order watchdog). */
+export const WORKER_STALE_SECONDS = 60;
+
+/**
+ * Workers whose heartbeat stopped within the last hour without deregistering (killed or hung; a
+ * clean shutdown deletes its row, retention deletes day-old ones): a scalar subquery for watchdogs.
+ */
+export const STOPPED_WORKERS_SQL = `(SELECT count(*)::int FROM worker_heartbeats
+   WHERE beat_at < now() - make_interval(secs => ${WORKER_STALE_SECONDS}) AND beat_at > now() - interval '1 hour')`;
+
 /** Registered only where the schedulers run (worker, or api in embedded mode). */
 @Injectable()
 export class WorkerHeartbeat implements OnApplicationBootstrap, OnApplicationShutdown {

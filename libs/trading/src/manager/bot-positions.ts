@@ -70,3 +70,12 @@ export async function markTargetApplied(m: EntityManager, botId: string, signalA
     [botId, signalAt],
   );
 }
+
+/**
+ * The bot now trades another market (PATCH /bots/{id} changed its symbol or mode while it held at
+ * most dust — less than the old market's smallest order, which could never be sold): its position
+ * starts over from zero in the new market.
+ */
+export async function resetBotPosition(m: EntityManager, botId: string): Promise<void> {
+  await m.query(`UPDATE bot_positions SET amount = 0, cost = 0, last_target_signal_at = NULL, updated_at = now() WHERE bot_id = $1`, [botId]);
+}

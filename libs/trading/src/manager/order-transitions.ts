@@ -3,7 +3,11 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { CHANGED_FILL_COLUMNS, MOVE_POSITIONS_CTE, PREVIOUS_FILL_COLUMNS } from './bot-positions';
 import { returnedRows } from './order-claimer';
+import type { OrderRecord } from '../orders/entities/order.entity';
 import type { OrderOutcome } from './order-outcome';
+import { CancelReasons } from './placement-rule';
+
+const USER_CANCELED_REASON = `${CancelReasons.userCanceled}: canceled by the user before it was sent`;
 
 /** Which claim of the row we hold: attempts is bumped by every claim, so it doubles as a fencing token. */
 export interface ClaimToken {
@@ -31,7 +35,7 @@ export class OrderTransitions {
        ), changed AS (
          UPDATE orders o SET status = $3, filled = $4, average = $5, cost = $6, fee = $7, fee_currency = $8,
                 exchange_order_id = COALESCE($9, o.exchange_order_id), reason = $11,
-                closed_at = CASE WHEN $10::boolean THEN now() END, updated_at = now()
+                closed_at = CASE WHEN $10::boolean THEN now() END, acknowledged_at = coalesce(o.acknowledged_at, now()), updated_at = now()
            FROM prev WHERE o.id = prev.id
          RETURNING ${CHANGED_FILL_COLUMNS}
        ), ${MOVE_POSITIONS_CTE}
@@ -78,10 +82,14 @@ export class OrderTransitions {
     );
   }
 
-  /** Transient failure: back to the queue after `delayMs`, keeping the reason for the user to see. */
+  /**
+   * Transient failure: back to the queue after `delayMs`, keeping the reason for the user to see.
+   * An order the user asked to cancel is due at once: the next claim cancels it (or finds it sent).
+   */
   retryLater(claim: ClaimToken, delayMs: number, reason: string): Promise<boolean> {
     return this.apply(
-      `UPDATE orders SET status = 'pending', next_attempt_at = now() + $3::int * interval '1 millisecond', reason = $4, updated_at = now()
+      `UPDATE orders SET status = 'pending', reason = $4, updated_at = now(),
+              next_attempt_at = CASE WHEN cancel_requested_at IS NULL THEN now() + $3::int * interval '1 millisecond' ELSE now() END
         WHERE id = $1 AND status = 'submitting' AND attempts = $2
         RETURNING id`,
       [claim.id, claim.attempts, delayMs, reason],
@@ -100,6 +108,34 @@ export class OrderTransitions {
       [claim.id, claim.attempts, status, reason],
       manager,
     );
+  }
+
+  /**
+   * The user's cancel (POST /orders/{id}/cancel), one guarded UPDATE that takes the row lock: a
+   * pending order never sent ends `canceled` here; any other unfinished order (claimed, possibly
+   * sent, open on the exchange) is marked, and the one that acts on it next sees the mark under the
+   * same lock — the placement decision cancels instead of sending, the cancel job cancels it on the
+   * exchange. A claim that won the row first makes this statement see `submitting`, never both.
+   * null: no unfinished order of this user with that id.
+   */
+  async requestCancel(userId: string, id: string): Promise<OrderRecord | null> {
+    const rows = returnedRows<OrderRecord>(
+      await this.ds.query(
+        `UPDATE orders o SET
+                status = CASE WHEN o.status = 'pending' AND o.sent_at IS NULL THEN 'canceled' ELSE o.status END,
+                reason = CASE WHEN o.status = 'pending' AND o.sent_at IS NULL THEN $3 ELSE o.reason END,
+                closed_at = CASE WHEN o.status = 'pending' AND o.sent_at IS NULL THEN now() ELSE o.closed_at END,
+                cancel_requested_at = coalesce(o.cancel_requested_at, now()),
+                -- Waiting to retry a placement that may have reached the exchange: looked up now, not after its backoff.
+                next_attempt_at = CASE WHEN o.status = 'pending' THEN least(o.next_attempt_at, now()) ELSE o.next_attempt_at END,
+                -- A repeat changes nothing (and does not push back the cancel job's first try).
+                updated_at = CASE WHEN o.cancel_requested_at IS NULL THEN now() ELSE o.updated_at END
+          WHERE o.id = $1 AND o.user_id = $2 AND o.status IN ('pending', 'submitting', 'open')
+          RETURNING o.*`,
+        [id, userId, USER_CANCELED_REASON],
+      ),
+    );
+    return rows[0] ?? null;
   }
 
   /** Sync of an `open` order; unchanged rows are touched too so the sync rotates through all of them. */

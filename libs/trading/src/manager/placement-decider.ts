@@ -32,8 +32,9 @@ export type Verdict =
 /**
  * Runs the placement rule (placement-rule.ts) at the moment of the send, in one transaction:
  * 1. share-locks and reads the states, in the order the writers lock them (user — deactivation;
- *    credential — connect/disconnect; bot — stop, delete, subscription end; then its position), so
- *    each change either committed before and is seen, or waits until the send is fenced;
+ *    credential — connect/disconnect; bot — stop, delete, subscription end; then its position; last
+ *    the order row itself — a user's cancel), so each change either committed before and is seen,
+ *    or waits until the send is fenced (and then finds the order sent: it is canceled on the exchange);
  * 2. decides: cancel with a reason, or the size;
  * 3. writes the outcome: the order ends `canceled`, or the claim is confirmed and renewed with
  *    sent_at, the credential and the resolved size (OrderTransitions.confirmClaim).
@@ -101,6 +102,7 @@ export class PlacementDecider {
       }
     }
     return {
+      cancel_requested: await cancelRequestedLocked(m, order.id),
       bot,
       user_active: userActive,
       access,
@@ -113,6 +115,12 @@ export class PlacementDecider {
 }
 
 class LostLease extends Error {}
+
+/** Locks the order row (confirmClaim writes it next anyway): a cancel request commits before this read or after the decision. */
+async function cancelRequestedLocked(m: EntityManager, orderId: string): Promise<boolean> {
+  const rows = (await m.query(`SELECT cancel_requested_at IS NOT NULL AS requested FROM orders WHERE id = $1 FOR UPDATE`, [orderId])) as Array<{ requested: boolean }>;
+  return rows[0]?.requested ?? false;
+}
 
 /** Orders whose size depends on the bot's position: closes and percent sells, targets, and capped fixed sells. */
 function sizedFromPosition(order: OrderRecord): boolean {

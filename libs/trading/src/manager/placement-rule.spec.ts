@@ -28,10 +28,13 @@ const order = (o: Partial<PlacementOrder> = {}): PlacementOrder => ({
   signal_at: null,
   price: null,
   credential_id: null,
+  source: 'webhook',
+  source_ref: 'event-1',
   ...o,
 });
 
 const states = (s: Partial<PlacementStates> = {}): PlacementStates => ({
+  cancel_requested: false,
   bot: { status: 'running', stop_reason: null, plan_type: 'custom_bot', allow_selling_beyond_position: false },
   user_active: true,
   access: { live_trading: true },
@@ -60,6 +63,19 @@ describe('the placement rule', () => {
     expect(reasonOf(order(), states({ credential: null }))).toBe('exchange_disconnected');
     expect(reasonOf(order({ credential_id: 'cred-a' }), states({ credential: { id: 'cred-b', exchange: 'okx' } }))).toBe('credential_changed');
     expect(reasonOf(order({ credential_id: 'cred-a' }), states())).toBe('send');
+  });
+
+  it('a cancel the user asked for wins over every other check; a manual close may run on a stopped bot', () => {
+    expect(reasonOf(order(), states({ cancel_requested: true }))).toBe('user_canceled');
+    expect(reasonOf(order(), states({ cancel_requested: true, user_active: false }))).toBe('user_canceled');
+    const stopped = states({ bot: { status: 'stopped', stop_reason: 'user', plan_type: 'custom_bot', allow_selling_beyond_position: false } });
+    const manualClose = order({ side: 'sell', amount: null, position_percent: '100', source: 'manual', source_ref: 'close:bot-1:x' });
+    expect(decidePlacement(manualClose, stopped, market)).toMatchObject({ send: true, placement: { amount: '0.5' } });
+    // An alert's close, or any other manual order, still needs a running bot; a deleted bot nothing.
+    expect(reasonOf({ ...manualClose, source: 'webhook' }, stopped)).toBe('bot_stopped');
+    expect(reasonOf({ ...manualClose, source_ref: 'tool-1' }, stopped)).toBe('bot_stopped');
+    expect(reasonOf(manualClose, states({ bot: { status: 'deleted', stop_reason: 'deleted', plan_type: 'custom_bot', allow_selling_beyond_position: false } }))).toBe('bot_deleted');
+    expect(reasonOf(manualClose, { ...stopped, cancel_requested: true })).toBe('user_canceled');
   });
 
   it('an order of no bot is checked for the user and the keys only', () => {

@@ -8,7 +8,9 @@ import { percentBudget, Placement, planPlacement, SizedOrder } from './order-siz
  * executor right before it sends, in the transaction that fences the send (placement-decider.ts),
  * from these states read at that moment:
  *
- *   bot_running                 its bot exists, is not deleted and is running
+ *   not_canceled                the user has not asked to cancel it (POST /orders/{id}/cancel)
+ *   bot_running                 its bot exists, is not deleted and is running — or, for a close the
+ *                               user asked for (POST /bots/{id}/close), stopped but not deleted
  *   user_active                 its user is active
  *   subscription_grants_access  the bot's plan type is granted by a subscription now (subscriptions' grantsAccess)
  *   live_trading_allowed        for a live order: that plan allows live trading
@@ -23,6 +25,7 @@ import { percentBudget, Placement, planPlacement, SizedOrder } from './order-siz
  * deactivate users or change keys leave the orders to this rule.
  */
 export const PLACEMENT_CHECKS = [
+  'not_canceled',
   'bot_running',
   'user_active',
   'subscription_grants_access',
@@ -42,6 +45,7 @@ export const CancelReasons = {
   noPosition: 'no_position',
   atTarget: 'at_target',
   superseded: 'superseded',
+  userCanceled: 'user_canceled',
 } as const;
 
 export type CancelReason = (typeof CancelReasons)[keyof typeof CancelReasons];
@@ -56,6 +60,8 @@ export interface BotPlacementState {
 }
 
 export interface PlacementStates {
+  /** The user asked to cancel the order (read under the order's row lock, in the decision's transaction). */
+  cancel_requested: boolean;
   /** null: the order belongs to no bot (a tool's manual order): no bot and no subscription check. */
   bot: BotPlacementState | 'missing' | null;
   user_active: boolean;
@@ -86,7 +92,17 @@ export type PlacementOrder = Pick<
   | 'signal_at'
   | 'price'
   | 'credential_id'
+  | 'source'
+  | 'source_ref'
 >;
+
+/** The source_ref prefix of a close the user asked for (POST /bots/{id}/close). */
+export const MANUAL_CLOSE_REF_PREFIX = 'close:';
+
+/** A close the user asked for: it may run on a stopped bot (a trader stops a bot, then flattens it). */
+export function isManualClose(order: Pick<OrderRecord, 'source' | 'source_ref'>): boolean {
+  return order.source === 'manual' && order.source_ref.startsWith(MANUAL_CLOSE_REF_PREFIX);
+}
 
 export interface SendDecision {
   send: true;
@@ -113,10 +129,11 @@ function cancel(reason: CancelReason, message: string, targetSignalAt: Date | nu
 
 /** The permission part of the rule: the first check that fails, or null. */
 export function failedCheck(order: PlacementOrder, s: PlacementStates): CancelDecision | null {
+  if (s.cancel_requested) return cancel(CancelReasons.userCanceled, 'canceled by the user before it was sent');
   if (s.bot === 'missing') return cancel(CancelReasons.botDeleted, 'the bot no longer exists');
   if (s.bot !== null) {
     if (s.bot.status === 'deleted') return cancel(CancelReasons.botDeleted, 'the bot was deleted before this order was placed');
-    if (s.bot.status !== 'running') {
+    if (s.bot.status !== 'running' && !isManualClose(order)) {
       return cancel(CancelReasons.botStopped, `the bot was stopped${s.bot.stop_reason ? ` (${s.bot.stop_reason})` : ''} before this order was placed`);
     }
   }

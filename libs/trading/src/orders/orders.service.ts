@@ -1,15 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, FindOptionsWhere, Raw } from 'typeorm';
+import { randomUUID } from 'node:crypto';
+import { DataSource, EntityManager, FindOptionsWhere, IsNull, Like, Raw } from 'typeorm';
 import { page, Page } from '@torgovo/core';
 import type { ListOrdersQuery } from './dto/list-orders.query';
 import { OrderRecord } from './entities/order.entity';
 import { OrderErrors } from './errors';
+import { OrderTransitions } from '../manager/order-transitions';
+import { MANUAL_CLOSE_REF_PREFIX } from '../manager/placement-rule';
 import { NewOrder, PENDING_ORDER_COLUMNS, pendingOrderPlaceholders, pendingOrderValues } from './pending-order';
 
 @Injectable()
 export class OrdersService {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly transitions: OrderTransitions,
+  ) {}
 
   /**
    * Insert a pending order inside the caller's transaction. (source, source_ref) is unique:
@@ -28,6 +34,36 @@ export class OrdersService {
     return { order: await manager.getRepository(OrderRecord).findOneByOrFail({ source: input.source, source_ref: input.source_ref }), created: false };
   }
 
+  /**
+   * POST /bots/{id}/close, inside the caller's transaction (which holds the bot's row lock, so two
+   * clicks take turns): a market sell of 100 % of the bot's position, sized by the placement rule
+   * when it is sent — a fill that lands in between is sold too. A close of this bot still waiting to
+   * be claimed is returned instead of a second one (the partial unique index orders_one_pending_close
+   * backs that); once one is claimed, a new one queues behind it and is sized from what it left
+   * (nothing: canceled `no_position`), so repeated clicks never sell more than the bot holds.
+   */
+  async createManualClose(manager: EntityManager, bot: Pick<NewOrder, 'user_id' | 'mode' | 'exchange' | 'symbol'> & { bot_id: string }): Promise<{ order: OrderRecord; created: boolean }> {
+    const waiting = await manager.getRepository(OrderRecord).findOne({
+      where: { bot_id: bot.bot_id, source: 'manual', status: 'pending', sent_at: IsNull(), source_ref: Like(`${MANUAL_CLOSE_REF_PREFIX}%`) },
+    });
+    if (waiting) return { order: waiting, created: false };
+    return this.createPending(manager, {
+      ...bot,
+      source: 'manual',
+      source_ref: `${MANUAL_CLOSE_REF_PREFIX}${bot.bot_id}:${randomUUID()}`,
+      side: 'sell',
+      type: 'market',
+      position_percent: '100',
+      signal_at: new Date(),
+    });
+  }
+
+  /** The bot's orders not final yet (pending, submitting or open). */
+  async unfinishedOfBot(manager: EntityManager, botId: string): Promise<number> {
+    const [row] = (await manager.query(`SELECT count(*)::int AS n FROM orders WHERE bot_id = $1 AND status IN ('pending', 'submitting', 'open')`, [botId])) as Array<{ n: number }>;
+    return row.n;
+  }
+
   findForUser(userId: string, id: string): Promise<OrderRecord | null> {
     return this.ds.getRepository(OrderRecord).findOne({ where: { id, user_id: userId } });
   }
@@ -37,6 +73,19 @@ export class OrdersService {
     const order = await this.findForUser(userId, id);
     if (!order) throw OrderErrors.notFound();
     return order;
+  }
+
+  /**
+   * POST /orders/{id}/cancel: a pending order never sent is canceled now; one that may be on the
+   * exchange is marked and canceled there by the worker (OrderCancels), its status then following
+   * the exchange. Asking again is harmless. A final order is 409, another user's 404.
+   */
+  async cancel(userId: string, id: string): Promise<OrderRecord> {
+    const order = await this.transitions.requestCancel(userId, id);
+    if (order) return order;
+    const existing = await this.findForUser(userId, id);
+    if (!existing) throw OrderErrors.notFound();
+    throw OrderErrors.final(existing.status);
   }
 
   /** The caller's orders, newest first (served by orders_user_created_idx). */

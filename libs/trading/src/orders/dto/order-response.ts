@@ -1,6 +1,20 @@
 import { PageResponse, toDecimalString } from '@torgovo/core';
 import type { OrderMode, OrderRecord, OrderRowStatus, OrderSource } from '../entities/order.entity';
 
+/** Where an order's time went (API.md "Orders"); null: not reached (yet). */
+export class OrderTimelineResponse {
+  /** The alert (or request) was accepted and the order written. */
+  received_at: string;
+  /** A worker last claimed it (each retry claims again). */
+  claimed_at: string | null;
+  /** First sent to the exchange (the placement was fenced). */
+  sent_at: string | null;
+  /** The exchange's answer to the placement was recorded. */
+  acknowledged_at: string | null;
+  /** Completely filled. */
+  filled_at: string | null;
+}
+
 /** API.md "Orders": amounts are decimal strings without trailing zeros, times ISO 8601. */
 export class OrderResponse {
   id: string;
@@ -35,9 +49,13 @@ export class OrderResponse {
   reason: string | null;
   created_at: string;
   closed_at: string | null;
+  /** When the user asked to cancel it (POST /orders/{id}/cancel); null: never. */
+  cancel_requested_at: string | null;
+  timeline: OrderTimelineResponse;
 }
 
 const dec = (v: string | null): string | null => (v === null ? null : toDecimalString(v));
+const iso = (v: Date | null): string | null => (v ? v.toISOString() : null);
 
 export function toOrderResponse(o: OrderRecord): OrderResponse {
   return {
@@ -66,7 +84,15 @@ export function toOrderResponse(o: OrderRecord): OrderResponse {
     exchange_order_id: o.exchange_order_id,
     reason: o.reason,
     created_at: o.created_at.toISOString(),
-    closed_at: o.closed_at ? o.closed_at.toISOString() : null,
+    closed_at: iso(o.closed_at),
+    cancel_requested_at: iso(o.cancel_requested_at),
+    timeline: {
+      received_at: o.created_at.toISOString(),
+      claimed_at: iso(o.submitted_at),
+      sent_at: iso(o.sent_at),
+      acknowledged_at: iso(o.acknowledged_at),
+      filled_at: o.status === 'filled' ? iso(o.closed_at) : null,
+    },
   };
 }
 

@@ -133,8 +133,20 @@ export class OrderRecord {
   @Column({ type: 'timestamptz', default: () => 'now()' })
   next_attempt_at: Date;
 
+  /** When a worker last claimed it (each claim sets it; `attempts` counts them). */
   @Column({ type: 'timestamptz', nullable: true })
   submitted_at: Date | null;
+
+  /** The exchange's first answer to the placement (or the lookup that found it) was recorded. */
+  @Column({ type: 'timestamptz', nullable: true })
+  acknowledged_at: Date | null;
+
+  /**
+   * The user asked to cancel (POST /orders/{id}/cancel). A pending order never sent is canceled at
+   * once; one that may be on the exchange is canceled there and ends as the exchange says.
+   */
+  @Column({ type: 'timestamptz', nullable: true })
+  cancel_requested_at: Date | null;
 
   @CreateDateColumn({ type: 'timestamptz' })
   created_at: Date;
