@@ -4,3 +4,5 @@ export * from './mail-config';
 export * from './mailer';
 export * from './email-dispatcher';
 export * from './email-templates';
+export * from './notifications-config';
+export * from './events/user-event-feed';

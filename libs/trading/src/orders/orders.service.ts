@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, FindOptionsWhere, Raw } from 'typeorm';
+import { DataSource, EntityManager, FindOptionsWhere, In, Raw } from 'typeorm';
 import { page, Page } from '@torgovo/core';
 import type { ListOrdersQuery } from './dto/list-orders.query';
 import { OrderRecord } from './entities/order.entity';
@@ -37,6 +37,11 @@ export class OrdersService {
     const order = await this.findForUser(userId, id);
     if (!order) throw OrderErrors.notFound();
     return order;
+  }
+
+  /** Orders by id, any owner: the live-updates feed pairs each with its event's user. */
+  findByIds(ids: string[]): Promise<OrderRecord[]> {
+    return ids.length === 0 ? Promise.resolve([]) : this.ds.getRepository(OrderRecord).findBy({ id: In(ids) });
   }
 
   /** The caller's orders, newest first (served by orders_user_created_idx). */
