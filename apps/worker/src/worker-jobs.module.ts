@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { heartbeatRetention, RetentionSweeper, WorkerHeartbeat } from '@torgovo/core';
-import { EmailDispatcher } from '@torgovo/notifications';
+import { EmailDispatcher, ExpiryNotices, NotificationFanout, NotificationsModule, TelegramDispatcher, TelegramLinkPoller } from '@torgovo/notifications';
 import { PaymentChecker, PaymentsModule, StripeCancelOutboxWorker } from '@torgovo/payments';
 import { BillingSchedulerModule } from '@torgovo/subscriptions';
 import { OrderStatsRollupJob, TradingManagerModule } from '@torgovo/trading';
@@ -16,10 +16,12 @@ import { OrderStatsRollupJob, TradingManagerModule } from '@torgovo/trading';
  * Stripe after the sweep's commit. PaymentChecker matches crypto deposits and expires unpaid crypto
  * payments; EmailDispatcher sends the notification e-mails. RetentionSweeper deletes old operational rows through the
  * policies the libs register with RetentionRegistry. OrderStatsRollupJob extends the daily order
- * rollup behind the admin's figures.
+ * rollup behind the admin's figures. NotificationFanout turns the user-event feed into notifications,
+ * ExpiryNotices tells of subscriptions ending in 3 days, TelegramDispatcher and TelegramLinkPoller are
+ * the Telegram channel.
  */
 @Module({
-  imports: [ScheduleModule.forRoot(), TradingManagerModule, PaymentsModule, BillingSchedulerModule],
-  providers: [WorkerHeartbeat, heartbeatRetention, RetentionSweeper, StripeCancelOutboxWorker, PaymentChecker, EmailDispatcher, OrderStatsRollupJob],
+  imports: [ScheduleModule.forRoot(), TradingManagerModule, PaymentsModule, BillingSchedulerModule, NotificationsModule],
+  providers: [WorkerHeartbeat, heartbeatRetention, RetentionSweeper, StripeCancelOutboxWorker, PaymentChecker, EmailDispatcher, OrderStatsRollupJob, NotificationFanout, ExpiryNotices, TelegramDispatcher, TelegramLinkPoller],
 })
 export class WorkerJobsModule {}
