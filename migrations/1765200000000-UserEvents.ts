@@ -13,9 +13,9 @@ const CHANNEL = 'torgovo_user_events';
  * is told about when it moves past `submitting`.
  *
  * The cursor is (xid, id): `xid` is the writing transaction. A reader takes only rows whose
- * transaction is older than every transaction still running (pg_snapshot_xmin), so a row that
- * commits later always sorts after what was already read: nothing is skipped, whatever the commit
- * order. Rows are kept USER_EVENTS_RETENTION_HOURS (≥ 24 h) and pruned by the retention sweeper.
+ * transaction is older than every write transaction of this database still running (UserEventFeed),
+ * so a row that commits later always sorts after what was already read: nothing is skipped,
+ * whatever the commit order. Rows are kept USER_EVENTS_RETENTION_HOURS (≥ 24 h) and pruned by the retention sweeper.
  */
 export class UserEvents1765200000000 implements MigrationInterface {
   name = 'UserEvents1765200000000';

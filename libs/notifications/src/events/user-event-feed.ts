@@ -53,11 +53,30 @@ interface Row {
 }
 
 /**
- * Only rows of transactions older than every transaction still running: a row committed later
- * always has a larger xid than anything returned now, so reading in (xid, id) order never skips
- * one. The price: an event waits for the write transactions that were running when it committed.
+ * How far the feed can be read without skipping a row that commits later. Rows are ordered by the
+ * writing transaction's xid; a row committed later comes from a transaction still running now. Two
+ * statements, in this order:
+ * 1. the write transactions running in THIS database (pg_stat_activity, the reader's own excluded),
+ *    and the snapshot's xmax: any transaction that gets its xid after this has a larger one;
+ * 2. the read, bounded by the oldest of those still running in its own snapshot (or that xmax).
+ * Only this database's transactions count: pg_snapshot_xmin would also wait for a long transaction
+ * in any other database of the cluster.
  */
-const SAFE = `xid < pg_snapshot_xmin(pg_current_snapshot())`;
+const RUNNING_SQL = `
+  SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax,
+         coalesce(array_agg(backend_xid::text) FILTER (WHERE backend_xid IS NOT NULL), '{}') AS running
+    FROM pg_stat_activity
+   WHERE datid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND pid <> pg_backend_pid()`;
+
+/** $A::xid8 = xmax from RUNNING_SQL, $B::numeric[] = its running xids (32-bit). */
+const horizon = (a: number, b: number): string => `
+  least($${a}::xid8, coalesce((SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) x
+                                WHERE (x::text::numeric % 4294967296) = ANY($${b}::numeric[])), $${a}::xid8))`;
+
+interface Running {
+  xmax: string;
+  running: string[];
+}
 
 const toEvent = (r: Row): UserEvent => ({
   cursor: { xid: BigInt(r.xid), id: BigInt(r.id) },
@@ -75,11 +94,12 @@ export class UserEventFeed {
 
   /** Events after `cursor` in feed order, all users' or one user's. */
   async after(cursor: FeedCursor, limit: number, userId?: string, m: EntityManager = this.ds.manager): Promise<UserEvent[]> {
-    const params: unknown[] = [cursor.xid.toString(), cursor.id.toString(), limit];
+    const [r] = (await m.query(RUNNING_SQL)) as Running[];
+    const params: unknown[] = [cursor.xid.toString(), cursor.id.toString(), limit, r.xmax, r.running];
     if (userId) params.push(userId);
     const rows = (await m.query(
       `SELECT xid::text AS xid, id::text AS id, user_id, type, entity_id, data, created_at FROM user_events
-        WHERE (xid, id) > ($1::xid8, $2::bigint) AND ${SAFE} ${userId ? 'AND user_id = $4' : ''}
+        WHERE (xid, id) > ($1::xid8, $2::bigint) AND xid < ${horizon(4, 5)} ${userId ? 'AND user_id = $6' : ''}
         ORDER BY xid, id LIMIT $3`,
       params,
     )) as Row[];
@@ -88,10 +108,11 @@ export class UserEventFeed {
 
   /** The newest readable place: a new reader starts here. */
   async head(): Promise<FeedCursor> {
-    const rows = (await this.ds.query(`SELECT xid::text AS xid, id::text AS id FROM user_events WHERE ${SAFE} ORDER BY xid DESC, id DESC LIMIT 1`)) as Array<{
-      xid: string;
-      id: string;
-    }>;
+    const [r] = (await this.ds.query(RUNNING_SQL)) as Running[];
+    const rows = (await this.ds.query(`SELECT xid::text AS xid, id::text AS id FROM user_events WHERE xid < ${horizon(1, 2)} ORDER BY xid DESC, id DESC LIMIT 1`, [
+      r.xmax,
+      r.running,
+    ])) as Array<{ xid: string; id: string }>;
     return rows[0] ? { xid: BigInt(rows[0].xid), id: BigInt(rows[0].id) } : FEED_START;
   }
 
