@@ -4,7 +4,7 @@ import type { TestDatabase } from '../support/database';
 import { LiveClient } from '../support/ws-client';
 import { LiveUpdatesGateway } from '@torgovo/live-updates';
 
-const LIVE_ENV = { WS_POLL_INTERVAL_MS: '200' };
+const LIVE_ENV = { WS_POLL_INTERVAL_MS: '200', WS_REVALIDATE_SECONDS: '1' };
 
 async function stopBot(t: TestApp, u: TestUser, botId: string): Promise<void> {
   const res = await t.request('POST', `/api/bots/${botId}/stop`, { token: u.access_token });
@@ -128,5 +128,17 @@ describe('live updates WebSocket', () => {
     const res = await a.request('PATCH', `/api/admin/users/${u.id}`, { token: admin.access_token, body: { is_active: false } });
     expect(res.status).toBe(200);
     expect((await c.closed).code).toBe(4003);
+  });
+
+  it('accepts a personal access token and closes the socket when the token is revoked', async () => {
+    const u = await a.register();
+    await subscribe(a, u, 'enterprise');
+    const created = await a.request<{ id: string; token: string }>('POST', '/api/users/me/tokens', { token: u.access_token, body: { name: 'ws', scope: 'read' } });
+    expect(created.status).toBe(201);
+    const c = await LiveClient.connect(b.url, created.body.token);
+    const bot = (await createBot(a, u)).body as { id: string };
+    await c.next((m) => m.type === 'bot.updated' && m.data?.id === bot.id);
+    expect((await a.request('DELETE', `/api/users/me/tokens/${created.body.id}`, { token: u.access_token })).status).toBe(204);
+    expect(await c.closed).toEqual({ code: 4003, reason: 'revoked' });
   });
 });
