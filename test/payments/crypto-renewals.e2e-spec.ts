@@ -1,39 +1,8 @@
 import Decimal from 'decimal.js';
-import { SMTPServer } from 'smtp-server';
-import type { AddressInfo } from 'node:net';
+import { startSmtp } from '../fakes/smtp/local-smtp-server';
 import { EmailDispatcher } from '@torgovo/notifications';
 import { BillingScheduler } from '@torgovo/subscriptions';
 import { createCryptoHarness, CryptoHarness } from './crypto-support';
-
-interface Received {
-  from: string;
-  to: string[];
-  raw: string;
-}
-
-/** A local SMTP server: nodemailer speaks real SMTP to it. */
-async function startSmtp(): Promise<{ server: SMTPServer; port: number; mails: Received[] }> {
-  const mails: Received[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        mails.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.server.address() as AddressInfo).port, mails };
-}
 
 /**
  * Crypto renewals through the BillingScheduler, switching from a card plan to a crypto one, and

@@ -66,6 +66,14 @@ describe('retention sweep (e2e: real PostgreSQL, the worker jobs in the api proc
     );
     await q(`UPDATE refresh_tokens SET expires_at = now() - interval '8 days' WHERE user_id = $1`, [stale.id]);
     await q(`INSERT INTO worker_heartbeats (worker_id, hostname, pid, started_at, beat_at) VALUES ('dead:1', 'dead', 1, now() - interval '3 days', now() - interval '2 days')`);
+    // User events: older than USER_EVENTS_RETENTION_HOURS (48 h) go, unless a feed consumer has not read them yet.
+    await q(`DELETE FROM user_events`);
+    await q(
+      `INSERT INTO user_events (user_id, type, entity_id, created_at) VALUES
+         ($1, 'bot.updated', gen_random_uuid(), now() - interval '3 days'),
+         ($1, 'bot.updated', gen_random_uuid(), now())`,
+      [stale.id],
+    );
 
     type Counters = { signals_received: number; orders_created: number; last_signal_at: string | null };
     const counters = async () => (await t.request<Counters>('GET', `/api/bots/${bot}`, { token: u.access_token })).body;
@@ -81,7 +89,9 @@ describe('retention sweep (e2e: real PostgreSQL, the worker jobs in the api proc
       processed_events: 1,
       stripe_cancel_outbox_done: 1,
       notification_outbox_done: 1,
+      user_events: 1,
     });
+    expect(await count('user_events')).toBe(1);
     expect((await q<{ k: string }>(`SELECT dedupe_key AS k FROM notification_outbox`)).map((r) => r.k)).toEqual(['old-pending']);
 
     expect(await count('webhook_events')).toBe(before.events - 4);

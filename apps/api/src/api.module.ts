@@ -10,6 +10,7 @@ import {
   RolesGuard,
 } from '@torgovo/core';
 import { AdminModule } from '@torgovo/admin';
+import { LiveUpdatesModule } from '@torgovo/live-updates';
 import { CustomBotsModule } from '@torgovo/custom-bots';
 import { PaymentsModule } from '@torgovo/payments';
 import { PlansModule } from '@torgovo/plans';
@@ -42,6 +43,7 @@ export class ApiModule {
         CustomBotsModule,
         ProfileModule,
         AdminModule,
+        LiveUpdatesModule,
         ...(config.workerEnabled ? [WorkerJobsModule] : []),
       ],
       providers: [

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { WsAdapter } from '@nestjs/platform-ws';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from '@torgovo/core';
+import { parseLiveMessage } from '@torgovo/live-updates';
 import { ApiModule, ApiModuleOptions } from './api.module';
 import { applyBrowserHardening, frameworkErrorHandler } from './browser-hardening';
 import { setupSwagger } from './swagger';
@@ -42,6 +44,8 @@ export async function createApiApp(options: ApiModuleOptions = {}): Promise<Nest
   app.useLogger(app.get(Logger));
   await applyBrowserHardening(app, app.get(AppConfig));
   applyGlobalPrefix(app);
+  // ws (not socket.io): the live-updates protocol is plain JSON frames any browser WebSocket speaks.
+  app.useWebSocketAdapter(new WsAdapter(app, { messageParser: parseLiveMessage }));
   app.enableShutdownHooks();
   app
     .getHttpAdapter()

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { heartbeatRetention, RetentionSweeper, WorkerHeartbeat } from '@torgovo/core';
-import { EmailDispatcher } from '@torgovo/notifications';
+import { EmailDispatcher, ExpiryNotices, NotificationFanout, NotificationsModule, TelegramDispatcher, TelegramLinkPoller } from '@torgovo/notifications';
 import { PaymentChecker, PaymentRevenueCompactionJob, PaymentsModule, StripeCancelOutboxWorker } from '@torgovo/payments';
 import { BillingSchedulerModule } from '@torgovo/subscriptions';
 import { OrderControlModule, OrderStatsRollupJob, PnlDayRollupJob, TradingManagerModule } from '@torgovo/trading';
@@ -17,10 +17,26 @@ import { OrderControlModule, OrderStatsRollupJob, PnlDayRollupJob, TradingManage
  * payments; EmailDispatcher sends the notification e-mails. RetentionSweeper deletes old operational rows through the
  * policies the libs register with RetentionRegistry. OrderStatsRollupJob extends the daily order
  * rollup behind the admin's figures, PnlDayRollupJob their PnL by day; PaymentRevenueCompactionJob folds the revenue changes into months.
+ * NotificationFanout turns the user-event feed into notifications, ExpiryNotices tells of subscriptions ending in 3 days,
+ * TelegramDispatcher and TelegramLinkPoller are the Telegram channel.
  */
 @Module({
   // OrderControlModule: the user's cancels on the exchange and the order watchdog (health flag).
-  imports: [ScheduleModule.forRoot(), TradingManagerModule, PaymentsModule, BillingSchedulerModule, OrderControlModule],
-  providers: [WorkerHeartbeat, heartbeatRetention, RetentionSweeper, StripeCancelOutboxWorker, PaymentChecker, EmailDispatcher, OrderStatsRollupJob, PaymentRevenueCompactionJob, PnlDayRollupJob],
+  imports: [ScheduleModule.forRoot(), TradingManagerModule, PaymentsModule, BillingSchedulerModule, OrderControlModule, NotificationsModule],
+  providers: [
+    WorkerHeartbeat,
+    heartbeatRetention,
+    RetentionSweeper,
+    StripeCancelOutboxWorker,
+    PaymentChecker,
+    EmailDispatcher,
+    OrderStatsRollupJob,
+    PaymentRevenueCompactionJob,
+    PnlDayRollupJob,
+    NotificationFanout,
+    ExpiryNotices,
+    TelegramDispatcher,
+    TelegramLinkPoller,
+  ],
 })
 export class WorkerJobsModule {}

@@ -24,6 +24,7 @@ export * from './scheduling/periodic-job';
 export * from './database/embedded-postgres';
 export * from './database/database.module';
 export * from './database/transaction-guard';
+export * from './database/pg-notify-listener';
 export * from './exchange/credential-tester';
 export * from './throttling/redis-throttler.storage';
 export * from './contracts/subscriptions-reader';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, IsNull } from 'typeorm';
+import { DataSource, EntityManager, In, IsNull } from 'typeorm';
 import { Decimal, page, Page, PageQuery } from '@torgovo/core';
 import { EntitlementsService } from '@torgovo/subscriptions';
 import { parsePositiveDecimal } from './decimal-input';
@@ -86,6 +86,14 @@ export class BotsService {
       total,
       q,
     );
+  }
+
+  /** Bots by id (deleted ones too), any owner, with counters: for the live-updates feed. */
+  async findByIds(ids: string[]): Promise<BotWithCounters[]> {
+    if (ids.length === 0) return [];
+    const bots = await this.ds.getRepository(Bot).findBy({ id: In(ids) });
+    const counters = await this.counters(bots.map((b) => b.id));
+    return bots.map((bot) => ({ bot, counters: counters.get(bot.id) ?? NO_COUNTERS }));
   }
 
   async get(userId: string, id: string): Promise<BotWithCounters> {

@@ -28,13 +28,39 @@ export function renderEmail(kind: NotificationKind | string, data: Record<string
         subject: `Payment expired: ${plan}`,
         text: `${hello}\n\nYour payment request of $${s(data.amount_usd)} for ${plan} expired before we received the funds.\nIf you already sent them, contact support with the transaction id: nothing is lost.\n`,
       };
-    case 'renewal_due':
     case 'subscription_expiring':
+      if (data.amount_usd === undefined) {
+        return {
+          subject: `Your ${plan} subscription ends ${s(data.end_date).slice(0, 10)}`,
+          text: `${hello}\n\nYour ${plan} subscription ends on ${s(data.end_date)} and will not renew by itself.\nYour bots stop then; you can renew or change plans from your billing page.\n`,
+        };
+      }
+      return renewal();
+    case 'renewal_due':
+      return renewal();
+    case 'order_filled':
+      return {
+        subject: `Order filled: ${s(data.side)} ${s(data.symbol)}`,
+        text: `${hello}\n\nYour ${s(data.mode)} order ${s(data.side)} ${s(data.symbol)} was filled: ${s(data.filled)} at ${s(data.average)}.\nOrder: ${s(data.order_id)}\n`,
+      };
+    case 'order_rejected':
+      return {
+        subject: `Order ${s(data.status)}: ${s(data.side)} ${s(data.symbol)}`,
+        text: `${hello}\n\nYour ${s(data.mode)} order ${s(data.side)} ${s(data.symbol)} ended ${s(data.status)}: ${s(data.reason) || 'no reason given'}.\nOrder: ${s(data.order_id)}\n`,
+      };
+    case 'bot_stopped':
+      return {
+        subject: `Bot stopped: ${s(data.name)}`,
+        text: `${hello}\n\nYour bot ${s(data.name)} (${s(data.symbol)}) was stopped by the platform: ${s(data.stop_reason)}.\nIts alerts are not traded until you start it again.\n`,
+      };
+    default:
+      return { subject: 'Torgovo notification', text: `${hello}\n\n${JSON.stringify(data)}\n` };
+  }
+
+  function renewal(): RenderedEmail {
       return {
         subject: `Your ${plan} subscription ends ${s(data.end_date).slice(0, 10)}`,
         text: `${hello}\n\nYour ${plan} subscription ends on ${s(data.end_date)}. To keep it, pay the renewal of $${s(data.amount_usd)} before ${s(data.due_at)}.\n`,
       };
-    default:
-      return { subject: 'Torgovo notification', text: `${hello}\n\n${JSON.stringify(data)}\n` };
   }
 }

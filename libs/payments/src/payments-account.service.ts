@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import { AppConfig, AuditService, Page, page, PageQuery } from '@torgovo/core';
 import type { AuditContext } from '@torgovo/subscriptions';
 import { SubscriptionPlan } from '@torgovo/plans';
@@ -83,11 +83,23 @@ export class PaymentsAccountService {
       skip: q.offset,
       take: q.limit,
     });
+    return page(await this.responses(items), total, q);
+  }
+
+  /** Payments by id, any owner, in the REST shape: for the live-updates feed (which pairs each with its event's user). */
+  async findByIds(ids: string[]): Promise<Array<{ user_id: string; response: PaymentResponse }>> {
+    if (ids.length === 0) return [];
+    const items = await this.ds.getRepository(Payment).findBy({ id: In(ids) });
+    const responses = await this.responses(items);
+    return items.map((p, i) => ({ user_id: p.user_id, response: responses[i] }));
+  }
+
+  private async responses(items: Payment[]): Promise<PaymentResponse[]> {
     const planIds = [...new Set(items.map((p) => p.plan_id).filter((id): id is string => id !== null))];
     const plans = planIds.length
       ? await this.ds.getRepository(SubscriptionPlan).createQueryBuilder('p').select(['p.id', 'p.code', 'p.name', 'p.plan_type']).where('p.id IN (:...ids)', { ids: planIds }).getMany()
       : [];
     const byId = new Map<string, PaymentPlanSummary>(plans.map((p) => [p.id, { id: p.id, code: p.code, name: p.name, plan_type: p.plan_type }]));
-    return page(items.map((p) => toPaymentResponse(p, p.plan_id ? (byId.get(p.plan_id) ?? null) : null)), total, q);
+    return items.map((p) => toPaymentResponse(p, p.plan_id ? (byId.get(p.plan_id) ?? null) : null));
   }
 }

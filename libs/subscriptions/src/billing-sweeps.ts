@@ -52,23 +52,23 @@ const MAX_BATCHES_PER_SWEEP = 10_000;
  * in flight at the provider (payment_hold_until) is not expired under that payment.
  */
 // Same rule as isRenewable (entitlements.service.ts), which decides access before the sweep runs.
-const RENEWABLE = `(auto_renew AND NOT cancel_at_period_end AND payment_method <> 'none'
+export const RENEWABLE_SQL = `(auto_renew AND NOT cancel_at_period_end AND payment_method <> 'none'
                     AND (status = 'active' OR (status = 'trial' AND stripe_subscription_id IS NOT NULL)))`;
 const PROVIDER_RENEWED = `(payment_method = 'stripe' AND stripe_subscription_id IS NOT NULL)`;
 const PAYMENT_HELD = `(payment_hold_until IS NOT NULL AND payment_hold_until > $1)`;
 const EXPIRE_SQL = `
   WITH due AS (
     SELECT id, status AS old_status,
-      CASE WHEN ${RENEWABLE} AND end_date > $2 THEN 'past_due' ELSE 'expired' END AS new_status,
+      CASE WHEN ${RENEWABLE_SQL} AND end_date > $2 THEN 'past_due' ELSE 'expired' END AS new_status,
       CASE WHEN status = 'pending_payment' THEN 'payment_not_received'
-           WHEN status = 'trial' AND NOT ${RENEWABLE} THEN 'trial_ended'
+           WHEN status = 'trial' AND NOT ${RENEWABLE_SQL} THEN 'trial_ended'
            WHEN cancel_at_period_end THEN 'cancelled_at_period_end'
            WHEN NOT auto_renew OR payment_method = 'none' THEN 'period_ended'
            WHEN status IN ('active', 'trial') AND end_date > $2 THEN 'renewal_payment_due'
            ELSE 'payment_overdue' END AS reason
     FROM user_subscriptions
     WHERE (status IN ('active', 'trial') AND end_date <= $1
-           AND NOT (${RENEWABLE} AND ${PROVIDER_RENEWED} AND end_date > $2)
+           AND NOT (${RENEWABLE_SQL} AND ${PROVIDER_RENEWED} AND end_date > $2)
            AND NOT (status = 'trial' AND ${PAYMENT_HELD}))
        OR (status = 'past_due' AND (end_date <= $2 OR cancel_at_period_end OR NOT auto_renew))
        OR (status = 'pending_payment' AND created_at <= $3 AND NOT ${PAYMENT_HELD})

@@ -22,6 +22,8 @@ export interface Entitlement {
   live_trading: boolean;
   /** The REST API with personal access tokens is included (set by find(); the receive path's own lookup leaves it out). */
   api_access?: boolean;
+  /** Notifications may go to Telegram (set by find(), like api_access). */
+  telegram_notifications?: boolean;
   profit_share_percentage: string | null;
 }
 
@@ -114,6 +116,7 @@ export class EntitlementsService {
       max_trading_pairs: p.max_trading_pairs,
       live_trading: p.live_trading,
       api_access: p.api_access,
+      telegram_notifications: p.telegram_notifications,
       profit_share_percentage: p.profit_share_percentage,
     };
   }

@@ -21,3 +21,4 @@ export * from './dto/subscription-response';
 export * from './current-plan-sql';
 export * from './admin-subscriptions-query';
 export * from './subscription-stats';
+export * from './ending-soon';

@@ -26,12 +26,18 @@ const isFreePlan = (plan: SubscriptionPlan | undefined, sub: UserSubscription): 
 /** The user-facing side of subscriptions; activation by payments is SubscriptionActivationService. */
 @Injectable()
 export class SubscriptionsService {
+
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly audit: AuditService,
     private readonly config: AppConfig,
     private readonly hooks: SubscriptionHooks,
   ) {}
+
+  /** Subscriptions by id with their plans, any owner: for the live-updates feed. */
+  findByIds(ids: string[]): Promise<UserSubscription[]> {
+    return ids.length === 0 ? Promise.resolve([]) : this.ds.getRepository(UserSubscription).find({ where: { id: In(ids) }, relations: { plan: true } });
+  }
 
   /**
    * Free plans start active; a plan with trial days starts its trial (once per plan, and

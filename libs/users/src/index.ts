@@ -19,3 +19,4 @@ export * from './auth.controller';
 export * from './users.controller';
 export * from './auth/personal-token-policy';
 export * from './user-stats';
+export * from './auth/socket-credentials';

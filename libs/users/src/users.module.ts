@@ -6,6 +6,7 @@ import { AppConfig } from '@torgovo/core';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth/auth.service';
 import { JwtStrategy } from './auth/jwt.strategy';
+import { SocketCredentials } from './auth/socket-credentials';
 import { PasswordService } from './auth/password.service';
 import { TokensService } from './auth/tokens.service';
 import { refreshTokenRetention } from './auth/refresh-token-retention';
@@ -35,7 +36,7 @@ import { UsersService } from './users.service';
     }),
   ],
   controllers: [AuthController, UsersController, PersonalTokensController],
-  providers: [UsersService, UserAccessService, PersonalTokensService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, UserHooks, refreshTokenRetention, JwtStrategy],
-  exports: [UsersService, UserAccessService, PersonalTokensService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, UserHooks, JwtModule],
+  providers: [UsersService, UserAccessService, PersonalTokensService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, UserHooks, refreshTokenRetention, JwtStrategy, SocketCredentials],
+  exports: [UsersService, UserAccessService, PersonalTokensService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, UserHooks, JwtModule, SocketCredentials],
 })
 export class UsersModule {}

@@ -44,6 +44,10 @@ export class SubscriptionPlan {
   @Column({ type: 'boolean', default: false })
   api_access: boolean;
 
+  /** Notifications may also go to a linked Telegram chat (Pro and Enterprise at seed). */
+  @Column({ type: 'boolean', default: false })
+  telegram_notifications: boolean;
+
   @Column({ type: 'integer', default: 0 })
   trial_days: number;
 

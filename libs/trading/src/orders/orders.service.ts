@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource, EntityManager, FindOptionsWhere, IsNull, Like, Raw } from 'typeorm';
+import { DataSource, EntityManager, FindOptionsWhere, In, IsNull, Like, Raw } from 'typeorm';
 import { page, Page } from '@torgovo/core';
 import type { ListOrdersQuery } from './dto/list-orders.query';
 import { OrderRecord } from './entities/order.entity';
@@ -86,6 +86,11 @@ export class OrdersService {
     const existing = await this.findForUser(userId, id);
     if (!existing) throw OrderErrors.notFound();
     throw OrderErrors.final(existing.status);
+  }
+
+  /** Orders by id, any owner: the live-updates feed pairs each with its event's user. */
+  findByIds(ids: string[]): Promise<OrderRecord[]> {
+    return ids.length === 0 ? Promise.resolve([]) : this.ds.getRepository(OrderRecord).findBy({ id: In(ids) });
   }
 
   /** The caller's orders, newest first (served by orders_user_created_idx). */

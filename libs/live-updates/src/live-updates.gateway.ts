@@ -1,0 +1,306 @@
+import type { IncomingMessage } from 'node:http';
+import { ArgumentsHost, Catch, Inject, Logger, OnModuleDestroy, OnModuleInit, UseFilters } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import { DataSource } from 'typeorm';
+import { DatabaseUrlProvider, PgNotifyListener, Public } from '@torgovo/core';
+import { SocketCredentials, SocketIdentity } from '@torgovo/users';
+import { cursorAfter, encodeCursor, FeedCursor, NotificationsConfig, parseCursor, USER_EVENTS_CHANNEL, UserEvent, UserEventFeed } from '@torgovo/notifications';
+import { LiveSnapshots, snapshotKey } from './live-snapshots';
+import { CLOSE, INVALID_MESSAGE, offeredToken, WS_PATH } from './live-protocol';
+
+const BATCH = 500;
+
+/** What is used of a `ws` socket (the package ships no types; @types/ws is not a dependency). */
+interface WebSocket {
+  readonly readyState: number;
+  readonly OPEN: number;
+  readonly CONNECTING: number;
+  send(data: string): void;
+  close(code: number, reason: string): void;
+}
+
+interface SocketState {
+  identity?: SocketIdentity;
+  token?: string;
+  /** The last event this socket was sent (or the feed position when it started). */
+  last: FeedCursor;
+  /** While a `resume` replays, live events wait here so the socket sees them in feed order. */
+  queue?: UserEvent[];
+  authTimer?: NodeJS.Timeout;
+}
+
+/**
+ * `/api/ws`: pushes a user's own order, bot, subscription and payment changes. Every api replica
+ * reads the one user-event feed in PostgreSQL (woken by NOTIFY, and polling — the only way on
+ * embedded PGlite, where NOTIFY does not cross connections), so any replica serves any user; a
+ * socket gets only events whose user, and whose resource's owner, is its authenticated user.
+ */
+/** Nest's default WS filter echoes the failing frame (with its token) back: answer plainly instead. */
+@Catch()
+class LiveExceptionFilter {
+  private readonly logger = new Logger('LiveUpdatesGateway');
+  catch(exception: unknown, host: ArgumentsHost): void {
+    this.logger.error({ err: exception }, 'Live updates message failed');
+    const ws = host.switchToWs().getClient<WebSocket>();
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', code: 'internal_error', message: 'Try again' }));
+  }
+}
+
+// Authentication is the socket's own (first message or subprotocol), not the HTTP guard's: @Public.
+@Public()
+@UseFilters(new LiveExceptionFilter())
+@WebSocketGateway({ path: WS_PATH, maxPayload: 16 * 1024, handleProtocols: (protocols: Set<string>) => selectProtocol(protocols) })
+export class LiveUpdatesGateway implements OnGatewayConnection, OnGatewayDisconnect, OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(LiveUpdatesGateway.name);
+  private readonly sockets = new Map<WebSocket, SocketState>();
+  private readonly listener: PgNotifyListener;
+  private position?: FeedCursor;
+  private pumping = false;
+  private again = false;
+  private pollTimer?: NodeJS.Timeout;
+  private revalidateTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly feed: UserEventFeed,
+    private readonly snapshots: LiveSnapshots,
+    private readonly credentials: SocketCredentials,
+    @Inject(NotificationsConfig) private readonly config: NotificationsConfig,
+    urls: DatabaseUrlProvider,
+    @InjectDataSource() ds: DataSource,
+  ) {
+    this.listener = new PgNotifyListener(urls, ds, { channel: USER_EVENTS_CHANNEL, name: 'torgovo-live-updates', label: 'Live updates notifications' });
+  }
+
+  onModuleInit(): void {
+    this.listener.start(() => void this.pump());
+    this.pollTimer = setInterval(() => void this.pump(), this.config.WS_POLL_INTERVAL_MS);
+    this.pollTimer.unref();
+    this.revalidateTimer = setInterval(() => void this.revalidate(), this.config.WS_REVALIDATE_SECONDS * 1000);
+    this.revalidateTimer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.pollTimer);
+    clearInterval(this.revalidateTimer);
+    for (const ws of this.sockets.keys()) ws.close(CLOSE.shutdown.code, CLOSE.shutdown.reason);
+    await this.listener.close();
+  }
+
+  /** True once NOTIFY delivery is confirmed on this database (false on PGlite: polling only). */
+  get listening(): boolean {
+    return this.listener.listening;
+  }
+
+  async handleConnection(ws: WebSocket, req: IncomingMessage): Promise<void> {
+    const state: SocketState = { last: { xid: 0n, id: 0n } };
+    this.sockets.set(ws, state);
+    const token = offeredToken(req.headers['sec-websocket-protocol']);
+    if (token) return this.guarded(ws, () => this.authenticate(ws, state, token));
+    state.authTimer = setTimeout(() => this.close(ws, CLOSE.unauthorized, 'no auth message in time'), this.config.WS_AUTH_TIMEOUT_SECONDS * 1000);
+    state.authTimer.unref();
+  }
+
+  handleDisconnect(ws: WebSocket): void {
+    const state = this.sockets.get(ws);
+    clearTimeout(state?.authTimer);
+    this.sockets.delete(ws);
+  }
+
+  @SubscribeMessage('auth')
+  async onAuth(@ConnectedSocket() ws: WebSocket, @MessageBody() body: Record<string, unknown>): Promise<void> {
+    const state = this.sockets.get(ws);
+    if (!state) return;
+    const token = body.access_token;
+    if (typeof token !== 'string' || token.length === 0 || token.length > 4096) return this.close(ws, CLOSE.unauthorized, 'access_token missing');
+    // A second auth (a fresh access token before the first expires) keeps the socket for the same user only.
+    await this.guarded(ws, () => this.authenticate(ws, state, token));
+  }
+
+  @SubscribeMessage('resume')
+  async onResume(@ConnectedSocket() ws: WebSocket, @MessageBody() body: Record<string, unknown>): Promise<void> {
+    const state = this.sockets.get(ws);
+    if (!state) return;
+    if (!state.identity) return this.close(ws, CLOSE.unauthorized, 'authenticate first');
+    const cursor = parseCursor(body.cursor);
+    if (!cursor) return this.send(ws, { type: 'error', code: 'invalid_cursor', message: 'cursor must be a cursor string from an earlier event' });
+    if (state.queue) return this.send(ws, { type: 'error', code: 'resume_in_progress', message: 'a resume is already replaying' });
+    await this.guarded(ws, async () => {
+      if (!(await this.feed.resumable(cursor))) {
+        return this.send(ws, { type: 'resync', reason: 'cursor_expired', message: 'Events after this cursor are no longer kept: reload the state over REST' });
+      }
+      await this.replay(ws, state, cursor);
+    });
+  }
+
+  /** Handler errors never reach Nest's WS exception filter, which would echo the frame (and its token) back. */
+  private async guarded(ws: WebSocket, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.logger.error({ err }, 'Live updates message failed');
+      this.send(ws, { type: 'error', code: 'internal_error', message: 'Try again' });
+    }
+  }
+
+  @SubscribeMessage('ping')
+  onPing(@ConnectedSocket() ws: WebSocket): void {
+    this.send(ws, { type: 'pong' });
+  }
+
+  @SubscribeMessage(INVALID_MESSAGE)
+  onInvalid(@ConnectedSocket() ws: WebSocket): void {
+    this.send(ws, { type: 'error', code: 'invalid_message', message: 'Send JSON objects with "type": auth, resume or ping' });
+  }
+
+  /** Runs one feed pass now (tests; the timers and NOTIFY call it otherwise). */
+  async pump(): Promise<void> {
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.again = false;
+        await this.pass();
+      } while (this.again);
+    } catch (err) {
+      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'Live updates pass failed; next tick retries');
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async pass(): Promise<void> {
+    if (![...this.sockets.values()].some((s) => s.identity)) {
+      // Nobody to tell: no reading; the next authenticated socket starts at the feed's end.
+      this.position = undefined;
+      return;
+    }
+    if (!this.position) return;
+    for (;;) {
+      const events = await this.feed.after(this.position, BATCH);
+      if (events.length === 0) return;
+      this.position = events[events.length - 1].cursor;
+      await this.deliver(events);
+      if (events.length < BATCH) return;
+    }
+  }
+
+  private async deliver(events: UserEvent[]): Promise<void> {
+    const byUser = new Map<string, Array<[WebSocket, SocketState]>>();
+    for (const [ws, state] of this.sockets) {
+      if (!state.identity) continue;
+      const list = byUser.get(state.identity.user_id) ?? [];
+      list.push([ws, state]);
+      byUser.set(state.identity.user_id, list);
+    }
+    const mine = events.filter((e) => byUser.has(e.user_id));
+    if (mine.length === 0) return;
+    for (const e of mine) {
+      if (e.type !== 'user.deactivated') continue;
+      for (const [ws] of byUser.get(e.user_id) ?? []) this.close(ws, CLOSE.revoked, 'user deactivated');
+    }
+    const snapshots = await this.snapshots.load(mine);
+    for (const e of mine) {
+      for (const [ws, state] of byUser.get(e.user_id) ?? []) {
+        if (state.queue) state.queue.push(e);
+        else this.push(ws, state, e, snapshots.get(snapshotKey(e.type, e.entity_id)));
+      }
+    }
+  }
+
+  private push(ws: WebSocket, state: SocketState, e: UserEvent, snap: { user_id: string; data: object } | undefined): void {
+    if (!cursorAfter(e.cursor, state.last)) return;
+    state.last = e.cursor;
+    // The resource is gone (an erased row) or, never expected, not the socket user's: nothing to send.
+    if (e.type === 'user.deactivated' || !snap || snap.user_id !== state.identity?.user_id || e.user_id !== state.identity.user_id) return;
+    this.send(ws, { type: e.type, cursor: encodeCursor(e.cursor), data: snap.data });
+  }
+
+  private async replay(ws: WebSocket, state: SocketState, from: FeedCursor): Promise<void> {
+    const userId = state.identity!.user_id;
+    state.queue = [];
+    state.last = from;
+    try {
+      for (;;) {
+        const events = await this.feed.after(state.last, BATCH, userId);
+        if (events.length === 0) break;
+        const snapshots = await this.snapshots.load(events);
+        for (const e of events) this.push(ws, state, e, snapshots.get(snapshotKey(e.type, e.entity_id)));
+        state.last = events[events.length - 1].cursor;
+        if (events.length < BATCH) break;
+      }
+      const queued = state.queue;
+      state.queue = undefined;
+      if (queued.length > 0) {
+        const snapshots = await this.snapshots.load(queued);
+        for (const e of queued) this.push(ws, state, e, snapshots.get(snapshotKey(e.type, e.entity_id)));
+      }
+      this.send(ws, { type: 'resumed', cursor: encodeCursor(state.last) });
+    } catch (err) {
+      state.queue = undefined;
+      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'Resume failed');
+      this.send(ws, { type: 'error', code: 'resume_failed', message: 'Try resume again' });
+    }
+  }
+
+  private async authenticate(ws: WebSocket, state: SocketState, token: string): Promise<void> {
+    let identity: SocketIdentity;
+    try {
+      identity = await this.credentials.authenticate(token);
+    } catch {
+      return this.close(ws, CLOSE.unauthorized, 'invalid or expired token');
+    }
+    if (state.identity && state.identity.user_id !== identity.user_id) return this.close(ws, CLOSE.unauthorized, 'a socket serves one user');
+    clearTimeout(state.authTimer);
+    const first = !state.identity;
+    state.identity = identity;
+    state.token = token;
+    if (!first) return this.send(ws, { type: 'authenticated', cursor: encodeCursor(state.last) });
+    // Start at the feed's current end: events from here on are pushed; earlier ones via resume.
+    this.position ??= await this.feed.head();
+    state.last = this.position;
+    this.send(ws, { type: 'authenticated', cursor: encodeCursor(state.last) });
+  }
+
+  /** Closes sockets whose user was deactivated, whose personal token was revoked or whose access token expired. */
+  private async revalidate(): Promise<void> {
+    const now = Date.now();
+    const authed = [...this.sockets].filter(([, s]) => s.identity);
+    try {
+      const active = await this.credentials.stillActive([...new Set(authed.map(([, s]) => s.identity!.user_id))]);
+      for (const [ws, s] of authed) {
+        const id = s.identity!;
+        if (!active.has(id.user_id)) this.close(ws, CLOSE.revoked, 'user deactivated');
+        else if (id.expires_at && id.expires_at.getTime() <= now) this.close(ws, CLOSE.expired, 'access token expired: reconnect with a fresh one and resume');
+        else if (id.via === 'personal_token') {
+          await this.credentials.authenticate(s.token!).catch(() => this.close(ws, CLOSE.revoked, 'personal access token revoked'));
+        }
+      }
+    } catch (err) {
+      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'Socket revalidation failed');
+    }
+  }
+
+  private send(ws: WebSocket, message: object): void {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+  }
+
+  private close(ws: WebSocket, code: { code: number; reason: string }, detail: string): void {
+    this.logger.debug({ code: code.code, detail }, 'Live updates socket closed');
+    const state = this.sockets.get(ws);
+    clearTimeout(state?.authTimer);
+    this.sockets.delete(ws);
+    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code.code, code.reason);
+  }
+}
+
+function selectProtocol(protocols: Set<string>): string | false {
+  // Browsers can set no Authorization header on a WebSocket: the token may come as a subprotocol
+  // (["bearer", token]); the server must pick one the client offered, so it echoes "bearer".
+  if (protocols.has('bearer')) return 'bearer';
+  const first = protocols.values().next();
+  return first.done ? false : first.value;
+}

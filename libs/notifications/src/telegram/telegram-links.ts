@@ -1,0 +1,80 @@
+import { randomInt } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { DomainError, sha256Hex } from '@torgovo/core';
+import { TelegramAccess } from './telegram-access';
+import { TelegramClient, TelegramUpdate } from './telegram-client';
+
+const CODE_TTL_MINUTES = 15;
+const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+const CODE_LENGTH = 10;
+
+export const TelegramErrors = {
+  notIncluded: () => new DomainError('telegram_not_included', 403, 'Your plan does not include Telegram notifications (Pro and Enterprise do)'),
+  notConfigured: () => new DomainError('telegram_unavailable', 503, 'Telegram notifications are not configured on this platform'),
+};
+
+/** A code in a message: "/start CODE" (the t.me deep link) or the code alone. */
+export function codeInMessage(text: string | undefined): string | null {
+  const m = /^(?:\/start\s+)?([A-Z2-9]{10})\s*$/i.exec((text ?? '').trim());
+  return m ? m[1].toUpperCase() : null;
+}
+
+/**
+ * Linking a Telegram chat: the user asks for a one-time code (stored hashed, 15 minutes), sends it
+ * to the platform's bot, and the poller (getUpdates) binds the chat that sent it.
+ */
+@Injectable()
+export class TelegramLinks {
+  private readonly logger = new Logger(TelegramLinks.name);
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly telegram: TelegramClient,
+    private readonly access: TelegramAccess,
+  ) {}
+
+  async createCode(userId: string): Promise<{ code: string; bot_username: string; expires_at: string }> {
+    if (!this.telegram.enabled) throw TelegramErrors.notConfigured();
+    if (!(await this.access.includes(userId))) throw TelegramErrors.notIncluded();
+    const botUsername = await this.telegram.botUsername().catch(() => {
+      throw TelegramErrors.notConfigured();
+    });
+    const code = Array.from({ length: CODE_LENGTH }, () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]).join('');
+    const rows = (await this.ds.query(
+      `INSERT INTO telegram_links (user_id, code_hash, code_expires_at) VALUES ($1, $2, now() + $3::int * interval '1 minute')
+       ON CONFLICT (user_id) DO UPDATE SET code_hash = EXCLUDED.code_hash, code_expires_at = EXCLUDED.code_expires_at, updated_at = now()
+       RETURNING code_expires_at`,
+      [userId, sha256Hex(code), CODE_TTL_MINUTES],
+    )) as Array<{ code_expires_at: Date }>;
+    return { code, bot_username: botUsername, expires_at: rows[0].code_expires_at.toISOString() };
+  }
+
+  async status(userId: string): Promise<{ linked: boolean; available: boolean }> {
+    const rows = (await this.ds.query(`SELECT 1 FROM telegram_links WHERE user_id = $1 AND chat_id IS NOT NULL`, [userId])) as unknown[];
+    return { linked: rows.length > 0, available: this.telegram.enabled && (await this.access.includes(userId)) };
+  }
+
+  /**
+   * Binds the chats that sent a valid code, all in one statement; answers how many. The caller
+   * stores the getUpdates offset afterwards.
+   */
+  async bind(updates: TelegramUpdate[]): Promise<Array<{ user_id: string; chat_id: string }>> {
+    const found = updates.flatMap((u) => {
+      const code = codeInMessage(u.message?.text);
+      return code && u.message ? [{ hash: sha256Hex(code), chat: String(u.message.chat.id) }] : [];
+    });
+    if (found.length === 0) return [];
+    const linked = (await this.ds.query(
+      `UPDATE telegram_links t SET chat_id = f.chat::bigint, linked_at = now(), code_hash = NULL, code_expires_at = NULL, updated_at = now()
+         FROM unnest($1::char(64)[], $2::text[]) AS f(hash, chat)
+        WHERE t.code_hash = f.hash AND t.code_expires_at > now()
+        RETURNING t.user_id, t.chat_id::text AS chat_id`,
+      [found.map((f) => f.hash), found.map((f) => f.chat)],
+    )) as [Array<{ user_id: string; chat_id: string }>, number] | Array<{ user_id: string; chat_id: string }>;
+    const rows = Array.isArray(linked[0]) ? (linked[0] as Array<{ user_id: string; chat_id: string }>) : (linked as Array<{ user_id: string; chat_id: string }>);
+    this.logger.log({ linked: rows.length }, 'Telegram chats linked');
+    return rows;
+  }
+}
