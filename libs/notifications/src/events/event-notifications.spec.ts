@@ -24,7 +24,12 @@ describe('notificationFor', () => {
       expect(notificationFor(event('order.updated', { status, previous_status: 'submitting', reason: 'insufficient funds' }))?.kind).toBe('order_rejected');
     }
     expect(notificationFor(event('order.updated', { status: 'canceled', previous_status: 'submitting', reason: 'Bot is stopped' }))?.kind).toBe('order_rejected');
-    expect(notificationFor(event('order.updated', { status: 'canceled', previous_status: 'open', reason: 'canceled by user' }))).toBeNull();
+    // The reasons the order path writes for the user's own cancel (placement rule, OrderCancels).
+    expect(notificationFor(event('order.updated', { status: 'canceled', previous_status: 'pending', reason: 'user_canceled: canceled by the user before it was sent' }))).toBeNull();
+    expect(notificationFor(event('order.updated', { status: 'canceled', previous_status: 'open', reason: "user_canceled: canceled on the exchange at the user's request" }))).toBeNull();
+    expect(notificationFor(event('order.updated', { status: 'canceled', previous_status: 'pending', reason: 'superseded: a newer position alert was applied' }))).toBeNull();
+    expect(notificationFor(event('order.updated', { status: 'canceled', previous_status: 'pending', reason: 'bot_stopped: the bot was stopped' }))?.kind).toBe('order_rejected');
+    expect(notificationFor(event('order.updated', { status: 'canceled', previous_status: 'pending', reason: 'user_inactive: the account is deactivated' }))?.kind).toBe('order_rejected');
   });
 
   it('tells a bot stopped by the platform, each time, and not one the user stopped', () => {

@@ -1,8 +1,14 @@
+import { CancelReasons } from '@torgovo/trading';
 import type { NotificationItem } from '../notification-outbox';
 import { encodeCursor, UserEvent } from './user-event-feed';
 
-/** A cancel the user asked for is not news to them; anything else that ends an order is. */
-const USER_CANCEL_REASON = /^(user|canceled by user|cancelled by user|canceled_by_user)\b/i;
+/**
+ * Cancels that are not news to the user: the one they asked for (POST /orders/{id}/cancel), and a
+ * target-position alert already met or replaced by a newer one. The order path writes its reason
+ * as `<code>: <words>` (placement-rule.ts CancelReasons); anything else that ends an order is told.
+ */
+const QUIET_CANCEL_CODES: ReadonlySet<string> = new Set([CancelReasons.userCanceled, CancelReasons.atTarget, CancelReasons.superseded]);
+const isQuietCancel = (reason: string | null): boolean => reason !== null && QUIET_CANCEL_CODES.has(reason.split(':', 1)[0].trim());
 /** Bots the user stopped themselves (stop_reason `user`) are not notified. */
 const USER_STOP_REASONS = new Set(['user', null, undefined]);
 
@@ -21,7 +27,7 @@ export function notificationFor(e: UserEvent): NotificationItem | null {
   if (e.type === 'order.updated' && status !== previous) {
     const order = { order_id: e.entity_id, symbol: d.symbol, side: d.side, mode: d.mode, filled: d.filled, average: d.average, reason: d.reason, status };
     if (status === 'filled') return { user_id: e.user_id, kind: 'order_filled', dedupe_key: `order_filled:${e.entity_id}`, data: order };
-    if (status === 'rejected' || status === 'failed' || (status === 'canceled' && !USER_CANCEL_REASON.test(str(d.reason) ?? ''))) {
+    if (status === 'rejected' || status === 'failed' || (status === 'canceled' && !isQuietCancel(str(d.reason)))) {
       return { user_id: e.user_id, kind: 'order_rejected', dedupe_key: `order_ended:${e.entity_id}`, data: order };
     }
   }
