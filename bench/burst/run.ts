@@ -144,7 +144,8 @@ async function main(): Promise<void> {
     const bot = await api<{ id: string }>(apiUrls[0], '/api/bots', { name: 'burst', symbol: 'BTC/USDT', mode, order_type: 'market', sizing: { type: 'base', value: '0.0001' } }, token);
     await api(apiUrls[0], `/api/bots/${bot.id}/start`, {}, token);
     const hook = await api<{ webhook_secret: string }>(apiUrls[0], '/api/custom-bot/webhook/generate', { bot_id: bot.id, rate_limit_per_minute: 100_000 }, token);
-    const secrets = [hook.webhook_secret, ...(await cloneBotOwners(db.dataSource, reg.user.id, bots - 1))];
+    const keys = okx ? { encryptionKey: env.ENCRYPTION_KEY!, apiKey: okx.ready.apiKey, secret: okx.ready.secret, passphrase: okx.ready.passphrase } : undefined;
+    const secrets = [hook.webhook_secret, ...(await cloneBotOwners(db.dataSource, reg.user.id, bots - 1, keys))];
 
     const workerChildren: Array<Child<unknown>> = [];
     for (let i = 0; i < workers; i++) {
@@ -207,6 +208,9 @@ async function main(): Promise<void> {
       `SELECT count(*)::int AS n FROM (SELECT 1 FROM paper_orders GROUP BY user_id, client_order_id HAVING count(*) > 1) d`,
     )) as Array<{ n: number }>;
     const [twiceOrders] = (await db.dataSource.query(`SELECT count(*)::int AS n FROM (SELECT 1 FROM orders GROUP BY source, source_ref HAVING count(*) > 1) d`)) as Array<{ n: number }>;
+    const reasons = (await db.dataSource.query(
+      `SELECT left(reason, 160) AS reason, count(*)::int AS n FROM orders WHERE status IN ('failed', 'rejected', 'canceled') GROUP BY 1 ORDER BY 2 DESC LIMIT 3`,
+    )) as Array<{ reason: string; n: number }>;
     const okxStats = okx ? ((await (await fetch(`${okx.ready.url}/bench-stats`)).json()) as OkxStats) : null;
     latencies.sort((a, b) => a - b);
     const within3s = latencies.filter((l) => l <= 3000).length;
@@ -220,6 +224,7 @@ async function main(): Promise<void> {
         `placed: ${placedCount}; last placement ${lastPlaced - t0} ms after the first alert; ${Math.round((placedCount * 1000) / Math.max(1, lastPlaced - firstPlaced))} orders/s between first and last placement`,
         `orders placed twice: ${twicePaper.n + twiceOrders.n + (okxStats?.duplicateClientOrderIds ?? 0)}${okxStats ? ` (fake OKX: ${okxStats.placements} placement requests, ${okxStats.orders} orders)` : ''}`,
         `peak RSS: api ${peak.api} MB, worker ${peak.worker} MB`,
+        ...reasons.map((r) => `not placed: ${r.n} × ${r.reason}`),
       ].join('\n'),
     );
   } finally {

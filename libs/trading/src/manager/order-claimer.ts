@@ -64,7 +64,8 @@ export class OrderClaimer {
       // Walked from the due end of orders_queue_idx (next_attempt_at), each candidate checked to be
       // its queue's head with two probes of the queue-heads index: the cost follows the orders
       // claimed, not the orders waiting (a DISTINCT ON over every queue took 12 ms per claim with
-      // 10,000 queued, once per completed order).
+      // 10,000 queued, once per completed order). Ordered by next_attempt_at alone, so the index
+      // gives the order and the scan stops at the limit (a tie-breaker column would sort every due row).
       const locked: Array<{ user_id: string; mode: string }> = await m.query(
         `SELECT c.user_id, c.mode FROM (
            SELECT h.user_id, h.mode FROM orders h
@@ -75,7 +76,7 @@ export class OrderClaimer {
                                  AND (e.created_at, e.id) < (h.created_at, h.id))
               AND NOT EXISTS (SELECT 1 FROM orders b
                                WHERE b.user_id = h.user_id AND b.mode = h.mode AND b.status = 'submitting' AND b.next_attempt_at > now())
-            ORDER BY h.next_attempt_at, h.user_id, h.mode LIMIT $1
+            ORDER BY h.next_attempt_at LIMIT $1
          ) c
          WHERE pg_try_advisory_xact_lock($3, hashtext(c.user_id::text || ':' || c.mode))`,
         [limit, busyQueues, ORDER_CLAIM_LOCK_NAMESPACE],
