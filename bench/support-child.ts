@@ -10,6 +10,8 @@ const ROOT = join(__dirname, '..');
 
 export interface Child<T> {
   ready: T;
+  /** The server's process id (for its memory), when known. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -17,6 +19,14 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** The stdout line that means ready (default: the first JSON line, which is then the result). */
   readyWhen?: (line: string) => boolean;
+  /** What that line means (default: the line parsed as JSON). */
+  readyValue?: (line: string) => unknown;
+  /** Prints no ready line: resolve as soon as it is spawned (the caller checks readiness its own way). */
+  noReadyLine?: boolean;
+  /** `script` is compiled JavaScript (dist/…): run it with plain node. */
+  plainNode?: boolean;
+  /** Run with ts-node's transpile-only mode (no type check: starts in seconds, as jest's swc does). */
+  transpileOnly?: boolean;
   timeoutMs?: number;
 }
 
@@ -41,12 +51,19 @@ export async function dropBenchDatabases(): Promise<void> {
 export async function spawnServer<T>(script: string, args: string[], options: SpawnOptions = {}): Promise<Child<T>> {
   const timeoutMs = options.timeoutMs ?? 300_000;
   const readyWhen = options.readyWhen ?? ((line: string) => line.startsWith('{'));
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'node_modules', 'ts-node', 'dist', 'bin.js'), '-r', 'tsconfig-paths/register', join(ROOT, script), ...args], {
+  const tsNode = [join(ROOT, 'node_modules', 'ts-node', 'dist', 'bin.js'), ...(options.transpileOnly ? ['--transpile-only'] : [])];
+  const argv = options.plainNode ? [join(ROOT, script), ...args] : [...tsNode, '-r', 'tsconfig-paths/register', join(ROOT, script), ...args];
+  const child: ChildProcess = spawn(process.execPath, argv, {
     cwd: ROOT,
     env: { ...(options.env ?? process.env), TORGOVO_TEST_RUN: BENCH_RUN },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const ready = await new Promise<T>((resolve, reject) => {
+    if (options.noReadyLine) {
+      child.stdout?.resume();
+      child.once('exit', (code) => console.error(`${script} exited with ${code}`));
+      return resolve(undefined as T);
+    }
     let buffer = '';
     let done = false;
     const timer = setTimeout(() => reject(new Error(`${script} not ready after ${timeoutMs} ms`)), timeoutMs);
@@ -57,7 +74,7 @@ export async function spawnServer<T>(script: string, args: string[], options: Sp
       if (line) {
         done = true;
         clearTimeout(timer);
-        resolve(JSON.parse(line) as T);
+        resolve((options.readyValue ? options.readyValue(line) : JSON.parse(line)) as T);
       }
     });
     child.once('exit', (code) => {
@@ -67,6 +84,7 @@ export async function spawnServer<T>(script: string, args: string[], options: Sp
   });
   return {
     ready,
+    pid: child.pid,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

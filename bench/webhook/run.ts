@@ -2,9 +2,12 @@
 // limit (a bare node:http server doing only the single-row INSERT), on the local PostgreSQL.
 // Three processes: the api (bench/webhook/serve-api.ts, a fresh database), then the limit server
 // (bench/webhook/serve-limit.ts, same database), and autocannon's CLI as the load generator.
-// Run: npx ts-node -r tsconfig-paths/register bench/webhook/run.ts [--seconds 20] [--connections 32]
+// Distinct alerts go round-robin over --webhooks webhooks (one user each: the first set up through
+// the API, the others cloned from it in SQL), each with a fresh alert_id (bench/webhook/load.ts).
+// Run: npx ts-node -r tsconfig-paths/register bench/webhook/run.ts [--seconds 20] [--connections 32] [--webhooks 1000]
 import { execFile } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
@@ -13,6 +16,11 @@ import type { ServeApiReady } from './serve-api';
 
 const run = promisify(execFile);
 const POOL = '10';
+
+/** `--env NAME=value` is passed on to the api (serve-api.ts). */
+function extraArgs(): string[] {
+  return process.argv.flatMap((a, i) => (a === '--env' ? ['--env', process.argv[i + 1]] : []));
+}
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,40 +36,54 @@ interface Result {
   load: [number, number];
 }
 
-interface AutocannonJson {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number };
+interface LoadJson {
+  rps: number;
+  p50: number;
+  p99: number;
+  total: number;
   non2xx: number;
 }
 
-/** autocannon -I replaces [<id>] with a fresh id per request: every alert is distinct (new dedupe key, new order). */
-async function load(url: string, seconds: number, connections: number): Promise<Result> {
-  const body = '{"action":"buy","ticker":"BTCUSDT","price":"65000.5","quantity":"0.0001","alert_id":"[<id>]"}';
-  const bin = join(__dirname, '..', '..', 'node_modules', 'autocannon', 'autocannon.js');
+/** The load generator in its own process (bench/webhook/load.ts): distinct alerts round-robin over the secrets in `secretsFile`. */
+async function load(url: string, secretsFile: string, seconds: number, connections: number): Promise<Result> {
   const { result, load: avg } = await withLoad(() =>
-    run(process.execPath, [bin, '-d', String(seconds), '-c', String(connections), '-m', 'POST', '-H', 'content-type=text/plain', '-b', body, '-I', '-j', url], {
-      maxBuffer: 64 * 1024 * 1024,
-      timeout: (seconds + 60) * 1000,
-    }),
+    run(
+      process.execPath,
+      [join(__dirname, '..', '..', 'node_modules', 'ts-node', 'dist', 'bin.js'), join(__dirname, 'load.ts'), url, secretsFile, String(seconds), String(connections)],
+      { maxBuffer: 64 * 1024 * 1024, timeout: (seconds + 90) * 1000 },
+    ),
   );
-  const j = JSON.parse(result.stdout) as AutocannonJson;
-  return { rps: j.requests.average, p50: j.latency.p50, p99: j.latency.p99, total: j.requests.total, non2xx: j.non2xx, load: avg };
+  const j = JSON.parse(result.stdout.trim().split('\n').pop()!) as LoadJson;
+  return { ...j, load: avg };
 }
 
 async function main(): Promise<void> {
   const seconds = Math.min(Number(arg('seconds', '20')), 120);
   const connections = Math.min(Number(arg('connections', '32')), 256);
 
-  const api = await spawnServer<ServeApiReady>('bench/webhook/serve-api.ts', ['--users', '1', '--pool', POOL]);
+  const webhooks = Math.max(1, Math.min(Number(arg('webhooks', '1000')), 100_000));
+  const api = await spawnServer<ServeApiReady>('bench/webhook/serve-api.ts', ['--users', '1', '--clones', String(webhooks - 1), '--pool', POOL, ...extraArgs()]);
+  const secretsFile = join(tmpdir(), `webhook-bench-${process.pid}.secrets`);
+  writeFileSync(secretsFile, api.ready.secrets.join('\n'));
   let app: Result;
   let orders: number;
   let version: string;
   const db = new Client({ connectionString: api.ready.databaseUrl });
   try {
-    const receiveUrl = `${api.ready.url}/api/custom-bot/webhook/receive/${api.ready.secrets[0]}`;
-    await load(receiveUrl, 3, connections); // warm-up: JIT, pool, plan caches
-    app = await load(receiveUrl, seconds, connections);
+    await load(api.ready.url, secretsFile, 3, connections); // warm-up: JIT, pool, plan caches
     await db.connect();
+    // --pgss: where PostgreSQL spends its time (needs pg_stat_statements preloaded, e.g. a scratch cluster via TEST_PG_ADMIN_URL).
+    const pgss = process.argv.includes('--pgss');
+    if (pgss) await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()');
+    app = await load(api.ready.url, secretsFile, seconds, connections);
+    if (pgss) {
+      const top = await db.query(
+        `SELECT calls, round(total_exec_time)::int AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query
+           FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+          ORDER BY total_exec_time DESC LIMIT 12`,
+      );
+      console.log(top.rows.map((r: Record<string, unknown>) => `${String(r.calls)} calls, ${String(r.total_ms)} ms total, ${String(r.mean_ms)} ms mean, ${String(r.rows)} rows: ${String(r.query)}`).join('\n'));
+    }
     orders = ((await db.query('SELECT count(*)::int AS n FROM orders')).rows[0] as { n: number }).n;
     version = ((await db.query('SELECT version()')).rows[0] as { version: string }).version;
   } catch (err) {
@@ -75,8 +97,8 @@ async function main(): Promise<void> {
   const limitServer = await spawnServer<{ url: string }>('bench/webhook/serve-limit.ts', [api.ready.databaseUrl, POOL]);
   let limit: Result;
   try {
-    await load(limitServer.ready.url, 3, connections);
-    limit = await load(limitServer.ready.url, seconds, connections);
+    await load(limitServer.ready.url, secretsFile, 3, connections);
+    limit = await load(limitServer.ready.url, secretsFile, seconds, connections);
   } finally {
     await limitServer.stop();
     await db.end();
@@ -89,7 +111,7 @@ async function main(): Promise<void> {
   console.log(
     [
       `date ${new Date().toISOString()}; ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB; ${version.split(' on ')[0]}; Node ${process.version}`,
-      `${connections} connections, ${seconds} s, pool ${POOL}`,
+      `${connections} connections, ${seconds} s, pool ${POOL}, ${webhooks} webhooks (one user and running paper bot each)`,
       '| server | req/s | p50 | p99 | requests | non-2xx | load avg (1 min) |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
       `| api: receive → order ${fmt(app)}`,

@@ -5,6 +5,7 @@
 import 'reflect-metadata';
 import { createTestApp } from '../../test/support/app';
 import { createBot, generateWebhook, subscribe } from '../../test/custom-bots/support';
+import { cloneBotOwners } from '../support-seed';
 
 export interface ServeApiReady {
   url: string;
@@ -41,9 +42,13 @@ async function main(): Promise<void> {
     WORKER_ENABLED: worker,
     ...extraEnv(),
   });
+  // `--clones N`: N more users, each a copy of the first (its subscription, running bot and webhook) made in SQL.
+  const clones = Math.min(Number(arg('clones', '0')), 100_000);
   const secrets: string[] = [];
+  let first: string | null = null;
   for (let i = 0; i < users; i++) {
     const user = await t.register();
+    first ??= user.id;
     await subscribe(t, user, 'free');
     const bot = await createBot(t, user, { symbol: 'BTC/USDT', sizing: { type: 'base', value: '0.0001' } });
     if (bot.status !== 201) throw new Error(`bot: ${bot.status} ${bot.text}`);
@@ -52,6 +57,7 @@ async function main(): Promise<void> {
     const hook = await generateWebhook(t, user, bot.body.id as string, { rate_limit_per_minute: 100_000 });
     secrets.push(hook.webhook_secret);
   }
+  if (clones > 0 && first !== null) secrets.push(...(await cloneBotOwners(t.db.dataSource, first, clones)));
   const ready: ServeApiReady = { url: t.url, databaseUrl: t.db.url, secrets };
   process.stdout.write(`${JSON.stringify(ready)}\n`);
   const stop = (): void => {

@@ -36,3 +36,4 @@ export * from './retention/retention-registry';
 export * from './retention/retention-sweeper';
 export * from './retention/heartbeat-retention';
 export * from './contracts/api-access';
+export * from './database/micro-batcher';

@@ -15,6 +15,8 @@ import { WebhookEvent } from './entities/webhook-event.entity';
 import { MarketCatalog } from './market-catalog.service';
 import { WebhookBodyHooks } from './webhook-body.hooks';
 import { WebhookConfig } from './webhook-config';
+import { WebhookIntake } from './webhook-intake';
+import { WebhookTargets } from './webhook-targets';
 import { WebhookEventLog } from './webhook-event-log';
 import { WebhookReceiveController } from './webhook-receive.controller';
 import { WebhookReceiveService } from './webhook-receive.service';
@@ -39,6 +41,8 @@ import { WebhooksService } from './webhooks.service';
     WebhooksService,
     WebhookReceiveService,
     WebhookEventLog,
+    WebhookTargets,
+    WebhookIntake,
     MarketCatalog,
     WebhookBodyHooks,
     BotExpiryListener,

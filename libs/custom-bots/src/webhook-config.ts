@@ -21,6 +21,17 @@ export class WebhookConfig {
   @Transform(envInt) @IsInt() @Min(1) @Max(86_400)
   WEBHOOK_DEDUPE_WINDOW_SECONDS = 30;
 
+  /**
+   * How long the receive path keeps a webhook's lookup (WebhookTargets); 0 = look up every alert. A
+   * stop, rotation or deactivation is seen at once regardless: the write statement re-checks them.
+   */
+  @Transform(envInt) @IsInt() @Min(0) @Max(3_600_000)
+  WEBHOOK_LOOKUP_CACHE_MS = 10_000;
+
+  /** Most webhooks kept in that cache per api process (~1 KB each). */
+  @Transform(envInt) @IsInt() @Min(1) @Max(1_000_000)
+  WEBHOOK_LOOKUP_CACHE_SIZE = 20_000;
+
   static fromEnv(env: NodeJS.ProcessEnv = process.env): WebhookConfig {
     return loadEnvSection(WebhookConfig, env);
   }

@@ -2,21 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { InjectThrottlerStorage, ThrottlerStorage } from '@nestjs/throttler';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { AppConfig, constantTimeEqual, DomainError, sha256Hex } from '@torgovo/core';
-import { BillingConfig, checkBotLimits, CURRENT_STATUSES, Entitlement, EntitlementErrors, grantsAccess, SubscriptionStatus } from '@torgovo/subscriptions';
+import { BillingConfig, checkBotLimits, Entitlement, EntitlementErrors, grantsAccess } from '@torgovo/subscriptions';
 import { Market, NewOrder } from '@torgovo/trading';
-import type { BotMode, BotOrderType, BotStatus, SizingType } from './entities/bot.entity';
 import { BotErrors, RateLimitScope, SignalErrors } from './errors';
 import { MarketCatalog } from './market-catalog.service';
 import { resolveMarket } from './market-symbols';
 import { orderSizeOf } from './signal-sizing';
-import { acceptStatement, DedupeClaim, duplicateStatement, Statement } from './webhook-accept-statements';
+import { AcceptItem, DedupeClaim, duplicateStatement } from './webhook-accept-statements';
+import { WebhookIntake } from './webhook-intake';
+import { rowVersionsOf, WebhookTarget, WebhookTargets } from './webhook-targets';
 import { parseTradingViewSignal, TradingViewSignal } from './tradingview-signal';
 import { IpAllowlist, isTradingViewSender, normalizeIp, WebhookConfig } from './webhook-config';
-import { looksLikeWebhookSecret } from './webhook-secret';
 import { bodyForLog, WebhookEventLog, WebhookEventRow } from './webhook-event-log';
-import { repeatKey } from './webhook-repeat';
+import { RepeatKey, repeatKey } from './webhook-repeat';
 
 export interface ReceiveInput {
   /** The secret from the URL path. */
@@ -32,70 +32,6 @@ export interface ReceiveResult {
   order_id: string;
 }
 
-/** Everything the hot path needs about the webhook, its bot and its owner, in one query. */
-interface WebhookTarget {
-  webhook_id: string;
-  user_id: string;
-  max_lag_seconds: number;
-  rate_limit_per_minute: number;
-  bot_id: string;
-  symbol: string;
-  mode: BotMode;
-  exchange: string;
-  order_type: BotOrderType;
-  sizing_type: SizingType;
-  sizing_value: string;
-  status: BotStatus;
-  stop_reason: string | null;
-  user_active: boolean;
-  exchange_connected: boolean;
-  other_running: number;
-  other_symbols: string[];
-  /** The user's current custom_bot subscription and its plan's limits; null columns when there is none. */
-  sub_id: string | null;
-  sub_status: SubscriptionStatus | null;
-  sub_end_date: Date | null;
-  sub_auto_renew: boolean | null;
-  sub_cancel_at_period_end: boolean | null;
-  sub_payment_method: 'stripe' | 'crypto' | 'none' | null;
-  sub_stripe_subscription_id: string | null;
-  plan_id: string | null;
-  plan_code: string | null;
-  max_bots: number | null;
-  max_trading_pairs: number | null;
-  live_trading: boolean | null;
-  profit_share_percentage: string | null;
-}
-
-/**
- * The webhook, its bot, the owner, the owner's other running bots and the current custom_bot
- * subscription with its plan, in one round trip. The subscription join is the query of
- * EntitlementsService.find (current statuses, one row per user and plan type by a unique index);
- * the access rule on the dates and the limits stay subscriptions' own pure functions
- * (grantsAccess, checkBotLimits), applied in entitlementOf below.
- */
-const TARGET_SQL = `
-  SELECT w.id AS webhook_id, w.user_id, w.max_lag_seconds, w.rate_limit_per_minute,
-         b.id AS bot_id, b.symbol, b.mode, b.exchange, b.order_type, b.sizing_type, b.sizing_value, b.status, b.stop_reason,
-         u.is_active AS user_active,
-         (b.mode = 'paper' OR EXISTS (SELECT 1 FROM exchange_credentials c WHERE c.user_id = w.user_id AND c.exchange = b.exchange AND c.retired_at IS NULL)) AS exchange_connected,
-         o.n AS other_running, o.symbols AS other_symbols,
-         s.id AS sub_id, s.status AS sub_status, s.end_date AS sub_end_date, s.auto_renew AS sub_auto_renew,
-         s.cancel_at_period_end AS sub_cancel_at_period_end, s.payment_method AS sub_payment_method,
-         s.stripe_subscription_id AS sub_stripe_subscription_id,
-         p.id AS plan_id, p.code AS plan_code, p.max_bots, p.max_trading_pairs, p.live_trading, p.profit_share_percentage
-    FROM bot_webhooks w
-    JOIN bots b ON b.id = w.bot_id AND b.deleted_at IS NULL
-    JOIN users u ON u.id = w.user_id
-    CROSS JOIN LATERAL (
-      SELECT count(*)::int AS n, coalesce(array_agg(DISTINCT x.symbol), '{}') AS symbols
-        FROM bots x
-       WHERE x.user_id = w.user_id AND x.status = 'running' AND x.deleted_at IS NULL AND x.id <> b.id
-    ) o
-    LEFT JOIN user_subscriptions s ON s.user_id = w.user_id AND s.plan_type = 'custom_bot' AND s.status = ANY($2::varchar[])
-    LEFT JOIN subscription_plans p ON p.id = s.plan_id
-   WHERE w.secret_hash = $1 AND w.is_active`;
-
 const MINUTE_MS = 60_000;
 /** Clocks differ; an alert stamped further ahead than this is refused rather than trusted. */
 const MAX_FUTURE_SKEW_MS = 60_000;
@@ -106,7 +42,8 @@ const MAX_FUTURE_SKEW_MS = 60_000;
  * statement as its dedupe claim and order (which records the intent: sizes that depend on the bot's
  * position or the balance are resolved by the executor when it sends); a duplicate's row is written with the
  * first order's id once its claim wrote nothing; a rejection writes only its row.
- * Round trips per accepted alert: 2 (lookup, then one write statement); a duplicate: 3.
+ * Round trips per accepted alert: at most 2 (the lookup, cached for WEBHOOK_LOOKUP_CACHE_MS, and the
+ * write), each shared with the alerts that arrive together (WebhookTargets, WebhookIntake); a duplicate: one more.
  */
 @Injectable()
 export class WebhookReceiveService {
@@ -121,6 +58,8 @@ export class WebhookReceiveService {
     config: AppConfig,
     private readonly markets: MarketCatalog,
     private readonly events: WebhookEventLog,
+    private readonly targets: WebhookTargets,
+    private readonly intake: WebhookIntake,
   ) {
     this.allowlist = new IpAllowlist(config.env.WEBHOOK_IP_ALLOWLIST);
   }
@@ -149,7 +88,7 @@ export class WebhookReceiveService {
    */
   async recordTransportError(secret: string, ip: string, status: number, code: string, message: string): Promise<void> {
     const row = this.newRow({ secret, body: null, ip });
-    const target = await this.findTarget(secret).catch(() => null);
+    const target = await this.targets.find(secret).catch(() => null);
     await this.events.insertQuietly({
       ...row,
       webhook_id: target?.webhook_id ?? null,
@@ -171,7 +110,7 @@ export class WebhookReceiveService {
     const sharedSender = isTradingViewSender(ip) || (this.allowlist.enabled && allowed);
     if (!sharedSender) await this.limit('ip', ip, this.webhookConfig.WEBHOOK_RATE_LIMIT_PER_IP);
 
-    const target = await this.findTarget(input.secret);
+    let target = await this.targets.find(input.secret);
     if (!target) throw SignalErrors.unknownWebhook();
     row.webhook_id = target.webhook_id;
     row.bot_id = target.bot_id;
@@ -183,8 +122,46 @@ export class WebhookReceiveService {
     const text = input.body === null ? '' : input.body.toString('utf8');
     const signal = parseTradingViewSignal(text);
     if (signal.secret !== null && !constantTimeEqual(signal.secret, input.secret)) throw SignalErrors.secretMismatch();
-    this.checkFreshness(signal, target, now);
 
+    const secretHash = sha256Hex(input.secret);
+    const repeat = repeatKey(signal.alertId, text, now, this.webhookConfig.WEBHOOK_DEDUPE_WINDOW_SECONDS);
+    // The target may come from the cache. A refusal is never answered from it: the lookup is done
+    // again first. An acceptance is checked by the write itself (acceptStatement's gate): closed,
+    // the lookup was stale (a stop, rotation or deactivation committed since), so it is done again and
+    // answered as it then says. At most one fresh look: a second change in that instant is not chased.
+    let fresh = false;
+    for (;;) {
+      let item: AcceptItem;
+      try {
+        item = await this.acceptItem(signal, target, row, secretHash, repeat, now);
+      } catch (err) {
+        if (fresh || !(err instanceof DomainError)) throw err;
+        target = await this.lookAgain(input.secret, row);
+        fresh = true;
+        continue;
+      }
+      const outcome = await this.intake.accept(item);
+      if (outcome.kind === 'accepted') return { status: 'accepted', order_id: outcome.orderId };
+      if (outcome.kind === 'taken') return this.duplicate(row, item.claim);
+      if (fresh) throw SignalErrors.botStopped(target.stop_reason ?? 'changed while the alert was received');
+      target = await this.lookAgain(input.secret, row);
+      fresh = true;
+    }
+  }
+
+  /** The lookup again, bypassing the cache; the event row follows what it finds. */
+  private async lookAgain(secret: string, row: WebhookEventRow): Promise<WebhookTarget> {
+    this.targets.forget(secret);
+    const target = await this.targets.find(secret, true);
+    row.webhook_id = target?.webhook_id ?? null;
+    row.bot_id = target?.bot_id ?? null;
+    if (!target) throw SignalErrors.unknownWebhook();
+    return target;
+  }
+
+  /** The checks of API.md on the (possibly cached) target, then the order to write; throws the refusal. */
+  private async acceptItem(signal: TradingViewSignal, target: WebhookTarget, row: WebhookEventRow, secretHash: string, repeat: RepeatKey, now: Date): Promise<AcceptItem> {
+    this.checkFreshness(signal, target, now);
     if (!target.user_active) throw SignalErrors.userInactive();
     if (target.status !== 'running') throw SignalErrors.botStopped(target.stop_reason);
     const live = target.mode === 'live';
@@ -192,21 +169,14 @@ export class WebhookReceiveService {
     if (!ent) throw EntitlementErrors.noActiveSubscription('custom_bot');
     checkBotLimits(ent, { usage: { bots: target.other_running, symbols: target.other_symbols }, symbol: target.symbol, live });
     if (!target.exchange_connected) throw BotErrors.exchangeNotConnected();
+    const versions = rowVersionsOf(target);
+    if (!versions) throw EntitlementErrors.noActiveSubscription('custom_bot');
 
     const market = await this.resolveMarket(signal, target);
     const type = signal.orderType ?? target.order_type;
     if (type === 'limit' && signal.price === null) throw SignalErrors.priceRequired();
     // The intent only: a close, a percent or a target is sized by the executor when it sends.
     const size = orderSizeOf(signal.intent, signal.quantity, signal.targetPosition, target);
-
-    const claim: DedupeClaim = {
-      webhookId: target.webhook_id,
-      botId: target.bot_id,
-      secretHash: sha256Hex(input.secret),
-      ...repeatKey(signal.alertId, text, now, this.webhookConfig.WEBHOOK_DEDUPE_WINDOW_SECONDS),
-      now,
-    };
-    const accepted: WebhookEventRow = { ...row, outcome: 'accepted', status_code: 202 };
     const order: NewOrder = {
       user_id: target.user_id,
       bot_id: target.bot_id,
@@ -220,28 +190,20 @@ export class WebhookReceiveService {
       signal_at: signal.timestamp ?? now,
       price: signal.price?.toFixed() ?? null,
     };
-    // Claim, order and event row in one statement, atomic on its own.
-    const orderId = await this.orderIdFrom(this.ds.manager, acceptStatement(order, accepted, claim));
-    if (orderId !== null) return { status: 'accepted', order_id: orderId };
-    // Nothing was written: the gate closed since the lookup (a stop or rotation committed), or a duplicate.
-    await this.assertGateOpen(claim);
-    // A duplicate: its own row, pointing at the first order, is written.
-    const first = await this.orderIdFrom(this.ds.manager, duplicateStatement({ ...row, outcome: 'duplicate', status_code: 200 }, claim.webhookId, claim.key));
-    if (first === null) throw new Error('Dedupe key taken but its first event is missing');
-    return { status: 'duplicate', order_id: first };
+    return {
+      order,
+      event: { ...row, outcome: 'accepted', status_code: 202 },
+      claim: { webhookId: target.webhook_id, botId: target.bot_id, secretHash, ...repeat },
+      versions,
+    };
   }
 
-  /** Why the gate refused, as the lookup would have said it had it run after the change. */
-  private async assertGateOpen(claim: DedupeClaim): Promise<void> {
-    const rows = (await this.ds.query(
-      `SELECT b.status, b.stop_reason, (w.is_active AND w.secret_hash = $3 AND b.deleted_at IS NULL) AS hook_ok
-         FROM bot_webhooks w JOIN bots b ON b.id = w.bot_id
-        WHERE w.id = $1 AND b.id = $2`,
-      [claim.webhookId, claim.botId, claim.secretHash],
-    )) as Array<{ status: string; stop_reason: string | null; hook_ok: boolean }>;
-    const gate = rows[0];
-    if (!gate?.hook_ok) throw SignalErrors.unknownWebhook();
-    if (gate.status !== 'running') throw SignalErrors.botStopped(gate.stop_reason);
+  /** A repeat: its own row, pointing at the first order (the claim waited for that one's commit). */
+  private async duplicate(row: WebhookEventRow, claim: DedupeClaim): Promise<ReceiveResult> {
+    const statement = duplicateStatement({ ...row, outcome: 'duplicate', status_code: 200 }, claim.webhookId, claim.key);
+    const [first] = (await this.ds.query(statement.sql, statement.params)) as Array<{ order_id: string }>;
+    if (first === undefined) throw new Error('Dedupe key taken but its first event is missing');
+    return { status: 'duplicate', order_id: first.order_id };
   }
 
   private newRow(input: ReceiveInput): WebhookEventRow {
@@ -259,13 +221,6 @@ export class WebhookReceiveService {
       body: bodyForLog(input.body, input.secret),
       body_bytes: input.body?.length ?? null,
     };
-  }
-
-  private async findTarget(secret: string): Promise<WebhookTarget | null> {
-    // A secret is 43 base64url characters; anything else cannot match, so skip the query.
-    if (!looksLikeWebhookSecret(secret)) return null;
-    const rows = (await this.ds.query(TARGET_SQL, [sha256Hex(secret), CURRENT_STATUSES])) as WebhookTarget[];
-    return rows[0] ?? null;
   }
 
   /** Counts one request against a per-minute limit (Redis when REDIS_URL is set, so shared by replicas). */
@@ -294,16 +249,6 @@ export class WebhookReceiveService {
     if (!market) throw SignalErrors.unknownSymbol(signal.ticker);
     if (market.symbol !== target.symbol) throw SignalErrors.symbolMismatch(market.symbol, target.symbol);
     return market;
-  }
-
-  private async run(m: EntityManager, statement: Statement): Promise<Array<Record<string, unknown>>> {
-    return (await m.query(statement.sql, statement.params)) as Array<Record<string, unknown>>;
-  }
-
-  /** The order id an accept or duplicate statement returned; null when it wrote nothing. */
-  private async orderIdFrom(m: EntityManager, statement: Statement): Promise<string | null> {
-    const [first] = await this.run(m, statement);
-    return first === undefined ? null : (first.order_id as string);
   }
 
   /**

@@ -54,7 +54,7 @@ export class WebhooksController {
   @Get('webhooks/:id/events')
   @ApiErrors({ 404: ['not_found'] })
   async events(@Param('id', ParseUUIDPipe) id: string, @Query() q: PageQuery, @CurrentUser() user: AuthUser): Promise<WebhookEventPage> {
-    const result = await this.webhooks.events(user.id, id, q);
-    return { ...result, items: result.items.map(toWebhookEventResponse) };
+    const { events, orders } = await this.webhooks.events(user.id, id, q);
+    return { ...events, items: events.items.map((e) => toWebhookEventResponse(e, e.order_id ? orders.get(e.order_id) : undefined)) };
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { AppConfig, page, Page, PageQuery } from '@torgovo/core';
+import { OrdersService } from '@torgovo/trading';
 import { BotsService } from './bots.service';
 import { GenerateWebhookDto, toWebhookSecretResponse, WebhookSecretResponse } from './dto/webhook.dto';
 import { BotWebhook } from './entities/bot-webhook.entity';
@@ -19,6 +20,7 @@ export class WebhooksService {
     @InjectDataSource() private readonly ds: DataSource,
     private readonly bots: BotsService,
     private readonly config: AppConfig,
+    private readonly orders: OrdersService,
   ) {}
 
   async generate(userId: string, dto: GenerateWebhookDto): Promise<WebhookSecretResponse> {
@@ -76,7 +78,8 @@ export class WebhooksService {
     await this.ds.getRepository(BotWebhook).update({ id, is_active: true }, { is_active: false, deactivated_at: new Date() });
   }
 
-  async events(userId: string, id: string, q: PageQuery): Promise<Page<WebhookEvent>> {
+  /** The log page, and what became of its orders (the executor may cancel one after the 202: the page says why). */
+  async events(userId: string, id: string, q: PageQuery): Promise<{ events: Page<WebhookEvent>; orders: Map<string, { status: string; reason: string | null }> }> {
     await this.find(userId, id);
     const [items, total] = await this.ds.getRepository(WebhookEvent).findAndCount({
       where: { webhook_id: id },
@@ -84,7 +87,8 @@ export class WebhooksService {
       skip: q.offset,
       take: q.limit,
     });
-    return page(items, total, q);
+    const orders = await this.orders.outcomesFor(userId, items.flatMap((e) => (e.order_id ? [e.order_id] : [])));
+    return { events: page(items, total, q), orders };
   }
 
   private async find(userId: string, id: string): Promise<BotWebhook> {

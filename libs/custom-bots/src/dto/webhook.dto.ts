@@ -90,6 +90,13 @@ export class WebhookEventResponse {
   reason: string | null;
   message: string | null;
   order_id: string | null;
+  /**
+   * What became of that order now (null without one). An alert is answered 202 before the executor
+   * decides: an order it refused — the bot stopped, the user deactivated, the subscription ended
+   * after the alert was received — is `canceled`, with the reason in order_reason.
+   */
+  order_status: string | null;
+  order_reason: string | null;
   /** The body's first 10 KB, secret masked. */
   body: string | null;
 }
@@ -136,7 +143,7 @@ export function toWebhookSecretResponse(w: BotWebhook, secret: string, publicUrl
   };
 }
 
-export function toWebhookEventResponse(e: WebhookEvent): WebhookEventResponse {
+export function toWebhookEventResponse(e: WebhookEvent, order?: { status: string; reason: string | null }): WebhookEventResponse {
   return {
     id: e.id,
     received_at: e.received_at.toISOString(),
@@ -146,6 +153,8 @@ export function toWebhookEventResponse(e: WebhookEvent): WebhookEventResponse {
     reason: e.reason,
     message: e.message,
     order_id: e.order_id,
+    order_status: order?.status ?? null,
+    order_reason: order?.reason ?? null,
     body: e.body,
   };
 }

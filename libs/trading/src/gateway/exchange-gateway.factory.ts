@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig, ExchangeCredentials } from '@torgovo/core';
 import { DataSource } from 'typeorm';
 import type { ExchangeGateway } from './exchange-gateway';
-import { LiveExchangeGateway } from './live/live-exchange-gateway';
+import { LiveExchangeGateway, SharedMarkets } from './live/live-exchange-gateway';
 import { createOkxClient, OkxClientCache } from './live/okx-client';
 import { PaperExchangeGateway, PaperExchangeOptions } from './paper/paper-exchange-gateway';
 
@@ -17,6 +17,7 @@ export type LiveCredentials = ExchangeCredentials & { userId: string };
 @Injectable()
 export class ExchangeGatewayFactory {
   private readonly clients = new OkxClientCache();
+  private readonly markets = new SharedMarkets();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -30,7 +31,7 @@ export class ExchangeGatewayFactory {
 
   forLive(credentials: LiveCredentials): ExchangeGateway {
     const client = this.clients.get(credentials.userId, credentials, { apiUrl: this.config.env.OKX_API_URL });
-    return new LiveExchangeGateway(client, secretsOf(credentials));
+    return new LiveExchangeGateway(client, secretsOf(credentials), this.markets);
   }
 
   /** A one-off gateway that is not cached: for testing credentials before they are stored. */

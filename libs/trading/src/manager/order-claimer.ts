@@ -61,17 +61,22 @@ export class OrderClaimer {
     return this.ds.transaction(async (m) => {
       // Queues are picked by their HEAD order being due: a queue whose head is in backoff or under a
       // live lease cannot run anything now (FIFO), so it must not take one of the `limit` slots.
+      // Walked from the due end of orders_queue_idx (next_attempt_at), each candidate checked to be
+      // its queue's head with two probes of the queue-heads index: the cost follows the orders
+      // claimed, not the orders waiting (a DISTINCT ON over every queue took 12 ms per claim with
+      // 10,000 queued, once per completed order). Ordered by next_attempt_at alone, so the index
+      // gives the order and the scan stops at the limit (a tie-breaker column would sort every due row).
       const locked: Array<{ user_id: string; mode: string }> = await m.query(
         `SELECT c.user_id, c.mode FROM (
-           SELECT h.user_id, h.mode FROM (
-             SELECT DISTINCT ON (user_id, mode) user_id, mode, next_attempt_at FROM orders
-              WHERE status IN ('pending', 'submitting') AND NOT (user_id::text || ':' || mode = ANY($2::text[]))
-              ORDER BY user_id, mode, created_at, id
-           ) h
-            WHERE h.next_attempt_at <= now()
+           SELECT h.user_id, h.mode FROM orders h
+            WHERE h.status IN ('pending', 'submitting') AND h.next_attempt_at <= now()
+              AND NOT (h.user_id::text || ':' || h.mode = ANY($2::text[]))
+              AND NOT EXISTS (SELECT 1 FROM orders e
+                               WHERE e.user_id = h.user_id AND e.mode = h.mode AND e.status IN ('pending', 'submitting')
+                                 AND (e.created_at, e.id) < (h.created_at, h.id))
               AND NOT EXISTS (SELECT 1 FROM orders b
                                WHERE b.user_id = h.user_id AND b.mode = h.mode AND b.status = 'submitting' AND b.next_attempt_at > now())
-            ORDER BY h.next_attempt_at, h.user_id, h.mode LIMIT $1
+            ORDER BY h.next_attempt_at LIMIT $1
          ) c
          WHERE pg_try_advisory_xact_lock($3, hashtext(c.user_id::text || ':' || c.mode))`,
         [limit, busyQueues, ORDER_CLAIM_LOCK_NAMESPACE],

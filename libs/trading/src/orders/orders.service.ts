@@ -93,6 +93,17 @@ export class OrdersService {
     return ids.length === 0 ? Promise.resolve([]) : this.ds.getRepository(OrderRecord).findBy({ id: In(ids) });
   }
 
+  /** Status and reason of the user's orders among `ids` (absent: not theirs or no such order), one query. */
+  async outcomesFor(userId: string, ids: readonly string[]): Promise<Map<string, { status: string; reason: string | null }>> {
+    if (ids.length === 0) return new Map();
+    const rows = (await this.ds.query(`SELECT id, status, reason FROM orders WHERE user_id = $1 AND id = ANY($2::uuid[])`, [userId, [...new Set(ids)]])) as Array<{
+      id: string;
+      status: string;
+      reason: string | null;
+    }>;
+    return new Map(rows.map((r) => [r.id, { status: r.status, reason: r.reason }]));
+  }
+
   /** The caller's orders, newest first (served by orders_user_created_idx). */
   async list(userId: string, q: ListOrdersQuery): Promise<Page<OrderRecord>> {
     const where: FindOptionsWhere<OrderRecord> = { user_id: userId };

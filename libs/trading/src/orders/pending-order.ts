@@ -83,3 +83,31 @@ export function pendingOrderValues(input: NewOrder): unknown[] {
 export function pendingOrderPlaceholders(first: number): string {
   return PENDING_ORDER_COLUMNS.map((_, i) => `$${first + i}`).join(', ');
 }
+
+/** The SQL type of each of PENDING_ORDER_COLUMNS, for a set-based insert from arrays (`unnest($n::type[], …)`). */
+export const PENDING_ORDER_SQL_TYPES: Record<(typeof PENDING_ORDER_COLUMNS)[number], string> = {
+  user_id: 'uuid',
+  bot_id: 'uuid',
+  managed_bot_id: 'uuid',
+  source: 'varchar',
+  source_ref: 'varchar',
+  mode: 'varchar',
+  exchange: 'varchar',
+  symbol: 'varchar',
+  side: 'varchar',
+  type: 'varchar',
+  amount: 'numeric',
+  quote_amount: 'numeric',
+  quote_percent: 'numeric',
+  position_percent: 'numeric',
+  target_position: 'numeric',
+  signal_at: 'timestamptz',
+  price: 'numeric',
+  client_order_id: 'varchar',
+};
+
+/** Many new orders as one array per column of PENDING_ORDER_COLUMNS (in that order), for `unnest`. */
+export function pendingOrderColumnArrays(orders: readonly NewOrder[]): unknown[][] {
+  const rows = orders.map(pendingOrderValues);
+  return PENDING_ORDER_COLUMNS.map((_, i) => rows.map((r) => r[i]));
+}

@@ -30,8 +30,27 @@ import {
 
 // Markets change rarely (listings, step changes); an hour keeps the rules fresh enough.
 const MARKETS_TTL_MS = 60 * 60 * 1000;
-// Per ccxt instance, which outlives the gateways made over it (see OkxClientCache).
-const marketsLoadedAt = new WeakMap<OkxClient, number>();
+type MarketRecord = Record<string, MarketInterface | undefined>;
+
+// Per ccxt instance, which outlives the gateways made over it (see OkxClientCache): when its markets
+// were loaded, and the shared record they came from.
+const marketsLoaded = new WeakMap<OkxClient, { at: number; record: MarketRecord }>();
+
+/**
+ * Markets are public: one load per API endpoint serves every user's client (handed over with ccxt's
+ * setMarkets). Each user's first order no longer fetches and parses the instrument list: a burst of
+ * first orders from thousands of users is one load, not thousands. One per ExchangeGatewayFactory.
+ */
+export class SharedMarkets {
+  readonly loads = new Map<string, { at: number; load: Promise<MarketRecord> }>();
+}
+
+function endpointOf(client: OkxClient): string {
+  return `${JSON.stringify(client.urls.api)}|${String((client as { isSandboxModeEnabled?: boolean }).isSandboxModeEnabled ?? false)}`;
+}
+
+/** The parsed spot markets of a loaded market record (parsed once per record, not per order). */
+const parsedMarkets = new WeakMap<MarketRecord, Market[]>();
 
 /**
  * ccxt only hands out JS numbers; an amount goes to it only if that number prints back as the
@@ -53,6 +72,8 @@ export class LiveExchangeGateway implements ExchangeGateway {
     private readonly client: OkxClient,
     /** Scrubbed from every error reason (the caller's key, secret and passphrase). */
     private readonly secrets: readonly (string | null | undefined)[] = [],
+    /** Markets loaded by other clients of the same endpoint; without it this client loads its own. */
+    private readonly shared: SharedMarkets = new SharedMarkets(),
   ) {}
 
   async fetchBalance(): Promise<Balances> {
@@ -70,9 +91,14 @@ export class LiveExchangeGateway implements ExchangeGateway {
   async loadMarkets(): Promise<Market[]> {
     return this.call(async () => {
       const markets = await this.markets();
-      return Object.values(markets)
-        .filter((m): m is MarketInterface => m?.spot === true)
-        .map((m) => parseOkxMarket(m.info as OkxRecord));
+      let parsed = parsedMarkets.get(markets);
+      if (!parsed) {
+        parsed = Object.values(markets)
+          .filter((m): m is MarketInterface => m?.spot === true)
+          .map((m) => parseOkxMarket(m.info as OkxRecord));
+        parsedMarkets.set(markets, parsed);
+      }
+      return parsed.map((m) => ({ ...m }));
     });
   }
 
@@ -192,13 +218,26 @@ export class LiveExchangeGateway implements ExchangeGateway {
     throw ExchangeError.permanent(C.badRequest, 'an order id or a client order id is required');
   }
 
-  private async markets(): Promise<Record<string, MarketInterface | undefined>> {
-    const at = marketsLoadedAt.get(this.client);
+  private async markets(): Promise<MarketRecord> {
+    const fresh = (at: number | undefined): boolean => at !== undefined && Date.now() - at <= MARKETS_TTL_MS;
+    const own = marketsLoaded.get(this.client);
+    if (own && fresh(own.at)) return own.record;
     // ccxt keeps a failed loadMarkets promise and hands it out again; `reload` starts a fresh
-    // one (or joins a load in flight), so one network blip does not poison a cached client.
-    const reload = at === undefined || Date.now() - at > MARKETS_TTL_MS;
-    const markets: Record<string, MarketInterface | undefined> = await this.client.loadMarkets(reload);
-    if (reload) marketsLoadedAt.set(this.client, Date.now());
+    // one, so one network blip does not poison a cached client (nor the shared load: it is dropped).
+    const key = endpointOf(this.client);
+    const sharedMarkets = this.shared.loads;
+    let shared = sharedMarkets.get(key);
+    if (!shared || !fresh(shared.at)) {
+      const entry = { at: Date.now(), load: this.client.loadMarkets(true) as Promise<MarketRecord> };
+      entry.load.catch(() => {
+        if (sharedMarkets.get(key) === entry) sharedMarkets.delete(key);
+      });
+      sharedMarkets.set(key, entry);
+      shared = entry;
+    }
+    const markets = await shared.load;
+    if (this.client.markets !== markets) this.client.setMarkets(markets);
+    marketsLoaded.set(this.client, { at: shared.at, record: markets });
     return markets;
   }
 

@@ -1,0 +1,251 @@
+// The bar-close burst (issue 16): N TradingView alerts, one per bot (N users, one running bot and
+// webhook each), sent within one second; every request must be answered within 3 s, and every order
+// placed — on the paper exchange, or on the fake OKX with --latency ms per call — within 10 s of the
+// first alert. Processes: --apis api processes (apps/api main) and --workers worker processes
+// (apps/worker main) on one fresh database, the fake OKX (live mode) in its own process, and this
+// process as the sender (alert i goes at i × window/N ms, to api i mod apis).
+// Reports acceptance latency percentiles, time to the last placement, orders per second, orders placed
+// twice (must be 0) and the processes' peak RSS.
+// Run: npx ts-node -r tsconfig-paths/register bench/burst/run.ts [--bots 10000] [--mode paper|live]
+//      [--latency 50] [--apis 1] [--workers 1] [--window-ms 1000] [--dist] [--env NAME=value …]
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
+import { AddressInfo, createServer } from 'node:net';
+import { cpus, loadavg } from 'node:os';
+import { DataSource } from 'typeorm';
+import { BENCH_RUN, Child, dropBenchDatabases, spawnServer } from '../support-child';
+import { cloneBotOwners } from '../support-seed';
+import type { OkxStats } from './serve-okx';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+/** `--env NAME=value` (repeatable): passed to the api and worker processes. */
+function extraEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  process.argv.forEach((a, i) => {
+    const pair = a === '--env' ? process.argv[i + 1] : undefined;
+    const eq = pair?.indexOf('=') ?? -1;
+    if (pair && eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  });
+  return env;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function rssMb(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
+
+function post(url: string, path: string, body: string, headers: Record<string, string>, timeoutMs = 30_000): Promise<{ status: number; text: string }> {
+  return new Promise((resolve) => {
+    const u = new URL(url);
+    const req = httpRequest({ host: u.hostname, port: u.port, path, method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) }, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve({ status: 0, text: '' }));
+    req.end(body);
+  });
+}
+
+async function api<T>(url: string, path: string, body: unknown, token?: string): Promise<T> {
+  const res = await fetch(url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${path}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : {}) as T;
+}
+
+const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+async function main(): Promise<void> {
+  const bots = Math.max(1, Math.min(Number(arg('bots', '10000')), 100_000));
+  const mode = arg('mode', 'paper') === 'live' ? 'live' : 'paper';
+  const latency = Number(arg('latency', '50'));
+  const apis = Math.max(1, Number(arg('apis', '1')));
+  const workers = Math.max(1, Number(arg('workers', '1')));
+  const windowMs = Number(arg('window-ms', '1000'));
+  // --dist: the compiled apps (npm run build), as production runs them; else ts-node (transpile-only), whose compiler adds ~100 MB RSS.
+  const dist = process.argv.includes('--dist');
+  const app = (name: 'api' | 'worker') => (dist ? { script: `dist/apps/${name}/src/main.js`, plainNode: true } : { script: `apps/${name}/src/main.ts`, transpileOnly: true });
+  process.env.TORGOVO_TEST_RUN = BENCH_RUN; // names the template and clone: dropped at the end
+  const { createTestDatabase } = await import('../../test/support/database');
+  const db = await createTestDatabase();
+  const children: Array<Child<unknown>> = [];
+  try {
+    const okx =
+      mode === 'live' ? await spawnServer<{ url: string; apiKey: string; secret: string; passphrase: string }>('bench/burst/serve-okx.ts', ['--latency', String(latency)], { transpileOnly: true }) : null;
+    if (okx) children.push(okx);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NODE_ENV: 'test',
+      DATABASE_URL: db.url,
+      JWT_SECRET: 'bench-jwt-secret-0123456789abcdefghijklmnop',
+      ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+      WORKER_ENABLED: 'false',
+      LOG_LEVEL: 'warn',
+      WEBHOOK_RATE_LIMIT_PER_IP: '0',
+      WEBHOOK_RATE_LIMIT_PER_USER: '0',
+      ...(okx ? { OKX_API_URL: okx.ready.url } : {}),
+      ...extraEnv(),
+    };
+    const apiUrls: string[] = [];
+    const apiChildren: Array<Child<unknown>> = [];
+    for (let i = 0; i < apis; i++) {
+      const port = await freePort();
+      const child = await spawnServer<unknown>(app('api').script, [], {
+        ...app('api'),
+        env: { ...env, PORT: String(port) },
+        readyWhen: (line) => line.includes('Torgovo api listening'),
+        readyValue: () => ({}),
+      });
+      children.push(child);
+      apiChildren.push(child);
+      apiUrls.push(`http://127.0.0.1:${port}`);
+    }
+
+    // One user set up through the api, cloned in SQL.
+    const email = `burst-${randomBytes(4).toString('hex')}@example.com`;
+    const reg = await api<{ user: { id: string }; access_token: string }>(apiUrls[0], '/api/auth/register', { email, password: 'correct-horse-battery', full_name: 'Burst' });
+    const token = reg.access_token;
+    const plans = (await db.dataSource.query(`SELECT id, code FROM subscription_plans WHERE code IN ('free', 'pro')`)) as Array<{ id: string; code: string }>;
+    await api(apiUrls[0], '/api/subscriptions', { plan_id: plans.find((p) => p.code === 'free')!.id, billing_cycle: 'monthly', payment_method: 'none', auto_renew: false }, token);
+    if (okx) {
+      // Live needs a plan with live trading: the free subscription is moved to Pro (a bench shortcut for a paid activation).
+      await db.dataSource.query(`UPDATE user_subscriptions SET plan_id = $2 WHERE user_id = $1`, [reg.user.id, plans.find((p) => p.code === 'pro')!.id]);
+      await api(apiUrls[0], '/api/users/me/exchange', { exchange: 'okx', api_key: okx.ready.apiKey, secret: okx.ready.secret, passphrase: okx.ready.passphrase, sandbox: false }, token);
+    }
+    const bot = await api<{ id: string }>(apiUrls[0], '/api/bots', { name: 'burst', symbol: 'BTC/USDT', mode, order_type: 'market', sizing: { type: 'base', value: '0.0001' } }, token);
+    await api(apiUrls[0], `/api/bots/${bot.id}/start`, {}, token);
+    const hook = await api<{ webhook_secret: string }>(apiUrls[0], '/api/custom-bot/webhook/generate', { bot_id: bot.id, rate_limit_per_minute: 100_000 }, token);
+    const keys = okx ? { encryptionKey: env.ENCRYPTION_KEY!, apiKey: okx.ready.apiKey, secret: okx.ready.secret, passphrase: okx.ready.passphrase } : undefined;
+    const secrets = [hook.webhook_secret, ...(await cloneBotOwners(db.dataSource, reg.user.id, bots - 1, keys))];
+
+    const workerChildren: Array<Child<unknown>> = [];
+    for (let i = 0; i < workers; i++) {
+      const child = await spawnServer<unknown>(app('worker').script, [], { ...app('worker'), env, noReadyLine: true });
+      children.push(child);
+      workerChildren.push(child);
+    }
+    await waitFor(db.dataSource, `SELECT count(*)::int AS n FROM worker_heartbeats`, (n) => n >= workers, 180_000);
+
+    // The burst.
+    const load0 = loadavg()[0];
+    const latencies: number[] = [];
+    const statuses = new Map<number, number>();
+    const peak = { api: 0, worker: 0 };
+    const sampler = setInterval(() => {
+      for (const c of apiChildren) peak.api = Math.max(peak.api, rssMb(c.pid));
+      for (const c of workerChildren) peak.worker = Math.max(peak.worker, rssMb(c.pid));
+    }, 200);
+    const t0 = Date.now();
+    const sends = secrets.map(
+      (secret, i) =>
+        new Promise<void>((resolve) => {
+          setTimeout(
+            () => {
+              const started = Date.now();
+              const body = `{"action":"buy","ticker":"BTCUSDT","price":"65000","quantity":"0.0001","alert_id":"burst-${i}"}`;
+              void post(apiUrls[i % apis], `/api/custom-bot/webhook/receive/${secret}`, body, { 'content-type': 'text/plain' }).then((r) => {
+                latencies.push(Date.now() - started);
+                statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+                resolve();
+              });
+            },
+            Math.floor((i * windowMs) / secrets.length),
+          );
+        }),
+    );
+    await Promise.all(sends);
+    const answeredAt = Date.now() - t0;
+    // Until every order of the burst is final (or 180 s).
+    const deadline = Date.now() + 180_000;
+    for (;;) {
+      const [{ n }] = (await db.dataSource.query(`SELECT count(*)::int AS n FROM orders WHERE status IN ('pending', 'submitting')`)) as Array<{ n: number }>;
+      if (n === 0 || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    clearInterval(sampler);
+    const load1 = loadavg()[0];
+    const rows = (await db.dataSource.query(
+      `SELECT status, count(*)::int AS n,
+              (extract(epoch FROM min(coalesce(closed_at, updated_at))) * 1000)::bigint AS first_ms,
+              (extract(epoch FROM max(coalesce(closed_at, updated_at))) * 1000)::bigint AS last_ms,
+              max(attempts)::int AS max_attempts
+         FROM orders WHERE source_ref <> '' GROUP BY status`,
+    )) as Array<{ status: string; n: number; first_ms: string; last_ms: string; max_attempts: number }>;
+    const placed = rows.filter((r) => r.status === 'filled' || r.status === 'open');
+    const firstPlaced = Math.min(...placed.map((r) => Number(r.first_ms)));
+    const lastPlaced = Math.max(...placed.map((r) => Number(r.last_ms)));
+    const placedCount = placed.reduce((s, r) => s + r.n, 0);
+    const [twicePaper] = (await db.dataSource.query(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM paper_orders GROUP BY user_id, client_order_id HAVING count(*) > 1) d`,
+    )) as Array<{ n: number }>;
+    const [twiceOrders] = (await db.dataSource.query(`SELECT count(*)::int AS n FROM (SELECT 1 FROM orders GROUP BY source, source_ref HAVING count(*) > 1) d`)) as Array<{ n: number }>;
+    const reasons = (await db.dataSource.query(
+      `SELECT left(reason, 160) AS reason, count(*)::int AS n FROM orders WHERE status IN ('failed', 'rejected', 'canceled') GROUP BY 1 ORDER BY 2 DESC LIMIT 3`,
+    )) as Array<{ reason: string; n: number }>;
+    const okxStats = okx ? ((await (await fetch(`${okx.ready.url}/bench-stats`)).json()) as OkxStats) : null;
+    latencies.sort((a, b) => a - b);
+    const within3s = latencies.filter((l) => l <= 3000).length;
+    console.log(
+      [
+        `date ${new Date().toISOString()}; ${cpus().length} cores; load avg (1 min) ${load0.toFixed(1)} before, ${load1.toFixed(1)} after`,
+        `${bots} alerts over ${bots} bots/users, sent within ${windowMs} ms; ${mode}${okx ? ` (fake OKX, +${latency} ms per call)` : ''}; ${apis} api + ${workers} worker process(es); extra env ${JSON.stringify(extraEnv())}`,
+        `answers: ${[...statuses].map(([s, n]) => `${n} × ${s}`).join(', ')}; all answered ${answeredAt} ms after the first send; within 3 s: ${within3s}/${bots}`,
+        `acceptance latency ms: p50 ${pct(latencies, 50)}, p90 ${pct(latencies, 90)}, p99 ${pct(latencies, 99)}, max ${latencies[latencies.length - 1]}`,
+        `orders: ${rows.map((r) => `${r.n} ${r.status}`).join(', ')}; max attempts ${Math.max(...rows.map((r) => r.max_attempts))}`,
+        `placed: ${placedCount}; last placement ${lastPlaced - t0} ms after the first alert; ${Math.round((placedCount * 1000) / Math.max(1, lastPlaced - firstPlaced))} orders/s between first and last placement`,
+        `orders placed twice: ${twicePaper.n + twiceOrders.n + (okxStats?.duplicateClientOrderIds ?? 0)}${okxStats ? ` (fake OKX: ${okxStats.placements} placement requests, ${okxStats.orders} orders)` : ''}`,
+        `peak RSS: api ${peak.api} MB, worker ${peak.worker} MB`,
+        ...reasons.map((r) => `not placed: ${r.n} × ${r.reason}`),
+      ].join('\n'),
+    );
+  } finally {
+    await Promise.all(children.map((c) => c.stop()));
+    await db.drop();
+    await dropBenchDatabases();
+    agent.destroy();
+  }
+}
+
+async function waitFor(ds: DataSource, sql: string, ok: (n: number) => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [{ n }] = (await ds.query(sql)) as Array<{ n: number }>;
+    if (ok(n)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${sql}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
