@@ -76,6 +76,9 @@ export class ExchangeCredentialsService {
       await m.getRepository(ExchangeCredential).insert(values);
       await this.audit.record({ event_type: 'exchange.connected', user_id: userId, data: { exchange, sandbox: creds.sandbox, api_key_hint: values.api_key_hint }, ip: meta.ip, user_agent: meta.user_agent }, m);
     });
+    // A send decided with the old keys before the replacement committed has reached the exchange
+    // (or cannot any more) by the time the new keys are reported connected.
+    await this.hooks.sendsSettled({ user_id: userId, mode: 'live' });
     this.logger.log({ user_id: userId, exchange, sandbox: creds.sandbox }, 'Exchange connected');
     return this.view(userId);
   }
@@ -87,6 +90,8 @@ export class ExchangeCredentialsService {
    */
   async disconnect(userId: string, meta: RequestMeta): Promise<void> {
     await this.ds.transaction((m) => this.endIn(m, userId, meta, 'retire'));
+    // Answered only once no send decided with these keys before the commit can still reach the exchange.
+    await this.hooks.sendsSettled({ user_id: userId, mode: 'live' });
   }
 
   /**
