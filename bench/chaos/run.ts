@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   const slots: Slot[] = [];
   const fakes: Array<{ child: { kill(signal?: NodeJS.Signals): boolean } }> = [];
   let db: Client | undefined;
-  let exitCode = 1;
+  let exitCode: number;
   try {
     // ---- the fakes and the build ----------------------------------------------------------------
     const stripeKey = `sk_test_${randomBytes(12).toString('hex')}`;
