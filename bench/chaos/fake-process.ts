@@ -51,6 +51,7 @@ async function serveControl(routes: Record<string, Handler>): Promise<string> {
       }
     })();
   });
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }

@@ -84,10 +84,19 @@ async function main(): Promise<void> {
     const stripe = await spawnFake<FakeReady>(['stripe', stripeKey], join(dir, 'fake-stripe.log'));
     fakes.push(okx, stripe);
     const control = async <T>(fake: FakeReady, method: string, path: string, body?: unknown): Promise<T> => {
-      const res = await fetch(fake.control + path, { method, body: body === undefined ? undefined : JSON.stringify(body) });
-      const json = (await res.json()) as T & { error?: string };
-      if (res.status !== 200) throw new Error(`${path}: ${json.error}`);
-      return json;
+      for (let attempt = 0; ; attempt += 1) {
+        let res: Response;
+        try {
+          res = await fetch(fake.control + path, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+        } catch (error) {
+          // A kept-alive socket the fake's server closed meanwhile: ask again.
+          if (attempt < 3) continue;
+          throw error;
+        }
+        const json = (await res.json()) as T & { error?: string };
+        if (res.status !== 200) throw new Error(`${path}: ${json.error}`);
+        return json;
+      }
     };
     const jwtSecret = randomBytes(36).toString('base64');
     const encryptionKey = randomBytes(32).toString('base64');
