@@ -53,6 +53,8 @@ export class Slot {
   private readonly log: WriteStream;
   starts = 0;
   kills = 0;
+  /** Started and answering (api: /health); false from a kill until the restart is ready. */
+  up = false;
 
   constructor(
     readonly name: string,
@@ -88,6 +90,7 @@ export class Slot {
   /** kill -9: no shutdown hook runs, whatever it was doing stops at that instruction. */
   kill9(): void {
     if (!this.running) return;
+    this.up = false;
     this.child!.kill('SIGKILL');
     this.kills += 1;
   }
@@ -105,10 +108,10 @@ export class Slot {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.running) throw new Error(`${this.name} exited while starting (see its log)`);
-      if (this.url === null) return;
+      if (this.url === null) return void (this.up = true);
       try {
         const res = await fetch(`${this.url}/health`);
-        if (res.status < 500) return;
+        if (res.status < 500) return void (this.up = true);
       } catch {
         /* not listening yet */
       }

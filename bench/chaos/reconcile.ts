@@ -146,7 +146,8 @@ export async function reconcile(
     `SELECT event_type, data->>'payment_id' AS payment_id, data->>'event_id' AS event_id FROM audit_logs WHERE event_type IN ('payment.completed', 'payment.stripe_event')`,
   )).rows as Array<{ event_type: string; payment_id: string | null; event_id: string | null }>;
   const processed = (await db.query(`SELECT event_id FROM processed_events WHERE provider = 'stripe'`)).rows as Array<{ event_id: string }>;
-  for (const invoice of new Set([...paidInvoices, ...run.stripe.invoices])) {
+  // Invoices that collected money (a trial's $0 first invoice extends nothing).
+  for (const invoice of new Set(paidInvoices)) {
     add('stripe.invoices_paid');
     const rows = payments.filter((p) => p.stripe_invoice_id === invoice);
     if (rows.length !== 1 || rows[0].status !== 'completed') {

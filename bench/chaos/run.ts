@@ -139,8 +139,8 @@ async function main(): Promise<void> {
     /** Any api that is up; a request cut by a kill is tried on another one (as a client retries). */
     async function api(method: string, path: string, opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Res> {
       let lastError: unknown;
-      for (let attempt = 0; attempt < 12; attempt += 1) {
-        const up = apis.filter((s) => s.running);
+      for (let attempt = 0; attempt < 40; attempt += 1) {
+        const up = apis.filter((s) => s.up);
         const target = up.length > 0 ? pick(up) : pick(apis);
         const headers: Record<string, string> = { ...(opts.headers ?? {}) };
         if (opts.token) headers.authorization = `Bearer ${opts.token}`;
@@ -162,7 +162,7 @@ async function main(): Promise<void> {
         } catch (error) {
           lastError = error;
           count('http.connection_errors');
-          await sleep(200 + attempt * 150);
+          await sleep(Math.min(200 + attempt * 100, 1000));
         }
       }
       throw new Error(`${method} ${path}: ${(lastError as Error)?.message}`);
@@ -234,7 +234,7 @@ async function main(): Promise<void> {
           token: u.token,
           body: { name: `${order_type} ${i}`, symbol: 'BTC/USDT', mode: 'live', order_type, sizing: { type: 'base', value: '0.001' } },
         });
-        const hook = await must('POST', '/api/custom-bot/webhook/generate', 201, { token: u.token, body: { bot_id: bot.body.id } });
+        const hook = await must('POST', '/api/custom-bot/webhook/generate', 201, { token: u.token, body: { bot_id: bot.body.id, rate_limit_per_minute: 100_000 } });
         u.bots.push({ id: String(bot.body.id), userIndex: i, secret: String(hook.body.webhook_secret), order_type });
       }
     }
@@ -251,6 +251,7 @@ async function main(): Promise<void> {
       void p.finally(() => inflight.delete(p));
     };
 
+    const stopLatencies: number[] = [];
     let alertSeq = 0;
     async function alertOnce(): Promise<void> {
       const bot = pick(allBots);
@@ -287,13 +288,17 @@ async function main(): Promise<void> {
         if (r < 0.55) {
           // stop a bot, then start it again a little later
           const bot = pick(u.bots);
+          const sent = Date.now();
           const stop = await api('POST', `/api/bots/${bot.id}/stop`, { token: u.token });
           const answered = Date.now();
           count('actions.stop');
+          stopLatencies.push(answered - sent);
           await sleep(between(300, 3000));
           const startSent = Date.now();
           const start = await api('POST', `/api/bots/${bot.id}/start`, { token: u.token });
           record.stops.push({ bot_id: bot.id, stop_status: stop.status, answered_at: answered, start_sent_at: startSent, start_status: start.status });
+          count(`actions.stop_answer.${stop.status}`);
+          count(`actions.start_answer.${start.status}`);
         } else if (r < 0.8) {
           // rotate a webhook secret: the old one stops working
           const bot = pick(u.bots);
@@ -349,7 +354,10 @@ async function main(): Promise<void> {
         const now = Date.now();
         if (now >= nextKill) {
           nextKill = now + between(0.5, 1.5) * KILL_EVERY_S * 1000;
-          const victim = pick(slots.filter((s) => s.running));
+          // Any api or worker, but never the last api answering: replicas behind a load balancer
+          // (the driver sends to the ones up), as in production; a restarting api boots for seconds.
+          const apisUp = slots.filter((s) => s.kind === 'api' && s.up).length;
+          const victim = pick(slots.filter((s) => s.up && (s.kind === 'worker' || apisUp > 1)));
           if (victim) {
             victim.kill9();
             count(`faults.kill.${victim.kind}`);
@@ -395,7 +403,7 @@ async function main(): Promise<void> {
       (async () => {
         while (live()) {
           track(userAction());
-          await sleep(between(300, 900));
+          await sleep(between(150, 400));
         }
       })(),
     );
@@ -437,6 +445,9 @@ async function main(): Promise<void> {
     const stripeRecord = await control<{ paid_invoices: Array<{ id: string }>; refunded_invoices: string[] }>(stripe.ready, 'GET', '/record');
     record.counts['faults.pg_terminated'] = terminated;
     record.counts['faults.kills'] = slots.reduce((n, s) => n + s.kills, 0);
+    const sorted = [...stopLatencies].sort((a, b) => a - b);
+    record.counts['actions.stop_ms_p50'] = sorted[Math.floor(sorted.length / 2)] ?? 0;
+    record.counts['actions.stop_ms_max'] = sorted.at(-1) ?? 0;
     const secrets = [jwtSecret, encryptionKey, stripeKey, webhookSecret, ...users.flatMap((u) => [u.okx.secret, u.okx.passphrase, ...u.bots.map((b) => b.secret)])];
     const logs = readdirSync(dir).map((f) => ({ file: f, text: readFileSync(join(dir, f), 'utf8') }));
     const result = await reconcile(db, record, exchange, stripeRecord.paid_invoices.map((i) => String(i.id)), stripeRecord.refunded_invoices, users.map((u) => ({ id: u.id, api_key: u.okx.api_key })), secrets, logs);
