@@ -34,9 +34,9 @@ describe('a stop is answered only after sends decided before it have reached the
   });
   afterEach(() => jest.restoreAllMocks());
 
-  async function trader(): Promise<{ u: TestUser; account: FakeAccount; botId: string; alert: () => Promise<string> }> {
+  async function trader(): Promise<{ u: TestUser; account: FakeAccount; botId: string; subscriptionId: string; alert: () => Promise<string> }> {
     const u = await t.register();
-    await subscribe(t, u, 'pro');
+    const subscriptionId = await subscribe(t, u, 'pro');
     const account = okx.addAccount({ balances: { USDT: '10000' } });
     const res = await t.request('POST', '/api/users/me/exchange', {
       token: u.access_token,
@@ -56,7 +56,7 @@ describe('a stop is answered only after sends decided before it have reached the
       expect(r.status).toBe(202);
       return r.body.order_id as string;
     };
-    return { u, account, botId, alert };
+    return { u, account, botId, subscriptionId, alert };
   }
 
   /**
@@ -115,6 +115,16 @@ describe('a stop is answered only after sends decided before it have reached the
     await alert();
     const { res, answeredAt, answeredBeforeSend } = await decidedThen(() => t.request('DELETE', '/api/users/me/exchange', { token: u.access_token }));
     expect(res.status).toBe(204);
+    expect(answeredBeforeSend).toBe(false);
+    expect(placedOn(account)).toHaveLength(1);
+    expect(answeredAt).toBeGreaterThanOrEqual(placedOn(account)[0].cTime);
+  });
+
+  it('decided → DELETE /subscriptions/{id} (cancel now: the bots stop) → the send: the cancel answers after the order reached OKX', async () => {
+    const { u, account, subscriptionId, alert } = await trader();
+    await alert();
+    const { res, answeredAt, answeredBeforeSend } = await decidedThen(() => t.request('DELETE', `/api/subscriptions/${subscriptionId}`, { token: u.access_token }));
+    expect(res.status).toBe(200);
     expect(answeredBeforeSend).toBe(false);
     expect(placedOn(account)).toHaveLength(1);
     expect(answeredAt).toBeGreaterThanOrEqual(placedOn(account)[0].cTime);
