@@ -2,7 +2,7 @@
 // the fakes (bench/chaos/fake-process.ts). Each child's output goes to a file in the run directory,
 // read at the end for secrets.
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -50,7 +50,9 @@ export async function spawnFake<T>(args: string[], logFile: string): Promise<{ r
 /** One api or worker slot: the same command, port and log file after every restart. */
 export class Slot {
   private child?: ChildProcess;
-  private readonly log: WriteStream;
+  private readonly logFile: string;
+  /** Set by stop(): a restart scheduled after a kill does not bring it back. */
+  private stopped = false;
   starts = 0;
   kills = 0;
   /** Started and answering (api: /health); false from a kill until the restart is ready. */
@@ -63,7 +65,7 @@ export class Slot {
     readonly port: number | null,
     logDir: string,
   ) {
-    this.log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
+    this.logFile = join(logDir, `${name}.log`);
   }
 
   get running(): boolean {
@@ -75,14 +77,16 @@ export class Slot {
   }
 
   start(): void {
+    if (this.stopped) return;
     const script = this.kind === 'api' ? 'dist/apps/api/src/main.js' : 'dist/apps/worker/src/main.js';
+    // Straight to the file: a busy driver must never stall a child writing its log (a full pipe blocks pino).
+    const fd = openSync(this.logFile, 'a');
     const child = spawn(process.execPath, [join(ROOT, script)], {
       cwd: ROOT,
       env: { ...this.env, ...(this.port !== null ? { PORT: String(this.port) } : {}) },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', fd, fd],
     });
-    child.stdout?.pipe(this.log, { end: false });
-    child.stderr?.pipe(this.log, { end: false });
+    closeSync(fd);
     this.child = child;
     this.starts += 1;
   }
@@ -96,6 +100,8 @@ export class Slot {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.up = false;
     const child = this.child;
     if (!child || !this.running) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
