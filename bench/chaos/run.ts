@@ -29,6 +29,8 @@ const ALERTS = arg('alerts', 600);
 const USERS = arg('users', 8);
 const KILL_EVERY_S = arg('kill-every', 4);
 const DRAIN_S = arg('drain', 240);
+/** Requests in flight at most (a TradingView-like sender is not an unbounded flood; a loaded machine drowns in one). */
+const MAX_IN_FLIGHT = arg('max-in-flight', 48);
 const ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const RUN = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const DB_NAME = `torgovo_chaos_${RUN}`;
@@ -135,6 +137,20 @@ async function main(): Promise<void> {
     db = new Client({ connectionString: databaseUrl });
     await db.connect();
     const apis = slots.filter((s) => s.kind === 'api');
+
+    let inFlight = 0;
+    const waiting: Array<() => void> = [];
+    /** Alerts go through this: at most MAX_IN_FLIGHT at once (user actions and Stripe deliveries do not queue behind them). */
+    async function limited(method: string, path: string, opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Res> {
+      if (inFlight >= MAX_IN_FLIGHT) await new Promise<void>((resolve) => waiting.push(resolve));
+      inFlight += 1;
+      try {
+        return await api(method, path, opts);
+      } finally {
+        inFlight -= 1;
+        waiting.shift()?.();
+      }
+    }
 
     /** Any api that is up; a request cut by a kill is tried on another one (as a client retries). */
     async function api(method: string, path: string, opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Res> {
@@ -270,7 +286,7 @@ async function main(): Promise<void> {
       await Promise.all(
         Array.from({ length: sends }, async (_, k) => {
           if (k > 0) await sleep(rand(2) === 0 ? rand(50) : between(200, 4000));
-          const res = await api('POST', `/api/custom-bot/webhook/receive/${bot.secret}`, { raw: body, headers: { 'content-type': 'text/plain' } }).catch(() => null);
+          const res = await limited('POST', `/api/custom-bot/webhook/receive/${bot.secret}`, { raw: body, headers: { 'content-type': 'text/plain' } }).catch(() => null);
           count('alerts.sends');
           if (!res) return entry.answers.push({ status: 0, order_id: null, error: 'connection' });
           const error = typeof res.body.code === 'string' ? res.body.code : null;
@@ -393,6 +409,11 @@ async function main(): Promise<void> {
     loops.push(
       (async () => {
         for (let i = 0; i < ALERTS && live(); i += 1) {
+          // The machine cannot take more: the offered rate drops (counted) instead of the run drowning.
+          while (waiting.length > MAX_IN_FLIGHT * 4 && live()) {
+            count('alerts.deferred_by_backpressure');
+            await sleep(100);
+          }
           track(alertOnce());
           const due = started + (i + 1) * perAlertMs;
           if (due > Date.now()) await sleep(due - Date.now());
