@@ -7,6 +7,8 @@ describe('isDatabaseUnavailable', () => {
     ['a connection exception (08006)', { code: '08006', message: 'connection failure' }],
     ['node-postgres losing the socket', new Error('Connection terminated unexpectedly')],
     ['a pool timeout', new Error('timeout exceeded when trying to connect')],
+    ['the transaction\'s next statement after its connection died', Object.assign(new Error('Query runner already released. Cannot run queries anymore.'), { name: 'QueryRunnerAlreadyReleasedError' })],
+    ['TypeORM on the released runner', new Error('Database connection provided by a query runner was already released, cannot continue to use its querying methods anymore.')],
   ])('%s → true', (_, error) => expect(isDatabaseUnavailable(error)).toBe(true));
 
   it.each([
