@@ -262,9 +262,14 @@ async function main(): Promise<void> {
     const until = started + SECONDS * 1000;
     const live = () => Date.now() < until;
     const inflight = new Set<Promise<unknown>>();
+    /** A driver task: its failure (every api down for long, a fake refusing) is counted, never fatal to the run. */
     const track = (p: Promise<unknown>) => {
-      inflight.add(p);
-      void p.finally(() => inflight.delete(p));
+      const settled = p.catch((error: unknown) => {
+        count('driver.task_errors');
+        console.log(JSON.stringify({ driver_task_error: (error as Error)?.message }));
+      });
+      inflight.add(settled);
+      void settled.finally(() => inflight.delete(settled));
     };
 
     const stopLatencies: number[] = [];
