@@ -118,6 +118,8 @@ export function completeDocument(document: OpenAPIObject): OpenAPIObject {
       }
       for (const [status, list] of Object.entries(declared)) add(Number(status), ...(list ?? []));
       add(500, 'internal_error');
+      // The database connection lost under the request (failover, pg_terminate_backend): retry.
+      add(503, 'database_unavailable');
 
       for (const [status, set] of [...codes.entries()].sort(([a], [b]) => a - b)) {
         const list = [...set].sort();

@@ -5,6 +5,7 @@ export * from './crypto/secret-box';
 export * from './crypto/hashing';
 export * from './errors/domain-error';
 export * from './errors/http-exception.filter';
+export * from './errors/database-unavailable';
 export * from './errors/validation';
 export * from './auth/decorators';
 export * from './auth/roles.guard';

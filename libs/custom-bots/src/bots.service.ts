@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In, IsNull } from 'typeorm';
 import { Decimal, page, Page, PageQuery } from '@torgovo/core';
 import { EntitlementsService } from '@torgovo/subscriptions';
+import { OrderSendFence } from '@torgovo/trading';
 import { parsePositiveDecimal } from './decimal-input';
 import { OrdersService, readBotPosition, resetBotPosition } from '@torgovo/trading';
 import { BotCounters, CreateBotDto, NO_COUNTERS } from './dto/create-bot.dto';
@@ -38,6 +39,7 @@ export class BotsService {
     private readonly entitlements: EntitlementsService,
     private readonly markets: MarketCatalog,
     private readonly orders: OrdersService,
+    private readonly sends: OrderSendFence,
   ) {}
 
   async create(userId: string, dto: CreateBotDto): Promise<BotWithCounters> {
@@ -122,6 +124,9 @@ export class BotsService {
     if (bot.status === 'running') {
       await this.ds.getRepository(Bot).update({ id: bot.id, status: 'running' }, { status: 'stopped', stop_reason: 'user' });
     }
+    // "Stopped" is answered only once no order of the bot decided before the stop committed can
+    // still reach the exchange (the send follows its decision's commit; OrderSendFence).
+    await this.sends.settled({ user_id: userId, bot_id: bot.id });
     return this.get(userId, id);
   }
 
@@ -217,6 +222,7 @@ export class BotsService {
         [bot.id],
       );
     });
+    await this.sends.settled({ user_id: userId, bot_id: id });
   }
 
   /**

@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { InjectThrottlerStorage, ThrottlerStorage } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
-import { AppConfig, constantTimeEqual, DomainError, sha256Hex } from '@torgovo/core';
+import { AppConfig, constantTimeEqual, DomainError, isDatabaseUnavailable, sha256Hex } from '@torgovo/core';
 import { BillingConfig, checkBotLimits, Entitlement, EntitlementErrors, grantsAccess } from '@torgovo/subscriptions';
 import { Market, NewOrder } from '@torgovo/trading';
 import { BotErrors, RateLimitScope, SignalErrors } from './errors';
@@ -70,13 +70,15 @@ export class WebhookReceiveService {
       return await this.process(input, row);
     } catch (err) {
       const e = err instanceof DomainError ? err : null;
-      if (!e) this.logger.error({ err, event_id: row.id }, 'Webhook processing failed');
+      // The database connection lost under the request is answered 503 (AllExceptionsFilter): logged as such.
+      const lost = !e && isDatabaseUnavailable(err);
+      if (!e && !lost) this.logger.error({ err, event_id: row.id }, 'Webhook processing failed');
       await this.events.insertQuietly({
         ...row,
         outcome: 'rejected',
-        status_code: e?.status ?? 500,
-        reason: e?.code ?? 'internal_error',
-        message: e?.message ?? 'Internal error',
+        status_code: e?.status ?? (lost ? 503 : 500),
+        reason: e?.code ?? (lost ? 'database_unavailable' : 'internal_error'),
+        message: e?.message ?? (lost ? 'The database is briefly unavailable' : 'Internal error'),
       });
       throw err;
     }

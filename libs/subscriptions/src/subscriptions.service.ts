@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { AppConfig, AuditService, Decimal, Page, page, PageQuery } from '@torgovo/core';
 import { planPrice, PlanType, SubscriptionPlan } from '@torgovo/plans';
+import { UserHooks } from '@torgovo/users';
 import { addDays } from './billing-period';
 import { CreateSubscriptionDto, UpdateSubscriptionDto } from './dto/subscription.dto';
 import { UserSubscription } from './entities/user-subscription.entity';
@@ -32,6 +34,7 @@ export class SubscriptionsService {
     private readonly audit: AuditService,
     private readonly config: AppConfig,
     private readonly hooks: SubscriptionHooks,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   /** Subscriptions by id with their plans, any owner: for the live-updates feed. */
@@ -117,7 +120,18 @@ export class SubscriptionsService {
       await lockUserBilling(m, userId);
       await this.cancelIn(m, await this.lockOwned(m, userId, id), ctx, 'cancelled_by_user');
     });
+    // The bots it ran are stopped (in that transaction): answered once no send decided before can still reach the exchange.
+    await this.userHooks()?.sendsSettled({ user_id: userId });
     return this.get(userId, id);
+  }
+
+  /** Looked up, not injected: users' hooks live in UsersModule, which this module does not import. */
+  private userHooks(): UserHooks | undefined {
+    try {
+      return this.moduleRef.get(UserHooks, { strict: false });
+    } catch {
+      return undefined;
+    }
   }
 
   /**

@@ -19,6 +19,7 @@ export * from './orders/entities/order.entity';
 export * from './orders/orders.service';
 export * from './orders/pending-order';
 export * from './orders/client-order-id';
+export * from './orders/send-fence';
 export * from './orders/orders.controller';
 export * from './orders/errors';
 export * from './orders/dto/order-response';

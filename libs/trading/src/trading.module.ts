@@ -13,6 +13,7 @@ import { OrderOwners } from './manager/order-owners';
 import { OrderTransitions } from './manager/order-transitions';
 import { OrderLatencyStats } from './orders/stats/order-latency';
 import { OrderCredentialUse } from './orders/order-credential-use';
+import { OrderSendFence } from './orders/send-fence';
 import { OrderStatsService } from './orders/stats/order-stats.service';
 import { PerformanceEngine } from './performance/performance-engine';
 import { AccountPerformanceService } from './performance/account-performance.service';
@@ -25,6 +26,7 @@ const providers = [
   OrdersService,
   OrderOwners,
   OrderCredentialUse,
+  OrderSendFence,
   OrderStatsService,
   PerformanceEngine,
   AccountPerformanceService,
@@ -44,7 +46,7 @@ const providers = [
   imports: [TypeOrmModule.forFeature([PaperAccount, PaperBalance, PaperOrder, OrderRecord])],
   controllers: [OrdersController, PerformanceController],
   providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: DEFAULT_PAPER_EXCHANGE_OPTIONS }],
-  exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine, OrderTransitions, OrderLatencyStats],
+  exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine, OrderTransitions, OrderLatencyStats, OrderSendFence],
 })
 export class TradingModule {
   /** The same module with other paper-exchange settings (starting balance, fee). */
@@ -53,7 +55,7 @@ export class TradingModule {
       module: TradingModule,
       controllers: [OrdersController, PerformanceController],
       providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: { ...DEFAULT_PAPER_EXCHANGE_OPTIONS, ...options } }],
-      exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine, OrderTransitions, OrderLatencyStats],
+      exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine, OrderTransitions, OrderLatencyStats, OrderSendFence],
     };
   }
 }

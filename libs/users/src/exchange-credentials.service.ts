@@ -106,6 +106,9 @@ export class ExchangeCredentialsService {
         m,
       );
     });
+    // A send decided with the old keys before the replacement committed has reached the exchange
+    // (or cannot any more) by the time the new keys are reported connected.
+    await this.hooks.sendsSettled({ user_id: userId, mode: 'live' });
     this.logger.log({ user_id: userId, exchange, sandbox: creds.sandbox }, 'Exchange connected');
     return this.view(userId);
   }
@@ -117,6 +120,8 @@ export class ExchangeCredentialsService {
    */
   async disconnect(userId: string, meta: RequestMeta): Promise<void> {
     await this.ds.transaction((m) => this.endIn(m, userId, meta, 'retire'));
+    // Answered only once no send decided with these keys before the commit can still reach the exchange.
+    await this.hooks.sendsSettled({ user_id: userId, mode: 'live' });
   }
 
   /**

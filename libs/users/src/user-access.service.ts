@@ -49,7 +49,7 @@ export class UserAccessService {
 
   /** Applies `change`; returns false when nothing changed. Deactivating revokes tokens and stops what runs for the user. */
   async change(userId: string, change: AccessChange, actor: AccessActor): Promise<boolean> {
-    return this.ds.transaction(async (m) => {
+    const changed = await this.ds.transaction(async (m) => {
       const user = await this.lockForChange(m, userId, actor, change);
       if (user.erased_at) throw UserErrors.userErased();
       const next = { is_active: change.is_active ?? user.is_active, role: change.role ?? user.role };
@@ -64,8 +64,11 @@ export class UserAccessService {
         await this.audit.record({ event_type: 'user.role_changed', user_id: userId, data: { source: actor.source, from: user.role, to: next.role }, ...meta }, m);
       }
       this.logger.log({ user_id: userId, actor_id: actor.actorId, source: actor.source, ...next }, 'User access changed');
-      return true;
+      return { deactivated: user.is_active && !next.is_active };
     });
+    // A deactivated user's bots are stopped: answered once no send decided before that can still reach the exchange.
+    if (changed && changed.deactivated) await this.hooks.sendsSettled({ user_id: userId });
+    return changed !== false;
   }
 
   /**
@@ -76,9 +79,9 @@ export class UserAccessService {
    * Erasing an erased account changes nothing.
    */
   async erase(userId: string, actor: AccessActor): Promise<void> {
-    await this.ds.transaction(async (m) => {
+    const done = await this.ds.transaction(async (m) => {
       const user = await this.lockForChange(m, userId, actor, { is_active: false, role: 'user' });
-      if (user.erased_at) return;
+      if (user.erased_at) return false;
       await m.query(
         `UPDATE users SET email = $2, full_name = '', password_hash = $3, role = 'user', is_active = false, erased_at = now() WHERE id = $1`,
         // The address is unique and routable nowhere (.invalid, RFC 2606); the hash is no argon2 hash, so no password verifies.
@@ -96,7 +99,9 @@ export class UserAccessService {
         m,
       );
       this.logger.log({ user_id: userId, actor_id: actor.actorId }, 'User erased');
+      return true;
     });
+    if (done) await this.hooks.sendsSettled({ user_id: userId });
   }
 
   private async deactivateIn(m: EntityManager, userId: string): Promise<void> {

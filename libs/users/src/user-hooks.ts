@@ -34,6 +34,22 @@ export interface CredentialUseSource {
   credentialInUse(credentialId: string, manager: EntityManager): Promise<boolean>;
 }
 
+/** Which sends a change must outlive: the user's, of one bot, or of one mode (live: the exchange keys). */
+export interface SendScope {
+  user_id: string;
+  bot_id?: string;
+  mode?: 'live' | 'paper';
+}
+
+/**
+ * Implemented by the lib that sends orders (trading): resolves once no send decided before the call
+ * can still reach the exchange (bounded by the exchange call's timeout). Called AFTER the change
+ * committed and before it is answered, so "stopped" means nothing more arrives on the exchange.
+ */
+export interface SendsSettledSource {
+  settled(scope: SendScope): Promise<void>;
+}
+
 /**
  * Where other libs plug into user lifecycle changes. The listeners live in libs that depend on
  * this one, so they register themselves in onModuleInit (as with SubscriptionHooks).
@@ -44,6 +60,16 @@ export class UserHooks {
   private readonly deactivationListeners: UserDeactivatedListener[] = [];
   private readonly erasureListeners: UserErasedListener[] = [];
   private readonly credentialUses: CredentialUseSource[] = [];
+  private readonly sendFences: SendsSettledSource[] = [];
+
+  addSendsSettled(source: SendsSettledSource): void {
+    if (!this.sendFences.includes(source)) this.sendFences.push(source);
+  }
+
+  /** After a committed change that stops sends (keys disconnected or replaced, user deactivated): waits for sends already decided. */
+  async sendsSettled(scope: SendScope): Promise<void> {
+    for (const source of this.sendFences) await source.settled(scope);
+  }
 
   addCredentialUse(source: CredentialUseSource): void {
     if (!this.credentialUses.includes(source)) this.credentialUses.push(source);

@@ -23,6 +23,14 @@ interface ArmedFault {
   status?: number;
 }
 
+/**
+ * A fault for one order placement (POST /api/v5/trade/order), chosen per request by `orderFault`:
+ * `drop` — placed, then the connection is cut before any answer; `hang_after` — placed, answered
+ * only after `hangMs` (the client has timed out by then); `hang_before` — nothing placed, the
+ * connection is cut after `hangMs`.
+ */
+export type OrderFault = 'drop' | 'hang_after' | 'hang_before';
+
 export interface FaultOptions {
   /** How many matching requests fail (default 1; Infinity until clearFaults). */
   times?: number;
@@ -57,6 +65,10 @@ export class FakeOkxServer {
   private server?: Server;
   private faults: ArmedFault[] = [];
   private dropNextOrder = false;
+  /** Asked once per order placement (bench/chaos); undefined = no fault. */
+  orderFault?: () => OrderFault | undefined;
+  /** How long `hang_after` / `hang_before` hold the request. */
+  hangMs = 12_000;
 
   get url(): string {
     const address = this.server?.address() as AddressInfo | null | undefined;
@@ -116,6 +128,12 @@ export class FakeOkxServer {
     this.requests.push({ method, path: parsed.pathname, url, headers: req.headers, body });
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
 
+    const orderFault = method === 'POST' && parsed.pathname === '/api/v5/trade/order' ? this.orderFault?.() : undefined;
+    if (orderFault === 'hang_before') {
+      await new Promise((r) => setTimeout(r, this.hangMs));
+      req.socket.destroy();
+      return;
+    }
     let reply: OkxReply | 'drop' | undefined = this.takeFault(parsed.pathname);
     if (!reply) {
       try {
@@ -124,10 +142,11 @@ export class FakeOkxServer {
         reply = { status: 500, body: { code: '50026', data: [], msg: `fake OKX error: ${(error as Error).message}` } };
       }
     }
-    if (reply === 'drop') {
+    if (reply === 'drop' || (orderFault === 'drop' && reply.body.code === '0')) {
       req.socket.destroy();
       return;
     }
+    if (orderFault === 'hang_after') await new Promise((r) => setTimeout(r, this.hangMs));
     if (reply.html) {
       // What a load balancer in front of OKX answers: HTML, not OKX JSON.
       res.writeHead(reply.status, { 'content-type': 'text/html' });

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from './database-unavailable';
 import { DomainError, ErrorDetail } from './domain-error';
 
 export interface ErrorBody {
@@ -43,7 +44,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const reply = ctx.getResponse<FastifyReply>();
     const request = ctx.getRequest<FastifyRequest>();
     const body = this.toBody(exception, String(request?.id ?? ''));
-    if (body.statusCode >= 500) {
+    if (body.code === 'database_unavailable') {
+      this.logger.warn({ err: exception, request_id: body.request_id }, 'Database connection lost under a request');
+      void reply.header('retry-after', '1');
+    } else if (body.statusCode >= 500) {
       this.logger.error({ err: exception, request_id: body.request_id }, 'Unhandled error');
     } else {
       this.logger.log({ status: body.statusCode, code: body.code, request_id: body.request_id }, body.message);
@@ -80,6 +84,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const message = code === 'malformed_json' ? 'Request body is not valid JSON' : fe.message ?? 'Bad request';
       return this.shape(fe.statusCode, code, message, [], requestId);
     }
+    if (isDatabaseUnavailable(exception)) return this.shape(503, 'database_unavailable', 'The database is briefly unavailable, retry', [], requestId);
     return this.shape(500, 'internal_error', 'Internal server error', [], requestId);
   }
 
