@@ -25,3 +25,4 @@ export * from './crypto/unmatched-deposits.service';
 export * from './coingate/coingate-payments.service';
 export * from './admin-payments-query';
 export * from './payment-stats';
+export * from './profit-share-payments';

@@ -23,6 +23,8 @@ export interface Entitlement {
   /** The REST API with personal access tokens is included (set by find(); the receive path's own lookup leaves it out). */
   api_access?: boolean;
   profit_share_percentage: string | null;
+  /** Managed plans: the monthly return (percent) the plan states; the managed-bots report measures the shortfall against it. */
+  guaranteed_monthly_return?: string | null;
 }
 
 /**
@@ -115,6 +117,7 @@ export class EntitlementsService {
       live_trading: p.live_trading,
       api_access: p.api_access,
       profit_share_percentage: p.profit_share_percentage,
+      guaranteed_monthly_return: p.guaranteed_monthly_return,
     };
   }
 
