@@ -7,7 +7,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * - managed_bot_follows: one row per follow (a re-follow is a new row; one active per user and bot),
  *   with the follower's protections, investment, high-water mark (an equity level), the plan's
  *   profit share and guaranteed return agreed when following, and the performance snapshot the
- *   set-based recomputation writes;
+ *   set-based recomputation writes from the FIFO performance engine (the follower's book is
+ *   (user, managed bot); *_base hold the book's figures when this follow started, so a re-follow
+ *   is never charged again for gains an earlier follow settled);
  * - managed_bot_signals: one row per signal; (managed_bot_id, signal_id) unique, so a repeated signal
  *   creates nothing (the fan-out inserts the signal and its orders in one statement);
  * - managed_profit_share_settlements: the ledger; (follow_id, period_start) unique, so a month is
@@ -57,6 +59,13 @@ export class ManagedBots1765000000000 implements MigrationInterface {
         total_profit numeric(36,18) NOT NULL DEFAULT 0,
         total_loss numeric(36,18) NOT NULL DEFAULT 0,
         net_pnl numeric(36,18) NOT NULL DEFAULT 0,
+        pnl_base numeric(36,18) NOT NULL DEFAULT 0,
+        profit_base numeric(36,18) NOT NULL DEFAULT 0,
+        loss_base numeric(36,18) NOT NULL DEFAULT 0,
+        trades int NOT NULL DEFAULT 0,
+        wins int NOT NULL DEFAULT 0,
+        max_drawdown numeric(36,18),
+        realised_30d numeric(36,18) NOT NULL DEFAULT 0,
         last_calculated timestamptz,
         started_at timestamptz NOT NULL DEFAULT now(),
         ended_at timestamptz,
@@ -92,6 +101,7 @@ export class ManagedBots1765000000000 implements MigrationInterface {
         kind varchar(16) NOT NULL CHECK (kind IN ('monthly', 'unsubscribe')),
         period_start timestamptz NOT NULL,
         period_end timestamptz NOT NULL,
+        investment numeric(36,18) NOT NULL,
         net_pnl numeric(36,18) NOT NULL,
         equity numeric(36,18) NOT NULL,
         high_water_mark_before numeric(36,18) NOT NULL,

@@ -11,6 +11,7 @@ import {
 } from '@torgovo/core';
 import { AdminModule } from '@torgovo/admin';
 import { CustomBotsModule } from '@torgovo/custom-bots';
+import { ManagedBotsModule } from '@torgovo/managed-bots';
 import { PaymentsModule } from '@torgovo/payments';
 import { PlansModule } from '@torgovo/plans';
 import { SubscriptionsModule } from '@torgovo/subscriptions';
@@ -40,6 +41,7 @@ export class ApiModule {
         SubscriptionsModule,
         PaymentsModule,
         CustomBotsModule,
+        ManagedBotsModule,
         ProfileModule,
         AdminModule,
         ...(config.workerEnabled ? [WorkerJobsModule] : []),

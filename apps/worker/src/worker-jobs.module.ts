@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { heartbeatRetention, RetentionSweeper, WorkerHeartbeat } from '@torgovo/core';
+import { ManagedBotsJobsModule } from '@torgovo/managed-bots';
 import { EmailDispatcher } from '@torgovo/notifications';
 import { PaymentChecker, PaymentsModule, StripeCancelOutboxWorker } from '@torgovo/payments';
 import { BillingSchedulerModule } from '@torgovo/subscriptions';
@@ -16,10 +17,11 @@ import { OrderStatsRollupJob, TradingManagerModule } from '@torgovo/trading';
  * Stripe after the sweep's commit. PaymentChecker matches crypto deposits and expires unpaid crypto
  * payments; EmailDispatcher sends the notification e-mails. RetentionSweeper deletes old operational rows through the
  * policies the libs register with RetentionRegistry. OrderStatsRollupJob extends the daily order
- * rollup behind the admin's figures.
+ * rollup behind the admin's figures. ManagedBotsJobsModule recomputes followers' performance, fires
+ * portfolio stop-losses and settles the monthly profit share.
  */
 @Module({
-  imports: [ScheduleModule.forRoot(), TradingManagerModule, PaymentsModule, BillingSchedulerModule],
+  imports: [ScheduleModule.forRoot(), TradingManagerModule, PaymentsModule, BillingSchedulerModule, ManagedBotsJobsModule],
   providers: [WorkerHeartbeat, heartbeatRetention, RetentionSweeper, StripeCancelOutboxWorker, PaymentChecker, EmailDispatcher, OrderStatsRollupJob],
 })
 export class WorkerJobsModule {}

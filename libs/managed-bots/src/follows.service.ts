@@ -3,14 +3,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Decimal, DomainError } from '@torgovo/core';
 import { checkBotLimits, EntitlementErrors, EntitlementsService } from '@torgovo/subscriptions';
-import { ExchangeGateway, ExchangeGatewayFactory, isExchangeError, MANAGED_LAST_PRICES_SQL, OrdersService, readFollowerPosition } from '@torgovo/trading';
+import { ExchangeGateway, ExchangeGatewayFactory, isExchangeError, OrdersService } from '@torgovo/trading';
 import { ExchangeCredentialsService } from '@torgovo/users';
 import { FollowResponse, InvestmentDto, SubscribeDto, toFollowResponse, UnsubscribeDto, UpdateFollowDto } from './dto/follow.dto';
 import { ManagedBotFollow } from './entities/managed-bot-follow.entity';
 import { ManagedBot } from './entities/managed-bot.entity';
 import { ManagedBotErrors } from './errors';
 import { closingRef } from './follow-order-refs';
-import { FollowerPerformanceService } from './follower-performance.service';
+import { bookTotals, FollowerPerformanceService } from './follower-performance.service';
 import { markAfterInvestmentChange } from './profit-share';
 import { ProfitShareSettlementService } from './profit-share-settlement.service';
 
@@ -70,14 +70,20 @@ export class FollowsService {
     this.checkBounds(bot, investment);
     const exchange = mode === 'paper' ? 'paper' : await this.liveExchange(userId, bot);
     await this.checkBalance(userId, mode, investment);
+    // A re-follow starts from what the book (user, managed bot) already holds: earlier gains are not this follow's.
+    const base = bookTotals((await this.performance.figures([{ id: 'new', user_id: userId, managed_bot_id: bot.id, mode }])).get('new'));
 
     const rows = (await this.ds.query(
       `INSERT INTO managed_bot_follows (user_id, managed_bot_id, mode, exchange, initial_investment, investment, high_water_mark,
-                                        max_slippage_pct, stop_loss_pct, profit_share_pct, guaranteed_monthly_return, current_balance)
-       VALUES ($1, $2, $3, $4, $5, $5, $5, $6, $7, $8, $9, $5)
+                                        max_slippage_pct, stop_loss_pct, profit_share_pct, guaranteed_monthly_return, current_balance,
+                                        pnl_base, profit_base, loss_base)
+       VALUES ($1, $2, $3, $4, $5, $5, $5, $6, $7, $8, $9, $5, $10, $11, $12)
        ON CONFLICT (user_id, managed_bot_id) WHERE status = 'active' DO NOTHING
        RETURNING id`,
-      [userId, bot.id, mode, exchange, investment.toFixed(), dto.max_slippage_pct ?? '1', dto.stop_loss_pct ?? null, ent.profit_share_percentage ?? '0', ent.guaranteed_monthly_return ?? null],
+      [
+        userId, bot.id, mode, exchange, investment.toFixed(), dto.max_slippage_pct ?? '1', dto.stop_loss_pct ?? null,
+        ent.profit_share_percentage ?? '0', ent.guaranteed_monthly_return ?? null, base.net.toFixed(), base.profit.toFixed(), base.loss.toFixed(),
+      ],
     )) as Array<{ id: string }>;
     if (rows.length === 0) throw ManagedBotErrors.alreadyFollowing();
     this.logger.log({ user_id: userId, managed_bot_id: bot.id, follow_id: rows[0].id, mode }, 'Managed bot followed');
@@ -160,18 +166,23 @@ export class FollowsService {
         WHERE id = ANY($1::uuid[]) AND status = 'active' RETURNING id, user_id, managed_bot_id, mode, exchange`,
       [followIds, reason],
     )) as [Array<{ id: string; user_id: string; managed_bot_id: string; mode: 'paper' | 'live'; exchange: string }>, number];
-    if (closePositions) {
-      for (const f of ended[0]) await this.closePositions(m, f, now);
-    }
+    if (closePositions) await this.closePositions(m, ended[0], now);
     return settled;
   }
 
-  private async closePositions(m: EntityManager, f: { id: string; user_id: string; managed_bot_id: string; mode: 'paper' | 'live'; exchange: string }, at: Date): Promise<void> {
-    const prices = new Map(((await m.query(MANAGED_LAST_PRICES_SQL, [f.managed_bot_id])) as Array<{ symbol: string; price: string }>).map((r) => [r.symbol, r.price]));
-    const bot = await m.getRepository(ManagedBot).findOneByOrFail({ id: f.managed_bot_id });
-    for (const symbol of bot.symbols) {
-      const position = await readFollowerPosition(m, f.user_id, f.managed_bot_id, symbol);
-      if (position.amount.lte(0)) continue;
+  /** One closing order per symbol each follow holds (the engine's positions of its book); sized at execution (all of it). */
+  private async closePositions(m: EntityManager, follows: Array<{ id: string; user_id: string; managed_bot_id: string; mode: 'paper' | 'live'; exchange: string }>, at: Date): Promise<void> {
+    const figures = await this.performance.figures(follows, m);
+    for (const f of follows) {
+      for (const p of figures.get(f.id)?.positions ?? []) {
+        if (new Decimal(p.amount).lte(0)) continue;
+        await this.closeOne(m, f, p.symbol, p.last_price, at);
+      }
+    }
+  }
+
+  private async closeOne(m: EntityManager, f: { id: string; user_id: string; managed_bot_id: string; mode: 'paper' | 'live'; exchange: string }, symbol: string, lastPrice: string | null, at: Date): Promise<void> {
+    {
       await this.orders.createPending(m, {
         user_id: f.user_id,
         managed_bot_id: f.managed_bot_id,
@@ -183,8 +194,8 @@ export class FollowsService {
         side: 'sell',
         type: 'market',
         position_percent: '100',
-        // Paper fills at a price: the bot's last fill on that symbol.
-        price: f.mode === 'paper' ? (prices.get(symbol) ?? null) : null,
+        // Paper fills at a price: the book's last fill on that symbol.
+        price: f.mode === 'paper' ? lastPrice : null,
       });
     }
   }

@@ -37,8 +37,8 @@ export class ProfitShareSettlementService {
   ) {}
 
   /** The month boundaries in APP_TIMEZONE: the month containing `at` and the one before it. */
-  async monthsAround(at: Date): Promise<{ previous: Date; current: Date; next: Date }> {
-    const [row] = (await this.ds.query(
+  async monthsAround(at: Date, m: EntityManager = this.ds.manager): Promise<{ previous: Date; current: Date; next: Date }> {
+    const [row] = (await m.query(
       `SELECT (date_trunc('month', $1::timestamptz AT TIME ZONE $2) - interval '1 month') AT TIME ZONE $2 AS previous,
               date_trunc('month', $1::timestamptz AT TIME ZONE $2) AT TIME ZONE $2 AS current,
               (date_trunc('month', $1::timestamptz AT TIME ZONE $2) + interval '1 month') AT TIME ZONE $2 AS next`,
@@ -57,14 +57,14 @@ export class ProfitShareSettlementService {
   /** The follows that end now (unsubscribe, stop-loss): the month so far, in the caller's transaction. */
   async settleEnding(m: EntityManager, followIds: readonly string[], at: Date): Promise<SettlementRow[]> {
     if (followIds.length === 0) return [];
-    const { current } = await this.monthsAround(at);
+    const { current } = await this.monthsAround(at, m);
     return this.run(m, `f.id = ANY($4::uuid[])`, [current, at, 'unsubscribe', followIds]);
   }
 
   private async run(m: EntityManager, filter: string, params: unknown[]): Promise<SettlementRow[]> {
     return (await m.query(
       `WITH due AS (
-         SELECT f.id AS follow_id, f.user_id, f.managed_bot_id, f.net_pnl, f.investment + f.net_pnl AS equity,
+         SELECT f.id AS follow_id, f.user_id, f.managed_bot_id, f.investment, f.net_pnl, f.investment + f.net_pnl AS equity,
                 f.high_water_mark AS mark, f.profit_share_pct AS rate,
                 round(greatest(f.investment + f.net_pnl - f.high_water_mark, 0) * f.profit_share_pct / 100, 2) AS owed
            FROM managed_bot_follows f
@@ -76,8 +76,8 @@ export class ProfitShareSettlementService {
            FROM due
        ), settled AS (
          INSERT INTO managed_profit_share_settlements
-           (follow_id, user_id, managed_bot_id, kind, period_start, period_end, net_pnl, equity, high_water_mark_before, high_water_mark_after, rate, owed, payment_id)
-         SELECT follow_id, user_id, managed_bot_id, $3, period_start, period_end, net_pnl, equity, mark, mark_after, rate, owed, payment_id FROM priced
+           (follow_id, user_id, managed_bot_id, kind, period_start, period_end, investment, net_pnl, equity, high_water_mark_before, high_water_mark_after, rate, owed, payment_id)
+         SELECT follow_id, user_id, managed_bot_id, $3, period_start, period_end, investment, net_pnl, equity, mark, mark_after, rate, owed, payment_id FROM priced
          ON CONFLICT (follow_id, period_start) DO NOTHING
          RETURNING follow_id, user_id, managed_bot_id, kind, period_start, period_end, equity::text, high_water_mark_before::text,
                    high_water_mark_after::text, owed::text, payment_id

@@ -23,25 +23,29 @@ for (const c of WRITTEN) if (!(PENDING_ORDER_COLUMNS as readonly string[]).inclu
  * follower's order's outcome and holds up no one else (each user has their own queue).
  */
 const FANOUT = `
-  WITH sig AS (
+  WITH p AS (
+    SELECT $1::uuid AS bot_id, $2::text AS signal_id, $3::text AS source, $4::text AS action, $5::text AS symbol,
+           $6::numeric AS fraction, $7::numeric AS price
+  ), eligible AS (
+    -- Paper followers fill at the lead's price: without one they are not copied (the service refuses such a signal up front).
+    SELECT f.id, f.user_id, f.managed_bot_id, f.mode, f.exchange,
+           CASE WHEN p.action = 'buy' THEN trunc(f.investment * p.fraction, 8) END AS quote_amount
+      FROM p JOIN managed_bot_follows f ON f.managed_bot_id = p.bot_id AND f.status = 'active'
+     WHERE (p.price IS NOT NULL OR f.mode = 'live') AND (p.action <> 'buy' OR trunc(f.investment * p.fraction, 8) > 0)
+  ), sig AS (
     INSERT INTO managed_bot_signals (managed_bot_id, signal_id, source, action, symbol, fraction, price, orders_created)
-    SELECT b.id, $2, $3, $4, $5, $6::numeric, $7::numeric,
-           (SELECT count(*) FROM managed_bot_follows f
-             WHERE f.managed_bot_id = b.id AND f.status = 'active' AND ($7::numeric IS NOT NULL OR f.mode = 'live')
-               AND ($4 <> 'buy' OR trunc(f.investment * $6::numeric, 8) > 0))
-      FROM managed_bots b WHERE b.id = $1 AND b.status = 'active'
+    SELECT b.id, p.signal_id, p.source, p.action, p.symbol, p.fraction, p.price, (SELECT count(*) FROM eligible)
+      FROM p JOIN managed_bots b ON b.id = p.bot_id AND b.status = 'active'
     ON CONFLICT (managed_bot_id, signal_id) DO NOTHING
-    RETURNING id, created_at, orders_created
+    RETURNING id, created_at
   ), ins AS (
     INSERT INTO orders (${WRITTEN.join(', ')})
-    SELECT f.user_id, f.managed_bot_id, 'managed', ${signalRefSql('sig.id', 'f.id')}, f.mode, f.exchange, $5,
-           CASE WHEN $4 = 'buy' THEN 'buy' ELSE 'sell' END, 'market',
-           CASE WHEN $4 = 'buy' THEN trunc(f.investment * $6::numeric, 8) END,
-           CASE WHEN $4 = 'sell' THEN $6::numeric * 100 WHEN $4 = 'close' THEN 100 END,
-           sig.created_at, $7::numeric,
-           ${clientOrderIdSql(`'managed'`, signalRefSql('sig.id', 'f.id'))}
-      FROM sig JOIN managed_bot_follows f ON f.managed_bot_id = $1 AND f.status = 'active'
-     WHERE ($7::numeric IS NOT NULL OR f.mode = 'live') AND ($4 <> 'buy' OR trunc(f.investment * $6::numeric, 8) > 0)
+    SELECT e.user_id, e.managed_bot_id, 'managed', ${signalRefSql('sig.id', 'e.id')}, e.mode, e.exchange, p.symbol,
+           CASE WHEN p.action = 'buy' THEN 'buy' ELSE 'sell' END, 'market', e.quote_amount,
+           CASE WHEN p.action = 'sell' THEN p.fraction * 100 WHEN p.action = 'close' THEN 100 END,
+           sig.created_at, p.price,
+           ${clientOrderIdSql(`'managed'`, signalRefSql('sig.id', 'e.id'))}
+      FROM sig CROSS JOIN p CROSS JOIN eligible e
     ON CONFLICT DO NOTHING
     RETURNING 1
   )

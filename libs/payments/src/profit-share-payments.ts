@@ -7,7 +7,7 @@
  */
 export function insertProfitSharePaymentsSql(source: string): string {
   return `INSERT INTO payments (id, user_id, kind, provider, status, amount_usd, currency, period_start, period_end, managed_bot_id)
-    SELECT payment_id, user_id, 'profit_share', NULL, 'pending', owed, 'USD', period_start, period_end, managed_bot_id
+    SELECT payment_id, user_id, 'profit_share', NULL, 'pending', owed::numeric(18,2), 'USD', period_start, period_end, managed_bot_id
       FROM ${source} WHERE payment_id IS NOT NULL
     RETURNING id`;
 }

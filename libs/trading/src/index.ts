@@ -44,4 +44,5 @@ export * from './manager/open-orders-sync';
 export * from './manager/order-notify-listener';
 export * from './manager/backoff';
 export * from './manager/order-stats-rollup.job';
-export * from './orders/follower-books-sql';
+export * from './performance/performance-engine';
+export * from './performance/performance-sql';

@@ -12,6 +12,7 @@ import { OrdersService } from './orders/orders.service';
 import { OrderOwners } from './manager/order-owners';
 import { OrderCredentialUse } from './orders/order-credential-use';
 import { OrderStatsService } from './orders/stats/order-stats.service';
+import { PerformanceEngine } from './performance/performance-engine';
 import { DEFAULT_PAPER_EXCHANGE_OPTIONS, PaperExchangeOptions } from './gateway/paper/paper-exchange-gateway';
 
 const providers = [
@@ -20,6 +21,7 @@ const providers = [
   OrderOwners,
   OrderCredentialUse,
   OrderStatsService,
+  PerformanceEngine,
   LiveCredentialTester,
   { provide: EXCHANGE_CREDENTIAL_TESTER, useExisting: LiveCredentialTester },
 ];
@@ -33,7 +35,7 @@ const providers = [
   imports: [TypeOrmModule.forFeature([PaperAccount, PaperBalance, PaperOrder, OrderRecord])],
   controllers: [OrdersController],
   providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: DEFAULT_PAPER_EXCHANGE_OPTIONS }],
-  exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService],
+  exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine],
 })
 export class TradingModule {
   /** The same module with other paper-exchange settings (starting balance, fee). */
@@ -42,7 +44,7 @@ export class TradingModule {
       module: TradingModule,
       controllers: [OrdersController],
       providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: { ...DEFAULT_PAPER_EXCHANGE_OPTIONS, ...options } }],
-      exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService],
+      exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine],
     };
   }
 }

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, Matches, ValidateIf } from 'class-validator';
+import { Decimal, toDecimalString } from '@torgovo/core';
 import type { ManagedBotFollow } from '../entities/managed-bot-follow.entity';
 import { POSITIVE_DECIMAL } from './managed-bot.dto';
 
@@ -89,14 +90,27 @@ export function toFollowResponse(f: ManagedBotFollow, settlement?: ProfitShareSe
     exchange: f.exchange,
     status: f.status,
     end_reason: f.end_reason,
-    initial_investment: f.initial_investment,
-    investment: f.investment,
-    high_water_mark: f.high_water_mark,
-    max_slippage_pct: f.max_slippage_pct,
-    stop_loss_pct: f.stop_loss_pct,
-    profit_share_percentage: f.profit_share_pct,
+    initial_investment: toDecimalString(f.initial_investment),
+    investment: toDecimalString(f.investment),
+    high_water_mark: toDecimalString(f.high_water_mark),
+    max_slippage_pct: toDecimalString(f.max_slippage_pct),
+    stop_loss_pct: f.stop_loss_pct === null ? null : toDecimalString(f.stop_loss_pct),
+    profit_share_percentage: toDecimalString(f.profit_share_pct),
     started_at: f.started_at,
     ended_at: f.ended_at,
-    ...(settlement !== undefined ? { settlement } : {}),
+    ...(settlement !== undefined ? { settlement: settlement === null ? null : toSettlementResponse(settlement) } : {}),
+  };
+}
+
+export function toSettlementResponse(l: ProfitShareSettlementResponse): ProfitShareSettlementResponse {
+  return {
+    period_start: l.period_start,
+    period_end: l.period_end,
+    kind: l.kind,
+    equity: toDecimalString(l.equity),
+    high_water_mark_before: toDecimalString(l.high_water_mark_before),
+    high_water_mark_after: toDecimalString(l.high_water_mark_after),
+    owed: new Decimal(l.owed).toFixed(2),
+    payment_id: l.payment_id,
   };
 }

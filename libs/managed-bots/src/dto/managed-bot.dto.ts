@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, Length, Matches, ValidateIf } from 'class-validator';
+import { toDecimalString } from '@torgovo/core';
 import { MANAGED_BOT_STATUSES, ManagedBot, ManagedBotStatus } from '../entities/managed-bot.entity';
 
 /** A positive decimal string below 10^13 with at most 18 decimals. */
@@ -124,8 +125,8 @@ export function toManagedBotResponse(b: ManagedBot): ManagedBotResponse {
     symbols: b.symbols,
     strategy: b.strategy,
     status: b.status,
-    min_investment: b.min_investment,
-    max_investment: b.max_investment,
+    min_investment: toDecimalString(b.min_investment),
+    max_investment: b.max_investment === null ? null : toDecimalString(b.max_investment),
     created_at: b.created_at,
     updated_at: b.updated_at,
   };

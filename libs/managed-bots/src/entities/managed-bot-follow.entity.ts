@@ -70,6 +70,30 @@ export class ManagedBotFollow {
   @Column({ type: 'numeric', precision: 36, scale: 18, default: '0' })
   net_pnl: string;
 
+  /** The book's net PnL, gross profit and gross loss when this follow started (a re-follow starts from there). */
+  @Column({ type: 'numeric', precision: 36, scale: 18, default: '0' })
+  pnl_base: string;
+
+  @Column({ type: 'numeric', precision: 36, scale: 18, default: '0' })
+  profit_base: string;
+
+  @Column({ type: 'numeric', precision: 36, scale: 18, default: '0' })
+  loss_base: string;
+
+  /** Closing trades and winning ones of the book (FIFO), and the largest fall of its realised PnL. */
+  @Column({ type: 'int', default: 0 })
+  trades: number;
+
+  @Column({ type: 'int', default: 0 })
+  wins: number;
+
+  @Column({ type: 'numeric', precision: 36, scale: 18, nullable: true })
+  max_drawdown: string | null;
+
+  /** Realised PnL of the last 30 days (the managed bot's 30-day return sums it). */
+  @Column({ type: 'numeric', precision: 36, scale: 18, default: '0' })
+  realised_30d: string;
+
   @Column({ type: 'timestamptz', nullable: true })
   last_calculated: Date | null;
 

@@ -1,0 +1,185 @@
+/**
+ * The FIFO performance statement: one set-based SQL statement (window functions, no per-book
+ * loop) over the filled orders of any number of books. See performance-engine.ts for the API.
+ *
+ * How a fill is counted (per book, mode and symbol; fills ordered by fill time, then creation):
+ * - each order with `filled > 0` counts what it filled at its average price (`average`, else
+ *   `cost / filled`), whatever its status: a partly filled then canceled order counts its part;
+ * - fees are in the quote currency: a fee charged in the base currency is worth `fee × price`;
+ *   a fee in a third currency (an exchange token) cannot be valued here and counts 0;
+ * - a buy adds a lot of `filled − fee paid in base` (what the book received) costing
+ *   `filled × price + fee paid in quote`; a sell gives `filled` and brings `filled × price −
+ *   fee (in quote terms)`. Fees therefore sit inside realised and unrealised PnL, and `fees`
+ *   reports them apart as well;
+ * - FIFO pairs the k-th unit bought with the k-th unit sold (cumulative-quantity intervals), so
+ *   a sell closes the oldest open lots first. A sell beyond the book's own position (a bot with
+ *   `allow_selling_beyond_position`, selling base it did not buy) opens a SHORT lot at the sell
+ *   price: the position goes negative and the next buys close it first, oldest first. A pair is
+ *   realised at its later fill (the closing one) and a "trade" is one closing fill: its PnL is the
+ *   sum of the pairs it closed; it wins when that sum is > 0;
+ * - the open position is the unpaired units: amount (negative when short), average_entry (cost,
+ *   or for a short the proceeds, per unit, fees included), last_price (the book's last fill price
+ *   on that symbol), unrealised_pnl = amount × (last_price − average_entry);
+ * - max_drawdown: the largest fall of cumulative realised PnL (trades of the group in time order)
+ *   from its running peak, the peak starting at 0; in the quote currency, ≥ 0;
+ * - daily: per calendar day in the given time zone, the realised PnL of trades that closed that
+ *   day and the volume (Σ filled × price) of fills that day.
+ *
+ * Interval pairing without a range join: every cumulative boundary (the running total of base
+ * bought after each buy, of base sold after each sell) cuts the quantity axis into segments;
+ * segment (prev, pos] belongs to buy #(1 + buys ending before pos) and sell #(1 + sells ending
+ * before pos), found by running counts and joined on equality, so a book costs O(n log n).
+ */
+
+/** Which orders feed which books; ANDed with `filled > 0`. Parameters are numbered by the caller. */
+export interface PerformanceSqlSource {
+  /** SQL condition on orders `o`. */
+  where: string;
+  /** SQL text expression: the group each book's figures are summed into (see GROUP_EXPRESSIONS). */
+  group: string;
+  /** Parameter placeholder of the time zone (text). */
+  tz: string;
+  /** Parameter placeholder of the modes to count (varchar[]), or null for all. */
+  modes: string | null;
+  /** Parameter placeholders of the first and last day of `daily` (date), or null for all days. */
+  dailyFrom: string | null;
+  dailyTo: string | null;
+}
+
+/** The book an order belongs to: its bot, or (user, managed bot) for a follower's orders. */
+export const BOOK_SQL = `CASE WHEN o.bot_id IS NOT NULL THEN o.bot_id::text ELSE o.user_id::text || ':' || o.managed_bot_id::text END`;
+
+/** Orders that belong to a book at all (manual orders without a bot or managed bot do not). */
+export const IN_A_BOOK_SQL = `(o.bot_id IS NOT NULL OR o.managed_bot_id IS NOT NULL)`;
+
+export const GROUP_EXPRESSIONS = {
+  book: BOOK_SQL,
+  user: `o.user_id::text`,
+  all: `'all'`,
+} as const;
+
+const S = 18; // output scale: numeric(36,18) like every money column
+
+export function performanceSql(p: PerformanceSqlSource): string {
+  const key = 'book, mode, symbol';
+  return `
+WITH src AS (
+  SELECT ${BOOK_SQL} AS book, ${p.group} AS grp, o.id, o.mode, o.symbol, o.side, o.filled AS f,
+         coalesce(o.average, o.cost / o.filled) AS px, coalesce(o.fee, 0) AS fee, o.fee_currency,
+         split_part(o.symbol, '/', 1) AS base, split_part(o.symbol, '/', 2) AS quote,
+         coalesce(o.closed_at, o.updated_at) AS at, o.created_at
+    FROM orders o
+   WHERE (${p.where}) AND ${IN_A_BOOK_SQL} AND o.filled > 0 AND o.side IS NOT NULL
+     AND (o.average IS NOT NULL OR o.cost IS NOT NULL)
+     ${p.modes ? `AND o.mode = ANY(${p.modes}::varchar[])` : ''}
+), fills AS (
+  SELECT s.*, f * px AS notional,
+         CASE WHEN fee_currency = quote THEN fee WHEN fee_currency = base THEN fee * px ELSE 0 END AS fee_q,
+         CASE WHEN side = 'buy' THEN f - CASE WHEN fee_currency = base THEN fee ELSE 0 END ELSE f END AS qty,
+         row_number() OVER (PARTITION BY ${key} ORDER BY at, created_at, id) AS n
+    FROM src s
+), legs AS (
+  SELECT l.*,
+         CASE WHEN side = 'buy' THEN notional + CASE WHEN fee_currency = quote THEN fee ELSE 0 END
+              ELSE notional - fee_q END AS value,
+         sum(qty) OVER (PARTITION BY ${key}, side ORDER BY n ROWS UNBOUNDED PRECEDING) AS cum_end,
+         row_number() OVER (PARTITION BY ${key}, side ORDER BY n) AS k
+    FROM fills l WHERE qty > 0
+), points AS (
+  SELECT ${key}, cum_end AS pos, bool_or(side = 'buy')::int AS b_here, bool_or(side = 'sell')::int AS s_here
+    FROM legs GROUP BY ${key}, cum_end
+), segs AS (
+  SELECT ${key}, pos,
+         pos - coalesce(lag(pos) OVER w, 0) AS q,
+         sum(b_here) OVER w - b_here + 1 AS bk,
+         sum(s_here) OVER w - s_here + 1 AS sk
+    FROM points
+  WINDOW w AS (PARTITION BY ${key} ORDER BY pos ROWS UNBOUNDED PRECEDING)
+), pairs AS (
+  SELECT b.grp, g.book, g.mode, g.symbol,
+         g.q * s.value / s.qty - g.q * b.value / b.qty AS pnl,
+         CASE WHEN b.n > s.n THEN b.id ELSE s.id END AS closing_id,
+         CASE WHEN b.n > s.n THEN b.at ELSE s.at END AS closing_at,
+         greatest(b.n, s.n) AS closing_n
+    FROM segs g
+    JOIN legs b ON b.book = g.book AND b.mode = g.mode AND b.symbol = g.symbol AND b.side = 'buy' AND b.k = g.bk
+    JOIN legs s ON s.book = g.book AND s.mode = g.mode AND s.symbol = g.symbol AND s.side = 'sell' AND s.k = g.sk
+   WHERE g.q > 0
+), trades AS (
+  SELECT grp, mode, closing_id, closing_at, closing_n, sum(pnl) AS pnl
+    FROM pairs GROUP BY grp, book, mode, symbol, closing_id, closing_at, closing_n
+), curve AS (
+  SELECT grp, mode, cum, greatest(0, max(cum) OVER (PARTITION BY grp, mode ORDER BY closing_at, closing_n, closing_id ROWS UNBOUNDED PRECEDING)) AS peak
+    FROM (SELECT grp, mode, closing_at, closing_n, closing_id,
+                 sum(pnl) OVER (PARTITION BY grp, mode ORDER BY closing_at, closing_n, closing_id ROWS UNBOUNDED PRECEDING) AS cum
+            FROM trades) c
+), totals AS (
+  SELECT grp, ${key}, min(quote) AS quote,
+         coalesce(max(cum_end) FILTER (WHERE side = 'buy'), 0) AS bought,
+         coalesce(max(cum_end) FILTER (WHERE side = 'sell'), 0) AS sold,
+         (array_agg(px ORDER BY n DESC))[1] AS last_price
+    FROM legs GROUP BY grp, ${key}
+), open_lots AS (
+  -- Only one side can be unpaired: buys past everything sold (long) or sells past everything bought (short).
+  SELECT l.book, l.mode, l.symbol,
+         l.cum_end - greatest(l.cum_end - l.qty, CASE WHEN l.side = 'buy' THEN t.sold ELSE t.bought END) AS open_qty,
+         l.side, l.value / l.qty AS unit
+    FROM legs l JOIN totals t ON t.book = l.book AND t.mode = l.mode AND t.symbol = l.symbol
+   WHERE l.cum_end > CASE WHEN l.side = 'buy' THEN t.sold ELSE t.bought END
+), positions AS (
+  SELECT t.grp, t.book, t.mode, t.symbol, t.quote, t.last_price,
+         coalesce(sum(CASE WHEN x.side = 'buy' THEN x.open_qty ELSE -x.open_qty END), 0) AS amount,
+         sum(x.open_qty * x.unit) / nullif(sum(x.open_qty), 0) AS average_entry
+    FROM totals t LEFT JOIN open_lots x ON x.book = t.book AND x.mode = t.mode AND x.symbol = t.symbol
+   GROUP BY t.grp, t.book, t.mode, t.symbol, t.quote, t.last_price
+), days AS (
+  SELECT grp, mode, day, sum(realised) AS realised, sum(volume) AS volume FROM (
+    SELECT grp, mode, (at AT TIME ZONE ${p.tz})::date AS day, 0 AS realised, notional AS volume FROM fills
+    UNION ALL
+    SELECT grp, mode, (closing_at AT TIME ZONE ${p.tz})::date, pnl, 0 FROM trades
+  ) d
+  ${p.dailyFrom || p.dailyTo ? `WHERE ${[p.dailyFrom ? `day >= ${p.dailyFrom}::date` : '', p.dailyTo ? `day <= ${p.dailyTo}::date` : ''].filter(Boolean).join(' AND ')}` : ''}
+  GROUP BY grp, mode, day
+), g_fills AS (
+  SELECT grp, mode, count(*)::int AS fills, sum(fee_q) AS fees, sum(notional) AS volume,
+         min(quote) AS quote, count(DISTINCT quote)::int AS quotes
+    FROM fills GROUP BY grp, mode
+), g_trades AS (
+  SELECT grp, mode, sum(pnl) AS realised, count(*)::int AS trades, count(*) FILTER (WHERE pnl > 0)::int AS wins,
+         coalesce(sum(pnl) FILTER (WHERE pnl > 0), 0) AS gross_profit, coalesce(-sum(pnl) FILTER (WHERE pnl < 0), 0) AS gross_loss
+    FROM trades GROUP BY grp, mode
+), g_dd AS (
+  SELECT grp, mode, max(peak - cum) AS max_drawdown FROM curve GROUP BY grp, mode
+), g_pos AS (
+  SELECT grp, mode,
+         sum(round(coalesce(amount * (last_price - average_entry), 0), ${S})) AS unrealised,
+         jsonb_agg(jsonb_build_object(
+           'book', book, 'symbol', symbol, 'quote_currency', quote,
+           'amount', round(amount, ${S})::text,
+           'average_entry', round(average_entry, ${S})::text,
+           'last_price', round(last_price, ${S})::text,
+           'unrealised_pnl', round(coalesce(amount * (last_price - average_entry), 0), ${S})::text
+         ) ORDER BY book, symbol) AS positions
+    FROM positions GROUP BY grp, mode
+), g_days AS (
+  SELECT grp, mode, jsonb_agg(jsonb_build_object(
+           'day', to_char(day, 'YYYY-MM-DD'),
+           'realised_pnl', round(realised, ${S})::text,
+           'volume', round(volume, ${S})::text) ORDER BY day) AS daily
+    FROM days GROUP BY grp, mode
+)
+SELECT f.grp AS "group", f.mode, CASE WHEN f.quotes = 1 THEN f.quote END AS quote_currency, f.fills,
+       round(f.fees, ${S})::text AS fees, round(f.volume, ${S})::text AS volume,
+       round(coalesce(t.realised, 0), ${S})::text AS realised_pnl,
+       coalesce(t.trades, 0) AS trades, coalesce(t.wins, 0) AS wins,
+       round(coalesce(t.gross_profit, 0), ${S})::text AS gross_profit, round(coalesce(t.gross_loss, 0), ${S})::text AS gross_loss,
+       round(coalesce(d.max_drawdown, 0), ${S})::text AS max_drawdown,
+       coalesce(p.unrealised, 0)::text AS unrealised_pnl,
+       coalesce(p.positions, '[]'::jsonb) AS positions, coalesce(y.daily, '[]'::jsonb) AS daily
+  FROM g_fills f
+  LEFT JOIN g_trades t ON t.grp = f.grp AND t.mode = f.mode
+  LEFT JOIN g_dd d ON d.grp = f.grp AND d.mode = f.mode
+  LEFT JOIN g_pos p ON p.grp = f.grp AND p.mode = f.mode
+  LEFT JOIN g_days y ON y.grp = f.grp AND y.mode = f.mode
+ ORDER BY f.grp, f.mode`;
+}
