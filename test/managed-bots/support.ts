@@ -65,3 +65,33 @@ export function lastError(t: TestApp): string {
   const parsed = JSON.parse(line) as { err?: { message?: string; stack?: string } };
   return parsed.err?.stack?.split('\n').slice(0, 4).join(' | ') ?? line;
 }
+
+/** A worker process's managed-bots part (what WorkerModule wires), on its own DataSource: a second replica. */
+export async function bootManagedWorker(dbUrl: string): Promise<{ job: import('@torgovo/managed-bots').ManagedBotsJob; close(): Promise<void> }> {
+  const { Test } = await import('@nestjs/testing');
+  const { ScheduleModule } = await import('@nestjs/schedule');
+  const { CoreModule } = await import('@torgovo/core');
+  const { UsersModule } = await import('@torgovo/users');
+  const { TradingModule } = await import('@torgovo/trading');
+  const { ManagedBotsJob, ManagedBotsJobsModule } = await import('@torgovo/managed-bots');
+  const { LogCapture } = await import('../support/app');
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    NODE_ENV: 'test',
+    DATABASE_URL: dbUrl,
+    DATABASE_POOL_SIZE: '4',
+    JWT_SECRET: 'test-jwt-secret-0123456789abcdefghijklmnop',
+    ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    LOG_LEVEL: 'warn',
+    MANAGED_BOTS_INTERVAL_SECONDS: '0',
+  });
+  try {
+    const moduleRef = await Test.createTestingModule({
+      imports: [CoreModule.forRoot({ appName: 'managed-worker-test', logging: { destination: new LogCapture() } }), ScheduleModule.forRoot(), UsersModule, TradingModule, ManagedBotsJobsModule],
+    }).compile();
+    const ctx = await moduleRef.init();
+    return { job: ctx.get(ManagedBotsJob), close: () => ctx.close() };
+  } finally {
+    process.env = saved;
+  }
+}
