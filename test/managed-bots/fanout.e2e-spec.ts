@@ -1,3 +1,4 @@
+import { clientOrderIdFor } from '@torgovo/trading';
 import { DataSource } from 'typeorm';
 import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
@@ -61,11 +62,13 @@ describe('managed signal fan-out (e2e)', () => {
     expect(accepted).toEqual({ signal_id: 'lead-1', orders_created: 1000, duplicate: false });
 
     const rows = (await ds.query(
-      `SELECT user_id, client_order_id, quote_amount::text, mode FROM orders WHERE managed_bot_id = $1`,
+      `SELECT user_id, client_order_id, source_ref, quote_amount::text, mode FROM orders WHERE managed_bot_id = $1`,
       [botId],
-    )) as Array<{ user_id: string; client_order_id: string; quote_amount: string; mode: string }>;
+    )) as Array<{ user_id: string; client_order_id: string; source_ref: string; quote_amount: string; mode: string }>;
     expect(rows).toHaveLength(1000);
     expect(new Set(rows.map((r) => r.client_order_id)).size).toBe(1000);
+    // The id the statement computed in SQL is the one trading derives in TypeScript (retries and look-ups use it).
+    expect(rows.every((r) => r.client_order_id === clientOrderIdFor('managed', r.source_ref))).toBe(true);
     expect(new Set(rows.map((r) => r.user_id))).toEqual(new Set([...paper, good.id, broken.id]));
     // investment × fraction: 200 × 0.5 on paper, 300 × 0.5 live.
     expect(rows.filter((r) => r.mode === 'paper').every((r) => Number(r.quote_amount) === 100)).toBe(true);

@@ -88,4 +88,78 @@ describe('managed bots: admin create → follow → signal fan-out → paper fil
     await t.app.get(ManagedBotsJob).run(new Date(Date.now() + 40 * 86_400_000));
     expect((await ds.query(`SELECT count(*)::int AS n FROM payments WHERE managed_bot_id = $1`, [botId]))[0].n).toBe(1);
   });
+
+  it("never shows another user's follow or performance: 404 on their bot's follow routes, an empty list", async () => {
+    const botId = await createManagedBot(t, admin);
+    const a = await managedSubscriber(t);
+    const b = await managedSubscriber(t);
+    await follow(t, a, botId, { investment: '500' });
+    await signal(t, admin, botId, { action: 'buy', fraction: '0.5', price: '50000', signal_id: 'private-1' });
+    await drain(t, botId);
+
+    expect((await t.request('GET', '/api/managed-bot/performance', { token: b.access_token })).body).toEqual([]);
+    expect((await t.request('GET', '/api/managed-bot/follows', { token: b.access_token })).body).toEqual([]);
+    for (const [method, path, body] of [
+      ['GET', `/api/managed-bot/${botId}/trades`, undefined],
+      ['PATCH', `/api/managed-bot/${botId}/follow`, { max_slippage_pct: '2' }],
+      ['POST', `/api/managed-bot/${botId}/investment`, { amount: '-100' }],
+      ['POST', `/api/managed-bot/${botId}/unsubscribe`, {}],
+    ] as const) {
+      const res = await t.request(method, path, { token: b.access_token, body });
+      expect([method, path, res.status]).toEqual([method, path, 404]);
+      expect(res.text).not.toContain(a.id);
+    }
+    const own = await t.request<Array<{ managed_bot_id: string; net_pnl: string }>>('GET', '/api/managed-bot/performance', { token: a.access_token });
+    expect(own.body).toHaveLength(1);
+    const [f] = (await ds.query(`SELECT status, investment::text, max_slippage_pct::text FROM managed_bot_follows WHERE user_id = $1`, [a.id])) as Array<Record<string, string>>;
+    expect(f).toEqual({ status: 'active', investment: '500.000000000000000000', max_slippage_pct: '1.000' });
+    // Unauthenticated: 401.
+    expect((await t.request('GET', '/api/managed-bot/performance')).status).toBe(401);
+  });
+
+  it('refuses bad input with a clear 4xx and writes nothing', async () => {
+    const botId = await createManagedBot(t, admin, { max_investment: '20000' });
+    const u = await managedSubscriber(t);
+    const noPlan = await t.register();
+    const count = async () => (await ds.query(`SELECT (SELECT count(*) FROM managed_bot_follows)::int AS f, (SELECT count(*) FROM orders)::int AS o, (SELECT count(*) FROM managed_bot_signals)::int AS s`))[0];
+    const before = await count();
+    const sub = (body: unknown, token = u.access_token) => t.request('POST', '/api/managed-bot/subscribe', { token, body });
+    // Each request is sent only when its turn comes (in order).
+    const cases: Array<[string, () => Promise<{ status: number; body: Record<string, unknown> }>, number, string?]> = [
+      ['malformed JSON', () => t.request('POST', '/api/managed-bot/subscribe', { token: u.access_token, raw: '{"managed_bot_id": ', headers: { 'content-type': 'application/json' } }), 400],
+      ['a number, not a decimal string', () => sub({ managed_bot_id: botId, investment: 1000, mode: 'paper' }), 400],
+      ['negative', () => sub({ managed_bot_id: botId, investment: '-5', mode: 'paper' }), 400],
+      ['huge', () => sub({ managed_bot_id: botId, investment: '99999999999999999999', mode: 'paper' }), 400],
+      ['above the maximum', () => sub({ managed_bot_id: botId, investment: '25000', mode: 'paper' }), 400, 'investment_out_of_range'],
+      ['below the minimum', () => sub({ managed_bot_id: botId, investment: '50', mode: 'paper' }), 400, 'investment_out_of_range'],
+      ['over the paper balance (10,000 USDT)', () => sub({ managed_bot_id: botId, investment: '15000', mode: 'paper' }), 400, 'insufficient_balance'],
+      ['an unknown field', () => sub({ managed_bot_id: botId, investment: '500', mode: 'paper', leverage: 10 }), 400],
+      ['slippage out of range', () => sub({ managed_bot_id: botId, investment: '500', mode: 'paper', max_slippage_pct: '0.05' }), 400],
+      ['an unknown bot', () => sub({ managed_bot_id: '00000000-0000-4000-8000-000000000000', investment: '500', mode: 'paper' }), 404],
+      ['no managed subscription', () => sub({ managed_bot_id: botId, investment: '500', mode: 'paper' }, noPlan.access_token), 403, 'no_active_subscription'],
+      ['live without an exchange', () => sub({ managed_bot_id: botId, investment: '500' }), 400, 'exchange_not_connected'],
+      ['a path id that is no uuid', () => t.request('GET', '/api/managed-bot/not-a-uuid/trades', { token: u.access_token }), 400],
+      ['an admin route as a user', () => t.request('POST', `/api/managed-bots/${botId}/signals`, { token: u.access_token, body: { action: 'buy', symbol: 'BTC/USDT', fraction: '0.5', price: '1' } }), 403],
+      ['a fraction above 1', () => t.request('POST', `/api/managed-bots/${botId}/signals`, { token: admin.access_token, body: { action: 'buy', symbol: 'BTC/USDT', fraction: '1.5', price: '1' } }), 400],
+      ['a symbol the bot does not trade', () => t.request('POST', `/api/managed-bots/${botId}/signals`, { token: admin.access_token, body: { action: 'buy', symbol: 'ETH/USDT', fraction: '0.5', price: '1' } }), 400, 'unknown_symbol'],
+      ['an unknown action', () => t.request('POST', `/api/managed-bots/${botId}/signals`, { token: admin.access_token, body: { action: 'hodl', symbol: 'BTC/USDT', fraction: '0.5' } }), 400],
+      ['a bot with a maximum below its minimum', () => t.request('POST', '/api/managed-bots', { token: admin.access_token, body: { name: 'x', symbols: ['BTC/USDT'], min_investment: '100', max_investment: '10' } }), 400],
+    ];
+    for (const [name, pending, status, code] of cases) {
+      const res = await pending();
+      expect([name, res.status]).toEqual([name, status]);
+      if (code) expect([name, res.body.code]).toEqual([name, code]);
+    }
+    expect(await count()).toEqual(before);
+
+    // A paper follower needs the lead's price to fill at.
+    await follow(t, u, botId, { investment: '500' });
+    const noPrice = await t.request('POST', `/api/managed-bots/${botId}/signals`, { token: admin.access_token, body: { action: 'buy', symbol: 'BTC/USDT', fraction: '0.5' } });
+    expect([noPrice.status, noPrice.body.code]).toEqual([400, 'price_required']);
+    expect(await sub({ managed_bot_id: botId, investment: '500', mode: 'paper' })).toMatchObject({ status: 409, body: { code: 'already_following' } });
+    const zero = await t.request('POST', `/api/managed-bot/${botId}/investment`, { token: u.access_token, body: { amount: '0' } });
+    expect(zero.status).toBe(400);
+    const tooLow = await t.request('POST', `/api/managed-bot/${botId}/investment`, { token: u.access_token, body: { amount: '-450' } });
+    expect([tooLow.status, tooLow.body.code]).toEqual([400, 'investment_out_of_range']);
+  });
 });

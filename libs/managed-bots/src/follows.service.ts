@@ -63,8 +63,9 @@ export class FollowsService {
     const mode = dto.mode ?? 'live';
     const ent = await this.entitlements.find(userId, 'managed_bot');
     if (!ent) throw EntitlementErrors.noActiveSubscription('managed_bot');
-    const following = await this.ds.getRepository(ManagedBotFollow).count({ where: { user_id: userId, status: 'active' } });
-    checkBotLimits(ent, { usage: { bots: following, symbols: [] }, live: mode === 'live' });
+    const following = await this.ds.getRepository(ManagedBotFollow).find({ where: { user_id: userId, status: 'active' }, select: { managed_bot_id: true } });
+    if (following.some((f) => f.managed_bot_id === bot.id)) throw ManagedBotErrors.alreadyFollowing();
+    checkBotLimits(ent, { usage: { bots: following.length, symbols: [] }, live: mode === 'live' });
 
     const investment = new Decimal(dto.investment);
     this.checkBounds(bot, investment);
