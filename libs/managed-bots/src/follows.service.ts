@@ -14,6 +14,8 @@ import { bookTotals, FollowerPerformanceService } from './follower-performance.s
 import { markAfterInvestmentChange } from './profit-share';
 import { ProfitShareSettlementService } from './profit-share-settlement.service';
 
+type EndedFollow = { id: string; user_id: string; managed_bot_id: string; mode: 'paper' | 'live'; exchange: string };
+
 const SLIPPAGE_MIN = new Decimal('0.1');
 const SLIPPAGE_MAX = new Decimal('3');
 
@@ -166,13 +168,13 @@ export class FollowsService {
       `UPDATE managed_bot_follows SET status = 'ended', end_reason = $2, ended_at = now(), updated_at = now()
         WHERE id = ANY($1::uuid[]) AND status = 'active' RETURNING id, user_id, managed_bot_id, mode, exchange`,
       [followIds, reason],
-    )) as [Array<{ id: string; user_id: string; managed_bot_id: string; mode: 'paper' | 'live'; exchange: string }>, number];
+    )) as [EndedFollow[], number];
     if (closePositions) await this.closePositions(m, ended[0], now);
     return settled;
   }
 
   /** One closing order per symbol each follow holds (the engine's positions of its book); sized at execution (all of it). */
-  private async closePositions(m: EntityManager, follows: Array<{ id: string; user_id: string; managed_bot_id: string; mode: 'paper' | 'live'; exchange: string }>, at: Date): Promise<void> {
+  private async closePositions(m: EntityManager, follows: EndedFollow[], at: Date): Promise<void> {
     const figures = await this.performance.figures(follows, m);
     for (const f of follows) {
       for (const p of figures.get(f.id)?.positions ?? []) {
@@ -182,23 +184,21 @@ export class FollowsService {
     }
   }
 
-  private async closeOne(m: EntityManager, f: { id: string; user_id: string; managed_bot_id: string; mode: 'paper' | 'live'; exchange: string }, symbol: string, lastPrice: string | null, at: Date): Promise<void> {
-    {
-      await this.orders.createPending(m, {
-        user_id: f.user_id,
-        managed_bot_id: f.managed_bot_id,
-        source: 'managed',
-        source_ref: closingRef(f.id, symbol, at),
-        mode: f.mode,
-        exchange: f.exchange,
-        symbol,
-        side: 'sell',
-        type: 'market',
-        position_percent: '100',
-        // Paper fills at a price: the book's last fill on that symbol.
-        price: f.mode === 'paper' ? lastPrice : null,
-      });
-    }
+  private async closeOne(m: EntityManager, f: EndedFollow, symbol: string, lastPrice: string | null, at: Date): Promise<void> {
+    await this.orders.createPending(m, {
+      user_id: f.user_id,
+      managed_bot_id: f.managed_bot_id,
+      source: 'managed',
+      source_ref: closingRef(f.id, symbol, at),
+      mode: f.mode,
+      exchange: f.exchange,
+      symbol,
+      side: 'sell',
+      type: 'market',
+      position_percent: '100',
+      // Paper fills at a price: the book's last fill on that symbol.
+      price: f.mode === 'paper' ? lastPrice : null,
+    });
   }
 
   private async lockActive(m: EntityManager, userId: string, managedBotId: string): Promise<ManagedBotFollow> {
