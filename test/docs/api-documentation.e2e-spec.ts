@@ -15,6 +15,8 @@ describe('API_DOCUMENTATION.md: every `bash exec` example runs as written', () =
     okx = await new FakeOkxServer().start();
     // The keys the "connect an exchange" example sends.
     okx.addAccount({ apiKey: 'my-okx-api-key', secret: 'my-okx-secret', passphrase: 'my-okx-passphrase', balances: { USDT: '1000' } });
+    // The key the "trade-only keys" example is refused for.
+    okx.addAccount({ apiKey: 'my-withdraw-key', secret: 'my-withdraw-secret', passphrase: 'my-okx-passphrase', perm: 'read_only,withdraw,trade' });
     t = await createTestApp({ OKX_API_URL: okx.url, ADMIN_EMAIL: 'admin@example.com', ADMIN_PASSWORD: 'admin-password-change-me' });
   });
   afterAll(async () => {

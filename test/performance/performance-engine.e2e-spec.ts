@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AppConfig, validateEnv } from '@torgovo/core';
+import { AppConfig, Decimal, validateEnv } from '@torgovo/core';
 import { followBookKey, PerformanceEngine, PerformanceFigures } from '@torgovo/trading';
 import type { DataSource } from 'typeorm';
 import { createTestDatabase, TestDatabase } from '../support/database';
@@ -21,6 +21,8 @@ interface Fill {
   amount?: string;
   mode?: 'paper' | 'live';
   symbol?: string;
+  /** Default `at`: fills of the same time are ordered by creation. */
+  createdAt?: string;
 }
 
 async function createBot(ds: DataSource, userId: string, symbol: string, allowBeyond = false): Promise<string> {
@@ -38,7 +40,7 @@ async function insertFill(ds: DataSource, book: { userId: string; botId?: string
   await ds.query(
     `INSERT INTO orders (user_id, bot_id, managed_bot_id, source, source_ref, mode, exchange, symbol, side, type, amount, status,
                          filled, average, cost, fee, fee_currency, client_order_id, created_at, updated_at, closed_at)
-     VALUES ($1, $2, $3, $4, $5, $6, 'paper', $7, $8, 'market', $9, $10, $11, $12, $11::numeric * $12::numeric, $13, $14, $15, $16, $16, $17)`,
+     VALUES ($1, $2, $3, $4, $5, $6, 'paper', $7, $8, 'market', $9, $10, $11, $12, $11::numeric * $12::numeric, $13, $14, $15, $18, $16, $17)`,
     [
       book.userId,
       book.botId ?? null,
@@ -57,8 +59,75 @@ async function insertFill(ds: DataSource, book: { userId: string; botId?: string
       randomUUID().replace(/-/g, ''),
       f.at,
       closed,
+      f.createdAt ?? f.at,
     ],
   );
+}
+
+interface RefFill {
+  side: 'buy' | 'sell';
+  filled: string;
+  price: string;
+  fee: string;
+  feeCurrency: 'ETH' | 'USDT';
+}
+
+/**
+ * The textbook FIFO, one fill at a time with a queue of open lots (signed: short lots after selling
+ * beyond the position), to check the set-based SQL against.
+ */
+function referenceFifo(fills: RefFill[]) {
+  const lots: Array<{ qty: Decimal; unit: Decimal }> = []; // all long, or all short (qty < 0)
+  let realised = new Decimal(0);
+  let fees = new Decimal(0);
+  let peak = new Decimal(0);
+  let drawdown = new Decimal(0);
+  let trades = 0;
+  let wins = 0;
+  for (const f of fills) {
+    const px = new Decimal(f.price);
+    const feeQ = f.feeCurrency === 'USDT' ? new Decimal(f.fee) : new Decimal(f.fee).mul(px);
+    fees = fees.plus(feeQ);
+    // Signed quantity and quote value per unit, fees included.
+    const qty = f.side === 'buy' ? new Decimal(f.filled).minus(f.feeCurrency === 'ETH' ? f.fee : 0) : new Decimal(f.filled).neg();
+    const value = f.side === 'buy' ? new Decimal(f.filled).mul(px).plus(f.feeCurrency === 'USDT' ? f.fee : 0) : new Decimal(f.filled).mul(px).minus(feeQ);
+    const unit = value.div(qty.abs());
+    let left = qty;
+    let pnl: Decimal | null = null;
+    while (!left.isZero() && lots.length > 0 && lots[0].qty.isPos() !== left.isPos()) {
+      const lot = lots[0];
+      const take = Decimal.min(lot.qty.abs(), left.abs());
+      // Closing a long with a sell: proceeds − cost; closing a short with a buy: short proceeds − cost.
+      const gain = left.isNeg() ? take.mul(unit.minus(lot.unit)) : take.mul(lot.unit.minus(unit));
+      pnl = (pnl ?? new Decimal(0)).plus(gain);
+      lot.qty = lot.qty.isPos() ? lot.qty.minus(take) : lot.qty.plus(take);
+      left = left.isPos() ? left.minus(take) : left.plus(take);
+      if (lot.qty.isZero()) lots.shift();
+    }
+    if (!left.isZero()) lots.push({ qty: left, unit });
+    if (pnl !== null) {
+      trades += 1;
+      if (pnl.isPos()) wins += 1;
+      realised = realised.plus(pnl);
+      peak = Decimal.max(peak, realised);
+      drawdown = Decimal.max(drawdown, peak.minus(realised));
+    }
+  }
+  const amount = lots.reduce((a, l) => a.plus(l.qty), new Decimal(0));
+  const openValue = lots.reduce((a, l) => a.plus(l.qty.abs().mul(l.unit)), new Decimal(0));
+  const entry = amount.isZero() ? null : openValue.div(amount.abs());
+  const last = new Decimal(fills[fills.length - 1].price);
+  const unrealised = entry === null ? new Decimal(0) : amount.mul(last.minus(entry));
+  return {
+    realised: realised.toFixed(),
+    fees: fees.toFixed(),
+    drawdown: drawdown.toFixed(),
+    trades,
+    wins,
+    amount: amount.toFixed(),
+    entry: entry?.toFixed() ?? null,
+    unrealised: unrealised.toFixed(),
+  };
 }
 
 describe('PerformanceEngine (FIFO over filled orders)', () => {
@@ -274,6 +343,53 @@ describe('PerformanceEngine (FIFO over filled orders)', () => {
       { day: '2026-11-03', realised_pnl: '0', volume: '90' },
       { day: '2026-11-06', realised_pnl: '9.59', volume: '210' },
     ]);
+  });
+
+  it('agrees with a plain FIFO lot queue on random books (interleaved buys and sells, shorts, fees, same-time fills)', async () => {
+    const ds = db.dataSource;
+    const user = await createUser(ds);
+    // A deterministic generator: the same books every run.
+    let seed = 42;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const bots: string[] = [];
+    const expected = new Map<string, ReturnType<typeof referenceFifo>>();
+    for (let b = 0; b < 4; b++) {
+      const bot = await createBot(ds, user, 'ETH/USDT', true);
+      bots.push(bot);
+      const fills: RefFill[] = [];
+      for (let i = 0; i < 60; i++) {
+        const side = rand() < (b === 3 ? 0.4 : 0.55) ? 'buy' : 'sell';
+        const filled = (1 + Math.floor(rand() * 40)) / 8; // 0.125 … 5
+        const price = 100 + Math.floor(rand() * 400) / 4;
+        const feeInBase = side === 'buy' && rand() < 0.5;
+        const fee = feeInBase ? filled / 1000 : (filled * price) / 1000;
+        // Every 7th fill shares its second with the one before: ordered by creation then.
+        const at = new Date(Date.UTC(2026, 10, 1) + (i - (i % 7 === 6 ? 1 : 0)) * 3_600_000).toISOString();
+        fills.push({ side, filled: String(filled), price: String(price), fee: String(fee), feeCurrency: feeInBase ? 'ETH' : 'USDT' });
+        await insertFill(ds, { userId: user, botId: bot }, 'ETH/USDT', { side, filled: String(filled), price: String(price), fee: String(fee), feeCurrency: feeInBase ? 'ETH' : 'USDT', at, createdAt: new Date(Date.UTC(2026, 9, 1) + i * 1000).toISOString() });
+      }
+      expected.set(bot, referenceFifo(fills));
+    }
+    const rows = await engine.compute({ botIds: bots });
+    // Exact up to the division of a lot's cost into units (18+ decimals): compared within 1e-12.
+    const near = (got: string | null, want: string | null) =>
+      got === null || want === null ? got === want : new Decimal(got).minus(want).abs().lt('1e-12');
+    for (const bot of bots) {
+      const got = only(rows, bot, 'paper');
+      const want = expected.get(bot)!;
+      expect({ trades: got.trades, wins: got.wins }).toEqual({ trades: want.trades, wins: want.wins });
+      const pairs: Array<[string, string | null, string | null]> = [
+        ['realised', got.realised_pnl, want.realised],
+        ['fees', got.fees, want.fees],
+        ['drawdown', got.max_drawdown, want.drawdown],
+        ['amount', got.positions[0].amount, want.amount],
+        ['entry', got.positions[0].average_entry, want.entry],
+        ['unrealised', got.unrealised_pnl, want.unrealised],
+      ];
+      for (const [name, g, w] of pairs) expect({ name, got: g, want: w, near: near(g, w) }).toMatchObject({ name, near: true });
+    }
+    // The books really cover the cases: some end short, some long, every one closed trades.
+    expect(bots.map((b) => Math.sign(Number(expected.get(b)!.amount)))).toEqual(expect.arrayContaining([1, -1]));
   });
 
   it('nothing asked, nothing returned; unknown ids give no rows', async () => {

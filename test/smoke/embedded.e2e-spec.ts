@@ -111,6 +111,14 @@ describe('embedded default (PGlite, worker in process)', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(order).toMatchObject({ status: 'filled', filled: '0.001', average: '64250.5' });
+    // The FIFO performance statement runs on PGlite too: 0.001 BTC bought (less the 0.1 % fee in BTC) for 64.2505 USDT.
+    const perf = await call<{ position: { amount: string; average_entry: string }; fees: string }>('GET', `/api/bots/${bot.body.id}/performance`, undefined, token);
+    expect(perf.status).toBe(200);
+    expect(perf.body).toMatchObject({ position: { amount: '0.000999', average_entry: '64314.814814814814814815' }, fees: '0.0642505' });
+    expect((await call('GET', '/api/paper/balances', undefined, token)).body).toEqual([
+      { currency: 'BTC', free: '0.000999', reserved: '0' },
+      { currency: 'USDT', free: '9935.7495', reserved: '0' },
+    ]);
 
     const health = await call<{ status: string }>('GET', '/health');
     expect(health.status).toBe(200);

@@ -46,7 +46,7 @@ describe('exchange connection (e2e: api → real ccxt → fake OKX)', () => {
     const res = await connect(u.access_token, { exchange: 'okx', api_key: 'unknown-key', secret: 'whatever-secret', passphrase: 'p', sandbox: false });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('exchange_connection_failed');
-    expect(String(res.body.message)).toMatch(/OK-ACCESS-KEY|Invalid/i);
+    expect(String(res.body.message)).toMatch(/OKX does not recognise this API key/);
     expect(await credentialRows(u.id)).toHaveLength(0);
   });
 
@@ -54,7 +54,7 @@ describe('exchange connection (e2e: api → real ccxt → fake OKX)', () => {
     const u = await t.register();
     const res = await connect(u.access_token, { exchange: 'okx', api_key: account.apiKey, secret: 'wrong-secret', passphrase: account.passphrase });
     expect(res.status).toBe(400);
-    expect(String(res.body.message)).toMatch(/sign/i);
+    expect(String(res.body.message)).toMatch(/secret key does not match/);
     expect(await credentialRows(u.id)).toHaveLength(0);
   });
 

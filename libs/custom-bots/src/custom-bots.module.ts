@@ -6,6 +6,8 @@ import { BotUserListener } from './bot-user.listener';
 import { BotPlacementStates } from './bot-placement-state';
 import { BotExpiryListener } from './bot-expiry.listener';
 import { BotsController } from './bots.controller';
+import { BotPerformanceController } from './bot-performance.controller';
+import { BotPerformanceService } from './bot-performance.service';
 import { BotsService } from './bots.service';
 import { BotWebhook } from './entities/bot-webhook.entity';
 import { Bot } from './entities/bot.entity';
@@ -29,10 +31,11 @@ import { WebhooksService } from './webhooks.service';
  */
 @Module({
   imports: [SubscriptionsModule, UsersModule, TypeOrmModule.forFeature([Bot, BotWebhook, WebhookEvent])],
-  controllers: [BotsController, WebhooksController, WebhookReceiveController],
+  controllers: [BotsController, BotPerformanceController, WebhooksController, WebhookReceiveController],
   providers: [
     { provide: WebhookConfig, useFactory: () => WebhookConfig.fromEnv(process.env) },
     BotsService,
+    BotPerformanceService,
     WebhooksService,
     WebhookReceiveService,
     WebhookEventLog,

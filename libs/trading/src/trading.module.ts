@@ -13,6 +13,9 @@ import { OrderOwners } from './manager/order-owners';
 import { OrderCredentialUse } from './orders/order-credential-use';
 import { OrderStatsService } from './orders/stats/order-stats.service';
 import { PerformanceEngine } from './performance/performance-engine';
+import { AccountPerformanceService } from './performance/account-performance.service';
+import { PerformanceController } from './performance/performance.controller';
+import { PaperBalances } from './gateway/paper/paper-balances.service';
 import { DEFAULT_PAPER_EXCHANGE_OPTIONS, PaperExchangeOptions } from './gateway/paper/paper-exchange-gateway';
 
 const providers = [
@@ -22,6 +25,8 @@ const providers = [
   OrderCredentialUse,
   OrderStatsService,
   PerformanceEngine,
+  AccountPerformanceService,
+  PaperBalances,
   LiveCredentialTester,
   { provide: EXCHANGE_CREDENTIAL_TESTER, useExisting: LiveCredentialTester },
 ];
@@ -33,7 +38,7 @@ const providers = [
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature([PaperAccount, PaperBalance, PaperOrder, OrderRecord])],
-  controllers: [OrdersController],
+  controllers: [OrdersController, PerformanceController],
   providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: DEFAULT_PAPER_EXCHANGE_OPTIONS }],
   exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine],
 })
@@ -42,7 +47,7 @@ export class TradingModule {
   static withPaperOptions(options: Partial<PaperExchangeOptions>): DynamicModule {
     return {
       module: TradingModule,
-      controllers: [OrdersController],
+      controllers: [OrdersController, PerformanceController],
       providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: { ...DEFAULT_PAPER_EXCHANGE_OPTIONS, ...options } }],
       exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine],
     };

@@ -7,7 +7,16 @@ export const UserErrors = {
   userNotFound: () => new DomainError('not_found', 404, 'User not found'),
   unsupportedExchange: (exchange: string) => new DomainError('unsupported_exchange', 400, `Exchange '${exchange}' is not supported`),
   passphraseRequired: () => new DomainError('validation_failed', 400, 'OKX needs the API passphrase', [{ field: 'passphrase', message: 'passphrase is required for okx' }]),
-  exchangeRejected: (reason: string) => new DomainError('exchange_connection_failed', 400, `The exchange rejected these credentials: ${reason}`),
+  /** `reason` is already in a trader's words (the tester builds it from the exchange's error code). */
+  exchangeRejected: (reason: string) => new DomainError('exchange_connection_failed', 400, reason),
+  keyCanWithdraw: () =>
+    new DomainError(
+      'key_can_withdraw',
+      400,
+      'This API key can withdraw funds, and Torgovo only accepts trade-only keys: then no one can move money out of your account through us. ' +
+        'On OKX, open Profile → API keys, create a new V5 API key with the permissions Read and Trade only (leave Withdraw unticked), ' +
+        'and connect that key. You can delete the key with withdraw rights afterwards.',
+    ),
   cannotRemoveSelf: () => new DomainError('cannot_change_self', 409, 'An admin cannot deactivate, demote or erase their own account'),
   lastAdmin: () => new DomainError('last_admin', 409, 'This is the last active admin: make another admin first'),
   userErased: () => new DomainError('user_erased', 409, 'This account was erased and cannot be changed'),

@@ -6,6 +6,7 @@ import {
   EXCHANGE_CREDENTIAL_TESTER,
   ExchangeCredentials,
   ExchangeCredentialTester,
+  KeyPermissions,
   RequestMeta,
   SecretBox,
   SUPPORTED_EXCHANGES,
@@ -33,6 +34,8 @@ export type DecryptedCredentials = ExchangeCredentials & { userId: string; keyId
 export interface ConnectionView {
   exchange_connected: boolean;
   exchange: { id: string; sandbox: boolean; api_key_hint: string; connected_at: Date } | null;
+  /** Null when no key is connected, or the key was stored before permissions were read. */
+  permissions: (KeyPermissions & { checked_at: Date }) | null;
 }
 
 @Injectable()
@@ -47,7 +50,12 @@ export class ExchangeCredentialsService {
     private readonly hooks: UserHooks,
   ) {}
 
-  /** Test first, through the gateway; only credentials the exchange accepts are stored. */
+  /**
+   * Test first, through the gateway; only credentials the exchange accepts are stored, and only
+   * trade-only keys: what the key may do is read from the exchange at every connect (a reconnect
+   * included), and a key with withdraw rights is refused, so funds never leave the user's account
+   * through us.
+   */
   async connect(userId: string, input: ConnectionInput, meta: RequestMeta): Promise<ConnectionView> {
     const exchange = input.exchange.toLowerCase();
     if (!(SUPPORTED_EXCHANGES as readonly string[]).includes(exchange)) throw UserErrors.unsupportedExchange(input.exchange);
@@ -57,6 +65,17 @@ export class ExchangeCredentialsService {
     if (!result.ok) {
       await this.audit.record({ event_type: 'exchange.connect_failed', user_id: userId, data: { exchange, reason: result.reason }, ip: meta.ip, user_agent: meta.user_agent });
       throw UserErrors.exchangeRejected(result.reason);
+    }
+    const { permissions } = result;
+    if (permissions.withdraw) {
+      await this.audit.record({
+        event_type: 'exchange.connect_refused',
+        user_id: userId,
+        data: { exchange, reason: 'key_can_withdraw', permissions: permissions.raw },
+        ip: meta.ip,
+        user_agent: meta.user_agent,
+      });
+      throw UserErrors.keyCanWithdraw();
     }
     const aad = userId; // binds each ciphertext to its owner: a row copied to another user will not open
     const values = {
@@ -68,13 +87,24 @@ export class ExchangeCredentialsService {
       key_id: this.box.currentKeyId,
       api_key_hint: creds.apiKey.slice(-4),
       sandbox: creds.sandbox,
+      permissions,
+      permissions_checked_at: new Date(),
     };
     await this.ds.transaction(async (m) => {
       // New keys are a new credential: the old row is retired, not overwritten, so an order sent
       // with the old keys is still looked up with them and never retried with these.
       await m.query(`UPDATE exchange_credentials SET ${RETIRE} WHERE user_id = $1 AND retired_at IS NULL`, [userId]);
       await m.getRepository(ExchangeCredential).insert(values);
-      await this.audit.record({ event_type: 'exchange.connected', user_id: userId, data: { exchange, sandbox: creds.sandbox, api_key_hint: values.api_key_hint }, ip: meta.ip, user_agent: meta.user_agent }, m);
+      await this.audit.record(
+        {
+          event_type: 'exchange.connected',
+          user_id: userId,
+          data: { exchange, sandbox: creds.sandbox, api_key_hint: values.api_key_hint, permissions: permissions.raw, ip_bound: permissions.ip_whitelist.length > 0 },
+          ip: meta.ip,
+          user_agent: meta.user_agent,
+        },
+        m,
+      );
     });
     this.logger.log({ user_id: userId, exchange, sandbox: creds.sandbox }, 'Exchange connected');
     return this.view(userId);
@@ -120,8 +150,12 @@ export class ExchangeCredentialsService {
 
   async view(userId: string): Promise<ConnectionView> {
     const row = await this.ds.getRepository(ExchangeCredential).findOne({ where: { user_id: userId, retired_at: IsNull() } });
-    if (!row) return { exchange_connected: false, exchange: null };
-    return { exchange_connected: true, exchange: { id: row.exchange, sandbox: row.sandbox, api_key_hint: row.api_key_hint, connected_at: row.updated_at } };
+    if (!row) return { exchange_connected: false, exchange: null, permissions: null };
+    return {
+      exchange_connected: true,
+      exchange: { id: row.exchange, sandbox: row.sandbox, api_key_hint: row.api_key_hint, connected_at: row.updated_at },
+      permissions: row.permissions && row.permissions_checked_at ? { ...row.permissions, checked_at: row.permissions_checked_at } : null,
+    };
   }
 
   /**

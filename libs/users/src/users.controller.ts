@@ -27,10 +27,13 @@ export class UsersController {
     return { ...toUserResponse(user), ...toExchangeConnectionResponse(connection), subscriptions };
   }
 
-  /** Tests the keys with a balance call, then stores them encrypted. OKX needs the passphrase. */
+  /**
+   * Reads the key's permissions and IP binding from the exchange and tests it with a balance call,
+   * then stores it encrypted. A key that can withdraw is refused (key_can_withdraw). OKX needs the passphrase.
+   */
   @Post('exchange')
   @HttpCode(200)
-  @ApiErrors({ 400: ['unsupported_exchange', 'exchange_connection_failed'] })
+  @ApiErrors({ 400: ['unsupported_exchange', 'exchange_connection_failed', 'key_can_withdraw'] })
   async connect(@CurrentUser() auth: AuthUser, @Body() dto: ConnectExchangeDto, @ReqMeta() meta: RequestMeta): Promise<ExchangeConnectionResponse> {
     return toExchangeConnectionResponse(await this.credentials.connect(auth.id, dto, meta));
   }

@@ -1,5 +1,6 @@
 import Decimal from 'decimal.js';
 import {
+  accountConfigWire,
   balanceDetailWire,
   balanceWire,
   depositAddressWire,
@@ -29,6 +30,10 @@ export interface FakeAccountInput {
   /** A demo-trading key: valid only with `x-simulated-trading: 1`, as on OKX. */
   demo?: boolean;
   balances?: Record<string, string>;
+  /** What the key may do, as OKX's account config says (default "read_only,trade"). */
+  perm?: string;
+  /** IP addresses the key is bound to, comma-separated; "" (default) = not bound. */
+  ip?: string;
 }
 
 export interface FakeAccount {
@@ -36,6 +41,8 @@ export interface FakeAccount {
   secret: string;
   passphrase: string;
   demo: boolean;
+  perm: string;
+  ip: string;
   avail: Map<string, Decimal>;
   frozen: Map<string, Decimal>;
   orders: Map<string, FakeOrder>;
@@ -76,6 +83,8 @@ export class FakeOkxExchange {
       secret: input.secret ?? `FAKESECRET${n}${Math.random().toString(36).slice(2, 12).toUpperCase()}`,
       passphrase: input.passphrase ?? `Passphrase-${n}`,
       demo: input.demo ?? false,
+      perm: input.perm ?? 'read_only,trade',
+      ip: input.ip ?? '',
       avail: new Map(Object.entries(input.balances ?? { USDT: '10000' }).map(([c, v]) => [c, new Decimal(v)])),
       frozen: new Map(),
       orders: new Map(),
@@ -134,6 +143,11 @@ export class FakeOkxExchange {
   tickerReply(q: URLSearchParams): OkxReply {
     const i = this.instruments.get(q.get('instId') ?? '');
     return i ? ok([tickerWire(i, Date.now())]) : fail(200, '51001', "Instrument ID or Spread ID doesn't exist.");
+  }
+
+  accountConfigReply(a: FakeAccount): OkxReply {
+    const uid = String(44705892343619584n + BigInt([...this.accounts.keys()].indexOf(a.apiKey) + 1));
+    return ok([accountConfigWire(uid, a.perm, a.ip)]);
   }
 
   balanceReply(a: FakeAccount, q: URLSearchParams): OkxReply {

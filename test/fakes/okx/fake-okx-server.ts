@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { fail, FakeAccount, FakeAccountInput, FakeOkxExchange, OkxReply } from './fake-okx-exchange';
 import type { FakeDeposit, Wire } from './okx-wire';
 
-export type OkxFault = 'invalid_key' | 'invalid_sign' | 'rate_limit' | 'server_error' | 'insufficient_funds';
+export type OkxFault = 'invalid_key' | 'invalid_sign' | 'bad_timestamp' | 'rate_limit' | 'server_error' | 'insufficient_funds';
 
 export interface RecordedRequest {
   method: string;
@@ -40,6 +40,7 @@ const AUTH_ERRORS = {
   badPassphrase: () => fail(401, '50105', 'Request header OK-ACCESS-PASSPHRASE incorrect.'),
   badTimestamp: () => fail(401, '50102', 'Timestamp request expired.'),
   badKey: () => fail(401, '50111', 'Invalid OK-ACCESS-KEY.'),
+  badIp: () => fail(401, '50110', 'Your IP 127.0.0.1 is not included in your API key\'s IP whitelist.'),
   badSign: () => fail(401, '50113', 'Invalid Sign.'),
   wrongEnv: () => fail(401, '50101', 'APIKey does not match current environment.'),
 };
@@ -146,6 +147,8 @@ export class FakeOkxServer {
         return AUTH_ERRORS.badKey();
       case 'invalid_sign':
         return AUTH_ERRORS.badSign();
+      case 'bad_timestamp':
+        return AUTH_ERRORS.badTimestamp();
       case 'rate_limit':
         return fail(429, '50011', 'Too Many Requests');
       case 'server_error':
@@ -168,6 +171,7 @@ export class FakeOkxServer {
     const json = (): Wire => (body ? (JSON.parse(body) as Wire) : {});
 
     if (method === 'GET' && path === '/api/v5/account/balance') return x.balanceReply(account, q);
+    if (method === 'GET' && path === '/api/v5/account/config') return x.accountConfigReply(account);
     if (method === 'POST' && path === '/api/v5/trade/order') {
       const reply = x.placeOrder(account, json(), this.consumeInsufficientFunds(path));
       if (this.dropNextOrder && reply.body.code === '0') {
@@ -209,6 +213,9 @@ export class FakeOkxServer {
     const given = Buffer.from(sign ?? '', 'base64');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return AUTH_ERRORS.badSign();
     if (passphrase !== account.passphrase) return AUTH_ERRORS.badPassphrase();
+    // A key bound to IP addresses answers only requests from them.
+    const from = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    if (account.ip !== '' && !account.ip.split(',').map((s) => s.trim()).includes(from)) return AUTH_ERRORS.badIp();
     // Demo keys work only on simulated trading, live keys only without it.
     if ((header('x-simulated-trading') === '1') !== account.demo) return AUTH_ERRORS.wrongEnv();
     return { account };

@@ -163,6 +163,43 @@ export function balanceWire(details: Wire[], uTime: number): Wire {
   };
 }
 
+/**
+ * GET /api/v5/account/config, data[0]: the fields of the real sample in ccxt's okx.fetchAccounts
+ * (ccxt/ccxt js/src/okx.js), with the key's own `perm` and `ip`.
+ */
+export function accountConfigWire(uid: string, perm: string, ip: string): Wire {
+  return {
+    acctLv: '1',
+    acctStpMode: 'cancel_maker',
+    autoLoan: false,
+    ctIsoMode: 'automatic',
+    enableSpotBorrow: false,
+    greeksType: 'PA',
+    feeType: '0',
+    ip,
+    type: '0',
+    kycLv: '2',
+    label: 'torgovo test key',
+    level: 'Lv1',
+    levelTmp: '',
+    liquidationGear: '-1',
+    mainUid: uid,
+    mgnIsoMode: 'automatic',
+    opAuth: '1',
+    perm,
+    posMode: 'net_mode',
+    roleType: '0',
+    spotBorrowAutoRepay: false,
+    spotOffsetType: '',
+    spotRoleType: '0',
+    spotTraderInsts: [],
+    traderInsts: [],
+    uid,
+    settleCcy: 'USDT',
+    settleCcyList: ['USD', 'USDC', 'USDG'],
+  };
+}
+
 export interface FakeOrder {
   ordId: string;
   clOrdId: string;

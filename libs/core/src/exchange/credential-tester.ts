@@ -12,7 +12,19 @@ export interface ExchangeCredentials {
   sandbox: boolean;
 }
 
-export type CredentialTestResult = { ok: true } | { ok: false; reason: string };
+/** What an exchange key may do, as the exchange reports it (OKX: GET /api/v5/account/config). */
+export interface KeyPermissions {
+  read: boolean;
+  trade: boolean;
+  withdraw: boolean;
+  /** The exchange's own words (OKX `perm`: read_only, trade, withdraw). */
+  raw: string[];
+  /** Addresses the key is bound to; empty: not bound to any IP. */
+  ip_whitelist: string[];
+}
+
+/** `reason` is in a trader's words (never our URLs, hosts or resolver errors). */
+export type CredentialTestResult = { ok: true; permissions: KeyPermissions } | { ok: false; reason: string };
 
 export interface ExchangeCredentialTester {
   test(credentials: ExchangeCredentials): Promise<CredentialTestResult>;

@@ -34,7 +34,7 @@ export class ExchangeGatewayFactory {
   }
 
   /** A one-off gateway that is not cached: for testing credentials before they are stored. */
-  forUncachedLive(credentials: ExchangeCredentials): ExchangeGateway {
+  forUncachedLive(credentials: ExchangeCredentials): LiveExchangeGateway {
     return new LiveExchangeGateway(createOkxClient(credentials, { apiUrl: this.config.env.OKX_API_URL }), secretsOf(credentials));
   }
 

@@ -25,10 +25,12 @@
  * - daily: per calendar day in the given time zone, the realised PnL of trades that closed that
  *   day and the volume (Σ filled × price) of fills that day.
  *
- * Interval pairing without a range join: every cumulative boundary (the running total of base
- * bought after each buy, of base sold after each sell) cuts the quantity axis into segments;
- * segment (prev, pos] belongs to buy #(1 + buys ending before pos) and sell #(1 + sells ending
- * before pos), found by running counts and joined on equality, so a book costs O(n log n).
+ * Interval pairing with window functions only (no join, whose row estimates on CTEs turn into
+ * nested loops): every cumulative boundary (the running total of base bought after each buy, of
+ * base sold after each sell) cuts the quantity axis into segments; segment (prev, pos] belongs to
+ * the first buy and the first sell whose boundary is ≥ pos, carried backwards over the boundaries
+ * sorted by position (a running count of buys, or of sells, numbers the groups that share one).
+ * A book of n fills costs a few sorts of n rows: O(n log n).
  */
 
 /** Which orders feed which books; ANDed with `filled > 0`. Parameters are numbered by the caller. */
@@ -79,59 +81,56 @@ WITH src AS (
          row_number() OVER (PARTITION BY ${key} ORDER BY at, created_at, id) AS n
     FROM src s
 ), legs AS (
-  SELECT l.*,
-         CASE WHEN side = 'buy' THEN notional + CASE WHEN fee_currency = quote THEN fee ELSE 0 END
-              ELSE notional - fee_q END AS value,
+  -- Cost (or proceeds) per unit, cut at 30 decimals: far below the 18 shown, and it keeps every
+  -- product after it short (numeric division would otherwise carry 40+ digits through each window).
+  SELECT l.*, round(value / qty, 30) AS unit,
          sum(qty) OVER (PARTITION BY ${key}, side ORDER BY n ROWS UNBOUNDED PRECEDING) AS cum_end,
-         row_number() OVER (PARTITION BY ${key}, side ORDER BY n) AS k
-    FROM fills l WHERE qty > 0
-), points AS (
-  SELECT ${key}, cum_end AS pos, bool_or(side = 'buy')::int AS b_here, bool_or(side = 'sell')::int AS s_here
-    FROM legs GROUP BY ${key}, cum_end
+         coalesce(sum(qty) FILTER (WHERE side = 'buy') OVER (PARTITION BY ${key}), 0) AS bought,
+         coalesce(sum(qty) FILTER (WHERE side = 'sell') OVER (PARTITION BY ${key}), 0) AS sold
+    FROM (SELECT f.*, CASE WHEN side = 'buy' THEN notional + CASE WHEN fee_currency = quote THEN fee ELSE 0 END
+                           ELSE notional - fee_q END AS value
+            FROM fills f WHERE qty > 0) l
+), marks AS (
+  -- bg / sg: how many buys / sells end at or after this boundary (ties: that side first).
+  SELECT ${key}, grp, side, cum_end AS pos, unit, id, n, at,
+         count(*) FILTER (WHERE side = 'buy') OVER (PARTITION BY ${key} ORDER BY cum_end DESC, side = 'buy' DESC ROWS UNBOUNDED PRECEDING) AS bg,
+         count(*) FILTER (WHERE side = 'sell') OVER (PARTITION BY ${key} ORDER BY cum_end DESC, side = 'sell' DESC ROWS UNBOUNDED PRECEDING) AS sg
+    FROM legs
+), covers AS (
+  -- The buy and the sell covering the segment that ends at pos: the first row of its bg / sg group.
+  SELECT ${key}, grp, pos, bg, sg,
+         row_number() OVER (PARTITION BY ${key}, pos) AS dup,
+         first_value(unit) OVER b AS b_unit, first_value(n) OVER b AS b_n, first_value(id) OVER b AS b_id, first_value(at) OVER b AS b_at,
+         first_value(unit) OVER s AS s_unit, first_value(n) OVER s AS s_n, first_value(id) OVER s AS s_id, first_value(at) OVER s AS s_at
+    FROM marks
+  WINDOW b AS (PARTITION BY ${key}, bg ORDER BY pos DESC, side = 'buy' DESC),
+         s AS (PARTITION BY ${key}, sg ORDER BY pos DESC, side = 'sell' DESC)
 ), segs AS (
-  SELECT ${key}, pos,
-         pos - coalesce(lag(pos) OVER w, 0) AS q,
-         sum(b_here) OVER w - b_here + 1 AS bk,
-         sum(s_here) OVER w - s_here + 1 AS sk
-    FROM points
-  WINDOW w AS (PARTITION BY ${key} ORDER BY pos ROWS UNBOUNDED PRECEDING)
+  SELECT c.*, pos - coalesce(lag(pos) OVER (PARTITION BY ${key} ORDER BY pos), 0) AS q
+    FROM covers c WHERE dup = 1
 ), pairs AS (
-  SELECT b.grp, g.book, g.mode, g.symbol,
-         g.q * s.value / s.qty - g.q * b.value / b.qty AS pnl,
-         CASE WHEN b.n > s.n THEN b.id ELSE s.id END AS closing_id,
-         CASE WHEN b.n > s.n THEN b.at ELSE s.at END AS closing_at,
-         greatest(b.n, s.n) AS closing_n
-    FROM segs g
-    JOIN legs b ON b.book = g.book AND b.mode = g.mode AND b.symbol = g.symbol AND b.side = 'buy' AND b.k = g.bk
-    JOIN legs s ON s.book = g.book AND s.mode = g.mode AND s.symbol = g.symbol AND s.side = 'sell' AND s.k = g.sk
-   WHERE g.q > 0
+  -- bg = 0: sold beyond everything bought (an open short); sg = 0: bought beyond everything sold (open long).
+  SELECT grp, ${key}, q * s_unit - q * b_unit AS pnl,
+         CASE WHEN b_n > s_n THEN b_id ELSE s_id END AS closing_id,
+         CASE WHEN b_n > s_n THEN b_at ELSE s_at END AS closing_at,
+         greatest(b_n, s_n) AS closing_n
+    FROM segs WHERE bg > 0 AND sg > 0 AND q > 0
 ), trades AS (
-  SELECT grp, mode, closing_id, closing_at, closing_n, sum(pnl) AS pnl
-    FROM pairs GROUP BY grp, book, mode, symbol, closing_id, closing_at, closing_n
+  -- closing_n numbers the fills of a book: with the book it is the closing fill.
+  SELECT min(grp) AS grp, mode, min(closing_id::text)::uuid AS closing_id, min(closing_at) AS closing_at, closing_n, sum(pnl) AS pnl
+    FROM pairs GROUP BY ${key}, closing_n
 ), curve AS (
   SELECT grp, mode, cum, greatest(0, max(cum) OVER (PARTITION BY grp, mode ORDER BY closing_at, closing_n, closing_id ROWS UNBOUNDED PRECEDING)) AS peak
     FROM (SELECT grp, mode, closing_at, closing_n, closing_id,
                  sum(pnl) OVER (PARTITION BY grp, mode ORDER BY closing_at, closing_n, closing_id ROWS UNBOUNDED PRECEDING) AS cum
             FROM trades) c
-), totals AS (
-  SELECT grp, ${key}, min(quote) AS quote,
-         coalesce(max(cum_end) FILTER (WHERE side = 'buy'), 0) AS bought,
-         coalesce(max(cum_end) FILTER (WHERE side = 'sell'), 0) AS sold,
-         (array_agg(px ORDER BY n DESC))[1] AS last_price
-    FROM legs GROUP BY grp, ${key}
-), open_lots AS (
-  -- Only one side can be unpaired: buys past everything sold (long) or sells past everything bought (short).
-  SELECT l.book, l.mode, l.symbol,
-         l.cum_end - greatest(l.cum_end - l.qty, CASE WHEN l.side = 'buy' THEN t.sold ELSE t.bought END) AS open_qty,
-         l.side, l.value / l.qty AS unit
-    FROM legs l JOIN totals t ON t.book = l.book AND t.mode = l.mode AND t.symbol = l.symbol
-   WHERE l.cum_end > CASE WHEN l.side = 'buy' THEN t.sold ELSE t.bought END
 ), positions AS (
-  SELECT t.grp, t.book, t.mode, t.symbol, t.quote, t.last_price,
-         coalesce(sum(CASE WHEN x.side = 'buy' THEN x.open_qty ELSE -x.open_qty END), 0) AS amount,
-         sum(x.open_qty * x.unit) / nullif(sum(x.open_qty), 0) AS average_entry
-    FROM totals t LEFT JOIN open_lots x ON x.book = t.book AND x.mode = t.mode AND x.symbol = t.symbol
-   GROUP BY t.grp, t.book, t.mode, t.symbol, t.quote, t.last_price
+  -- Only one side can be unpaired: buys past everything sold (long) or sells past everything bought (short).
+  SELECT grp, ${key}, min(quote) AS quote, (array_agg(px ORDER BY n DESC))[1] AS last_price,
+         coalesce(sum(CASE WHEN side = 'buy' THEN open_qty ELSE -open_qty END) FILTER (WHERE open_qty > 0), 0) AS amount,
+         sum(open_qty * unit) FILTER (WHERE open_qty > 0) / nullif(sum(open_qty) FILTER (WHERE open_qty > 0), 0) AS average_entry
+    FROM (SELECT l.*, cum_end - greatest(cum_end - qty, CASE WHEN side = 'buy' THEN sold ELSE bought END) AS open_qty FROM legs l) x
+   GROUP BY grp, ${key}
 ), days AS (
   SELECT grp, mode, day, sum(realised) AS realised, sum(volume) AS volume FROM (
     SELECT grp, mode, (at AT TIME ZONE ${p.tz})::date AS day, 0 AS realised, notional AS volume FROM fills

@@ -1,3 +1,4 @@
+import type { KeyPermissions } from '@torgovo/core';
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
 /** Every secret column holds SecretBox output (`v1:<kid>:…`); plaintext never touches the table. */
@@ -30,6 +31,13 @@ export class ExchangeCredential {
 
   @Column({ type: 'boolean', default: false })
   sandbox: boolean;
+
+  /** What the key may do and its IP binding, as the exchange said at connect; null: stored before this was read. */
+  @Column({ type: 'jsonb', nullable: true })
+  permissions: KeyPermissions | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  permissions_checked_at: Date | null;
 
   /**
    * Replaced or disconnected: no longer used to send anything, kept only so orders sent with these

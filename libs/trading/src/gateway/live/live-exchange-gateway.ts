@@ -1,4 +1,4 @@
-import { Decimal } from '@torgovo/core';
+import { Decimal, KeyPermissions } from '@torgovo/core';
 import type { MarketInterface } from 'ccxt';
 import { ExchangeError, ExchangeErrorCodes as C } from '../../errors';
 import { toExchangeError } from '../exchange-error-mapping';
@@ -24,6 +24,7 @@ import {
   parseOkxDepositAddress,
   parseOkxMarket,
   parseOkxOrder,
+  parseOkxKeyPermissions,
   parseOkxTicker,
 } from './okx-parsers';
 
@@ -59,6 +60,11 @@ export class LiveExchangeGateway implements ExchangeGateway {
       await this.markets();
       return parseOkxBalance((await this.client.fetchBalance()).info);
     });
+  }
+
+  /** What this API key may do and which IPs it is bound to (OKX GET /api/v5/account/config): read at every connect. */
+  async fetchKeyPermissions(): Promise<KeyPermissions> {
+    return this.call(async () => parseOkxKeyPermissions(await this.client.privateGetAccountConfig()));
   }
 
   async loadMarkets(): Promise<Market[]> {

@@ -1,4 +1,4 @@
-import { Decimal, isDecimalString, toDecimalString } from '@torgovo/core';
+import { Decimal, isDecimalString, KeyPermissions, toDecimalString } from '@torgovo/core';
 import { ExchangeError, ExchangeErrorCodes as C } from '../../errors';
 import type { Balances, Deposit, DepositAddress, DepositStatus, Market, Order, OrderStatus, Ticker } from '../exchange-gateway';
 
@@ -161,4 +161,20 @@ export function parseOkxDeposit(raw: OkxRecord): Deposit {
 /** GET /api/v5/market/ticker?instId= */
 export function parseOkxTicker(raw: OkxRecord, symbol: string): Ticker {
   return { symbol, last: dec(raw, 'last'), bid: dec(raw, 'bidPx'), ask: dec(raw, 'askPx') };
+}
+
+/**
+ * GET /api/v5/account/config → what the API key may do: `perm` is "read_only", "trade", "withdraw"
+ * comma-separated; `ip` the addresses the key is bound to, comma-separated, "" when unbound.
+ */
+export function parseOkxKeyPermissions(response: unknown): KeyPermissions {
+  const first = okxData(response)[0];
+  if (!first) throw ExchangeError.permanent(C.exchangeError, 'OKX did not say what this API key may do');
+  const list = (key: string) =>
+    (str(first, key) ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+  const raw = list('perm');
+  return { read: raw.includes('read_only'), trade: raw.includes('trade'), withdraw: raw.includes('withdraw'), raw, ip_whitelist: list('ip') };
 }
