@@ -4,7 +4,8 @@
 //  2. the same with N live followers on the fake OKX answering every call after --latency-ms;
 //  3. performance recomputation (FIFO engine + one UPDATE) for N followers over --orders filled orders.
 // Run: npx ts-node -r tsconfig-paths/register bench/managed/run.ts [--followers 10000] [--live-followers 10000]
-//      [--latency-ms 50] [--orders 1000000] [--concurrency 8] [--pool 10]
+//      [--latency-ms 50] [--orders 1000000] [--concurrency 8] [--pool 10] [--fill yes|no]
+// --fill no: only the fan-out statement is timed (the TradingManager is not started).
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
@@ -56,7 +57,7 @@ async function untilExecuted(ds: DataSource, botId: string, started: number, tim
   }
 }
 
-async function fanOutAndFill(app: NestFastifyApplication, ds: DataSource, botId: string, label: string, price: string): Promise<void> {
+async function fanOutAndFill(app: NestFastifyApplication, ds: DataSource, botId: string, label: string, price: string, fill: boolean): Promise<void> {
   const fanout = app.get(SignalFanoutService);
   const manager = app.get(TradingManager);
   const loadBefore = load();
@@ -64,6 +65,7 @@ async function fanOutAndFill(app: NestFastifyApplication, ds: DataSource, botId:
   const accepted = await fanout.accept(botId, { action: 'buy', symbol: 'BTC/USDT', fraction: '0.1', price, signal_id: `${label}-1`, source: 'api' });
   const createdS = (Date.now() - t0) / 1000;
   log(`${label}: ${accepted.orders_created} orders created in ${createdS.toFixed(3)} s (load before ${loadBefore})`);
+  if (!fill) return;
   const t1 = Date.now();
   // The worker's loop runs all along (started once in main: a stopped TradingManager does not start again).
   void manager;
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
   const liveFollowers = Number(arg('live-followers', '10000'));
   const latency = Number(arg('latency-ms', '50'));
   const orders = Number(arg('orders', '1000000'));
+  const fill = arg('fill', 'yes') !== 'no';
   const name = `torgovo_bench_managed_${randomBytes(4).toString('hex')}`;
   log(`machine: ${cpus().length} cores (${cpus()[0]?.model}); node ${process.version}; database ${name}`);
   await onAdmin((c) => c.query(`CREATE DATABASE ${name}`));
@@ -112,7 +115,7 @@ async function main(): Promise<void> {
     });
     app = await createApiApp({});
     await app.init();
-    app.get(TradingManager).start();
+    if (fill) app.get(TradingManager).start();
 
     // 1. Paper.
     const paperBot = await createBot(ds, 'bench paper');
@@ -120,7 +123,7 @@ async function main(): Promise<void> {
     await seedFollowers(ds, paperBot, followers, { investment: '1000', tag: 'paper' });
     log(`seeded ${followers} paper followers in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     await ds.query('ANALYZE');
-    await fanOutAndFill(app, ds, paperBot, `paper ×${followers}`, '50000');
+    await fanOutAndFill(app, ds, paperBot, `paper ×${followers}`, '50000', fill);
 
     // 2. Live on the fake OKX, every answer after `latency` ms.
     if (liveFollowers > 0) {
@@ -144,12 +147,12 @@ async function main(): Promise<void> {
       okx.latencyMs = latency;
       const before = okx.requests.length;
       // The lead's price at the fake's ask: inside every follower's 1 % slippage.
-      await fanOutAndFill(app, ds, liveBot, `fake OKX ${latency} ms ×${liveFollowers}`, '73384.8');
+      await fanOutAndFill(app, ds, liveBot, `fake OKX ${latency} ms ×${liveFollowers}`, '73384.8', fill);
       log(`fake OKX calls: ${okx.requests.length - before}`);
       okx.requests.length = 0;
     }
 
-    await app.get(TradingManager).stop();
+    if (fill) await app.get(TradingManager).stop();
 
     // 3. Recompute: N followers over `orders` filled orders (seeded; the NOTIFY trigger off while seeding).
     const perBook = Math.max(2, Math.round(orders / followers));
