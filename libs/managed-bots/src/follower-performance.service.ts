@@ -39,10 +39,22 @@ export class FollowerPerformanceService {
     return new Map(follows.map((f) => [f.id, byKey.get(`${followBookKey(f.user_id, f.managed_bot_id)}|${f.mode}`)]));
   }
 
-  /** `followIds` null: every active follow. Returns how many follows were updated. */
+  /**
+   * `followIds` null: every active follow whose book changed — a fill recorded since its last
+   * calculation (with a margin for fills committed just after it began), never calculated, or not
+   * for a day (the 30-day window moves) — the other books' figures are still what they were.
+   * Returns how many follows were updated.
+   */
   async recompute(followIds: readonly string[] | null = null, m: EntityManager | DataSource = this.ds): Promise<number> {
     const follows = (await m.query(
-      `SELECT id, user_id, managed_bot_id, mode FROM managed_bot_follows WHERE ${followIds === null ? `status = 'active'` : `id = ANY($1::uuid[])`}`,
+      followIds !== null
+        ? `SELECT id, user_id, managed_bot_id, mode FROM managed_bot_follows WHERE id = ANY($1::uuid[])`
+        : `SELECT f.id, f.user_id, f.managed_bot_id, f.mode FROM managed_bot_follows f
+            WHERE f.status = 'active'
+              AND (f.last_calculated IS NULL OR f.last_calculated < now() - interval '1 day'
+                   OR EXISTS (SELECT 1 FROM orders o
+                               WHERE o.managed_bot_id = f.managed_bot_id AND o.user_id = f.user_id
+                                 AND o.filled > 0 AND o.updated_at > f.last_calculated - interval '5 minutes'))`,
       followIds === null ? [] : [followIds],
     )) as FollowKey[];
     if (follows.length === 0) return 0;
