@@ -12,6 +12,7 @@ import {
 import { AdminModule } from '@torgovo/admin';
 import { LiveUpdatesModule } from '@torgovo/live-updates';
 import { CustomBotsModule } from '@torgovo/custom-bots';
+import { ManagedBotsModule } from '@torgovo/managed-bots';
 import { PaymentsModule } from '@torgovo/payments';
 import { PlansModule } from '@torgovo/plans';
 import { SubscriptionsModule } from '@torgovo/subscriptions';
@@ -41,6 +42,7 @@ export class ApiModule {
         SubscriptionsModule,
         PaymentsModule,
         CustomBotsModule,
+        ManagedBotsModule,
         ProfileModule,
         AdminModule,
         LiveUpdatesModule,

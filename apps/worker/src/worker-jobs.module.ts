@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { heartbeatRetention, RetentionSweeper, WorkerHeartbeat } from '@torgovo/core';
+import { ManagedBotsJobsModule } from '@torgovo/managed-bots';
 import { EmailDispatcher, ExpiryNotices, NotificationFanout, NotificationsModule, TelegramDispatcher, TelegramLinkPoller } from '@torgovo/notifications';
 import { PaymentChecker, PaymentRevenueCompactionJob, PaymentsModule, StripeCancelOutboxWorker } from '@torgovo/payments';
 import { BillingSchedulerModule } from '@torgovo/subscriptions';
@@ -18,11 +19,12 @@ import { OrderControlModule, OrderStatsRollupJob, PnlDayRollupJob, TradingManage
  * policies the libs register with RetentionRegistry. OrderStatsRollupJob extends the daily order
  * rollup behind the admin's figures, PnlDayRollupJob their PnL by day; PaymentRevenueCompactionJob folds the revenue changes into months.
  * NotificationFanout turns the user-event feed into notifications, ExpiryNotices tells of subscriptions ending in 3 days,
- * TelegramDispatcher and TelegramLinkPoller are the Telegram channel.
+ * TelegramDispatcher and TelegramLinkPoller are the Telegram channel. ManagedBotsJobsModule recomputes
+ * followers' performance, fires portfolio stop-losses and settles the monthly profit share.
  */
 @Module({
   // OrderControlModule: the user's cancels on the exchange and the order watchdog (health flag).
-  imports: [ScheduleModule.forRoot(), TradingManagerModule, PaymentsModule, BillingSchedulerModule, OrderControlModule, NotificationsModule],
+  imports: [ScheduleModule.forRoot(), TradingManagerModule, PaymentsModule, BillingSchedulerModule, OrderControlModule, NotificationsModule, ManagedBotsJobsModule],
   providers: [
     WorkerHeartbeat,
     heartbeatRetention,

@@ -26,3 +26,4 @@ export * from './coingate/coingate-payments.service';
 export * from './admin-payments-query';
 export * from './revenue/payment-revenue';
 export * from './revenue/payment-revenue.job';
+export * from './profit-share-payments';

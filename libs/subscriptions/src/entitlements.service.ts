@@ -25,6 +25,8 @@ export interface Entitlement {
   /** Notifications may go to Telegram (set by find(), like api_access). */
   telegram_notifications?: boolean;
   profit_share_percentage: string | null;
+  /** Managed plans: the monthly return (percent) the plan states; the managed-bots report measures the shortfall against it. */
+  guaranteed_monthly_return?: string | null;
 }
 
 /**
@@ -118,6 +120,7 @@ export class EntitlementsService {
       api_access: p.api_access,
       telegram_notifications: p.telegram_notifications,
       profit_share_percentage: p.profit_share_percentage,
+      guaranteed_monthly_return: p.guaranteed_monthly_return,
     };
   }
 

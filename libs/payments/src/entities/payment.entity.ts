@@ -110,4 +110,8 @@ export class Payment {
 
   @Column({ type: 'timestamptz', nullable: true })
   refunded_at: Date | null;
+
+  /** A profit_share payment: the managed bot the share was charged for (libs/managed-bots settles it). */
+  @Column({ type: 'uuid', nullable: true })
+  managed_bot_id: string | null;
 }

@@ -79,3 +79,20 @@ export async function markTargetApplied(m: EntityManager, botId: string, signalA
 export async function resetBotPosition(m: EntityManager, botId: string): Promise<void> {
   await m.query(`UPDATE bot_positions SET amount = 0, cost = 0, last_target_signal_at = NULL, updated_at = now() WHERE bot_id = $1`, [botId]);
 }
+
+/**
+ * A managed-bot follower's own position in one symbol, as sizing sees it: what their filled orders of
+ * that managed bot bought (less fees paid in base) minus what they sold, less what open sells still
+ * take. Followers have no bot row, so it is summed from their orders (served by
+ * orders_managed_follower_idx); a follower's history on one managed bot is short.
+ */
+export async function readFollowerPosition(m: EntityManager, userId: string, managedBotId: string, symbol: string): Promise<BotPosition> {
+  const [row] = (await m.query(
+    `SELECT (coalesce(sum(CASE WHEN side = 'buy' THEN ${NET_BASE('filled', 'fee', 'fee_currency')} ELSE -filled END) FILTER (WHERE filled > 0), 0)
+             - coalesce(sum(greatest(coalesce(amount, quote_amount / nullif(price, 0), 0) - filled, 0)) FILTER (WHERE status = 'open' AND side = 'sell'), 0))::text AS amount,
+            count(*) FILTER (WHERE status = 'open' AND type = 'market')::int AS unsettled
+       FROM orders WHERE user_id = $1 AND managed_bot_id = $2 AND symbol = $3 AND (filled > 0 OR status = 'open')`,
+    [userId, managedBotId, symbol],
+  )) as Array<{ amount: string; unsettled: number }>;
+  return { amount: new Decimal(row.amount), cost: new Decimal(0), last_target_signal_at: null, unsettled: row.unsettled };
+}

@@ -25,6 +25,11 @@ export interface ExecutionResult {
 // lost on the last attempt is found, never abandoned as `failed` while it may exist.
 const RECONCILE_ONLY_ATTEMPTS = 5;
 
+/** A managed follower's live order with the lead's price: its slippage is checked against the market now. */
+function followsLeadPrice(order: ClaimedOrder): boolean {
+  return order.managed_bot_id !== null && order.mode === 'live' && order.price !== null;
+}
+
 function failureReason(error: unknown): string {
   if (error instanceof OrderNotExecutable) return error.reason;
   if (isExchangeError(error)) return `${error.code}: ${error.reason}`;
@@ -136,8 +141,11 @@ export class OrderExecutor {
       amount: order.amount ?? (sizedLater ? '1' : null),
       quote_amount: order.quote_amount ?? (order.quote_percent !== null ? '1' : null),
     };
-    const reference_price = needsTicker(shape, market) ? tickerPrice(await gateway.fetchTicker(order.symbol), shape.side) : null;
-    return { market, free_quote, reference_price, credential_id: credentialId };
+    const ticker = needsTicker(shape, market) || followsLeadPrice(order) ? await gateway.fetchTicker(order.symbol) : null;
+    const reference_price = needsTicker(shape, market) && ticker ? tickerPrice(ticker, shape.side) : null;
+    // A managed follower's live order carries the lead's price: the rule compares the market to it (max slippage).
+    const market_price = followsLeadPrice(order) && ticker ? tickerPrice(ticker, shape.side) : null;
+    return { market, free_quote, reference_price, market_price, credential_id: credentialId };
   }
 
   private staleness(order: ClaimedOrder): string | null {

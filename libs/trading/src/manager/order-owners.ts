@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import type { OrderRecord } from '../orders/entities/order.entity';
 import type { BotPlacementState } from './placement-rule';
 
 /**
@@ -14,10 +15,24 @@ export interface BotStateSource {
   lockForPlacement(manager: EntityManager, botId: string): Promise<BotPlacementState | null>;
 }
 
+/** A managed-bot follower's order: the follow and its managed bot, owned by libs/managed-bots. */
+export type ManagedOrderRef = Pick<OrderRecord, 'user_id' | 'managed_bot_id' | 'source_ref' | 'side' | 'position_percent'>;
+
+export interface ManagedFollowStateSource {
+  /**
+   * The follow's state for the placement rule (plan_type managed_bot, stopped_as follow_ended or
+   * managed_bot_paused, the follower's max_slippage_pct), its rows share-locked until `manager`'s
+   * transaction ends, so an unsubscribe or a pause either committed before or waits for the decision.
+   * null: no such follow or managed bot.
+   */
+  lockForPlacement(manager: EntityManager, order: ManagedOrderRef): Promise<BotPlacementState | null>;
+}
+
 /** Where the owning lib registers itself (in its onModuleInit), as with UserHooks. */
 @Injectable()
 export class OrderOwners {
   private source: BotStateSource | null = null;
+  private managedSource: ManagedFollowStateSource | null = null;
 
   registerBots(source: BotStateSource): void {
     this.source = source;
@@ -27,5 +42,15 @@ export class OrderOwners {
   bots(): BotStateSource {
     if (!this.source) throw new Error('No bot state source registered (import CustomBotsModule in the worker)');
     return this.source;
+  }
+
+  registerManagedFollows(source: ManagedFollowStateSource): void {
+    this.managedSource = source;
+  }
+
+  /** Throws when no lib registered: a follower's order is never decided without its follow's state. */
+  managedFollows(): ManagedFollowStateSource {
+    if (!this.managedSource) throw new Error('No managed follow state source registered (import ManagedBotsModule in the worker)');
+    return this.managedSource;
   }
 }

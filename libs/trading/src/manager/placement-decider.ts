@@ -7,7 +7,7 @@ import { ExchangeCredentialsService, UsersService } from '@torgovo/users';
 import { ExchangeError, ExchangeErrorCodes as C } from '../errors';
 import type { Market } from '../gateway/exchange-gateway';
 import type { OrderRecord } from '../orders/entities/order.entity';
-import { markTargetApplied, readBotPosition } from './bot-positions';
+import { markTargetApplied, readBotPosition, readFollowerPosition } from './bot-positions';
 import { OrderOwners } from './order-owners';
 import type { ClaimToken, OrderTransitions } from './order-transitions';
 import { decidePlacement, failedCheck, PlacementStates, SendDecision } from './placement-rule';
@@ -18,6 +18,8 @@ export interface PreRead {
   market: Market | null;
   free_quote: string | null;
   reference_price: string | null;
+  /** A managed follower's live order: the price it would meet now, for the slippage check (null otherwise). */
+  market_price?: string | null;
   /** The credential whose gateway will send (live); the decision sends only if it is still the current one. */
   credential_id: string | null;
 }
@@ -32,9 +34,10 @@ export type Verdict =
 /**
  * Runs the placement rule (placement-rule.ts) at the moment of the send, in one transaction:
  * 1. share-locks and reads the states, in the order the writers lock them (user — deactivation;
- *    credential — connect/disconnect; bot — stop, delete, subscription end; then its position; last
- *    the order row itself — a user's cancel), so each change either committed before and is seen,
- *    or waits until the send is fenced (and then finds the order sent: it is canceled on the exchange);
+ *    credential — connect/disconnect; bot — stop, delete, subscription end; or a managed follower's
+ *    follow and managed bot — unsubscribe, stop-loss, pause; then its position; last the order row
+ *    itself — a user's cancel), so each change either committed before and is seen, or waits until
+ *    the send is fenced (and then finds the order sent: it is canceled on the exchange);
  * 2. decides: cancel with a reason, or the size;
  * 3. writes the outcome: the order ends `canceled`, or the claim is confirmed and renewed with
  *    sent_at, the credential and the resolved size (OrderTransitions.confirmClaim).
@@ -100,6 +103,20 @@ export class PlacementDecider {
         }
         position = read;
       }
+    } else if (order.managed_bot_id !== null) {
+      // A managed-bot follower's order: the follow (and its managed bot) stand where a bot stands.
+      bot = (await this.owners.managedFollows().lockForPlacement(m, order)) ?? 'missing';
+      if (bot !== 'missing') {
+        const ent = await this.entitlements.find(order.user_id, bot.plan_type, new Date(), m);
+        access = ent ? { live_trading: ent.live_trading } : null;
+      }
+      if (sizedFromPosition(order)) {
+        const read = await readFollowerPosition(m, order.user_id, order.managed_bot_id, order.symbol);
+        if (read.unsettled > 0) {
+          throw ExchangeError.transient(C.unavailable, 'position_unsettled: an earlier market order of this follower is not read back yet; sized once it is');
+        }
+        position = read;
+      }
     }
     return {
       cancel_requested: await cancelRequestedLocked(m, order.id),
@@ -110,6 +127,7 @@ export class PlacementDecider {
       position,
       free_quote: pre.free_quote,
       reference_price: pre.reference_price,
+      market_price: pre.market_price ?? null,
     };
   }
 }

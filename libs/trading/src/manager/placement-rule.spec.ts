@@ -114,3 +114,27 @@ describe('the placement rule', () => {
     expect(decidePlacement(at('0'), later, market)).toMatchObject({ send: false, reason: 'superseded', target_signal_at: null });
   });
 });
+
+describe('the placement rule for a managed follower (max entry slippage)', () => {
+  const follower = (max: string | null) => states({
+    bot: { status: 'running', stop_reason: null, plan_type: 'managed_bot', allow_selling_beyond_position: false, max_slippage_pct: max },
+  });
+
+  it('skips an order whose market is further from the lead price than the follower allows, either side', () => {
+    const lead = order({ price: '50000', amount: '0.01' });
+    expect(reasonOf(lead, { ...follower('1'), market_price: '50499' })).toBe('send');
+    expect(reasonOf(lead, { ...follower('1'), market_price: '50501' })).toBe('slippage_exceeded');
+    expect(reasonOf(lead, { ...follower('1'), market_price: '49400' })).toBe('slippage_exceeded');
+    // No limit, no market price read (paper), or no lead price: nothing to compare.
+    expect(reasonOf(lead, { ...follower(null), market_price: '60000' })).toBe('send');
+    expect(reasonOf(lead, { ...follower('1'), market_price: null })).toBe('send');
+    expect(reasonOf(order({ price: null }), { ...follower('1'), market_price: '60000' })).toBe('send');
+  });
+
+  it('an ended follow or a paused managed bot cancels with its own reason', () => {
+    const stopped = (as: 'follow_ended' | 'managed_bot_paused') =>
+      states({ bot: { status: 'stopped', stop_reason: 'x', plan_type: 'managed_bot', allow_selling_beyond_position: false, stopped_as: as } });
+    expect(reasonOf(order(), stopped('follow_ended'))).toBe('follow_ended');
+    expect(reasonOf(order(), stopped('managed_bot_paused'))).toBe('managed_bot_paused');
+  });
+});

@@ -10,12 +10,17 @@ import { percentBudget, Placement, planPlacement, SizedOrder } from './order-siz
  *
  *   not_canceled                the user has not asked to cancel it (POST /orders/{id}/cancel)
  *   bot_running                 its bot exists, is not deleted and is running — or, for a close the
- *                               user asked for (POST /bots/{id}/close), stopped but not deleted
+ *                               user asked for (POST /bots/{id}/close), stopped but not deleted; for a
+ *                               managed-bot follower's order: the follow is active and the managed bot is
+ *                               not paused (the managed-bots lib says so, and which closing orders an
+ *                               ended follow still lets through)
  *   user_active                 its user is active
  *   subscription_grants_access  the bot's plan type is granted by a subscription now (subscriptions' grantsAccess)
  *   live_trading_allowed        for a live order: that plan allows live trading
  *   credential_unchanged        for a live order: keys are connected, for its exchange, and (once sent)
  *                               the very credential it was first sent with
+ *   max_slippage                a managed follower's live order: the market price now is within the
+ *                               follower's max entry slippage of the lead's price (the order's price)
  *   size                        close / percent-of-position sells, target positions and percent buys
  *                               are sized now from the bot's own position or the free balance; a
  *                               fixed-size sell sells at most the bot's position unless the bot allows more
@@ -31,6 +36,7 @@ export const PLACEMENT_CHECKS = [
   'subscription_grants_access',
   'live_trading_allowed',
   'credential_unchanged',
+  'max_slippage',
   'size',
 ] as const;
 
@@ -46,6 +52,9 @@ export const CancelReasons = {
   atTarget: 'at_target',
   superseded: 'superseded',
   userCanceled: 'user_canceled',
+  followEnded: 'follow_ended',
+  managedBotPaused: 'managed_bot_paused',
+  slippageExceeded: 'slippage_exceeded',
 } as const;
 
 export type CancelReason = (typeof CancelReasons)[keyof typeof CancelReasons];
@@ -57,6 +66,10 @@ export interface BotPlacementState {
   /** The subscription plan type that must grant access for this bot to trade. */
   plan_type: 'custom_bot' | 'managed_bot';
   allow_selling_beyond_position: boolean;
+  /** The reason a non-running state cancels with (default bot_stopped): a managed follow says follow_ended or managed_bot_paused. */
+  stopped_as?: CancelReason;
+  /** Managed followers: the largest distance (percent) of the market price from the lead's price at which a live order is still sent. */
+  max_slippage_pct?: string | null;
 }
 
 export interface PlacementStates {
@@ -75,6 +88,8 @@ export interface PlacementStates {
   free_quote: string | null;
   /** The price sizing converts at when the order carries none (paper fills at it). */
   reference_price: string | null;
+  /** Managed followers' live orders: the price the order would meet now (ask for a buy, bid for a sell); null otherwise. */
+  market_price?: string | null;
 }
 
 export type PlacementOrder = Pick<
@@ -134,7 +149,7 @@ export function failedCheck(order: PlacementOrder, s: PlacementStates): CancelDe
   if (s.bot !== null) {
     if (s.bot.status === 'deleted') return cancel(CancelReasons.botDeleted, 'the bot was deleted before this order was placed');
     if (s.bot.status !== 'running' && !isManualClose(order)) {
-      return cancel(CancelReasons.botStopped, `the bot was stopped${s.bot.stop_reason ? ` (${s.bot.stop_reason})` : ''} before this order was placed`);
+      return cancel(s.bot.stopped_as ?? CancelReasons.botStopped, `the bot was stopped${s.bot.stop_reason ? ` (${s.bot.stop_reason})` : ''} before this order was placed`);
     }
   }
   if (!s.user_active) return cancel(CancelReasons.userInactive, 'the account was deactivated before this order was placed');
@@ -154,12 +169,24 @@ export function failedCheck(order: PlacementOrder, s: PlacementStates): CancelDe
   return null;
 }
 
+/** A follower's order whose market moved further from the lead's price than the follower allows is skipped. */
+export function slippageRefusal(order: PlacementOrder, s: PlacementStates): CancelDecision | null {
+  if (s.bot === null || s.bot === 'missing' || !s.bot.max_slippage_pct || !s.market_price || order.price === null) return null;
+  const lead = new Decimal(order.price);
+  const distance = new Decimal(s.market_price).minus(lead).abs().div(lead).mul(100);
+  if (distance.lte(s.bot.max_slippage_pct)) return null;
+  return cancel(
+    CancelReasons.slippageExceeded,
+    `the market (${new Decimal(s.market_price).toFixed()}) is ${distance.toDecimalPlaces(4).toFixed()}% from the lead's price ${lead.toFixed()}, more than the follower's ${new Decimal(s.bot.max_slippage_pct).toFixed()}%`,
+  );
+}
+
 /**
  * The whole rule: the checks, then the size. Throws an ExchangeError 'permanent' when the size does
  * not meet the market's rules (the executor rejects the order with that reason, as before).
  */
 export function decidePlacement(order: PlacementOrder, s: PlacementStates, market: Market | null): PlacementDecision {
-  const failed = failedCheck(order, s);
+  const failed = failedCheck(order, s) ?? slippageRefusal(order, s);
   if (failed) return failed;
   if (market === null) throw new Error('the market was not read: an order that passes the checks is always sized');
   const position = Decimal.max(s.position.amount, 0);

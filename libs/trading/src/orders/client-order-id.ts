@@ -8,3 +8,11 @@ import { createHash } from 'node:crypto';
 export function clientOrderIdFor(source: string, sourceRef: string): string {
   return 't' + createHash('sha256').update(`${source}:${sourceRef}`).digest('hex').slice(0, 31);
 }
+
+/**
+ * The same id in SQL, for a statement that writes many orders at once (a managed signal's fan-out):
+ * `sourceSql` and `sourceRefSql` are SQL expressions (a literal or a column).
+ */
+export function clientOrderIdSql(sourceSql: string, sourceRefSql: string): string {
+  return `('t' || substr(encode(sha256(convert_to(${sourceSql} || ':' || ${sourceRefSql}, 'UTF8')), 'hex'), 1, 31))`;
+}

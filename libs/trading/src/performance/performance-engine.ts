@@ -94,6 +94,10 @@ export interface PerformanceFigures {
   trades: number;
   /** Trades with a positive PnL. */
   wins: number;
+  /** Σ PnL of the winning trades (≥ 0). */
+  gross_profit: string;
+  /** Σ |PnL| of the losing trades (≥ 0). */
+  gross_loss: string;
   /** wins / trades (0 to 1, 4 decimals), null without a trade. */
   win_rate: string | null;
   max_drawdown: string;
@@ -126,6 +130,8 @@ export function emptyPerformance(group: string, mode: OrderMode, quoteCurrency: 
     unrealised_pnl: '0',
     trades: 0,
     wins: 0,
+    gross_profit: '0',
+    gross_loss: '0',
     win_rate: null,
     max_drawdown: '0',
     positions: [],
@@ -147,6 +153,8 @@ function toFigures(r: Row): PerformanceFigures {
     unrealised_pnl: toDecimalString(r.unrealised_pnl),
     trades: r.trades,
     wins: r.wins,
+    gross_profit: toDecimalString(r.gross_profit),
+    gross_loss: toDecimalString(r.gross_loss),
     win_rate: winRate(r.wins, r.trades),
     max_drawdown: toDecimalString(r.max_drawdown),
     positions: r.positions.map((p) => ({

@@ -146,7 +146,8 @@ WITH src AS (
          min(quote) AS quote, count(DISTINCT quote)::int AS quotes
     FROM fills GROUP BY grp, mode
 ), g_trades AS (
-  SELECT grp, mode, sum(pnl) AS realised, count(*)::int AS trades, count(*) FILTER (WHERE pnl > 0)::int AS wins
+  SELECT grp, mode, sum(pnl) AS realised, count(*)::int AS trades, count(*) FILTER (WHERE pnl > 0)::int AS wins,
+         coalesce(sum(pnl) FILTER (WHERE pnl > 0), 0) AS gross_profit, coalesce(-sum(pnl) FILTER (WHERE pnl < 0), 0) AS gross_loss
     FROM trades GROUP BY grp, mode
 ), g_dd AS (
   SELECT grp, mode, max(peak - cum) AS max_drawdown FROM curve GROUP BY grp, mode
@@ -172,6 +173,7 @@ SELECT f.grp AS "group", f.mode, CASE WHEN f.quotes = 1 THEN f.quote END AS quot
        round(f.fees, ${S})::text AS fees, round(f.volume, ${S})::text AS volume,
        round(coalesce(t.realised, 0), ${S})::text AS realised_pnl,
        coalesce(t.trades, 0) AS trades, coalesce(t.wins, 0) AS wins,
+       round(coalesce(t.gross_profit, 0), ${S})::text AS gross_profit, round(coalesce(t.gross_loss, 0), ${S})::text AS gross_loss,
        round(coalesce(d.max_drawdown, 0), ${S})::text AS max_drawdown,
        coalesce(p.unrealised, 0)::text AS unrealised_pnl,
        coalesce(p.positions, '[]'::jsonb) AS positions, coalesce(y.daily, '[]'::jsonb) AS daily

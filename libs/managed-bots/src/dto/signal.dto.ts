@@ -1,0 +1,35 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
+
+export const SIGNAL_ACTIONS = ['buy', 'sell', 'close'] as const;
+export type SignalAction = (typeof SIGNAL_ACTIONS)[number];
+
+export class ManagedSignalDto {
+  @ApiProperty({ enum: SIGNAL_ACTIONS, description: 'buy: spend fraction × investment; sell: sell fraction of the position; close: sell all of it' })
+  @IsIn(SIGNAL_ACTIONS)
+  action: SignalAction;
+
+  @ApiProperty({ example: 'BTC/USDT' })
+  @IsString() @Length(2, 48)
+  symbol: string;
+
+  @ApiProperty({ example: '0.25', description: 'decimal string in (0, 1]: the share of each follower\'s investment (buy) or position (sell)' })
+  @IsString() @Matches(/^(0?\.\d{1,18}|1(\.0{1,18})?)$/, { message: 'fraction must be a decimal string in (0, 1]' })
+  fraction: string;
+
+  @ApiPropertyOptional({ example: '65000', description: "the lead's price: followers' slippage is measured against it; required when the bot has paper followers" })
+  @IsOptional() @IsString() @Matches(/^(?!0+(\.0+)?$)\d{1,13}(\.\d{1,18})?$/, { message: 'price must be a positive decimal string' })
+  price?: string;
+
+  @ApiPropertyOptional({ example: '2026-11-25T10:00:00Z-42', description: 'idempotency key: a repeated signal_id creates nothing' })
+  @IsOptional() @IsString() @Length(1, 128)
+  signal_id?: string;
+}
+
+export class SignalAcceptedResponse {
+  signal_id: string;
+  /** Orders written for the active followers by this signal (0 for a repeat). */
+  orders_created: number;
+  /** true: this signal_id was seen before; nothing was created. */
+  duplicate: boolean;
+}

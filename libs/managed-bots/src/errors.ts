@@ -1,0 +1,28 @@
+import { DomainError } from '@torgovo/core';
+
+export const ManagedBotErrors = {
+  notFound: () => new DomainError('not_found', 404, 'Managed bot not found'),
+  followNotFound: () => new DomainError('not_found', 404, 'You do not follow this managed bot'),
+  noSubscription: () => new DomainError('no_active_subscription', 403, 'Following a managed bot needs an active managed_bot subscription'),
+  exchangeNotConnected: () => new DomainError('exchange_not_connected', 400, 'Connect an exchange account to follow live, or follow on paper'),
+  wrongExchange: (needed: string, connected: string) =>
+    new DomainError('exchange_not_connected', 400, `This managed bot trades on ${needed}; your connected exchange is ${connected}`),
+  alreadyFollowing: () => new DomainError('already_following', 409, 'You already follow this managed bot'),
+  paused: () => new DomainError('managed_bot_paused', 409, 'This managed bot is paused and takes no new followers'),
+  investmentOutOfRange: (message: string) =>
+    new DomainError('investment_out_of_range', 400, message, [{ field: 'investment', message }]),
+  insufficientBalance: (currency: string, free: string) =>
+    new DomainError('insufficient_balance', 400, `The investment is more than your free ${currency} balance (${free})`, [
+      { field: 'investment', message: `at most ${free} ${currency}` },
+    ]),
+  balanceUnavailable: (reason: string) => new DomainError('exchange_unavailable', 503, `Your exchange balance cannot be read right now: ${reason}`),
+  withdrawalTooLarge: (max: string) =>
+    new DomainError('investment_out_of_range', 400, `A withdrawal can take at most ${max}`, [{ field: 'amount', message: `at most ${max}` }]),
+  zeroAmount: () => new DomainError('validation_failed', 400, 'amount must not be zero', [{ field: 'amount', message: 'must not be zero' }]),
+  symbolNotTraded: (symbol: string) =>
+    new DomainError('unknown_symbol', 400, `${symbol} is not one of this managed bot's symbols`, [{ field: 'symbol', message: 'not traded by this bot' }]),
+  priceRequired: () =>
+    new DomainError('price_required', 400, 'This managed bot has paper followers: the signal needs a price', [{ field: 'price', message: 'required for paper followers' }]),
+  webhookNotFound: () => new DomainError('not_found', 404, 'Webhook not found'),
+  badAlert: (message: string) => new DomainError('validation_failed', 400, message),
+} as const;

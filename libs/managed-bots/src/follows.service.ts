@@ -1,0 +1,249 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { Decimal, DomainError } from '@torgovo/core';
+import { checkBotLimits, EntitlementErrors, EntitlementsService } from '@torgovo/subscriptions';
+import { ExchangeGateway, ExchangeGatewayFactory, isExchangeError, OrdersService } from '@torgovo/trading';
+import { ExchangeCredentialsService } from '@torgovo/users';
+import { FollowResponse, InvestmentDto, SubscribeDto, toFollowResponse, UnsubscribeDto, UpdateFollowDto } from './dto/follow.dto';
+import { ManagedBotFollow } from './entities/managed-bot-follow.entity';
+import { ManagedBot } from './entities/managed-bot.entity';
+import { ManagedBotErrors } from './errors';
+import { closingRef } from './follow-order-refs';
+import { bookTotals, FollowerPerformanceService } from './follower-performance.service';
+import { markAfterInvestmentChange } from './profit-share';
+import { ProfitShareSettlementService } from './profit-share-settlement.service';
+
+type EndedFollow = { id: string; user_id: string; managed_bot_id: string; mode: 'paper' | 'live'; exchange: string };
+
+const SLIPPAGE_MIN = new Decimal('0.1');
+const SLIPPAGE_MAX = new Decimal('3');
+
+/** The quote currency followers invest in (every managed symbol is quoted in it). */
+const QUOTE = 'USDT';
+
+function checkProtections(dto: { max_slippage_pct?: string; stop_loss_pct?: string | null }): void {
+  if (dto.max_slippage_pct !== undefined) {
+    const v = new Decimal(dto.max_slippage_pct);
+    if (v.lt(SLIPPAGE_MIN) || v.gt(SLIPPAGE_MAX)) {
+      throw new DomainError('validation_failed', 400, 'max_slippage_pct must be between 0.1 and 3', [{ field: 'max_slippage_pct', message: 'between 0.1 and 3' }]);
+    }
+  }
+  if (dto.stop_loss_pct !== undefined && dto.stop_loss_pct !== null) {
+    const v = new Decimal(dto.stop_loss_pct);
+    if (v.lte(0) || v.gte(100)) {
+      throw new DomainError('validation_failed', 400, 'stop_loss_pct must be above 0 and below 100', [{ field: 'stop_loss_pct', message: 'in (0, 100)' }]);
+    }
+  }
+}
+
+/**
+ * Following a managed bot: subscribe (access, limits, investment bounds, the balance read through
+ * the exchange gateway), the follower's protections, top-ups and withdrawals that keep the
+ * high-water mark fair, and unsubscribe (settles the month so far; closes or leaves the positions).
+ * Every query is filtered by the user: another user's follow is a 404.
+ */
+@Injectable()
+export class FollowsService {
+  private readonly logger = new Logger(FollowsService.name);
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly entitlements: EntitlementsService,
+    private readonly credentials: ExchangeCredentialsService,
+    private readonly gateways: ExchangeGatewayFactory,
+    private readonly orders: OrdersService,
+    private readonly performance: FollowerPerformanceService,
+    private readonly settlements: ProfitShareSettlementService,
+  ) {}
+
+  async subscribe(userId: string, dto: SubscribeDto): Promise<FollowResponse> {
+    checkProtections(dto);
+    const bot = await this.ds.getRepository(ManagedBot).findOne({ where: { id: dto.managed_bot_id } });
+    if (!bot) throw ManagedBotErrors.notFound();
+    if (bot.status !== 'active') throw ManagedBotErrors.paused();
+    const mode = dto.mode ?? 'live';
+    const ent = await this.entitlements.find(userId, 'managed_bot');
+    if (!ent) throw EntitlementErrors.noActiveSubscription('managed_bot');
+    const following = await this.ds.getRepository(ManagedBotFollow).find({ where: { user_id: userId, status: 'active' }, select: { managed_bot_id: true } });
+    if (following.some((f) => f.managed_bot_id === bot.id)) throw ManagedBotErrors.alreadyFollowing();
+    checkBotLimits(ent, { usage: { bots: following.length, symbols: [] }, live: mode === 'live' });
+
+    const investment = new Decimal(dto.investment);
+    this.checkBounds(bot, investment);
+    const exchange = mode === 'paper' ? 'paper' : await this.liveExchange(userId, bot);
+    await this.checkBalance(userId, mode, investment);
+    // A re-follow starts from what the book (user, managed bot) already holds: earlier gains are not this follow's.
+    const base = bookTotals((await this.performance.figures([{ id: 'new', user_id: userId, managed_bot_id: bot.id, mode }])).get('new'));
+
+    const rows = (await this.ds.query(
+      `INSERT INTO managed_bot_follows (user_id, managed_bot_id, mode, exchange, initial_investment, investment, high_water_mark,
+                                        max_slippage_pct, stop_loss_pct, profit_share_pct, guaranteed_monthly_return, current_balance,
+                                        pnl_base, profit_base, loss_base)
+       VALUES ($1, $2, $3, $4, $5, $5, $5, $6, $7, $8, $9, $5, $10, $11, $12)
+       ON CONFLICT (user_id, managed_bot_id) WHERE status = 'active' DO NOTHING
+       RETURNING id`,
+      [
+        userId, bot.id, mode, exchange, investment.toFixed(), dto.max_slippage_pct ?? '1', dto.stop_loss_pct ?? null,
+        ent.profit_share_percentage ?? '0', ent.guaranteed_monthly_return ?? null, base.net.toFixed(), base.profit.toFixed(), base.loss.toFixed(),
+      ],
+    )) as Array<{ id: string }>;
+    if (rows.length === 0) throw ManagedBotErrors.alreadyFollowing();
+    this.logger.log({ user_id: userId, managed_bot_id: bot.id, follow_id: rows[0].id, mode }, 'Managed bot followed');
+    return toFollowResponse(await this.ds.getRepository(ManagedBotFollow).findOneByOrFail({ id: rows[0].id }));
+  }
+
+  /** The user's follows, newest first. */
+  async list(userId: string): Promise<FollowResponse[]> {
+    const rows = await this.ds.getRepository(ManagedBotFollow).find({ where: { user_id: userId }, order: { created_at: 'DESC' }, take: 200 });
+    return rows.map((f) => toFollowResponse(f));
+  }
+
+  async update(userId: string, managedBotId: string, dto: UpdateFollowDto): Promise<FollowResponse> {
+    checkProtections(dto);
+    return this.ds.transaction(async (m) => {
+      const follow = await this.lockActive(m, userId, managedBotId);
+      if (dto.max_slippage_pct !== undefined) follow.max_slippage_pct = dto.max_slippage_pct;
+      if (dto.stop_loss_pct !== undefined) follow.stop_loss_pct = dto.stop_loss_pct;
+      return toFollowResponse(await m.save(follow));
+    });
+  }
+
+  /**
+   * A top-up raises the mark by its amount; a withdrawal of W out of equity E lowers it to
+   * mark × (E − W) / E (profit-share.ts). Bounds: the managed bot's min and max investment.
+   */
+  async changeInvestment(userId: string, managedBotId: string, dto: InvestmentDto): Promise<FollowResponse> {
+    const amount = new Decimal(dto.amount);
+    if (amount.isZero()) throw ManagedBotErrors.zeroAmount();
+    const bot = await this.ds.getRepository(ManagedBot).findOne({ where: { id: managedBotId } });
+    if (!bot) throw ManagedBotErrors.notFound();
+    const follow0 = await this.ds.getRepository(ManagedBotFollow).findOne({ where: { user_id: userId, managed_bot_id: managedBotId, status: 'active' } });
+    if (!follow0) throw ManagedBotErrors.followNotFound();
+    if (amount.gt(0)) await this.checkBalance(userId, follow0.mode, amount);
+    return this.ds.transaction(async (m) => {
+      const locked = await this.lockActive(m, userId, managedBotId);
+      await this.performance.recompute([locked.id], m);
+      const follow = await m.getRepository(ManagedBotFollow).findOneByOrFail({ id: locked.id });
+      const investment = new Decimal(follow.investment).plus(amount);
+      if (amount.lt(0) && investment.lt(bot.min_investment)) {
+        throw ManagedBotErrors.withdrawalTooLarge(Decimal.max(new Decimal(follow.investment).minus(bot.min_investment), 0).toFixed());
+      }
+      this.checkBounds(bot, investment);
+      const equity = new Decimal(follow.investment).plus(follow.net_pnl);
+      if (amount.lt(0) && amount.abs().gt(equity)) throw ManagedBotErrors.withdrawalTooLarge(Decimal.max(equity, 0).toFixed());
+      const mark = markAfterInvestmentChange(follow.high_water_mark, equity, amount);
+      await m.query(
+        `UPDATE managed_bot_follows SET investment = $2, high_water_mark = $3, current_balance = $2::numeric + net_pnl, updated_at = now() WHERE id = $1`,
+        [follow.id, investment.toFixed(), mark.toFixed()],
+      );
+      return toFollowResponse(await m.getRepository(ManagedBotFollow).findOneByOrFail({ id: follow.id }));
+    });
+  }
+
+  /**
+   * Stop copying: in one transaction the follow's performance is brought up to date, the month so
+   * far is settled (profit share on equity above the mark), the follow ends, and — if asked — one
+   * closing order per symbol it holds is written (they pass the placement rule after the end).
+   */
+  async unsubscribe(userId: string, managedBotId: string, dto: UnsubscribeDto): Promise<FollowResponse> {
+    return this.ds.transaction(async (m) => {
+      const follow = await this.lockActive(m, userId, managedBotId);
+      const ended = await this.endFollows(m, [follow.id], 'user', dto.close_positions === true);
+      const settlement = ended[0] ?? null;
+      const row = await m.getRepository(ManagedBotFollow).findOneByOrFail({ id: follow.id });
+      return toFollowResponse(row, settlement);
+    });
+  }
+
+  /**
+   * Ends follows (unsubscribe, stop-loss) in the caller's transaction: recompute, settle, end, and
+   * optionally close what each holds. Returns the settlements made.
+   */
+  async endFollows(m: EntityManager, followIds: string[], reason: string, closePositions: boolean) {
+    await this.performance.recompute(followIds, m);
+    const now = new Date();
+    const settled = await this.settlements.settleEnding(m, followIds, now);
+    const ended = (await m.query(
+      `UPDATE managed_bot_follows SET status = 'ended', end_reason = $2, ended_at = now(), updated_at = now()
+        WHERE id = ANY($1::uuid[]) AND status = 'active' RETURNING id, user_id, managed_bot_id, mode, exchange`,
+      [followIds, reason],
+    )) as [EndedFollow[], number];
+    if (closePositions) await this.closePositions(m, ended[0], now);
+    return settled;
+  }
+
+  /** One closing order per symbol each follow holds (the engine's positions of its book); sized at execution (all of it). */
+  private async closePositions(m: EntityManager, follows: EndedFollow[], at: Date): Promise<void> {
+    const figures = await this.performance.figures(follows, m);
+    for (const f of follows) {
+      for (const p of figures.get(f.id)?.positions ?? []) {
+        if (new Decimal(p.amount).lte(0)) continue;
+        await this.closeOne(m, f, p.symbol, p.last_price, at);
+      }
+    }
+  }
+
+  private async closeOne(m: EntityManager, f: EndedFollow, symbol: string, lastPrice: string | null, at: Date): Promise<void> {
+    await this.orders.createPending(m, {
+      user_id: f.user_id,
+      managed_bot_id: f.managed_bot_id,
+      source: 'managed',
+      source_ref: closingRef(f.id, symbol, at),
+      mode: f.mode,
+      exchange: f.exchange,
+      symbol,
+      side: 'sell',
+      type: 'market',
+      position_percent: '100',
+      // Paper fills at a price: the book's last fill on that symbol.
+      price: f.mode === 'paper' ? lastPrice : null,
+    });
+  }
+
+  private async lockActive(m: EntityManager, userId: string, managedBotId: string): Promise<ManagedBotFollow> {
+    const follow = await m.getRepository(ManagedBotFollow).findOne({
+      where: { user_id: userId, managed_bot_id: managedBotId, status: 'active' },
+      lock: { mode: 'pessimistic_write' },
+    });
+    if (!follow) throw ManagedBotErrors.followNotFound();
+    return follow;
+  }
+
+  private checkBounds(bot: ManagedBot, investment: Decimal): void {
+    if (investment.lt(bot.min_investment)) throw ManagedBotErrors.investmentOutOfRange(`investment must be at least ${new Decimal(bot.min_investment).toFixed()}`);
+    if (bot.max_investment !== null && investment.gt(bot.max_investment)) {
+      throw ManagedBotErrors.investmentOutOfRange(`investment must be at most ${new Decimal(bot.max_investment).toFixed()}`);
+    }
+  }
+
+  private async liveExchange(userId: string, bot: ManagedBot): Promise<string> {
+    const view = await this.credentials.view(userId);
+    if (!view.exchange_connected || !view.exchange) throw ManagedBotErrors.exchangeNotConnected();
+    if (view.exchange.id !== bot.exchange) throw ManagedBotErrors.wrongExchange(bot.exchange, view.exchange.id);
+    return view.exchange.id;
+  }
+
+  /**
+   * The investment must be within the free quote balance, read through the gateway. For a live
+   * follow the keys are decrypted here, at this moment of use, and go straight into the gateway —
+   * the same as when they are tested on connect; never logged.
+   */
+  private async checkBalance(userId: string, mode: 'paper' | 'live', amount: Decimal): Promise<void> {
+    let gateway: ExchangeGateway;
+    if (mode === 'paper') gateway = this.gateways.forPaper(userId);
+    else {
+      const creds = await this.credentials.decryptedFor(userId);
+      if (!creds) throw ManagedBotErrors.exchangeNotConnected();
+      gateway = this.gateways.forLive(creds);
+    }
+    let free: string;
+    try {
+      free = (await gateway.fetchBalance())[QUOTE]?.free ?? '0';
+    } catch (error) {
+      if (isExchangeError(error)) throw ManagedBotErrors.balanceUnavailable(error.reason);
+      throw error;
+    }
+    if (amount.gt(free)) throw ManagedBotErrors.insufficientBalance(QUOTE, new Decimal(free).toFixed());
+  }
+}

@@ -1,0 +1,40 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { SubscriptionsModule } from '@torgovo/subscriptions';
+import { UsersModule } from '@torgovo/users';
+import { ManagedBotFollow } from './entities/managed-bot-follow.entity';
+import { ManagedBot } from './entities/managed-bot.entity';
+import { FollowPlacementStates } from './follow-placement-state';
+import { FollowerPerformanceService } from './follower-performance.service';
+import { FollowerReportsService } from './follower-reports.service';
+import { FollowsService } from './follows.service';
+import { ManagedBotController } from './managed-bot.controller';
+import { ManagedBotsAdminController } from './managed-bots-admin.controller';
+import { ManagedBotsJob } from './managed-bots.job';
+import { ManagedBotsService } from './managed-bots.service';
+import { ProfitShareSettlementService } from './profit-share-settlement.service';
+import { SignalFanoutService } from './signal-fanout.service';
+
+const services = [ManagedBotsService, FollowsService, FollowerPerformanceService, FollowerReportsService, ProfitShareSettlementService, SignalFanoutService, FollowPlacementStates];
+
+/**
+ * Managed bots (copy trading). Import it in the api (routes) and in the worker, where
+ * FollowPlacementStates tells the executor's placement rule whether a follower's order may still go
+ * (it registers with trading's OrderOwners). TradingModule is global (OrdersService, the gateways,
+ * the FIFO PerformanceEngine).
+ */
+@Module({
+  imports: [SubscriptionsModule, UsersModule, TypeOrmModule.forFeature([ManagedBot, ManagedBotFollow])],
+  controllers: [ManagedBotController, ManagedBotsAdminController],
+  providers: services,
+  exports: services,
+})
+export class ManagedBotsModule {}
+
+/** The scheduled part (recompute, stop-loss, monthly settlement): imported by WorkerJobsModule. */
+@Module({
+  imports: [ManagedBotsModule],
+  providers: [ManagedBotsJob],
+  exports: [ManagedBotsJob],
+})
+export class ManagedBotsJobsModule {}

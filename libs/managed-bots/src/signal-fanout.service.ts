@@ -1,0 +1,88 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { sha256Hex } from '@torgovo/core';
+import { clientOrderIdSql, PENDING_ORDER_COLUMNS } from '@torgovo/trading';
+import { ManagedSignalDto, SignalAcceptedResponse } from './dto/signal.dto';
+import { ManagedBot } from './entities/managed-bot.entity';
+import { ManagedBotErrors } from './errors';
+import { signalRefSql } from './follow-order-refs';
+import { normalizeSymbol } from './symbols';
+
+/** The columns the fan-out writes (PENDING_ORDER_COLUMNS, from trading); the others take their defaults. */
+const WRITTEN = ['user_id', 'managed_bot_id', 'source', 'source_ref', 'mode', 'exchange', 'symbol', 'side', 'type', 'quote_amount', 'position_percent', 'signal_at', 'price', 'client_order_id'] as const;
+for (const c of WRITTEN) if (!(PENDING_ORDER_COLUMNS as readonly string[]).includes(c)) throw new Error(`orders has no pending column ${c}`);
+
+/**
+ * One signal → one statement: the signal row (unique per managed bot and signal_id, so a repeat
+ * inserts nothing and, joined on its RETURNING, creates no order) and one pending order per active
+ * follower, sized from the follower's own investment (buy: investment × fraction in quote) or
+ * position (sell: fraction of it, close: all, sized by the executor's placement rule when placed),
+ * each with its deterministic client order id. Paper followers need the lead's price to fill at.
+ * The TradingManager executes them like any other order: one follower's failing exchange is that
+ * follower's order's outcome and holds up no one else (each user has their own queue).
+ */
+const FANOUT = `
+  WITH p AS (
+    SELECT $1::uuid AS bot_id, $2::text AS signal_id, $3::text AS source, $4::text AS action, $5::text AS symbol,
+           $6::numeric AS fraction, $7::numeric AS price
+  ), eligible AS (
+    -- Paper followers fill at the lead's price: without one they are not copied (the service refuses such a signal up front).
+    SELECT f.id, f.user_id, f.managed_bot_id, f.mode, f.exchange,
+           CASE WHEN p.action = 'buy' THEN trunc(f.investment * p.fraction, 8) END AS quote_amount
+      FROM p JOIN managed_bot_follows f ON f.managed_bot_id = p.bot_id AND f.status = 'active'
+     WHERE (p.price IS NOT NULL OR f.mode = 'live') AND (p.action <> 'buy' OR trunc(f.investment * p.fraction, 8) > 0)
+  ), sig AS (
+    INSERT INTO managed_bot_signals (managed_bot_id, signal_id, source, action, symbol, fraction, price, orders_created)
+    SELECT b.id, p.signal_id, p.source, p.action, p.symbol, p.fraction, p.price, (SELECT count(*) FROM eligible)
+      FROM p JOIN managed_bots b ON b.id = p.bot_id AND b.status = 'active'
+    ON CONFLICT (managed_bot_id, signal_id) DO NOTHING
+    RETURNING id, created_at
+  ), ins AS (
+    INSERT INTO orders (${WRITTEN.join(', ')})
+    SELECT e.user_id, e.managed_bot_id, 'managed', ${signalRefSql('sig.id', 'e.id')}, e.mode, e.exchange, p.symbol,
+           CASE WHEN p.action = 'buy' THEN 'buy' ELSE 'sell' END, 'market', e.quote_amount,
+           CASE WHEN p.action = 'sell' THEN p.fraction * 100 WHEN p.action = 'close' THEN 100 END,
+           sig.created_at, p.price,
+           ${clientOrderIdSql(`'managed'`, signalRefSql('sig.id', 'e.id'))}
+      FROM sig CROSS JOIN p CROSS JOIN eligible e
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+  )
+  SELECT sig.id, (SELECT count(*)::int FROM ins) AS orders_created FROM sig`;
+
+export interface SignalInput extends ManagedSignalDto {
+  source: 'api' | 'webhook';
+}
+
+@Injectable()
+export class SignalFanoutService {
+  private readonly logger = new Logger(SignalFanoutService.name);
+
+  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+
+  async accept(managedBotId: string, input: SignalInput): Promise<SignalAcceptedResponse> {
+    const bot = await this.ds.getRepository(ManagedBot).findOne({ where: { id: managedBotId } });
+    if (!bot) throw ManagedBotErrors.notFound();
+    if (bot.status !== 'active') throw ManagedBotErrors.paused();
+    const symbol = normalizeSymbol(input.symbol);
+    if (!symbol || !bot.symbols.includes(symbol)) throw ManagedBotErrors.symbolNotTraded(input.symbol);
+    const price = input.price ?? null;
+    if (price === null && (await this.hasPaperFollowers(bot.id))) throw ManagedBotErrors.priceRequired();
+    // Without a signal_id, the signal's own content is its identity: the same body sent twice is one signal.
+    const signalId = input.signal_id ?? `h:${sha256Hex(JSON.stringify([input.action, symbol, input.fraction, price]))}`;
+
+    const rows = (await this.ds.query(FANOUT, [bot.id, signalId, input.source, input.action, symbol, input.fraction, price])) as Array<{ id: string; orders_created: number }>;
+    if (rows.length === 0) {
+      this.logger.log({ managed_bot_id: bot.id, signal_id: signalId }, 'Repeated managed signal: nothing created');
+      return { signal_id: signalId, orders_created: 0, duplicate: true };
+    }
+    this.logger.log({ managed_bot_id: bot.id, signal_id: signalId, orders_created: rows[0].orders_created }, 'Managed signal fanned out');
+    return { signal_id: signalId, orders_created: rows[0].orders_created, duplicate: false };
+  }
+
+  private async hasPaperFollowers(managedBotId: string): Promise<boolean> {
+    const rows = (await this.ds.query(`SELECT 1 FROM managed_bot_follows WHERE managed_bot_id = $1 AND status = 'active' AND mode = 'paper' LIMIT 1`, [managedBotId])) as unknown[];
+    return rows.length > 0;
+  }
+}
