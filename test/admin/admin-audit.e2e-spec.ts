@@ -33,6 +33,10 @@ describe('every mutating admin operation is audited with the admin, IP and user 
     'PATCH /api/subscription-plans/{id}',
     'DELETE /api/subscription-plans/{id}',
     'POST /api/admin/payments/unmatched/{id}/assign',
+    'POST /api/managed-bots',
+    'PATCH /api/managed-bots/{id}',
+    'POST /api/managed-bots/{id}/signals',
+    'POST /api/managed-bots/{id}/webhook',
   ];
 
   const call = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) =>
@@ -108,5 +112,20 @@ describe('every mutating admin operation is audited with the admin, IP and user 
     const res = await call('POST', `/api/admin/payments/unmatched/${depositId}/assign`, { payment_id: paymentId });
     expect(res.status).toBe(200);
     expect(await audits('payment.assigned', `data->>'payment_id' = $2`, paymentId)).toEqual([byAdmin('payment.assigned')]);
+  });
+
+  it('POST and PATCH /managed-bots, its signals (repeats included) and its webhook rotation', async () => {
+    const made = await call<{ id: string }>('POST', '/api/managed-bots', { name: 'Audited lead', symbols: ['BTC/USDT'] });
+    expect(made.status).toBe(201);
+    const id = made.body.id;
+    expect((await call('PATCH', `/api/managed-bots/${id}`, { description: 'trend following' })).status).toBe(200);
+    expect((await call('POST', `/api/managed-bots/${id}/webhook`)).status).toBe(201);
+    const signal = { action: 'buy', symbol: 'BTC/USDT', fraction: '0.1', price: '50000', signal_id: `audit-${id}` };
+    expect((await call('POST', `/api/managed-bots/${id}/signals`, signal)).status).toBe(202);
+    expect((await call('POST', `/api/managed-bots/${id}/signals`, signal)).status).toBe(202); // the repeat: nothing created, still audited
+    for (const event of ['managed_bot.created', 'managed_bot.updated', 'managed_bot.webhook_rotated']) {
+      expect(await audits(event, `data->>'managed_bot_id' = $2`, id)).toEqual([byAdmin(event)]);
+    }
+    expect(await audits('managed_bot.signal', `data->>'managed_bot_id' = $2`, id)).toEqual([byAdmin('managed_bot.signal'), byAdmin('managed_bot.signal')]);
   });
 });

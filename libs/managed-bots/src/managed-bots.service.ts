@@ -11,6 +11,7 @@ import {
   UpdateManagedBotDto,
 } from './dto/managed-bot.dto';
 import { ManagedBot } from './entities/managed-bot.entity';
+import { AdminActor, auditedBy } from './admin-actor';
 import { ManagedBotErrors } from './errors';
 import { normalizeSymbol } from './symbols';
 
@@ -37,7 +38,7 @@ export class ManagedBotsService {
     private readonly audit: AuditService,
   ) {}
 
-  async create(adminId: string, dto: CreateManagedBotDto): Promise<ManagedBotResponse> {
+  async create(admin: AdminActor, dto: CreateManagedBotDto): Promise<ManagedBotResponse> {
     const repo = this.ds.getRepository(ManagedBot);
     const bot = repo.create({
         name: dto.name,
@@ -47,15 +48,15 @@ export class ManagedBotsService {
         strategy: dto.strategy ?? '',
         min_investment: dto.min_investment ?? '10',
         max_investment: dto.max_investment ?? null,
-        created_by: adminId,
+        created_by: admin.actorId,
     });
     this.checkRange(bot);
     const saved = await repo.save(bot);
-    await this.audit.record({ event_type: 'managed_bot.created', user_id: null, actor_id: adminId, data: { managed_bot_id: saved.id, name: saved.name } });
+    await this.audit.record({ event_type: 'managed_bot.created', user_id: null, ...auditedBy(admin), data: { managed_bot_id: saved.id, name: saved.name } });
     return toManagedBotResponse(saved);
   }
 
-  async update(adminId: string, id: string, dto: UpdateManagedBotDto): Promise<ManagedBotResponse> {
+  async update(admin: AdminActor, id: string, dto: UpdateManagedBotDto): Promise<ManagedBotResponse> {
     return this.ds.transaction(async (m) => {
       // Locked FOR UPDATE: a pause waits for placement decisions in flight (they share-lock the row).
       const bot = await m.getRepository(ManagedBot).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
@@ -69,17 +70,17 @@ export class ManagedBotsService {
       if (dto.max_investment !== undefined) bot.max_investment = dto.max_investment;
       this.checkRange(bot);
       const saved = await m.save(bot);
-      await this.audit.record({ event_type: 'managed_bot.updated', user_id: null, actor_id: adminId, data: { managed_bot_id: id, changes: Object.keys(dto) } }, m);
+      await this.audit.record({ event_type: 'managed_bot.updated', user_id: null, ...auditedBy(admin), data: { managed_bot_id: id, changes: Object.keys(dto) } }, m);
       return toManagedBotResponse(saved);
     });
   }
 
   /** A new secret for the bot's TradingView alerts (the old one stops working); shown only here. */
-  async rotateWebhook(adminId: string, id: string): Promise<ManagedBotWebhookResponse> {
+  async rotateWebhook(admin: AdminActor, id: string): Promise<ManagedBotWebhookResponse> {
     const secret = randomToken(32);
     const [, n] = (await this.ds.query(`UPDATE managed_bots SET webhook_secret_hash = $2, updated_at = now() WHERE id = $1`, [id, sha256Hex(secret)])) as [unknown, number];
     if (n === 0) throw ManagedBotErrors.notFound();
-    await this.audit.record({ event_type: 'managed_bot.webhook_rotated', user_id: null, actor_id: adminId, data: { managed_bot_id: id } });
+    await this.audit.record({ event_type: 'managed_bot.webhook_rotated', user_id: null, ...auditedBy(admin), data: { managed_bot_id: id } });
     return { managed_bot_id: id, webhook_url: `${this.config.publicUrl}${MANAGED_WEBHOOK_PATH}${secret}`, webhook_secret: secret };
   }
 

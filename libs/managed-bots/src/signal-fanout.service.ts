@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { sha256Hex } from '@torgovo/core';
+import { AuditService, sha256Hex } from '@torgovo/core';
 import { clientOrderIdSql, PENDING_ORDER_COLUMNS } from '@torgovo/trading';
 import { ManagedSignalDto, SignalAcceptedResponse } from './dto/signal.dto';
+import { AdminActor, auditedBy } from './admin-actor';
 import { ManagedBot } from './entities/managed-bot.entity';
 import { ManagedBotErrors } from './errors';
 import { signalRefSql } from './follow-order-refs';
@@ -53,13 +54,18 @@ const FANOUT = `
 
 export interface SignalInput extends ManagedSignalDto {
   source: 'api' | 'webhook';
+  /** The admin who sent it through the API (audited with IP and user agent); none for the bot's own webhook. */
+  admin?: AdminActor;
 }
 
 @Injectable()
 export class SignalFanoutService {
   private readonly logger = new Logger(SignalFanoutService.name);
 
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly audit: AuditService,
+  ) {}
 
   async accept(managedBotId: string, input: SignalInput): Promise<SignalAcceptedResponse> {
     const bot = await this.ds.getRepository(ManagedBot).findOne({ where: { id: managedBotId } });
@@ -73,12 +79,19 @@ export class SignalFanoutService {
     const signalId = input.signal_id ?? `h:${sha256Hex(JSON.stringify([input.action, symbol, input.fraction, price]))}`;
 
     const rows = (await this.ds.query(FANOUT, [bot.id, signalId, input.source, input.action, symbol, input.fraction, price])) as Array<{ id: string; orders_created: number }>;
-    if (rows.length === 0) {
-      this.logger.log({ managed_bot_id: bot.id, signal_id: signalId }, 'Repeated managed signal: nothing created');
-      return { signal_id: signalId, orders_created: 0, duplicate: true };
+    const result: SignalAcceptedResponse =
+      rows.length === 0 ? { signal_id: signalId, orders_created: 0, duplicate: true } : { signal_id: signalId, orders_created: rows[0].orders_created, duplicate: false };
+    this.logger.log({ managed_bot_id: bot.id, ...result }, result.duplicate ? 'Repeated managed signal: nothing created' : 'Managed signal fanned out');
+    if (input.admin) {
+      // An admin's signal moves every follower's money: audited, repeats included (they create nothing).
+      await this.audit.record({
+        event_type: 'managed_bot.signal',
+        user_id: null,
+        ...auditedBy(input.admin),
+        data: { managed_bot_id: bot.id, action: input.action, symbol, fraction: input.fraction, price, ...result },
+      });
     }
-    this.logger.log({ managed_bot_id: bot.id, signal_id: signalId, orders_created: rows[0].orders_created }, 'Managed signal fanned out');
-    return { signal_id: signalId, orders_created: rows[0].orders_created, duplicate: false };
+    return result;
   }
 
   private async hasPaperFollowers(managedBotId: string): Promise<boolean> {
