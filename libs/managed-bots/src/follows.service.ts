@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Decimal, DomainError } from '@torgovo/core';
 import { checkBotLimits, EntitlementErrors, EntitlementsService } from '@torgovo/subscriptions';
-import { ExchangeGateway, ExchangeGatewayFactory, isExchangeError, OrdersService } from '@torgovo/trading';
+import { ExchangeGateway, ExchangeGatewayFactory, isExchangeError, NewOrder, OrderSendFence, OrdersService } from '@torgovo/trading';
 import { ExchangeCredentialsService } from '@torgovo/users';
 import { FollowResponse, InvestmentDto, SubscribeDto, toFollowResponse, UnsubscribeDto, UpdateFollowDto } from './dto/follow.dto';
 import { ManagedBotFollow } from './entities/managed-bot-follow.entity';
@@ -12,9 +12,9 @@ import { ManagedBotErrors } from './errors';
 import { closingRef } from './follow-order-refs';
 import { bookTotals, FollowerPerformanceService } from './follower-performance.service';
 import { markAfterInvestmentChange } from './profit-share';
-import { ProfitShareSettlementService } from './profit-share-settlement.service';
+import { ProfitShareSettlementService, SettlementRow } from './profit-share-settlement.service';
 
-type EndedFollow = { id: string; user_id: string; managed_bot_id: string; mode: 'paper' | 'live'; exchange: string };
+export type EndedFollow = { id: string; user_id: string; managed_bot_id: string; mode: 'paper' | 'live'; exchange: string };
 
 const SLIPPAGE_MIN = new Decimal('0.1');
 const SLIPPAGE_MAX = new Decimal('3');
@@ -55,6 +55,7 @@ export class FollowsService {
     private readonly orders: OrdersService,
     private readonly performance: FollowerPerformanceService,
     private readonly settlements: ProfitShareSettlementService,
+    private readonly sends: OrderSendFence,
   ) {}
 
   async subscribe(userId: string, dto: SubscribeDto): Promise<FollowResponse> {
@@ -147,58 +148,64 @@ export class FollowsService {
    * closing order per symbol it holds is written (they pass the placement rule after the end).
    */
   async unsubscribe(userId: string, managedBotId: string, dto: UnsubscribeDto): Promise<FollowResponse> {
-    return this.ds.transaction(async (m) => {
+    const answer = await this.ds.transaction(async (m) => {
       const follow = await this.lockActive(m, userId, managedBotId);
       const ended = await this.endFollows(m, [follow.id], 'user', dto.close_positions === true);
-      const settlement = ended[0] ?? null;
+      const settlement = ended.settled[0] ?? null;
       const row = await m.getRepository(ManagedBotFollow).findOneByOrFail({ id: follow.id });
       return toFollowResponse(row, settlement);
     });
+    // "Unfollowed" is answered only once no order of this follow decided before the end committed
+    // can still reach the exchange (the send follows its decision's commit; OrderSendFence). Its own
+    // closing orders are not decided yet: nothing of theirs is waited for.
+    await this.sends.settled({ user_id: userId, managed_bot_id: managedBotId });
+    return answer;
   }
 
   /**
    * Ends follows (unsubscribe, stop-loss) in the caller's transaction: recompute, settle, end, and
-   * optionally close what each holds. Returns the settlements made.
+   * optionally close what each holds. Returns the settlements made and the follows ended; after the
+   * commit the caller waits for their sends already decided (OrderSendFence) before it answers.
    */
-  async endFollows(m: EntityManager, followIds: string[], reason: string, closePositions: boolean) {
+  async endFollows(m: EntityManager, followIds: string[], reason: string, closePositions: boolean): Promise<{ settled: SettlementRow[]; ended: EndedFollow[]; closing: number }> {
     await this.performance.recompute(followIds, m);
     const now = new Date();
     const settled = await this.settlements.settleEnding(m, followIds, now);
-    const ended = (await m.query(
+    const [ended] = (await m.query(
       `UPDATE managed_bot_follows SET status = 'ended', end_reason = $2, ended_at = now(), updated_at = now()
         WHERE id = ANY($1::uuid[]) AND status = 'active' RETURNING id, user_id, managed_bot_id, mode, exchange`,
       [followIds, reason],
     )) as [EndedFollow[], number];
-    if (closePositions) await this.closePositions(m, ended[0], now);
-    return settled;
+    const closing = closePositions ? await this.closePositions(m, ended, now) : 0;
+    return { settled, ended, closing };
   }
 
-  /** One closing order per symbol each follow holds (the engine's positions of its book); sized at execution (all of it). */
-  private async closePositions(m: EntityManager, follows: EndedFollow[], at: Date): Promise<void> {
+  /**
+   * One closing order per symbol each follow holds (the engine's positions of its books, one
+   * statement), all written in ONE insert for every follow and symbol; sized at execution (all of it).
+   */
+  private async closePositions(m: EntityManager, follows: EndedFollow[], at: Date): Promise<number> {
+    if (follows.length === 0) return 0;
     const figures = await this.performance.figures(follows, m);
-    for (const f of follows) {
-      for (const p of figures.get(f.id)?.positions ?? []) {
-        if (new Decimal(p.amount).lte(0)) continue;
-        await this.closeOne(m, f, p.symbol, p.last_price, at);
-      }
-    }
-  }
-
-  private async closeOne(m: EntityManager, f: EndedFollow, symbol: string, lastPrice: string | null, at: Date): Promise<void> {
-    await this.orders.createPending(m, {
-      user_id: f.user_id,
-      managed_bot_id: f.managed_bot_id,
-      source: 'managed',
-      source_ref: closingRef(f.id, symbol, at),
-      mode: f.mode,
-      exchange: f.exchange,
-      symbol,
-      side: 'sell',
-      type: 'market',
-      position_percent: '100',
-      // Paper fills at a price: the book's last fill on that symbol.
-      price: f.mode === 'paper' ? lastPrice : null,
-    });
+    const closing: NewOrder[] = follows.flatMap((f) =>
+      (figures.get(f.id)?.positions ?? [])
+        .filter((p) => new Decimal(p.amount).gt(0))
+        .map((p) => ({
+          user_id: f.user_id,
+          managed_bot_id: f.managed_bot_id,
+          source: 'managed' as const,
+          source_ref: closingRef(f.id, p.symbol, at),
+          mode: f.mode,
+          exchange: f.exchange,
+          symbol: p.symbol,
+          side: 'sell' as const,
+          type: 'market' as const,
+          position_percent: '100',
+          // Paper fills at a price: the book's last fill on that symbol.
+          price: f.mode === 'paper' ? p.last_price : null,
+        })),
+    );
+    return this.orders.createPendingMany(m, closing);
   }
 
   private async lockActive(m: EntityManager, userId: string, managedBotId: string): Promise<ManagedBotFollow> {

@@ -3,6 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { PeriodicJob } from '@torgovo/core';
+import { OrderSendFence } from '@torgovo/trading';
 import { FollowerPerformanceService } from './follower-performance.service';
 import { FollowsService } from './follows.service';
 import { ProfitShareSettlementService, SettlementRow } from './profit-share-settlement.service';
@@ -35,6 +36,7 @@ export class ManagedBotsJob implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly performance: FollowerPerformanceService,
     private readonly follows: FollowsService,
     private readonly settlements: ProfitShareSettlementService,
+    private readonly sends: OrderSendFence,
   ) {
     this.job = new PeriodicJob(ds, scheduler, 'managed-bots', MANAGED_BOTS_JOB_LOCK_KEY);
     const raw = process.env.MANAGED_BOTS_INTERVAL_SECONDS ?? '60';
@@ -79,11 +81,13 @@ export class ManagedBotsJob implements OnApplicationBootstrap, OnModuleDestroy {
     )) as Array<{ id: string }>;
     if (hit.length === 0) return 0;
     const ids = hit.map((h) => h.id);
-    await this.ds.transaction(async (m) => {
+    const { ended, closing } = await this.ds.transaction(async (m) => {
       await m.query(`SELECT id FROM managed_bot_follows WHERE id = ANY($1::uuid[]) AND status = 'active' FOR UPDATE`, [ids]);
-      await this.follows.endFollows(m, ids, 'stop_loss', true);
+      return this.follows.endFollows(m, ids, 'stop_loss', true);
     });
-    this.logger.warn({ follows: ids.length }, 'Portfolio stop-loss: follows ended and their positions closed');
-    return ids.length;
+    // As for an unsubscribe: the stop is done once no order of these follows decided before it can still arrive.
+    await this.sends.followsSettled(ended);
+    this.logger.warn({ follows: ended.length, closing_orders: closing }, 'Portfolio stop-loss: follows ended and their positions closed');
+    return ended.length;
   }
 }

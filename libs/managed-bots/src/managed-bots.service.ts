@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig, AuditService, Decimal, randomToken, sha256Hex, toDecimalString } from '@torgovo/core';
+import { OrderSendFence } from '@torgovo/trading';
 import {
   AvailableManagedBotResponse,
   CreateManagedBotDto,
@@ -36,6 +37,7 @@ export class ManagedBotsService {
     @InjectDataSource() private readonly ds: DataSource,
     private readonly config: AppConfig,
     private readonly audit: AuditService,
+    private readonly sends: OrderSendFence,
   ) {}
 
   async create(admin: AdminActor, dto: CreateManagedBotDto): Promise<ManagedBotResponse> {
@@ -57,7 +59,7 @@ export class ManagedBotsService {
   }
 
   async update(admin: AdminActor, id: string, dto: UpdateManagedBotDto): Promise<ManagedBotResponse> {
-    return this.ds.transaction(async (m) => {
+    const saved = await this.ds.transaction(async (m) => {
       // Locked FOR UPDATE: a pause waits for placement decisions in flight (they share-lock the row).
       const bot = await m.getRepository(ManagedBot).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!bot) throw ManagedBotErrors.notFound();
@@ -71,8 +73,11 @@ export class ManagedBotsService {
       this.checkRange(bot);
       const saved = await m.save(bot);
       await this.audit.record({ event_type: 'managed_bot.updated', user_id: null, ...auditedBy(admin), data: { managed_bot_id: id, changes: Object.keys(dto) } }, m);
-      return toManagedBotResponse(saved);
+      return saved;
     });
+    // "Paused" is answered once no follower order decided before the pause committed can still reach the exchange.
+    if (saved.status === 'paused') await this.sends.managedBotSettled(id);
+    return toManagedBotResponse(saved);
   }
 
   /** A new secret for the bot's TradingView alerts (the old one stops working); shown only here. */

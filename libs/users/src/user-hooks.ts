@@ -34,10 +34,14 @@ export interface CredentialUseSource {
   credentialInUse(credentialId: string, manager: EntityManager): Promise<boolean>;
 }
 
-/** Which sends a change must outlive: the user's, of one bot, or of one mode (live: the exchange keys). */
+/**
+ * Which sends a change must outlive: the user's, of one bot, of one followed managed bot, or of one
+ * mode (live: the exchange keys).
+ */
 export interface SendScope {
   user_id: string;
   bot_id?: string;
+  managed_bot_id?: string;
   mode?: 'live' | 'paper';
 }
 

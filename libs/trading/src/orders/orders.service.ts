@@ -8,7 +8,7 @@ import { OrderRecord } from './entities/order.entity';
 import { OrderErrors } from './errors';
 import { OrderTransitions } from '../manager/order-transitions';
 import { MANUAL_CLOSE_REF_PREFIX } from '../manager/placement-rule';
-import { NewOrder, PENDING_ORDER_COLUMNS, pendingOrderPlaceholders, pendingOrderValues } from './pending-order';
+import { NewOrder, PENDING_ORDER_COLUMNS, PENDING_ORDER_SQL_TYPES, pendingOrderColumnArrays, pendingOrderPlaceholders, pendingOrderValues } from './pending-order';
 
 @Injectable()
 export class OrdersService {
@@ -32,6 +32,25 @@ export class OrdersService {
     // so the returned row is the entity's shape: no read-back on the webhook hot path.
     if (rows.length > 0) return { order: rows[0], created: true };
     return { order: await manager.getRepository(OrderRecord).findOneByOrFail({ source: input.source, source_ref: input.source_ref }), created: false };
+  }
+
+  /**
+   * Many pending orders in the caller's transaction, in ONE statement (INSERT … SELECT FROM unnest of
+   * one array per column): any number of users and symbols at once (a portfolio stop-loss closing
+   * every triggered follower's positions). An order whose (source, source_ref) exists is skipped.
+   * Returns how many were created.
+   */
+  async createPendingMany(manager: EntityManager, inputs: readonly NewOrder[]): Promise<number> {
+    if (inputs.length === 0) return 0;
+    const arrays = pendingOrderColumnArrays(inputs);
+    const unnest = PENDING_ORDER_COLUMNS.map((c, i) => `$${i + 1}::${PENDING_ORDER_SQL_TYPES[c]}[]`).join(', ');
+    const [, n] = (await manager.query(
+      `INSERT INTO orders (${PENDING_ORDER_COLUMNS.join(', ')})
+       SELECT * FROM unnest(${unnest})
+       ON CONFLICT (source, source_ref) DO NOTHING`,
+      arrays,
+    )) as [unknown, number];
+    return n;
   }
 
   /**

@@ -11,6 +11,18 @@ import { SendScope, SendsSettledSource, UserHooks } from '@torgovo/users';
  */
 export const SEND_SETTLE_MAX_MS = 15_000;
 
+interface InFlightFilter {
+  /** null: every user's. */
+  user_ids: readonly string[] | null;
+  bot_id: string | null;
+  managed_bot_id: string | null;
+  mode: 'live' | 'paper' | null;
+  /** null: any; else only these (user, managed bot) pairs (parallel arrays). */
+  follows: { users: string[]; bots: string[] } | null;
+}
+
+const NO_FILTER: InFlightFilter = { user_ids: null, bot_id: null, managed_bot_id: null, mode: null, follows: null };
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -21,7 +33,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * deactivation) calls settled() after its commit and before it answers: it waits until every send
  * decided before that commit has its outcome recorded (the row leaves `submitting`), the worker
  * that decided it lost its lease, or SEND_SETTLE_MAX_MS passed since the decision (`updated_at` of a
- * confirmed claim is the decision's time). Usually one indexed query that finds nothing; with a send
+ * confirmed claim is the decision's time). Managed bots call it the same way when a follow ends
+ * (unsubscribe, portfolio stop-loss: followsSettled) or a managed bot is paused (managedBotSettled). Usually one indexed query that finds nothing; with a send
  * in flight, as long as that send: a stop stays fast and bounded, and no exchange call waits for it.
  */
 @Injectable()
@@ -44,14 +57,29 @@ export class OrderSendFence implements SendsSettledSource, OnModuleInit {
   }
 
   /** Resolves once no send decided before now for `scope` can still reach the exchange. */
-  async settled(scope: SendScope): Promise<void> {
+  settled(scope: SendScope): Promise<void> {
+    return this.wait({ ...NO_FILTER, user_ids: [scope.user_id], bot_id: scope.bot_id ?? null, managed_bot_id: scope.managed_bot_id ?? null, mode: scope.mode ?? null });
+  }
+
+  /** Followers' orders, set-wise: of these (follower, managed bot) pairs (a stop-loss ending many follows at once). */
+  followsSettled(follows: ReadonlyArray<{ user_id: string; managed_bot_id: string }>): Promise<void> {
+    if (follows.length === 0) return Promise.resolve();
+    return this.wait({ ...NO_FILTER, follows: { users: follows.map((f) => f.user_id), bots: follows.map((f) => f.managed_bot_id) } });
+  }
+
+  /** Every follower's orders of one managed bot (it was paused). */
+  managedBotSettled(managedBotId: string): Promise<void> {
+    return this.wait({ ...NO_FILTER, managed_bot_id: managedBotId });
+  }
+
+  private async wait(filter: InFlightFilter): Promise<void> {
     const started = Date.now();
     let pause = 10;
     for (;;) {
-      const inFlight = await this.inFlight(scope);
+      const inFlight = await this.inFlight(filter);
       if (inFlight.length === 0) return;
       if (Date.now() - started > SEND_SETTLE_MAX_MS) {
-        this.logger.warn({ ...scope, order_ids: inFlight }, 'Sends still unresolved after the bound; answering');
+        this.logger.warn({ managed_bot_id: filter.managed_bot_id, bot_id: filter.bot_id, users: filter.user_ids?.length ?? filter.follows?.users.length ?? 'all', order_ids: inFlight }, 'Sends still unresolved after the bound; answering');
         return;
       }
       await sleep(pause);
@@ -59,14 +87,16 @@ export class OrderSendFence implements SendsSettledSource, OnModuleInit {
     }
   }
 
-  private async inFlight(scope: SendScope): Promise<string[]> {
+  private async inFlight(f: InFlightFilter): Promise<string[]> {
     const rows = (await this.ds.query(
       `SELECT id FROM orders
-        WHERE user_id = $1 AND status = 'submitting' AND sent_at IS NOT NULL AND next_attempt_at > now()
+        WHERE status = 'submitting' AND sent_at IS NOT NULL AND next_attempt_at > now()
           AND updated_at > now() - $4::int * interval '1 millisecond'
-          AND ($2::uuid IS NULL OR bot_id = $2) AND ($3::varchar IS NULL OR mode = $3)
+          AND ($1::uuid[] IS NULL OR user_id = ANY($1::uuid[]))
+          AND ($2::uuid IS NULL OR bot_id = $2) AND ($3::varchar IS NULL OR mode = $3) AND ($5::uuid IS NULL OR managed_bot_id = $5)
+          AND ($6::uuid[] IS NULL OR (user_id, managed_bot_id) IN (SELECT u, b FROM unnest($6::uuid[], $7::uuid[]) AS x(u, b)))
         LIMIT 20`,
-      [scope.user_id, scope.bot_id ?? null, scope.mode ?? null, SEND_SETTLE_MAX_MS],
+      [f.user_ids, f.bot_id, f.mode, SEND_SETTLE_MAX_MS, f.managed_bot_id, f.follows?.users ?? null, f.follows?.bots ?? null],
     )) as Array<{ id: string }>;
     return rows.map((r) => r.id);
   }

@@ -1,0 +1,126 @@
+import { PlacementDecider, TradingManager } from '@torgovo/trading';
+import { DataSource } from 'typeorm';
+import type { TestUser } from '../custom-bots/support';
+import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
+import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
+import { createTestApp, HttpResult, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
+import { createManagedBot, follow, managedSubscriber, signal } from './support';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * "A follower's order is decided, then the follow ends (unsubscribe) or the managed bot is paused,
+ * then the send." As with a bot stop (test/orders/stop-after-decision.e2e-spec.ts): the change is
+ * answered only once every send decided before its commit has its outcome (OrderSendFence), so after
+ * the answer no order of that follow reaches the exchange; an order claimed before the change but
+ * decided after it is canceled by the placement rule and never sent.
+ */
+describe('managed followers: unsubscribe and pause wait for sends already decided (e2e)', () => {
+  let t: TestApp;
+  let okx: FakeOkxServer;
+  let ds: DataSource;
+  let admin: { id: string; access_token: string };
+  let manager: TradingManager;
+  let decider: PlacementDecider;
+
+  beforeAll(async () => {
+    okx = await new FakeOkxServer().start();
+    t = await createTestApp({ ...WORKER_JOBS_BY_HAND, OKX_API_URL: okx.url, LOG_LEVEL: 'warn' });
+    ds = t.app.get(DataSource);
+    admin = await t.admin();
+    manager = t.app.get(TradingManager);
+    decider = t.app.get(PlacementDecider);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await okx?.stop();
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  /** A live follower on the fake OKX and one buy fanned out to them (at the fake's ask: inside the slippage). */
+  async function liveFollowerWithOrder(tag: string): Promise<{ u: TestUser; account: FakeAccount; botId: string; orderId: string }> {
+    const botId = await createManagedBot(t, admin);
+    const u = await managedSubscriber(t);
+    const account = okx.addAccount({ balances: { USDT: '5000' } });
+    const res = await t.request('POST', '/api/users/me/exchange', {
+      token: u.access_token,
+      body: { exchange: 'okx', api_key: account.apiKey, secret: account.secret, passphrase: account.passphrase, sandbox: false },
+    });
+    expect(res.status).toBe(200);
+    await follow(t, u, botId, { investment: '1000', mode: 'live' });
+    expect((await signal(t, admin, botId, { action: 'buy', fraction: '0.1', price: '73384.8', signal_id: tag })).orders_created).toBe(1);
+    const [{ id }] = (await ds.query(`SELECT id FROM orders WHERE managed_bot_id = $1 AND user_id = $2`, [botId, u.id])) as Array<{ id: string }>;
+    return { u, account, botId, orderId: id };
+  }
+
+  /** The next decision commits (sent_at set), then `change` is requested, then — after it had ample time to answer — the send. */
+  async function decidedThen(change: () => Promise<HttpResult>): Promise<{ res: HttpResult; answeredAt: number; answeredBeforeSend: boolean }> {
+    const original = decider.decide.bind(decider);
+    let answeredAt = 0;
+    let pending: Promise<HttpResult> | undefined;
+    let answeredBeforeSend = false;
+    jest.spyOn(decider, 'decide').mockImplementationOnce(async (...args) => {
+      const verdict = await original(...args);
+      pending = change().then((r) => {
+        answeredAt = Date.now();
+        return r;
+      });
+      await sleep(400);
+      answeredBeforeSend = answeredAt !== 0;
+      return verdict;
+    });
+    await manager.runOnce();
+    return { res: await pending!, answeredAt, answeredBeforeSend };
+  }
+
+  const orderRow = async (id: string) =>
+    ((await ds.query(`SELECT status, reason, sent_at FROM orders WHERE id = $1`, [id])) as Array<{ status: string; reason: string | null; sent_at: Date | null }>)[0];
+
+  it('decided → POST /managed-bot/{id}/unsubscribe → the send: the unsubscribe answers after the order reached OKX, and nothing arrives after', async () => {
+    const { u, account, botId, orderId } = await liveFollowerWithOrder('fence-unsub');
+    const { res, answeredAt, answeredBeforeSend } = await decidedThen(() => t.request('POST', `/api/managed-bot/${botId}/unsubscribe`, { token: u.access_token, body: {} }));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'ended', end_reason: 'user' });
+    // Without the fence the answer went out during the pause, before the order arrived.
+    expect(answeredBeforeSend).toBe(false);
+    const placed = [...account.orders.values()];
+    expect(placed).toHaveLength(1);
+    expect(answeredAt).toBeGreaterThanOrEqual(placed[0].cTime);
+    expect((await orderRow(orderId)).status).toBe('filled');
+    // A later signal writes nothing for them and nothing else reaches their account.
+    expect((await signal(t, admin, botId, { action: 'buy', fraction: '0.1', price: '73384.8', signal_id: 'fence-unsub-2' })).orders_created).toBe(0);
+    await manager.runOnce();
+    expect(account.orders.size).toBe(1);
+  });
+
+  it('claimed → unsubscribe (answered) → decided: canceled follow_ended, never sent', async () => {
+    const { u, account, botId, orderId } = await liveFollowerWithOrder('fence-claimed');
+    const original = decider.decide.bind(decider);
+    let unsubscribed: HttpResult | undefined;
+    jest.spyOn(decider, 'decide').mockImplementationOnce(async (...args) => {
+      // The order is claimed, not decided: the unsubscribe does not wait for it.
+      unsubscribed = await t.request('POST', `/api/managed-bot/${botId}/unsubscribe`, { token: u.access_token, body: {} });
+      return original(...args);
+    });
+    await manager.runOnce();
+    expect(unsubscribed?.status).toBe(200);
+    const row = await orderRow(orderId);
+    expect([row.status, row.reason?.split(':')[0]]).toEqual(['canceled', 'follow_ended']);
+    expect(row.sent_at).toBeNull();
+    expect(account.orders.size).toBe(0);
+  });
+
+  it('decided → PATCH /managed-bots/{id} paused → the send: the pause answers after the order reached OKX', async () => {
+    const { account, botId, orderId } = await liveFollowerWithOrder('fence-pause');
+    const { res, answeredAt, answeredBeforeSend } = await decidedThen(() =>
+      t.request('PATCH', `/api/managed-bots/${botId}`, { token: admin.access_token, body: { status: 'paused' } }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'paused' });
+    expect(answeredBeforeSend).toBe(false);
+    const placed = [...account.orders.values()];
+    expect(placed).toHaveLength(1);
+    expect(answeredAt).toBeGreaterThanOrEqual(placed[0].cTime);
+    expect((await orderRow(orderId)).status).toBe('filled');
+  });
+});
