@@ -27,6 +27,7 @@ describe('managed signal fan-out (e2e)', () => {
       TRADING_BACKOFF_BASE_MS: '60000',
       TRADING_BACKOFF_MAX_MS: '60000',
       LOG_LEVEL: 'warn',
+      MANAGED_WEBHOOK_RATE_LIMIT_PER_MINUTE: '5',
     });
     ds = t.app.get(DataSource);
     admin = await t.admin();
@@ -117,5 +118,49 @@ describe('managed signal fan-out (e2e)', () => {
     expect(orders).toHaveLength(3);
     expect(orders.every((o) => o.side === 'buy' && o.symbol === 'BTC/USDT' && Number(o.quote_amount) === 100 && Number(o.price) === 65000)).toBe(true);
     await drain(t, botId);
+  });
+
+  it('a bot paused between the signal\'s check and the fan-out statement: 409 managed_bot_paused, nothing written — not a "duplicate"', async () => {
+    const botId = await createManagedBot(t, admin);
+    await seedFollowers(ds, botId, 3, { tag: 'paused-race' });
+    const original = ds.query.bind(ds);
+    // The service has read the bot (active) and checked the symbol; the pause commits; then the fan-out statement.
+    const spy = jest.spyOn(ds, 'query').mockImplementation(async (...args: Parameters<DataSource['query']>) => {
+      if (args[0].includes('INSERT INTO managed_bot_signals')) {
+        spy.mockRestore();
+        const paused = await t.request('PATCH', `/api/managed-bots/${botId}`, { token: admin.access_token, body: { status: 'paused' } });
+        expect(paused.status).toBe(200);
+      }
+      return original(...args);
+    });
+    const res = await t.request('POST', `/api/managed-bots/${botId}/signals`, {
+      token: admin.access_token,
+      body: { action: 'buy', symbol: 'BTC/USDT', fraction: '0.1', price: '65000', signal_id: 'paused-race-1' },
+    });
+    spy.mockRestore();
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ code: 'managed_bot_paused' });
+    expect((await ds.query(`SELECT count(*)::int AS n FROM managed_bot_signals WHERE managed_bot_id = $1`, [botId]))[0].n).toBe(0);
+    expect((await ds.query(`SELECT count(*)::int AS n FROM orders WHERE managed_bot_id = $1`, [botId]))[0].n).toBe(0);
+    // Resumed, the same signal_id is a new signal (nothing was recorded for it), and its repeat a duplicate.
+    expect((await t.request('PATCH', `/api/managed-bots/${botId}`, { token: admin.access_token, body: { status: 'active' } })).status).toBe(200);
+    expect(await signal(t, admin, botId, { action: 'buy', fraction: '0.1', price: '65000', signal_id: 'paused-race-1' })).toEqual({ signal_id: 'paused-race-1', orders_created: 3, duplicate: false });
+    expect(await signal(t, admin, botId, { action: 'buy', fraction: '0.1', price: '65000', signal_id: 'paused-race-1' })).toEqual({ signal_id: 'paused-race-1', orders_created: 0, duplicate: true });
+  });
+
+  it('the admin webhook is rate limited like custom-bot webhooks: over MANAGED_WEBHOOK_RATE_LIMIT_PER_MINUTE a 429 with Retry-After, per managed bot', async () => {
+    const [botId, otherId] = [await createManagedBot(t, admin), await createManagedBot(t, admin)];
+    const hookPath = async (id: string) =>
+      new URL((await t.request<{ webhook_url: string }>('POST', `/api/managed-bots/${id}/webhook`, { token: admin.access_token })).body.webhook_url).pathname;
+    const [path, otherPath] = [await hookPath(botId), await hookPath(otherId)];
+    const alert = (n: number) => ({ action: 'long', ticker: 'BTCUSDT', fraction: '0.1', price: '65000', alert_id: `limited-${n}` });
+    for (let n = 1; n <= 5; n += 1) expect((await t.request('POST', path, { body: alert(n) })).status).toBe(202);
+    const over = await t.request('POST', path, { body: alert(6) });
+    expect(over.status).toBe(429);
+    expect(over.body).toMatchObject({ code: 'rate_limited' });
+    expect(Number(over.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect((await ds.query(`SELECT count(*)::int AS n FROM managed_bot_signals WHERE managed_bot_id = $1`, [botId]))[0].n).toBe(5);
+    // Another managed bot's webhook has its own allowance.
+    expect((await t.request('POST', otherPath, { body: alert(1) })).status).toBe(202);
   });
 });

@@ -1,5 +1,15 @@
 import { DomainError } from '@torgovo/core';
 
+/** A 429 of the managed-bot webhook that says when to try again: the controller sends it as Retry-After. */
+export class ManagedRateLimitedError extends DomainError {
+  constructor(
+    scope: 'ip' | 'bot',
+    readonly retryAfterSeconds: number,
+  ) {
+    super('rate_limited', 429, scope === 'ip' ? 'Too many alerts from this address' : 'Too many alerts for this managed bot');
+  }
+}
+
 export const ManagedBotErrors = {
   notFound: () => new DomainError('not_found', 404, 'Managed bot not found'),
   followNotFound: () => new DomainError('not_found', 404, 'You do not follow this managed bot'),
@@ -9,6 +19,7 @@ export const ManagedBotErrors = {
     new DomainError('exchange_not_connected', 400, `This managed bot trades on ${needed}; your connected exchange is ${connected}`),
   alreadyFollowing: () => new DomainError('already_following', 409, 'You already follow this managed bot'),
   paused: () => new DomainError('managed_bot_paused', 409, 'This managed bot is paused and takes no new followers'),
+  pausedSignal: () => new DomainError('managed_bot_paused', 409, 'This managed bot is paused: it takes no signals'),
   investmentOutOfRange: (message: string) =>
     new DomainError('investment_out_of_range', 400, message, [{ field: 'investment', message }]),
   insufficientBalance: (currency: string, free: string) =>
@@ -24,5 +35,6 @@ export const ManagedBotErrors = {
   priceRequired: () =>
     new DomainError('price_required', 400, 'This managed bot has paper followers: the signal needs a price', [{ field: 'price', message: 'required for paper followers' }]),
   webhookNotFound: () => new DomainError('not_found', 404, 'Webhook not found'),
+  rateLimited: (scope: 'ip' | 'bot', retryAfterSeconds: number) => new ManagedRateLimitedError(scope, retryAfterSeconds),
   badAlert: (message: string) => new DomainError('validation_failed', 400, message),
 } as const;

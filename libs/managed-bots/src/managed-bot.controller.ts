@@ -1,5 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Req, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiErrors, AuthUser, CurrentUser, Public } from '@torgovo/core';
 import { validateSync } from 'class-validator';
 import { plainToInstance } from 'class-transformer';
@@ -8,10 +9,11 @@ import { ManagedAlertDto } from './dto/managed-alert.dto';
 import { AvailableManagedBotResponse } from './dto/managed-bot.dto';
 import { FollowerPerformanceResponse, FollowerTradesResponse } from './dto/performance.dto';
 import { ManagedSignalDto, SignalAcceptedResponse } from './dto/signal.dto';
-import { ManagedBotErrors } from './errors';
+import { ManagedBotErrors, ManagedRateLimitedError } from './errors';
 import { FollowerReportsService } from './follower-reports.service';
 import { FollowsService } from './follows.service';
 import { ManagedBotsService } from './managed-bots.service';
+import { ManagedWebhookLimits } from './managed-webhook-limits';
 import { SignalFanoutService } from './signal-fanout.service';
 
 /** Followers' side of managed bots; ownership is checked in the services (another user's follow is 404). */
@@ -23,6 +25,7 @@ export class ManagedBotController {
     private readonly follows: FollowsService,
     private readonly reports: FollowerReportsService,
     private readonly signals: SignalFanoutService,
+    private readonly limits: ManagedWebhookLimits,
   ) {}
 
   /** Every managed bot with its track record (the followers' FIFO performance). */
@@ -91,10 +94,27 @@ export class ManagedBotController {
   @Public()
   @Post('webhook/receive/:secret')
   @HttpCode(202)
-  @ApiErrors({ 400: ['validation_failed', 'unknown_symbol', 'price_required'], 404: ['not_found'], 409: ['managed_bot_paused'] })
-  async receive(@Param('secret') secret: string, @Body() alert: ManagedAlertDto): Promise<SignalAcceptedResponse> {
+  @ApiErrors({ 400: ['validation_failed', 'unknown_symbol', 'price_required'], 404: ['not_found'], 409: ['managed_bot_paused'], 429: ['rate_limited'] })
+  async receive(
+    @Param('secret') secret: string,
+    @Body() alert: ManagedAlertDto,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SignalAcceptedResponse> {
+    try {
+      return await this.receiveAlert(secret, alert, req.ip);
+    } catch (err) {
+      // The error filter writes the body; the header it keeps.
+      if (err instanceof ManagedRateLimitedError) void reply.header('retry-after', String(err.retryAfterSeconds));
+      throw err;
+    }
+  }
+
+  private async receiveAlert(secret: string, alert: ManagedAlertDto, ip: string): Promise<SignalAcceptedResponse> {
+    await this.limits.perIp(ip);
     const botId = secret.length > 0 && secret.length <= 64 ? await this.bots.botIdForSecret(secret) : null;
     if (!botId) throw ManagedBotErrors.webhookNotFound();
+    await this.limits.perBot(botId);
     const action = alert.action === 'long' ? 'buy' : alert.action === 'short' || alert.action === 'exit' ? 'close' : alert.action;
     if (action === 'buy' && alert.fraction === undefined) throw ManagedBotErrors.badAlert('a buy alert needs a fraction');
     const signal = plainToInstance(ManagedSignalDto, {

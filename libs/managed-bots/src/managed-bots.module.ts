@@ -12,6 +12,7 @@ import { ManagedBotController } from './managed-bot.controller';
 import { ManagedBotsAdminController } from './managed-bots-admin.controller';
 import { ManagedBotsJob } from './managed-bots.job';
 import { ManagedBotsService } from './managed-bots.service';
+import { ManagedWebhookConfig, ManagedWebhookLimits } from './managed-webhook-limits';
 import { ProfitShareSettlementService } from './profit-share-settlement.service';
 import { SignalFanoutService } from './signal-fanout.service';
 
@@ -26,7 +27,7 @@ const services = [ManagedBotsService, FollowsService, FollowerPerformanceService
 @Module({
   imports: [SubscriptionsModule, UsersModule, TypeOrmModule.forFeature([ManagedBot, ManagedBotFollow])],
   controllers: [ManagedBotController, ManagedBotsAdminController],
-  providers: services,
+  providers: [...services, ManagedWebhookLimits, { provide: ManagedWebhookConfig, useFactory: () => ManagedWebhookConfig.fromEnv(process.env) }],
   exports: services,
 })
 export class ManagedBotsModule {}

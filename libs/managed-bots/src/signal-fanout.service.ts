@@ -22,6 +22,8 @@ for (const c of WRITTEN) if (!(PENDING_ORDER_COLUMNS as readonly string[]).inclu
  * each with its deterministic client order id. Paper followers need the lead's price to fill at.
  * The TradingManager executes them like any other order: one follower's failing exchange is that
  * follower's order's outcome and holds up no one else (each user has their own queue).
+ * It answers the bot's status as it saw it: a bot paused between the service's check and this
+ * statement is a 409 managed_bot_paused (nothing written), not a "duplicate".
  */
 const FANOUT = `
   WITH p AS (
@@ -50,7 +52,10 @@ const FANOUT = `
     ON CONFLICT DO NOTHING
     RETURNING 1
   )
-  SELECT sig.id, (SELECT count(*)::int FROM ins) AS orders_created FROM sig`;
+  -- Always one row: the bot's status in this statement's snapshot (the one the signal insert joined on),
+  -- so "nothing inserted" tells a pause committed after the service's check from a repeated signal.
+  SELECT b.status AS bot_status, sig.id, (SELECT count(*)::int FROM ins) AS orders_created
+    FROM p LEFT JOIN managed_bots b ON b.id = p.bot_id LEFT JOIN sig ON true`;
 
 export interface SignalInput extends ManagedSignalDto {
   source: 'api' | 'webhook';
@@ -70,7 +75,7 @@ export class SignalFanoutService {
   async accept(managedBotId: string, input: SignalInput): Promise<SignalAcceptedResponse> {
     const bot = await this.ds.getRepository(ManagedBot).findOne({ where: { id: managedBotId } });
     if (!bot) throw ManagedBotErrors.notFound();
-    if (bot.status !== 'active') throw ManagedBotErrors.paused();
+    if (bot.status !== 'active') throw ManagedBotErrors.pausedSignal();
     const symbol = normalizeSymbol(input.symbol);
     if (!symbol || !bot.symbols.includes(symbol)) throw ManagedBotErrors.symbolNotTraded(input.symbol);
     const price = input.price ?? null;
@@ -78,9 +83,16 @@ export class SignalFanoutService {
     // Without a signal_id, the signal's own content is its identity: the same body sent twice is one signal.
     const signalId = input.signal_id ?? `h:${sha256Hex(JSON.stringify([input.action, symbol, input.fraction, price]))}`;
 
-    const rows = (await this.ds.query(FANOUT, [bot.id, signalId, input.source, input.action, symbol, input.fraction, price])) as Array<{ id: string; orders_created: number }>;
+    const [row] = (await this.ds.query(FANOUT, [bot.id, signalId, input.source, input.action, symbol, input.fraction, price])) as Array<{
+      bot_status: 'active' | 'paused' | null;
+      id: string | null;
+      orders_created: number;
+    }>;
+    if (row.bot_status === null) throw ManagedBotErrors.notFound();
+    // Paused after the check above: the statement's join found it paused and wrote nothing.
+    if (row.id === null && row.bot_status !== 'active') throw ManagedBotErrors.pausedSignal();
     const result: SignalAcceptedResponse =
-      rows.length === 0 ? { signal_id: signalId, orders_created: 0, duplicate: true } : { signal_id: signalId, orders_created: rows[0].orders_created, duplicate: false };
+      row.id === null ? { signal_id: signalId, orders_created: 0, duplicate: true } : { signal_id: signalId, orders_created: row.orders_created, duplicate: false };
     this.logger.log({ managed_bot_id: bot.id, ...result }, result.duplicate ? 'Repeated managed signal: nothing created' : 'Managed signal fanned out');
     if (input.admin) {
       // An admin's signal moves every follower's money: audited, repeats included (they create nothing).
