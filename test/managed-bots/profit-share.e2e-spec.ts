@@ -139,4 +139,52 @@ describe('profit share: high-water mark and monthly settlement (e2e)', () => {
     expect(users).toHaveLength(40);
     await ds.query(`UPDATE managed_bot_follows SET status = 'ended', ended_at = now() WHERE managed_bot_id = $1`, [botId]);
   });
+
+  it('the truth report puts each settlement on the lead trades it was taken on, pro rata to their realised profit, to the cent: it reconciles with the performance', async () => {
+    const botId = await createManagedBot(t, admin);
+    const u = await managedSubscriber(t);
+    const f = (await follow(t, u, botId, { investment: '1000' })) as { id: string };
+    await ds.query(`UPDATE managed_bot_follows SET started_at = '2026-09-01' WHERE id = $1`, [f.id]);
+    // The fills are moved into the month they are meant for (the settled periods are October to December).
+    const dated = async (ref: string, buyAt: string, closeAt: string) => {
+      await ds.query(`UPDATE orders SET closed_at = $3 WHERE managed_bot_id = $1 AND source_ref LIKE '%' || $2 || '%'`, [botId, (await signalRow(botId, `${ref}-buy`)), buyAt]);
+      await ds.query(`UPDATE orders SET closed_at = $3 WHERE managed_bot_id = $1 AND source_ref LIKE '%' || $2 || '%'`, [botId, (await signalRow(botId, `${ref}-close`)), closeAt]);
+    };
+    // October: two gains, each on half the investment. 500 at 50,000 → 0.00999 BTC kept; at 55,000: 549.45 − 0.54945 − 500 = +48.90055.
+    await roundTrip(botId, 'oct-a', '50000', '55000', '0.5');
+    await dated('oct-a', '2026-10-03T10:00:00Z', '2026-10-04T10:00:00Z');
+    await roundTrip(botId, 'oct-b', '50000', '52000', '0.5'); // 519.48 − 0.51948 − 500 = +18.96052
+    await dated('oct-b', '2026-10-10T10:00:00Z', '2026-10-11T10:00:00Z');
+    await job.run(new Date('2026-11-05T12:00:00Z'));
+    // November: a loss. December: a recovery above the October high.
+    await roundTrip(botId, 'nov', '50000', '45000'); // −101.7991
+    await dated('nov', '2026-11-10T10:00:00Z', '2026-11-11T10:00:00Z');
+    await job.run(new Date('2026-12-05T12:00:00Z'));
+    await roundTrip(botId, 'dec', '40000', '48000'); // 1000 at 40,000, sold at 48,000: +197.6012
+    await dated('dec', '2026-12-10T10:00:00Z', '2026-12-11T10:00:00Z');
+    await job.run(new Date('2027-01-05T12:00:00Z'));
+
+    const owed = (await ledger(f.id)).map((r) => r.owed);
+    // October: 20 % of 67.86107 = 13.572214 → 13.57; November nothing; December: 20 % of the part above the October high.
+    expect(owed.slice(0, 2)).toEqual(['13.57', '0.00']);
+    const report = await t.request<{ items: Array<{ signal_id: string; profit_share: string | null }>; totals: { profit_share_paid: string } }>('GET', `/api/managed-bot/${botId}/trades`, { token: u.access_token });
+    expect([report.status, lastError(t)]).toEqual([200, '']);
+    const share = new Map(report.body.items.map((i) => [i.signal_id, i.profit_share]));
+    // October's 13.57 split over its two profitable trades, pro rata: 13.57 × 48.90055 / 67.86107 = 9.7785… → 9.77; the rest 3.80 on the last.
+    expect(share.get('oct-a-close')).toBe('9.77');
+    expect(share.get('oct-b-close')).toBe('3.80');
+    expect(share.get('nov-close')).toBe('0.00');
+    expect(share.get('dec-close')).toBe(owed[2]);
+    expect(share.get('oct-a-buy')).toBe('0.00');
+    const sum = report.body.items.reduce((s, i) => s.plus(i.profit_share ?? 0), new Decimal(0)).toFixed(2);
+    const perf = await t.request<Array<{ managed_bot_id: string; profit_share_paid: string }>>('GET', '/api/managed-bot/performance', { token: u.access_token });
+    const paid = perf.body.find((p) => p.managed_bot_id === botId)!.profit_share_paid;
+    expect(sum).toBe(paid);
+    expect(report.body.totals.profit_share_paid).toBe(paid);
+    expect(paid).toBe(owed.reduce((s, o) => s.plus(o), new Decimal(0)).toFixed(2));
+    await t.request('POST', `/api/managed-bot/${botId}/unsubscribe`, { token: u.access_token, body: {} });
+  });
+
+  const signalRow = async (botId: string, signalId: string): Promise<string> =>
+    ((await ds.query(`SELECT id FROM managed_bot_signals WHERE managed_bot_id = $1 AND signal_id = $2`, [botId, signalId])) as Array<{ id: string }>)[0].id;
 });

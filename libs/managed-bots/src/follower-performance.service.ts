@@ -32,8 +32,13 @@ export class FollowerPerformanceService {
   ) {}
 
   /** The engine's figures per follow (its own mode), keyed by follow id. */
-  async figures(follows: readonly FollowKey[], m: EntityManager | DataSource = this.ds, dailyFrom?: string): Promise<Map<string, PerformanceFigures | undefined>> {
-    const query = { follows: follows.map((f) => ({ userId: f.user_id, managedBotId: f.managed_bot_id })), dailyFrom };
+  async figures(
+    follows: readonly FollowKey[],
+    m: EntityManager | DataSource = this.ds,
+    dailyFrom?: string,
+    closingTrades = false,
+  ): Promise<Map<string, PerformanceFigures | undefined>> {
+    const query = { follows: follows.map((f) => ({ userId: f.user_id, managedBotId: f.managed_bot_id })), dailyFrom, closingTrades };
     const rows = follows.length === 0 ? [] : await this.engine.compute(query, m);
     const byKey = new Map(rows.map((r) => [`${r.group}|${r.mode}`, r]));
     return new Map(follows.map((f) => [f.id, byKey.get(`${followBookKey(f.user_id, f.managed_bot_id)}|${f.mode}`)]));

@@ -2,12 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig, Decimal } from '@torgovo/core';
+import type { ClosingTrade } from '@torgovo/trading';
 import { ProfitShareSettlementResponse, toSettlementResponse } from './dto/follow.dto';
 import { FollowerPerformanceResponse, FollowerTradeResponse, FollowerTradesResponse, MonthlyReturn } from './dto/performance.dto';
 import { ManagedBotFollow } from './entities/managed-bot-follow.entity';
 import { ManagedBotErrors } from './errors';
 import { FollowerPerformanceService } from './follower-performance.service';
-import { owedAt } from './profit-share';
+import { allocateProfitShare, owedAt } from './profit-share';
 
 type LedgerRow = ProfitShareSettlementResponse & { follow_id: string; investment: string; net_pnl: string };
 
@@ -43,21 +44,22 @@ export class FollowerReportsService {
     const rows = (await this.ds.query(
       `SELECT s.signal_id, s.action, s.symbol, s.created_at AS signal_at, s.price::text AS lead_price,
               o.id AS order_id, o.status, o.side, o.average::text AS fill_price, o.filled::text, o.cost::text, o.fee::text, o.fee_currency,
-              o.reason, (extract(epoch FROM (o.closed_at - s.created_at)) * 1000)::bigint AS delay_ms
+              o.reason, o.closed_at, (extract(epoch FROM (o.closed_at - s.created_at)) * 1000)::bigint AS delay_ms
          FROM managed_bot_signals s
          LEFT JOIN orders o ON o.source = 'managed' AND o.source_ref = 'sig:' || s.id::text || ':' || $2::text
         WHERE s.managed_bot_id = $1 AND s.created_at >= $3 AND ($4::timestamptz IS NULL OR s.created_at <= $4)
         ORDER BY s.created_at DESC LIMIT 500`,
       [managedBotId, follow.id, follow.started_at, follow.ended_at],
     )) as Array<Record<string, string | null>>;
-    const items = rows.map((r) => this.toTrade(r));
     const ledger = await this.ledger([follow.id]);
+    const figures = (await this.performance.figures([follow], this.ds, undefined, true)).get(follow.id);
+    const shares = this.profitShares(rows, ledger, figures?.closing_trades ?? []);
+    const items = rows.map((r) => this.toTrade(r, shares));
     const [totals] = (await this.ds.query(
       `SELECT count(*)::int AS fills, coalesce(sum(o.filled * o.average), 0)::text AS volume
          FROM orders o WHERE o.user_id = $1 AND o.managed_bot_id = $2 AND o.filled > 0 AND o.created_at >= $3`,
       [userId, managedBotId, follow.started_at],
     )) as Array<{ fills: number; volume: string }>;
-    const figures = (await this.performance.figures([follow])).get(follow.id);
     const fresh = await this.ds.getRepository(ManagedBotFollow).findOneByOrFail({ id: follow.id });
     return {
       managed_bot_id: managedBotId,
@@ -74,7 +76,27 @@ export class FollowerReportsService {
     };
   }
 
-  private toTrade(r: Record<string, string | null>): FollowerTradeResponse {
+  /**
+   * Each settlement's charge over the lead trades it was taken on (profit-share.ts,
+   * allocateProfitShare): the trades of this follow (its signal orders) that realised a profit in the
+   * settled period, pro rata, to the cent; an unrealised gain on the period's last filled order.
+   */
+  private profitShares(rows: Array<Record<string, string | null>>, ledger: LedgerRow[], closing: ClosingTrade[]): Map<string, Decimal> {
+    const filled = rows
+      .filter((r) => r.order_id !== null && r.closed_at !== null && r.filled !== null && new Decimal(r.filled).gt(0))
+      .map((r) => ({ order_id: r.order_id!, closed_at: new Date(r.closed_at as unknown as Date) }))
+      .sort((a, b) => a.closed_at.getTime() - b.closed_at.getTime());
+    const mine = new Set(filled.map((f) => f.order_id));
+    const trades = closing.filter((c) => mine.has(c.order_id)).map((c) => ({ order_id: c.order_id, closed_at: new Date(c.closed_at), pnl: c.pnl }));
+    const lastFilled = (end: Date) => filled.filter((f) => f.closed_at < end).at(-1)?.order_id ?? null;
+    return allocateProfitShare(
+      ledger.map((l) => ({ period_start: new Date(l.period_start), period_end: new Date(l.period_end), owed: l.owed })),
+      trades,
+      lastFilled,
+    );
+  }
+
+  private toTrade(r: Record<string, string | null>, shares: Map<string, Decimal>): FollowerTradeResponse {
     const lead = r.lead_price !== null ? new Decimal(r.lead_price) : null;
     const fill = r.fill_price !== null && r.filled !== null && new Decimal(r.filled).gt(0) ? new Decimal(r.fill_price) : null;
     let slippage: string | null = null;
@@ -99,7 +121,7 @@ export class FollowerReportsService {
       delay_ms: fill && r.delay_ms !== null ? Number(r.delay_ms) : null,
       fee: r.fee !== null ? new Decimal(r.fee).toFixed() : null,
       fee_currency: r.fee_currency,
-      profit_share: null,
+      profit_share: fill && r.order_id ? (shares.get(r.order_id) ?? new Decimal(0)).toFixed(2) : null,
       skipped_reason: skipped,
     };
   }

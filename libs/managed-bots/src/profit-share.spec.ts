@@ -1,5 +1,5 @@
 import { Decimal } from '@torgovo/core';
-import { markAfterInvestmentChange, markAfterSettlement, owedAt } from './profit-share';
+import { allocateProfitShare, markAfterInvestmentChange, markAfterSettlement, owedAt } from './profit-share';
 
 describe('the high-water mark', () => {
   it('charges a gain once: a gain, a loss, a recovery above the previous high (the documented example)', () => {
@@ -29,5 +29,32 @@ describe('the high-water mark', () => {
   it('rounds the charge to the cent, half up', () => {
     expect(owedAt('10000.0149', 10000, 20).toFixed()).toBe('0');
     expect(owedAt('10000.025', 10000, 20).toFixed()).toBe('0.01');
+  });
+});
+
+describe('allocating a settlement to the lead trades', () => {
+  const d = (s: string) => new Date(s);
+  const nov = { period_start: d('2026-10-31T19:00:00Z'), period_end: d('2026-11-30T19:00:00Z') };
+
+  it('pro rata of the profit each trade realised in the period, to the cent, the remainder on the last: the parts sum to the settlement', () => {
+    const trades = [
+      { order_id: 'a', closed_at: d('2026-11-02T10:00:00Z'), pnl: '100' },
+      { order_id: 'b', closed_at: d('2026-11-05T10:00:00Z'), pnl: '-40' },
+      { order_id: 'c', closed_at: d('2026-11-07T10:00:00Z'), pnl: '200' },
+      { order_id: 'e', closed_at: d('2026-11-09T10:00:00Z'), pnl: '33.333' },
+      // Outside the period: not this settlement's.
+      { order_id: 'z', closed_at: d('2026-12-01T10:00:00Z'), pnl: '500' },
+    ];
+    const shares = allocateProfitShare([{ ...nov, owed: '58.67' }], trades, () => null);
+    // 58.67 × 100 / 333.333 = 17.6010… → 17.60; × 200 / 333.333 = 35.2020… → 35.20; the rest 5.87.
+    expect(Object.fromEntries([...shares].map(([k, v]) => [k, v.toFixed(2)]))).toEqual({ a: '17.60', c: '35.20', e: '5.87' });
+    expect([...shares.values()].reduce((s, v) => s.plus(v), new Decimal(0)).toFixed(2)).toBe('58.67');
+  });
+
+  it('a gain that is only unrealised goes to the last filled order before the period end; nothing owed, nothing allocated', () => {
+    const shares = allocateProfitShare([{ ...nov, owed: '12.34' }, { period_start: nov.period_end, period_end: d('2026-12-31T19:00:00Z'), owed: '0' }], [], (end) =>
+      end.getTime() === nov.period_end.getTime() ? 'buy-1' : 'other',
+    );
+    expect([...shares].map(([k, v]) => [k, v.toFixed(2)])).toEqual([['buy-1', '12.34']]);
   });
 });

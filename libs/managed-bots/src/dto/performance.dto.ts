@@ -60,7 +60,13 @@ export class FollowerTradeResponse {
   delay_ms: number | null;
   fee: string | null;
   fee_currency: string | null;
-  /** Profit share is charged per settlement, not per trade: see `settlements`; null here. */
+  /**
+   * The part of the settlements' profit share taken on this trade (USD, to the cent): each settlement
+   * is split over the follow's trades that realised a profit in its period, pro rata to that profit,
+   * rounded down to the cent with the remainder on the period's last such trade; a gain that was only
+   * unrealised is put on the period's last filled order. Σ over the items = Σ of `settlements`' owed
+   * (= profit_share_paid of GET /managed-bot/performance). "0.00" for a fill with none; null when not filled.
+   */
   profit_share: string | null;
   /** Why no fill: the order's reason (slippage_exceeded, follow_ended, …), or not_copied when no order was written. */
   skipped_reason: string | null;

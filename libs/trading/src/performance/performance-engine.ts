@@ -53,6 +53,16 @@ export interface PerformanceQuery {
   dailyTo?: string;
   /** IANA zone of the day boundaries (default APP_TIMEZONE). */
   timezone?: string;
+  /** Also list each trade (closing fill) with its realised PnL in `closing_trades` (default: not listed). */
+  closingTrades?: boolean;
+}
+
+/** One trade: the closing fill (its order) and the PnL it realised (fees included). */
+export interface ClosingTrade {
+  order_id: string;
+  symbol: string;
+  closed_at: string;
+  pnl: string;
 }
 
 export interface PositionFigures {
@@ -104,10 +114,12 @@ export interface PerformanceFigures {
   /** One per book and symbol ever traded, flat ones included (amount 0). */
   positions: PositionFigures[];
   daily: DailyFigures[];
+  /** Only when the query asked for closingTrades: every trade in time order. */
+  closing_trades?: ClosingTrade[];
 }
 
 /** What the statement returns: the figures before win_rate (computed here) and decimal normalisation. */
-type Row = Omit<PerformanceFigures, 'win_rate'>;
+type Row = Omit<PerformanceFigures, 'win_rate' | 'closing_trades'> & { closing_trades: ClosingTrade[] | null };
 
 export function followBookKey(userId: string, managedBotId: string): string {
   return `${userId}:${managedBotId}`;
@@ -165,6 +177,7 @@ function toFigures(r: Row): PerformanceFigures {
       unrealised_pnl: toDecimalString(p.unrealised_pnl),
     })),
     daily: r.daily.map((d) => ({ day: d.day, realised_pnl: toDecimalString(d.realised_pnl), volume: toDecimalString(d.volume) })),
+    ...(r.closing_trades ? { closing_trades: r.closing_trades.map((c) => ({ ...c, pnl: toDecimalString(c.pnl) })) } : {}),
   };
 }
 
@@ -201,6 +214,7 @@ export class PerformanceEngine {
       modes: query.modes ? param(query.modes) : null,
       dailyFrom: query.dailyFrom ? param(query.dailyFrom) : null,
       dailyTo: query.dailyTo ? param(query.dailyTo) : null,
+      closingTrades: query.closingTrades === true,
     });
     const rows = (await m.query(sql, params)) as Row[];
     return rows.map(toFigures);

@@ -46,6 +46,8 @@ export interface PerformanceSqlSource {
   /** Parameter placeholders of the first and last day of `daily` (date), or null for all days. */
   dailyFrom: string | null;
   dailyTo: string | null;
+  /** Also list every trade (closing fill) with its PnL: `closing_trades` (default off). */
+  closingTrades?: boolean;
 }
 
 /** The book an order belongs to: its bot, or (user, managed bot) for a follower's orders. */
@@ -119,7 +121,7 @@ WITH src AS (
     FROM segs WHERE bg > 0 AND sg > 0 AND q > 0
 ), trades AS (
   -- closing_n numbers the fills of a book: with the book it is the closing fill.
-  SELECT min(grp) AS grp, mode, min(closing_id::text)::uuid AS closing_id, min(closing_at) AS closing_at, closing_n, sum(pnl) AS pnl
+  SELECT min(grp) AS grp, mode, symbol, min(closing_id::text)::uuid AS closing_id, min(closing_at) AS closing_at, closing_n, sum(pnl) AS pnl
     FROM pairs GROUP BY ${key}, closing_n
 ), curve AS (
   SELECT grp, mode, cum, greatest(0, max(cum) OVER (PARTITION BY grp, mode ORDER BY closing_at, closing_n, closing_id ROWS UNBOUNDED PRECEDING)) AS peak
@@ -162,6 +164,10 @@ WITH src AS (
            'unrealised_pnl', round(coalesce(amount * (last_price - average_entry), 0), ${S})::text
          ) ORDER BY book, symbol) AS positions
     FROM positions GROUP BY grp, mode
+), g_closing AS (
+  SELECT grp, mode, ${p.closingTrades ? `jsonb_agg(jsonb_build_object(
+           'order_id', closing_id, 'symbol', symbol, 'closed_at', closing_at, 'pnl', round(pnl, ${S})::text) ORDER BY closing_at, closing_n, closing_id)` : `NULL::jsonb`} AS closing_trades
+    FROM trades ${p.closingTrades ? '' : 'WHERE false'} GROUP BY grp, mode
 ), g_days AS (
   SELECT grp, mode, jsonb_agg(jsonb_build_object(
            'day', to_char(day, 'YYYY-MM-DD'),
@@ -176,11 +182,13 @@ SELECT f.grp AS "group", f.mode, CASE WHEN f.quotes = 1 THEN f.quote END AS quot
        round(coalesce(t.gross_profit, 0), ${S})::text AS gross_profit, round(coalesce(t.gross_loss, 0), ${S})::text AS gross_loss,
        round(coalesce(d.max_drawdown, 0), ${S})::text AS max_drawdown,
        coalesce(p.unrealised, 0)::text AS unrealised_pnl,
-       coalesce(p.positions, '[]'::jsonb) AS positions, coalesce(y.daily, '[]'::jsonb) AS daily
+       coalesce(p.positions, '[]'::jsonb) AS positions, coalesce(y.daily, '[]'::jsonb) AS daily,
+       ${p.closingTrades ? `coalesce(c.closing_trades, '[]'::jsonb)` : 'NULL::jsonb'} AS closing_trades
   FROM g_fills f
   LEFT JOIN g_trades t ON t.grp = f.grp AND t.mode = f.mode
   LEFT JOIN g_dd d ON d.grp = f.grp AND d.mode = f.mode
   LEFT JOIN g_pos p ON p.grp = f.grp AND p.mode = f.mode
   LEFT JOIN g_days y ON y.grp = f.grp AND y.mode = f.mode
+  LEFT JOIN g_closing c ON c.grp = f.grp AND c.mode = f.mode
  ORDER BY f.grp, f.mode`;
 }
