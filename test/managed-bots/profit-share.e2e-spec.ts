@@ -112,34 +112,6 @@ describe('profit share: high-water mark and monthly settlement (e2e)', () => {
     await t.request('POST', `/api/managed-bot/${botId}/unsubscribe`, { token: u.access_token, body: {} });
   });
 
-  it('two workers (and the api\'s own job) settling the same month at once: one ledger row, one payment and one raise of the mark per follower', async () => {
-    const botId = await createManagedBot(t, admin, { min_investment: '10' });
-    const users = await seedFollowers(ds, botId, 40, { investment: '100', tag: 'race' });
-    await ds.query(`UPDATE managed_bot_follows SET started_at = '2026-08-01' WHERE managed_bot_id = $1`, [botId]);
-    await roundTrip(botId, 'sep', '50000', '55000'); // each: 100 → +9.78011
-    const other = await bootManagedWorker(t.db.url);
-    const third = await bootManagedWorker(t.db.url);
-    try {
-      const at = new Date('2026-10-03T12:00:00Z');
-      await Promise.all([job.run(at), other.job.run(at), third.job.run(at), other.job.run(at)]);
-    } finally {
-      await other.close();
-      await third.close();
-    }
-    const [counts] = (await ds.query(
-      `SELECT count(*)::int AS settlements, count(DISTINCT follow_id)::int AS follows,
-              (SELECT count(*)::int FROM payments WHERE managed_bot_id = $1) AS payments,
-              (SELECT array_agg(DISTINCT high_water_mark::text) FROM managed_bot_follows WHERE managed_bot_id = $1) AS marks
-         FROM managed_profit_share_settlements WHERE managed_bot_id = $1`,
-      [botId],
-    )) as Array<{ settlements: number; follows: number; payments: number; marks: string[] }>;
-    expect(counts).toEqual({ settlements: 40, follows: 40, payments: 40, marks: ['109.780110000000000000'] });
-    const amounts = (await ds.query(`SELECT DISTINCT amount_usd::text FROM payments WHERE managed_bot_id = $1`, [botId])) as Array<{ amount_usd: string }>;
-    expect(amounts).toEqual([{ amount_usd: '1.96' }]);
-    expect(users).toHaveLength(40);
-    await ds.query(`UPDATE managed_bot_follows SET status = 'ended', ended_at = now() WHERE managed_bot_id = $1`, [botId]);
-  });
-
   it('the truth report puts each settlement on the lead trades it was taken on, pro rata to their realised profit, to the cent: it reconciles with the performance', async () => {
     const botId = await createManagedBot(t, admin);
     const u = await managedSubscriber(t);
@@ -183,6 +155,34 @@ describe('profit share: high-water mark and monthly settlement (e2e)', () => {
     expect(report.body.totals.profit_share_paid).toBe(paid);
     expect(paid).toBe(owed.reduce((s, o) => s.plus(o), new Decimal(0)).toFixed(2));
     await t.request('POST', `/api/managed-bot/${botId}/unsubscribe`, { token: u.access_token, body: {} });
+  });
+
+  it('two workers (and the api\'s own job) settling the same month at once: one ledger row, one payment and one raise of the mark per follower', async () => {
+    const botId = await createManagedBot(t, admin, { min_investment: '10' });
+    const users = await seedFollowers(ds, botId, 40, { investment: '100', tag: 'race' });
+    await ds.query(`UPDATE managed_bot_follows SET started_at = '2026-08-01' WHERE managed_bot_id = $1`, [botId]);
+    await roundTrip(botId, 'sep', '50000', '55000'); // each: 100 → +9.78011
+    const other = await bootManagedWorker(t.db.url);
+    const third = await bootManagedWorker(t.db.url);
+    try {
+      const at = new Date('2026-10-03T12:00:00Z');
+      await Promise.all([job.run(at), other.job.run(at), third.job.run(at), other.job.run(at)]);
+    } finally {
+      await other.close();
+      await third.close();
+    }
+    const [counts] = (await ds.query(
+      `SELECT count(*)::int AS settlements, count(DISTINCT follow_id)::int AS follows,
+              (SELECT count(*)::int FROM payments WHERE managed_bot_id = $1) AS payments,
+              (SELECT array_agg(DISTINCT high_water_mark::text) FROM managed_bot_follows WHERE managed_bot_id = $1) AS marks
+         FROM managed_profit_share_settlements WHERE managed_bot_id = $1`,
+      [botId],
+    )) as Array<{ settlements: number; follows: number; payments: number; marks: string[] }>;
+    expect(counts).toEqual({ settlements: 40, follows: 40, payments: 40, marks: ['109.780110000000000000'] });
+    const amounts = (await ds.query(`SELECT DISTINCT amount_usd::text FROM payments WHERE managed_bot_id = $1`, [botId])) as Array<{ amount_usd: string }>;
+    expect(amounts).toEqual([{ amount_usd: '1.96' }]);
+    expect(users).toHaveLength(40);
+    await ds.query(`UPDATE managed_bot_follows SET status = 'ended', ended_at = now() WHERE managed_bot_id = $1`, [botId]);
   });
 
   const signalRow = async (botId: string, signalId: string): Promise<string> =>

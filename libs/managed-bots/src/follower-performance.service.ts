@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Decimal } from '@torgovo/core';
 import { followBookKey, PerformanceEngine, PerformanceFigures } from '@torgovo/trading';
+import { bookKeyOf, FollowBooks } from './follow-books';
 
 interface FollowKey {
   id: string;
@@ -18,9 +19,9 @@ export function bookTotals(f: PerformanceFigures | undefined): { net: Decimal; p
 }
 
 /**
- * The followers' performance snapshot on managed_bot_follows, from the FIFO performance engine
- * (libs/trading/src/performance; book = (user, managed bot)): two statements for any number of
- * follows — the engine's one statement over all their orders, then one UPDATE from arrays.
+ * The followers' performance snapshot on managed_bot_follows, from the FIFO performance engine's
+ * rules (libs/trading/src/performance; book = (user, managed bot)), carried forward per book
+ * (FollowBooks) so a recompute reads only new fills; then one UPDATE from arrays.
  * net_pnl = realised + unrealised (marked to the book's last fill) minus what the book had when the
  * follow started; current_balance = investment + net_pnl.
  */
@@ -29,6 +30,7 @@ export class FollowerPerformanceService {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly engine: PerformanceEngine,
+    private readonly books: FollowBooks,
   ) {}
 
   /** The engine's figures per follow (its own mode), keyed by follow id. */
@@ -48,7 +50,9 @@ export class FollowerPerformanceService {
    * `followIds` null: every active follow whose book changed — a fill recorded since its last
    * calculation (with a margin for fills committed just after it began), never calculated, or not
    * for a day (the 30-day window moves) — the other books' figures are still what they were.
-   * Returns how many follows were updated.
+   * Incremental (FollowBooks): each book's FIFO state is carried forward, so this reads only the
+   * fills since the book's horizon; the figures are the full engine's. Then one UPDATE from arrays,
+   * the open positions valued in SQL as the engine values them. Returns how many follows were updated.
    */
   async recompute(followIds: readonly string[] | null = null, m: EntityManager | DataSource = this.ds): Promise<number> {
     const follows = (await m.query(
@@ -58,38 +62,56 @@ export class FollowerPerformanceService {
             WHERE f.status = 'active'
               AND (f.last_calculated IS NULL OR f.last_calculated < now() - interval '1 day'
                    OR EXISTS (SELECT 1 FROM orders o
-                               WHERE o.managed_bot_id = f.managed_bot_id AND o.user_id = f.user_id
-                                 AND o.filled > 0 AND o.updated_at > f.last_calculated - interval '5 minutes'))`,
+                               WHERE o.managed_bot_id = f.managed_bot_id AND o.user_id = f.user_id AND o.bot_id IS NULL AND o.filled > 0
+                                 AND coalesce(o.closed_at, o.updated_at) > f.last_calculated - ${this.books.marginSql}))`,
       followIds === null ? [] : [followIds],
     )) as FollowKey[];
     if (follows.length === 0) return 0;
-    // daily: only the last 30 days (the FIFO still runs over all history), for realised_30d.
+    // realised_30d: the days of the last 30 (in APP_TIMEZONE, as the engine's daily).
     const since = new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10);
-    const figures = await this.figures(follows, m, since);
+    const figures = await this.books.figures(m, follows, since);
     const ids: string[] = [];
-    const cols: Record<'net' | 'profit' | 'loss' | 'dd' | 'r30', Array<string | null>> = { net: [], profit: [], loss: [], dd: [], r30: [] };
+    const cols: Record<'realised' | 'profit' | 'loss' | 'dd' | 'r30', Array<string | null>> = { realised: [], profit: [], loss: [], dd: [], r30: [] };
     const counts: Record<'trades' | 'wins', number[]> = { trades: [], wins: [] };
+    const pos: Record<'id' | 'amount' | 'num' | 'den' | 'px', string[]> = { id: [], amount: [], num: [], den: [], px: [] };
     for (const f of follows) {
-      const fig = figures.get(f.id);
-      const t = bookTotals(fig);
+      const fig = figures.get(bookKeyOf(f))!;
       ids.push(f.id);
-      cols.net.push(t.net.toFixed());
-      cols.profit.push(t.profit.toFixed());
-      cols.loss.push(t.loss.toFixed());
-      cols.dd.push(fig?.max_drawdown ?? null);
-      cols.r30.push((fig?.daily ?? []).reduce((sum, d) => sum.plus(d.realised_pnl), new Decimal(0)).toFixed());
-      counts.trades.push(fig?.trades ?? 0);
-      counts.wins.push(fig?.wins ?? 0);
+      cols.realised.push(fig.realised_pnl);
+      cols.profit.push(fig.gross_profit);
+      cols.loss.push(fig.gross_loss);
+      // As from the engine: no drawdown figure for a book without a fill.
+      cols.dd.push(fig.fills > 0 ? fig.max_drawdown : null);
+      cols.r30.push(fig.realised_since);
+      counts.trades.push(fig.trades);
+      counts.wins.push(fig.wins);
+      for (const p of fig.positions) {
+        pos.id.push(f.id);
+        pos.amount.push(p.amount);
+        pos.num.push(p.num);
+        pos.den.push(p.den);
+        pos.px.push(p.last_px);
+      }
     }
     const [, n] = (await m.query(
-      `UPDATE managed_bot_follows t
+      `WITH pos AS (
+         -- The engine's unrealised PnL: amount × (last price − Σ cost / Σ quantity), per position rounded to 18.
+         SELECT id, sum(round(coalesce(amount * (px - num / nullif(den, 0)), 0), 18)) AS unrealised
+           FROM unnest($9::uuid[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[]) AS p(id, amount, num, den, px)
+          GROUP BY id
+       ), v AS (
+         SELECT v.*, v.realised + coalesce(pos.unrealised, 0) AS net
+           FROM unnest($1::uuid[], $2::numeric[], $3::numeric[], $4::numeric[], $5::numeric[], $6::int[], $7::int[], $8::numeric[])
+                AS v(id, realised, profit, loss, dd, trades, wins, r30)
+           LEFT JOIN pos ON pos.id = v.id
+       )
+       UPDATE managed_bot_follows t
           SET net_pnl = v.net - t.pnl_base, total_profit = v.profit - t.profit_base, total_loss = v.loss - t.loss_base,
               current_balance = t.investment + v.net - t.pnl_base, trades = v.trades, wins = v.wins, max_drawdown = v.dd,
               realised_30d = v.r30, last_calculated = now()
-         FROM unnest($1::uuid[], $2::numeric[], $3::numeric[], $4::numeric[], $5::numeric[], $6::int[], $7::int[], $8::numeric[])
-              AS v(id, net, profit, loss, dd, trades, wins, r30)
+         FROM v
         WHERE t.id = v.id`,
-      [ids, cols.net, cols.profit, cols.loss, cols.dd, counts.trades, counts.wins, cols.r30],
+      [ids, cols.realised, cols.profit, cols.loss, cols.dd, counts.trades, counts.wins, cols.r30, pos.id, pos.amount, pos.num, pos.den, pos.px],
     )) as [unknown, number];
     return n;
   }

@@ -11,3 +11,4 @@ export * from './follow-order-refs';
 export * from './profit-share';
 export * from './entities/managed-bot.entity';
 export * from './entities/managed-bot-follow.entity';
+export * from './follow-books';

@@ -60,3 +60,4 @@ export * from './manager/order-control.module';
 export * from './manager/order-cancels';
 export * from './manager/order-watchdog';
 export * from './orders/stats/order-latency';
+export * from './performance/fifo-fold';

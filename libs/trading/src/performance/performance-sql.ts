@@ -64,36 +64,52 @@ export const GROUP_EXPRESSIONS = {
   quote: `split_part(o.symbol, '/', 2)`,
 } as const;
 
+/** The orders that count as fills (ANDed with the caller's selection). */
+export const COUNTED_FILL_SQL = `${IN_A_BOOK_SQL} AND o.filled > 0 AND o.side IS NOT NULL AND (o.average IS NOT NULL OR o.cost IS NOT NULL)`;
+
+/** A fill's own columns, from orders `o` (see the rules at the top): price, fee, currencies, its time `at`. */
+export const FILL_COLUMNS_SQL = `o.id, o.mode, o.symbol, o.side, o.filled AS f,
+         coalesce(o.average, o.cost / o.filled) AS px, coalesce(o.fee, 0) AS fee, o.fee_currency,
+         split_part(o.symbol, '/', 1) AS base, split_part(o.symbol, '/', 2) AS quote,
+         coalesce(o.closed_at, o.updated_at) AS at, o.created_at`;
+
+/**
+ * What a fill is worth, from FILL_COLUMNS_SQL's columns: its notional, its fee in quote, the lot it
+ * adds or the quantity it gives (`qty`), and what that lot cost or the sale brought (`value`).
+ */
+export const FILL_VALUES_SQL = `f * px AS notional,
+         CASE WHEN fee_currency = quote THEN fee WHEN fee_currency = base THEN fee * px ELSE 0 END AS fee_q,
+         CASE WHEN side = 'buy' THEN f - CASE WHEN fee_currency = base THEN fee ELSE 0 END ELSE f END AS qty,
+         CASE WHEN side = 'buy' THEN f * px + CASE WHEN fee_currency = quote THEN fee ELSE 0 END
+              ELSE f * px - CASE WHEN fee_currency = quote THEN fee WHEN fee_currency = base THEN fee * px ELSE 0 END END AS value`;
+
+/**
+ * Cost (or proceeds) per unit of a lot (qty > 0), cut at 30 decimals: far below the 18 shown, and it
+ * keeps every product after it short (numeric division would otherwise carry 40+ digits through each
+ * window). An incremental fold of the same fills (libs/managed-bots) reads it from here to stay exact.
+ */
+export const UNIT_SQL = `round(value / qty, 30)`;
+
 const S = 18; // output scale: numeric(36,18) like every money column
 
 export function performanceSql(p: PerformanceSqlSource): string {
   const key = 'book, mode, symbol';
   return `
 WITH src AS (
-  SELECT ${BOOK_SQL} AS book, ${p.group} AS grp, o.id, o.mode, o.symbol, o.side, o.filled AS f,
-         coalesce(o.average, o.cost / o.filled) AS px, coalesce(o.fee, 0) AS fee, o.fee_currency,
-         split_part(o.symbol, '/', 1) AS base, split_part(o.symbol, '/', 2) AS quote,
-         coalesce(o.closed_at, o.updated_at) AS at, o.created_at
+  SELECT ${BOOK_SQL} AS book, ${p.group} AS grp, ${FILL_COLUMNS_SQL}
     FROM orders o
-   WHERE (${p.where}) AND ${IN_A_BOOK_SQL} AND o.filled > 0 AND o.side IS NOT NULL
-     AND (o.average IS NOT NULL OR o.cost IS NOT NULL)
+   WHERE (${p.where}) AND ${COUNTED_FILL_SQL}
      ${p.modes ? `AND o.mode = ANY(${p.modes}::varchar[])` : ''}
 ), fills AS (
-  SELECT s.*, f * px AS notional,
-         CASE WHEN fee_currency = quote THEN fee WHEN fee_currency = base THEN fee * px ELSE 0 END AS fee_q,
-         CASE WHEN side = 'buy' THEN f - CASE WHEN fee_currency = base THEN fee ELSE 0 END ELSE f END AS qty,
+  SELECT s.*, ${FILL_VALUES_SQL},
          row_number() OVER (PARTITION BY ${key} ORDER BY at, created_at, id) AS n
     FROM src s
 ), legs AS (
-  -- Cost (or proceeds) per unit, cut at 30 decimals: far below the 18 shown, and it keeps every
-  -- product after it short (numeric division would otherwise carry 40+ digits through each window).
-  SELECT l.*, round(value / qty, 30) AS unit,
+  SELECT l.*, ${UNIT_SQL} AS unit,
          sum(qty) OVER (PARTITION BY ${key}, side ORDER BY n ROWS UNBOUNDED PRECEDING) AS cum_end,
          coalesce(sum(qty) FILTER (WHERE side = 'buy') OVER (PARTITION BY ${key}), 0) AS bought,
          coalesce(sum(qty) FILTER (WHERE side = 'sell') OVER (PARTITION BY ${key}), 0) AS sold
-    FROM (SELECT f.*, CASE WHEN side = 'buy' THEN notional + CASE WHEN fee_currency = quote THEN fee ELSE 0 END
-                           ELSE notional - fee_q END AS value
-            FROM fills f WHERE qty > 0) l
+    FROM fills l WHERE qty > 0
 ), marks AS (
   -- bg / sg: how many buys / sells end at or after this boundary (ties: that side first).
   SELECT ${key}, grp, side, cum_end AS pos, unit, id, n, at,
