@@ -2,9 +2,10 @@
 //  1. fan-out of one signal to N paper followers: time until every order row exists (one statement),
 //     then until every order is filled by the TradingManager (its own loop, as in the worker);
 //  2. the same with N live followers on the fake OKX answering every call after --latency-ms;
-//  3. performance recomputation (FIFO engine + one UPDATE) for N followers over --orders filled orders.
+//  3. performance recomputation for N followers over --orders filled orders: cold (books built), then
+//     incremental (one new fill each; then nothing new); --baseline yes: the full engine's read for comparison.
 // Run: npx ts-node -r tsconfig-paths/register bench/managed/run.ts [--followers 10000] [--live-followers 10000]
-//      [--latency-ms 50] [--orders 1000000] [--concurrency 8] [--pool 10] [--fill yes|no]
+//      [--latency-ms 50] [--orders 1000000] [--concurrency 8] [--pool 10] [--fill yes|no] [--baseline yes|no]
 // --fill no: only the fan-out statement is timed (the TradingManager is not started).
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -177,11 +178,42 @@ async function main(): Promise<void> {
     const [{ n }] = (await ds.query(`SELECT count(*)::int AS n FROM orders WHERE managed_bot_id = $1`, [paperBot])) as Array<{ n: number }>;
     log(`seeded ${n} filled orders (${perBook} per follower) in ${((Date.now() - t) / 1000).toFixed(0)} s`);
     const perf = app.get(FollowerPerformanceService);
-    for (let run = 1; run <= 3; run += 1) {
+    const timed = async (label: string) => {
+      const loadBefore = load();
+      const t0 = Date.now();
+      const updated = await perf.recompute(null);
+      log(`recompute ${label}: ${updated} followers in ${((Date.now() - t0) / 1000).toFixed(2)} s (load before ${loadBefore})`);
+    };
+    // Cold: no book carried forward yet (the first recompute after deploying this, or a new APP_TIMEZONE): reads all of them once.
+    await timed(`cold (every book built from its ${perBook} fills, ${n} in all)`);
+    // Steady state: one new fill per follower since, the job's tick (only changed books; each reads its fills since its horizon).
+    await ds.query(
+      `INSERT INTO orders (user_id, managed_bot_id, source, source_ref, mode, exchange, symbol, side, type, amount, price, status, filled, average, cost, fee, fee_currency, client_order_id, created_at, closed_at)
+       SELECT f.user_id, $1, 'managed', 'bench-new:' || f.user_id, 'paper', 'paper', 'BTC/USDT', 'buy', 'market', 0.001, 50000, 'filled', 0.001, 50000, 50, 0.000001, 'BTC',
+              'n' || substr(md5(f.user_id::text), 1, 31), now(), now()
+         FROM managed_bot_follows f WHERE f.managed_bot_id = $1`,
+      [paperBot],
+    );
+    await timed('incremental (one new fill per follower)');
+    await timed('incremental (nothing new since)');
+    const [{ reads }] = (await ds.query(
+      `SELECT count(*)::int AS reads FROM orders o JOIN managed_follow_books b ON b.user_id = o.user_id AND b.managed_bot_id = o.managed_bot_id AND b.mode = o.mode
+        WHERE o.managed_bot_id = $1 AND o.filled > 0 AND coalesce(o.closed_at, o.updated_at) >= b.horizon`,
+      [paperBot],
+    )) as Array<{ reads: number }>;
+    log(`fills an incremental recompute reads now (from each book's horizon): ${reads} of ${n + follows.length}`);
+    if (arg('baseline', 'no') === 'yes') {
+      // The full FIFO engine over every fill of every follower: what each recompute cost before books were carried forward.
+      const all = (await ds.query(`SELECT id, user_id, managed_bot_id, mode FROM managed_bot_follows WHERE managed_bot_id = $1`, [paperBot])) as Array<{
+        id: string;
+        user_id: string;
+        managed_bot_id: string;
+        mode: 'paper' | 'live';
+      }>;
       const loadBefore = load();
       t = Date.now();
-      const updated = await perf.recompute(null);
-      log(`recompute run ${run}: ${updated} followers over ${n} orders in ${((Date.now() - t) / 1000).toFixed(2)} s (load before ${loadBefore})`);
+      await perf.figures(all, ds);
+      log(`full engine over every fill (the previous recompute's read): ${((Date.now() - t) / 1000).toFixed(2)} s (load before ${loadBefore})`);
     }
   } finally {
     await app?.close();

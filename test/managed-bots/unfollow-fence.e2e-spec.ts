@@ -4,9 +4,8 @@ import type { TestUser } from '../custom-bots/support';
 import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
 import { createTestApp, HttpResult, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
+import { decidedThen } from '../support/decided-then';
 import { createManagedBot, follow, managedSubscriber, signal } from './support';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * "A follower's order is decided, then the follow ends (unsubscribe) or the managed bot is paused,
@@ -53,32 +52,14 @@ describe('managed followers: unsubscribe and pause wait for sends already decide
     return { u, account, botId, orderId: id };
   }
 
-  /** The next decision commits (sent_at set), then `change` is requested, then — after it had ample time to answer — the send. */
-  async function decidedThen(change: () => Promise<HttpResult>): Promise<{ res: HttpResult; answeredAt: number; answeredBeforeSend: boolean }> {
-    const original = decider.decide.bind(decider);
-    let answeredAt = 0;
-    let pending: Promise<HttpResult> | undefined;
-    let answeredBeforeSend = false;
-    jest.spyOn(decider, 'decide').mockImplementationOnce(async (...args) => {
-      const verdict = await original(...args);
-      pending = change().then((r) => {
-        answeredAt = Date.now();
-        return r;
-      });
-      await sleep(400);
-      answeredBeforeSend = answeredAt !== 0;
-      return verdict;
-    });
-    await manager.runOnce();
-    return { res: await pending!, answeredAt, answeredBeforeSend };
-  }
+  const decided = (change: () => Promise<HttpResult>) => decidedThen(decider, manager, change);
 
   const orderRow = async (id: string) =>
     ((await ds.query(`SELECT status, reason, sent_at FROM orders WHERE id = $1`, [id])) as Array<{ status: string; reason: string | null; sent_at: Date | null }>)[0];
 
   it('decided → POST /managed-bot/{id}/unsubscribe → the send: the unsubscribe answers after the order reached OKX, and nothing arrives after', async () => {
     const { u, account, botId, orderId } = await liveFollowerWithOrder('fence-unsub');
-    const { res, answeredAt, answeredBeforeSend } = await decidedThen(() => t.request('POST', `/api/managed-bot/${botId}/unsubscribe`, { token: u.access_token, body: {} }));
+    const { res, answeredAt, answeredBeforeSend } = await decided(() => t.request('POST', `/api/managed-bot/${botId}/unsubscribe`, { token: u.access_token, body: {} }));
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'ended', end_reason: 'user' });
     // Without the fence the answer went out during the pause, before the order arrived.
@@ -112,7 +93,7 @@ describe('managed followers: unsubscribe and pause wait for sends already decide
 
   it('decided → PATCH /managed-bots/{id} paused → the send: the pause answers after the order reached OKX', async () => {
     const { account, botId, orderId } = await liveFollowerWithOrder('fence-pause');
-    const { res, answeredAt, answeredBeforeSend } = await decidedThen(() =>
+    const { res, answeredAt, answeredBeforeSend } = await decided(() =>
       t.request('PATCH', `/api/managed-bots/${botId}`, { token: admin.access_token, body: { status: 'paused' } }),
     );
     expect(res.status).toBe(200);

@@ -4,8 +4,7 @@ import { generateWebhook, sendAlert, subscribe, TestUser } from '../custom-bots/
 import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
 import { createTestApp, HttpResult, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { decidedThen } from '../support/decided-then';
 
 /**
  * "An order is decided, then the user stops, then the send." The placement decision commits before
@@ -59,29 +58,7 @@ describe('a stop is answered only after sends decided before it have reached the
     return { u, account, botId, subscriptionId, alert };
   }
 
-  /**
-   * The next decision commits (the order is decided: sent_at, lease renewed), then `change` is
-   * requested, then — after the change had ample time to answer — the executor goes on to send.
-   */
-  async function decidedThen(change: () => Promise<HttpResult>): Promise<{ res: HttpResult; answeredAt: number; answeredBeforeSend: boolean }> {
-    const original = decider.decide.bind(decider);
-    let answeredAt = 0;
-    let pending: Promise<HttpResult> | undefined;
-    let answeredBeforeSend = false;
-    jest.spyOn(decider, 'decide').mockImplementationOnce(async (...args) => {
-      const verdict = await original(...args);
-      pending = change().then((r) => {
-        answeredAt = Date.now();
-        return r;
-      });
-      await sleep(400);
-      answeredBeforeSend = answeredAt !== 0;
-      return verdict;
-    });
-    await manager.runOnce();
-    const res = await pending!;
-    return { res, answeredAt, answeredBeforeSend };
-  }
+  const decided = (change: () => Promise<HttpResult>) => decidedThen(decider, manager, change);
 
   const placedOn = (a: FakeAccount) => [...a.orders.values()];
   const status = async (id: string) => ((await ds.query(`SELECT status FROM orders WHERE id = $1`, [id])) as Array<{ status: string }>)[0].status;
@@ -89,7 +66,7 @@ describe('a stop is answered only after sends decided before it have reached the
   it('decided → POST /bots/{id}/stop → the send: the stop answers after the order reached OKX, and nothing reaches it after', async () => {
     const { u, account, botId, alert } = await trader();
     const id = await alert();
-    const { res, answeredAt, answeredBeforeSend } = await decidedThen(() => t.request('POST', `/api/bots/${botId}/stop`, { token: u.access_token }));
+    const { res, answeredAt, answeredBeforeSend } = await decided(() => t.request('POST', `/api/bots/${botId}/stop`, { token: u.access_token }));
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('stopped');
     // Before the fence: answered during the pause, before the order arrived.
@@ -103,7 +80,7 @@ describe('a stop is answered only after sends decided before it have reached the
   it('decided → DELETE /bots/{id} → the send: the delete answers after the order reached OKX', async () => {
     const { u, account, botId, alert } = await trader();
     await alert();
-    const { res, answeredAt, answeredBeforeSend } = await decidedThen(() => t.request('DELETE', `/api/bots/${botId}`, { token: u.access_token }));
+    const { res, answeredAt, answeredBeforeSend } = await decided(() => t.request('DELETE', `/api/bots/${botId}`, { token: u.access_token }));
     expect(res.status).toBe(204);
     expect(answeredBeforeSend).toBe(false);
     expect(placedOn(account)).toHaveLength(1);
@@ -113,7 +90,7 @@ describe('a stop is answered only after sends decided before it have reached the
   it('decided → DELETE /users/me/exchange → the send: the disconnect answers after the order reached OKX', async () => {
     const { u, account, alert } = await trader();
     await alert();
-    const { res, answeredAt, answeredBeforeSend } = await decidedThen(() => t.request('DELETE', '/api/users/me/exchange', { token: u.access_token }));
+    const { res, answeredAt, answeredBeforeSend } = await decided(() => t.request('DELETE', '/api/users/me/exchange', { token: u.access_token }));
     expect(res.status).toBe(204);
     expect(answeredBeforeSend).toBe(false);
     expect(placedOn(account)).toHaveLength(1);
@@ -123,7 +100,7 @@ describe('a stop is answered only after sends decided before it have reached the
   it('decided → DELETE /subscriptions/{id} (cancel now: the bots stop) → the send: the cancel answers after the order reached OKX', async () => {
     const { u, account, subscriptionId, alert } = await trader();
     await alert();
-    const { res, answeredAt, answeredBeforeSend } = await decidedThen(() => t.request('DELETE', `/api/subscriptions/${subscriptionId}`, { token: u.access_token }));
+    const { res, answeredAt, answeredBeforeSend } = await decided(() => t.request('DELETE', `/api/subscriptions/${subscriptionId}`, { token: u.access_token }));
     expect(res.status).toBe(200);
     expect(answeredBeforeSend).toBe(false);
     expect(placedOn(account)).toHaveLength(1);
@@ -134,7 +111,7 @@ describe('a stop is answered only after sends decided before it have reached the
     const admin = await t.admin();
     const { u, account, alert } = await trader();
     await alert();
-    const { res, answeredAt, answeredBeforeSend } = await decidedThen(() =>
+    const { res, answeredAt, answeredBeforeSend } = await decided(() =>
       t.request('PATCH', `/api/admin/users/${u.id}`, { token: admin.access_token, body: { is_active: false } }),
     );
     expect(res.status).toBe(200);
