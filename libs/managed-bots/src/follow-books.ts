@@ -119,7 +119,8 @@ export class FollowBooks {
       const old = prior?.horizon ?? null;
       // A horizon only moves forward (a clock step back or a fill older than the margin would otherwise be folded twice).
       const horizon = old !== null && old > e.next ? old : e.next;
-      if (e.settled.length > 0 || !prior || horizon.getTime() !== old?.getTime()) writes.push({ book: b, horizon, state: book.state(keepDaysFrom(since)) });
+      // Written when it folded something (or is new): a book with nothing to fold keeps its state and horizon, both still true.
+      if (e.settled.length > 0 || !prior) writes.push({ book: b, horizon, state: book.state(keepDaysFrom(since)) });
       out.set(k, book.fold(e.open).figures(since));
     }
     if (writes.length > 0) {
