@@ -1,3 +1,4 @@
+import { ManagedBotsJob } from '@torgovo/managed-bots';
 import { PlacementDecider, TradingManager } from '@torgovo/trading';
 import { DataSource } from 'typeorm';
 import type { TestUser } from '../custom-bots/support';
@@ -103,5 +104,21 @@ describe('managed followers: unsubscribe and pause wait for sends already decide
     expect(placed).toHaveLength(1);
     expect(answeredAt).toBeGreaterThanOrEqual(placed[0].cTime);
     expect((await orderRow(orderId)).status).toBe('filled');
+  });
+
+  it('decided → the portfolio stop-loss ends the follow (the job) → the send: the job goes on only after the order reached OKX', async () => {
+    const { u, account, orderId } = await liveFollowerWithOrder('fence-stop-loss');
+    // The follow's equity reads 500 of 1,000 at the next recompute (as if the book had lost 500): below its 90 % stop.
+    await ds.query(`UPDATE managed_bot_follows SET stop_loss_pct = 90, pnl_base = 500 WHERE user_id = $1`, [u.id]);
+    const job = t.app.get(ManagedBotsJob);
+    const { res, answeredAt, answeredBeforeSend } = await decidedThen(decider, manager, () => job.run(new Date()));
+    expect(res.stopped).toBe(1);
+    expect(answeredBeforeSend).toBe(false);
+    const placed = [...account.orders.values()];
+    expect(placed).toHaveLength(1);
+    expect(answeredAt).toBeGreaterThanOrEqual(placed[0].cTime);
+    expect((await orderRow(orderId)).status).toBe('filled');
+    const [f] = (await ds.query(`SELECT status, end_reason FROM managed_bot_follows WHERE user_id = $1`, [u.id])) as Array<{ status: string; end_reason: string }>;
+    expect(f).toEqual({ status: 'ended', end_reason: 'stop_loss' });
   });
 });

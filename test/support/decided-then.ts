@@ -9,14 +9,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * to answer — the executor goes on to send. `answeredBeforeSend`: the change answered during that
  * pause, i.e. before the order reached the exchange (what a fenced change must not do).
  */
-export async function decidedThen(
+export async function decidedThen<T = HttpResult>(
   decider: PlacementDecider,
   manager: TradingManager,
-  change: () => Promise<HttpResult>,
-): Promise<{ res: HttpResult; answeredAt: number; answeredBeforeSend: boolean }> {
+  change: () => Promise<T>,
+): Promise<{ res: T; answeredAt: number; answeredBeforeSend: boolean }> {
   const original = decider.decide.bind(decider);
   let answeredAt = 0;
-  let pending: Promise<HttpResult> | undefined;
+  let pending: Promise<T> | undefined;
   let answeredBeforeSend = false;
   jest.spyOn(decider, 'decide').mockImplementationOnce(async (...args) => {
     const verdict = await original(...args);
