@@ -4,7 +4,7 @@ import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
 import { createTestApp, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
 import { seedFollowers } from './seed-followers';
-import { createManagedBot, drain, managedSubscriber, signal } from './support';
+import { connectOkx, createManagedBot, drain, managedSubscriber, signal } from './support';
 
 /**
  * One signal → one order per active follower, in one statement, executed by the TradingManager
@@ -40,11 +40,7 @@ describe('managed signal fan-out (e2e)', () => {
   async function liveFollower(botId: string, investment: string): Promise<{ id: string; account: FakeAccount }> {
     const u = await managedSubscriber(t);
     const account = okx.addAccount({ balances: { USDT: '10000' } });
-    const res = await t.request('POST', '/api/users/me/exchange', {
-      token: u.access_token,
-      body: { exchange: 'okx', api_key: account.apiKey, secret: account.secret, passphrase: account.passphrase, sandbox: false },
-    });
-    expect(res.status).toBe(200);
+    await connectOkx(t, u, account);
     const followed = await t.request('POST', '/api/managed-bot/subscribe', { token: u.access_token, body: { managed_bot_id: botId, investment, mode: 'live' } });
     expect(followed.status).toBe(201);
     return { id: u.id, account };

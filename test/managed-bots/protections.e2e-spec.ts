@@ -4,7 +4,7 @@ import { TradingManager } from '@torgovo/trading';
 import { DataSource } from 'typeorm';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
 import { createTestApp, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
-import { createManagedBot, drain, follow, lastError, managedSubscriber, signal } from './support';
+import { connectOkx, createManagedBot, drain, follow, lastError, managedSubscriber, signal } from './support';
 
 type OrderRow = { id: string; side: string; status: string; reason: string | null; filled: string; source_ref: string };
 
@@ -38,7 +38,7 @@ describe('managed followers: protections and the placement rule (e2e)', () => {
     const botId = await createManagedBot(t, admin);
     const u = await managedSubscriber(t);
     const account = okx.addAccount({ balances: { USDT: '5000' } });
-    expect((await t.request('POST', '/api/users/me/exchange', { token: u.access_token, body: { exchange: 'okx', api_key: account.apiKey, secret: account.secret, passphrase: account.passphrase, sandbox: false } })).status).toBe(200);
+    await connectOkx(t, u, account);
     // Over the free balance: refused through the gateway's balance read.
     const tooMuch = await t.request('POST', '/api/managed-bot/subscribe', { token: u.access_token, body: { managed_bot_id: botId, investment: '5000.01', mode: 'live' } });
     expect(tooMuch.status).toBe(400);

@@ -1,6 +1,7 @@
 import { SubscriptionActivationService } from '@torgovo/subscriptions';
 import { TradingManager } from '@torgovo/trading';
 import { planId, TestUser } from '../custom-bots/support';
+import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
 import type { TestApp } from '../support/app';
 
 export type ManagedPlan = 'managed_basic' | 'managed_premium';
@@ -15,6 +16,15 @@ export async function managedSubscriber(t: TestApp, plan: ManagedPlan = 'managed
   if (res.status !== 201) throw new Error(`subscribe ${plan}: ${res.status} ${res.text}`);
   await t.app.get(SubscriptionActivationService).activate(res.body.id, { payment: { provider: 'manual', reference: `test-${res.body.id}` } });
   return u;
+}
+
+/** Connects the user's exchange to an account of the fake OKX through the real API. */
+export async function connectOkx(t: TestApp, u: { access_token: string }, account: FakeAccount): Promise<void> {
+  const res = await t.request('POST', '/api/users/me/exchange', {
+    token: u.access_token,
+    body: { exchange: 'okx', api_key: account.apiKey, secret: account.secret, passphrase: account.passphrase, sandbox: false },
+  });
+  if (res.status !== 200) throw new Error(`connect exchange: ${res.status} ${res.text}`);
 }
 
 export async function createManagedBot(t: TestApp, admin: { access_token: string }, body: Record<string, unknown> = {}): Promise<string> {

@@ -6,7 +6,7 @@ import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
 import { createTestApp, HttpResult, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
 import { decidedThen } from '../support/decided-then';
-import { createManagedBot, follow, managedSubscriber, signal } from './support';
+import { connectOkx, createManagedBot, follow, managedSubscriber, signal } from './support';
 
 /**
  * "A follower's order is decided, then the follow ends (unsubscribe) or the managed bot is paused,
@@ -42,11 +42,7 @@ describe('managed followers: unsubscribe and pause wait for sends already decide
     const botId = await createManagedBot(t, admin);
     const u = await managedSubscriber(t);
     const account = okx.addAccount({ balances: { USDT: '5000' } });
-    const res = await t.request('POST', '/api/users/me/exchange', {
-      token: u.access_token,
-      body: { exchange: 'okx', api_key: account.apiKey, secret: account.secret, passphrase: account.passphrase, sandbox: false },
-    });
-    expect(res.status).toBe(200);
+    await connectOkx(t, u, account);
     await follow(t, u, botId, { investment: '1000', mode: 'live' });
     expect((await signal(t, admin, botId, { action: 'buy', fraction: '0.1', price: '73384.8', signal_id: tag })).orders_created).toBe(1);
     const [{ id }] = (await ds.query(`SELECT id FROM orders WHERE managed_bot_id = $1 AND user_id = $2`, [botId, u.id])) as Array<{ id: string }>;
