@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '@torgovo/core';
-import { COUNTED_FILL_SQL, FifoBook, FILL_COLUMNS_SQL, FILL_VALUES_SQL, FoldFigures, FoldFill, FoldState, UNIT_SQL } from '@torgovo/trading';
+import { COUNTED_FILL_SQL, FifoBook, FILL_COLUMNS_SQL, FILL_VALUES_SQL, FOLD_STATE_VERSION, FoldFigures, FoldFill, FoldState, UNIT_SQL } from '@torgovo/trading';
 
 export interface BookKey {
   user_id: string;
@@ -70,7 +70,8 @@ export class FollowBooks {
       cols,
     )) as BookRow[];
     const states = new Map<string, BookRow>();
-    for (const s of stored) if (s.timezone === tz) states.set(keyOf(s), s);
+    // A state cut in another zone, or written by another version of the fold, is rebuilt from the book's fills.
+    for (const s of stored) if (s.timezone === tz && s.state?.v === FOLD_STATE_VERSION) states.set(keyOf(s), s);
     const horizons = books.map((b) => states.get(keyOf(b))?.horizon ?? null);
 
     const rows = (await m.query(
@@ -129,7 +130,7 @@ export class FollowBooks {
          SELECT u, mb, md, h, $5, s, now() FROM unnest($1::uuid[], $2::uuid[], $3::varchar[], $4::timestamptz[], $6::jsonb[]) AS w(u, mb, md, h, s)
          ON CONFLICT (user_id, managed_bot_id, mode) DO UPDATE
            SET horizon = excluded.horizon, timezone = excluded.timezone, state = excluded.state, updated_at = now()
-         WHERE t.horizon <= excluded.horizon OR t.timezone <> excluded.timezone`,
+         WHERE t.horizon <= excluded.horizon OR t.timezone <> excluded.timezone OR (t.state ->> 'v')::int IS DISTINCT FROM $7`,
         [
           writes.map((w) => w.book.user_id),
           writes.map((w) => w.book.managed_bot_id),
@@ -137,6 +138,7 @@ export class FollowBooks {
           writes.map((w) => w.horizon),
           tz,
           writes.map((w) => JSON.stringify(w.state)),
+          FOLD_STATE_VERSION,
         ],
       );
     }

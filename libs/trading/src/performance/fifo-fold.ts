@@ -39,9 +39,12 @@ interface SymbolState {
   last_px: string | null;
 }
 
+/** Bump when FoldState's shape or the fold's rules change: stored states of another version are rebuilt. */
+export const FOLD_STATE_VERSION = 1;
+
 /** What is persisted: decimals as exact strings. */
 export interface FoldState {
-  v: 1;
+  v: typeof FOLD_STATE_VERSION;
   fills: number;
   symbols: Record<string, SymbolState>;
   realised: string;
@@ -57,7 +60,7 @@ export interface FoldState {
 }
 
 export function emptyFoldState(): FoldState {
-  return { v: 1, fills: 0, symbols: {}, realised: '0', gross_profit: '0', gross_loss: '0', trades: 0, wins: 0, cum: '0', peak: '0', max_dd: '0', days: {} };
+  return { v: FOLD_STATE_VERSION, fills: 0, symbols: {}, realised: '0', gross_profit: '0', gross_loss: '0', trades: 0, wins: 0, cum: '0', peak: '0', max_dd: '0', days: {} };
 }
 
 /** One position for the database to value: amount × (last_px − num / den), rounded to 18 (as the engine). */
