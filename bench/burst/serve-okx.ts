@@ -6,6 +6,7 @@
 // Prints one JSON line ({ url, accounts, apiKey, secret, passphrase } — the keys of account 0) when
 // listening; serves until SIGTERM.
 import { FakeOkxServer } from '../../test/fakes/okx/fake-okx-server';
+import { benchOkxKeys } from './okx-keys';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -20,11 +21,6 @@ export interface OkxStats {
   rateLimited: number;
   /** Every request by `METHOD path`. */
   requests: Record<string, number>;
-}
-
-/** The keys of bench account `i` on the fake (the fake checks signatures with them). */
-export function benchOkxKeys(i: number): { apiKey: string; secret: string; passphrase: string } {
-  return { apiKey: `bench-okx-key-${i}`, secret: `BENCHOKXSECRET${i}`, passphrase: `Bench-pass-${i}` };
 }
 
 async function main(): Promise<void> {

@@ -8,7 +8,8 @@
 import { cpus, loadavg } from 'node:os';
 import { LiveExchangeGateway, OkxEndpoint } from '@torgovo/trading';
 import { spawnServer } from '../support-child';
-import { benchOkxKeys, OkxStats } from '../burst/serve-okx';
+import { benchOkxKeys } from '../burst/okx-keys';
+import type { OkxStats } from '../burst/serve-okx';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
     const elapsed = Date.now() - t0;
     clearInterval(sampler);
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    global.gc?.();
     const stats = (await (await fetch(`${okx.ready.url}/bench-stats`)).json()) as OkxStats;
     latencies.sort((a, b) => a - b);
     const calls = Object.values(stats.requests).reduce((a, b) => a + b, 0);
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
         `${orders} market orders over ${orders} accounts (distinct keys); fake OKX +${latency} ms per call; ${concurrency} in flight; pool ${poolSize} ccxt instances (made: ${endpoint.pool.instances})`,
         `placed ${latencies.length} in ${elapsed} ms (${Math.round((latencies.length * 1000) / elapsed)} orders/s); per order ms p50 ${pct(latencies, 50)}, p99 ${pct(latencies, 99)}, max ${latencies[latencies.length - 1]}`,
         `OKX calls ${calls} (${(calls / Math.max(1, latencies.length)).toFixed(2)} per order): ${JSON.stringify(stats.requests)}; refused 50011: ${stats.rateLimited}; placed twice: ${stats.duplicateClientOrderIds}`,
-        `RSS of this process: ${mb(rssBefore)} MB after warm-up, peak ${mb(peakRss)} MB; heap used now ${mb(process.memoryUsage().heapUsed)} MB; rate windows held ${endpoint.limits.size}`,
+        `RSS of this process: ${mb(rssBefore)} MB after warm-up, peak ${mb(peakRss)} MB; heap used after GC ${mb(process.memoryUsage().heapUsed)} MB; rate windows held ${endpoint.limits.size}`,
         ...[...failures].map(([m, n]) => `failed: ${n} × ${m}`),
       ].join('\n'),
     );
