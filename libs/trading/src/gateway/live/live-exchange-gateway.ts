@@ -55,12 +55,12 @@ export class LiveExchangeGateway implements ExchangeGateway {
   }
 
   async fetchBalance(): Promise<Balances> {
-    return parseOkxBalance(await this.private(OKX_LIMITS.balance(this.account), (c) => c.privateGetAccountBalance()));
+    return parseOkxBalance(await this.signed(OKX_LIMITS.balance(this.account), (c) => c.privateGetAccountBalance()));
   }
 
   /** What this API key may do and which IPs it is bound to (OKX GET /api/v5/account/config): read at every connect. */
   async fetchKeyPermissions(): Promise<KeyPermissions> {
-    return parseOkxKeyPermissions(await this.private(OKX_LIMITS.accountConfig(this.account), (c) => c.privateGetAccountConfig()));
+    return parseOkxKeyPermissions(await this.signed(OKX_LIMITS.accountConfig(this.account), (c) => c.privateGetAccountConfig()));
   }
 
   async loadMarkets(): Promise<Market[]> {
@@ -100,7 +100,7 @@ export class LiveExchangeGateway implements ExchangeGateway {
     // placement we stopped waiting for is never placed later behind our back (answered 50036,
     // known not placed).
     const timeoutMs = this.endpoint.options.timeoutMs ?? 10_000;
-    const placed = await this.private(
+    const placed = await this.signed(
       OKX_LIMITS.place(this.account, market.id),
       (c) => c.privatePostTradeOrder(body),
       () => ({ expTime: String(Date.now() + timeoutMs) }),
@@ -135,7 +135,7 @@ export class LiveExchangeGateway implements ExchangeGateway {
   async fetchOrder(ref: OrderRef): Promise<Order | null> {
     const market = await this.market(ref.symbol);
     try {
-      const response = await this.private(OKX_LIMITS.readOrder(this.account, market.id), (c) => c.privateGetTradeOrder(this.orderParams(market, ref)));
+      const response = await this.signed(OKX_LIMITS.readOrder(this.account, market.id), (c) => c.privateGetTradeOrder(this.orderParams(market, ref)));
       const row = okxData(response)[0];
       return row ? parseOkxOrder(row, market.symbol) : null;
     } catch (error) {
@@ -147,7 +147,7 @@ export class LiveExchangeGateway implements ExchangeGateway {
   async cancelOrder(ref: OrderRef): Promise<Order> {
     const market = await this.market(ref.symbol);
     try {
-      await this.private(OKX_LIMITS.cancel(this.account, market.id), (c) => c.privatePostTradeCancelOrder(this.orderParams(market, ref)));
+      await this.signed(OKX_LIMITS.cancel(this.account, market.id), (c) => c.privatePostTradeCancelOrder(this.orderParams(market, ref)));
     } catch (error) {
       // OKX also answers "not found" for orders already filled or cancelled: those are returned as they are.
       if (!(error instanceof ExchangeError && error.code === C.orderNotFound)) throw error;
@@ -158,7 +158,7 @@ export class LiveExchangeGateway implements ExchangeGateway {
   }
 
   async fetchDepositAddress(currency: string, network?: string): Promise<DepositAddress> {
-    const response = await this.private(OKX_LIMITS.depositAddress(this.account), (c) => c.privateGetAssetDepositAddress({ ccy: currency }));
+    const response = await this.signed(OKX_LIMITS.depositAddress(this.account), (c) => c.privateGetAssetDepositAddress({ ccy: currency }));
     return parseOkxDepositAddress(response, currency, network);
   }
 
@@ -167,7 +167,7 @@ export class LiveExchangeGateway implements ExchangeGateway {
     if (currency) params.ccy = currency;
     // OKX `before` = strictly newer than; `since` is inclusive.
     if (since !== undefined) params.before = String(Math.max(since - 1, 0));
-    const response = await this.private(OKX_LIMITS.depositHistory(this.account), (c) => c.privateGetAssetDepositHistory(params));
+    const response = await this.signed(OKX_LIMITS.depositHistory(this.account), (c) => c.privateGetAssetDepositHistory(params));
     return okxData(response).map(parseOkxDeposit);
   }
 
@@ -189,8 +189,8 @@ export class LiveExchangeGateway implements ExchangeGateway {
     return m;
   }
 
-  private private<T>(windows: readonly RateWindow[], fn: (client: OkxClient) => Promise<T>, headers?: () => Record<string, string>): Promise<T> {
-    return this.call(() => this.endpoint.private(this.credentials, windows, fn, headers));
+  private signed<T>(windows: readonly RateWindow[], fn: (client: OkxClient) => Promise<T>, headers?: () => Record<string, string>): Promise<T> {
+    return this.call(() => this.endpoint.signed(this.credentials, windows, fn, headers));
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {

@@ -48,6 +48,14 @@ describe('OkxClientPool', () => {
     expect(lent!.headers.expTime).toBeUndefined();
   });
 
+  it('leaves no trace of the last caller on an idle instance (ccxt keeps the last request headers)', async () => {
+    const pool = new OkxClientPool({ apiUrl: 'http://127.0.0.1:9' }, 1);
+    await expect(pool.use(creds(7), (c) => c.privateGetAccountBalance())).rejects.toThrow();
+    await pool.use(null, async (c) => {
+      expect(JSON.stringify([c.last_request_headers, c.last_request_body, c.apiKey, c.secret, c.password])).not.toMatch(/k7|s7|p7/);
+    });
+  });
+
   it('never makes more than `size` instances; a call waits for a free one, in order, and each sees only its own keys', async () => {
     const pool = new OkxClientPool({}, 2);
     const release: Array<() => void> = [];

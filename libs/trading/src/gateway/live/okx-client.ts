@@ -83,6 +83,11 @@ export class OkxClientPool {
       client.apiKey = '';
       client.secret = '';
       client.password = '';
+      // ccxt keeps the last request's headers (key, passphrase, signature) and the last answer.
+      client.last_request_headers = undefined;
+      client.last_request_body = undefined;
+      client.last_http_response = undefined;
+      client.last_response_headers = undefined;
       this.release(client);
     }
   }

@@ -45,7 +45,7 @@ export class OkxEndpoint {
   }
 
   /** Private call: waits for the account's rate windows, then signs with `credentials`. */
-  async private<T>(credentials: ExchangeCredentials, windows: readonly RateWindow[], fn: (client: OkxClient) => Promise<T>, headers?: () => Record<string, string>): Promise<T> {
+  async signed<T>(credentials: ExchangeCredentials, windows: readonly RateWindow[], fn: (client: OkxClient) => Promise<T>, headers?: () => Record<string, string>): Promise<T> {
     const deadline = Date.now() + MAX_RATE_WAIT_MS;
     let ticket = this.limits.take(windows);
     while (typeof ticket === 'number') {
