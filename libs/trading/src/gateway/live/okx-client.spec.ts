@@ -39,7 +39,7 @@ describe('OkxClientPool', () => {
         lent = c;
         seen = { apiKey: c.apiKey, secret: c.secret, password: c.password, expTime: c.headers.expTime as string | undefined };
       },
-      { expTime: '123' },
+      () => ({ expTime: '123' }),
     );
     expect(seen).toEqual({ apiKey: 'k1', secret: 's1', password: 'p1', expTime: '123' });
     expect(lent!.apiKey).toBe('');

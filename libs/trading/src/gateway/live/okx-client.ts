@@ -66,8 +66,11 @@ export class OkxClientPool {
     readonly size = 64,
   ) {}
 
-  /** Runs `fn` with an instance signing as `credentials` (null: a public call), and `headers` added. */
-  async use<T>(credentials: ExchangeCredentials | null, fn: (client: OkxClient) => Promise<T>, headers?: Record<string, string>): Promise<T> {
+  /**
+   * Runs `fn` with an instance signing as `credentials` (null: a public call), with `headers` added —
+   * made once the instance is ours, so a header like expTime counts from when the request can leave.
+   */
+  async use<T>(credentials: ExchangeCredentials | null, fn: (client: OkxClient) => Promise<T>, headers?: () => Record<string, string>): Promise<T> {
     const client = await this.acquire();
     const baseHeaders = client.headers;
     try {
@@ -76,7 +79,7 @@ export class OkxClientPool {
         client.secret = credentials.secret;
         client.password = credentials.passphrase ?? '';
       }
-      if (headers) client.headers = { ...baseHeaders, ...headers };
+      if (headers) client.headers = { ...baseHeaders, ...headers() };
       return await fn(client);
     } finally {
       client.headers = baseHeaders;

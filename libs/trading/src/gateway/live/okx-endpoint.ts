@@ -58,8 +58,7 @@ export class OkxEndpoint {
       ticket = this.limits.take(windows);
     }
     try {
-      // Headers are made after the wait: an expTime counts from the moment the request leaves.
-      return await this.pool.use(credentials, fn, headers?.());
+      return await this.pool.use(credentials, fn, headers);
     } finally {
       ticket.done();
     }
