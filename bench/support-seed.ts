@@ -21,6 +21,8 @@ export interface ResealKeys {
   apiKey: string;
   secret: string;
   passphrase: string;
+  /** The keys of clone i (1…n), when each user has an exchange account of its own; else all get the keys above. */
+  keysFor?: (i: number) => { apiKey: string; secret: string; passphrase: string };
 }
 
 /**
@@ -43,11 +45,17 @@ export async function cloneBotOwners(ds: DataSource, templateUserId: string, n: 
     await m.query(cloneSql('exchange_credentials', `r.user_id = ${t} AND r.retired_at IS NULL`, { id: 's.cred_id', user_id: 's.user_id' }));
     if (keys) {
       const box = new SecretBox(keys.encryptionKey);
-      const ids = (await m.query(`SELECT user_id FROM _seed ORDER BY i`)) as Array<{ user_id: string }>;
+      const ids = (await m.query(`SELECT i, user_id FROM _seed ORDER BY i`)) as Array<{ i: number; user_id: string }>;
+      const of = (r: { i: number }) => keys.keysFor?.(Number(r.i)) ?? keys;
       await m.query(
         `UPDATE exchange_credentials c SET api_key_enc = k.a, secret_enc = k.s, passphrase_enc = k.p
            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS k(user_id, a, s, p) WHERE c.user_id = k.user_id`,
-        [ids.map((r) => r.user_id), ...[keys.apiKey, keys.secret, keys.passphrase].map((v) => ids.map((r) => box.seal(v, r.user_id)))],
+        [
+          ids.map((r) => r.user_id),
+          ids.map((r) => box.seal(of(r).apiKey, r.user_id)),
+          ids.map((r) => box.seal(of(r).secret, r.user_id)),
+          ids.map((r) => box.seal(of(r).passphrase, r.user_id)),
+        ],
       );
     }
     await m.query(cloneSql('bots', `r.user_id = ${t} AND r.deleted_at IS NULL`, { id: 's.bot_id', user_id: 's.user_id' }));

@@ -16,6 +16,7 @@ import { cpus, loadavg } from 'node:os';
 import { DataSource } from 'typeorm';
 import { BENCH_RUN, Child, dropBenchDatabases, spawnServer } from '../support-child';
 import { cloneBotOwners } from '../support-seed';
+import { benchOkxKeys } from './okx-keys';
 import type { OkxStats } from './serve-okx';
 
 function arg(name: string, fallback: string): string {
@@ -100,7 +101,10 @@ async function main(): Promise<void> {
   const children: Array<Child<unknown>> = [];
   try {
     const okx =
-      mode === 'live' ? await spawnServer<{ url: string; apiKey: string; secret: string; passphrase: string }>('bench/burst/serve-okx.ts', ['--latency', String(latency)], { transpileOnly: true }) : null;
+      mode === 'live'
+        ? // One OKX account per user: OKX allows 60 placements per 2 s per account and instrument.
+          await spawnServer<{ url: string; apiKey: string; secret: string; passphrase: string }>('bench/burst/serve-okx.ts', ['--latency', String(latency), '--accounts', String(bots)], { transpileOnly: true })
+        : null;
     if (okx) children.push(okx);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -144,7 +148,7 @@ async function main(): Promise<void> {
     const bot = await api<{ id: string }>(apiUrls[0], '/api/bots', { name: 'burst', symbol: 'BTC/USDT', mode, order_type: 'market', sizing: { type: 'base', value: '0.0001' } }, token);
     await api(apiUrls[0], `/api/bots/${bot.id}/start`, {}, token);
     const hook = await api<{ webhook_secret: string }>(apiUrls[0], '/api/custom-bot/webhook/generate', { bot_id: bot.id, rate_limit_per_minute: 100_000 }, token);
-    const keys = okx ? { encryptionKey: env.ENCRYPTION_KEY!, apiKey: okx.ready.apiKey, secret: okx.ready.secret, passphrase: okx.ready.passphrase } : undefined;
+    const keys = okx ? { encryptionKey: env.ENCRYPTION_KEY!, apiKey: okx.ready.apiKey, secret: okx.ready.secret, passphrase: okx.ready.passphrase, keysFor: benchOkxKeys } : undefined;
     const secrets = [hook.webhook_secret, ...(await cloneBotOwners(db.dataSource, reg.user.id, bots - 1, keys))];
 
     const workerChildren: Array<Child<unknown>> = [];
@@ -222,7 +226,7 @@ async function main(): Promise<void> {
         `acceptance latency ms: p50 ${pct(latencies, 50)}, p90 ${pct(latencies, 90)}, p99 ${pct(latencies, 99)}, max ${latencies[latencies.length - 1]}`,
         `orders: ${rows.map((r) => `${r.n} ${r.status}`).join(', ')}; max attempts ${Math.max(...rows.map((r) => r.max_attempts))}`,
         `placed: ${placedCount}; last placement ${lastPlaced - t0} ms after the first alert; ${Math.round((placedCount * 1000) / Math.max(1, lastPlaced - firstPlaced))} orders/s between first and last placement`,
-        `orders placed twice: ${twicePaper.n + twiceOrders.n + (okxStats?.duplicateClientOrderIds ?? 0)}${okxStats ? ` (fake OKX: ${okxStats.placements} placement requests, ${okxStats.orders} orders)` : ''}`,
+        `orders placed twice: ${twicePaper.n + twiceOrders.n + (okxStats?.duplicateClientOrderIds ?? 0)}${okxStats ? ` (fake OKX: ${okxStats.placements} placement requests, ${okxStats.orders} orders, ${okxStats.rateLimited} refused 50011; calls ${JSON.stringify(okxStats.requests)})` : ''}`,
         `peak RSS: api ${peak.api} MB, worker ${peak.worker} MB`,
         ...reasons.map((r) => `not placed: ${r.n} × ${r.reason}`),
       ].join('\n'),

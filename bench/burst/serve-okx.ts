@@ -1,8 +1,12 @@
-// Child process of bench/burst/run.ts: the fake OKX (test/fakes/okx) with `--latency` ms added to
-// every answer, one account with ample balances (every bench user's keys are that account's), and
-// GET /bench-stats on the same port: placement requests received and client order ids placed twice.
-// Prints one JSON line ({ url, apiKey, secret, passphrase }) when listening; serves until SIGTERM.
+// Child process of bench/burst/run.ts and bench/live-gateway/run.ts: the fake OKX (test/fakes/okx)
+// with `--latency` ms added to every answer, `--accounts` accounts with ample balances whose keys
+// follow from their index (benchOkxKeys, so the bench seeds them without passing 10,000 keys around;
+// OKX's 60 placements per 2 s per account and instrument apply to each), and GET /bench-stats on the
+// same port: requests by path, placements refused 50011, client order ids placed twice.
+// Prints one JSON line ({ url, accounts, apiKey, secret, passphrase } — the keys of account 0) when
+// listening; serves until SIGTERM.
 import { FakeOkxServer } from '../../test/fakes/okx/fake-okx-server';
+import { benchOkxKeys } from './okx-keys';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -13,12 +17,18 @@ export interface OkxStats {
   placements: number;
   orders: number;
   duplicateClientOrderIds: number;
+  /** Placements OKX refused with 50011 (its 60 per 2 s per account and instrument). */
+  rateLimited: number;
+  /** Every request by `METHOD path`. */
+  requests: Record<string, number>;
 }
 
 async function main(): Promise<void> {
   const okx = await new FakeOkxServer().start();
   okx.latencyMs = Number(arg('latency', '50'));
-  const account = okx.addAccount({ balances: { USDT: '1000000000', BTC: '1000000' } });
+  const count = Math.max(1, Number(arg('accounts', '1')));
+  const accounts = Array.from({ length: count }, (_, i) => okx.addAccount({ ...benchOkxKeys(i), balances: { USDT: '1000000000', BTC: '1000000' } }));
+  const account = accounts[0];
   // The bench asks for stats on the fake's own port: the fake answers unknown paths itself, so intercept first.
   const server = (okx as unknown as { server: import('node:http').Server }).server;
   const [handler] = server.listeners('request') as Array<(...a: unknown[]) => void>;
@@ -26,15 +36,19 @@ async function main(): Promise<void> {
   server.on('request', (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
     if (req.url !== '/bench-stats') return handler(req, res);
     const ids = new Map<string, number>();
-    for (const o of account.orders.values()) ids.set(o.clOrdId, (ids.get(o.clOrdId) ?? 0) + 1);
+    for (const a of accounts) for (const o of a.orders.values()) ids.set(o.clOrdId, (ids.get(o.clOrdId) ?? 0) + 1);
+    const requests: Record<string, number> = {};
+    for (const r of okx.requests) requests[`${r.method} ${r.path}`] = (requests[`${r.method} ${r.path}`] ?? 0) + 1;
     const stats: OkxStats = {
-      placements: okx.requests.filter((r) => r.method === 'POST' && r.path === '/api/v5/trade/order').length,
-      orders: account.orders.size,
+      placements: requests['POST /api/v5/trade/order'] ?? 0,
+      orders: accounts.reduce((n, a) => n + a.orders.size, 0),
       duplicateClientOrderIds: [...ids.values()].filter((n) => n > 1).length,
+      rateLimited: okx.rateLimited,
+      requests,
     };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
   });
-  process.stdout.write(`${JSON.stringify({ url: okx.url, apiKey: account.apiKey, secret: account.secret, passphrase: account.passphrase })}\n`);
+  process.stdout.write(`${JSON.stringify({ url: okx.url, accounts: count, apiKey: account.apiKey, secret: account.secret, passphrase: account.passphrase })}\n`);
   process.on('SIGTERM', () => void okx.stop().finally(() => process.exit(0)));
 }
 

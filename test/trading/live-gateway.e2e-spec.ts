@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { Decimal } from '@torgovo/core';
-import { createOkxClient, LiveExchangeGateway, OkxClientOptions } from '@torgovo/trading';
+import { LiveExchangeGateway, OkxClientPool, OkxEndpoint, OkxEndpointOptions } from '@torgovo/trading';
 import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
 import { credentialsOf, exchangeFailure } from './support';
@@ -12,10 +12,8 @@ describe('LiveExchangeGateway through ccxt against the fake OKX', () => {
   let account: FakeAccount;
   let gateway: LiveExchangeGateway;
 
-  const gatewayFor = (a: FakeAccount, sandbox = a.demo, options: OkxClientOptions = {}) => {
-    const creds = credentialsOf(a, sandbox);
-    return new LiveExchangeGateway(createOkxClient(creds, { apiUrl: fake.url, ...options }), [creds.apiKey, creds.secret, creds.passphrase]);
-  };
+  const gatewayFor = (a: FakeAccount, sandbox = a.demo, options: OkxEndpointOptions = {}) =>
+    new LiveExchangeGateway(new OkxEndpoint({ apiUrl: fake.url, sandbox, ...options }), credentialsOf(a, sandbox));
 
   beforeAll(async () => {
     fake = await new FakeOkxServer().start();
@@ -30,16 +28,12 @@ describe('LiveExchangeGateway through ccxt against the fake OKX', () => {
   });
   afterEach(() => fake.clearFaults());
 
-  it('fetches the balance exactly, calling only instruments and balance', async () => {
+  it('fetches the balance exactly, with the balance call alone (no market load, no currencies)', async () => {
     await expect(gateway.fetchBalance()).resolves.toEqual({
       BTC: { free: '0.5', used: '0', total: '0.5' },
       USDT: { free: '10000', used: '0', total: '10000' },
     });
-    // With fetchCurrencies off ccxt makes no /asset/currencies call at loadMarkets.
-    expect(fake.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
-      'GET /api/v5/public/instruments?instType=SPOT',
-      'GET /api/v5/account/balance',
-    ]);
+    expect(fake.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /api/v5/account/balance']);
   });
 
   it('loads the spot markets with their steps', async () => {
@@ -144,8 +138,9 @@ describe('LiveExchangeGateway through ccxt against the fake OKX', () => {
   });
 
   it('the fake refuses tgtCcy quote_ccy on a limit order, as OKX does (tgtCcy is for market orders)', async () => {
-    const raw = createOkxClient(credentialsOf(account), { apiUrl: fake.url });
-    await expect(raw.createOrder('BTC/USDT', 'limit', 'buy', 0.01, 50000, { tgtCcy: 'quote_ccy' })).rejects.toMatchObject({
+    const raw = new OkxClientPool({ apiUrl: fake.url });
+    const body = { instId: 'BTC-USDT', tdMode: 'cash', side: 'buy', ordType: 'limit', sz: '0.01', px: '50000', tgtCcy: 'quote_ccy', clOrdId: 'tgt1' };
+    await expect(raw.use(credentialsOf(account), (c) => c.privatePostTradeOrder(body))).rejects.toMatchObject({
       name: 'BadRequest',
       message: expect.stringContaining('Parameter tgtCcy error'),
     });
@@ -281,10 +276,11 @@ describe('LiveExchangeGateway through ccxt against the fake OKX', () => {
   });
 
   it('reports an unreachable exchange as a transient network error', async () => {
-    const nowhere = new LiveExchangeGateway(createOkxClient(credentialsOf(account), { apiUrl: 'http://127.0.0.1:9' }));
+    const nowhere = new LiveExchangeGateway(new OkxEndpoint({ apiUrl: 'http://127.0.0.1:9' }), credentialsOf(account));
     const e = await exchangeFailure(nowhere.fetchBalance());
-    expect(e).toMatchObject({ kind: 'transient', code: 'network_error' });
-    expect(e.reason).toContain('127.0.0.1:9');
+    // In a trader's words: our URL and the socket error are for the log only.
+    expect(e).toMatchObject({ kind: 'transient', code: 'network_error', reason: 'OKX could not be reached (network error); the order is looked up before any retry' });
+    expect(JSON.stringify(e) + e.message).not.toMatch(/127\.0\.0\.1|http:|ECONNREFUSED/);
   });
 
   it('recovers from a failed first loadMarkets on the same client', async () => {
@@ -331,5 +327,88 @@ describe('LiveExchangeGateway through ccxt against the fake OKX', () => {
     const bad = await exchangeFailure(gateway.createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.001', clientOrderId: 'not-alnum!' }));
     expect(bad.code).toBe('invalid_order');
     expect(fake.count('POST', ORDER_PATH)).toBe(0);
+  });
+
+  describe('calls per order, OKX limits and deadlines', () => {
+    const ORDER_GETS = (a: FakeAccount) => fake.requests.filter((r) => r.method === 'GET' && r.path === ORDER_PATH && r.headers['ok-access-key'] === a.apiKey);
+
+    it('a market order is two calls: the placement (with expTime) and the read-back of its fill; markets are loaded once per endpoint', async () => {
+      const endpoint = new OkxEndpoint({ apiUrl: fake.url });
+      const a = fake.addAccount();
+      const b = fake.addAccount();
+      await new LiveExchangeGateway(endpoint, credentialsOf(a)).createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.001', clientOrderId: 'calls1' });
+      fake.requests.length = 0;
+      const sentAt = Date.now();
+      const order = await new LiveExchangeGateway(endpoint, credentialsOf(b)).createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.001', clientOrderId: 'calls2' });
+      expect(order).toMatchObject({ status: 'closed', filled: '0.001' });
+      expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`POST ${ORDER_PATH}`, `GET ${ORDER_PATH}`]);
+      // expTime = when it left + the client's timeout: OKX drops it if it arrives after we stopped waiting.
+      const expTime = Number(fake.requests[0].headers.exptime);
+      expect(expTime).toBeGreaterThanOrEqual(sentAt + 10_000);
+      expect(expTime).toBeLessThanOrEqual(Date.now() + 10_000);
+    });
+
+    it('a ticker read serves every account of the endpoint for a second', async () => {
+      const endpoint = new OkxEndpoint({ apiUrl: fake.url });
+      const tickers = await Promise.all([1, 2, 3].map(() => new LiveExchangeGateway(endpoint, credentialsOf(fake.addAccount())).fetchTicker('ETH/USDT')));
+      expect(tickers.every((t) => t.last === '2994.5')).toBe(true);
+      expect(fake.count('GET', '/api/v5/market/ticker')).toBe(1);
+      // A failed read is not kept: the next caller asks again.
+      fake.inject('server_error', { path: '/api/v5/market/ticker' });
+      await expect(exchangeFailure(new LiveExchangeGateway(endpoint, credentialsOf(account)).fetchTicker('SOL/USDT'))).resolves.toMatchObject({ kind: 'transient' });
+      await expect(new LiveExchangeGateway(endpoint, credentialsOf(account)).fetchTicker('SOL/USDT')).resolves.toMatchObject({ last: '142.37' });
+    });
+
+    it('many accounts share a few ccxt instances, each call signed with its own keys', async () => {
+      const endpoint = new OkxEndpoint({ apiUrl: fake.url }, 4);
+      const accounts = Array.from({ length: 40 }, () => fake.addAccount());
+      const orders = await Promise.all(
+        accounts.map((a, i) => new LiveExchangeGateway(endpoint, credentialsOf(a)).createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.0001', clientOrderId: `pool${i}` })),
+      );
+      expect(orders.every((o) => o.status === 'closed')).toBe(true);
+      // The fake checks every signature against the account's own secret: each order is on its own account.
+      expect(accounts.every((a, i) => [...a.orders.values()].map((o) => o.clOrdId).join() === `pool${i}`)).toBe(true);
+      expect(endpoint.pool.instances).toBeLessThanOrEqual(4);
+    });
+
+    it('keeps under OKX’s 60 placements per 2 s per account and instrument itself: 65 orders at once, none refused', async () => {
+      const endpoint = new OkxEndpoint({ apiUrl: fake.url });
+      const g = new LiveExchangeGateway(endpoint, credentialsOf(account));
+      const orders = await Promise.all(
+        Array.from({ length: 65 }, (_, i) => g.createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.0001', clientOrderId: `burst${i}` })),
+      );
+      expect(orders.filter((o) => o.status === 'closed')).toHaveLength(65);
+      expect(fake.rateLimited).toBe(0);
+      expect(account.orders.size).toBe(65);
+      expect(ORDER_GETS(account)).toHaveLength(65);
+    });
+
+    it('the fake enforces the limit as OKX does: another process filled the window, so OKX answers 50011 → transient rate_limited, nothing placed', async () => {
+      fake.placementLimit = { limit: 2, windowMs: 60_000 };
+      try {
+        // Two placements by "another worker" (its own endpoint, so its own in-process windows)…
+        const other = new LiveExchangeGateway(new OkxEndpoint({ apiUrl: fake.url }), credentialsOf(account));
+        for (const id of ['other1', 'other2']) await other.createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.0001', clientOrderId: id });
+        // …then ours reaches OKX: refused for the rate, retried later by the executor, never a rejection.
+        const e = await exchangeFailure(gateway.createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.0001', clientOrderId: 'ours1' }));
+        expect(e).toMatchObject({ kind: 'transient', code: 'rate_limited', exchangeCode: '50011' });
+        expect([...account.orders.values()].map((o) => o.clOrdId)).toEqual(['other1', 'other2']);
+        // Another instrument of the same account is a separate limit.
+        await expect(gateway.createOrder({ symbol: 'ETH/USDT', side: 'buy', type: 'market', amount: '0.001', clientOrderId: 'ours2' })).resolves.toMatchObject({ status: 'closed' });
+      } finally {
+        fake.placementLimit = { limit: 60, windowMs: 2_000 };
+      }
+    });
+
+    it('an order held up past its expTime is refused by OKX: order_expired, permanent, known not placed', async () => {
+      // The order leaves now; the network holds it until after its deadline (the fake's clock runs ahead).
+      fake.clockOffsetMs = 60_000;
+      const e = await exchangeFailure(gateway.createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.001', clientOrderId: 'late1' }));
+      expect(e).toMatchObject({ kind: 'permanent', code: 'order_expired', exchangeCode: '50036' });
+      expect(e.reason).toMatch(/after its deadline .* did not place it/);
+      expect(account.orders.size).toBe(0);
+      fake.clockOffsetMs = 0;
+      await expect(gateway.createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.001', clientOrderId: 'late1' })).resolves.toMatchObject({ status: 'closed' });
+    });
   });
 });

@@ -13,6 +13,8 @@ export const ExchangeErrorCodes = {
   orderNotFound: 'order_not_found',
   duplicateClientOrderId: 'duplicate_client_order_id',
   orderNotOpen: 'order_not_open',
+  /** The exchange refused the order for arriving after its deadline (OKX expTime): not placed. */
+  orderExpired: 'order_expired',
   badSymbol: 'bad_symbol',
   badRequest: 'bad_request',
   invalidAmount: 'invalid_amount',

@@ -7,6 +7,8 @@ export * from './gateway/exchange-gateway.factory';
 export * from './gateway/credential-tester';
 export * from './gateway/live/live-exchange-gateway';
 export * from './gateway/live/okx-client';
+export * from './gateway/live/okx-endpoint';
+export * from './gateway/live/okx-rate-limits';
 export * from './gateway/live/okx-parsers';
 export { isCcxtLoaded } from './gateway/live/ccxt-loader';
 export * from './gateway/paper/paper-exchange-gateway';

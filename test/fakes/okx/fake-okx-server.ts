@@ -69,6 +69,16 @@ export class FakeOkxServer {
   orderFault?: () => OrderFault | undefined;
   /** How long `hang_after` / `hang_before` hold the request. */
   hangMs = 12_000;
+  /**
+   * OKX's order-placement limit per account and instrument (60 per 2 s); beyond it OKX answers HTTP
+   * 429 with code 50011 and places nothing. null: no limit.
+   */
+  placementLimit: { limit: number; windowMs: number } | null = { limit: 60, windowMs: 2_000 };
+  /** Placements answered 50011 so far. */
+  rateLimited = 0;
+  /** Added to the fake's clock when it checks an order's expTime header (> 0: every request arrives "late"). */
+  clockOffsetMs = 0;
+  private readonly placements = new Map<string, number[]>();
 
   get url(): string {
     const address = this.server?.address() as AddressInfo | null | undefined;
@@ -111,6 +121,7 @@ export class FakeOkxServer {
     this.faults = [];
     this.dropNextOrder = false;
     this.latencyMs = 0;
+    this.clockOffsetMs = 0;
   }
 
   /** How many requests reached `METHOD path` (path without query). */
@@ -192,6 +203,8 @@ export class FakeOkxServer {
     if (method === 'GET' && path === '/api/v5/account/balance') return x.balanceReply(account, q);
     if (method === 'GET' && path === '/api/v5/account/config') return x.accountConfigReply(account);
     if (method === 'POST' && path === '/api/v5/trade/order') {
+      const refused = this.admitPlacement(account, req, json());
+      if (refused) return refused;
       const reply = x.placeOrder(account, json(), this.consumeInsufficientFunds(path));
       if (this.dropNextOrder && reply.body.code === '0') {
         this.dropNextOrder = false;
@@ -204,6 +217,30 @@ export class FakeOkxServer {
     if (method === 'GET' && path === '/api/v5/asset/deposit-address') return x.depositAddressReply(account, q);
     if (method === 'GET' && path === '/api/v5/asset/deposit-history') return x.depositHistoryReply(account, q);
     return fail(404, '404', `fake OKX does not serve ${method} ${path}`);
+  }
+
+  /**
+   * What OKX checks before an order reaches the matching engine: the request's expTime (an order
+   * arriving after it is not processed), then the per account and instrument placement limit.
+   */
+  private admitPlacement(account: FakeAccount, req: IncomingMessage, body: Wire): OkxReply | undefined {
+    const expTime = req.headers.exptime;
+    if (typeof expTime === 'string' && expTime !== '' && Date.now() + this.clockOffsetMs > Number(expTime)) {
+      return fail(200, '50036', "The expTime can't be earlier than the current system time. Please adjust the expTime and try again.");
+    }
+    if (!this.placementLimit) return undefined;
+    const { limit, windowMs } = this.placementLimit;
+    const key = `${account.apiKey}\u0000${String(body.instId)}`;
+    const now = Date.now();
+    const recent = (this.placements.get(key) ?? []).filter((t) => t > now - windowMs);
+    if (recent.length >= limit) {
+      this.placements.set(key, recent);
+      this.rateLimited += 1;
+      return fail(429, '50011', 'Rate limit reached. Please refer to API documentation and throttle requests accordingly.');
+    }
+    recent.push(now);
+    this.placements.set(key, recent);
+    return undefined;
   }
 
   private consumeInsufficientFunds(path: string): boolean {

@@ -1,6 +1,6 @@
 import type * as CcxtModule from 'ccxt';
 import { ExchangeError } from '../errors';
-import { parseExchangeMessage, toExchangeError } from './exchange-error-mapping';
+import { describeFailure, parseExchangeMessage, toExchangeError } from './exchange-error-mapping';
 
 // The real ccxt classes, so a rename in ccxt fails here rather than in production.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -59,10 +59,30 @@ describe('toExchangeError', () => {
     expect(e).toMatchObject({ kind: 'permanent', code: 'authentication_failed', exchangeCode: '50111', reason: 'Invalid OK-ACCESS-KEY.' });
   });
 
-  it('keeps the whole message when the body is not JSON', () => {
-    const e = toExchangeError(new ccxt.ExchangeNotAvailable('okx GET http://127.0.0.1/api 503 Service Unavailable <html>'));
-    expect(e.reason).toBe('okx GET http://127.0.0.1/api 503 Service Unavailable <html>');
-    expect(e.exchangeCode).toBeNull();
+  it('gives a trader-readable reason without our URL when OKX sent no answer, and keeps the details for the log', () => {
+    const html = describeFailure(new ccxt.ExchangeNotAvailable('okx GET http://127.0.0.1/api/v5/account/balance 503 Service Unavailable <html>'));
+    expect(html.failure).toMatchObject({ kind: 'transient', code: 'exchange_unavailable', exchangeCode: null, reason: 'OKX is temporarily unavailable (it answered with a server error)' });
+    expect(html.detail).toBe('okx GET http://127.0.0.1/api/v5/account/balance 503 Service Unavailable <html>');
+
+    const down = describeFailure(new ccxt.NetworkError('okx GET http://127.0.0.1:9/api/v5/trade/order?instId=BTC-USDT fetch failed: connect ECONNREFUSED 127.0.0.1:9'), ['SECRETKEY1']);
+    expect(down.failure.reason).toBe('OKX could not be reached (network error); the order is looked up before any retry');
+    expect(down.detail).toContain('ECONNREFUSED');
+    const slow = toExchangeError(new ccxt.RequestTimeout('okx POST https://www.okx.com/api/v5/trade/order request timed out (10000 ms)'));
+    expect(slow).toMatchObject({ kind: 'transient', code: 'timeout' });
+    expect(JSON.stringify(slow) + slow.reason).not.toMatch(/https?:|okx\.com|127\.0\.0\.1/);
+    // ccxt's own refusal keeps its words, minus any URL.
+    expect(toExchangeError(new ccxt.BadRequest('okx GET https://www.okx.com/api/v5/x 404 Not Found')).reason).toBe('okx GET [url] 404 Not Found');
+  });
+
+  it('OKX 50011 and 50061 (order rate limits) are transient: waited for, never a rejection', () => {
+    expect(toExchangeError(new ccxt.RateLimitExceeded('okx {"msg":"Too Many Requests","code":"50011"}'))).toMatchObject({ kind: 'transient', code: 'rate_limited', exchangeCode: '50011' });
+    expect(toExchangeError(new ccxt.ExchangeError('okx {"msg":"Sub-account rate limit reached","code":"50061"}'))).toMatchObject({ kind: 'transient', code: 'rate_limited', exchangeCode: '50061' });
+  });
+
+  it('an order OKX refused for arriving after its expTime is a permanent order_expired with a clear reason', () => {
+    const e = toExchangeError(new ccxt.ExchangeError('okx {"msg":"The expTime can\'t be earlier than the current system time. Please adjust the expTime and try again.","code":"50036","data":[]}'));
+    expect(e).toMatchObject({ kind: 'permanent', code: 'order_expired', exchangeCode: '50036' });
+    expect(e.reason).toContain('did not place it');
   });
 
   it('scrubs credentials out of the reason', () => {

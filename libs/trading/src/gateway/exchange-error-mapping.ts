@@ -58,6 +58,28 @@ const CCXT_ERRORS: Readonly<Record<string, Mapping>> = {
  */
 const EXCHANGE_CODES: Readonly<Record<string, Mapping>> = {
   '51016': ['transient', C.duplicateClientOrderId],
+  // OKX's sub-account order-rate limit (ccxt: ExchangeError). Like 50011, a reason to wait, never to reject.
+  '50061': ['transient', C.rateLimited],
+  // The order reached OKX after its expTime header: OKX did not process it, so it is known not placed.
+  '50036': ['permanent', C.orderExpired],
+  '50037': ['permanent', C.orderExpired],
+};
+
+/** Our reason for codes whose exchange message is not one a trader can act on. */
+const EXCHANGE_REASONS: Readonly<Record<string, string>> = {
+  '50036': 'OKX received the order after its deadline (expTime, our request timeout) and did not place it: the network or OKX held it too long',
+  '50037': 'OKX received the order after its deadline (expTime, our request timeout) and did not place it: the network or OKX held it too long',
+};
+
+/**
+ * Failures with no answer from OKX to quote (the socket, a timeout, an HTML error page): ccxt's text
+ * carries our URL and the socket error, which belong in the log, not in orders.reason.
+ */
+const REASONS_WITHOUT_ANSWER: Partial<Record<ExchangeErrorCode, string>> = {
+  [C.network]: 'OKX could not be reached (network error); the order is looked up before any retry',
+  [C.timeout]: 'OKX did not answer in time; the order is looked up before any retry',
+  [C.unavailable]: 'OKX is temporarily unavailable (it answered with a server error)',
+  [C.rateLimited]: 'OKX is limiting requests right now',
 };
 
 // Socket-level failures that escape ccxt's own wrapping (rare, but they are network trouble).
@@ -99,23 +121,41 @@ function redact(text: string, secrets: readonly (string | null | undefined)[]): 
   return out;
 }
 
+function withoutUrls(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '[url]');
+}
+
 /** Any error from a gateway call → ExchangeError. `secrets` are scrubbed from the reason. */
 export function toExchangeError(error: unknown, secrets: readonly (string | null | undefined)[] = []): ExchangeError {
-  if (error instanceof ExchangeError) return error;
+  return describeFailure(error, secrets).failure;
+}
+
+/**
+ * The ExchangeError for a failure, and, when its reason had to replace what ccxt said (no exchange
+ * answer to quote), that text scrubbed of `secrets` as `detail`, for the log.
+ */
+export function describeFailure(error: unknown, secrets: readonly (string | null | undefined)[] = []): { failure: ExchangeError; detail: string | null } {
+  if (error instanceof ExchangeError) return { failure: error, detail: null };
   if (!(error instanceof Error)) {
-    return ExchangeError.permanent(C.internal, redact(String(error), secrets));
+    return { failure: ExchangeError.permanent(C.internal, redact(String(error), secrets)), detail: null };
   }
   const byClass = CCXT_ERRORS[error.name];
   if (byClass) {
     const parsed = parseExchangeMessage(error.message);
-    const reason = redact(parsed.message ?? error.message, secrets);
     const [kind, code] = (parsed.code !== null ? EXCHANGE_CODES[parsed.code] : undefined) ?? byClass;
-    return new ExchangeError(kind, code, reason, parsed.code);
+    if (parsed.code !== null) {
+      const reason = EXCHANGE_REASONS[parsed.code] ?? redact(parsed.message ?? `OKX refused the request (code ${parsed.code})`, secrets);
+      return { failure: new ExchangeError(kind, code, reason, parsed.code), detail: null };
+    }
+    const replaced = REASONS_WITHOUT_ANSWER[code];
+    if (replaced) return { failure: new ExchangeError(kind, code, replaced, null), detail: redact(error.message, secrets) };
+    // ccxt's own refusals ("okx requires \"apiKey\" credential") read well, minus any URL.
+    return { failure: new ExchangeError(kind, code, withoutUrls(redact(error.message, secrets)), null), detail: null };
   }
   const sysCode = (error as NodeJS.ErrnoException).code;
   if (sysCode && NODE_NETWORK_CODES.has(sysCode)) {
-    return ExchangeError.transient(C.network, redact(error.message, secrets));
+    return { failure: ExchangeError.transient(C.network, REASONS_WITHOUT_ANSWER[C.network]!), detail: redact(error.message, secrets) };
   }
   // Not the exchange and not the network: a bug of ours; retrying would not help.
-  return ExchangeError.permanent(C.internal, redact(error.message, secrets));
+  return { failure: ExchangeError.permanent(C.internal, redact(error.message, secrets)), detail: null };
 }

@@ -15,8 +15,9 @@ export class OrderNotExecutable extends Error {
 export type GatewayTarget = Pick<OrderRecord, 'user_id' | 'mode' | 'exchange' | 'credential_id'>;
 
 /**
- * Live keys are decrypted here, at the moment of use, and handed straight to the factory's
- * per-user ccxt client; they are never logged nor kept anywhere else.
+ * Live keys are decrypted here, at the moment of use, and handed straight to a gateway made for this
+ * use (it signs each call with them through a pooled ccxt instance, see OkxClientPool); they are
+ * never logged nor kept anywhere else.
  */
 @Injectable()
 export class OrderGateways {

@@ -1,7 +1,7 @@
-import { Decimal, KeyPermissions } from '@torgovo/core';
-import type { MarketInterface } from 'ccxt';
+import { Logger } from '@nestjs/common';
+import { ExchangeCredentials, KeyPermissions } from '@torgovo/core';
 import { ExchangeError, ExchangeErrorCodes as C } from '../../errors';
-import { toExchangeError } from '../exchange-error-mapping';
+import { describeFailure } from '../exchange-error-mapping';
 import {
   Balances,
   CLIENT_ORDER_ID,
@@ -15,91 +15,57 @@ import {
   Ticker,
 } from '../exchange-gateway';
 import { validateCostAgainstMarket, validateOrderAgainstMarket } from '../order-validation';
-import type { OkxClient } from './okx-client';
+import { assertOkx, OkxClient } from './okx-client';
+import type { OkxEndpoint } from './okx-endpoint';
 import {
   okxData,
-  OkxRecord,
   parseOkxBalance,
   parseOkxDeposit,
   parseOkxDepositAddress,
-  parseOkxMarket,
-  parseOkxOrder,
   parseOkxKeyPermissions,
-  parseOkxTicker,
+  parseOkxOrder,
 } from './okx-parsers';
+import { OKX_LIMITS, RateWindow, rateAccountOf } from './okx-rate-limits';
 
-// Markets change rarely (listings, step changes); an hour keeps the rules fresh enough.
-const MARKETS_TTL_MS = 60 * 60 * 1000;
-type MarketRecord = Record<string, MarketInterface | undefined>;
-
-// Per ccxt instance, which outlives the gateways made over it (see OkxClientCache): when its markets
-// were loaded, and the shared record they came from.
-const marketsLoaded = new WeakMap<OkxClient, { at: number; record: MarketRecord }>();
+const logger = new Logger('LiveExchangeGateway');
 
 /**
- * Markets are public: one load per API endpoint serves every user's client (handed over with ccxt's
- * setMarkets). Each user's first order no longer fetches and parses the instrument list: a burst of
- * first orders from thousands of users is one load, not thousands. One per ExchangeGatewayFactory.
+ * A user's OKX account. Calls OKX's raw v5 endpoints through a pooled ccxt instance (signing, HTTP,
+ * OKX's error codes) and reads OKX's own string fields: amounts and prices go out as the decimal
+ * strings we validated, never through a JS number. Made per use and cheap: it holds only the
+ * credentials; everything shared lives in its OkxEndpoint.
+ *
+ * Calls per order: markets come from the endpoint's shared table (no call); the ticker only when the
+ * caller asks (sizing, slippage), shared across accounts for a second; the placement; and one read
+ * of the order, because OKX's place-order answer carries only ordId/clOrdId/sCode, never the fill.
  */
-export class SharedMarkets {
-  readonly loads = new Map<string, { at: number; load: Promise<MarketRecord> }>();
-}
-
-function endpointOf(client: OkxClient): string {
-  return `${JSON.stringify(client.urls.api)}|${String((client as { isSandboxModeEnabled?: boolean }).isSandboxModeEnabled ?? false)}`;
-}
-
-/** The parsed spot markets of a loaded market record (parsed once per record, not per order). */
-const parsedMarkets = new WeakMap<MarketRecord, Market[]>();
-
-/**
- * ccxt only hands out JS numbers; an amount goes to it only if that number prints back as the
- * very same decimal, so what ccxt signs and sends is exactly what we validated.
- */
-function exactNumber(value: string, what: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || !new Decimal(String(n)).eq(value)) {
-    throw ExchangeError.permanent(C.invalidAmount, `${what} ${value} cannot be sent exactly`);
-  }
-  return n;
-}
-
-/** A user's OKX account through ccxt. Reads OKX's own string fields from each response. */
 export class LiveExchangeGateway implements ExchangeGateway {
   readonly kind = 'live' as const;
+  private readonly account: string;
+  /** Scrubbed from every error reason and log line. */
+  private readonly secrets: readonly string[];
 
   constructor(
-    private readonly client: OkxClient,
-    /** Scrubbed from every error reason (the caller's key, secret and passphrase). */
-    private readonly secrets: readonly (string | null | undefined)[] = [],
-    /** Markets loaded by other clients of the same endpoint; without it this client loads its own. */
-    private readonly shared: SharedMarkets = new SharedMarkets(),
-  ) {}
+    private readonly endpoint: OkxEndpoint,
+    private readonly credentials: ExchangeCredentials,
+  ) {
+    assertOkx(credentials);
+    this.account = rateAccountOf(credentials.apiKey, credentials.sandbox);
+    this.secrets = [credentials.apiKey, credentials.secret, credentials.passphrase ?? ''];
+  }
 
   async fetchBalance(): Promise<Balances> {
-    return this.call(async () => {
-      await this.markets();
-      return parseOkxBalance((await this.client.fetchBalance()).info);
-    });
+    return parseOkxBalance(await this.signed(OKX_LIMITS.balance(this.account), (c) => c.privateGetAccountBalance()));
   }
 
   /** What this API key may do and which IPs it is bound to (OKX GET /api/v5/account/config): read at every connect. */
   async fetchKeyPermissions(): Promise<KeyPermissions> {
-    return this.call(async () => parseOkxKeyPermissions(await this.client.privateGetAccountConfig()));
+    return parseOkxKeyPermissions(await this.signed(OKX_LIMITS.accountConfig(this.account), (c) => c.privateGetAccountConfig()));
   }
 
   async loadMarkets(): Promise<Market[]> {
-    return this.call(async () => {
-      const markets = await this.markets();
-      let parsed = parsedMarkets.get(markets);
-      if (!parsed) {
-        parsed = Object.values(markets)
-          .filter((m): m is MarketInterface => m?.spot === true)
-          .map((m) => parseOkxMarket(m.info as OkxRecord));
-        parsedMarkets.set(markets, parsed);
-      }
-      return parsed.map((m) => ({ ...m }));
-    });
+    const table = await this.call(() => this.endpoint.markets());
+    return [...table.values()].map((m) => ({ ...m }));
   }
 
   async createOrder(request: CreateOrderRequest): Promise<Order> {
@@ -107,43 +73,50 @@ export class LiveExchangeGateway implements ExchangeGateway {
       throw ExchangeError.permanent(C.invalidOrder, 'clientOrderId must be 1 to 32 letters or digits');
     }
     const market = await this.market(request.symbol);
-    const params = { clOrdId: request.clientOrderId };
-    let send: () => Promise<{ id?: string }>;
+    const body: Record<string, string> = { instId: market.id, tdMode: 'cash', side: request.side, ordType: request.type, clOrdId: request.clientOrderId };
     let sent: Pick<Order, 'amount' | 'requestedCost' | 'price'>;
     if (request.cost !== undefined) {
       if (request.side !== 'buy' || request.type !== 'market') {
         throw ExchangeError.permanent(C.invalidOrder, 'only a market buy can be sized by cost');
       }
-      // sz in quote units (tgtCcy=quote_ccy), already cut to the step ccxt's costToPrecision
-      // truncates to: ccxt sends this very number.
-      const cost = validateCostAgainstMarket(market, request.cost);
-      const n = exactNumber(cost, 'cost');
-      send = () => this.client.createMarketBuyOrderWithCost(market.symbol, n, params);
-      sent = { amount: '0', requestedCost: cost, price: null };
+      // sz in quote units (tgtCcy=quote_ccy), cut to the quote step.
+      body.sz = validateCostAgainstMarket(market, request.cost);
+      body.tgtCcy = 'quote_ccy';
+      sent = { amount: '0', requestedCost: body.sz, price: null };
     } else {
       if (request.type === 'limit' && request.price === undefined) {
         throw ExchangeError.permanent(C.invalidOrder, 'a limit order needs a price');
       }
       const v = validateOrderAgainstMarket(market, request.side, request.amount, request.price);
-      const amount = exactNumber(v.amount, 'amount');
-      // Market orders are sent without a price: OKX fills them at the book (sz in base units).
-      const price = request.type === 'limit' ? exactNumber(v.price!, 'price') : undefined;
-      send = () => this.client.createOrder(market.symbol, request.type, request.side, amount, price, params);
+      body.sz = v.amount;
+      // Market orders go without a price (OKX fills them at the book), sz in base units; tgtCcy is
+      // for spot market orders only, and a market buy would otherwise default to quote units.
+      if (request.type === 'limit') body.px = v.price!;
+      else body.tgtCcy = 'base_ccy';
       sent = { amount: v.amount, requestedCost: null, price: request.type === 'limit' ? v.price : null };
     }
 
-    const placed = await this.call(send);
-    // The place-order answer carries ids only; the fill is read back. If that read fails the order
-    // still exists, so it is reported open and the caller syncs it later instead of retrying it.
-    const ref = placed.id ? { id: placed.id } : { clientOrderId: request.clientOrderId };
+    // expTime: OKX drops the order if it reaches the matching engine after our own timeout, so a
+    // placement we stopped waiting for is never placed later behind our back (answered 50036,
+    // known not placed).
+    const timeoutMs = this.endpoint.options.timeoutMs ?? 10_000;
+    const placed = await this.signed(
+      OKX_LIMITS.place(this.account, market.id),
+      (c) => c.privatePostTradeOrder(body),
+      () => ({ expTime: String(Date.now() + timeoutMs) }),
+    );
+    const ordId = okxData(placed)[0]?.ordId;
+    const ref: OrderRef = typeof ordId === 'string' && ordId !== '' ? { id: ordId, symbol: market.symbol } : { clientOrderId: request.clientOrderId, symbol: market.symbol };
+    // The answer carries ids only; the fill is read back. If that read fails the order still
+    // exists, so it is reported open and the caller syncs it later instead of retrying it.
     try {
-      const order = await this.fetchOrder({ ...ref, symbol: market.symbol });
+      const order = await this.fetchOrder(ref);
       if (order) return order;
     } catch {
       /* reported as open below */
     }
     return {
-      exchangeOrderId: placed.id ?? '',
+      exchangeOrderId: ref.id ?? '',
       clientOrderId: request.clientOrderId,
       symbol: market.symbol,
       side: request.side,
@@ -160,13 +133,11 @@ export class LiveExchangeGateway implements ExchangeGateway {
   }
 
   async fetchOrder(ref: OrderRef): Promise<Order | null> {
-    const { id, params } = this.orderArgs(ref);
+    const market = await this.market(ref.symbol);
     try {
-      const order = await this.call(async () => {
-        await this.markets();
-        return this.client.fetchOrder(id, ref.symbol, params);
-      });
-      return parseOkxOrder(order.info as OkxRecord, ref.symbol);
+      const response = await this.signed(OKX_LIMITS.readOrder(this.account, market.id), (c) => c.privateGetTradeOrder(this.orderParams(market, ref)));
+      const row = okxData(response)[0];
+      return row ? parseOkxOrder(row, market.symbol) : null;
     } catch (error) {
       if (error instanceof ExchangeError && error.code === C.orderNotFound) return null;
       throw error;
@@ -174,12 +145,9 @@ export class LiveExchangeGateway implements ExchangeGateway {
   }
 
   async cancelOrder(ref: OrderRef): Promise<Order> {
-    const { id, params } = this.orderArgs(ref);
+    const market = await this.market(ref.symbol);
     try {
-      await this.call(async () => {
-        await this.markets();
-        return this.client.cancelOrder(id, ref.symbol, params);
-      });
+      await this.signed(OKX_LIMITS.cancel(this.account, market.id), (c) => c.privatePostTradeCancelOrder(this.orderParams(market, ref)));
     } catch (error) {
       // OKX also answers "not found" for orders already filled or cancelled: those are returned as they are.
       if (!(error instanceof ExchangeError && error.code === C.orderNotFound)) throw error;
@@ -190,8 +158,7 @@ export class LiveExchangeGateway implements ExchangeGateway {
   }
 
   async fetchDepositAddress(currency: string, network?: string): Promise<DepositAddress> {
-    // The raw endpoint: ccxt's unified call maps chains through currency metadata we do not load.
-    const response = await this.call(() => this.client.privateGetAssetDepositAddress({ ccy: currency }));
+    const response = await this.signed(OKX_LIMITS.depositAddress(this.account), (c) => c.privateGetAssetDepositAddress({ ccy: currency }));
     return parseOkxDepositAddress(response, currency, network);
   }
 
@@ -200,59 +167,40 @@ export class LiveExchangeGateway implements ExchangeGateway {
     if (currency) params.ccy = currency;
     // OKX `before` = strictly newer than; `since` is inclusive.
     if (since !== undefined) params.before = String(Math.max(since - 1, 0));
-    const response = await this.call(() => this.client.privateGetAssetDepositHistory(params));
+    const response = await this.signed(OKX_LIMITS.depositHistory(this.account), (c) => c.privateGetAssetDepositHistory(params));
     return okxData(response).map(parseOkxDeposit);
   }
 
+  /** At most TICKER_TTL_MS old: one read serves every account asking within that time. */
   async fetchTicker(symbol: string): Promise<Ticker> {
     const market = await this.market(symbol);
-    const response = await this.call(() => this.client.publicGetMarketTicker({ instId: market.id }));
-    const row = okxData(response)[0];
-    if (!row) throw ExchangeError.permanent(C.noPrice, `no ticker for ${symbol}`);
-    return parseOkxTicker(row, market.symbol);
+    return { ...(await this.call(() => this.endpoint.ticker(market))) };
   }
 
-  private orderArgs(ref: OrderRef): { id: string; params: Record<string, string> } {
-    if (ref.id !== undefined) return { id: ref.id, params: {} };
-    if (ref.clientOrderId !== undefined) return { id: '', params: { clOrdId: ref.clientOrderId } };
+  private orderParams(market: Market, ref: OrderRef): Record<string, string> {
+    if (ref.id !== undefined) return { instId: market.id, ordId: ref.id };
+    if (ref.clientOrderId !== undefined) return { instId: market.id, clOrdId: ref.clientOrderId };
     throw ExchangeError.permanent(C.badRequest, 'an order id or a client order id is required');
   }
 
-  private async markets(): Promise<MarketRecord> {
-    const fresh = (at: number | undefined): boolean => at !== undefined && Date.now() - at <= MARKETS_TTL_MS;
-    const own = marketsLoaded.get(this.client);
-    if (own && fresh(own.at)) return own.record;
-    // ccxt keeps a failed loadMarkets promise and hands it out again; `reload` starts a fresh
-    // one, so one network blip does not poison a cached client (nor the shared load: it is dropped).
-    const key = endpointOf(this.client);
-    const sharedMarkets = this.shared.loads;
-    let shared = sharedMarkets.get(key);
-    if (!shared || !fresh(shared.at)) {
-      const entry = { at: Date.now(), load: this.client.loadMarkets(true) as Promise<MarketRecord> };
-      entry.load.catch(() => {
-        if (sharedMarkets.get(key) === entry) sharedMarkets.delete(key);
-      });
-      sharedMarkets.set(key, entry);
-      shared = entry;
-    }
-    const markets = await shared.load;
-    if (this.client.markets !== markets) this.client.setMarkets(markets);
-    marketsLoaded.set(this.client, { at: shared.at, record: markets });
-    return markets;
+  private async market(symbol: string): Promise<Market> {
+    const m = (await this.call(() => this.endpoint.markets())).get(symbol);
+    if (!m) throw ExchangeError.permanent(C.badSymbol, `unknown market ${symbol}`);
+    return m;
   }
 
-  private async market(symbol: string): Promise<Market> {
-    const markets = await this.call(() => this.markets());
-    const m = markets[symbol];
-    if (!m || !m.spot) throw ExchangeError.permanent(C.badSymbol, `unknown market ${symbol}`);
-    return parseOkxMarket(m.info as OkxRecord);
+  private signed<T>(windows: readonly RateWindow[], fn: (client: OkxClient) => Promise<T>, headers?: () => Record<string, string>): Promise<T> {
+    return this.call(() => this.endpoint.signed(this.credentials, windows, fn, headers));
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (error) {
-      throw toExchangeError(error, this.secrets);
+      const { failure, detail } = describeFailure(error, this.secrets);
+      // The trader reads `failure.reason`; what ccxt said (URL, socket error) is for us, scrubbed.
+      if (detail !== null) logger.warn({ code: failure.code, exchange_code: failure.exchangeCode, detail }, 'OKX request failed');
+      throw failure;
     }
   }
 }
