@@ -46,18 +46,21 @@ class ClaimAbandoned extends Error {}
 export class OrderClaimer {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
-  /** `busyQueues`: queue keys this worker has in flight. `halted`: once aborted, a claim under way takes nothing and rolls back. */
-  async claim(limit: number, leaseMs: number, busyQueues: readonly string[] = [], halted?: AbortSignal): Promise<ClaimedOrder[]> {
+  /**
+   * `busyQueues`: queue keys this worker has in flight. `halted`: once aborted, a claim under way takes
+   * nothing and rolls back. `mode`: only that mode's queues (paper is claimed in batches, live one by one).
+   */
+  async claim(limit: number, leaseMs: number, busyQueues: readonly string[] = [], halted?: AbortSignal, mode?: 'paper' | 'live'): Promise<ClaimedOrder[]> {
     if (limit <= 0 || halted?.aborted) return [];
     try {
-      return await this.claimIn(limit, leaseMs, busyQueues, halted);
+      return await this.claimIn(limit, leaseMs, busyQueues, halted, mode ?? null);
     } catch (error) {
       if (error instanceof ClaimAbandoned) return [];
       throw error;
     }
   }
 
-  private claimIn(limit: number, leaseMs: number, busyQueues: readonly string[], halted?: AbortSignal): Promise<ClaimedOrder[]> {
+  private claimIn(limit: number, leaseMs: number, busyQueues: readonly string[], halted: AbortSignal | undefined, mode: 'paper' | 'live' | null): Promise<ClaimedOrder[]> {
     return this.ds.transaction(async (m) => {
       // Queues are picked by their HEAD order being due: a queue whose head is in backoff or under a
       // live lease cannot run anything now (FIFO), so it must not take one of the `limit` slots.
@@ -69,7 +72,7 @@ export class OrderClaimer {
       const locked: Array<{ user_id: string; mode: string }> = await m.query(
         `SELECT c.user_id, c.mode FROM (
            SELECT h.user_id, h.mode FROM orders h
-            WHERE h.status IN ('pending', 'submitting') AND h.next_attempt_at <= now()
+            WHERE h.status IN ('pending', 'submitting') AND h.next_attempt_at <= now() AND ($4::varchar IS NULL OR h.mode = $4)
               AND NOT (h.user_id::text || ':' || h.mode = ANY($2::text[]))
               AND NOT EXISTS (SELECT 1 FROM orders e
                                WHERE e.user_id = h.user_id AND e.mode = h.mode AND e.status IN ('pending', 'submitting')
@@ -79,7 +82,7 @@ export class OrderClaimer {
             ORDER BY h.next_attempt_at LIMIT $1
          ) c
          WHERE pg_try_advisory_xact_lock($3, hashtext(c.user_id::text || ':' || c.mode))`,
-        [limit, busyQueues, ORDER_CLAIM_LOCK_NAMESPACE],
+        [limit, busyQueues, ORDER_CLAIM_LOCK_NAMESPACE, mode],
       );
       if (locked.length === 0 || halted?.aborted) return [];
       const result: unknown = await m.query(
