@@ -90,19 +90,20 @@ export class OrderClaimer {
         [limit, busyQueues, ORDER_CLAIM_LOCK_NAMESPACE, mode ? [mode] : ['paper', 'live']],
       );
       if (locked.length === 0 || halted?.aborted) return [];
+      // Per locked queue, its head by a LATERAL LIMIT 1 (one probe of the queue-heads index each) and the
+      // rows locked by primary key: a DISTINCT ON over a join, planned from stale statistics, read every
+      // queued order (840 ms per claim of 500 queues with 10,000 queued).
       const result: unknown = await m.query(
-        `WITH queues AS (
-           SELECT * FROM unnest($1::uuid[], $2::varchar[]) AS q(user_id, mode)
-         ), heads AS (
-           SELECT DISTINCT ON (o.user_id, o.mode) o.id, o.user_id, o.mode, o.next_attempt_at
-             FROM orders o JOIN queues q ON q.user_id = o.user_id AND q.mode = o.mode
-            WHERE o.status IN ('pending', 'submitting')
-            ORDER BY o.user_id, o.mode, o.created_at, o.id
-         ), due AS (
-           SELECT o.id FROM orders o JOIN heads h ON h.id = o.id
+        `WITH heads AS (
+           SELECT h.id FROM unnest($1::uuid[], $2::varchar[]) AS q(user_id, mode)
+           CROSS JOIN LATERAL (SELECT o.id, o.next_attempt_at FROM orders o
+                                WHERE o.user_id = q.user_id AND o.mode = q.mode AND o.status IN ('pending', 'submitting')
+                                ORDER BY o.created_at, o.id LIMIT 1) h
             WHERE h.next_attempt_at <= now()
-              AND NOT EXISTS (SELECT 1 FROM orders b
-                               WHERE b.user_id = h.user_id AND b.mode = h.mode AND b.status = 'submitting' AND b.next_attempt_at > now())
+              AND (SELECT count(*) FROM (SELECT 1 FROM orders b
+                    WHERE b.user_id = q.user_id AND b.mode = q.mode AND b.status = 'submitting' AND b.next_attempt_at > now() LIMIT 1) busy) = 0
+         ), due AS (
+           SELECT o.id FROM orders o WHERE o.id = ANY(ARRAY(SELECT id FROM heads))
             FOR UPDATE OF o SKIP LOCKED
          )
          UPDATE orders o

@@ -28,20 +28,8 @@ export class OrderTransitions {
    * The exchange's view of the order after placing or reconciling it; the fill moves the bot's
    * running position in the same statement.
    */
-  record(claim: ClaimToken, o: OrderOutcome): Promise<boolean> {
-    return this.apply(
-      `WITH prev AS (
-         SELECT id, ${PREVIOUS_FILL_COLUMNS} FROM orders WHERE id = $1 AND status = 'submitting' AND attempts = $2 FOR UPDATE
-       ), changed AS (
-         UPDATE orders o SET status = $3, filled = $4, average = $5, cost = $6, fee = $7, fee_currency = $8,
-                exchange_order_id = COALESCE($9, o.exchange_order_id), reason = $11,
-                closed_at = CASE WHEN $10::boolean THEN now() END, acknowledged_at = coalesce(o.acknowledged_at, now()), updated_at = now()
-           FROM prev WHERE o.id = prev.id
-         RETURNING ${CHANGED_FILL_COLUMNS}
-       ), ${MOVE_POSITIONS_CTE}
-       SELECT id FROM changed`,
-      [claim.id, claim.attempts, o.status, o.filled, o.average, o.cost, o.fee, o.fee_currency, o.exchange_order_id, o.final, o.reason],
-    );
+  async record(claim: ClaimToken, o: OrderOutcome): Promise<boolean> {
+    return (await this.recordMany([{ claim, outcome: o }])).has(claim.id);
   }
 
   /**
@@ -57,22 +45,10 @@ export class OrderTransitions {
     leaseMs: number,
     sent: { credentialId: string | null; amount: string | null; quoteAmount: string | null; side: 'buy' | 'sell' },
   ): Promise<boolean> {
-    const result: unknown = await m.query(
-      `UPDATE orders SET next_attempt_at = now() + $3::int * interval '1 millisecond',
-              sent_at = coalesce(sent_at, now()), credential_id = coalesce(credential_id, $4::uuid),
-              amount = $5::numeric, quote_amount = $6::numeric, side = $7, updated_at = now()
-        WHERE id = $1 AND status = 'submitting' AND attempts = $2 AND next_attempt_at > now()
-          AND (credential_id IS NULL OR credential_id = $4::uuid)
-        RETURNING id`,
-      [claim.id, claim.attempts, leaseMs, sent.credentialId, sent.amount, sent.quoteAmount, sent.side],
-    );
-    return returnedRows(result).length === 1;
+    return (await this.confirmClaims(m, [{ claim, sent }], leaseMs)).has(claim.id);
   }
 
-  /**
-   * confirmClaim for a batch of decisions, one statement: the ids whose claim was still ours (the
-   * same guards, row by row). The caller holds the rows' locks (the batch decision locked them).
-   */
+  /** confirmClaim for a batch of decisions, one statement: the ids whose claim was still ours (the same guards, row by row). */
   async confirmClaims(
     m: EntityManager,
     items: ReadonlyArray<{ claim: ClaimToken; sent: { credentialId: string | null; amount: string | null; quoteAmount: string | null; side: 'buy' | 'sell' } }>,
@@ -181,13 +157,7 @@ export class OrderTransitions {
    * (the placement rule said no; never sent). With `manager`, inside the caller's transaction.
    */
   async end(claim: ClaimToken, status: 'rejected' | 'failed' | 'canceled', reason: string, manager?: EntityManager): Promise<boolean> {
-    return this.apply(
-      `UPDATE orders SET status = $3, reason = $4, closed_at = now(), updated_at = now()
-        WHERE id = $1 AND status = 'submitting' AND attempts = $2
-        RETURNING id`,
-      [claim.id, claim.attempts, status, reason],
-      manager,
-    );
+    return (await this.endMany([{ claim, status, reason }], manager)).has(claim.id);
   }
 
   /**
