@@ -8,7 +8,7 @@ import { markTargetApplied } from './bot-positions';
 import { OrderOwners } from './order-owners';
 import type { ClaimToken, OrderTransitions } from './order-transitions';
 import { PreRead, readPositionFor, Verdict } from './placement-decider';
-import { BotPlacementState, decidePlacement, PlacementDecision, PlacementStates } from './placement-rule';
+import { BotPlacementState, CancelDecision, decidePlacement, PlacementDecision, PlacementStates, SendDecision } from './placement-rule';
 
 export interface BatchDecisionItem {
   claim: ClaimToken;
@@ -46,31 +46,36 @@ export class PlacementBatchDecider {
       const states = await this.readStates(m, items);
       const verdicts: BatchVerdict[] = new Array<BatchVerdict>(items.length);
       const decided: Array<{ index: number; decision: PlacementDecision }> = [];
+      const cancels: Array<{ index: number; decision: CancelDecision }> = [];
+      const sends: Array<{ index: number; decision: SendDecision }> = [];
       items.forEach((item, index) => {
         const state = states[index];
         if ('error' in state) {
           verdicts[index] = { kind: 'error', error: state.error };
           return;
         }
+        let decision: PlacementDecision;
         try {
-          decided.push({ index, decision: decidePlacement(item.order, state, item.pre.market) });
+          decision = decidePlacement(item.order, state, item.pre.market);
         } catch (error) {
           // A size the market refuses: this order's answer, not the batch's.
           verdicts[index] = { kind: 'error', error };
+          return;
         }
+        decided.push({ index, decision });
+        if (decision.send) sends.push({ index, decision });
+        else cancels.push({ index, decision });
       });
-      const cancels = decided.filter((d) => !d.decision.send);
-      const sends = decided.filter((d) => d.decision.send);
       const ended = await transitions.endMany(
-        cancels.map(({ index, decision }) => ({ claim: items[index].claim, status: 'canceled' as const, reason: decision.send ? '' : decision.message })),
+        cancels.map(({ index, decision }) => ({ claim: items[index].claim, status: 'canceled' as const, reason: decision.message })),
         m,
       );
       const confirmed = await transitions.confirmClaims(
         m,
-        sends.map(({ index, decision }) => {
-          const resolved = decision.send ? decision.resolved : null;
-          return { claim: items[index].claim, sent: { credentialId: null, amount: resolved!.amount, quoteAmount: resolved!.quote_amount, side: resolved!.side } };
-        }),
+        sends.map(({ index, decision: { resolved } }) => ({
+          claim: items[index].claim,
+          sent: { credentialId: null, amount: resolved.amount, quoteAmount: resolved.quote_amount, side: resolved.side },
+        })),
         leaseMs,
       );
       for (const { index, decision } of decided) {
