@@ -12,17 +12,25 @@ export class BotPlacementStates implements BotStateSource, OnModuleInit {
   }
 
   async lockForPlacement(manager: EntityManager, botId: string): Promise<BotPlacementState | null> {
+    return (await this.lockManyForPlacement(manager, [botId])).get(botId) ?? null;
+  }
+
+  async lockManyForPlacement(manager: EntityManager, botIds: readonly string[]): Promise<Map<string, BotPlacementState>> {
     const rows = (await manager.query(
-      `SELECT status, stop_reason, deleted_at IS NOT NULL AS deleted, allow_selling_beyond_position FROM bots WHERE id = $1 FOR SHARE`,
-      [botId],
-    )) as Array<{ status: 'running' | 'stopped'; stop_reason: string | null; deleted: boolean; allow_selling_beyond_position: boolean }>;
-    const bot = rows[0];
-    if (!bot) return null;
-    return {
-      status: bot.deleted ? 'deleted' : bot.status,
-      stop_reason: bot.stop_reason,
-      plan_type: 'custom_bot',
-      allow_selling_beyond_position: bot.allow_selling_beyond_position,
-    };
+      `SELECT id, status, stop_reason, deleted_at IS NOT NULL AS deleted, allow_selling_beyond_position FROM bots
+        WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`,
+      [[...new Set(botIds)]],
+    )) as Array<{ id: string; status: 'running' | 'stopped'; stop_reason: string | null; deleted: boolean; allow_selling_beyond_position: boolean }>;
+    return new Map(
+      rows.map((bot) => [
+        bot.id,
+        {
+          status: bot.deleted ? 'deleted' : bot.status,
+          stop_reason: bot.stop_reason,
+          plan_type: 'custom_bot',
+          allow_selling_beyond_position: bot.allow_selling_beyond_position,
+        },
+      ]),
+    );
   }
 }

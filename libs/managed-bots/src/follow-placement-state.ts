@@ -19,23 +19,39 @@ export class FollowPlacementStates implements ManagedFollowStateSource, OnModule
   }
 
   async lockForPlacement(manager: EntityManager, order: ManagedOrderRef): Promise<BotPlacementState | null> {
-    const [bot] = (await manager.query(`SELECT status FROM managed_bots WHERE id = $1 FOR SHARE`, [order.managed_bot_id])) as Array<{ status: 'active' | 'paused' }>;
-    const ref = followIdOf(order.source_ref);
-    if (!bot || !ref) return null;
+    return (await this.lockManyForPlacement(manager, [order])).get(0) ?? null;
+  }
+
+  async lockManyForPlacement(manager: EntityManager, orders: readonly ManagedOrderRef[]): Promise<Map<number, BotPlacementState>> {
+    const botIds = [...new Set(orders.map((o) => o.managed_bot_id).filter((id): id is string => id !== null))];
+    const bots = (await manager.query(`SELECT id, status FROM managed_bots WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`, [botIds])) as Array<{
+      id: string;
+      status: 'active' | 'paused';
+    }>;
+    const botStatus = new Map(bots.map((b) => [b.id, b.status]));
+    const refs = orders.map((o) => followIdOf(o.source_ref));
+    const followIds = [...new Set(refs.filter((r) => r !== null).map((r) => r.followId))];
     // The very follow the order was written for: a re-follow after an unsubscribe does not revive its orders.
-    const [follow] = (await manager.query(
-      `SELECT status, end_reason, max_slippage_pct::text FROM managed_bot_follows
-        WHERE id = $1 AND user_id = $2 AND managed_bot_id = $3 FOR SHARE`,
-      [ref.followId, order.user_id, order.managed_bot_id],
-    )) as Array<{ status: 'active' | 'ended'; end_reason: string | null; max_slippage_pct: string }>;
-    if (!follow) return null;
-    const closing = ref.closing;
-    const base = { plan_type: 'managed_bot' as const, allow_selling_beyond_position: false, max_slippage_pct: closing ? null : follow.max_slippage_pct };
-    if (closing) return { ...base, status: 'running', stop_reason: null };
-    if (follow.status !== 'active') {
-      return { ...base, status: 'stopped', stop_reason: `the follow ended: ${follow.end_reason ?? 'unsubscribed'}`, stopped_as: CancelReasons.followEnded };
-    }
-    if (bot.status !== 'active') return { ...base, status: 'stopped', stop_reason: 'the managed bot is paused', stopped_as: CancelReasons.managedBotPaused };
-    return { ...base, status: 'running', stop_reason: null };
+    const follows = (await manager.query(
+      `SELECT id, user_id, managed_bot_id, status, end_reason, max_slippage_pct::text FROM managed_bot_follows
+        WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`,
+      [followIds],
+    )) as Array<{ id: string; user_id: string; managed_bot_id: string; status: 'active' | 'ended'; end_reason: string | null; max_slippage_pct: string }>;
+    const followById = new Map(follows.map((f) => [f.id, f]));
+    const result = new Map<number, BotPlacementState>();
+    orders.forEach((order, i) => {
+      const ref = refs[i];
+      const bot = order.managed_bot_id === null ? undefined : botStatus.get(order.managed_bot_id);
+      const follow = ref ? followById.get(ref.followId) : undefined;
+      if (!bot || !ref || !follow || follow.user_id !== order.user_id || follow.managed_bot_id !== order.managed_bot_id) return;
+      const closing = ref.closing;
+      const base = { plan_type: 'managed_bot' as const, allow_selling_beyond_position: false, max_slippage_pct: closing ? null : follow.max_slippage_pct };
+      if (closing) result.set(i, { ...base, status: 'running', stop_reason: null });
+      else if (follow.status !== 'active') {
+        result.set(i, { ...base, status: 'stopped', stop_reason: `the follow ended: ${follow.end_reason ?? 'unsubscribed'}`, stopped_as: CancelReasons.followEnded });
+      } else if (bot !== 'active') result.set(i, { ...base, status: 'stopped', stop_reason: 'the managed bot is paused', stopped_as: CancelReasons.managedBotPaused });
+      else result.set(i, { ...base, status: 'running', stop_reason: null });
+    });
+    return result;
   }
 }

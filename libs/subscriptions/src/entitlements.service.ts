@@ -101,27 +101,37 @@ export class EntitlementsService {
    * would wait for that transaction forever.
    */
   async find(userId: string, planType: PlanType, now: Date = new Date(), manager?: EntityManager): Promise<Entitlement | null> {
-    const sub = await (manager ?? this.ds.manager).getRepository(UserSubscription).findOne({
-      where: { user_id: userId, plan_type: planType, status: In([...CURRENT_STATUSES]) },
+    return (await this.findMany([userId], planType, now, manager)).get(userId) ?? null;
+  }
+
+  /** find() for many users in one statement (the worker's batch of orders): the users a subscription of `planType` grants access now. */
+  async findMany(userIds: readonly string[], planType: PlanType, now: Date = new Date(), manager?: EntityManager): Promise<Map<string, Entitlement>> {
+    const result = new Map<string, Entitlement>();
+    if (userIds.length === 0) return result;
+    const subs = await (manager ?? this.ds.manager).getRepository(UserSubscription).find({
+      where: { user_id: In([...new Set(userIds)]), plan_type: planType, status: In([...CURRENT_STATUSES]) },
       relations: { plan: true },
     });
-    if (!sub?.plan || !grantsAccess(sub, now, this.billing.graceMs)) return null;
-    const p = sub.plan;
-    return {
-      subscription_id: sub.id,
-      plan_id: p.id,
-      plan_code: p.code,
-      plan_type: sub.plan_type,
-      status: sub.status,
-      end_date: sub.end_date,
-      max_bots: p.max_bots,
-      max_trading_pairs: p.max_trading_pairs,
-      live_trading: p.live_trading,
-      api_access: p.api_access,
-      telegram_notifications: p.telegram_notifications,
-      profit_share_percentage: p.profit_share_percentage,
-      guaranteed_monthly_return: p.guaranteed_monthly_return,
-    };
+    for (const sub of subs) {
+      if (!sub.plan || !grantsAccess(sub, now, this.billing.graceMs)) continue;
+      const p = sub.plan;
+      result.set(sub.user_id, {
+        subscription_id: sub.id,
+        plan_id: p.id,
+        plan_code: p.code,
+        plan_type: sub.plan_type,
+        status: sub.status,
+        end_date: sub.end_date,
+        max_bots: p.max_bots,
+        max_trading_pairs: p.max_trading_pairs,
+        live_trading: p.live_trading,
+        api_access: p.api_access,
+        telegram_notifications: p.telegram_notifications,
+        profit_share_percentage: p.profit_share_percentage,
+        guaranteed_monthly_return: p.guaranteed_monthly_return,
+      });
+    }
+    return result;
   }
 
   /** 403 no_active_subscription, or live_trading_not_allowed when `live` and the plan is paper only. */

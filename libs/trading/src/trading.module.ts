@@ -19,6 +19,7 @@ import { PerformanceEngine } from './performance/performance-engine';
 import { AccountPerformanceService } from './performance/account-performance.service';
 import { PerformanceController } from './performance/performance.controller';
 import { PaperBalances } from './gateway/paper/paper-balances.service';
+import { PaperBatchFills } from './gateway/paper/paper-batch-fills';
 import { DEFAULT_PAPER_EXCHANGE_OPTIONS, PaperExchangeOptions } from './gateway/paper/paper-exchange-gateway';
 
 const providers = [
@@ -31,6 +32,7 @@ const providers = [
   PerformanceEngine,
   AccountPerformanceService,
   PaperBalances,
+  PaperBatchFills,
   OrderTransitions,
   OrderLatencyStats,
   LiveCredentialTester,
@@ -46,7 +48,7 @@ const providers = [
   imports: [TypeOrmModule.forFeature([PaperAccount, PaperBalance, PaperOrder, OrderRecord])],
   controllers: [OrdersController, PerformanceController],
   providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: DEFAULT_PAPER_EXCHANGE_OPTIONS }],
-  exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine, OrderTransitions, OrderLatencyStats, OrderSendFence],
+  exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine, OrderTransitions, OrderLatencyStats, OrderSendFence, PaperBatchFills],
 })
 export class TradingModule {
   /** The same module with other paper-exchange settings (starting balance, fee). */
@@ -55,7 +57,7 @@ export class TradingModule {
       module: TradingModule,
       controllers: [OrdersController, PerformanceController],
       providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: { ...DEFAULT_PAPER_EXCHANGE_OPTIONS, ...options } }],
-      exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine, OrderTransitions, OrderLatencyStats, OrderSendFence],
+      exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine, OrderTransitions, OrderLatencyStats, OrderSendFence, PaperBatchFills],
     };
   }
 }

@@ -44,6 +44,12 @@ export class UsersService {
     return rows[0]?.is_active ?? false;
   }
 
+  /** isActiveLocked for many users in one statement (the worker's batch of orders): the active ones; rows share-locked in id order. */
+  async activeLockedMany(userIds: readonly string[], manager: EntityManager): Promise<Set<string>> {
+    const rows = (await manager.query(`SELECT id, is_active FROM users WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`, [[...new Set(userIds)]])) as Array<{ id: string; is_active: boolean }>;
+    return new Set(rows.filter((r) => r.is_active).map((r) => r.id));
+  }
+
   /** For the CLI: the account with this email (any case), or 404. */
   async getByEmail(email: string): Promise<User> {
     const user = await this.ds.getRepository(User).createQueryBuilder('u').where('lower(u.email) = :e', { e: normalizeEmail(email) }).getOne();

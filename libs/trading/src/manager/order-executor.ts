@@ -180,7 +180,7 @@ export class OrderExecutor {
    * pending with backoff; `failed` only once attempts are spent AND the order is known not to exist,
    * else after the reconcile-only attempts with its outcome unknown.
    */
-  private async fail(order: ClaimedOrder, claim: ClaimToken, error: unknown, knownAbsent: boolean, placementSent: boolean): Promise<ExecutionResult> {
+  async fail(order: ClaimedOrder, claim: ClaimToken, error: unknown, knownAbsent: boolean, placementSent: boolean): Promise<ExecutionResult> {
     if (knownAbsent && (error instanceof OrderNotExecutable || (isExchangeError(error) && !error.transient))) {
       return this.end(claim, 'rejected', error.reason);
     }
@@ -199,7 +199,7 @@ export class OrderExecutor {
     return { orderId: order.id, status: applied ? 'retry' : 'lost_lease', reconciled: false, reason };
   }
 
-  private log(order: ClaimedOrder, result: ExecutionResult, started: number): ExecutionResult {
+  log(order: ClaimedOrder, result: ExecutionResult, started: number): ExecutionResult {
     // Ids only: never the request, the credentials or the exchange's raw answer.
     const line = {
       order_id: order.id,

@@ -13,6 +13,8 @@ export interface BotStateSource {
    * ends (a stop or delete either committed before, or waits for the decision). null: no such bot.
    */
   lockForPlacement(manager: EntityManager, botId: string): Promise<BotPlacementState | null>;
+  /** lockForPlacement for many bots in one statement, rows locked in id order (the worker's batch); a missing bot has no entry. */
+  lockManyForPlacement(manager: EntityManager, botIds: readonly string[]): Promise<Map<string, BotPlacementState>>;
 }
 
 /** A managed-bot follower's order: the follow and its managed bot, owned by libs/managed-bots. */
@@ -26,6 +28,11 @@ export interface ManagedFollowStateSource {
    * null: no such follow or managed bot.
    */
   lockForPlacement(manager: EntityManager, order: ManagedOrderRef): Promise<BotPlacementState | null>;
+  /**
+   * lockForPlacement for many orders: all their managed bots, then all their follows, each set in id
+   * order (the writers' order: bot, then follow). Keyed by the index in `orders`; no entry: null.
+   */
+  lockManyForPlacement(manager: EntityManager, orders: readonly ManagedOrderRef[]): Promise<Map<number, BotPlacementState>>;
 }
 
 /** Where the owning lib registers itself (in its onModuleInit), as with UserHooks. */

@@ -28,20 +28,8 @@ export class OrderTransitions {
    * The exchange's view of the order after placing or reconciling it; the fill moves the bot's
    * running position in the same statement.
    */
-  record(claim: ClaimToken, o: OrderOutcome): Promise<boolean> {
-    return this.apply(
-      `WITH prev AS (
-         SELECT id, ${PREVIOUS_FILL_COLUMNS} FROM orders WHERE id = $1 AND status = 'submitting' AND attempts = $2 FOR UPDATE
-       ), changed AS (
-         UPDATE orders o SET status = $3, filled = $4, average = $5, cost = $6, fee = $7, fee_currency = $8,
-                exchange_order_id = COALESCE($9, o.exchange_order_id), reason = $11,
-                closed_at = CASE WHEN $10::boolean THEN now() END, acknowledged_at = coalesce(o.acknowledged_at, now()), updated_at = now()
-           FROM prev WHERE o.id = prev.id
-         RETURNING ${CHANGED_FILL_COLUMNS}
-       ), ${MOVE_POSITIONS_CTE}
-       SELECT id FROM changed`,
-      [claim.id, claim.attempts, o.status, o.filled, o.average, o.cost, o.fee, o.fee_currency, o.exchange_order_id, o.final, o.reason],
-    );
+  async record(claim: ClaimToken, o: OrderOutcome): Promise<boolean> {
+    return (await this.recordMany([{ claim, outcome: o }])).has(claim.id);
   }
 
   /**
@@ -57,16 +45,84 @@ export class OrderTransitions {
     leaseMs: number,
     sent: { credentialId: string | null; amount: string | null; quoteAmount: string | null; side: 'buy' | 'sell' },
   ): Promise<boolean> {
+    return (await this.confirmClaims(m, [{ claim, sent }], leaseMs)).has(claim.id);
+  }
+
+  /** confirmClaim for a batch of decisions, one statement: the ids whose claim was still ours (the same guards, row by row). */
+  async confirmClaims(
+    m: EntityManager,
+    items: ReadonlyArray<{ claim: ClaimToken; sent: { credentialId: string | null; amount: string | null; quoteAmount: string | null; side: 'buy' | 'sell' } }>,
+    leaseMs: number,
+  ): Promise<Set<string>> {
+    if (items.length === 0) return new Set();
     const result: unknown = await m.query(
-      `UPDATE orders SET next_attempt_at = now() + $3::int * interval '1 millisecond',
-              sent_at = coalesce(sent_at, now()), credential_id = coalesce(credential_id, $4::uuid),
-              amount = $5::numeric, quote_amount = $6::numeric, side = $7, updated_at = now()
-        WHERE id = $1 AND status = 'submitting' AND attempts = $2 AND next_attempt_at > now()
-          AND (credential_id IS NULL OR credential_id = $4::uuid)
-        RETURNING id`,
-      [claim.id, claim.attempts, leaseMs, sent.credentialId, sent.amount, sent.quoteAmount, sent.side],
+      `UPDATE orders o SET next_attempt_at = now() + $7::int * interval '1 millisecond',
+              sent_at = coalesce(o.sent_at, now()), credential_id = coalesce(o.credential_id, c.credential_id),
+              amount = c.amount, quote_amount = c.quote_amount, side = c.side, updated_at = now()
+         FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::numeric[], $5::numeric[], $6::varchar[]) AS c(id, attempts, credential_id, amount, quote_amount, side)
+        WHERE o.id = c.id AND o.status = 'submitting' AND o.attempts = c.attempts AND o.next_attempt_at > now()
+          AND (o.credential_id IS NULL OR o.credential_id = c.credential_id)
+        RETURNING o.id`,
+      [
+        items.map((i) => i.claim.id),
+        items.map((i) => i.claim.attempts),
+        items.map((i) => i.sent.credentialId),
+        items.map((i) => i.sent.amount),
+        items.map((i) => i.sent.quoteAmount),
+        items.map((i) => i.sent.side),
+        leaseMs,
+      ],
     );
-    return returnedRows(result).length === 1;
+    return new Set(returnedRows<{ id: string }>(result).map((r) => r.id));
+  }
+
+  /** end() for many orders in one statement; the ids that were ours to end. */
+  async endMany(items: ReadonlyArray<{ claim: ClaimToken; status: 'rejected' | 'failed' | 'canceled'; reason: string }>, manager?: EntityManager): Promise<Set<string>> {
+    if (items.length === 0) return new Set();
+    const result: unknown = await (manager ?? this.ds.manager).query(
+      `UPDATE orders o SET status = e.status, reason = e.reason, closed_at = now(), updated_at = now()
+         FROM unnest($1::uuid[], $2::int[], $3::varchar[], $4::text[]) AS e(id, attempts, status, reason)
+        WHERE o.id = e.id AND o.status = 'submitting' AND o.attempts = e.attempts
+        RETURNING o.id`,
+      [items.map((i) => i.claim.id), items.map((i) => i.claim.attempts), items.map((i) => i.status), items.map((i) => i.reason)],
+    );
+    return new Set(returnedRows<{ id: string }>(result).map((r) => r.id));
+  }
+
+  /** record() for many outcomes in one statement (the paper batch's fills); the ids that were ours to record. */
+  async recordMany(items: ReadonlyArray<{ claim: ClaimToken; outcome: OrderOutcome }>): Promise<Set<string>> {
+    if (items.length === 0) return new Set();
+    const col = <T>(f: (o: OrderOutcome) => T) => items.map((i) => f(i.outcome));
+    const result: unknown = await this.ds.query(
+      `WITH v AS (
+         SELECT * FROM unnest($1::uuid[], $2::int[], $3::varchar[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[], $8::varchar[], $9::varchar[], $10::boolean[], $11::text[])
+                AS v(id, attempts, status, filled, average, cost, fee, fee_currency, exchange_order_id, final, reason)
+       ), prev AS (
+         SELECT id, ${PREVIOUS_FILL_COLUMNS} FROM orders WHERE (id, attempts) IN (SELECT id, attempts FROM v) AND status = 'submitting'
+          ORDER BY id FOR UPDATE
+       ), changed AS (
+         UPDATE orders o SET status = v.status, filled = v.filled, average = v.average, cost = v.cost, fee = v.fee, fee_currency = v.fee_currency,
+                exchange_order_id = COALESCE(v.exchange_order_id, o.exchange_order_id), reason = v.reason,
+                closed_at = CASE WHEN v.final THEN now() END, acknowledged_at = coalesce(o.acknowledged_at, now()), updated_at = now()
+           FROM prev JOIN v ON v.id = prev.id WHERE o.id = prev.id
+         RETURNING ${CHANGED_FILL_COLUMNS}
+       ), ${MOVE_POSITIONS_CTE}
+       SELECT id FROM changed`,
+      [
+        items.map((i) => i.claim.id),
+        items.map((i) => i.claim.attempts),
+        col((o) => o.status),
+        col((o) => o.filled),
+        col((o) => o.average),
+        col((o) => o.cost),
+        col((o) => o.fee),
+        col((o) => o.fee_currency),
+        col((o) => o.exchange_order_id),
+        col((o) => o.final),
+        col((o) => o.reason),
+      ],
+    );
+    return new Set(returnedRows<{ id: string }>(result).map((r) => r.id));
   }
 
   /**
@@ -101,13 +157,7 @@ export class OrderTransitions {
    * (the placement rule said no; never sent). With `manager`, inside the caller's transaction.
    */
   async end(claim: ClaimToken, status: 'rejected' | 'failed' | 'canceled', reason: string, manager?: EntityManager): Promise<boolean> {
-    return this.apply(
-      `UPDATE orders SET status = $3, reason = $4, closed_at = now(), updated_at = now()
-        WHERE id = $1 AND status = 'submitting' AND attempts = $2
-        RETURNING id`,
-      [claim.id, claim.attempts, status, reason],
-      manager,
-    );
+    return (await this.endMany([{ claim, status, reason }], manager)).has(claim.id);
   }
 
   /**

@@ -85,24 +85,14 @@ export class PlacementDecider {
     const credential = order.mode === 'live' ? await this.credentials.currentLocked(order.user_id, m) : null;
     let bot: PlacementStates['bot'] = null;
     let access: PlacementStates['access'] = null;
-    let position: PlacementStates['position'] = { amount: new Decimal(0), last_target_signal_at: null };
+    let position: PlacementStates['position'] = NO_POSITION;
     if (order.bot_id !== null) {
       bot = (await this.owners.bots().lockForPlacement(m, order.bot_id)) ?? 'missing';
       if (bot !== 'missing') {
         const ent = await this.entitlements.find(order.user_id, bot.plan_type, new Date(), m);
         access = ent ? { live_trading: ent.live_trading } : null;
       }
-      // Read only when the size depends on it (no lock: a fill recorded after this read is, for this
-      // decision, a fill that came after it).
-      if (sizedFromPosition(order)) {
-        const read = await readBotPosition(m, order.bot_id);
-        // A market order of this bot sent but not read back yet (the exchange's answer came without
-        // its fill): sizing from the position now would miss it. The open-orders sync reads it shortly.
-        if (read.unsettled > 0) {
-          throw ExchangeError.transient(C.unavailable, 'position_unsettled: an earlier market order of this bot is not read back yet; sized once it is');
-        }
-        position = read;
-      }
+      position = await readPositionFor(m, order);
     } else if (order.managed_bot_id !== null) {
       // A managed-bot follower's order: the follow (and its managed bot) stand where a bot stands.
       bot = (await this.owners.managedFollows().lockForPlacement(m, order)) ?? 'missing';
@@ -110,13 +100,7 @@ export class PlacementDecider {
         const ent = await this.entitlements.find(order.user_id, bot.plan_type, new Date(), m);
         access = ent ? { live_trading: ent.live_trading } : null;
       }
-      if (sizedFromPosition(order)) {
-        const read = await readFollowerPosition(m, order.user_id, order.managed_bot_id, order.symbol);
-        if (read.unsettled > 0) {
-          throw ExchangeError.transient(C.unavailable, 'position_unsettled: an earlier market order of this follower is not read back yet; sized once it is');
-        }
-        position = read;
-      }
+      position = await readPositionFor(m, order);
     }
     return {
       cancel_requested: await cancelRequestedLocked(m, order.id),
@@ -133,6 +117,32 @@ export class PlacementDecider {
 }
 
 class LostLease extends Error {}
+
+const NO_POSITION: PlacementStates['position'] = { amount: new Decimal(0), last_target_signal_at: null };
+
+/**
+ * The position an order is sized from, read only when the size depends on it (no lock: a fill
+ * recorded after this read is, for this decision, a fill that came after it): the bot's, or a
+ * managed follower's own in that symbol.
+ */
+export async function readPositionFor(m: EntityManager, order: OrderRecord): Promise<PlacementStates['position']> {
+  if (!sizedFromPosition(order)) return NO_POSITION;
+  if (order.bot_id !== null) {
+    const read = await readBotPosition(m, order.bot_id);
+    // A market order of this bot sent but not read back yet (the exchange's answer came without
+    // its fill): sizing from the position now would miss it. The open-orders sync reads it shortly.
+    if (read.unsettled > 0) {
+      throw ExchangeError.transient(C.unavailable, 'position_unsettled: an earlier market order of this bot is not read back yet; sized once it is');
+    }
+    return read;
+  }
+  if (order.managed_bot_id === null) return NO_POSITION;
+  const read = await readFollowerPosition(m, order.user_id, order.managed_bot_id, order.symbol);
+  if (read.unsettled > 0) {
+    throw ExchangeError.transient(C.unavailable, 'position_unsettled: an earlier market order of this follower is not read back yet; sized once it is');
+  }
+  return read;
+}
 
 /** Locks the order row (confirmClaim writes it next anyway): a cancel request commits before this read or after the decision. */
 async function cancelRequestedLocked(m: EntityManager, orderId: string): Promise<boolean> {

@@ -41,6 +41,18 @@ export class TradingManagerConfig {
   @Transform(envInt) @IsInt() @Min(0) @Max(86_400)
   TRADING_MAX_ORDER_AGE_SECONDS = 600;
 
+  /**
+   * Paper orders are claimed and executed in batches of up to this many (one per queue, as always):
+   * one placement decision, one paper fill and one outcome statement per batch instead of ~12
+   * statements in 4 transactions per order. Live orders run one by one, TRADING_CONCURRENCY at a time.
+   */
+  @Transform(envInt) @IsInt() @Min(1) @Max(5_000)
+  TRADING_PAPER_BATCH_SIZE = 500;
+
+  /** Paper batches in flight at once per worker (a second batch is decided while the first fills). */
+  @Transform(envInt) @IsInt() @Min(1) @Max(16)
+  TRADING_PAPER_BATCHES = 2;
+
   /** 0 disables the periodic sync of `open` orders. */
   @Transform(envInt) @IsInt() @Min(0) @Max(3_600_000)
   TRADING_SYNC_INTERVAL_MS = 5_000;

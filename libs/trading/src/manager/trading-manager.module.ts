@@ -2,11 +2,13 @@ import { Module } from '@nestjs/common';
 import { SubscriptionsModule } from '@torgovo/subscriptions';
 import { UsersModule } from '@torgovo/users';
 import { OpenOrdersSync } from './open-orders-sync';
+import { OrderBatchExecutor } from './order-batch-executor';
 import { OrderClaimer } from './order-claimer';
 import { OrderExecutor } from './order-executor';
 import { OrderNotifyListener } from './order-notify-listener';
 import { OrderGateways } from './order-gateways';
 import { OrderTransitions } from './order-transitions';
+import { PlacementBatchDecider } from './placement-batch-decider';
 import { PlacementDecider } from './placement-decider';
 import { TradingManager } from './trading-manager';
 import { TradingManagerConfig } from './trading-manager.config';
@@ -25,6 +27,8 @@ import { TradingManagerConfig } from './trading-manager.config';
     OrderGateways,
     OrderExecutor,
     PlacementDecider,
+    PlacementBatchDecider,
+    OrderBatchExecutor,
     OpenOrdersSync,
     OrderNotifyListener,
     TradingManager,

@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '@torgovo/core';
 import { ClaimedOrder, OrderClaimer, queueKeyOf } from './order-claimer';
+import { OrderBatchExecutor } from './order-batch-executor';
 import { ExecutionResult, OrderExecutor } from './order-executor';
 import { OpenOrdersSync, SyncResult } from './open-orders-sync';
 import { OrderNotifyListener } from './order-notify-listener';
@@ -15,8 +16,10 @@ interface InFlight {
 
 /**
  * The worker loop: every TRADING_POLL_MS (and at once whenever a slot frees up) it claims due
- * orders for the free slots — at most TRADING_CONCURRENCY in flight, one per queue (credential: a user's paper and live accounts apart) — and executes
- * them; every TRADING_SYNC_INTERVAL_MS it syncs open orders. The timers only trigger: the work is
+ * orders, one per queue (credential: a user's paper and live accounts apart): live orders for the
+ * free slots — at most TRADING_CONCURRENCY in flight, each executed alone (network calls) — and paper
+ * orders in batches of up to TRADING_PAPER_BATCH_SIZE, at most TRADING_PAPER_BATCHES batches in
+ * flight, each executed with a fixed number of transactions (OrderBatchExecutor); every TRADING_SYNC_INTERVAL_MS it syncs open orders. The timers only trigger: the work is
  * claimed in PostgreSQL, so any number of workers share the queue. With TRADING_NOTIFY_ENABLED a
  * NOTIFY from the orders trigger also starts a pass, so a new order does not wait for the poll.
  */
@@ -24,6 +27,9 @@ interface InFlight {
 export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger(TradingManager.name);
   private readonly inFlight = new Map<string, InFlight>();
+  /** Live orders in flight (each alone) and paper batches in flight. */
+  private liveInFlight = 0;
+  private paperBatches = 0;
   /** Claims under way (poll or runOnce): stop() waits for them, and they claim nothing once it began. */
   private readonly claiming = new Set<Promise<InFlight[]>>();
   private readonly halted = new AbortController();
@@ -39,6 +45,7 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
   constructor(
     private readonly claimer: OrderClaimer,
     private readonly executor: OrderExecutor,
+    private readonly batches: OrderBatchExecutor,
     private readonly sync: OpenOrdersSync,
     private readonly listener: OrderNotifyListener,
     private readonly transitions: OrderTransitions,
@@ -69,7 +76,13 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     if (this.config.TRADING_SYNC_INTERVAL_MS > 0) this.scheduleSync();
     if (this.config.TRADING_NOTIFY_ENABLED) this.listener.start(() => this.wake());
     this.logger.log(
-      { poll_ms: this.app.env.TRADING_POLL_MS, concurrency: this.app.env.TRADING_CONCURRENCY, notify: this.config.TRADING_NOTIFY_ENABLED },
+      {
+        poll_ms: this.app.env.TRADING_POLL_MS,
+        concurrency: this.app.env.TRADING_CONCURRENCY,
+        paper_batch_size: this.config.TRADING_PAPER_BATCH_SIZE,
+        paper_batches: this.config.TRADING_PAPER_BATCHES,
+        notify: this.config.TRADING_NOTIFY_ENABLED,
+      },
       'TradingManager started',
     );
   }
@@ -174,37 +187,71 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
   }
 
   private async claimAndLaunchNow(): Promise<InFlight[]> {
-    const free = this.app.env.TRADING_CONCURRENCY - this.inFlight.size;
-    if (free <= 0) return [];
     const busy = [...new Set([...this.inFlight.values()].map((f) => f.queue))];
-    let claimed: ClaimedOrder[];
-    try {
-      claimed = await this.claimer.claim(free, this.config.TRADING_LEASE_MS, busy, this.halted.signal);
-    } catch (err) {
-      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'Claiming orders failed; retrying next poll');
-      return [];
-    }
+    const freeLive = this.app.env.TRADING_CONCURRENCY - this.liveInFlight;
+    const paperLimit = this.paperBatches < this.config.TRADING_PAPER_BATCHES ? this.config.TRADING_PAPER_BATCH_SIZE : 0;
+    if (freeLive <= 0 && paperLimit === 0) return [];
+    // Counted as in flight from the claim on, so a concurrent pass (runOnce beside the loop) does not claim a batch beyond the cap.
+    if (paperLimit > 0) this.paperBatches += 1;
+    // claim() answers [] on failure: it never throws.
+    const [live, paper] = await Promise.all([this.claim(freeLive, busy, 'live'), this.claim(paperLimit, busy, 'paper')]);
+    if (paperLimit > 0 && paper.length === 0) this.paperBatches -= 1;
     if (this.stopping) {
       // Committed just as the stop began: nothing is executed after stop(), so the claims go back.
-      await Promise.all(claimed.map((o) => this.transitions.release({ id: o.id, attempts: o.attempts }).catch(() => false)));
+      if (paper.length > 0) this.paperBatches -= 1;
+      await Promise.all([...live, ...paper].map((o) => this.transitions.release({ id: o.id, attempts: o.attempts }).catch(() => false)));
       return [];
     }
-    return claimed.map((order) => this.launch(order));
+    return [...live.map((order) => this.launch(order)), ...this.launchBatch(paper)];
+  }
+
+  private async claim(limit: number, busy: string[], mode: 'paper' | 'live'): Promise<ClaimedOrder[]> {
+    if (limit <= 0) return [];
+    try {
+      return await this.claimer.claim(limit, this.config.TRADING_LEASE_MS, busy, this.halted.signal, mode);
+    } catch (err) {
+      this.logger.warn({ err: err instanceof Error ? err.message : String(err), mode }, 'Claiming orders failed; retrying next poll');
+      return [];
+    }
   }
 
   private launch(order: ClaimedOrder): InFlight {
-    const done = this.executor.execute(order).catch((err: unknown): ExecutionResult => {
-      // The row stays `submitting`; after the lease it is reconciled like a crash.
-      this.logger.error({ err, order_id: order.id, user_id: order.user_id }, 'Order execution aborted');
-      return { orderId: order.id, status: 'error', reconciled: false, reason: err instanceof Error ? err.message : String(err) };
-    });
+    this.liveInFlight += 1;
+    const done = this.executor.execute(order).catch((err: unknown): ExecutionResult => aborted(this.logger, order, err));
     const entry: InFlight = { queue: queueKeyOf(order), done };
     this.inFlight.set(order.id, entry);
     void done.finally(() => {
       this.inFlight.delete(order.id);
+      this.liveInFlight -= 1;
       // A slot is free and this queue may have a next order: claim now rather than at the next poll.
       if (this.running) void this.poll();
     });
     return entry;
   }
+
+  /** A claimed paper batch (paperBatches was counted at its claim): one entry per order, all settled when the batch is. */
+  private launchBatch(orders: ClaimedOrder[]): InFlight[] {
+    if (orders.length === 0) return [];
+    const all = this.batches.executeBatch(orders).then(
+      (results) => new Map(results.map((r) => [r.orderId, r])),
+      (err: unknown) => new Map(orders.map((o) => [o.id, aborted(this.logger, o, err)])),
+    );
+    const entries = orders.map((order) => {
+      const entry: InFlight = { queue: queueKeyOf(order), done: all.then((byId) => byId.get(order.id) ?? aborted(this.logger, order, new Error('no result for this order'))) };
+      this.inFlight.set(order.id, entry);
+      return entry;
+    });
+    void all.finally(() => {
+      for (const order of orders) this.inFlight.delete(order.id);
+      this.paperBatches -= 1;
+      if (this.running) void this.poll();
+    });
+    return entries;
+  }
+}
+
+/** The row stays `submitting`; after the lease it is reconciled like a crash. */
+function aborted(logger: Logger, order: ClaimedOrder, err: unknown): ExecutionResult {
+  logger.error({ err, order_id: order.id, user_id: order.user_id }, 'Order execution aborted');
+  return { orderId: order.id, status: 'error', reconciled: false, reason: err instanceof Error ? err.message : String(err) };
 }

@@ -1,0 +1,166 @@
+import { OrderClaimer, PlacementBatchDecider, TradingManager } from '@torgovo/trading';
+import { DataSource } from 'typeorm';
+import { generateWebhook, sendAlert, subscribe, TestUser } from '../custom-bots/support';
+import { createTestApp, HttpResult, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
+import { createTestDatabase, TestDatabase } from '../support/database';
+import { createUser } from '../trading/support';
+import { bootWorker, pendingOrder, TestWorker } from './support';
+
+/**
+ * The worker's batch path for paper orders (OrderBatchExecutor, PlacementBatchDecider,
+ * PaperBatchFills): many claimed orders decided in one transaction, filled in one, recorded in one.
+ * "Claimed, then the state changes, then the decision": the change is made after the claim and
+ * before the batch decision starts; each order must end as the single path would end it.
+ */
+describe('paper orders executed in batches (e2e)', () => {
+  let t: TestApp;
+  let ds: DataSource;
+  let manager: TradingManager;
+  let decider: PlacementBatchDecider;
+
+  beforeAll(async () => {
+    t = await createTestApp({ ...WORKER_JOBS_BY_HAND });
+    ds = t.app.get(DataSource);
+    manager = t.app.get(TradingManager);
+    decider = t.app.get(PlacementBatchDecider);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  async function trader(): Promise<{ u: TestUser; botId: string; subscriptionId: string; alert: (body?: Record<string, unknown>) => Promise<string> }> {
+    const u = await t.register();
+    const subscriptionId = await subscribe(t, u, 'pro');
+    const created = await t.request('POST', '/api/bots', {
+      token: u.access_token,
+      body: { name: 'paper bot', symbol: 'BTC/USDT', mode: 'paper', order_type: 'market', sizing: { type: 'base', value: '0.001' } },
+    });
+    expect(created.status).toBe(201);
+    const botId = created.body.id as string;
+    const hook = await generateWebhook(t, u, botId);
+    let n = 0;
+    const alert = async (body: Record<string, unknown> = {}) => {
+      const r = await sendAlert(t, hook.webhook_secret, { ticker: 'BTCUSDT', action: 'buy', quantity: '0.001', price: '65000', alert_id: `b${++n}-${Date.now()}`, ...body });
+      expect(r.status).toBe(202);
+      return r.body.order_id as string;
+    };
+    return { u, botId, subscriptionId, alert };
+  }
+
+  /** runOnce with `change` made after the claim and before the batch decision; the batch sizes the decider saw. */
+  async function claimedThen(change: () => Promise<HttpResult[]>): Promise<{ answers: HttpResult[]; batches: number[] }> {
+    const original = decider.decideBatch.bind(decider);
+    const batches: number[] = [];
+    let answers: HttpResult[] = [];
+    jest.spyOn(decider, 'decideBatch').mockImplementation(async (transitions, items, leaseMs) => {
+      if (batches.length === 0) answers = await change();
+      batches.push(items.length);
+      return original(transitions, items, leaseMs);
+    });
+    await manager.runOnce();
+    return { answers, batches };
+  }
+
+  const row = async (id: string) =>
+    ((await ds.query(`SELECT status, reason, sent_at, attempts FROM orders WHERE id = $1`, [id])) as Array<{ status: string; reason: string | null; sent_at: Date | null; attempts: number }>)[0];
+  const onPaper = async (userId: string) => Number(((await ds.query(`SELECT count(*)::int AS n FROM paper_orders WHERE user_id = $1`, [userId])) as Array<{ n: number }>)[0].n);
+
+  it('claimed → bot stopped / user deactivated / cancel requested → decision: each canceled with its reason and never sent; the rest of the batch fills', async () => {
+    const admin = await t.admin();
+    const [stopped, deactivated, canceled, untouched] = [await trader(), await trader(), await trader(), await trader()];
+    const ids = [await stopped.alert(), await deactivated.alert(), await canceled.alert(), await untouched.alert()];
+    const { answers, batches } = await claimedThen(async () => [
+      await t.request('POST', `/api/bots/${stopped.botId}/stop`, { token: stopped.u.access_token }),
+      await t.request('PATCH', `/api/admin/users/${deactivated.u.id}`, { token: admin.access_token, body: { is_active: false } }),
+      await t.request('POST', `/api/orders/${ids[2]}/cancel`, { token: canceled.u.access_token }),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect(batches).toEqual([4]); // one decision for the four orders
+    expect(await row(ids[0])).toMatchObject({ status: 'canceled', reason: expect.stringMatching(/^bot_stopped/), sent_at: null });
+    // Deactivation also stops the user's bots: the first failing check of the rule names it.
+    expect(await row(ids[1])).toMatchObject({ status: 'canceled', reason: expect.stringMatching(/^(user_inactive|bot_stopped: .*user_deactivated)/), sent_at: null });
+    expect(await row(ids[2])).toMatchObject({ status: 'canceled', reason: expect.stringMatching(/^user_canceled/), sent_at: null });
+    expect(await row(ids[3])).toMatchObject({ status: 'filled', reason: null });
+    expect(await Promise.all([stopped, deactivated, canceled, untouched].map((x) => onPaper(x.u.id)))).toEqual([0, 0, 0, 1]);
+  });
+
+  it('claimed → subscription cancelled now → decision: canceled subscription_inactive (or bot_stopped: the cancel stops the bots), never sent', async () => {
+    const x = await trader();
+    const id = await x.alert();
+    const { answers } = await claimedThen(async () => [await t.request('DELETE', `/api/subscriptions/${x.subscriptionId}`, { token: x.u.access_token })]);
+    expect(answers[0].status).toBe(200);
+    expect(await row(id)).toMatchObject({ status: 'canceled', reason: expect.stringMatching(/^(subscription_inactive|bot_stopped)/), sent_at: null });
+    expect(await onPaper(x.u.id)).toBe(0);
+  });
+
+  it('one order failing does not hold up the others: below the minimum size and more than the balance are rejected with their reasons, the rest fill', async () => {
+    const [tiny, rich, ok] = [await trader(), await trader(), await trader()];
+    const ids = [await tiny.alert({ quantity: '0.0000001' }), await rich.alert({ quantity: '10' }), await ok.alert()];
+    const { batches } = await claimedThen(async () => []);
+    expect(batches).toEqual([3]);
+    expect(await row(ids[0])).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/min|size|amount/i) });
+    expect(await row(ids[1])).toMatchObject({ status: 'rejected', reason: expect.stringMatching(/insufficient USDT/) });
+    expect(await row(ids[2])).toMatchObject({ status: 'filled' });
+    const balance = (await ds.query(`SELECT free::text FROM paper_balances WHERE user_id = $1 AND currency = 'USDT'`, [rich.u.id])) as Array<{ free: string }>;
+    expect(Number(balance[0].free)).toBe(10000); // nothing moved for the refused order
+  });
+
+  it('a batch decision that fails as a whole falls back to the single path for each order: all still placed once', async () => {
+    const xs = [await trader(), await trader()];
+    const ids = [await xs[0].alert(), await xs[1].alert()];
+    jest.spyOn(decider, 'decideBatch').mockRejectedValueOnce(new Error('deadlock detected'));
+    const results = await manager.runOnce();
+    expect(results.map((r) => r.status).sort()).toEqual(['filled', 'filled']);
+    for (const id of ids) expect(await row(id)).toMatchObject({ status: 'filled', attempts: 1 });
+    expect(await Promise.all(xs.map((x) => onPaper(x.u.id)))).toEqual([1, 1]);
+  });
+});
+
+describe('two workers executing paper batches (e2e)', () => {
+  let db: TestDatabase;
+  let w1: TestWorker;
+  let w2: TestWorker;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    w1 = await bootWorker(db, { TRADING_PAPER_BATCH_SIZE: '7' });
+    w2 = await bootWorker(db, { TRADING_PAPER_BATCH_SIZE: '7' });
+  });
+  afterAll(async () => {
+    await w1?.close();
+    await w2?.close();
+    await db?.drop();
+  });
+
+  it('never places an order twice, keeps each user FIFO, and runs every order', async () => {
+    const users = await Promise.all(Array.from({ length: 20 }, () => createUser(w1.ds)));
+    const orders = [];
+    // Three orders per user: a user's second order may only run once the first is done.
+    for (let k = 0; k < 3; k += 1) {
+      for (const user of users) orders.push(await pendingOrder(w1, { mode: 'paper', exchange: 'paper', user_id: user, amount: '0.001', price: '65000' }));
+    }
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const [a, b] = await Promise.all([w1.manager.runOnce(), w2.manager.runOnce()]);
+      if ((a.length === 0 && b.length === 0) || Date.now() > deadline) break;
+    }
+    const rows = (await w1.ds.query(`SELECT status, attempts FROM orders WHERE id = ANY($1::uuid[])`, [orders.map((o) => o.id)])) as Array<{ status: string; attempts: number }>;
+    expect(rows.every((r) => r.status === 'filled' && r.attempts === 1)).toBe(true);
+    const placed = (await w1.ds.query(
+      `SELECT p.client_order_id, count(*)::int AS n, min(p.created_at) AS at FROM paper_orders p WHERE p.user_id = ANY($1::uuid[]) GROUP BY p.client_order_id`,
+      [users],
+    )) as Array<{ client_order_id: string; n: number }>;
+    expect(placed).toHaveLength(orders.length);
+    expect(placed.every((p) => p.n === 1)).toBe(true);
+    // FIFO per user: paper fills happen in the order the user's orders were written.
+    const fifo = (await w1.ds.query(
+      `SELECT o.user_id, array_agg(o.id ORDER BY p.updated_at) AS by_fill, array_agg(o.id ORDER BY o.created_at, o.id) AS by_write
+         FROM orders o JOIN paper_orders p ON p.user_id = o.user_id AND p.client_order_id = o.client_order_id
+        WHERE o.user_id = ANY($1::uuid[]) GROUP BY o.user_id`,
+      [users],
+    )) as Array<{ by_fill: string[]; by_write: string[] }>;
+    for (const f of fifo) expect(f.by_fill).toEqual(f.by_write);
+    await expect(w1.ctx.get(OrderClaimer).claim(100, 60_000)).resolves.toEqual([]);
+  });
+});
