@@ -176,6 +176,15 @@ export class ExchangeCredentialsService {
     return rows[0] ?? null;
   }
 
+  /** currentLocked for many users in one statement (the worker's batch of live orders), rows share-locked in id order: user id → current credential. */
+  async currentLockedMany(userIds: readonly string[], manager: EntityManager): Promise<Map<string, { id: string; exchange: string }>> {
+    const rows = (await manager.query(
+      `SELECT id, user_id, exchange FROM exchange_credentials WHERE user_id = ANY($1::uuid[]) AND retired_at IS NULL ORDER BY id FOR SHARE`,
+      [[...new Set(userIds)]],
+    )) as Array<{ id: string; user_id: string; exchange: string }>;
+    return new Map(rows.map((r) => [r.user_id, { id: r.id, exchange: r.exchange }]));
+  }
+
   /** For the worker only, at the moment of use; the plaintext never leaves the caller's stack. The current keys. */
   decryptedFor(userId: string): Promise<DecryptedCredentials | null> {
     return this.decrypted(userId, null);

@@ -1,13 +1,18 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '@torgovo/core';
+import { ExchangeError, ExchangeErrorCodes as C } from '../errors';
+import type { ExchangeGateway } from '../gateway/exchange-gateway';
 import { PaperBatchFills, PaperBatchResult } from '../gateway/paper/paper-batch-fills';
 import { findPaperMarket } from '../gateway/paper/paper-markets';
 import type { ClaimedOrder } from './order-claimer';
+import { SEND_SETTLE_MAX_MS } from '../orders/send-fence';
 import { ExecutionResult, OrderExecutor } from './order-executor';
+import { OrderGateways } from './order-gateways';
 import { outcomeOf, OrderOutcome } from './order-outcome';
 import { needsTicker } from './order-sizing';
 import { ClaimToken, OrderTransitions } from './order-transitions';
-import { BatchVerdict, PlacementBatchDecider } from './placement-batch-decider';
+import { BatchDecisionItem, BatchVerdict, PlacementBatchDecider } from './placement-batch-decider';
+import type { PreRead } from './placement-decider';
 import type { SendDecision } from './placement-rule';
 import { TradingManagerConfig } from './trading-manager.config';
 
@@ -23,6 +28,22 @@ function batchable(order: ClaimedOrder, maxAttempts: number): boolean {
   const sizedLater = order.position_percent !== null || order.target_position !== null;
   return !needsTicker({ ...order, side: order.side ?? 'buy', amount: order.amount ?? (sizedLater ? '1' : null) }, market);
 }
+
+/**
+ * A live order the batch path takes: never sent before (nothing to look up), attempts left, not stale
+ * (the single path ends those with their reason). Its pre-reads are made per order, concurrently.
+ */
+function liveBatchable(order: ClaimedOrder, maxAttempts: number, executor: OrderExecutor): boolean {
+  return order.mode === 'live' && order.sent_at === null && order.attempts <= maxAttempts && executor.staleness(order) === null;
+}
+
+/**
+ * How long after its batch's decision a live send may still start. The send fence (OrderSendFence)
+ * stops waiting SEND_SETTLE_MAX_MS after a decision; a send takes at most the exchange call's own
+ * timeout (10 s, with OKX's expTime counting from when the request can leave), so it must leave
+ * within the rest, with a margin. A send that could not start in time is not sent: retried later.
+ */
+const LIVE_SEND_START_BUDGET_MS = SEND_SETTLE_MAX_MS - 10_000 - 2_000;
 
 /** Runs `fn` over `items`, at most `limit` at a time. */
 async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -55,6 +76,7 @@ export class OrderBatchExecutor {
 
   constructor(
     private readonly executor: OrderExecutor,
+    private readonly gateways: OrderGateways,
     private readonly decider: PlacementBatchDecider,
     private readonly transitions: OrderTransitions,
     private readonly fills: PaperBatchFills,
@@ -63,10 +85,109 @@ export class OrderBatchExecutor {
   ) {}
 
   async executeBatch(orders: readonly ClaimedOrder[]): Promise<ExecutionResult[]> {
-    const batch = orders.filter((o) => batchable(o, this.config.TRADING_MAX_ATTEMPTS));
-    const single = orders.filter((o) => !batchable(o, this.config.TRADING_MAX_ATTEMPTS));
-    const [batched, singles] = await Promise.all([this.runBatch(batch), this.runSingle(single)]);
-    return [...batched, ...singles];
+    const max = this.config.TRADING_MAX_ATTEMPTS;
+    const paper = orders.filter((o) => batchable(o, max));
+    const live = this.config.TRADING_LIVE_BATCH_SIZE > 0 ? orders.filter((o) => liveBatchable(o, max, this.executor)) : [];
+    const single = orders.filter((o) => !paper.includes(o) && !live.includes(o));
+    const [batched, liveBatched, singles] = await Promise.all([this.runBatch(paper), this.runLiveBatch(live), this.runSingle(single)]);
+    return [...batched, ...liveBatched, ...singles];
+  }
+
+  /**
+   * A batch of live orders: what sizing needs read per order (their current keys' gateway; the
+   * market from the shared table, the ticker only when needed, the free balance only for percent
+   * buys), TRADING_LIVE_SENDS_IN_FLIGHT at a time; ONE placement decision for those read; the
+   * confirmed ones sent concurrently (bounded the same way) after the commit; their outcomes recorded
+   * in one statement. A failure of one order gets the single path's answer (OrderExecutor.fail) and
+   * holds up no other. Keys replaced between the reads and the decision (credential_moved): that
+   * order, untouched by the decision, is decided again by the single path with the new keys.
+   */
+  private async runLiveBatch(orders: readonly ClaimedOrder[]): Promise<ExecutionResult[]> {
+    if (orders.length === 0) return [];
+    const started = Date.now();
+    const inFlight = this.config.TRADING_LIVE_SENDS_IN_FLIGHT;
+    const claimOf = (o: ClaimedOrder): ClaimToken => ({ id: o.id, attempts: o.attempts });
+    const results: Array<Promise<ExecutionResult>> = [];
+    const ready: Array<{ order: ClaimedOrder; gateway: ExchangeGateway | null; pre: PreRead }> = [];
+    const reads = await mapLimited(orders, inFlight, async (order) => {
+      try {
+        const current = await this.gateways.current(order);
+        if (!current) return { order, gateway: null, pre: { market: null, free_quote: null, reference_price: null, credential_id: null } };
+        return { order, gateway: current.gateway, pre: await this.executor.preRead(current.gateway, order, current.credentialId) };
+      } catch (error) {
+        return { order, error };
+      }
+    });
+    for (const r of reads) {
+      // Never sent (sent_at null): a refusal of a pre-read (unknown market) is known absent, as in the single path.
+      if ('error' in r) results.push(this.executor.fail(r.order, claimOf(r.order), r.error, true, false));
+      else ready.push(r);
+    }
+
+    let verdicts: BatchVerdict[] = [];
+    if (ready.length > 0) {
+      try {
+        verdicts = await this.decider.decideBatch(
+          this.transitions,
+          ready.map(({ order, pre }): BatchDecisionItem => ({ claim: claimOf(order), order, pre })),
+          this.config.TRADING_LEASE_MS,
+        );
+      } catch (err) {
+        this.logger.warn({ err: err instanceof Error ? err.message : String(err), orders: ready.length }, 'Live batch placement decision failed; deciding each order alone');
+        results.push(...ready.map(({ order }) => this.executor.execute(order)));
+        return this.settle(orders, results, started);
+      }
+    }
+    const decidedAt = Date.now();
+    const sends: Array<{ order: ClaimedOrder; gateway: ExchangeGateway; decision: SendDecision }> = [];
+    ready.forEach(({ order, gateway }, i) => {
+      const v = verdicts[i];
+      if (v.kind === 'send') {
+        if (gateway) sends.push({ order, gateway, decision: v.decision });
+        else results.push(this.executor.fail(order, claimOf(order), new Error('a live order was confirmed without keys to send it'), true, false));
+      } else if (v.kind === 'credential_moved') results.push(this.executor.execute(order));
+      else if (v.kind === 'canceled') results.push(Promise.resolve({ orderId: order.id, status: 'canceled', reconciled: false, reason: v.reason }));
+      else if (v.kind === 'error') results.push(this.executor.fail(order, claimOf(order), v.error, true, false));
+      else results.push(Promise.resolve({ orderId: order.id, status: 'lost_lease', reconciled: false, reason: null }));
+    });
+
+    const placed = await mapLimited(sends, inFlight, async ({ order, gateway, decision }) => {
+      if (Date.now() - decidedAt > LIVE_SEND_START_BUDGET_MS) {
+        return { order, error: ExchangeError.transient(C.unavailable, 'the placement could not leave in time after its decision; sent again shortly'), sent: false };
+      }
+      try {
+        const o = await gateway.createOrder({ symbol: order.symbol, side: decision.side, type: order.type, clientOrderId: order.client_order_id, ...decision.placement });
+        return { order, outcome: outcomeOf(o) };
+      } catch (error) {
+        return { order, error, sent: true };
+      }
+    });
+    const filled: Array<{ order: ClaimedOrder; outcome: OrderOutcome }> = [];
+    for (const p of placed) {
+      if (p.outcome) filled.push({ order: p.order, outcome: p.outcome });
+      else results.push(this.executor.fail(p.order, claimOf(p.order), p.error, true, p.sent === true));
+    }
+    results.push(...(await this.record(filled, claimOf)));
+    return this.settle(orders, results, started);
+  }
+
+  /** The outcomes of placed orders in one statement; if it fails, each is retried (and looked up first), as in the single path. */
+  private async record(filled: Array<{ order: ClaimedOrder; outcome: OrderOutcome }>, claimOf: (o: ClaimedOrder) => ClaimToken): Promise<Array<Promise<ExecutionResult>>> {
+    let recorded: Set<string>;
+    try {
+      recorded = await this.transitions.recordMany(filled.map(({ order, outcome }) => ({ claim: claimOf(order), outcome })));
+    } catch (error) {
+      return filled.map(({ order }) => this.executor.fail(order, claimOf(order), error, true, true));
+    }
+    return filled.map(({ order, outcome }) =>
+      Promise.resolve<ExecutionResult>({ orderId: order.id, status: recorded.has(order.id) ? outcome.status : 'lost_lease', reconciled: false, reason: null }),
+    );
+  }
+
+  private async settle(orders: readonly ClaimedOrder[], results: Array<Promise<ExecutionResult>>, started: number): Promise<ExecutionResult[]> {
+    const done = await Promise.all(results);
+    const byId = new Map(orders.map((o) => [o.id, o]));
+    return done.map((r) => this.executor.log(byId.get(r.orderId)!, r, started));
   }
 
   private runSingle(orders: readonly ClaimedOrder[]): Promise<ExecutionResult[]> {
@@ -103,9 +224,7 @@ export class OrderBatchExecutor {
       else results.push(Promise.resolve({ orderId: order.id, status: 'lost_lease', reconciled: false, reason: null }));
     });
     results.push(...(await this.sendAndRecord(sends, claimOf)));
-    const done = await Promise.all(results);
-    const byId = new Map(orders.map((o) => [o.id, o]));
-    return done.map((r) => this.executor.log(byId.get(r.orderId)!, r, started));
+    return this.settle(orders, results, started);
   }
 
   /** The confirmed orders placed on paper in one transaction, their outcomes recorded in one statement. */
@@ -130,17 +249,6 @@ export class OrderBatchExecutor {
       if ('order' in p) filled.push({ order, outcome: outcomeOf(p.order) });
       else failed.push(this.executor.fail(order, claimOf(order), p.error, true, true));
     });
-    let recorded: Set<string>;
-    try {
-      recorded = await this.transitions.recordMany(filled.map(({ order, outcome }) => ({ claim: claimOf(order), outcome })));
-    } catch (error) {
-      return [...failed, ...filled.map(({ order }) => this.executor.fail(order, claimOf(order), error, true, true))];
-    }
-    return [
-      ...failed,
-      ...filled.map(({ order, outcome }) =>
-        Promise.resolve<ExecutionResult>({ orderId: order.id, status: recorded.has(order.id) ? outcome.status : 'lost_lease', reconciled: false, reason: null }),
-      ),
-    ];
+    return [...failed, ...(await this.record(filled, claimOf))];
   }
 }

@@ -127,7 +127,7 @@ export class OrderExecutor {
     }
   }
 
-  private async preRead(gateway: ExchangeGateway, order: ClaimedOrder, credentialId: string | null): Promise<PreRead> {
+  async preRead(gateway: ExchangeGateway, order: ClaimedOrder, credentialId: string | null): Promise<PreRead> {
     const market = await this.market(gateway, order.symbol);
     // Only now (and after any lookup found no earlier placement) is the free balance the one this
     // order may spend a share of; orders of one queue run one at a time, so percent buys compound.
@@ -148,7 +148,7 @@ export class OrderExecutor {
     return { market, free_quote, reference_price, market_price, credential_id: credentialId };
   }
 
-  private staleness(order: ClaimedOrder): string | null {
+  staleness(order: ClaimedOrder): string | null {
     const maxAge = this.config.TRADING_MAX_ORDER_AGE_SECONDS;
     if (maxAge === 0 || order.mode !== 'live') return null;
     const age = Math.floor((Date.now() - order.created_at.getTime()) / 1000);

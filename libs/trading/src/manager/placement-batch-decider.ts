@@ -2,13 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { EntitlementsService } from '@torgovo/subscriptions';
-import { UsersService } from '@torgovo/users';
+import { ExchangeCredentialsService, UsersService } from '@torgovo/users';
 import type { OrderRecord } from '../orders/entities/order.entity';
 import { markTargetApplied } from './bot-positions';
 import { OrderOwners } from './order-owners';
 import type { ClaimToken, OrderTransitions } from './order-transitions';
 import { PreRead, readPositionFor, Verdict } from './placement-decider';
-import { BotPlacementState, CancelDecision, decidePlacement, PlacementDecision, PlacementStates, SendDecision } from './placement-rule';
+import { BotPlacementState, CancelDecision, decidePlacement, failedCheck, PlacementDecision, PlacementStates, SendDecision } from './placement-rule';
 
 export interface BatchDecisionItem {
   claim: ClaimToken;
@@ -20,28 +20,31 @@ export interface BatchDecisionItem {
 export type BatchVerdict = Verdict | { kind: 'error'; error: unknown };
 
 /**
- * The placement rule (placement-rule.ts) for a batch of paper orders, in ONE transaction and a
+ * The placement rule (placement-rule.ts) for a batch of orders (paper, or live with their pre-reads), in ONE transaction and a
  * fixed number of statements instead of ~6 per order — the same states read the same way as
  * PlacementDecider, at the same moment (right before the send), in the same lock order, set-wise:
- *   1. users (share, id order), 2. bots (share, id order), then managed bots and follows (share, id
- *   order), 3. the subscriptions that grant access (read), 4. positions (only orders sized from one),
+ *   1. users (share, id order), then the live orders' current credentials (share, id order: connect,
+ *   disconnect and key replacement retire that row), 2. bots (share, id order), then managed bots and
+ *   follows (share, id order), 3. the subscriptions that grant access (read), 4. positions (only orders sized from one),
  *   5. the order rows themselves (FOR UPDATE, id order) — a user's cancel;
  * then the pure rule per order in JS, and the outcomes written set-wise: cancels (endMany) and
  * confirmed claims (confirmClaims, which set sent_at: the fence). Each writer's change either committed
  * before the locks (and is seen) or waits until the batch commits (and then finds the orders sent).
- * Live orders are not batched: they need their keys' gateway and pre-reads per order (PlacementDecider).
+ * A live order whose checks pass but whose keys are no longer the ones its pre-reads were made with
+ * (replaced between the reads and this decision) gets `credential_moved` and no write at all: the
+ * caller decides it again with the new keys (the single path), never sends it with the old ones.
  */
 @Injectable()
 export class PlacementBatchDecider {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly users: UsersService,
+    private readonly credentials: ExchangeCredentialsService,
     private readonly entitlements: EntitlementsService,
     private readonly owners: OrderOwners,
   ) {}
 
   decideBatch(transitions: OrderTransitions, items: readonly BatchDecisionItem[], leaseMs: number): Promise<BatchVerdict[]> {
-    if (items.some((i) => i.order.mode !== 'paper')) throw new Error('only paper orders are decided in a batch');
     return this.ds.transaction(async (m) => {
       const states = await this.readStates(m, items);
       const verdicts: BatchVerdict[] = new Array<BatchVerdict>(items.length);
@@ -52,6 +55,11 @@ export class PlacementBatchDecider {
         const state = states[index];
         if ('error' in state) {
           verdicts[index] = { kind: 'error', error: state.error };
+          return;
+        }
+        // The checks first (as PlacementDecider): a refusal does not depend on the keys the reads were made with.
+        if (item.order.mode === 'live' && failedCheck(item.order, state) === null && item.pre.credential_id !== state.credential!.id) {
+          verdicts[index] = { kind: 'credential_moved' };
           return;
         }
         let decision: PlacementDecision;
@@ -74,7 +82,7 @@ export class PlacementBatchDecider {
         m,
         sends.map(({ index, decision: { resolved } }) => ({
           claim: items[index].claim,
-          sent: { credentialId: null, amount: resolved.amount, quoteAmount: resolved.quote_amount, side: resolved.side },
+          sent: { credentialId: items[index].order.mode === 'live' ? items[index].pre.credential_id : null, amount: resolved.amount, quoteAmount: resolved.quote_amount, side: resolved.side },
         })),
         leaseMs,
       );
@@ -96,6 +104,8 @@ export class PlacementBatchDecider {
   private async readStates(m: EntityManager, items: readonly BatchDecisionItem[]): Promise<Array<PlacementStates | { error: unknown }>> {
     const orders = items.map((i) => i.order);
     const active = await this.users.activeLockedMany(orders.map((o) => o.user_id), m);
+    const liveUsers = orders.filter((o) => o.mode === 'live').map((o) => o.user_id);
+    const credentials = liveUsers.length > 0 ? await this.credentials.currentLockedMany(liveUsers, m) : new Map<string, { id: string; exchange: string }>();
     const botIds = orders.filter((o) => o.bot_id !== null).map((o) => o.bot_id!);
     const bots = botIds.length > 0 ? await this.owners.bots().lockManyForPlacement(m, botIds) : new Map<string, BotPlacementState>();
     const followers = orders.map((o, i) => ({ o, i })).filter(({ o }) => o.bot_id === null && o.managed_bot_id !== null);
@@ -128,7 +138,7 @@ export class PlacementBatchDecider {
         bot,
         user_active: active.has(order.user_id),
         access: ent ? { live_trading: ent.live_trading } : null,
-        credential: null,
+        credential: order.mode === 'live' ? (credentials.get(order.user_id) ?? null) : null,
         position,
         free_quote: pre.free_quote,
         reference_price: pre.reference_price,

@@ -53,6 +53,28 @@ export class TradingManagerConfig {
   @Transform(envInt) @IsInt() @Min(1) @Max(16)
   TRADING_PAPER_BATCHES = 2;
 
+  /**
+   * Live orders never sent before are claimed and executed in batches of up to this many (one per
+   * queue): pre-reads per order concurrently, ONE placement decision for the batch, the sends
+   * concurrently (TRADING_LIVE_SENDS_IN_FLIGHT), one outcome statement. 0: every live order takes
+   * the single path, TRADING_CONCURRENCY at a time. Orders sent before, out of attempts or stale
+   * always take the single path.
+   */
+  @Transform(envInt) @IsInt() @Min(0) @Max(5_000)
+  TRADING_LIVE_BATCH_SIZE = 0;
+
+  /** Live batches in flight at once per worker. */
+  @Transform(envInt) @IsInt() @Min(1) @Max(16)
+  TRADING_LIVE_BATCHES = 2;
+
+  /**
+   * Exchange calls (pre-reads, placements) one live batch has in flight at once. Kept at or below
+   * OKX_CLIENT_POOL_SIZE so a decided send does not queue for a pooled client (the send fence counts
+   * on a decided send leaving within a few seconds of its decision).
+   */
+  @Transform(envInt) @IsInt() @Min(1) @Max(1_024)
+  TRADING_LIVE_SENDS_IN_FLIGHT = 64;
+
   /** 0 disables the periodic sync of `open` orders. */
   @Transform(envInt) @IsInt() @Min(0) @Max(3_600_000)
   TRADING_SYNC_INTERVAL_MS = 5_000;

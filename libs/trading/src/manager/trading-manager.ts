@@ -19,7 +19,9 @@ interface InFlight {
  * orders, one per queue (credential: a user's paper and live accounts apart): live orders for the
  * free slots — at most TRADING_CONCURRENCY in flight, each executed alone (network calls) — and paper
  * orders in batches of up to TRADING_PAPER_BATCH_SIZE, at most TRADING_PAPER_BATCHES batches in
- * flight, each executed with a fixed number of transactions (OrderBatchExecutor); every TRADING_SYNC_INTERVAL_MS it syncs open orders. The timers only trigger: the work is
+ * flight, each executed with a fixed number of transactions (OrderBatchExecutor) — with
+ * TRADING_LIVE_BATCH_SIZE > 0 live orders too, in batches of that size, at most TRADING_LIVE_BATCHES
+ * in flight (orders a batch does not cover run alone inside it); every TRADING_SYNC_INTERVAL_MS it syncs open orders. The timers only trigger: the work is
  * claimed in PostgreSQL, so any number of workers share the queue. With TRADING_NOTIFY_ENABLED a
  * NOTIFY from the orders trigger also starts a pass, so a new order does not wait for the poll.
  */
@@ -30,6 +32,8 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
   /** Live orders in flight (each alone) and paper batches in flight. */
   private liveInFlight = 0;
   private paperBatches = 0;
+  /** Live batches in flight (TRADING_LIVE_BATCH_SIZE > 0: live orders are claimed in batches too). */
+  private liveBatches = 0;
   /** Claims under way (poll or runOnce): stop() waits for them, and they claim nothing once it began. */
   private readonly claiming = new Set<Promise<InFlight[]>>();
   private readonly halted = new AbortController();
@@ -81,6 +85,8 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
         concurrency: this.app.env.TRADING_CONCURRENCY,
         paper_batch_size: this.config.TRADING_PAPER_BATCH_SIZE,
         paper_batches: this.config.TRADING_PAPER_BATCHES,
+        live_batch_size: this.config.TRADING_LIVE_BATCH_SIZE,
+        live_sends_in_flight: this.config.TRADING_LIVE_SENDS_IN_FLIGHT,
         notify: this.config.TRADING_NOTIFY_ENABLED,
       },
       'TradingManager started',
@@ -188,21 +194,30 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
 
   private async claimAndLaunchNow(): Promise<InFlight[]> {
     const busy = [...new Set([...this.inFlight.values()].map((f) => f.queue))];
-    const freeLive = this.app.env.TRADING_CONCURRENCY - this.liveInFlight;
+    const liveBatched = this.config.TRADING_LIVE_BATCH_SIZE > 0;
+    const freeLive = liveBatched
+      ? this.liveBatches < this.config.TRADING_LIVE_BATCHES
+        ? this.config.TRADING_LIVE_BATCH_SIZE
+        : 0
+      : this.app.env.TRADING_CONCURRENCY - this.liveInFlight;
     const paperLimit = this.paperBatches < this.config.TRADING_PAPER_BATCHES ? this.config.TRADING_PAPER_BATCH_SIZE : 0;
     if (freeLive <= 0 && paperLimit === 0) return [];
     // Counted as in flight from the claim on, so a concurrent pass (runOnce beside the loop) does not claim a batch beyond the cap.
     if (paperLimit > 0) this.paperBatches += 1;
+    if (liveBatched && freeLive > 0) this.liveBatches += 1;
     // claim() answers [] on failure: it never throws.
     const [live, paper] = await Promise.all([this.claim(freeLive, busy, 'live'), this.claim(paperLimit, busy, 'paper')]);
     if (paperLimit > 0 && paper.length === 0) this.paperBatches -= 1;
+    if (liveBatched && freeLive > 0 && live.length === 0) this.liveBatches -= 1;
     if (this.stopping) {
       // Committed just as the stop began: nothing is executed after stop(), so the claims go back.
       if (paper.length > 0) this.paperBatches -= 1;
+      if (liveBatched && live.length > 0) this.liveBatches -= 1;
       await Promise.all([...live, ...paper].map((o) => this.transitions.release({ id: o.id, attempts: o.attempts }).catch(() => false)));
       return [];
     }
-    return [...live.map((order) => this.launch(order)), ...this.launchBatch(paper)];
+    if (liveBatched) return [...this.launchBatch(live, 'live'), ...this.launchBatch(paper, 'paper')];
+    return [...live.map((order) => this.launch(order)), ...this.launchBatch(paper, 'paper')];
   }
 
   private async claim(limit: number, busy: string[], mode: 'paper' | 'live'): Promise<ClaimedOrder[]> {
@@ -229,8 +244,8 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     return entry;
   }
 
-  /** A claimed paper batch (paperBatches was counted at its claim): one entry per order, all settled when the batch is. */
-  private launchBatch(orders: ClaimedOrder[]): InFlight[] {
+  /** A claimed batch (paperBatches or liveBatches was counted at its claim): one entry per order, all settled when the batch is. */
+  private launchBatch(orders: ClaimedOrder[], kind: 'paper' | 'live'): InFlight[] {
     if (orders.length === 0) return [];
     const all = this.batches.executeBatch(orders).then(
       (results) => new Map(results.map((r) => [r.orderId, r])),
@@ -243,7 +258,8 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     });
     void all.finally(() => {
       for (const order of orders) this.inFlight.delete(order.id);
-      this.paperBatches -= 1;
+      if (kind === 'paper') this.paperBatches -= 1;
+      else this.liveBatches -= 1;
       if (this.running) void this.poll();
     });
     return entries;

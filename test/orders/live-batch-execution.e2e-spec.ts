@@ -1,0 +1,235 @@
+import { Decimal } from '@torgovo/core';
+import { PlacementBatchDecider, PlacementDecider, TradingManager } from '@torgovo/trading';
+import { DataSource } from 'typeorm';
+import { generateWebhook, sendAlert, subscribe, TestUser } from '../custom-bots/support';
+import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
+import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
+import { createTestApp, HttpResult, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
+import { createTestDatabase, TestDatabase } from '../support/database';
+import { decidedThen } from '../support/decided-then';
+import { createUser } from '../trading/support';
+import { bootWorker, connectExchange, dueNow, ORDER_PATH, pendingOrder, reload, TestWorker } from './support';
+
+const LIVE_BATCH = { TRADING_LIVE_BATCH_SIZE: '50' };
+
+/**
+ * Live orders through the batch path (issue 16): pre-reads per order, one placement decision for the
+ * batch, the sends concurrently, one outcome statement. Each case is "claimed (or decided), then a
+ * change, then the decision (or the send)"; each order must end as the single path would end it.
+ */
+describe('live orders executed in batches (e2e, fake OKX with the real ccxt)', () => {
+  let db: TestDatabase;
+  let fake: FakeOkxServer;
+  let w1: TestWorker;
+  let w2: TestWorker;
+
+  const placed = (a: FakeAccount, clOrdId: string) => [...a.orders.values()].filter((o) => o.clOrdId === clOrdId);
+  const posts = (clOrdId: string) => fake.requests.filter((r) => r.method === 'POST' && r.path === ORDER_PATH && r.body.includes(clOrdId)).length;
+
+  async function trader(w: TestWorker = w1): Promise<{ userId: string; account: FakeAccount }> {
+    const userId = await createUser(w.ds);
+    const account = fake.addAccount({ balances: { USDT: '100000' } });
+    await connectExchange(w, userId, account);
+    return { userId, account };
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    fake = await new FakeOkxServer().start();
+    const env = { OKX_API_URL: fake.url, TRADING_MAX_ATTEMPTS: '4', ...LIVE_BATCH };
+    w1 = await bootWorker(db, env);
+    w2 = await bootWorker(db, env);
+  });
+  afterAll(async () => {
+    await w1?.close();
+    await w2?.close();
+    await fake?.stop();
+    await db?.drop();
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    fake.clearFaults();
+  });
+
+  it('N users, one order each: one batch decision, every order placed once with its own keys and recorded', async () => {
+    const traders = await Promise.all(Array.from({ length: 6 }, () => trader()));
+    const orders = await Promise.all(traders.map((t) => pendingOrder(w1, { user_id: t.userId })));
+    const batch = jest.spyOn(w1.ctx.get(PlacementBatchDecider), 'decideBatch');
+    const single = jest.spyOn(w1.ctx.get(PlacementDecider), 'decide');
+    const results = await w1.manager.runOnce();
+    expect(results.filter((r) => orders.some((o) => o.id === r.orderId)).map((r) => r.status)).toEqual(orders.map(() => 'filled'));
+    expect(batch).toHaveBeenCalledTimes(1);
+    expect(batch.mock.calls[0][1]).toHaveLength(6);
+    expect(single).not.toHaveBeenCalled();
+    for (const [i, o] of orders.entries()) {
+      expect(placed(traders[i].account, o.client_order_id)).toHaveLength(1);
+      const row = await reload(w1.ds, o.id);
+      expect(row.status).toBe('filled');
+      expect(new Decimal(row.filled!).eq('0.001')).toBe(true);
+      expect(row.credential_id).not.toBeNull();
+    }
+  });
+
+  it('claimed → keys replaced → batch decision: decided again with the new keys, never sent with the old ones', async () => {
+    const { userId, account: oldAccount } = await trader();
+    const order = await pendingOrder(w1, { user_id: userId });
+    const newAccount = fake.addAccount({ balances: { USDT: '100000' } });
+    const decider = w1.ctx.get(PlacementBatchDecider);
+    const original = decider.decideBatch.bind(decider);
+    jest.spyOn(decider, 'decideBatch').mockImplementationOnce(async (...args) => {
+      // After the pre-reads (made with the old keys), before the decision.
+      await w1.ds.query(`UPDATE exchange_credentials SET retired_at = clock_timestamp(), updated_at = now() WHERE user_id = $1 AND retired_at IS NULL`, [userId]);
+      await connectExchange(w1, userId, newAccount);
+      return original(...args);
+    });
+    const result = (await w1.manager.runOnce()).find((r) => r.orderId === order.id);
+    expect(result).toMatchObject({ status: 'filled' });
+    expect(placed(oldAccount, order.client_order_id)).toHaveLength(0);
+    expect(placed(newAccount, order.client_order_id)).toHaveLength(1);
+    const current = (await w1.ds.query(`SELECT id FROM exchange_credentials WHERE user_id = $1 AND retired_at IS NULL`, [userId])) as Array<{ id: string }>;
+    expect((await reload(w1.ds, order.id)).credential_id).toBe(current[0].id);
+  });
+
+  it('claimed → keys disconnected → batch decision: canceled exchange_disconnected, nothing sent', async () => {
+    const { userId, account } = await trader();
+    const order = await pendingOrder(w1, { user_id: userId });
+    const decider = w1.ctx.get(PlacementBatchDecider);
+    const original = decider.decideBatch.bind(decider);
+    jest.spyOn(decider, 'decideBatch').mockImplementationOnce(async (...args) => {
+      await w1.ds.query(`DELETE FROM exchange_credentials WHERE user_id = $1`, [userId]);
+      return original(...args);
+    });
+    const result = (await w1.manager.runOnce()).find((r) => r.orderId === order.id);
+    expect(result).toMatchObject({ status: 'canceled', reason: expect.stringMatching(/^exchange_disconnected: /) });
+    expect(placed(account, order.client_order_id)).toHaveLength(0);
+    expect(posts(order.client_order_id)).toBe(0);
+  });
+
+  it('one order answered 50011 does not hold up the others; it is retried and placed once', async () => {
+    const traders = await Promise.all(Array.from({ length: 3 }, () => trader()));
+    const orders = await Promise.all(traders.map((t) => pendingOrder(w1, { user_id: t.userId })));
+    fake.inject('rate_limit', { path: ORDER_PATH });
+    const first = (await w1.manager.runOnce()).filter((r) => orders.some((o) => o.id === r.orderId));
+    expect(first.filter((r) => r.status === 'filled')).toHaveLength(2);
+    const retried = first.filter((r) => r.status === 'retry');
+    expect(retried).toHaveLength(1);
+    expect(retried[0].reason).toMatch(/^rate_limited: /);
+    await dueNow(w1.ds, retried[0].orderId);
+    const second = (await w1.manager.runOnce()).find((r) => r.orderId === retried[0].orderId);
+    expect(second).toMatchObject({ status: 'filled' });
+    for (const [i, o] of orders.entries()) expect(placed(traders[i].account, o.client_order_id)).toHaveLength(1);
+  });
+
+  it('a lost answer (connection cut after placing) does not hold up the others and is reconciled by client order id, never placed twice', async () => {
+    const traders = await Promise.all(Array.from({ length: 3 }, () => trader()));
+    const orders = await Promise.all(traders.map((t) => pendingOrder(w1, { user_id: t.userId })));
+    fake.dropNextOrderResponse();
+    const first = (await w1.manager.runOnce()).filter((r) => orders.some((o) => o.id === r.orderId));
+    expect(first.filter((r) => r.status === 'filled')).toHaveLength(2);
+    const retried = first.filter((r) => r.status === 'retry');
+    expect(retried).toHaveLength(1);
+    expect(retried[0].reason).toMatch(/^network_error: /);
+    await dueNow(w1.ds, retried[0].orderId);
+    const second = (await w1.manager.runOnce()).find((r) => r.orderId === retried[0].orderId);
+    expect(second).toMatchObject({ status: 'filled', reconciled: true });
+    for (const [i, o] of orders.entries()) expect(placed(traders[i].account, o.client_order_id)).toHaveLength(1);
+  });
+
+  it('two workers claiming batches at once: every order placed exactly once', async () => {
+    const traders = await Promise.all(Array.from({ length: 20 }, () => trader()));
+    // Two orders per user: FIFO per queue, each user's second order after the first.
+    const orders = [];
+    for (const t of traders) orders.push(await pendingOrder(w1, { user_id: t.userId }), await pendingOrder(w1, { user_id: t.userId }));
+    await Promise.all([w1.manager.runUntilIdle(), w2.manager.runUntilIdle()]);
+    for (const [i, o] of orders.entries()) {
+      expect((await reload(w1.ds, o.id)).status).toBe('filled');
+      expect(placed(traders[Math.floor(i / 2)].account, o.client_order_id)).toHaveLength(1);
+      expect(posts(o.client_order_id)).toBe(1);
+    }
+    for (const [i, t] of traders.entries()) {
+      const [a, b] = [placed(t.account, orders[2 * i].client_order_id)[0], placed(t.account, orders[2 * i + 1].client_order_id)[0]];
+      expect(a.cTime).toBeLessThanOrEqual(b.cTime);
+    }
+  });
+});
+
+describe('live batches and the send fence (e2e)', () => {
+  let t: TestApp;
+  let okx: FakeOkxServer;
+  let ds: DataSource;
+  let manager: TradingManager;
+  let decider: PlacementBatchDecider;
+
+  beforeAll(async () => {
+    okx = await new FakeOkxServer().start();
+    t = await createTestApp({ ...WORKER_JOBS_BY_HAND, ...LIVE_BATCH, OKX_API_URL: okx.url });
+    ds = t.app.get(DataSource);
+    manager = t.app.get(TradingManager);
+    decider = t.app.get(PlacementBatchDecider);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await okx?.stop();
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  async function liveBot(): Promise<{ u: TestUser; account: FakeAccount; botId: string; alert: () => Promise<string> }> {
+    const u = await t.register();
+    await subscribe(t, u, 'pro');
+    const account = okx.addAccount({ balances: { USDT: '10000' } });
+    const res = await t.request('POST', '/api/users/me/exchange', {
+      token: u.access_token,
+      body: { exchange: 'okx', api_key: account.apiKey, secret: account.secret, passphrase: account.passphrase, sandbox: false },
+    });
+    expect(res.status).toBe(200);
+    const created = await t.request('POST', '/api/bots', {
+      token: u.access_token,
+      body: { name: 'live batch', symbol: 'BTC/USDT', mode: 'live', order_type: 'market', sizing: { type: 'base', value: '0.001' } },
+    });
+    expect(created.status).toBe(201);
+    const botId = created.body.id as string;
+    const hook = await generateWebhook(t, u, botId);
+    let n = 0;
+    const alert = async () => {
+      const r = await sendAlert(t, hook.webhook_secret, { ticker: 'BTCUSDT', action: 'buy', quantity: '0.001', alert_id: `lb${++n}-${Date.now()}` });
+      expect(r.status).toBe(202);
+      return r.body.order_id as string;
+    };
+    return { u, account, botId, alert };
+  }
+
+  const status = async (id: string) => ((await ds.query(`SELECT status, reason FROM orders WHERE id = $1`, [id])) as Array<{ status: string; reason: string | null }>)[0];
+
+  it('claimed → bot stopped → batch decision: canceled bot_stopped, nothing sent; the other bot’s order is placed', async () => {
+    const a = await liveBot();
+    const b = await liveBot();
+    const [idA, idB] = [await a.alert(), await b.alert()];
+    const original = decider.decideBatch.bind(decider);
+    let stop: HttpResult | undefined;
+    jest.spyOn(decider, 'decideBatch').mockImplementationOnce(async (...args) => {
+      stop = await t.request('POST', `/api/bots/${a.botId}/stop`, { token: a.u.access_token });
+      return original(...args);
+    });
+    await manager.runOnce();
+    expect(stop?.status).toBe(200);
+    expect(await status(idA)).toMatchObject({ status: 'canceled', reason: expect.stringMatching(/^bot_stopped: /) });
+    expect([...a.account.orders.values()]).toHaveLength(0);
+    expect((await status(idB)).status).toBe('filled');
+    expect([...b.account.orders.values()]).toHaveLength(1);
+  });
+
+  it('decided → POST /bots/{id}/stop → the sends: the stop answers only after the batch’s send reached OKX', async () => {
+    const { u, account, botId, alert } = await liveBot();
+    const id = await alert();
+    const { res, answeredAt, answeredBeforeSend } = await decidedThen(decider, manager, () => t.request('POST', `/api/bots/${botId}/stop`, { token: u.access_token }));
+    expect(res.status).toBe(200);
+    expect(answeredBeforeSend).toBe(false);
+    const sent = [...account.orders.values()];
+    expect(sent).toHaveLength(1);
+    expect(answeredAt).toBeGreaterThanOrEqual(sent[0].cTime);
+    expect((await status(id)).status).toBe('filled');
+    // Nothing after the stop: a next alert is refused or canceled, never placed.
+    await manager.runUntilIdle(5_000);
+    expect([...account.orders.values()]).toHaveLength(1);
+  });
+});
