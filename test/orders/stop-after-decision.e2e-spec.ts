@@ -1,4 +1,4 @@
-import { PlacementDecider, SEND_SETTLE_MAX_MS, TradingManager } from '@torgovo/trading';
+import { PlacementBatchDecider, PlacementDecider, SEND_SETTLE_MAX_MS, TradingManager } from '@torgovo/trading';
 import { DataSource } from 'typeorm';
 import { generateWebhook, sendAlert, subscribe, TestUser } from '../custom-bots/support';
 import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
@@ -13,19 +13,23 @@ import { decidedThen } from '../support/decided-then';
  * reached OKX after "stopped". Now whatever stops sends answers only once every send decided before
  * its commit has its outcome (OrderSendFence), bounded by the exchange call's timeout.
  */
-describe('a stop is answered only after sends decided before it have reached the exchange (e2e)', () => {
+// Both live paths: one order decided alone (PlacementDecider), and a batch (PlacementBatchDecider).
+describe.each([
+  { path: 'single', batchSize: '0' },
+  { path: 'batch', batchSize: '500' },
+])('a stop is answered only after sends decided before it have reached the exchange ($path path, e2e)', ({ batchSize }) => {
   let t: TestApp;
   let okx: FakeOkxServer;
   let ds: DataSource;
   let manager: TradingManager;
-  let decider: PlacementDecider;
+  let decider: PlacementDecider | PlacementBatchDecider;
 
   beforeAll(async () => {
     okx = await new FakeOkxServer().start();
-    t = await createTestApp({ ...WORKER_JOBS_BY_HAND, OKX_API_URL: okx.url });
+    t = await createTestApp({ ...WORKER_JOBS_BY_HAND, OKX_API_URL: okx.url, TRADING_LIVE_BATCH_SIZE: batchSize });
     ds = t.app.get(DataSource);
     manager = t.app.get(TradingManager);
-    decider = t.app.get(PlacementDecider);
+    decider = batchSize === '0' ? t.app.get(PlacementDecider) : t.app.get(PlacementBatchDecider);
   });
   afterAll(async () => {
     await t?.close();

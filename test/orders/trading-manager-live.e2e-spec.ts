@@ -14,7 +14,9 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
   let w2: TestWorker;
 
   // The default lease (60 s): tests that need it to pass say so with dueNow().
-  const env = () => ({ OKX_API_URL: proxy.url, TRADING_MAX_ATTEMPTS: '4', TRADING_CONCURRENCY: '8' });
+  // The single path (live orders one by one: retries, lookups, stale orders take it whatever the
+  // setting); the batch path's cases are in live-batch-execution.e2e-spec.ts.
+  const env = () => ({ OKX_API_URL: proxy.url, TRADING_MAX_ATTEMPTS: '4', TRADING_CONCURRENCY: '8', TRADING_LIVE_BATCH_SIZE: '0' });
   const placed = (a: FakeAccount, clOrdId: string) => [...a.orders.values()].filter((o) => o.clOrdId === clOrdId);
   const posts = (clOrdId: string) => fake.requests.filter((r) => r.method === 'POST' && r.path === ORDER_PATH && r.body.includes(clOrdId)).length;
 

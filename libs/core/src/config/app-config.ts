@@ -133,10 +133,11 @@ export class EnvSchema {
   /**
    * ccxt OKX instances per endpoint (live, demo), each lent to one call at a time with that call's
    * keys: bounds the memory of live trading whatever the number of accounts, and the OKX calls in
-   * flight per process (at ~50 ms a call, 64 carry ~1,000 calls/s).
+   * flight per process (at ~50 ms a call, 64 carry ~1,000 calls/s). 128: the worker's live batches
+   * (TRADING_LIVE_BATCHES 2 × TRADING_LIVE_SENDS_IN_FLIGHT 64) never wait for an instance.
    */
   @Transform(envInt) @IsInt() @Min(1) @Max(1024)
-  OKX_CLIENT_POOL_SIZE = 64;
+  OKX_CLIENT_POOL_SIZE = 128;
 
   @IsOptional() @IsString() COINGATE_API_TOKEN?: string;
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) COINGATE_API_URL?: string;

@@ -58,19 +58,20 @@ export class TradingManagerConfig {
    * queue): pre-reads per order concurrently, ONE placement decision for the batch, the sends
    * concurrently (TRADING_LIVE_SENDS_IN_FLIGHT), one outcome statement. 0: every live order takes
    * the single path, TRADING_CONCURRENCY at a time. Orders sent before, out of attempts or stale
-   * always take the single path.
+   * always take the single path (inside the batch, TRADING_CONCURRENCY at a time).
    */
   @Transform(envInt) @IsInt() @Min(0) @Max(5_000)
-  TRADING_LIVE_BATCH_SIZE = 0;
+  TRADING_LIVE_BATCH_SIZE = 500;
 
   /** Live batches in flight at once per worker. */
   @Transform(envInt) @IsInt() @Min(1) @Max(16)
   TRADING_LIVE_BATCHES = 2;
 
   /**
-   * Exchange calls (pre-reads, placements) one live batch has in flight at once. Kept at or below
-   * OKX_CLIENT_POOL_SIZE so a decided send does not queue for a pooled client (the send fence counts
-   * on a decided send leaving within a few seconds of its decision).
+   * Exchange calls (pre-reads, placements) one live batch has in flight at once. Keep
+   * TRADING_LIVE_BATCHES × this ≤ OKX_CLIENT_POOL_SIZE (a warning at start otherwise): a decided send
+   * then does not queue for a pooled client (the send fence counts on a decided send leaving within
+   * a few seconds of its decision; one that cannot start within 3 s is not sent but retried).
    */
   @Transform(envInt) @IsInt() @Min(1) @Max(1_024)
   TRADING_LIVE_SENDS_IN_FLIGHT = 64;
