@@ -1,5 +1,5 @@
 import { ManagedBotsJob } from '@torgovo/managed-bots';
-import { PlacementDecider, TradingManager } from '@torgovo/trading';
+import { PlacementBatchDecider, PlacementDecider, TradingManager } from '@torgovo/trading';
 import { DataSource } from 'typeorm';
 import type { TestUser } from '../custom-bots/support';
 import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
@@ -15,21 +15,25 @@ import { connectOkx, createManagedBot, follow, managedSubscriber, signal } from 
  * the answer no order of that follow reaches the exchange; an order claimed before the change but
  * decided after it is canceled by the placement rule and never sent.
  */
-describe('managed followers: unsubscribe and pause wait for sends already decided (e2e)', () => {
+// Both live paths: an order decided alone (PlacementDecider), and in a batch (PlacementBatchDecider).
+describe.each([
+  { path: 'single', batchSize: '0' },
+  { path: 'batch', batchSize: '500' },
+])('managed followers: unsubscribe and pause wait for sends already decided ($path path, e2e)', ({ batchSize }) => {
   let t: TestApp;
   let okx: FakeOkxServer;
   let ds: DataSource;
   let admin: { id: string; access_token: string };
   let manager: TradingManager;
-  let decider: PlacementDecider;
+  let decider: PlacementDecider | PlacementBatchDecider;
 
   beforeAll(async () => {
     okx = await new FakeOkxServer().start();
-    t = await createTestApp({ ...WORKER_JOBS_BY_HAND, OKX_API_URL: okx.url, LOG_LEVEL: 'warn' });
+    t = await createTestApp({ ...WORKER_JOBS_BY_HAND, OKX_API_URL: okx.url, LOG_LEVEL: 'warn', TRADING_LIVE_BATCH_SIZE: batchSize });
     ds = t.app.get(DataSource);
     admin = await t.admin();
     manager = t.app.get(TradingManager);
-    decider = t.app.get(PlacementDecider);
+    decider = batchSize === '0' ? t.app.get(PlacementDecider) : t.app.get(PlacementBatchDecider);
   });
   afterAll(async () => {
     await t?.close();
@@ -73,13 +77,18 @@ describe('managed followers: unsubscribe and pause wait for sends already decide
 
   it('claimed → unsubscribe (answered) → decided: canceled follow_ended, never sent', async () => {
     const { u, account, botId, orderId } = await liveFollowerWithOrder('fence-claimed');
-    const original = decider.decide.bind(decider);
     let unsubscribed: HttpResult | undefined;
-    jest.spyOn(decider, 'decide').mockImplementationOnce(async (...args) => {
-      // The order is claimed, not decided: the unsubscribe does not wait for it.
+    // The order is claimed, not decided: the unsubscribe does not wait for it.
+    const unsubscribe = async () => {
       unsubscribed = await t.request('POST', `/api/managed-bot/${botId}/unsubscribe`, { token: u.access_token, body: {} });
-      return original(...args);
-    });
+    };
+    if ('decideBatch' in decider) {
+      const original = decider.decideBatch.bind(decider);
+      jest.spyOn(decider, 'decideBatch').mockImplementationOnce(async (...args) => (await unsubscribe(), original(...args)));
+    } else {
+      const original = decider.decide.bind(decider);
+      jest.spyOn(decider, 'decide').mockImplementationOnce(async (...args) => (await unsubscribe(), original(...args)));
+    }
     await manager.runOnce();
     expect(unsubscribed?.status).toBe(200);
     const row = await orderRow(orderId);
