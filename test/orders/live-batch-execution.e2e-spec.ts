@@ -135,6 +135,24 @@ describe('live orders executed in batches (e2e, fake OKX with the real ccxt)', (
     for (const [i, o] of orders.entries()) expect(placed(traders[i].account, o.client_order_id)).toHaveLength(1);
   });
 
+  it('a decision that took too long for its sends to leave within the send fence’s bound: nothing is sent, each is retried, looked up and placed once', async () => {
+    const { userId, account } = await trader();
+    const order = await pendingOrder(w1, { user_id: userId });
+    const decider = w1.ctx.get(PlacementBatchDecider);
+    const original = decider.decideBatch.bind(decider);
+    jest.spyOn(decider, 'decideBatch').mockImplementationOnce(async (...args) => {
+      await new Promise((r) => setTimeout(r, 3_100)); // a slow decision (locks waited for, a loaded database)
+      return original(...args);
+    });
+    const first = (await w1.manager.runOnce()).find((r) => r.orderId === order.id);
+    expect(first).toMatchObject({ status: 'retry', reason: expect.stringMatching(/could not leave in time/) });
+    expect(posts(order.client_order_id)).toBe(0);
+    await dueNow(w1.ds, order.id);
+    const second = (await w1.manager.runOnce()).find((r) => r.orderId === order.id);
+    expect(second).toMatchObject({ status: 'filled', reconciled: false });
+    expect(placed(account, order.client_order_id)).toHaveLength(1);
+  });
+
   it('two workers claiming batches at once: every order placed exactly once', async () => {
     const traders = await Promise.all(Array.from({ length: 20 }, () => trader()));
     // Two orders per user: FIFO per queue, each user's second order after the first.

@@ -38,8 +38,8 @@ function liveBatchable(order: ClaimedOrder, maxAttempts: number, executor: Order
 }
 
 /**
- * How long after its batch's decision a live send may still start. The send fence (OrderSendFence)
- * stops waiting SEND_SETTLE_MAX_MS after a decision; a send takes at most the exchange call's own
+ * How long after its batch's decision began a live send may still start. The send fence
+ * (OrderSendFence) stops waiting SEND_SETTLE_MAX_MS after a decision (its transaction's now()); a send takes at most the exchange call's own
  * timeout (10 s, with OKX's expTime counting from when the request can leave), so it must leave
  * within the rest, with a margin. A send that could not start in time is not sent: retried later.
  */
@@ -124,6 +124,9 @@ export class OrderBatchExecutor {
       else ready.push(r);
     }
 
+    // From before the decision's transaction: its writes' updated_at (now(), the transaction's start) is
+    // where the send fence's bound starts.
+    const decidedAt = Date.now();
     let verdicts: BatchVerdict[] = [];
     if (ready.length > 0) {
       try {
@@ -138,7 +141,6 @@ export class OrderBatchExecutor {
         return this.settle(orders, results, started);
       }
     }
-    const decidedAt = Date.now();
     const sends: Array<{ order: ClaimedOrder; gateway: ExchangeGateway; decision: SendDecision }> = [];
     ready.forEach(({ order, gateway }, i) => {
       const v = verdicts[i];
