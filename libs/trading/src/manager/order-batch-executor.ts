@@ -60,7 +60,7 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
 }
 
 /**
- * Executes a claimed batch of paper orders with a fixed number of transactions whatever its size:
+ * Executes a claimed batch of paper orders (live ones: runLiveBatch) with a fixed number of transactions whatever its size:
  * one placement decision for all (PlacementBatchDecider: the placement rule at the moment of the
  * effect, the claims confirmed and fenced set-wise), one paper fill for those it sends
  * (PaperBatchFills), one statement recording the outcomes (recordMany). An order that fails alone

@@ -48,7 +48,7 @@ export class OrderClaimer {
 
   /**
    * `busyQueues`: queue keys this worker has in flight. `halted`: once aborted, a claim under way takes
-   * nothing and rolls back. `mode`: only that mode's queues (paper is claimed in batches, live one by one).
+   * nothing and rolls back. `mode`: only that mode's queues (paper in batches; live in batches, or one by one with TRADING_LIVE_BATCH_SIZE 0).
    */
   async claim(limit: number, leaseMs: number, busyQueues: readonly string[] = [], halted?: AbortSignal, mode?: 'paper' | 'live'): Promise<ClaimedOrder[]> {
     if (limit <= 0 || halted?.aborted) return [];

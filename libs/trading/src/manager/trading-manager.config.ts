@@ -44,7 +44,7 @@ export class TradingManagerConfig {
   /**
    * Paper orders are claimed and executed in batches of up to this many (one per queue, as always):
    * one placement decision, one paper fill and one outcome statement per batch instead of ~12
-   * statements in 4 transactions per order. Live orders run one by one, TRADING_CONCURRENCY at a time.
+   * statements in 4 transactions per order. Live orders: TRADING_LIVE_BATCH_SIZE.
    */
   @Transform(envInt) @IsInt() @Min(1) @Max(5_000)
   TRADING_PAPER_BATCH_SIZE = 500;
