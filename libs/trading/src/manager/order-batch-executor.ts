@@ -137,22 +137,25 @@ export class OrderBatchExecutor {
         );
       } catch (err) {
         this.logger.warn({ err: err instanceof Error ? err.message : String(err), orders: ready.length }, 'Live batch placement decision failed; deciding each order alone');
-        results.push(...ready.map(({ order }) => this.executor.execute(order)));
-        return this.settle(orders, results, started);
+        const [failed, alone] = await Promise.all([this.settle(orders, results, started), this.runSingle(ready.map(({ order }) => order))]);
+        return [...failed, ...alone];
       }
     }
+    // Untouched by the decision (keys replaced since the pre-read): decided again alone, with the new keys.
+    const again: ClaimedOrder[] = [];
     const sends: Array<{ order: ClaimedOrder; gateway: ExchangeGateway; decision: SendDecision }> = [];
     ready.forEach(({ order, gateway }, i) => {
       const v = verdicts[i];
       if (v.kind === 'send') {
         if (gateway) sends.push({ order, gateway, decision: v.decision });
         else results.push(this.executor.fail(order, claimOf(order), new Error('a live order was confirmed without keys to send it'), true, false));
-      } else if (v.kind === 'credential_moved') results.push(this.executor.execute(order));
+      } else if (v.kind === 'credential_moved') again.push(order);
       else if (v.kind === 'canceled') results.push(Promise.resolve({ orderId: order.id, status: 'canceled', reconciled: false, reason: v.reason }));
       else if (v.kind === 'error') results.push(this.executor.fail(order, claimOf(order), v.error, true, false));
       else results.push(Promise.resolve({ orderId: order.id, status: 'lost_lease', reconciled: false, reason: null }));
     });
 
+    const alone = this.runSingle(again);
     const placed = await mapLimited(sends, inFlight, async ({ order, gateway, decision }) => {
       if (Date.now() - decidedAt > LIVE_SEND_START_BUDGET_MS) {
         return { order, error: ExchangeError.transient(C.unavailable, 'the placement could not leave in time after its decision; sent again shortly'), sent: false };
@@ -170,7 +173,8 @@ export class OrderBatchExecutor {
       else results.push(this.executor.fail(p.order, claimOf(p.order), p.error, true, p.sent === true));
     }
     results.push(...(await this.record(filled, claimOf)));
-    return this.settle(orders, results, started);
+    const [batched, singles] = await Promise.all([this.settle(orders, results, started), alone]);
+    return [...batched, ...singles];
   }
 
   /** The outcomes of placed orders in one statement; if it fails, each is retried (and looked up first), as in the single path. */
