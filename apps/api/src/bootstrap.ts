@@ -5,6 +5,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { WsAdapter } from '@nestjs/platform-ws';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from '@torgovo/core';
+import { WebhookReceiveRoute } from '@torgovo/custom-bots';
 import { parseLiveMessage } from '@torgovo/live-updates';
 import { ApiModule, ApiModuleOptions } from './api.module';
 import { applyBrowserHardening, frameworkErrorHandler } from './browser-hardening';
@@ -42,6 +43,8 @@ export async function createApiApp(options: ApiModuleOptions = {}): Promise<Nest
     abortOnError: false,
   });
   app.useLogger(app.get(Logger));
+  // Before listen() registers Nest's routes: TradingView's alerts are answered by Fastify directly (issue 16).
+  app.get(WebhookReceiveRoute).install(app.getHttpAdapter().getInstance());
   await applyBrowserHardening(app, app.get(AppConfig));
   applyGlobalPrefix(app);
   // ws (not socket.io): the live-updates protocol is plain JSON frames any browser WebSocket speaks.
