@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
 import { AllExceptionsFilter, AppConfig } from '@torgovo/core';
 import { RateLimitedError } from './errors';
 import { WebhookReceiveService } from './webhook-receive.service';
@@ -9,6 +10,18 @@ export const RECEIVE_ROUTE_URL = '/api/custom-bot/webhook/receive/:secret';
 /** What the request log shows for it: the path carries the secret. */
 const LOGGED_URL = '/api/custom-bot/webhook/receive/[redacted]';
 const SUMMARY_EVERY_MS = 10_000;
+
+/** A connect-style middleware that only sets headers (helmet's, built once by the caller). */
+export type HeaderMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+
+export interface ReceiveRouteOptions {
+  /**
+   * The security headers every answer carries. @fastify/helmet builds helmet's middleware anew for
+   * each request (parsing its options each time); given here, it is built once and @fastify/helmet
+   * skips this route.
+   */
+  securityHeaders?: HeaderMiddleware;
+}
 
 /**
  * POST /api/custom-bot/webhook/receive/{secret} run by Fastify itself (issue 16). WebhookReceiveController
@@ -39,11 +52,17 @@ export class WebhookReceiveRoute implements OnModuleDestroy {
   }
 
   /** Call before Nest registers its routes (app.init, which listen() runs); boot fails if the route never comes. */
-  install(fastify: FastifyInstance): void {
+  install(fastify: FastifyInstance, options: ReceiveRouteOptions = {}): void {
     let installed = false;
+    const headers = options.securityHeaders;
     fastify.addHook('onRoute', (route: RouteOptions) => {
       if (route.url !== RECEIVE_ROUTE_URL || !isPost(route.method)) return;
       route.handler = (req, reply) => this.handle(req, reply);
+      if (headers) {
+        route.config = { ...route.config, helmet: { skipRoute: true } } as RouteOptions['config'];
+        const setHeaders: onRequestHookHandler = (req, reply, done) => headers(req.raw, reply.raw, (err) => done(err === undefined ? undefined : toError(err)));
+        route.onRequest = [...asArray(route.onRequest), setHeaders];
+      }
       installed = true;
     });
     fastify.addHook('onReady', async () => {
@@ -90,6 +109,14 @@ export class WebhookReceiveRoute implements OnModuleDestroy {
     this.byStatus.clear();
     this.logger.log({ url: LOGGED_URL, requests, by_status }, 'Webhook alerts answered');
   }
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function asArray<T>(x: T | T[] | undefined): T[] {
+  return x === undefined ? [] : Array.isArray(x) ? x : [x];
 }
 
 function isPost(method: RouteOptions['method']): boolean {
