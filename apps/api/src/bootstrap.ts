@@ -3,11 +3,13 @@ import type { IncomingMessage } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WsAdapter } from '@nestjs/platform-ws';
+import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from '@torgovo/core';
+import { WebhookReceiveRoute } from '@torgovo/custom-bots';
 import { parseLiveMessage } from '@torgovo/live-updates';
 import { ApiModule, ApiModuleOptions } from './api.module';
-import { applyBrowserHardening, frameworkErrorHandler } from './browser-hardening';
+import { applyBrowserHardening, frameworkErrorHandler, helmetOptions } from './browser-hardening';
 import { setupSwagger } from './swagger';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -42,6 +44,8 @@ export async function createApiApp(options: ApiModuleOptions = {}): Promise<Nest
     abortOnError: false,
   });
   app.useLogger(app.get(Logger));
+  // Before listen() registers Nest's routes: TradingView's alerts are answered by Fastify directly (issue 16).
+  app.get(WebhookReceiveRoute).install(app.getHttpAdapter().getInstance(), { securityHeaders: helmet(helmetOptions(app.get(AppConfig))) });
   await applyBrowserHardening(app, app.get(AppConfig));
   applyGlobalPrefix(app);
   // ws (not socket.io): the live-updates protocol is plain JSON frames any browser WebSocket speaks.

@@ -1,5 +1,6 @@
 import fastifyCors from '@fastify/cors';
 import fastifyHelmet from '@fastify/helmet';
+import type { HelmetOptions } from 'helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AllExceptionsFilter, AppConfig } from '@torgovo/core';
@@ -23,26 +24,7 @@ export const EXPOSED_HEADERS = ['x-request-id', 'x-ratelimit-limit-auth', 'x-rat
  * JSON endpoints refuse any other body (415) before it is parsed.
  */
 export async function applyBrowserHardening(app: NestFastifyApplication, config: AppConfig): Promise<void> {
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        // Swagger UI: its bundle and init script are files under /docs; its page has inline styles
-        // and data: images.
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        frameAncestors: ["'none'"],
-        formAction: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'self'"],
-      },
-    },
-    frameguard: { action: 'deny' },
-    // HSTS is the TLS terminator's business: on plain-HTTP development it would pin localhost.
-    hsts: config.isProduction,
-  });
+  await app.register(fastifyHelmet, helmetOptions(config));
   await app.register(fastifyCors, {
     origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins.length > 0 ? config.corsOrigins : false,
     credentials: false,
@@ -61,6 +43,30 @@ export async function applyBrowserHardening(app: NestFastifyApplication, config:
   fastify.addHook('onSend', async (req: FastifyRequest, reply: FastifyReply) => {
     if (req.url.startsWith('/api') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
+}
+
+/** helmet's headers for every answer, with a CSP Swagger UI can run under (also applied, prebuilt, on the receive route). */
+export function helmetOptions(config: AppConfig): HelmetOptions {
+  return {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        // Swagger UI: its bundle and init script are files under /docs; its page has inline styles
+        // and data: images.
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+    // HSTS is the TLS terminator's business: on plain-HTTP development it would pin localhost.
+    hsts: config.isProduction,
+  };
 }
 
 /** Fastify's messages for these quote the path, which may hold a webhook secret: not echoed. */

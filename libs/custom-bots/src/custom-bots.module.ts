@@ -19,6 +19,7 @@ import { WebhookIntake } from './webhook-intake';
 import { WebhookTargets } from './webhook-targets';
 import { WebhookEventLog } from './webhook-event-log';
 import { WebhookReceiveController } from './webhook-receive.controller';
+import { WebhookReceiveRoute } from './webhook-receive.route';
 import { WebhookReceiveService } from './webhook-receive.service';
 import { webhookRetention } from './webhook-retention';
 import { WebhooksController } from './webhooks.controller';
@@ -40,6 +41,7 @@ import { WebhooksService } from './webhooks.service';
     BotPerformanceService,
     WebhooksService,
     WebhookReceiveService,
+    WebhookReceiveRoute,
     WebhookEventLog,
     WebhookTargets,
     WebhookIntake,
@@ -50,6 +52,6 @@ import { WebhooksService } from './webhooks.service';
     BotPlacementStates,
     ...webhookRetention,
   ],
-  exports: [BotsService, WebhooksService, WebhookReceiveService, MarketCatalog, BotExpiryListener],
+  exports: [BotsService, WebhooksService, WebhookReceiveService, WebhookReceiveRoute, MarketCatalog, BotExpiryListener],
 })
 export class CustomBotsModule {}

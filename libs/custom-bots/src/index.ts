@@ -3,6 +3,7 @@ export * from './bots.service';
 export * from './webhooks.service';
 export * from './webhook-secret';
 export * from './webhook-receive.service';
+export * from './webhook-receive.route';
 export * from './webhook-event-log';
 export * from './webhook-config';
 export * from './market-catalog.service';

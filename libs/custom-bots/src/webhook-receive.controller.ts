@@ -4,13 +4,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiErrors, Public } from '@torgovo/core';
 import { TradingViewAlertDto } from './dto/tradingview-alert.dto';
 import { WebhookReceiveResponse } from './dto/webhook.dto';
-import { RateLimitedError } from './errors';
-import { WebhookReceiveService } from './webhook-receive.service';
+import { WebhookReceiveRoute } from './webhook-receive.route';
 
 @ApiTags('custom-bot webhooks')
 @Controller('custom-bot/webhook')
 export class WebhookReceiveController {
-  constructor(private readonly receiver: WebhookReceiveService) {}
+  constructor(private readonly route: WebhookReceiveRoute) {}
 
   /** TradingView alert (called by TradingView): 202 when a new order was written, 200 for a repeat of an alert already accepted; 429 carries Retry-After. Every request is logged. */
   @Public()
@@ -30,21 +29,10 @@ export class WebhookReceiveController {
     429: ['rate_limited'],
     503: ['markets_unavailable'],
   })
-  async receive(
-    @Param('secret') secret: string,
-    @Req() req: FastifyRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<WebhookReceiveResponse> {
-    // WebhookBodyHooks hands this route the raw bytes whatever the content type.
-    const body = Buffer.isBuffer(req.body) ? req.body : null;
-    try {
-      const result = await this.receiver.receive({ secret, body, ip: req.ip });
-      if (result.status === 'duplicate') void reply.status(200);
-      return result;
-    } catch (err) {
-      // The error filter writes the body; the header it keeps.
-      if (err instanceof RateLimitedError) void reply.header('retry-after', String(err.retryAfterSeconds));
-      throw err;
-    }
+  async receive(@Param('secret') _secret: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
+    // Fastify runs WebhookReceiveRoute.handle for this route without Nest's router (the api's bootstrap
+    // installs it); this declaration gives the route its path and OpenAPI operation, and answers the
+    // same way in an app without that installation.
+    return this.route.handle(req, reply);
   }
 }

@@ -41,8 +41,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const reply = ctx.getResponse<FastifyReply>();
-    const request = ctx.getRequest<FastifyRequest>();
+    this.respond(exception, ctx.getRequest<FastifyRequest>(), ctx.getResponse<FastifyReply>());
+  }
+
+  /** Logs and answers one error; also used by routes Fastify runs without Nest (the webhook receive route). */
+  respond(exception: unknown, request: FastifyRequest | undefined, reply: FastifyReply): void {
     const body = this.toBody(exception, String(request?.id ?? ''));
     if (body.code === 'database_unavailable') {
       this.logger.warn({ err: exception, request_id: body.request_id }, 'Database connection lost under a request');

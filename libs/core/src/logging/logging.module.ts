@@ -47,7 +47,11 @@ export class LoggingModule {
           inject: [AppConfig],
           useFactory: (config: AppConfig) => ({
             // Health probes are noise (and the prefix-excluded path was logged twice on Fastify).
-            exclude: [{ method: RequestMethod.ALL, path: 'health' }],
+            // The webhook receive route logs a summary (and per request at debug) itself: WebhookReceiveRoute.
+            exclude: [
+              { method: RequestMethod.ALL, path: 'health' },
+              { method: RequestMethod.POST, path: 'custom-bot/webhook/receive/:secret' },
+            ],
             pinoHttp: {
               level: config.env.LOG_LEVEL,
               redact: { paths: redactPaths, censor: '[redacted]' },
