@@ -36,7 +36,7 @@ describe('managed followers: incremental performance recompute = the full FIFO e
   const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
 
-  async function insert(f: FollowRow, o: { mode: string; symbol: string; side: 'buy' | 'sell'; filled: string; price: string; fee: string | null; feeCurrency: string | null; status: string; at: Date; createdAt: Date }): Promise<string> {
+  async function insert(f: FollowRow, o: { mode: string; symbol: string; side: 'buy' | 'sell'; filled: string; price: string; fee: string | null; feeCurrency: string | null; status: string; at: Date | string; createdAt: Date | string }): Promise<string> {
     const [row] = (await ds.query(
       `INSERT INTO orders (user_id, managed_bot_id, source, source_ref, mode, exchange, symbol, side, type, amount, status,
                            filled, average, cost, fee, fee_currency, client_order_id, created_at, updated_at, closed_at)
@@ -148,5 +148,33 @@ describe('managed followers: incremental performance recompute = the full FIFO e
     expect(cases.open).toBeGreaterThan(0);
     expect(cases.canceled).toBeGreaterThan(0);
     expect(cases.base_fees).toBeGreaterThan(0);
+  });
+
+  it('a horizon inside a millisecond is kept to the microsecond: the fills folded just before it are not read and folded again', async () => {
+    // The bug this pins: the horizon went through a JS Date (milliseconds). Folded: the fill at
+    // .000300; the horizon, the open order's time .000600, was stored as .000 — so the next
+    // recompute read the .000300 fill again and folded it a second time (a position of 3, not 2).
+    const [{ id: botId }] = (await ds.query(`INSERT INTO managed_bots (name, symbols, min_investment) VALUES ('horizon-us', '["BTC/USDT"]', 10) RETURNING id`)) as Array<{ id: string }>;
+    await seedFollowers(ds, botId, 1, { tag: 'horizon-us' });
+    const follows = (await ds.query(`SELECT id, user_id, managed_bot_id, mode FROM managed_bot_follows WHERE managed_bot_id = $1`, [botId])) as FollowRow[];
+    const [f] = follows;
+    const second = new Date(Date.now() - 3_600_000).toISOString().slice(0, 19);
+    const fill = { mode: f.mode, symbol: 'BTC/USDT', side: 'buy' as const, filled: '1', fee: null, feeCurrency: null };
+    await insert(f, { ...fill, price: '100', status: 'filled', at: `${second}.000300Z`, createdAt: `${second}.000300Z` });
+    const openId = await insert(f, { ...fill, price: '110', status: 'open', at: `${second}.000600Z`, createdAt: `${second}.000600Z` });
+
+    await perf.recompute([f.id]);
+    expect((await stored(follows)).get(f.id)).toEqual((await fromEngine(follows)).get(f.id));
+    const [{ same }] = (await ds.query(
+      `SELECT b.horizon = o.updated_at AS same FROM managed_follow_books b JOIN orders o ON o.id = $2 WHERE b.managed_bot_id = $1`,
+      [botId, openId],
+    )) as Array<{ same: boolean }>;
+    expect(same).toBe(true);
+
+    await perf.recompute([f.id]);
+    const want = (await fromEngine(follows)).get(f.id);
+    expect((await stored(follows)).get(f.id)).toEqual(want);
+    // Long 2 at an average of 105, marked at 110.
+    expect(want?.net_pnl).toBe('10');
   });
 });

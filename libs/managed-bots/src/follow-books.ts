@@ -26,7 +26,16 @@ function foldMarginSeconds(env: NodeJS.ProcessEnv): number {
 const CHUNK = 1000;
 
 type FillRow = Omit<FoldFill, 'side'> & { side: 'buy' | 'sell'; settled: boolean };
-type BookRow = BookKey & { horizon: Date | null; timezone: string | null; state: FoldState | null };
+/** horizon_us: the stored horizon in microseconds since the epoch (see US_SQL). */
+type BookRow = BookKey & { horizon_us: string | null; timezone: string | null; state: FoldState | null };
+
+/**
+ * Horizons travel as microseconds since the epoch (text), never as JS dates: a Date keeps only
+ * milliseconds, and a horizon cut short (stored 12:00:00.123 when the fills folded were those before
+ * 12:00:00.123456) reads the fills of that last fraction of a millisecond again and folds them twice.
+ */
+const US_SQL = (ts: string) => `(extract(epoch FROM ${ts}) * 1000000)::bigint::text`;
+const TS_SQL = (us: string) => `(timestamptz 'epoch' + (${us}) * interval '1 microsecond')`;
 
 const keyOf = (b: BookKey) => `${b.user_id}|${b.managed_bot_id}|${b.mode}`;
 
@@ -64,7 +73,7 @@ export class FollowBooks {
     const tz = this.config.env.APP_TIMEZONE;
     const cols = [books.map((b) => b.user_id), books.map((b) => b.managed_bot_id), books.map((b) => b.mode)];
     const stored = (await m.query(
-      `SELECT s.user_id, s.managed_bot_id, s.mode, s.horizon, s.timezone, s.state
+      `SELECT s.user_id, s.managed_bot_id, s.mode, ${US_SQL('s.horizon')} AS horizon_us, s.timezone, s.state
          FROM unnest($1::uuid[], $2::uuid[], $3::varchar[]) AS b(user_id, managed_bot_id, mode)
          JOIN managed_follow_books s ON s.user_id = b.user_id AND s.managed_bot_id = b.managed_bot_id AND s.mode = b.mode`,
       cols,
@@ -72,11 +81,12 @@ export class FollowBooks {
     const states = new Map<string, BookRow>();
     // A state cut in another zone, or written by another version of the fold, is rebuilt from the book's fills.
     for (const s of stored) if (s.timezone === tz && s.state?.v === FOLD_STATE_VERSION) states.set(keyOf(s), s);
-    const horizons = books.map((b) => states.get(keyOf(b))?.horizon ?? null);
+    const horizons = books.map((b) => states.get(keyOf(b))?.horizon_us ?? null);
 
     const rows = (await m.query(
       `WITH b AS (
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::varchar[], $4::timestamptz[]) AS b(user_id, managed_bot_id, mode, horizon)
+         SELECT user_id, managed_bot_id, mode, ${TS_SQL('horizon_us')} AS horizon
+           FROM unnest($1::uuid[], $2::uuid[], $3::varchar[], $4::bigint[]) AS b(user_id, managed_bot_id, mode, horizon_us)
        ), h AS (
          -- The next horizon: not within the margin, and never past a fill of an order still open.
          SELECT b.*, least(now() - ${this.marginSql},
@@ -85,9 +95,9 @@ export class FollowBooks {
                                AND o.bot_id IS NULL AND o.filled > 0 AND o.closed_at IS NULL)) AS next_horizon
            FROM b
        )
-       SELECT h.user_id, h.managed_bot_id, h.mode, h.next_horizon, x.id, x.symbol, x.side, x.quote, x.px::text AS px, x.qty::text AS qty,
+       SELECT h.user_id, h.managed_bot_id, h.mode, ${US_SQL('h.next_horizon')} AS next_horizon_us, x.id, x.symbol, x.side, x.quote, x.px::text AS px, x.qty::text AS qty,
               CASE WHEN x.qty > 0 THEN (${UNIT_SQL})::text END AS unit,
-              (extract(epoch FROM x.at) * 1000000)::bigint::text AS at_us, (x.at AT TIME ZONE $5)::date::text AS day,
+              ${US_SQL('x.at')} AS at_us, (x.at AT TIME ZONE $5)::date::text AS day,
               (x.closed_at IS NOT NULL AND x.at < h.next_horizon) AS settled
          FROM h LEFT JOIN LATERAL (
            SELECT s.*, ${FILL_VALUES_SQL}
@@ -98,28 +108,28 @@ export class FollowBooks {
          ) x ON true
         ORDER BY h.user_id, h.managed_bot_id, h.mode, x.symbol, x.at, x.created_at, x.id`,
       [...cols, horizons, tz],
-    )) as Array<BookKey & { next_horizon: Date } & Partial<FillRow> & { id: string | null }>;
+    )) as Array<BookKey & { next_horizon_us: string } & Partial<FillRow> & { id: string | null }>;
 
-    const byBook = new Map<string, { next: Date; settled: FoldFill[]; open: FoldFill[] }>();
+    const byBook = new Map<string, { next: string; settled: FoldFill[]; open: FoldFill[] }>();
     for (const r of rows) {
       const k = keyOf(r);
       let e = byBook.get(k);
-      if (!e) byBook.set(k, (e = { next: r.next_horizon, settled: [], open: [] }));
+      if (!e) byBook.set(k, (e = { next: r.next_horizon_us, settled: [], open: [] }));
       if (r.id === null) continue;
       const fill: FoldFill = { id: r.id, symbol: r.symbol!, side: r.side!, quote: r.quote!, px: r.px!, qty: r.qty!, unit: r.unit ?? null, at_us: r.at_us!, day: r.day! };
       (r.settled ? e.settled : e.open).push(fill);
     }
 
     const out = new Map<string, FoldFigures>();
-    const writes: Array<{ book: BookKey; horizon: Date; state: FoldState }> = [];
+    const writes: Array<{ book: BookKey; horizon: string; state: FoldState }> = [];
     for (const b of books) {
       const k = keyOf(b);
       const e = byBook.get(k)!;
       const prior = states.get(k);
       const book = new FifoBook(prior?.state ?? null).fold(e.settled);
-      const old = prior?.horizon ?? null;
+      const old = prior?.horizon_us ?? null;
       // A horizon only moves forward (a clock step back or a fill older than the margin would otherwise be folded twice).
-      const horizon = old !== null && old > e.next ? old : e.next;
+      const horizon = old !== null && BigInt(old) > BigInt(e.next) ? old : e.next;
       // Written when it folded something (or is new): a book with nothing to fold keeps its state and horizon, both still true.
       if (e.settled.length > 0 || !prior) writes.push({ book: b, horizon, state: book.state(keepDaysFrom(since)) });
       out.set(k, book.fold(e.open).figures(since));
@@ -127,7 +137,7 @@ export class FollowBooks {
     if (writes.length > 0) {
       await m.query(
         `INSERT INTO managed_follow_books AS t (user_id, managed_bot_id, mode, horizon, timezone, state, updated_at)
-         SELECT u, mb, md, h, $5, s, now() FROM unnest($1::uuid[], $2::uuid[], $3::varchar[], $4::timestamptz[], $6::jsonb[]) AS w(u, mb, md, h, s)
+         SELECT u, mb, md, ${TS_SQL('h')}, $5, s, now() FROM unnest($1::uuid[], $2::uuid[], $3::varchar[], $4::bigint[], $6::jsonb[]) AS w(u, mb, md, h, s)
          ON CONFLICT (user_id, managed_bot_id, mode) DO UPDATE
            SET horizon = excluded.horizon, timezone = excluded.timezone, state = excluded.state, updated_at = now()
          WHERE t.horizon <= excluded.horizon OR t.timezone <> excluded.timezone OR (t.state ->> 'v')::int IS DISTINCT FROM $7`,

@@ -39,8 +39,11 @@ interface SymbolState {
   last_px: string | null;
 }
 
-/** Bump when FoldState's shape or the fold's rules change: stored states of another version are rebuilt. */
-export const FOLD_STATE_VERSION = 1;
+/**
+ * Bump when FoldState's shape or the fold's rules change: stored states of another version are rebuilt.
+ * 2: states written before the horizon kept its microseconds (follow-books.ts) may hold fills folded twice.
+ */
+export const FOLD_STATE_VERSION = 2;
 
 /** What is persisted: decimals as exact strings. */
 export interface FoldState {
