@@ -1,14 +1,13 @@
 import { Decimal } from '@torgovo/core';
 import { PlacementBatchDecider, PlacementDecider, TradingManager } from '@torgovo/trading';
 import { DataSource } from 'typeorm';
-import { generateWebhook, sendAlert, subscribe, TestUser } from '../custom-bots/support';
 import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
 import { createTestApp, HttpResult, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { decidedThen } from '../support/decided-then';
 import { createUser } from '../trading/support';
-import { bootWorker, connectExchange, dueNow, ORDER_PATH, pendingOrder, reload, TestWorker } from './support';
+import { bootWorker, connectExchange, dueNow, liveTrader, ORDER_PATH, pendingOrder, reload, TestWorker } from './support';
 
 const LIVE_BATCH = { TRADING_LIVE_BATCH_SIZE: '50' };
 
@@ -191,30 +190,7 @@ describe('live batches and the send fence (e2e)', () => {
   });
   afterEach(() => jest.restoreAllMocks());
 
-  async function liveBot(): Promise<{ u: TestUser; account: FakeAccount; botId: string; alert: () => Promise<string> }> {
-    const u = await t.register();
-    await subscribe(t, u, 'pro');
-    const account = okx.addAccount({ balances: { USDT: '10000' } });
-    const res = await t.request('POST', '/api/users/me/exchange', {
-      token: u.access_token,
-      body: { exchange: 'okx', api_key: account.apiKey, secret: account.secret, passphrase: account.passphrase, sandbox: false },
-    });
-    expect(res.status).toBe(200);
-    const created = await t.request('POST', '/api/bots', {
-      token: u.access_token,
-      body: { name: 'live batch', symbol: 'BTC/USDT', mode: 'live', order_type: 'market', sizing: { type: 'base', value: '0.001' } },
-    });
-    expect(created.status).toBe(201);
-    const botId = created.body.id as string;
-    const hook = await generateWebhook(t, u, botId);
-    let n = 0;
-    const alert = async () => {
-      const r = await sendAlert(t, hook.webhook_secret, { ticker: 'BTCUSDT', action: 'buy', quantity: '0.001', alert_id: `lb${++n}-${Date.now()}` });
-      expect(r.status).toBe(202);
-      return r.body.order_id as string;
-    };
-    return { u, account, botId, alert };
-  }
+  const liveBot = () => liveTrader(t, okx, 'live batch');
 
   const status = async (id: string) => ((await ds.query(`SELECT status, reason FROM orders WHERE id = $1`, [id])) as Array<{ status: string; reason: string | null }>)[0];
 

@@ -1,10 +1,10 @@
 import { PlacementBatchDecider, PlacementDecider, SEND_SETTLE_MAX_MS, TradingManager } from '@torgovo/trading';
 import { DataSource } from 'typeorm';
-import { generateWebhook, sendAlert, subscribe, TestUser } from '../custom-bots/support';
 import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
 import { createTestApp, HttpResult, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
 import { decidedThen } from '../support/decided-then';
+import { liveTrader } from './support';
 
 /**
  * "An order is decided, then the user stops, then the send." The placement decision commits before
@@ -37,30 +37,7 @@ describe.each([
   });
   afterEach(() => jest.restoreAllMocks());
 
-  async function trader(): Promise<{ u: TestUser; account: FakeAccount; botId: string; subscriptionId: string; alert: () => Promise<string> }> {
-    const u = await t.register();
-    const subscriptionId = await subscribe(t, u, 'pro');
-    const account = okx.addAccount({ balances: { USDT: '10000' } });
-    const res = await t.request('POST', '/api/users/me/exchange', {
-      token: u.access_token,
-      body: { exchange: 'okx', api_key: account.apiKey, secret: account.secret, passphrase: account.passphrase, sandbox: false },
-    });
-    expect(res.status).toBe(200);
-    const created = await t.request('POST', '/api/bots', {
-      token: u.access_token,
-      body: { name: 'fenced', symbol: 'BTC/USDT', mode: 'live', order_type: 'market', sizing: { type: 'base', value: '0.001' } },
-    });
-    expect(created.status).toBe(201);
-    const botId = created.body.id as string;
-    const hook = await generateWebhook(t, u, botId);
-    let n = 0;
-    const alert = async () => {
-      const r = await sendAlert(t, hook.webhook_secret, { ticker: 'BTCUSDT', action: 'buy', quantity: '0.001', alert_id: `f${++n}-${Date.now()}` });
-      expect(r.status).toBe(202);
-      return r.body.order_id as string;
-    };
-    return { u, account, botId, subscriptionId, alert };
-  }
+  const trader = () => liveTrader(t, okx, 'fenced');
 
   const decided = (change: () => Promise<HttpResult>) => decidedThen(decider, manager, change);
 

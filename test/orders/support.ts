@@ -8,8 +8,10 @@ import { NewOrder, OrderRecord, OrdersService, TradingManager, TradingManagerMod
 import { UsersModule } from '@torgovo/users';
 import { Logger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
+import { generateWebhook, sendAlert, subscribe, TestUser } from '../custom-bots/support';
 import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
-import { LogCapture } from '../support/app';
+import type { FakeOkxServer } from '../fakes/okx/fake-okx-server';
+import { LogCapture, TestApp } from '../support/app';
 import type { TestDatabase } from '../support/database';
 
 export const ORDER_PATH = '/api/v5/trade/order';
@@ -221,4 +223,39 @@ export class OkxProxy {
     this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1);
     this.total -= 1;
   }
+}
+
+export interface LiveTrader {
+  u: TestUser;
+  account: FakeAccount;
+  botId: string;
+  subscriptionId: string;
+  /** Sends a distinct buy alert to the bot's webhook (202) and returns its order id. */
+  alert: () => Promise<string>;
+}
+
+/** A Pro subscriber with a fake OKX account connected, a running live market bot on BTC/USDT and its webhook. */
+export async function liveTrader(t: TestApp, okx: FakeOkxServer, name: string): Promise<LiveTrader> {
+  const u = await t.register();
+  const subscriptionId = await subscribe(t, u, 'pro');
+  const account = okx.addAccount({ balances: { USDT: '10000' } });
+  const res = await t.request('POST', '/api/users/me/exchange', {
+    token: u.access_token,
+    body: { exchange: 'okx', api_key: account.apiKey, secret: account.secret, passphrase: account.passphrase, sandbox: false },
+  });
+  expect(res.status).toBe(200);
+  const created = await t.request('POST', '/api/bots', {
+    token: u.access_token,
+    body: { name, symbol: 'BTC/USDT', mode: 'live', order_type: 'market', sizing: { type: 'base', value: '0.001' } },
+  });
+  expect(created.status).toBe(201);
+  const botId = created.body.id as string;
+  const hook = await generateWebhook(t, u, botId);
+  let n = 0;
+  const alert = async () => {
+    const r = await sendAlert(t, hook.webhook_secret, { ticker: 'BTCUSDT', action: 'buy', quantity: '0.001', alert_id: `${name}-${++n}-${Date.now()}` });
+    expect(r.status).toBe(202);
+    return r.body.order_id as string;
+  };
+  return { u, account, botId, subscriptionId, alert };
 }
