@@ -106,6 +106,23 @@ describe('paper orders executed in batches (e2e)', () => {
     expect(Number(balance[0].free)).toBe(10000); // nothing moved for the refused order
   });
 
+  it('sells sized from each bot\'s position in one batch decision: a sell above the position sells what the bot holds, a bot holding nothing is canceled no_position', async () => {
+    const [held, more, none] = [await trader(), await trader(), await trader()];
+    await held.alert({ quantity: '0.002' });
+    await more.alert({ quantity: '0.003' });
+    await manager.runUntilIdle();
+    // Paper takes the buy's fee in base: the bot holds 0.002 less 0.1 %.
+    const [pos] = (await ds.query(`SELECT amount::text FROM bot_positions WHERE bot_id = $1`, [held.botId])) as Array<{ amount: string }>;
+    expect(Number(pos.amount)).toBeCloseTo(0.001998, 9);
+    const ids = [await held.alert({ action: 'sell', quantity: '0.005' }), await more.alert({ action: 'sell', quantity: '0.001' }), await none.alert({ action: 'sell', quantity: '0.001' })];
+    const { batches } = await claimedThen(async () => []);
+    expect(batches).toEqual([3]); // the three sells, one decision
+    const sold = async (id: string) => ((await ds.query(`SELECT status, amount::text, filled::text, reason FROM orders WHERE id = $1`, [id])) as Array<{ status: string; amount: string; filled: string; reason: string | null }>)[0];
+    expect(await sold(ids[0])).toMatchObject({ status: 'filled', filled: pos.amount });
+    expect(await sold(ids[1])).toMatchObject({ status: 'filled', filled: expect.stringMatching(/^0\.001(0*)$/) });
+    expect(await sold(ids[2])).toMatchObject({ status: 'canceled', reason: expect.stringMatching(/^no_position/) });
+  });
+
   it('a batch decision that fails as a whole falls back to the single path for each order: all still placed once', async () => {
     const xs = [await trader(), await trader()];
     const ids = [await xs[0].alert(), await xs[1].alert()];

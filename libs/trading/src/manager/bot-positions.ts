@@ -50,16 +50,23 @@ export interface BotPosition {
 
 /** The bot's position as sizing sees it: one statement, served by the primary key and the partial index of open orders per bot. */
 export async function readBotPosition(m: EntityManager, botId: string): Promise<BotPosition> {
-  const [row] = (await m.query(
-    `SELECT (coalesce(p.amount, 0) - coalesce((
-              SELECT sum(greatest(coalesce(o.amount, o.quote_amount / nullif(o.price, 0), 0) - o.filled, 0))
-                FROM orders o WHERE o.bot_id = $1 AND o.status = 'open' AND o.side = 'sell'), 0))::text AS amount,
-            coalesce(p.cost, 0)::text AS cost, p.last_target_signal_at,
-            (SELECT count(*)::int FROM orders o WHERE o.bot_id = $1 AND o.status = 'open' AND o.type = 'market') AS unsettled
-       FROM (SELECT 1) one LEFT JOIN bot_positions p ON p.bot_id = $1`,
-    [botId],
-  )) as Array<{ amount: string; cost: string; last_target_signal_at: Date | null; unsettled: number }>;
-  return { amount: new Decimal(row.amount), cost: new Decimal(row.cost), last_target_signal_at: row.last_target_signal_at, unsettled: row.unsettled };
+  return (await readBotPositions(m, [botId])).get(botId)!;
+}
+
+/** readBotPosition for many bots in one statement (a batch decision): every id asked for has an entry. */
+export async function readBotPositions(m: EntityManager, botIds: readonly string[]): Promise<Map<string, BotPosition>> {
+  const rows = (await m.query(
+    `SELECT b.bot_id, (coalesce(p.amount, 0) - coalesce(s.open_sells, 0))::text AS amount,
+            coalesce(p.cost, 0)::text AS cost, p.last_target_signal_at, s.unsettled
+       FROM unnest($1::uuid[]) AS b(bot_id)
+       LEFT JOIN bot_positions p ON p.bot_id = b.bot_id
+       CROSS JOIN LATERAL (
+         SELECT sum(greatest(coalesce(o.amount, o.quote_amount / nullif(o.price, 0), 0) - o.filled, 0)) FILTER (WHERE o.side = 'sell') AS open_sells,
+                count(*) FILTER (WHERE o.type = 'market')::int AS unsettled
+           FROM orders o WHERE o.bot_id = b.bot_id AND o.status = 'open') s`,
+    [[...new Set(botIds)]],
+  )) as Array<{ bot_id: string; amount: string; cost: string; last_target_signal_at: Date | null; unsettled: number }>;
+  return new Map(rows.map((r) => [r.bot_id, { amount: new Decimal(r.amount), cost: new Decimal(r.cost), last_target_signal_at: r.last_target_signal_at, unsettled: r.unsettled }]));
 }
 
 /** A target alert was applied (traded or found already at target): later, older alerts change nothing. */
@@ -80,6 +87,15 @@ export async function resetBotPosition(m: EntityManager, botId: string): Promise
   await m.query(`UPDATE bot_positions SET amount = 0, cost = 0, last_target_signal_at = NULL, updated_at = now() WHERE bot_id = $1`, [botId]);
 }
 
+/** A managed-bot follower's position key: user, managed bot, symbol. */
+export interface FollowerPositionKey {
+  user_id: string;
+  managed_bot_id: string;
+  symbol: string;
+}
+
+export const followerPositionKey = (k: FollowerPositionKey) => `${k.user_id}|${k.managed_bot_id}|${k.symbol}`;
+
 /**
  * A managed-bot follower's own position in one symbol, as sizing sees it: what their filled orders of
  * that managed bot bought (less fees paid in base) minus what they sold, less what open sells still
@@ -87,12 +103,23 @@ export async function resetBotPosition(m: EntityManager, botId: string): Promise
  * orders_managed_follower_idx); a follower's history on one managed bot is short.
  */
 export async function readFollowerPosition(m: EntityManager, userId: string, managedBotId: string, symbol: string): Promise<BotPosition> {
-  const [row] = (await m.query(
-    `SELECT (coalesce(sum(CASE WHEN side = 'buy' THEN ${NET_BASE('filled', 'fee', 'fee_currency')} ELSE -filled END) FILTER (WHERE filled > 0), 0)
-             - coalesce(sum(greatest(coalesce(amount, quote_amount / nullif(price, 0), 0) - filled, 0)) FILTER (WHERE status = 'open' AND side = 'sell'), 0))::text AS amount,
-            count(*) FILTER (WHERE status = 'open' AND type = 'market')::int AS unsettled
-       FROM orders WHERE user_id = $1 AND managed_bot_id = $2 AND symbol = $3 AND (filled > 0 OR status = 'open')`,
-    [userId, managedBotId, symbol],
-  )) as Array<{ amount: string; unsettled: number }>;
-  return { amount: new Decimal(row.amount), cost: new Decimal(0), last_target_signal_at: null, unsettled: row.unsettled };
+  const key = { user_id: userId, managed_bot_id: managedBotId, symbol };
+  return (await readFollowerPositions(m, [key])).get(followerPositionKey(key))!;
+}
+
+/** readFollowerPosition for many (follower, symbol) pairs in one statement, keyed by followerPositionKey. */
+export async function readFollowerPositions(m: EntityManager, keys: readonly FollowerPositionKey[]): Promise<Map<string, BotPosition>> {
+  const unique = [...new Map(keys.map((k) => [followerPositionKey(k), k])).values()];
+  const rows = (await m.query(
+    `SELECT k.user_id, k.managed_bot_id, k.symbol, x.amount, x.unsettled
+       FROM unnest($1::uuid[], $2::uuid[], $3::varchar[]) AS k(user_id, managed_bot_id, symbol)
+       CROSS JOIN LATERAL (
+         SELECT (coalesce(sum(CASE WHEN o.side = 'buy' THEN ${NET_BASE('o.filled', 'o.fee', 'o.fee_currency')} ELSE -o.filled END) FILTER (WHERE o.filled > 0), 0)
+                 - coalesce(sum(greatest(coalesce(o.amount, o.quote_amount / nullif(o.price, 0), 0) - o.filled, 0)) FILTER (WHERE o.status = 'open' AND o.side = 'sell'), 0))::text AS amount,
+                count(*) FILTER (WHERE o.status = 'open' AND o.type = 'market')::int AS unsettled
+           FROM orders o
+          WHERE o.user_id = k.user_id AND o.managed_bot_id = k.managed_bot_id AND o.symbol = k.symbol AND (o.filled > 0 OR o.status = 'open')) x`,
+    [unique.map((k) => k.user_id), unique.map((k) => k.managed_bot_id), unique.map((k) => k.symbol)],
+  )) as Array<FollowerPositionKey & { amount: string; unsettled: number }>;
+  return new Map(rows.map((r) => [followerPositionKey(r), { amount: new Decimal(r.amount), cost: new Decimal(0), last_target_signal_at: null, unsettled: r.unsettled }]));
 }

@@ -7,7 +7,7 @@ import type { OrderRecord } from '../orders/entities/order.entity';
 import { markTargetApplied } from './bot-positions';
 import { OrderOwners } from './order-owners';
 import type { ClaimToken, OrderTransitions } from './order-transitions';
-import { PreRead, readPositionFor, Verdict } from './placement-decider';
+import { PreRead, readPositionsFor, Verdict } from './placement-decider';
 import { BotPlacementState, CancelDecision, decidePlacement, failedCheck, PlacementDecision, PlacementStates, SendDecision } from './placement-rule';
 
 export interface BatchDecisionItem {
@@ -25,7 +25,7 @@ export type BatchVerdict = Verdict | { kind: 'error'; error: unknown };
  * PlacementDecider, at the same moment (right before the send), in the same lock order, set-wise:
  *   1. users (share, id order), then the live orders' current credentials (share, id order: connect,
  *   disconnect and key replacement retire that row), 2. bots (share, id order), then managed bots and
- *   follows (share, id order), 3. the subscriptions that grant access (read), 4. positions (only orders sized from one),
+ *   follows (share, id order), 3. the subscriptions that grant access (read), 4. positions (only orders sized from one; one statement for bots, one for followers),
  *   5. the order rows themselves (FOR UPDATE, id order) — a user's cancel;
  * then the pure rule per order in JS, and the outcomes written set-wise: cancels (endMany) and
  * confirmed claims (confirmClaims, which set sent_at: the fence). Each writer's change either committed
@@ -119,14 +119,7 @@ export class PlacementBatchDecider {
       custom_bot: await this.entitlements.findMany(usersOf('custom_bot'), 'custom_bot', now, m),
       managed_bot: await this.entitlements.findMany(usersOf('managed_bot'), 'managed_bot', now, m),
     };
-    const positions: Array<PlacementStates['position'] | { error: unknown }> = [];
-    for (const order of orders) {
-      try {
-        positions.push(await readPositionFor(m, order));
-      } catch (error) {
-        positions.push({ error });
-      }
-    }
+    const positions = await readPositionsFor(m, orders);
     const cancelRequested = await lockOrderRows(m, orders.map((o) => o.id));
     return items.map(({ order, pre }, i): PlacementStates | { error: unknown } => {
       const position = positions[i];

@@ -7,7 +7,7 @@ import { ExchangeCredentialsService, UsersService } from '@torgovo/users';
 import { ExchangeError, ExchangeErrorCodes as C } from '../errors';
 import type { Market } from '../gateway/exchange-gateway';
 import type { OrderRecord } from '../orders/entities/order.entity';
-import { markTargetApplied, readBotPosition, readFollowerPosition } from './bot-positions';
+import { BotPosition, followerPositionKey, markTargetApplied, readBotPositions, readFollowerPositions } from './bot-positions';
 import { OrderOwners } from './order-owners';
 import type { ClaimToken, OrderTransitions } from './order-transitions';
 import { decidePlacement, failedCheck, PlacementStates, SendDecision } from './placement-rule';
@@ -123,25 +123,34 @@ const NO_POSITION: PlacementStates['position'] = { amount: new Decimal(0), last_
 /**
  * The position an order is sized from, read only when the size depends on it (no lock: a fill
  * recorded after this read is, for this decision, a fill that came after it): the bot's, or a
- * managed follower's own in that symbol.
+ * managed follower's own in that symbol. A market order sent but not read back yet (the exchange's
+ * answer came without its fill) would be missed by sizing now: that order waits (transient
+ * position_unsettled) until the open-orders sync reads it.
  */
 export async function readPositionFor(m: EntityManager, order: OrderRecord): Promise<PlacementStates['position']> {
-  if (!sizedFromPosition(order)) return NO_POSITION;
-  if (order.bot_id !== null) {
-    const read = await readBotPosition(m, order.bot_id);
-    // A market order of this bot sent but not read back yet (the exchange's answer came without
-    // its fill): sizing from the position now would miss it. The open-orders sync reads it shortly.
-    if (read.unsettled > 0) {
-      throw ExchangeError.transient(C.unavailable, 'position_unsettled: an earlier market order of this bot is not read back yet; sized once it is');
-    }
-    return read;
-  }
-  if (order.managed_bot_id === null) return NO_POSITION;
-  const read = await readFollowerPosition(m, order.user_id, order.managed_bot_id, order.symbol);
-  if (read.unsettled > 0) {
-    throw ExchangeError.transient(C.unavailable, 'position_unsettled: an earlier market order of this follower is not read back yet; sized once it is');
-  }
-  return read;
+  const [position] = await readPositionsFor(m, [order]);
+  if ('error' in position) throw position.error;
+  return position;
+}
+
+/** readPositionFor for a batch: at most two statements whatever its size; an unsettled position is that order's error. */
+export async function readPositionsFor(m: EntityManager, orders: readonly OrderRecord[]): Promise<Array<PlacementStates['position'] | { error: unknown }>> {
+  const sized = orders.filter(sizedFromPosition);
+  const botIds = sized.filter((o) => o.bot_id !== null).map((o) => o.bot_id!);
+  const followerKeys = sized.filter((o) => o.bot_id === null && o.managed_bot_id !== null).map((o) => ({ user_id: o.user_id, managed_bot_id: o.managed_bot_id!, symbol: o.symbol }));
+  const bots = botIds.length > 0 ? await readBotPositions(m, botIds) : new Map<string, BotPosition>();
+  const followers = followerKeys.length > 0 ? await readFollowerPositions(m, followerKeys) : new Map<string, BotPosition>();
+  return orders.map((order) => {
+    if (!sizedFromPosition(order)) return NO_POSITION;
+    if (order.bot_id !== null) return settledOr(bots.get(order.bot_id)!, 'bot');
+    if (order.managed_bot_id === null) return NO_POSITION;
+    return settledOr(followers.get(followerPositionKey({ user_id: order.user_id, managed_bot_id: order.managed_bot_id, symbol: order.symbol }))!, 'follower');
+  });
+}
+
+function settledOr(read: BotPosition, owner: 'bot' | 'follower'): BotPosition | { error: unknown } {
+  if (read.unsettled === 0) return read;
+  return { error: ExchangeError.transient(C.unavailable, `position_unsettled: an earlier market order of this ${owner} is not read back yet; sized once it is`) };
 }
 
 /** Locks the order row (confirmClaim writes it next anyway): a cancel request commits before this read or after the decision. */
