@@ -98,7 +98,8 @@ describe('live orders under OKX rate limits, deadlines and network failures', ()
   it('a connection cut after placing: the reason names no URL, and the retry finds the order instead of placing it again', async () => {
     const { userId, account } = await trader();
     const order = await pendingOrder(w1, { user_id: userId });
-    fake.dropNextOrderResponse();
+    // Only this order's answer is cut: the 503 case's order may come due in the same round.
+    fake.dropNextOrderResponse(order.client_order_id);
     const first = await runFor(order.id);
     expect(first).toMatchObject({ status: 'retry', reason: 'network_error: OKX could not be reached (network error); the order is looked up before any retry' });
     expect((await reload(w1.ds, order.id)).reason).not.toMatch(/https?:|127\.0\.0\.1/);

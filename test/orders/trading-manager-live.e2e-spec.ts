@@ -121,7 +121,7 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
     it('a cost order whose answer was lost is found by client order id and not placed again', async () => {
       const { userId, account } = await trader();
       const order = await pendingOrder(w1, { user_id: userId, amount: null, quote_amount: '100', price: null });
-      fake.dropNextOrderResponse();
+      fake.dropNextOrderResponse(order.client_order_id);
       const [first] = await w1.manager.runOnce();
       expect(first).toMatchObject({ status: 'retry', reason: expect.stringMatching(/^network_error/) });
       expect(placed(account, order.client_order_id)).toHaveLength(1);
@@ -216,7 +216,7 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
     it('a percent buy whose answer was lost is found by client order id, not re-sized nor placed again', async () => {
       const { userId, account } = await trader({ USDT: '1000' });
       const order = await percentBuy(userId, '25');
-      fake.dropNextOrderResponse();
+      fake.dropNextOrderResponse(order.client_order_id);
       const [first] = await w1.manager.runOnce();
       expect(first).toMatchObject({ status: 'retry', reason: expect.stringMatching(/^network_error/) });
       expect(await reload(w1.ds, order.id)).toMatchObject({ status: 'pending', quote_amount: '250.000000000000000000' });
@@ -286,7 +286,7 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
   it('finds an order whose answer was lost (connection cut after placing) instead of placing it again', async () => {
     const { userId, account } = await trader();
     const order = await pendingOrder(w1, { user_id: userId });
-    fake.dropNextOrderResponse();
+    fake.dropNextOrderResponse(order.client_order_id);
     const [first] = await w1.manager.runOnce();
     expect(first).toMatchObject({ status: 'retry', reason: expect.stringMatching(/^network_error/) });
     expect(placed(account, order.client_order_id)).toHaveLength(1);
@@ -323,7 +323,7 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
   it('a look-up refused permanently (an auth glitch) on an order an earlier attempt placed is retried and finds it filled: never rejected', async () => {
     const { userId, account } = await trader();
     const order = await pendingOrder(w1, { user_id: userId });
-    fake.dropNextOrderResponse(); // placed and filled, answer lost
+    fake.dropNextOrderResponse(order.client_order_id); // placed and filled, answer lost
     await expect(w1.manager.runOnce()).resolves.toMatchObject([{ orderId: order.id, status: 'retry' }]);
     expect(placed(account, order.client_order_id).map((o) => o.state)).toEqual(['filled']);
 
@@ -338,7 +338,7 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
   it('an order an earlier attempt may have placed is not rejected when the exchange gets disconnected: looked up with the keys it was sent with', async () => {
     const { userId, account } = await trader();
     const order = await pendingOrder(w1, { user_id: userId });
-    fake.dropNextOrderResponse();
+    fake.dropNextOrderResponse(order.client_order_id);
     await w1.manager.runOnce();
     // What DELETE /users/me/exchange does: the keys are retired, kept sealed for the look-up only.
     await w1.ds.query(`UPDATE exchange_credentials SET retired_at = clock_timestamp() WHERE user_id = $1`, [userId]);
@@ -351,7 +351,7 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
   it('an order whose keys are gone altogether (erased) cannot be looked up: it ends canceled credential_changed and is never sent with other keys', async () => {
     const { userId, account } = await trader();
     const order = await pendingOrder(w1, { user_id: userId });
-    fake.dropNextOrderResponse();
+    fake.dropNextOrderResponse(order.client_order_id);
     await w1.manager.runOnce();
     await w1.ds.query(`DELETE FROM exchange_credentials WHERE user_id = $1`, [userId]);
     await connectExchange(w1, userId, account);
@@ -365,7 +365,7 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
   it('when every look-up of a possibly placed order fails, it ends `failed` with its outcome unknown after the reconcile-only attempts', async () => {
     const { userId, account } = await trader();
     const order = await pendingOrder(w1, { user_id: userId });
-    fake.dropNextOrderResponse();
+    fake.dropNextOrderResponse(order.client_order_id);
     await w1.manager.runOnce();
     fake.inject('invalid_key', { path: ORDER_PATH, times: Infinity });
     const row = await settle(w1, order.id);
@@ -404,7 +404,7 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
 
     // Sent before, answer lost: the lookup finds it on the exchange, so it is recorded, never rejected.
     const lost = await pendingOrder(w1, { user_id: userId });
-    fake.dropNextOrderResponse();
+    fake.dropNextOrderResponse(lost.client_order_id);
     await w1.manager.runOnce();
     await age(lost.id);
     const [found] = await w1.manager.runOnce();
@@ -480,7 +480,7 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
     expect(await reload(w1.ds, resting.id)).toMatchObject({ status: 'rejected', reason, closed_at: expect.any(Date) });
     // Answer lost, then failed by OKX: the look-up before the retry records it.
     const lost = await pendingOrder(w1, { user_id: userId, type: 'limit', amount: '0.01', price: '60000' });
-    fake.dropNextOrderResponse();
+    fake.dropNextOrderResponse(lost.client_order_id);
     await w1.manager.runOnce();
     placed(account, lost.client_order_id)[0].state = 'order_failed';
     expect(await settle(w1, lost.id)).toMatchObject({ status: 'rejected', attempts: 2, reason });

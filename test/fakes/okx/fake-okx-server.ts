@@ -64,7 +64,8 @@ export class FakeOkxServer {
   latencyMs = 0;
   private server?: Server;
   private faults: ArmedFault[] = [];
-  private dropNextOrder = false;
+  /** true: drop the next successful placement's answer; a string: only that clOrdId's. */
+  private dropNextOrder: boolean | string = false;
   /** Asked once per order placement (bench/chaos); undefined = no fault. */
   orderFault?: () => OrderFault | undefined;
   /** How long `hang_after` / `hang_before` hold the request. */
@@ -113,8 +114,12 @@ export class FakeOkxServer {
   }
 
   /** One shot: the next order is placed, then the connection is cut before any answer. */
-  dropNextOrderResponse(): void {
-    this.dropNextOrder = true;
+  /**
+   * Place the next order but cut the connection before answering. With `clOrdId`, only that order's
+   * placement is dropped (other orders due in the same worker round are answered normally).
+   */
+  dropNextOrderResponse(clOrdId?: string): void {
+    this.dropNextOrder = clOrdId ?? true;
   }
 
   clearFaults(): void {
@@ -205,8 +210,10 @@ export class FakeOkxServer {
     if (method === 'POST' && path === '/api/v5/trade/order') {
       const refused = this.admitPlacement(account, req, json());
       if (refused) return refused;
-      const reply = x.placeOrder(account, json(), this.consumeInsufficientFunds(path));
-      if (this.dropNextOrder && reply.body.code === '0') {
+      const order = json();
+      const reply = x.placeOrder(account, order, this.consumeInsufficientFunds(path));
+      const dropThis = this.dropNextOrder === true || (typeof this.dropNextOrder === 'string' && order.clOrdId === this.dropNextOrder);
+      if (dropThis && reply.body.code === '0') {
         this.dropNextOrder = false;
         return 'drop';
       }
