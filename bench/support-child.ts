@@ -53,7 +53,9 @@ export async function spawnServer<T>(script: string, args: string[], options: Sp
   const readyWhen = options.readyWhen ?? ((line: string) => line.startsWith('{'));
   const tsNode = [join(ROOT, 'node_modules', 'ts-node', 'dist', 'bin.js'), ...(options.transpileOnly ? ['--transpile-only'] : [])];
   const argv = options.plainNode ? [join(ROOT, script), ...args] : [...tsNode, '-r', 'tsconfig-paths/register', join(ROOT, script), ...args];
-  const child: ChildProcess = spawn(process.execPath, argv, {
+  // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", not allowed in NODE_OPTIONS): node flags for every child.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...argv], {
     cwd: ROOT,
     env: { ...(options.env ?? process.env), TORGOVO_TEST_RUN: BENCH_RUN },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -5,12 +5,14 @@
 // Distinct alerts go round-robin over --webhooks webhooks (one user each: the first set up through
 // the API, the others cloned from it in SQL), each with a fresh alert_id (bench/webhook/load.ts).
 // Run: npx ts-node -r tsconfig-paths/register bench/webhook/run.ts [--seconds 20] [--connections 32] [--webhooks 1000]
+//      [--pre-sql FILE] (SQL run on the bench database before the warm-up: a schema variant to compare)
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { cpuSince, cpuSnapshot } from '../cpu-ticks';
 import { dropBenchDatabases, spawnServer, withLoad } from '../support-child';
 import type { ServeApiReady } from './serve-api';
 
@@ -34,6 +36,9 @@ interface Result {
   total: number;
   non2xx: number;
   load: [number, number];
+  /** CPU ms per answered request: the server process, and its database's PostgreSQL backends. */
+  serverCpu: number;
+  databaseCpu: number;
 }
 
 interface LoadJson {
@@ -45,7 +50,8 @@ interface LoadJson {
 }
 
 /** The load generator in its own process (bench/webhook/load.ts): distinct alerts round-robin over the secrets in `secretsFile`. */
-async function load(url: string, secretsFile: string, seconds: number, connections: number): Promise<Result> {
+async function load(url: string, secretsFile: string, seconds: number, connections: number, cpu?: { pid?: number; database: string }): Promise<Result> {
+  const before = cpu ? cpuSnapshot(cpu.pid, cpu.database) : undefined;
   const { result, load: avg } = await withLoad(() =>
     run(
       process.execPath,
@@ -54,7 +60,9 @@ async function load(url: string, secretsFile: string, seconds: number, connectio
     ),
   );
   const j = JSON.parse(result.stdout.trim().split('\n').pop()!) as LoadJson;
-  return { ...j, load: avg };
+  const spent = before && cpu ? cpuSince(before, cpu.pid, cpu.database) : { serverMs: 0, databaseMs: 0 };
+  const per = (ms: number) => (j.total > 0 ? ms / j.total : 0);
+  return { ...j, load: avg, serverCpu: per(spent.serverMs), databaseCpu: per(spent.databaseMs) };
 }
 
 async function main(): Promise<void> {
@@ -69,13 +77,16 @@ async function main(): Promise<void> {
   let orders: number;
   let version: string;
   const db = new Client({ connectionString: api.ready.databaseUrl });
+  const database = new URL(api.ready.databaseUrl).pathname.slice(1);
   try {
-    await load(api.ready.url, secretsFile, 3, connections); // warm-up: JIT, pool, plan caches
     await db.connect();
+    const preSql = arg('pre-sql', '');
+    if (preSql) await db.query(readFileSync(preSql, 'utf8'));
+    await load(api.ready.url, secretsFile, 3, connections); // warm-up: JIT, pool, plan caches
     // --pgss: where PostgreSQL spends its time (needs pg_stat_statements preloaded, e.g. a scratch cluster via TEST_PG_ADMIN_URL).
     const pgss = process.argv.includes('--pgss');
     if (pgss) await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()');
-    app = await load(api.ready.url, secretsFile, seconds, connections);
+    app = await load(api.ready.url, secretsFile, seconds, connections, { pid: api.pid, database });
     if (pgss) {
       const top = await db.query(
         `SELECT calls, round(total_exec_time)::int AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query
@@ -98,7 +109,7 @@ async function main(): Promise<void> {
   let limit: Result;
   try {
     await load(limitServer.ready.url, secretsFile, 3, connections);
-    limit = await load(limitServer.ready.url, secretsFile, seconds, connections);
+    limit = await load(limitServer.ready.url, secretsFile, seconds, connections, { pid: limitServer.pid, database });
   } finally {
     await limitServer.stop();
     await db.end();
@@ -107,16 +118,17 @@ async function main(): Promise<void> {
   }
 
   const fmt = (r: Result): string =>
-    `| ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50} ms | ${r.p99} ms | ${r.total.toLocaleString('en-US')} | ${r.non2xx} | ${r.load[0].toFixed(1)}–${r.load[1].toFixed(1)} |`;
+    `| ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50} ms | ${r.p99} ms | ${r.total.toLocaleString('en-US')} | ${r.non2xx} | ${r.serverCpu.toFixed(3)} | ${r.databaseCpu.toFixed(3)} | ${r.load[0].toFixed(1)}–${r.load[1].toFixed(1)} |`;
   console.log(
     [
       `date ${new Date().toISOString()}; ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB; ${version.split(' on ')[0]}; Node ${process.version}`,
       `${connections} connections, ${seconds} s, pool ${POOL}, ${webhooks} webhooks (one user and running paper bot each)`,
-      '| server | req/s | p50 | p99 | requests | non-2xx | load avg (1 min) |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| server | req/s | p50 | p99 | requests | non-2xx | server CPU ms/req | PostgreSQL CPU ms/req | load avg (1 min) |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       `| api: receive → order ${fmt(app)}`,
       `| limit: node:http + one INSERT ${fmt(limit)}`,
       `ratio ${((app.rps / limit.rps) * 100).toFixed(0)}%; orders written ${orders} (warm-up included)`,
+      `CPU per request, server + PostgreSQL: api ${(app.serverCpu + app.databaseCpu).toFixed(3)} ms, limit ${(limit.serverCpu + limit.databaseCpu).toFixed(3)} ms (ratio ${(((limit.serverCpu + limit.databaseCpu) / (app.serverCpu + app.databaseCpu)) * 100).toFixed(0)}%)`,
     ].join('\n'),
   );
 }

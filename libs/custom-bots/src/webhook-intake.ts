@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { MicroBatcher } from '@torgovo/core';
+import { AppConfig, MicroBatcher, PreparedStatement } from '@torgovo/core';
 import { acceptStatement, AcceptItem } from './webhook-accept-statements';
 
 export type AcceptOutcome =
@@ -38,7 +38,12 @@ export class WebhookIntake {
     maxInFlight: MAX_WRITES_IN_FLIGHT,
   });
 
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  /** The accept statement's text is the same for any batch (arrays, one per column): prepared once per connection. */
+  private readonly statement: PreparedStatement;
+
+  constructor(@InjectDataSource() ds: DataSource, config: AppConfig) {
+    this.statement = new PreparedStatement(ds, 'webhook_accept', !config.embedded);
+  }
 
   accept(item: AcceptItem): Promise<AcceptOutcome> {
     return this.batcher.submit(item);
@@ -71,7 +76,7 @@ export class WebhookIntake {
   private async writeSet(items: AcceptItem[]): Promise<Array<AcceptOutcome | Error>> {
     try {
       const statement = acceptStatement(items, new Date());
-      const rows = (await this.ds.query(statement.sql, statement.params)) as Row[];
+      const rows = await this.statement.query<Row>(statement.sql, statement.params);
       const byEvent = new Map(rows.map((r) => [r.event_id, r]));
       return items.map((item): AcceptOutcome => {
         const row = byEvent.get(item.event.id);
