@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { MicroBatcher, sha256Hex } from '@torgovo/core';
+import { AppConfig, MicroBatcher, PreparedStatement, sha256Hex } from '@torgovo/core';
 import { CURRENT_STATUSES, SubscriptionStatus } from '@torgovo/subscriptions';
 import type { BotMode, BotOrderType, BotStatus, SizingType } from './entities/bot.entity';
 import type { RowVersions } from './webhook-accept-statements';
@@ -109,11 +109,16 @@ interface Cached {
 export class WebhookTargets {
   private readonly cache = new Map<string, Cached>();
   private readonly loader = new MicroBatcher<string, WebhookTarget | null>((hashes) => this.load(hashes), { maxBatch: 500, maxInFlight: 2 });
+  /** Every first alert of a webhook (a bar close over thousands of webhooks is all first alerts) runs it: prepared once per connection. */
+  private readonly targetQuery: PreparedStatement;
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectDataSource() ds: DataSource,
     @Inject(WebhookConfig) private readonly config: WebhookConfig,
-  ) {}
+    appConfig: AppConfig,
+  ) {
+    this.targetQuery = new PreparedStatement(ds, 'webhook_targets', !appConfig.embedded);
+  }
 
   /** null: no active webhook has this secret. `fresh`: skip the cache (after the write found it stale). */
   async find(secret: string, fresh = false): Promise<WebhookTarget | null> {
@@ -144,7 +149,7 @@ export class WebhookTargets {
   }
 
   private async load(hashes: string[]): Promise<Array<WebhookTarget | null>> {
-    const rows = (await this.ds.query(TARGET_SQL, [[...new Set(hashes)], CURRENT_STATUSES])) as WebhookTarget[];
+    const rows = await this.targetQuery.query<WebhookTarget>(TARGET_SQL, [[...new Set(hashes)], CURRENT_STATUSES]);
     const byHash = new Map(rows.map((r) => [r.secret_hash, r]));
     return hashes.map((h) => byHash.get(h) ?? null);
   }
