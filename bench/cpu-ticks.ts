@@ -30,19 +30,33 @@ function backendsOf(database: string): number[] {
   return pids;
 }
 
+/** CPU ms a process has used so far (0 when it is gone). */
+export function processCpuMs(pid: number | undefined): number {
+  return pid ? ticksOf(pid) * TICK_MS : 0;
+}
+
+/** CPU ms so far of each PostgreSQL backend connected to `database`. */
+export function databaseCpuMs(database: string): Map<number, number> {
+  return new Map(backendsOf(database).map((pid) => [pid, ticksOf(pid) * TICK_MS]));
+}
+
+/** CPU ms the database's backends used since `before` (backends that connected since count whole). */
+export function databaseCpuMsSince(before: Map<number, number>, database: string): number {
+  let ms = 0;
+  for (const [pid, now] of databaseCpuMs(database)) ms += now - (before.get(pid) ?? 0);
+  return ms;
+}
+
 export interface CpuSnapshot {
   server: number;
   database: Map<number, number>;
 }
 
 export function cpuSnapshot(serverPid: number | undefined, database: string): CpuSnapshot {
-  return { server: serverPid ? ticksOf(serverPid) : 0, database: new Map(backendsOf(database).map((pid) => [pid, ticksOf(pid)])) };
+  return { server: processCpuMs(serverPid), database: databaseCpuMs(database) };
 }
 
-/** CPU ms spent since `before` by the server process and by its database's backends (new ones counted whole). */
+/** CPU ms spent since `before` by the server process and by its database's backends. */
 export function cpuSince(before: CpuSnapshot, serverPid: number | undefined, database: string): { serverMs: number; databaseMs: number } {
-  const now = cpuSnapshot(serverPid, database);
-  let db = 0;
-  for (const [pid, ticks] of now.database) db += ticks - (before.database.get(pid) ?? 0);
-  return { serverMs: (now.server - before.server) * TICK_MS, databaseMs: db * TICK_MS };
+  return { serverMs: processCpuMs(serverPid) - before.server, databaseMs: databaseCpuMsSince(before.database, database) };
 }

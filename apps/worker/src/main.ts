@@ -1,14 +1,17 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
-import { ConfigError } from '@torgovo/core';
+import { AppConfig, ConfigError } from '@torgovo/core';
+import { lowerProcessPriority } from './process-priority';
 import { WorkerModule } from './worker.module';
 
 async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(WorkerModule, { bufferLogs: true });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
-  app.get(Logger).log('Worker started', 'Bootstrap');
+  const nice = app.get(AppConfig).env.WORKER_NICE;
+  const threads = nice > 0 ? lowerProcessPriority(nice) : 0;
+  app.get(Logger).log({ nice, threads }, 'Worker started');
 }
 
 main().catch((err: unknown) => {

@@ -82,6 +82,14 @@ export class EnvSchema {
   @IsOptional() @Transform(envBool) @IsBoolean()
   WORKER_ENABLED?: boolean;
 
+  /**
+   * The worker process's CPU niceness (0 = as the api; 19 = last). On a host the api shares, a bar
+   * close's alerts must be answered within TradingView's 3 s while their orders have seconds more:
+   * the worker yields the CPU to the api. Alone on its host it changes nothing.
+   */
+  @Transform(envInt) @IsInt() @Min(0) @Max(19)
+  WORKER_NICE = 10;
+
   /** Refuse a second pooled connection inside a transaction (default: on for the embedded PGlite). */
   @IsOptional() @Transform(envBool) @IsBoolean()
   DATABASE_TRANSACTION_GUARD?: boolean;
