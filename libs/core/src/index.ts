@@ -38,3 +38,4 @@ export * from './retention/retention-sweeper';
 export * from './retention/heartbeat-retention';
 export * from './contracts/api-access';
 export * from './database/micro-batcher';
+export * from './database/pg-array-literal';
