@@ -39,3 +39,4 @@ export * from './retention/heartbeat-retention';
 export * from './contracts/api-access';
 export * from './database/micro-batcher';
 export * from './database/prepared-statement';
+export * from './database/pg-array-literal';

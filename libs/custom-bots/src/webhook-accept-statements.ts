@@ -1,3 +1,4 @@
+import { pgArrayLiteral } from '@torgovo/core';
 import { NewOrder, PENDING_ORDER_COLUMNS, PENDING_ORDER_SQL_TYPES, pendingOrderColumnArrays } from '@torgovo/trading';
 import { WEBHOOK_EVENT_COLUMNS, webhookEventValues, WebhookEventRow } from './webhook-event-log';
 
@@ -70,9 +71,12 @@ const EVENT_SQL_TYPES: Record<Exclude<(typeof WEBHOOK_EVENT_COLUMNS)[number], 'o
 };
 const EVENT_COLUMNS = Object.keys(EVENT_SQL_TYPES) as Array<keyof typeof EVENT_SQL_TYPES>;
 
-/** `unnest($a::t1[], $b::t2[], …) AS alias(c1, c2, …)` over one array per column. */
+/**
+ * `unnest($a::t1[], $b::t2[], …) AS alias(c1, c2, …)` over one array per column, each passed as its
+ * array literal (pgArrayLiteral: a fraction of what node-postgres allocates to serialize it).
+ */
 function unnestOf(p: Params, alias: string, columns: readonly string[], types: readonly string[], arrays: unknown[][]): string {
-  return `unnest(${arrays.map((a, i) => `${p.add(a)}::${types[i]}[]`).join(', ')}) AS ${alias}(${columns.join(', ')})`;
+  return `unnest(${arrays.map((a, i) => `${p.add(pgArrayLiteral(a))}::${types[i]}[]`).join(', ')}) AS ${alias}(${columns.join(', ')})`;
 }
 
 const INPUT_COLUMNS = ['event_id', 'webhook_id', 'bot_id', 'secret_hash', 'dedupe_key', 'expires_at', 'webhook_v', 'bot_v', 'user_v', 'sub_id', 'sub_v', 'plan_v'];

@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { InjectThrottlerStorage, ThrottlerStorage } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
-import { AppConfig, constantTimeEqual, DomainError, isDatabaseUnavailable, sha256Hex } from '@torgovo/core';
+import { AppConfig, constantTimeEqual, DomainError, isDatabaseUnavailable } from '@torgovo/core';
 import { BillingConfig, checkBotLimits, Entitlement, EntitlementErrors, grantsAccess } from '@torgovo/subscriptions';
 import { Market, NewOrder } from '@torgovo/trading';
 import { BotErrors, RateLimitScope, SignalErrors } from './errors';
@@ -125,7 +125,8 @@ export class WebhookReceiveService {
     const signal = parseTradingViewSignal(text);
     if (signal.secret !== null && !constantTimeEqual(signal.secret, input.secret)) throw SignalErrors.secretMismatch();
 
-    const secretHash = sha256Hex(input.secret);
+    // The webhook was found by this secret's hash (WebhookTargets): that value, not hashed again per alert.
+    const secretHash = target.secret_hash;
     const repeat = repeatKey(signal.alertId, text, now, this.webhookConfig.WEBHOOK_DEDUPE_WINDOW_SECONDS);
     // The target may come from the cache. A refusal is never answered from it: the lookup is done
     // again first. An acceptance is checked by the write itself (acceptStatement's gate): closed,
