@@ -14,4 +14,7 @@ import { setFlagsFromString } from 'node:v8';
  */
 export const HEAP_GROWING_PERCENT = 60;
 
-setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+/** API_HEAP_GROWING_PERCENT overrides it (0: V8's own rule). Read here, before the app (and its config) exist; EnvSchema validates it too. */
+const configured = process.env.API_HEAP_GROWING_PERCENT;
+const percent = configured === undefined || configured === '' ? HEAP_GROWING_PERCENT : Number(configured);
+if (Number.isInteger(percent) && percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);

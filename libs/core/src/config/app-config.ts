@@ -90,6 +90,10 @@ export class EnvSchema {
   @Transform(envInt) @IsInt() @Min(0) @Max(19)
   WORKER_NICE = 10;
 
+  /** api process: V8's old-generation growth past its last full collection, in % (apps/api/src/heap-tuning.ts reads it at start; 0 = V8's own). */
+  @Transform(envInt) @IsInt() @Min(0) @Max(1000)
+  API_HEAP_GROWING_PERCENT = 60;
+
   /** Refuse a second pooled connection inside a transaction (default: on for the embedded PGlite). */
   @IsOptional() @Transform(envBool) @IsBoolean()
   DATABASE_TRANSACTION_GUARD?: boolean;
