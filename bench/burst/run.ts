@@ -14,7 +14,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { AddressInfo, createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { DataSource } from 'typeorm';
-import { BENCH_RUN, Child, dropBenchDatabases, spawnServer } from '../support-child';
+import { BENCH_RUN, Child, CpuMeter, dropBenchDatabases, pgBackends, spawnServer } from '../support-child';
 import { cloneBotOwners } from '../support-seed';
 import { benchOkxKeys } from './okx-keys';
 import type { OkxStats } from './serve-okx';
@@ -168,6 +168,15 @@ async function main(): Promise<void> {
       for (const c of apiChildren) peak.api = Math.max(peak.api, rssMb(c.pid));
       for (const c of workerChildren) peak.worker = Math.max(peak.worker, rssMb(c.pid));
     }, 200);
+    // CPU ms per process over the burst (api, worker, fake OKX, PostgreSQL backends of this database, this sender).
+    const meter = new CpuMeter(async () => [
+      ...apiChildren.map((c) => ({ name: 'api', pid: c.pid })),
+      ...workerChildren.map((c) => ({ name: 'worker', pid: c.pid })),
+      ...(okx ? [{ name: 'fake OKX', pid: okx.pid }] : []),
+      ...(await pgBackends((sql, params) => db.dataSource.query(sql, params), db.name)),
+      { name: 'sender', pid: process.pid },
+    ]);
+    await meter.start();
     const t0 = Date.now();
     const sends = secrets.map(
       (secret, i) =>
@@ -196,6 +205,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
     clearInterval(sampler);
+    const cpu = await meter.stop();
     const load1 = loadavg()[0];
     const rows = (await db.dataSource.query(
       `SELECT status, count(*)::int AS n,
@@ -228,6 +238,9 @@ async function main(): Promise<void> {
         `placed: ${placedCount}; last placement ${lastPlaced - t0} ms after the first alert; ${Math.round((placedCount * 1000) / Math.max(1, lastPlaced - firstPlaced))} orders/s between first and last placement`,
         `orders placed twice: ${twicePaper.n + twiceOrders.n + (okxStats?.duplicateClientOrderIds ?? 0)}${okxStats ? ` (fake OKX: ${okxStats.placements} placement requests, ${okxStats.orders} orders, ${okxStats.rateLimited} refused 50011; calls ${JSON.stringify(okxStats.requests)})` : ''}`,
         `peak RSS: api ${peak.api} MB, worker ${peak.worker} MB`,
+        `CPU ms over the burst (per order): ${Object.entries(cpu)
+          .map(([name, ms]) => `${name} ${ms} (${(ms / Math.max(1, placedCount)).toFixed(2)})`)
+          .join(', ')}`,
         ...reasons.map((r) => `not placed: ${r.n} × ${r.reason}`),
       ].join('\n'),
     );
