@@ -2,6 +2,7 @@
 // loop and core), apart from the load generator, as api and sender would in production.
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -111,4 +112,70 @@ export async function withLoad<T>(work: () => Promise<T>): Promise<{ result: T; 
   } finally {
     clearInterval(timer);
   }
+}
+
+/** CPU time (user + system) a process has used so far, in ms (from /proc/<pid>/stat; 0 if gone). */
+export function cpuMsOf(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux
+
+/**
+ * CPU ms of named processes between `start()` and `stop()`, e.g. the api, the worker, the fake OKX,
+ * and the PostgreSQL backends serving one database (listed by `pids`, sampled every 250 ms in
+ * between: a backend that comes during the run counts from 0, one that ends counts until its last sample).
+ */
+export class CpuMeter {
+  private readonly at0 = new Map<string, number>();
+  private readonly last = new Map<string, { name: string; ms: number }>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly pids: () => Promise<Array<{ name: string; pid: number | undefined }>>) {}
+
+  async start(): Promise<void> {
+    for (const { name, pid } of await this.pids()) {
+      if (pid) this.at0.set(`${name}:${pid}`, cpuMsOf(pid));
+    }
+    this.timer = setInterval(() => void this.sample().catch(() => undefined), 250);
+  }
+
+  /** CPU ms by name since start(), and stops sampling. */
+  async stop(): Promise<Record<string, number>> {
+    clearInterval(this.timer);
+    return this.read();
+  }
+
+  /** CPU ms by name since start(), sampling on. */
+  async read(): Promise<Record<string, number>> {
+    await this.sample();
+    const out: Record<string, number> = {};
+    for (const [key, { name, ms }] of this.last) out[name] = (out[name] ?? 0) + ms - (this.at0.get(key) ?? 0);
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Math.round(v)]));
+  }
+
+  private async sample(): Promise<void> {
+    for (const { name, pid } of await this.pids()) {
+      if (!pid) continue;
+      const ms = cpuMsOf(pid);
+      if (ms > 0) this.last.set(`${name}:${pid}`, { name, ms });
+    }
+  }
+}
+
+/**
+ * The PostgreSQL backends connected to database `name` (through `query`, on that server), named
+ * `postgres (<application_name>)`: whose statements they run (api, worker, the bench's own).
+ */
+export async function pgBackends(query: (sql: string, params: unknown[]) => Promise<unknown>, name: string): Promise<Array<{ name: string; pid: number }>> {
+  const rows = (await query(`SELECT pid, application_name AS app FROM pg_stat_activity WHERE datname = $1`, [name])) as Array<{ pid: number; app: string }>;
+  return rows.map((r) => ({ name: `postgres (${r.app || '?'})`, pid: r.pid }));
 }

@@ -14,8 +14,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { AddressInfo, createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { DataSource } from 'typeorm';
-import { databaseCpuMs, databaseCpuMsSince, processCpuMs } from '../cpu-ticks';
-import { BENCH_RUN, Child, dropBenchDatabases, spawnServer } from '../support-child';
+import { BENCH_RUN, Child, CpuMeter, dropBenchDatabases, pgBackends, spawnServer } from '../support-child';
 import { cloneBotOwners } from '../support-seed';
 import { benchOkxKeys } from './okx-keys';
 import type { OkxStats } from './serve-okx';
@@ -169,10 +168,15 @@ async function main(): Promise<void> {
       for (const c of apiChildren) peak.api = Math.max(peak.api, rssMb(c.pid));
       for (const c of workerChildren) peak.worker = Math.max(peak.worker, rssMb(c.pid));
     }, 200);
-    // CPU ms per alert of each side (from /proc: other load on the machine barely changes it).
-    const cpuOf = (cs: Array<Child<unknown>>) => cs.reduce((sum, c) => sum + processCpuMs(c.pid), 0);
-    const okxCpu = () => processCpuMs(okx?.pid);
-    const cpu0 = { api: cpuOf(apiChildren), worker: cpuOf(workerChildren), db: databaseCpuMs(db.name), okx: okxCpu() };
+    // CPU ms per process over the burst (api, worker, fake OKX, PostgreSQL backends of this database, this sender).
+    const meter = new CpuMeter(async () => [
+      ...apiChildren.map((c) => ({ name: 'api', pid: c.pid })),
+      ...workerChildren.map((c) => ({ name: 'worker', pid: c.pid })),
+      ...(okx ? [{ name: 'fake OKX', pid: okx.pid }] : []),
+      ...(await pgBackends((sql, params) => db.dataSource.query(sql, params), db.name)),
+      { name: 'sender', pid: process.pid },
+    ]);
+    await meter.start();
     const t0 = Date.now();
     const sends = secrets.map(
       (secret, i) =>
@@ -193,7 +197,7 @@ async function main(): Promise<void> {
     );
     await Promise.all(sends);
     const answeredAt = Date.now() - t0;
-    const cpuAnswered = { api: cpuOf(apiChildren) - cpu0.api, worker: cpuOf(workerChildren) - cpu0.worker, db: databaseCpuMsSince(cpu0.db, db.name), okx: okxCpu() - cpu0.okx };
+    const cpuAnswered = await meter.read();
     // Until every order of the burst is final (or 180 s).
     const deadline = Date.now() + 180_000;
     for (;;) {
@@ -202,9 +206,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
     clearInterval(sampler);
-    const cpuDone = { api: cpuOf(apiChildren) - cpu0.api, worker: cpuOf(workerChildren) - cpu0.worker, db: databaseCpuMsSince(cpu0.db, db.name), okx: okxCpu() - cpu0.okx };
-    const perAlert = (c: { api: number; worker: number; db: number; okx: number }) =>
-      `api ${(c.api / bots).toFixed(3)}, worker ${(c.worker / bots).toFixed(3)}, PostgreSQL ${(c.db / bots).toFixed(3)}${okx ? `, fake OKX ${(c.okx / bots).toFixed(3)}` : ''}`;
+    const cpu = await meter.stop();
     const load1 = loadavg()[0];
     const rows = (await db.dataSource.query(
       `SELECT status, count(*)::int AS n,
@@ -237,7 +239,12 @@ async function main(): Promise<void> {
         `placed: ${placedCount}; last placement ${lastPlaced - t0} ms after the first alert; ${Math.round((placedCount * 1000) / Math.max(1, lastPlaced - firstPlaced))} orders/s between first and last placement`,
         `orders placed twice: ${twicePaper.n + twiceOrders.n + (okxStats?.duplicateClientOrderIds ?? 0)}${okxStats ? ` (fake OKX: ${okxStats.placements} placement requests, ${okxStats.orders} orders, ${okxStats.rateLimited} refused 50011; calls ${JSON.stringify(okxStats.requests)})` : ''}`,
         `peak RSS: api ${peak.api} MB, worker ${peak.worker} MB`,
-        `CPU ms per alert until all answered: ${perAlert(cpuAnswered)}; until all final: ${perAlert(cpuDone)}`,
+        `CPU ms until all answered (per alert): ${Object.entries(cpuAnswered)
+          .map(([name, ms]) => `${name} ${ms} (${(ms / bots).toFixed(2)})`)
+          .join(', ')}`,
+        `CPU ms over the burst (per order): ${Object.entries(cpu)
+          .map(([name, ms]) => `${name} ${ms} (${(ms / Math.max(1, placedCount)).toFixed(2)})`)
+          .join(', ')}`,
         ...reasons.map((r) => `not placed: ${r.n} × ${r.reason}`),
       ].join('\n'),
     );

@@ -1,5 +1,6 @@
-// Child process of bench/burst/run.ts and bench/live-gateway/run.ts: the fake OKX (test/fakes/okx)
-// with `--latency` ms added to every answer, `--accounts` accounts with ample balances whose keys
+// Child process of bench/burst/run.ts, bench/live-gateway/run.ts and bench/managed/run.ts: the fake OKX
+// (test/fakes/okx) with `--latency` ms added to every answer, `--accounts` accounts (`--usdt` USDT
+// each, default ample, and 1,000,000 BTC) whose keys
 // follow from their index (benchOkxKeys, so the bench seeds them without passing 10,000 keys around;
 // OKX's 60 placements per 2 s per account and instrument apply to each), and GET /bench-stats on the
 // same port: requests by path, placements refused 50011, client order ids placed twice.
@@ -27,7 +28,8 @@ async function main(): Promise<void> {
   const okx = await new FakeOkxServer().start();
   okx.latencyMs = Number(arg('latency', '50'));
   const count = Math.max(1, Number(arg('accounts', '1')));
-  const accounts = Array.from({ length: count }, (_, i) => okx.addAccount({ ...benchOkxKeys(i), balances: { USDT: '1000000000', BTC: '1000000' } }));
+  const usdt = arg('usdt', '1000000000');
+  const accounts = Array.from({ length: count }, (_, i) => okx.addAccount({ ...benchOkxKeys(i), balances: { USDT: usdt, BTC: '1000000' } }));
   const account = accounts[0];
   // The bench asks for stats on the fake's own port: the fake answers unknown paths itself, so intercept first.
   const server = (okx as unknown as { server: import('node:http').Server }).server;

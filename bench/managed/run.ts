@@ -1,7 +1,8 @@
 // Managed bots at scale, on a fresh database (torgovo_bench_managed_<random>, dropped at the end):
 //  1. fan-out of one signal to N paper followers: time until every order row exists (one statement),
 //     then until every order is filled by the TradingManager (its own loop, as in the worker);
-//  2. the same with N live followers on the fake OKX answering every call after --latency-ms;
+//  2. the same with N live followers on the fake OKX answering every call after --latency-ms (the fake
+//     in its own process, bench/burst/serve-okx.ts, as OKX is not in ours; one account per follower);
 //  3. performance recomputation for N followers over --orders filled orders: cold (books built), then
 //     incremental (one new fill each; then nothing new); --baseline yes: the full engine's read for comparison.
 // Run: npx ts-node -r tsconfig-paths/register bench/managed/run.ts [--followers 10000] [--live-followers 10000]
@@ -17,8 +18,10 @@ import { dataSourceOptions, migrateWithLock, SecretBox } from '@torgovo/core';
 import { FollowerPerformanceService, SignalFanoutService } from '@torgovo/managed-bots';
 import { TradingManager } from '@torgovo/trading';
 import { createApiApp } from '../../apps/api/src/bootstrap';
-import { FakeOkxServer } from '../../test/fakes/okx/fake-okx-server';
 import { seedFollowers } from '../../test/managed-bots/seed-followers';
+import { benchOkxKeys } from '../burst/okx-keys';
+import type { OkxStats } from '../burst/serve-okx';
+import { Child, cpuMsOf, pgBackends, spawnServer } from '../support-child';
 
 const ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -58,10 +61,37 @@ async function untilExecuted(ds: DataSource, botId: string, started: number, tim
   }
 }
 
-async function fanOutAndFill(app: NestFastifyApplication, ds: DataSource, botId: string, label: string, price: string, fill: boolean): Promise<void> {
+/** CPU ms of this process (api app and TradingManager), the fake OKX's and the database's backends, from `start()`. */
+function cpuMeter(ds: DataSource, dbName: string, okxPid: number | undefined): () => Promise<() => Promise<string>> {
+  const snapshot = async () => {
+    const backends = await pgBackends((sql, params) => ds.query(sql, params), dbName);
+    const cpu = process.cpuUsage();
+    return { self: (cpu.user + cpu.system) / 1000, okx: cpuMsOf(okxPid), pg: new Map(backends.map((b) => [b.pid, cpuMsOf(b.pid)])) };
+  };
+  return async () => {
+    const a = await snapshot();
+    return async () => {
+      const b = await snapshot();
+      let pg = 0;
+      for (const [pid, ms] of b.pg) pg += ms - (a.pg.get(pid) ?? 0);
+      return `bench process (api + TradingManager) ${Math.round(b.self - a.self)}, fake OKX ${Math.round(b.okx - a.okx)}, postgres backends ${Math.round(pg)}`;
+    };
+  };
+}
+
+async function fanOutAndFill(
+  app: NestFastifyApplication,
+  ds: DataSource,
+  botId: string,
+  label: string,
+  price: string,
+  fill: boolean,
+  meter?: () => Promise<() => Promise<string>>,
+): Promise<void> {
   const fanout = app.get(SignalFanoutService);
   const manager = app.get(TradingManager);
   const loadBefore = load();
+  const stopMeter = await meter?.();
   const t0 = Date.now();
   const accepted = await fanout.accept(botId, { action: 'buy', symbol: 'BTC/USDT', fraction: '0.1', price, signal_id: `${label}-1`, source: 'api' });
   const createdS = (Date.now() - t0) / 1000;
@@ -72,6 +102,7 @@ async function fanOutAndFill(app: NestFastifyApplication, ds: DataSource, botId:
   void manager;
   const done = await untilExecuted(ds, botId, t1, 1800);
   log(`${label}: all executed ${done.seconds.toFixed(2)} s after the fan-out (${JSON.stringify(done.statuses)}); total from the signal ${(createdS + done.seconds).toFixed(2)} s`);
+  if (stopMeter) log(`${label}: CPU ms from the signal to the last fill: ${await stopMeter()}`);
   const t2 = Date.now();
   const replay = await fanout.accept(botId, { action: 'buy', symbol: 'BTC/USDT', fraction: '0.1', price, signal_id: `${label}-1`, source: 'api' });
   log(`${label}: the same signal again: ${replay.orders_created} orders, ${((Date.now() - t2) / 1000).toFixed(3)} s`);
@@ -89,7 +120,10 @@ async function main(): Promise<void> {
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
   const ds = await new DataSource({ ...dataSourceOptions(url.toString(), 2, 'bench-managed'), entities: [] }).initialize();
-  const okx = await new FakeOkxServer().start();
+  // The fake OKX in its own process, as OKX is not in ours: one account per live follower (keys benchOkxKeys(i)).
+  const okx: Child<{ url: string }> | null =
+    liveFollowers > 0 ? await spawnServer('bench/burst/serve-okx.ts', ['--latency', String(latency), '--accounts', String(liveFollowers), '--usdt', '100000'], { transpileOnly: true }) : null;
+  const okxStats = async () => (okx ? ((await (await fetch(`${okx.ready.url}/bench-stats`)).json()) as OkxStats) : null);
   let app: NestFastifyApplication | undefined;
   try {
     await migrateWithLock(ds);
@@ -112,7 +146,7 @@ async function main(): Promise<void> {
       STRIPE_CANCEL_OUTBOX_INTERVAL_SECONDS: '0',
       ORDER_STATS_ROLLUP_INTERVAL_SECONDS: '0',
       MANAGED_BOTS_INTERVAL_SECONDS: '0',
-      OKX_API_URL: okx.url,
+      ...(okx ? { OKX_API_URL: okx.ready.url } : {}),
     });
     app = await createApiApp({});
     await app.init();
@@ -127,13 +161,13 @@ async function main(): Promise<void> {
     await fanOutAndFill(app, ds, paperBot, `paper ×${followers}`, '50000', fill);
 
     // 2. Live on the fake OKX, every answer after `latency` ms.
-    if (liveFollowers > 0) {
+    if (okx) {
       const liveBot = await createBot(ds, 'bench live');
       t = Date.now();
       const users = await seedFollowers(ds, liveBot, liveFollowers, { mode: 'live', investment: '1000', tag: 'live' });
       const box = app.get(SecretBox);
-      const rows = users.map((userId) => {
-        const a = okx.addAccount({ balances: { USDT: '100000' } });
+      const rows = users.map((userId, i) => {
+        const a = benchOkxKeys(i);
         return [userId, box.seal(a.apiKey, userId), box.seal(a.secret, userId), box.seal(a.passphrase, userId), a.apiKey.slice(-4)];
       });
       for (let i = 0; i < rows.length; i += 2000) {
@@ -145,12 +179,14 @@ async function main(): Promise<void> {
         );
       }
       log(`seeded ${liveFollowers} live followers with fake OKX accounts in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-      okx.latencyMs = latency;
-      const before = okx.requests.length;
+      const before = await okxStats();
       // The lead's price at the fake's ask: inside every follower's 1 % slippage.
-      await fanOutAndFill(app, ds, liveBot, `fake OKX ${latency} ms ×${liveFollowers}`, '73384.8', fill);
-      log(`fake OKX calls: ${okx.requests.length - before}`);
-      okx.requests.length = 0;
+      await fanOutAndFill(app, ds, liveBot, `fake OKX ${latency} ms ×${liveFollowers}`, '73384.8', fill, cpuMeter(ds, name, okx.pid));
+      const after = (await okxStats())!;
+      const calls = (s: OkxStats | null) => Object.values(s?.requests ?? {}).reduce((a, b) => a + b, 0);
+      log(
+        `fake OKX calls: ${calls(after) - calls(before)} (${JSON.stringify(after.requests)}); placed twice: ${after.duplicateClientOrderIds}; refused 50011: ${after.rateLimited}`,
+      );
     }
 
     if (fill) await app.get(TradingManager).stop();
@@ -217,7 +253,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await app?.close();
-    await okx.stop();
+    await okx?.stop();
     await ds.destroy();
     await onAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
   }

@@ -12,8 +12,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { cpuSince, cpuSnapshot } from '../cpu-ticks';
-import { dropBenchDatabases, spawnServer, withLoad } from '../support-child';
+import { CpuMeter, dropBenchDatabases, pgBackends, spawnServer, withLoad } from '../support-child';
 import type { ServeApiReady } from './serve-api';
 
 const run = promisify(execFile);
@@ -50,8 +49,21 @@ interface LoadJson {
 }
 
 /** The load generator in its own process (bench/webhook/load.ts): distinct alerts round-robin over the secrets in `secretsFile`. */
-async function load(url: string, secretsFile: string, seconds: number, connections: number, cpu?: { pid?: number; database: string }): Promise<Result> {
-  const before = cpu ? cpuSnapshot(cpu.pid, cpu.database) : undefined;
+/** Whose CPU a measured run counts: the server process, and the backends of its database (through `db`). */
+interface CpuScope {
+  pid?: number;
+  db: Client;
+  database: string;
+}
+
+async function load(url: string, secretsFile: string, seconds: number, connections: number, cpu?: CpuScope): Promise<Result> {
+  const meter = cpu
+    ? new CpuMeter(async () => [
+        { name: 'server', pid: cpu.pid },
+        ...(await pgBackends(async (sql, params) => (await cpu.db.query(sql, params)).rows, cpu.database)).map((b) => ({ name: 'postgres', pid: b.pid })),
+      ])
+    : undefined;
+  await meter?.start();
   const { result, load: avg } = await withLoad(() =>
     run(
       process.execPath,
@@ -60,9 +72,9 @@ async function load(url: string, secretsFile: string, seconds: number, connectio
     ),
   );
   const j = JSON.parse(result.stdout.trim().split('\n').pop()!) as LoadJson;
-  const spent = before && cpu ? cpuSince(before, cpu.pid, cpu.database) : { serverMs: 0, databaseMs: 0 };
-  const per = (ms: number) => (j.total > 0 ? ms / j.total : 0);
-  return { ...j, load: avg, serverCpu: per(spent.serverMs), databaseCpu: per(spent.databaseMs) };
+  const spent = meter ? await meter.stop() : {};
+  const per = (ms: number | undefined) => (j.total > 0 ? (ms ?? 0) / j.total : 0);
+  return { ...j, load: avg, serverCpu: per(spent.server), databaseCpu: per(spent.postgres) };
 }
 
 async function main(): Promise<void> {
@@ -86,7 +98,7 @@ async function main(): Promise<void> {
     // --pgss: where PostgreSQL spends its time (needs pg_stat_statements preloaded, e.g. a scratch cluster via TEST_PG_ADMIN_URL).
     const pgss = process.argv.includes('--pgss');
     if (pgss) await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()');
-    app = await load(api.ready.url, secretsFile, seconds, connections, { pid: api.pid, database });
+    app = await load(api.ready.url, secretsFile, seconds, connections, { pid: api.pid, db, database });
     if (pgss) {
       const top = await db.query(
         `SELECT calls, round(total_exec_time)::int AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query
@@ -109,7 +121,7 @@ async function main(): Promise<void> {
   let limit: Result;
   try {
     await load(limitServer.ready.url, secretsFile, 3, connections);
-    limit = await load(limitServer.ready.url, secretsFile, seconds, connections, { pid: limitServer.pid, database });
+    limit = await load(limitServer.ready.url, secretsFile, seconds, connections, { pid: limitServer.pid, db, database });
   } finally {
     await limitServer.stop();
     await db.end();

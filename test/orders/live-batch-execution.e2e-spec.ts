@@ -21,6 +21,8 @@ describe('live orders executed in batches (e2e, fake OKX with the real ccxt)', (
   let fake: FakeOkxServer;
   let w1: TestWorker;
   let w2: TestWorker;
+  /** Two sends in flight per batch: a batch of five is decided in three parts. */
+  let w3: TestWorker;
 
   const placed = (a: FakeAccount, clOrdId: string) => [...a.orders.values()].filter((o) => o.clOrdId === clOrdId);
   const posts = (clOrdId: string) => fake.requests.filter((r) => r.method === 'POST' && r.path === ORDER_PATH && r.body.includes(clOrdId)).length;
@@ -38,10 +40,12 @@ describe('live orders executed in batches (e2e, fake OKX with the real ccxt)', (
     const env = { OKX_API_URL: fake.url, TRADING_MAX_ATTEMPTS: '4', ...LIVE_BATCH };
     w1 = await bootWorker(db, env);
     w2 = await bootWorker(db, env);
+    w3 = await bootWorker(db, { ...env, TRADING_LIVE_SENDS_IN_FLIGHT: '2' });
   });
   afterAll(async () => {
     await w1?.close();
     await w2?.close();
+    await w3?.close();
     await fake?.stop();
     await db?.drop();
   });
@@ -87,6 +91,42 @@ describe('live orders executed in batches (e2e, fake OKX with the real ccxt)', (
     expect(placed(newAccount, order.client_order_id)).toHaveLength(1);
     const current = (await w1.ds.query(`SELECT id FROM exchange_credentials WHERE user_id = $1 AND retired_at IS NULL`, [userId])) as Array<{ id: string }>;
     expect((await reload(w1.ds, order.id)).credential_id).toBe(current[0].id);
+  });
+
+  it('a batch larger than the sends in flight is decided part by part; part 1 sent → keys of a part-3 user replaced → part 3 decided: that order is decided again with the new keys, the others placed once', async () => {
+    const traders = await Promise.all(Array.from({ length: 5 }, () => trader(w3)));
+    const orders: Array<Awaited<ReturnType<typeof pendingOrder>>> = [];
+    for (const t of traders) orders.push(await pendingOrder(w3, { user_id: t.userId }));
+    const newAccount = fake.addAccount({ balances: { USDT: '100000' } });
+    const decider = w3.ctx.get(PlacementBatchDecider);
+    const original = decider.decideBatch.bind(decider);
+    const parts: string[][] = [];
+    let moved: string | undefined;
+    jest.spyOn(decider, 'decideBatch').mockImplementation(async (transitions, items, leaseMs) => {
+      parts.push(items.map((i) => i.order.id));
+      if (parts.length === 3) {
+        // Parts 1 and 2 have left (a part is decided only once the sends before it have); this part's user's keys change now.
+        moved = items[0].order.user_id;
+        await w3.ds.query(`UPDATE exchange_credentials SET retired_at = clock_timestamp(), updated_at = now() WHERE user_id = $1 AND retired_at IS NULL`, [moved]);
+        await connectExchange(w3, moved, newAccount);
+      }
+      return original(transitions, items, leaseMs);
+    });
+    const results = (await w3.manager.runOnce()).filter((r) => orders.some((o) => o.id === r.orderId));
+    expect(results.map((r) => r.status)).toEqual(orders.map(() => 'filled'));
+    expect(parts.slice(0, 3).map((p) => p.length)).toEqual([2, 2, 1]);
+    expect(parts.slice(0, 3).flat().sort()).toEqual(orders.map((o) => o.id).sort());
+    for (const [i, o] of orders.entries()) {
+      if (traders[i].userId === moved) {
+        // Read with the old keys, decided after they were replaced: never sent with them.
+        expect(placed(traders[i].account, o.client_order_id)).toHaveLength(0);
+        expect(placed(newAccount, o.client_order_id)).toHaveLength(1);
+      } else {
+        expect(placed(traders[i].account, o.client_order_id)).toHaveLength(1);
+      }
+      expect(posts(o.client_order_id)).toBe(1);
+    }
+    expect(moved).toBeDefined();
   });
 
   it('claimed → keys disconnected → batch decision: canceled exchange_disconnected, nothing sent', async () => {

@@ -191,6 +191,22 @@ export class ExchangeCredentialsService {
   }
 
   /**
+   * decryptedFor for many users in one statement (the worker's batch of live orders: one read per
+   * batch instead of one per order): user id → current keys; a user without keys is absent.
+   */
+  async decryptedForMany(userIds: readonly string[]): Promise<Map<string, DecryptedCredentials>> {
+    const out = new Map<string, DecryptedCredentials>();
+    if (userIds.length === 0) return out;
+    const rows = (await this.ds.query(
+      `SELECT id, user_id, exchange, key_id, sandbox, api_key_enc, secret_enc, passphrase_enc
+         FROM exchange_credentials WHERE user_id = ANY($1::uuid[]) AND retired_at IS NULL`,
+      [[...new Set(userIds)]],
+    )) as Array<Pick<ExchangeCredential, 'id' | 'user_id' | 'exchange' | 'key_id' | 'sandbox' | 'api_key_enc' | 'secret_enc' | 'passphrase_enc'>>;
+    for (const row of rows) out.set(row.user_id, this.open(row));
+    return out;
+  }
+
+  /**
    * One credential by id, retired or not (an order is looked up with the keys it was sent with).
    * null: purged (or another user's).
    */
@@ -220,7 +236,11 @@ export class ExchangeCredentialsService {
       .where('c.user_id = :userId', { userId });
     qb = credentialId !== null ? qb.andWhere('c.id = :id', { id: credentialId }) : qb.andWhere('c.retired_at IS NULL');
     const row = await qb.getOne();
-    if (!row) return null;
+    return row ? this.open(row) : null;
+  }
+
+  private open(row: Pick<ExchangeCredential, 'id' | 'user_id' | 'exchange' | 'key_id' | 'sandbox' | 'api_key_enc' | 'secret_enc' | 'passphrase_enc'>): DecryptedCredentials {
+    const userId = row.user_id;
     return {
       userId,
       credentialId: row.id,

@@ -143,10 +143,10 @@ export class EnvSchema {
   @IsOptional() @IsString() OKX_ADMIN_PASSPHRASE?: string;
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) OKX_API_URL?: string;
   /**
-   * ccxt OKX instances per endpoint (live, demo), each lent to one call at a time with that call's
-   * keys: bounds the memory of live trading whatever the number of accounts, and the OKX calls in
-   * flight per process (at ~50 ms a call, 64 carry ~1,000 calls/s). 128: the worker's live batches
-   * (TRADING_LIVE_BATCHES 2 × TRADING_LIVE_SENDS_IN_FLIGHT 64) never wait for an instance.
+   * At most this many ccxt OKX instances per endpoint (live, demo). A call borrows one only while
+   * ccxt signs it (synchronously, see OkxClientPool), so in practice one instance serves every call
+   * in flight and this is only a cap; it no longer bounds the OKX calls in flight (the worker's
+   * TRADING_LIVE_SENDS_IN_FLIGHT does).
    */
   @Transform(envInt) @IsInt() @Min(1) @Max(1024)
   OKX_CLIENT_POOL_SIZE = 128;

@@ -48,6 +48,25 @@ export class OrderGateways {
     return { gateway: this.factory.forLive(creds), credentialId: creds.credentialId };
   }
 
+  /**
+   * current() for a batch of orders, with one read of the live keys for all of them: order id →
+   * its gateway and credential (null: no keys connected, or keys for another exchange).
+   */
+  async currentMany(orders: ReadonlyArray<GatewayTarget & { id: string }>): Promise<Map<string, { gateway: ExchangeGateway; credentialId: string | null } | null>> {
+    const live = orders.filter((o) => o.mode !== 'paper');
+    const keys = await this.credentials.decryptedForMany(live.map((o) => o.user_id));
+    const out = new Map<string, { gateway: ExchangeGateway; credentialId: string | null } | null>();
+    for (const order of orders) {
+      if (order.mode === 'paper') {
+        out.set(order.id, { gateway: this.factory.forPaper(order.user_id), credentialId: null });
+        continue;
+      }
+      const creds = keys.get(order.user_id);
+      out.set(order.id, creds && creds.exchange === order.exchange ? { gateway: this.factory.forLive(creds), credentialId: creds.credentialId } : null);
+    }
+    return out;
+  }
+
   /** An `open` order: where it was sent; throws when that is no longer reachable. */
   async forOrder(order: GatewayTarget): Promise<ExchangeGateway> {
     const gateway = await this.whereSent(order);

@@ -91,13 +91,6 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
       },
       'TradingManager started',
     );
-    const liveCalls = this.config.TRADING_LIVE_BATCH_SIZE > 0 ? this.config.TRADING_LIVE_BATCHES * this.config.TRADING_LIVE_SENDS_IN_FLIGHT : 0;
-    if (liveCalls > this.app.env.OKX_CLIENT_POOL_SIZE) {
-      this.logger.warn(
-        { live_calls: liveCalls, pool: this.app.env.OKX_CLIENT_POOL_SIZE },
-        'TRADING_LIVE_BATCHES × TRADING_LIVE_SENDS_IN_FLIGHT exceeds OKX_CLIENT_POOL_SIZE: decided sends may wait for a client (some are then retried)',
-      );
-    }
   }
 
   /**

@@ -1,3 +1,6 @@
+import { createHmac } from 'node:crypto';
+import { createServer, IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { ExchangeCredentials } from '@torgovo/core';
 import { isCcxtLoaded } from './ccxt-loader';
 import { assertOkx, createOkxClient, OkxClient, OkxClientPool } from './okx-client';
@@ -56,30 +59,78 @@ describe('OkxClientPool', () => {
     });
   });
 
-  it('never makes more than `size` instances; a call waits for a free one, in order, and each sees only its own keys', async () => {
-    const pool = new OkxClientPool({}, 2);
+  it('lends an instance only while the call signs: one instance serves calls in flight, each signed with its own keys and expTime', async () => {
+    const seen: Array<IncomingMessage['headers'] & { body: string; url: string }> = [];
     const release: Array<() => void> = [];
-    const keysSeen: string[] = [];
-    const calls = [1, 2, 3, 4].map((n) =>
-      pool.use(creds(n), async (c) => {
-        // An instance is held across the await: nobody else can swap its keys meanwhile.
-        await new Promise<void>((r) => release.push(r));
-        keysSeen.push(`${n}:${c.apiKey}`);
-      }),
-    );
-    await new Promise((r) => setImmediate(r));
-    expect(pool.instances).toBe(2);
-    expect(release).toHaveLength(2);
-    release.shift()!();
-    await new Promise((r) => setImmediate(r));
-    expect(release).toHaveLength(2);
-    while (release.length > 0) {
-      release.shift()!();
-      await new Promise((r) => setImmediate(r));
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        seen.push({ ...req.headers, body, url: req.url ?? '' });
+        // Held until the test lets them go: every call is in flight at once.
+        release.push(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"code":"0","msg":"","data":[]}'));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const pool = new OkxClientPool({ apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, 8);
+      const calls = [1, 2, 3, 4, 5].map((n) => pool.use(creds(n), (c) => c.privatePostTradeOrder({ instId: 'BTC-USDT', clOrdId: `o${n}` }), () => ({ expTime: `${n}000` })));
+      while (seen.length < 5) await new Promise((r) => setTimeout(r, 5));
+      expect(pool.instances).toBe(1);
+      release.forEach((r) => r());
+      await Promise.all(calls);
+      for (const h of seen) {
+        const n = Number(/"clOrdId":"o(\d)"/.exec(h.body)![1]);
+        expect([h['ok-access-key'], h['ok-access-passphrase'], h.exptime]).toEqual([`k${n}`, `p${n}`, `${n}000`]);
+        const expected = createHmac('sha256', `s${n}`).update(`${String(h['ok-access-timestamp'])}POST${h.url}${h.body}`).digest('base64');
+        expect(h['ok-access-sign']).toBe(expected);
+      }
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
-    await Promise.all(calls);
-    expect(keysSeen).toEqual(['1:k1', '2:k2', '3:k3', '4:k4']);
-    expect(pool.instances).toBe(2);
+  });
+
+  it('refuses a ccxt call made after the synchronous section (it would sign without the keys or headers): nothing is sent', async () => {
+    const pool = new OkxClientPool({ apiUrl: 'http://127.0.0.1:9' }, 1);
+    await expect(
+      pool.use(
+        creds(1),
+        async (c) => {
+          await Promise.resolve();
+          return c.privatePostTradeOrder({ instId: 'BTC-USDT', clOrdId: 'late1' });
+        },
+        () => ({ expTime: '1' }),
+      ),
+    ).rejects.toThrow('outside OkxClientPool.use');
+    await expect(pool.use(null, async (c) => (await Promise.resolve(), c.publicGetMarketTicker({ instId: 'BTC-USDT' })))).rejects.toThrow('outside OkxClientPool.use');
+  });
+
+  it('signs with Node’s HMAC-SHA256 exactly as ccxt’s own (@noble/hashes) does', () => {
+    const plain = createOkxClient();
+    const original = plain.hmac;
+    let sha256: unknown;
+    plain.hmac = ((r: unknown, s: unknown, h: unknown, d: unknown) => {
+      sha256 = h;
+      return (original as (...a: unknown[]) => unknown)(r, s, h, d);
+    }) as typeof plain.hmac;
+    Object.assign(plain, { apiKey: 'k', secret: 's', password: 'p' });
+    plain.sign('trade/order', 'private', 'POST', { instId: 'BTC-USDT' });
+    expect(sha256).toBeDefined();
+    const pool = new OkxClientPool({}, 1);
+    let pooled: OkxClient['hmac'] | undefined;
+    void pool.use(null, async (c) => {
+      pooled = c.hmac;
+    });
+    const samples = ['', 'a', '2026-11-25T23:00:00.000ZPOST/api/v5/trade/order{"instId":"BTC-USDT","sz":"0.0001"}', 'ünïcödé ✓ 中文', 'x'.repeat(1000)];
+    for (const msg of samples) {
+      for (const secret of ['s', 'BENCHOKXSECRET1', 'ü'.repeat(100)]) {
+        const args = [plain.encode(msg), plain.encode(secret), sha256, 'base64'] as const;
+        expect((pooled as (...a: unknown[]) => unknown)(...args)).toBe((original as (...a: unknown[]) => unknown)(...args));
+      }
+    }
+    // Other digests and hashes are ccxt's own.
+    expect((pooled as (...a: unknown[]) => unknown)(plain.encode('m'), plain.encode('k'), sha256, 'hex')).toBe((original as (...a: unknown[]) => unknown)(plain.encode('m'), plain.encode('k'), sha256, 'hex'));
   });
 
   it('returns the instance when the call fails', async () => {
