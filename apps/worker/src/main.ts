@@ -1,3 +1,5 @@
+// First: the heap flags apply from the first collections on.
+import './heap-tuning';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';

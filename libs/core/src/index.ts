@@ -40,3 +40,4 @@ export * from './contracts/api-access';
 export * from './database/micro-batcher';
 export * from './database/prepared-statement';
 export * from './database/pg-array-literal';
+export * from './runtime/heap-growth';

@@ -94,6 +94,10 @@ export class EnvSchema {
   @Transform(envInt) @IsInt() @Min(0) @Max(1000)
   API_HEAP_GROWING_PERCENT = 60;
 
+  /** worker process: the same for the worker (apps/worker/src/heap-tuning.ts). */
+  @Transform(envInt) @IsInt() @Min(0) @Max(1000)
+  WORKER_HEAP_GROWING_PERCENT = 60;
+
   /** Refuse a second pooled connection inside a transaction (default: on for the embedded PGlite). */
   @IsOptional() @Transform(envBool) @IsBoolean()
   DATABASE_TRANSACTION_GUARD?: boolean;
