@@ -113,7 +113,6 @@ export class FakeOkxServer {
     this.faults.push({ kind, remaining: options.times ?? 1, path: options.path, status: options.status });
   }
 
-  /** One shot: the next order is placed, then the connection is cut before any answer. */
   /**
    * Place the next order but cut the connection before answering. With `clOrdId`, only that order's
    * placement is dropped (other orders due in the same worker round are answered normally).

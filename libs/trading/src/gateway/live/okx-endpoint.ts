@@ -3,6 +3,7 @@ import { ExchangeError, ExchangeErrorCodes as C } from '../../errors';
 import type { Market, Ticker } from '../exchange-gateway';
 import { OkxClient, OkxClientPool, OkxEndpointOptions } from './okx-client';
 import { okxData, parseOkxMarket, parseOkxTicker } from './okx-parsers';
+import { okxPublicGet } from './okx-public';
 import { RateWindow, RateWindows } from './okx-rate-limits';
 
 // Markets change rarely (listings, step changes); an hour keeps the rules fresh enough.
@@ -70,8 +71,8 @@ export class OkxEndpoint {
     if (entry && Date.now() - entry.at <= MARKETS_TTL_MS) return entry.load;
     const fresh: Timed<MarketTable> = {
       at: Date.now(),
-      load: this.pool.use(null, async (client) => {
-        const rows = okxData(await client.publicGetPublicInstruments({ instType: 'SPOT' }));
+      load: okxPublicGet(this.options, '/api/v5/public/instruments', { instType: 'SPOT' }).then((answer) => {
+        const rows = okxData(answer);
         return new Map(rows.map(parseOkxMarket).map((m) => [m.symbol, m]));
       }),
     };
@@ -89,8 +90,8 @@ export class OkxEndpoint {
     if (hit && Date.now() - hit.at <= TICKER_TTL_MS) return hit.load;
     const fresh: Timed<Ticker> = {
       at: Date.now(),
-      load: this.pool.use(null, async (client) => {
-        const row = okxData(await client.publicGetMarketTicker({ instId: market.id }))[0];
+      load: okxPublicGet(this.options, '/api/v5/market/ticker', { instId: market.id }).then((answer) => {
+        const row = okxData(answer)[0];
         if (!row) throw ExchangeError.permanent(C.noPrice, `no ticker for ${market.symbol}`);
         return parseOkxTicker(row, market.symbol);
       }),
