@@ -7,7 +7,7 @@
 // Reports acceptance latency percentiles, time to the last placement, orders per second, orders placed
 // twice (must be 0) and the processes' peak RSS.
 // Run: npx ts-node -r tsconfig-paths/register bench/burst/run.ts [--bots 10000] [--mode paper|live]
-//      [--latency 50] [--apis 1] [--workers 1] [--window-ms 1000] [--dist] [--env NAME=value …]
+//      [--latency 50] [--apis 1] [--workers 1] [--window-ms 1000] [--dist] [--env NAME=value …] [--pre-sql FILE]
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
@@ -158,6 +158,9 @@ async function main(): Promise<void> {
       workerChildren.push(child);
     }
     await waitFor(db.dataSource, `SELECT count(*)::int AS n FROM worker_heartbeats`, (n) => n >= workers, 180_000);
+    // --pre-sql FILE: SQL run on the bench database before the burst (a schema variant to compare).
+    const preSql = arg('pre-sql', '');
+    if (preSql) await db.dataSource.query(readFileSync(preSql, 'utf8'));
 
     // The burst.
     const load0 = loadavg()[0];

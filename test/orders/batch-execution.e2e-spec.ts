@@ -1,4 +1,4 @@
-import { OrderClaimer, PlacementBatchDecider, TradingManager } from '@torgovo/trading';
+import { OrderClaimer, PaperBatchFills, PlacementBatchDecider, TradingManager } from '@torgovo/trading';
 import { DataSource } from 'typeorm';
 import { generateWebhook, sendAlert, subscribe, TestUser } from '../custom-bots/support';
 import { createTestApp, HttpResult, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
@@ -131,6 +131,40 @@ describe('paper orders executed in batches (e2e)', () => {
     expect(results.map((r) => r.status).sort()).toEqual(['filled', 'filled']);
     for (const id of ids) expect(await row(id)).toMatchObject({ status: 'filled', attempts: 1 });
     expect(await Promise.all(xs.map((x) => onPaper(x.u.id)))).toEqual([1, 1]);
+  });
+
+  it('first orders: the accounts are opened and committed before the fill; the fill then fails as a whole → the retry fills each once, against one account with its starting balance', async () => {
+    const fills = t.app.get(PaperBatchFills);
+    const xs = [await trader(), await trader()];
+    const ids = [await xs[0].alert(), await xs[1].alert()];
+    const fill = jest.spyOn(fills as unknown as { fill: (...args: unknown[]) => Promise<void> }, 'fill').mockRejectedValueOnce(new Error('Connection terminated unexpectedly'));
+    const first = await manager.runOnce();
+    expect(fill).toHaveBeenCalledTimes(1);
+    // A lost connection is the database, not the order: retried, never rejected (it was rejected for good before).
+    expect(first.filter((r) => ids.includes(r.orderId)).map((r) => r.status)).toEqual(['retry', 'retry']);
+    for (const id of ids) expect(await row(id)).toMatchObject({ status: 'pending', reason: expect.stringMatching(/^exchange_unavailable: paper exchange database unavailable/) });
+    // The fill's transaction never committed: no order on paper, but each account exists, opened with its starting balance.
+    expect(await Promise.all(xs.map((x) => onPaper(x.u.id)))).toEqual([0, 0]);
+    for (const x of xs) {
+      expect(await ds.query(`SELECT currency, trim_scale(free)::text AS free, trim_scale(used)::text AS used FROM paper_balances WHERE user_id = $1 ORDER BY currency`, [x.u.id])).toEqual([
+        { currency: 'BTC', free: '0', used: '0' },
+        { currency: 'USDT', free: '10000', used: '0' },
+      ]);
+    }
+    // Whatever path the retry takes, each order fills once and the account is not opened twice.
+    for (let round = 0; round < 5 && (await Promise.all(ids.map(row))).some((r) => r.status !== 'filled'); round++) {
+      await ds.query(`UPDATE orders SET next_attempt_at = now() WHERE id = ANY($1::uuid[]) AND status IN ('pending', 'submitting')`, [ids]);
+      await manager.runOnce();
+    }
+    for (const id of ids) expect(await row(id)).toMatchObject({ status: 'filled' });
+    expect(await Promise.all(xs.map((x) => onPaper(x.u.id)))).toEqual([1, 1]);
+    for (const x of xs) {
+      const accounts = (await ds.query(`SELECT count(*)::int AS n FROM paper_accounts WHERE user_id = $1`, [x.u.id])) as Array<{ n: number }>;
+      expect(accounts[0].n).toBe(1);
+      const [usdt] = (await ds.query(`SELECT free::numeric AS free FROM paper_balances WHERE user_id = $1 AND currency = 'USDT'`, [x.u.id])) as Array<{ free: string }>;
+      expect(Number(usdt.free)).toBeLessThan(10000); // the one buy paid from the starting balance, once
+      expect(Number(usdt.free)).toBeGreaterThan(10000 - 2 * 0.001 * 65000 * 1.01);
+    }
   });
 });
 

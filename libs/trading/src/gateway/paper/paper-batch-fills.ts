@@ -10,6 +10,7 @@ import {
   checkClientOrderId,
   crosses,
   ensureAccounts,
+  ensureBalanceRows,
   fillCrossedLimits,
   findByClientId,
   insufficientFunds,
@@ -80,7 +81,10 @@ export class PaperBatchFills {
           results[index] = { error };
         }
       }
-      if (pending.length > 0) await this.ds.transaction((m) => this.fill(m, pending, results));
+      if (pending.length > 0) {
+        await this.openAccounts(pending);
+        await this.ds.transaction((m) => this.fill(m, pending, results));
+      }
     } catch (error) {
       if (isExchangeError(error)) throw error;
       throw toPaperError(error);
@@ -98,9 +102,24 @@ export class PaperBatchFills {
     return new Map(rows.map((r) => [`${r.user_id}:${r.client_order_id}`, r]));
   }
 
+  /**
+   * First orders: the accounts with their starting balances, and the balance rows the orders touch,
+   * created and committed before the fill's transaction (each statement once and idempotent, so a
+   * failed fill leaves only what any later fill would create). Inside one transaction, every
+   * foreign-key check of a row the same transaction had just inserted (a paper_balances or
+   * paper_orders row against its new paper_accounts row, each balance UPDATE of a new row) cost
+   * PostgreSQL ~5 checks per order, ~40 % of its work for a burst of first orders
+   * (bench/burst: 0.43 → 0.27 ms per order without them). Committed first, they check against old rows.
+   */
+  private async openAccounts(pending: readonly Pending[]): Promise<void> {
+    const m = this.ds.manager;
+    await ensureAccounts(m, pending.map((p) => p.userId), this.options.initialBalances);
+    await ensureBalanceRows(m, balancePairs(pending));
+  }
+
   private async fill(m: EntityManager, pending: Pending[], results: PaperBatchResult[]): Promise<void> {
     await ensureAccounts(m, pending.map((p) => p.userId), this.options.initialBalances);
-    const locked = await lockBalances(m, pending.flatMap((p) => [p.prepared.market.base, p.prepared.market.quote].map((currency) => ({ userId: p.userId, currency }))));
+    const locked = await lockBalances(m, balancePairs(pending));
     const last = await this.lastPrices(m, pending.filter((p) => p.request.type === 'limit'));
     // Running balances in JS: each order sees the ones before it in this batch (one per queue in practice).
     const free = new Map([...locked].map(([key, row]) => [key, new Decimal(row.free)]));
@@ -224,4 +243,9 @@ export class PaperBatchFills {
       await fillCrossedLimits(m, f.userId, f.prepared.market, f.prepared.price, row.id, this.options.takerFeeRate);
     }
   }
+}
+
+/** The balances an order touches: its market's base and quote, for its user. */
+function balancePairs(pending: readonly Pending[]): Array<{ userId: string; currency: string }> {
+  return pending.flatMap((p) => [p.prepared.market.base, p.prepared.market.quote].map((currency) => ({ userId: p.userId, currency })));
 }

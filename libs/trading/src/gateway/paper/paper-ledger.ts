@@ -1,4 +1,4 @@
-import { Decimal, toDecimalString } from '@torgovo/core';
+import { Decimal, isDatabaseUnavailable, toDecimalString } from '@torgovo/core';
 import type { EntityManager } from 'typeorm';
 import { ExchangeError, ExchangeErrorCodes as C } from '../../errors';
 import { CLIENT_ORDER_ID, CreateOrderRequest, Market, Order, OrderSide, OrderStatus, OrderType } from '../exchange-gateway';
@@ -41,12 +41,18 @@ export const PAPER_ORDER_COLUMNS = `id, client_order_id, symbol, side, type, amo
 // PostgreSQL states worth a retry: serialization failure, deadlock, shutdown, too many connections.
 const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '57P01', '57P03', '53300']);
 
-/** The paper exchange's own failures are ExchangeErrors too: a lost database is transient. */
+/**
+ * The paper exchange's own failures are ExchangeErrors too: a lost database is transient. That
+ * includes node-postgres losing its socket ("Connection terminated unexpectedly": no SQLSTATE at
+ * all), which was mapped as a bug of ours and rejected the order for good; a retry finds the order by
+ * its client order id if the fill did commit, and fills it otherwise.
+ */
 export function toPaperError(error: unknown): ExchangeError {
-  const sqlState = (error as { driverError?: { code?: unknown } } | null)?.driverError?.code;
+  const sqlState = (error as { driverError?: { code?: unknown }; code?: unknown } | null)?.driverError?.code ?? (error as { code?: unknown } | null)?.code;
   if (typeof sqlState === 'string' && (TRANSIENT_SQLSTATES.has(sqlState) || sqlState.startsWith('08'))) {
     return ExchangeError.transient(C.unavailable, `paper exchange database busy (${sqlState})`);
   }
+  if (isDatabaseUnavailable(error)) return ExchangeError.transient(C.unavailable, 'paper exchange database unavailable (connection lost)');
   return toExchangeError(error);
 }
 
@@ -135,12 +141,8 @@ export async function ensureAccounts(m: EntityManager, userIds: readonly string[
   );
 }
 
-/**
- * Row locks on (user, currency) balances in (user_id, currency) order — one user's in currency
- * order, as every paper transaction takes them — so two transactions can never deadlock on them.
- * Missing rows are created at zero first. Answers the locked rows keyed `user_id:currency`.
- */
-export async function lockBalances(m: EntityManager, pairs: ReadonlyArray<{ userId: string; currency: string }>): Promise<Map<string, PaperBalanceRow>> {
+/** The (user, currency) balance rows that do not exist yet, created at zero (once: ON CONFLICT DO NOTHING). */
+export async function ensureBalanceRows(m: EntityManager, pairs: ReadonlyArray<{ userId: string; currency: string }>): Promise<{ users: string[]; currencies: string[] }> {
   const unique = [...new Map(pairs.map((p) => [`${p.userId}:${p.currency}`, p])).values()];
   const users = unique.map((p) => p.userId);
   const currencies = unique.map((p) => p.currency);
@@ -150,6 +152,16 @@ export async function lockBalances(m: EntityManager, pairs: ReadonlyArray<{ user
      ON CONFLICT (user_id, currency) DO NOTHING`,
     [users, currencies],
   );
+  return { users, currencies };
+}
+
+/**
+ * Row locks on (user, currency) balances in (user_id, currency) order — one user's in currency
+ * order, as every paper transaction takes them — so two transactions can never deadlock on them.
+ * Missing rows are created at zero first. Answers the locked rows keyed `user_id:currency`.
+ */
+export async function lockBalances(m: EntityManager, pairs: ReadonlyArray<{ userId: string; currency: string }>): Promise<Map<string, PaperBalanceRow>> {
+  const { users, currencies } = await ensureBalanceRows(m, pairs);
   const rows: Array<PaperBalanceRow & { user_id: string }> = await m.query(
     `SELECT b.user_id, b.currency, b.free, b.used FROM paper_balances b
        JOIN unnest($1::uuid[], $2::varchar[]) AS k(u, c) ON b.user_id = k.u AND b.currency = k.c
