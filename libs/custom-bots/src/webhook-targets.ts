@@ -86,6 +86,9 @@ export function rowVersionsOf(t: WebhookTarget): RowVersions | null {
   return { webhook: t.webhook_version, bot: t.bot_version, user: t.user_version, subscription_id: t.sub_id, subscription: t.sub_version, plan: t.plan_version };
 }
 
+/** Expired entries dropped per lookup at most (a lookup stays O(1); a steady stream of alerts empties any backlog). */
+const SWEEP_PER_LOOKUP = 64;
+
 interface Cached {
   target: WebhookTarget;
   until: number;
@@ -126,12 +129,33 @@ export class WebhookTargets {
     if (!looksLikeWebhookSecret(secret)) return null;
     const hash = sha256Hex(secret);
     const ttl = this.config.WEBHOOK_LOOKUP_CACHE_MS;
+    const now = Date.now();
+    this.sweep(now);
     const hit = fresh ? undefined : this.cache.get(hash);
-    if (hit && hit.until > Date.now()) return hit.target;
+    if (hit && hit.until > now) return hit.target;
     const target = await this.loader.submit(hash);
     if (target && ttl > 0) this.remember(hash, target, ttl);
     else this.cache.delete(hash);
     return target;
+  }
+
+  /** Entries held now, expired ones not yet swept included. */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  /**
+   * Drops expired entries from the front of the map, a few per lookup. With one lifetime for all and
+   * every refresh re-inserted at the back, the front is the oldest: after a bar close over 10,000
+   * webhooks their entries go as the next alerts arrive, instead of staying until 20,000 evict them.
+   */
+  private sweep(now: number): void {
+    let dropped = 0;
+    for (const [hash, entry] of this.cache) {
+      if (entry.until > now || dropped >= SWEEP_PER_LOOKUP) return;
+      this.cache.delete(hash);
+      dropped += 1;
+    }
   }
 
   forget(secret: string): void {

@@ -1,0 +1,41 @@
+import { WebhookTargets } from '../../libs/custom-bots/src/webhook-targets';
+import { createTestApp, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
+import { createBot, generateWebhook, sendAlert, subscribe } from './support';
+
+// The webhook lookup cache lets go of expired entries as alerts arrive: a bar close over thousands of
+// webhooks must not leave its lookups in the api's memory until the cache is full.
+describe('webhook lookup cache: expired entries are swept (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ ...WORKER_JOBS_BY_HAND, WEBHOOK_LOOKUP_CACHE_MS: '300', WEBHOOK_RATE_LIMIT_PER_USER: '0', WEBHOOK_RATE_LIMIT_PER_IP: '0' });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  let n = 0;
+  const alert = (secret: string) => ({ action: 'buy', ticker: 'BTCUSDT', price: '60000', quantity: '0.001', alert_id: `s-${(n += 1)}`, secret });
+
+  async function webhook(): Promise<string> {
+    const user = await t.register();
+    await subscribe(t, user, 'free');
+    const bot = await createBot(t, user, { sizing: { type: 'base', value: '0.001' } });
+    expect((await t.request('POST', `/api/bots/${bot.body.id as string}/start`, { token: user.access_token })).status).toBe(200);
+    return (await generateWebhook(t, user, bot.body.id as string, { rate_limit_per_minute: 100_000 })).webhook_secret;
+  }
+
+  it('three webhooks cached → their lifetime passes → the next alert (another webhook) finds them gone; it is cached itself and answered as usual', async () => {
+    const targets = t.app.get(WebhookTargets);
+    const secrets = [await webhook(), await webhook(), await webhook(), await webhook()];
+    for (const s of secrets.slice(0, 3)) expect((await sendAlert(t, s, alert(s))).status).toBe(202);
+    expect(targets.size).toBeGreaterThanOrEqual(3);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(targets.size).toBeGreaterThanOrEqual(3); // nothing swept without a lookup
+    const last = secrets[3];
+    expect((await sendAlert(t, last, alert(last))).status).toBe(202);
+    expect(targets.size).toBe(1);
+    // An expired webhook's next alert is looked up again and accepted.
+    expect((await sendAlert(t, secrets[0], alert(secrets[0]))).status).toBe(202);
+  });
+});
