@@ -146,3 +146,19 @@ export async function connectNewOkxAccount(t: TestApp, okx: FakeOkxServer, user:
   if (res.status !== 200) throw new Error(`connect: ${res.status} ${res.text}`);
   return account;
 }
+
+/**
+ * A new user on the free plan with a running paper bot (BTC/USDT, 0.001 base) and its webhook (rate
+ * limit high enough for any test): the receive path's usual sender.
+ */
+export async function runningBotWebhook(t: TestApp): Promise<{ user: Awaited<ReturnType<TestApp['register']>>; botId: string; hook: Generated }> {
+  const user = await t.register();
+  await subscribe(t, user, 'free');
+  const bot = await createBot(t, user, { sizing: { type: 'base', value: '0.001' } });
+  if (bot.status !== 201) throw new Error(`bot: ${bot.status} ${bot.text}`);
+  const botId = bot.body.id as string;
+  const started = await t.request('POST', `/api/bots/${botId}/start`, { token: user.access_token });
+  if (started.status !== 200) throw new Error(`start: ${started.status} ${started.text}`);
+  const hook = await generateWebhook(t, user, botId, { rate_limit_per_minute: 100_000 });
+  return { user, botId, hook };
+}

@@ -1,7 +1,7 @@
 import { WebhookIntake } from '../../libs/custom-bots/src/webhook-intake';
 import { createTestApp, TestApp } from '../support/app';
 import { runCli } from '../support/cli';
-import { countRows, createBot, eventRows, Generated, generateWebhook, sendAlert, subscribe, TestUser } from './support';
+import { countRows, eventRows, Generated, runningBotWebhook, sendAlert, TestUser } from './support';
 
 /**
  * The receive route runs on Fastify without Nest's router and without pino-http (WebhookReceiveRoute,
@@ -23,13 +23,7 @@ describe('webhook receive on the bare Fastify route (e2e, real PostgreSQL)', () 
   const alert = () => ({ action: 'buy', ticker: 'BTCUSDT', price: '60000', quantity: '0.001', alert_id: `bare-${(n += 1)}` });
 
   async function trader(): Promise<{ user: TestUser & { email: string }; botId: string; hook: Generated }> {
-    const user = await t.register();
-    await subscribe(t, user, 'free');
-    const bot = await createBot(t, user, { sizing: { type: 'base', value: '0.001' } });
-    expect(bot.status).toBe(201);
-    const botId = bot.body.id as string;
-    expect((await t.request('POST', `/api/bots/${botId}/start`, { token: user.access_token })).status).toBe(200);
-    const hook = await generateWebhook(t, user, botId, { rate_limit_per_minute: 100_000 });
+    const { user, botId, hook } = await runningBotWebhook(t);
     expect((await sendAlert(t, hook.webhook_secret, alert())).status).toBe(202); // the lookup is cached now
     return { user, botId, hook };
   }

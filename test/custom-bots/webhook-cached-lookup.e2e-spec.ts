@@ -1,7 +1,7 @@
 import { TradingManager } from '@torgovo/trading';
 import { createTestApp, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
 import { runCli } from '../support/cli';
-import { countRows, createBot, eventRows, Generated, generateWebhook, sendAlert, subscribe, TestUser } from './support';
+import { countRows, eventRows, Generated, runningBotWebhook, sendAlert, TestUser } from './support';
 
 /**
  * The receive path keeps each webhook's lookup (WebhookTargets, WEBHOOK_LOOKUP_CACHE_MS) and writes
@@ -26,13 +26,7 @@ describe('webhook receive with a cached lookup and batched writes (e2e, real Pos
   const alert = (secret: string) => ({ action: 'buy', ticker: 'BTCUSDT', price: '60000', quantity: '0.001', alert_id: `a-${(n += 1)}`, secret });
 
   async function trader(): Promise<{ user: TestUser & { email: string; password: string }; botId: string; hook: Generated }> {
-    const user = await t.register();
-    await subscribe(t, user, 'free');
-    const bot = await createBot(t, user, { sizing: { type: 'base', value: '0.001' } });
-    expect(bot.status).toBe(201);
-    const botId = bot.body.id as string;
-    expect((await t.request('POST', `/api/bots/${botId}/start`, { token: user.access_token })).status).toBe(200);
-    const hook = await generateWebhook(t, user, botId, { rate_limit_per_minute: 100_000 });
+    const { user, botId, hook } = await runningBotWebhook(t);
     expect((await sendAlert(t, hook.webhook_secret, alert(hook.webhook_secret))).status).toBe(202); // the lookup is cached now
     return { user, botId, hook };
   }

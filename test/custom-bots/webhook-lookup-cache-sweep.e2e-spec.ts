@@ -1,6 +1,6 @@
 import { WebhookTargets } from '../../libs/custom-bots/src/webhook-targets';
 import { createTestApp, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
-import { createBot, generateWebhook, sendAlert, subscribe } from './support';
+import { runningBotWebhook, sendAlert } from './support';
 
 // The webhook lookup cache lets go of expired entries as alerts arrive: a bar close over thousands of
 // webhooks must not leave its lookups in the api's memory until the cache is full.
@@ -17,13 +17,7 @@ describe('webhook lookup cache: expired entries are swept (e2e)', () => {
   let n = 0;
   const alert = (secret: string) => ({ action: 'buy', ticker: 'BTCUSDT', price: '60000', quantity: '0.001', alert_id: `s-${(n += 1)}`, secret });
 
-  async function webhook(): Promise<string> {
-    const user = await t.register();
-    await subscribe(t, user, 'free');
-    const bot = await createBot(t, user, { sizing: { type: 'base', value: '0.001' } });
-    expect((await t.request('POST', `/api/bots/${bot.body.id as string}/start`, { token: user.access_token })).status).toBe(200);
-    return (await generateWebhook(t, user, bot.body.id as string, { rate_limit_per_minute: 100_000 })).webhook_secret;
-  }
+  const webhook = async (): Promise<string> => (await runningBotWebhook(t)).hook.webhook_secret;
 
   it('three webhooks cached → their lifetime passes → the next alert (another webhook) finds them gone; it is cached itself and answered as usual', async () => {
     const targets = t.app.get(WebhookTargets);

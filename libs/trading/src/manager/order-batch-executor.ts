@@ -7,7 +7,7 @@ import { findPaperMarket } from '../gateway/paper/paper-markets';
 import type { ClaimedOrder } from './order-claimer';
 import { SEND_SETTLE_MAX_MS } from '../orders/send-fence';
 import { ExecutionResult, OrderExecutor } from './order-executor';
-import { OrderGateways } from './order-gateways';
+import { GatewayPlacement, OrderGateways } from './order-gateways';
 import { outcomeOf, OrderOutcome } from './order-outcome';
 import { needsTicker } from './order-sizing';
 import { ClaimToken, OrderTransitions } from './order-transitions';
@@ -44,14 +44,6 @@ function liveBatchable(order: ClaimedOrder, maxAttempts: number, executor: Order
  * within the rest, with a margin. A send that could not start in time is not sent: retried later.
  */
 const LIVE_SEND_START_BUDGET_MS = SEND_SETTLE_MAX_MS - 10_000 - 2_000;
-
-/**
- * A live batch is decided in parts of this many × TRADING_LIVE_SENDS_IN_FLIGHT orders (see
- * runLiveBatch). 1: a part's sends wait at most one round of the previous part's calls. (With 2, a
- * decision that took 1.4 s under load — 256 orders, the api ingesting at the same time — left its
- * last sends past the 3 s budget.)
- */
-const LIVE_DECISION_PART = 1;
 
 /** At most `limit` tasks running; the others wait in order. */
 class Slots {
@@ -145,7 +137,7 @@ export class OrderBatchExecutor {
     const results: Array<Promise<ExecutionResult>> = [];
     const ready: Array<{ order: ClaimedOrder; gateway: ExchangeGateway | null; pre: PreRead }> = [];
     // The keys of the whole batch in one statement (not one read per order).
-    let gateways: Awaited<ReturnType<OrderGateways['currentMany']>>;
+    let gateways: Map<string, GatewayPlacement | null>;
     try {
       gateways = await this.gateways.currentMany(orders);
     } catch (error) {
@@ -167,7 +159,7 @@ export class OrderBatchExecutor {
       else ready.push(r);
     }
 
-    // Decided in parts of LIVE_DECISION_PART × TRADING_LIVE_SENDS_IN_FLIGHT orders, the next part only
+    // Decided in parts of TRADING_LIVE_SENDS_IN_FLIGHT orders, the next part only
     // once every send decided so far has left (the sends of all parts share the in-flight slots): a
     // decided send then waits at most about one round of calls, not the whole batch's, before it
     // leaves — the send fence allows it LIVE_SEND_START_BUDGET_MS. (One decision for 500 orders at 64
@@ -175,7 +167,10 @@ export class OrderBatchExecutor {
     // they were not sent but retried — each then through the single path, a look-up first; in one
     // burst 439 of 10,000, and the run took twice as long.)
     const slots = new Slots(inFlight);
-    const part = Math.max(1, inFlight * LIVE_DECISION_PART);
+    // One part per TRADING_LIVE_SENDS_IN_FLIGHT orders: a part's sends wait at most one round of the
+    // previous part's calls (parts of twice that left the last sends of a 1.4 s decision under load
+    // past the budget).
+    const part = Math.max(1, inFlight);
     const parts: Array<Promise<ExecutionResult[]>> = [];
     for (let i = 0; i < ready.length; i += part) {
       if (i > 0) await slots.allStarted();

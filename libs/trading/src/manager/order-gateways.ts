@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ExchangeCredentialsService } from '@torgovo/users';
+import { DecryptedCredentials, ExchangeCredentialsService } from '@torgovo/users';
 import type { ExchangeGateway } from '../gateway/exchange-gateway';
 import { ExchangeGatewayFactory } from '../gateway/exchange-gateway.factory';
 import type { OrderRecord } from '../orders/entities/order.entity';
@@ -13,6 +13,12 @@ export class OrderNotExecutable extends Error {
 }
 
 export type GatewayTarget = Pick<OrderRecord, 'user_id' | 'mode' | 'exchange' | 'credential_id'>;
+
+/** What a new placement goes through, and the keys' record (null on paper). */
+export interface GatewayPlacement {
+  gateway: ExchangeGateway;
+  credentialId: string | null;
+}
 
 /**
  * Live keys are decrypted here, at the moment of use, and handed straight to a gateway made for this
@@ -41,30 +47,24 @@ export class OrderGateways {
   }
 
   /** What a new placement goes through: the paper account, or the user's current keys (null: none connected). */
-  async current(order: GatewayTarget): Promise<{ gateway: ExchangeGateway; credentialId: string | null } | null> {
-    if (order.mode === 'paper') return { gateway: this.factory.forPaper(order.user_id), credentialId: null };
-    const creds = await this.credentials.decryptedFor(order.user_id);
-    if (!creds || creds.exchange !== order.exchange) return null;
-    return { gateway: this.factory.forLive(creds), credentialId: creds.credentialId };
+  async current(order: GatewayTarget): Promise<GatewayPlacement | null> {
+    return this.placementVia(order, order.mode === 'paper' ? null : await this.credentials.decryptedFor(order.user_id));
   }
 
   /**
    * current() for a batch of orders, with one read of the live keys for all of them: order id →
    * its gateway and credential (null: no keys connected, or keys for another exchange).
    */
-  async currentMany(orders: ReadonlyArray<GatewayTarget & { id: string }>): Promise<Map<string, { gateway: ExchangeGateway; credentialId: string | null } | null>> {
-    const live = orders.filter((o) => o.mode !== 'paper');
-    const keys = await this.credentials.decryptedForMany(live.map((o) => o.user_id));
-    const out = new Map<string, { gateway: ExchangeGateway; credentialId: string | null } | null>();
-    for (const order of orders) {
-      if (order.mode === 'paper') {
-        out.set(order.id, { gateway: this.factory.forPaper(order.user_id), credentialId: null });
-        continue;
-      }
-      const creds = keys.get(order.user_id);
-      out.set(order.id, creds && creds.exchange === order.exchange ? { gateway: this.factory.forLive(creds), credentialId: creds.credentialId } : null);
-    }
-    return out;
+  async currentMany(orders: ReadonlyArray<GatewayTarget & { id: string }>): Promise<Map<string, GatewayPlacement | null>> {
+    const keys = await this.credentials.decryptedForMany(orders.filter((o) => o.mode !== 'paper').map((o) => o.user_id));
+    return new Map(orders.map((order) => [order.id, this.placementVia(order, keys.get(order.user_id) ?? null)]));
+  }
+
+  /** The paper account, or the live keys `creds` when they are for the order's exchange (null otherwise). */
+  private placementVia(order: GatewayTarget, creds: DecryptedCredentials | null): GatewayPlacement | null {
+    if (order.mode === 'paper') return { gateway: this.factory.forPaper(order.user_id), credentialId: null };
+    if (!creds || creds.exchange !== order.exchange) return null;
+    return { gateway: this.factory.forLive(creds), credentialId: creds.credentialId };
   }
 
   /** An `open` order: where it was sent; throws when that is no longer reachable. */

@@ -117,8 +117,8 @@ export class PaperBatchFills {
     await ensureBalanceRows(m, balancePairs(pending));
   }
 
+  /** Inside the transaction; the accounts are open already (openAccounts). */
   private async fill(m: EntityManager, pending: Pending[], results: PaperBatchResult[]): Promise<void> {
-    await ensureAccounts(m, pending.map((p) => p.userId), this.options.initialBalances);
     const locked = await lockBalances(m, balancePairs(pending));
     const last = await this.lastPrices(m, pending.filter((p) => p.request.type === 'limit'));
     // Running balances in JS: each order sees the ones before it in this batch (one per queue in practice).
