@@ -27,6 +27,7 @@ export * from './database/database.module';
 export * from './database/transaction-guard';
 export * from './database/pg-notify-listener';
 export * from './exchange/credential-tester';
+export * from './exchange/ccxt-okx';
 export * from './throttling/redis-throttler.storage';
 export * from './contracts/subscriptions-reader';
 export * from './health/health.module';

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { okx as OkxExchange } from 'ccxt';
-import { AppConfig } from '@torgovo/core';
+import { AppConfig, loadOkxClass } from '@torgovo/core';
 import { PaymentErrors } from '../errors';
 
 /** One deposit as OKX lists it; every number a decimal string, as on the wire. */
@@ -127,10 +127,10 @@ export class OkxAdminClient {
   }
 
   private build(withKeys: boolean): OkxExchange {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: ccxt costs ~0.75 s to load; Node shares the one copy with trading
-    const ccxt = require('ccxt') as typeof import('ccxt');
+    // Lazy, and ccxt's okx module alone (loadOkxClass): the one class trading uses too.
+    const Okx = loadOkxClass();
     const e = this.config.env;
-    const client = new ccxt.okx({
+    const client = new Okx({
       ...(withKeys ? { apiKey: e.OKX_ADMIN_API_KEY, secret: e.OKX_ADMIN_SECRET, password: e.OKX_ADMIN_PASSPHRASE } : {}),
       enableRateLimit: true,
       timeout: 10_000,

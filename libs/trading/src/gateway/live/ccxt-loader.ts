@@ -1,19 +1,13 @@
-import type * as CcxtModule from 'ccxt';
-
-export type Ccxt = typeof CcxtModule;
-
-let ccxt: Ccxt | undefined;
+import { ccxtLoad, loadOkxClass, type OkxClass } from '@torgovo/core';
 
 /**
- * `require('ccxt')` costs ~0.75 s and ~100 MB, so it happens here, once, on the first live call:
- * a process that never trades live (the paper-only default) never loads it.
+ * ccxt's OKX class, loaded on the first live call (see loadOkxClass: ccxt's okx module alone, not
+ * its 110-exchange bundle): a process that never trades live (the paper-only default) never loads it.
  */
-export function loadCcxt(): Ccxt {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see above
-  ccxt ??= require('ccxt') as Ccxt;
-  return ccxt;
+export function loadOkx(): OkxClass {
+  return loadOkxClass();
 }
 
 export function isCcxtLoaded(): boolean {
-  return ccxt !== undefined;
+  return ccxtLoad() !== undefined;
 }

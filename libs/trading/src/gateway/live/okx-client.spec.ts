@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ExchangeCredentials } from '@torgovo/core';
+import { ccxtLoad } from '@torgovo/core';
 import { isCcxtLoaded } from './ccxt-loader';
 import { assertOkx, createOkxClient, OkxClient, OkxClientPool } from './okx-client';
 
@@ -14,6 +15,9 @@ describe('OKX client', () => {
     expect(isCcxtLoaded()).toBe(false);
     createOkxClient();
     expect(isCcxtLoaded()).toBe(true);
+    // ccxt's okx module alone, not the 110-exchange bundle (~44 MB of RSS less): if a ccxt upgrade
+    // moved its files, loadOkxClass falls back to the bundle, and this says so.
+    expect(ccxtLoad()).toBe('okx-only');
   });
 
   it('configures sandbox before the URL override, holds no credentials, and leaves rate limiting to us', () => {

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { ExchangeCredentials } from '@torgovo/core';
 import type { okx as OkxExchange } from 'ccxt';
 import { ExchangeError, ExchangeErrorCodes as C } from '../../errors';
-import { loadCcxt } from './ccxt-loader';
+import { loadOkx } from './ccxt-loader';
 
 export type OkxClient = OkxExchange;
 
@@ -21,8 +21,8 @@ export interface OkxEndpointOptions {
  * ccxt's markets nor caches anything about an account.
  */
 export function createOkxClient(options: OkxEndpointOptions = {}): OkxClient {
-  const ccxt = loadCcxt();
-  const client = new ccxt.okx({
+  const Okx = loadOkx();
+  const client = new Okx({
     // ccxt's limiter is per instance, and an instance now serves every account in turn: it would
     // throttle unrelated accounts together. OKX's limits are per account: RateWindows keeps them.
     enableRateLimit: false,
