@@ -26,8 +26,8 @@ export interface ResealKeys {
 }
 
 /**
- * Clones the template user (with its custom_bot subscription, its bots, their active webhook, and its
- * current exchange credential, sealed again for each clone with `keys`) `n` times. Returns the new
+ * Clones the template user (with its custom_bot subscription, its bots, their active webhook, its
+ * paper account and balances, and its current exchange credential, sealed again for each clone with `keys`) `n` times. Returns the new
  * webhooks' secrets, in user order.
  */
 export async function cloneBotOwners(ds: DataSource, templateUserId: string, n: number, keys?: ResealKeys): Promise<string[]> {
@@ -59,6 +59,9 @@ export async function cloneBotOwners(ds: DataSource, templateUserId: string, n: 
       );
     }
     await m.query(cloneSql('bots', `r.user_id = ${t} AND r.deleted_at IS NULL`, { id: 's.bot_id', user_id: 's.user_id' }));
+    // What starting a paper bot opened (the paper account, its starting balances, the bot's currencies).
+    await m.query(cloneSql('paper_accounts', `r.user_id = ${t}`, { user_id: 's.user_id' }));
+    await m.query(cloneSql('paper_balances', `r.user_id = ${t}`, { user_id: 's.user_id' }));
     await m.query(
       cloneSql('bot_webhooks', `r.user_id = ${t} AND r.is_active`, { id: 's.webhook_id', user_id: 's.user_id', bot_id: 's.bot_id', secret_hash: 's.secret_hash' }),
     );

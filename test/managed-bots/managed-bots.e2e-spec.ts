@@ -121,7 +121,7 @@ describe('managed bots: admin create → follow → signal fan-out → paper fil
     const botId = await createManagedBot(t, admin, { max_investment: '20000' });
     const u = await managedSubscriber(t);
     const noPlan = await t.register();
-    const count = async () => (await ds.query(`SELECT (SELECT count(*) FROM managed_bot_follows)::int AS f, (SELECT count(*) FROM orders)::int AS o, (SELECT count(*) FROM managed_bot_signals)::int AS s`))[0];
+    const count = async () => (await ds.query(`SELECT (SELECT count(*) FROM managed_bot_follows)::int AS f, (SELECT count(*) FROM orders)::int AS o, (SELECT count(*) FROM managed_bot_signals)::int AS s, (SELECT count(*) FROM paper_accounts)::int AS p`))[0];
     const before = await count();
     const sub = (body: unknown, token = u.access_token) => t.request('POST', '/api/managed-bot/subscribe', { token, body });
     // Each request is sent only when its turn comes (in order).
@@ -152,8 +152,9 @@ describe('managed bots: admin create → follow → signal fan-out → paper fil
     }
     expect(await count()).toEqual(before);
 
-    // A paper follower needs the lead's price to fill at.
+    // A paper follower needs the lead's price to fill at. Its account is opened by the follow.
     await follow(t, u, botId, { investment: '500' });
+    expect(await ds.query(`SELECT currency, free::text FROM paper_balances WHERE user_id = $1`, [u.id])).toEqual([{ currency: 'USDT', free: '10000.000000000000000000' }]);
     const noPrice = await t.request('POST', `/api/managed-bots/${botId}/signals`, { token: admin.access_token, body: { action: 'buy', symbol: 'BTC/USDT', fraction: '0.5' } });
     expect([noPrice.status, noPrice.body.code]).toEqual([400, 'price_required']);
     expect(await sub({ managed_bot_id: botId, investment: '500', mode: 'paper' })).toMatchObject({ status: 409, body: { code: 'already_following' } });

@@ -71,6 +71,44 @@ describe('performance and paper balances (e2e, webhook → executor → paper ex
     expect(n).toBe(0);
   });
 
+  it('a paper bot opens its account when created; trading, then a stop and a start, never seeds it again', async () => {
+    const u3 = await t.register();
+    await subscribe(t, u3, 'free');
+    const rows = async () =>
+      (await ds.query(`SELECT b.currency, b.free::text, b.used::text FROM paper_accounts a JOIN paper_balances b USING (user_id) WHERE a.user_id = $1 ORDER BY 1`, [
+        u3.id,
+      ])) as Array<{ currency: string; free: string; used: string }>;
+    const bot = await paperBot(u3, 'BTC/USDT');
+    // Before any alert: the account with its starting balance, and a row for each of the bot's currencies.
+    expect(await rows()).toEqual([
+      { currency: 'BTC', free: '0.000000000000000000', used: '0.000000000000000000' },
+      { currency: 'USDT', free: '10000.000000000000000000', used: '0.000000000000000000' },
+    ]);
+    expect((await get('/api/paper/balances', u3)).body).toEqual([{ currency: 'USDT', free: '10000', reserved: '0' }]);
+    // A bot made before accounts were opened with it has none: starting it opens one.
+    const opened = await rows();
+    expect((await t.request('POST', `/api/bots/${bot.id}/stop`, { token: u3.access_token })).status).toBe(200);
+    await ds.query(`DELETE FROM paper_accounts WHERE user_id = $1`, [u3.id]);
+    expect(await rows()).toEqual([]);
+    expect((await t.request('POST', `/api/bots/${bot.id}/start`, { token: u3.access_token })).status).toBe(200);
+    expect(await rows()).toEqual(opened);
+
+    // Buy 0.1 @ 30000: pays 3000 USDT, fee 0.0001 BTC.
+    expect(await status(await bot.alert({ action: 'buy', quantity: '0.1', price: '30000' }))).toBe('filled');
+    const traded = [
+      { currency: 'BTC', free: '0.0999', reserved: '0' },
+      { currency: 'USDT', free: '7000', reserved: '0' },
+    ];
+    expect((await get('/api/paper/balances', u3)).body).toEqual(traded);
+    // Stopped and started again: the open is idempotent, the traded balances stay.
+    expect((await t.request('POST', `/api/bots/${bot.id}/stop`, { token: u3.access_token })).status).toBe(200);
+    expect((await t.request('POST', `/api/bots/${bot.id}/start`, { token: u3.access_token })).status).toBe(200);
+    expect((await get('/api/paper/balances', u3)).body).toEqual(traded);
+    expect(await status(await bot.alert({ action: 'sell', quantity: '0.0999', price: '30000' }))).toBe('filled');
+    const [{ accounts }] = (await ds.query(`SELECT count(*)::int AS accounts FROM paper_accounts WHERE user_id = $1`, [u3.id])) as Array<{ accounts: number }>;
+    expect(accounts).toBe(1);
+  });
+
   it('a BTC bot: two buys, a winning and a losing sell, checked by hand', async () => {
     const bot = await paperBot(u1, 'BTC/USDT');
     btcBot = bot.id;

@@ -5,7 +5,7 @@ import { Decimal, page, Page, PageQuery } from '@torgovo/core';
 import { EntitlementsService } from '@torgovo/subscriptions';
 import { OrderSendFence } from '@torgovo/trading';
 import { parsePositiveDecimal } from './decimal-input';
-import { OrdersService, readBotPosition, resetBotPosition } from '@torgovo/trading';
+import { OrdersService, PaperBalances, readBotPosition, resetBotPosition } from '@torgovo/trading';
 import { BotCounters, CreateBotDto, NO_COUNTERS } from './dto/create-bot.dto';
 import type { UpdateBotDto } from './dto/update-bot.dto';
 import { Bot, BotMode, SizingType } from './entities/bot.entity';
@@ -40,6 +40,7 @@ export class BotsService {
     private readonly markets: MarketCatalog,
     private readonly orders: OrdersService,
     private readonly sends: OrderSendFence,
+    private readonly paper: PaperBalances,
   ) {}
 
   async create(userId: string, dto: CreateBotDto): Promise<BotWithCounters> {
@@ -55,6 +56,8 @@ export class BotsService {
       const usage = await this.usage(m, userId, { allBots: true });
       await this.entitlements.assertCanRunBot(userId, 'custom_bot', { usage, symbol, live }, undefined, m);
       const repo = m.getRepository(Bot);
+      // A paper bot's account is there before its first alert (not opened by that alert's fill).
+      if (!live) await this.paper.open(m, userId, symbol.split('/'));
       return repo.save(
         repo.create({
           user_id: userId,
@@ -115,6 +118,7 @@ export class BotsService {
       }
       await this.assertMayRun(m, userId, bot);
       await m.update(Bot, { id: bot.id }, { status: 'running', stop_reason: null });
+      if (!live) await this.paper.open(m, userId, bot.symbol.split('/'));
     });
     return this.get(userId, id);
   }

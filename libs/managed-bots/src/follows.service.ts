@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Decimal, DomainError } from '@torgovo/core';
 import { checkBotLimits, EntitlementErrors, EntitlementsService } from '@torgovo/subscriptions';
-import { ExchangeGateway, ExchangeGatewayFactory, isExchangeError, NewOrder, OrderSendFence, OrdersService } from '@torgovo/trading';
+import { ExchangeGateway, ExchangeGatewayFactory, isExchangeError, NewOrder, OrderSendFence, OrdersService, PaperBalances } from '@torgovo/trading';
 import { ExchangeCredentialsService } from '@torgovo/users';
 import { FollowResponse, InvestmentDto, SubscribeDto, toFollowResponse, UnsubscribeDto, UpdateFollowDto } from './dto/follow.dto';
 import { ManagedBotFollow } from './entities/managed-bot-follow.entity';
@@ -56,6 +56,7 @@ export class FollowsService {
     private readonly performance: FollowerPerformanceService,
     private readonly settlements: ProfitShareSettlementService,
     private readonly sends: OrderSendFence,
+    private readonly paper: PaperBalances,
   ) {}
 
   async subscribe(userId: string, dto: SubscribeDto): Promise<FollowResponse> {
@@ -76,6 +77,8 @@ export class FollowsService {
     await this.checkBalance(userId, mode, investment);
     // A re-follow starts from what the book (user, managed bot) already holds: earlier gains are not this follow's.
     const base = bookTotals((await this.performance.figures([{ id: 'new', user_id: userId, managed_bot_id: bot.id, mode }])).get('new'));
+    // A paper follower's account is there before the first signal's fan-out (PaperBalances.open).
+    if (mode === 'paper') await this.paper.open(this.ds.manager, userId, [QUOTE]);
 
     const rows = (await this.ds.query(
       `INSERT INTO managed_bot_follows (user_id, managed_bot_id, mode, exchange, initial_investment, investment, high_water_mark,
@@ -232,25 +235,25 @@ export class FollowsService {
   }
 
   /**
-   * The investment must be within the free quote balance, read through the gateway. For a live
-   * follow the keys are decrypted here, at this moment of use, and go straight into the gateway —
-   * the same as when they are tested on connect; never logged.
+   * The investment must be within the free quote balance. Paper: read only (the paper gateway's
+   * fetchBalance would open the account, and a refused follow writes nothing). Live: read through the
+   * gateway, the keys decrypted here, at this moment of use, and straight into the gateway — the same
+   * as when they are tested on connect; never logged.
    */
   private async checkBalance(userId: string, mode: 'paper' | 'live', amount: Decimal): Promise<void> {
-    let gateway: ExchangeGateway;
-    if (mode === 'paper') gateway = this.gateways.forPaper(userId);
-    else {
-      const creds = await this.credentials.decryptedFor(userId);
-      if (!creds) throw ManagedBotErrors.exchangeNotConnected();
-      gateway = this.gateways.forLive(creds);
-    }
-    let free: string;
+    const free = mode === 'paper' ? ((await this.paper.list(userId)).find((b) => b.currency === QUOTE)?.free ?? '0') : await this.liveFree(userId);
+    if (amount.gt(free)) throw ManagedBotErrors.insufficientBalance(QUOTE, new Decimal(free).toFixed());
+  }
+
+  private async liveFree(userId: string): Promise<string> {
+    const creds = await this.credentials.decryptedFor(userId);
+    if (!creds) throw ManagedBotErrors.exchangeNotConnected();
+    const gateway: ExchangeGateway = this.gateways.forLive(creds);
     try {
-      free = (await gateway.fetchBalance())[QUOTE]?.free ?? '0';
+      return (await gateway.fetchBalance())[QUOTE]?.free ?? '0';
     } catch (error) {
       if (isExchangeError(error)) throw ManagedBotErrors.balanceUnavailable(error.reason);
       throw error;
     }
-    if (amount.gt(free)) throw ManagedBotErrors.insufficientBalance(QUOTE, new Decimal(free).toFixed());
   }
 }

@@ -48,7 +48,7 @@ const providers = [
   imports: [TypeOrmModule.forFeature([PaperAccount, PaperBalance, PaperOrder, OrderRecord])],
   controllers: [OrdersController, PerformanceController],
   providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: DEFAULT_PAPER_EXCHANGE_OPTIONS }],
-  exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine, OrderTransitions, OrderLatencyStats, OrderSendFence, PaperBatchFills],
+  exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine, OrderTransitions, OrderLatencyStats, OrderSendFence, PaperBatchFills, PaperBalances],
 })
 export class TradingModule {
   /** The same module with other paper-exchange settings (starting balance, fee). */
@@ -57,7 +57,7 @@ export class TradingModule {
       module: TradingModule,
       controllers: [OrdersController, PerformanceController],
       providers: [...providers, { provide: PAPER_EXCHANGE_OPTIONS, useValue: { ...DEFAULT_PAPER_EXCHANGE_OPTIONS, ...options } }],
-      exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine, OrderTransitions, OrderLatencyStats, OrderSendFence, PaperBatchFills],
+      exports: [ExchangeGatewayFactory, EXCHANGE_CREDENTIAL_TESTER, OrdersService, OrderOwners, OrderStatsService, PerformanceEngine, OrderTransitions, OrderLatencyStats, OrderSendFence, PaperBatchFills, PaperBalances],
     };
   }
 }
