@@ -252,6 +252,8 @@ async function main(): Promise<void> {
         `acceptance latency ms: p50 ${pct(latencies, 50)}, p90 ${pct(latencies, 90)}, p99 ${pct(latencies, 99)}, max ${latencies[latencies.length - 1]}`,
         `orders: ${rows.map((r) => `${r.n} ${r.status}`).join(', ')}; max attempts ${Math.max(...rows.map((r) => r.max_attempts))}`,
         `placed: ${placedCount}; last placement ${lastPlaced - t0} ms after the first alert; ${Math.round((placedCount * 1000) / Math.max(1, lastPlaced - firstPlaced))} orders/s between first and last placement`,
+        // Live: the order is on the exchange one round trip before we record it (the answer's way back, then the read of its fill).
+        ...(okxStats?.lastPlacedAt ? [`on the fake OKX: last order accepted ${okxStats.lastPlacedAt - t0} ms after the first alert (recorded by us ${lastPlaced - okxStats.lastPlacedAt} ms later)`] : []),
         `orders placed twice: ${twicePaper.n + twiceOrders.n + (okxStats?.duplicateClientOrderIds ?? 0)}${okxStats ? ` (fake OKX: ${okxStats.placements} placement requests, ${okxStats.orders} orders, ${okxStats.rateLimited} refused 50011; calls ${JSON.stringify(okxStats.requests)})` : ''}`,
         `peak RSS: api ${peak.api} MB, worker ${peak.worker} MB`,
         `CPU ms until all answered (per alert): ${Object.entries(cpuAnswered)

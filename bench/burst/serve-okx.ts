@@ -22,6 +22,8 @@ export interface OkxStats {
   rateLimited: number;
   /** Every request by `METHOD path`. */
   requests: Record<string, number>;
+  /** When the fake accepted its last order (epoch ms, this machine's clock), or null: the placement itself, before the answer's way back and our read of the fill. */
+  lastPlacedAt: number | null;
 }
 
 async function main(): Promise<void> {
@@ -38,7 +40,13 @@ async function main(): Promise<void> {
   server.on('request', (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
     if (req.url !== '/bench-stats') return handler(req, res);
     const ids = new Map<string, number>();
-    for (const a of accounts) for (const o of a.orders.values()) ids.set(o.clOrdId, (ids.get(o.clOrdId) ?? 0) + 1);
+    let lastPlacedAt: number | null = null;
+    for (const a of accounts) {
+      for (const o of a.orders.values()) {
+        ids.set(o.clOrdId, (ids.get(o.clOrdId) ?? 0) + 1);
+        lastPlacedAt = Math.max(lastPlacedAt ?? 0, o.cTime);
+      }
+    }
     const requests: Record<string, number> = {};
     for (const r of okx.requests) requests[`${r.method} ${r.path}`] = (requests[`${r.method} ${r.path}`] ?? 0) + 1;
     const stats: OkxStats = {
@@ -47,6 +55,7 @@ async function main(): Promise<void> {
       duplicateClientOrderIds: [...ids.values()].filter((n) => n > 1).length,
       rateLimited: okx.rateLimited,
       requests,
+      lastPlacedAt,
     };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
   });
