@@ -5,8 +5,8 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { WsAdapter } from '@nestjs/platform-ws';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
-import { AppConfig } from '@torgovo/core';
-import { WebhookReceiveRoute } from '@torgovo/custom-bots';
+import { AppConfig, installRequestLogging } from '@torgovo/core';
+import { RECEIVE_ROUTE_URL, WebhookReceiveRoute } from '@torgovo/custom-bots';
 import { parseLiveMessage } from '@torgovo/live-updates';
 import { ApiModule, ApiModuleOptions } from './api.module';
 import { applyBrowserHardening, frameworkErrorHandler, helmetOptions } from './browser-hardening';
@@ -44,6 +44,9 @@ export async function createApiApp(options: ApiModuleOptions = {}): Promise<Nest
     abortOnError: false,
   });
   app.useLogger(app.get(Logger));
+  // pino-http and nestjs-pino's request context from a Fastify hook, not Nest middleware. Health probes
+  // are noise; the receive route logs a summary (and each alert at debug) itself: WebhookReceiveRoute.
+  installRequestLogging(app, app.getHttpAdapter().getInstance(), { skip: [{ url: '/health' }, { method: 'POST', url: RECEIVE_ROUTE_URL }] });
   // Before listen() registers Nest's routes: TradingView's alerts are answered by Fastify directly (issue 16).
   app.get(WebhookReceiveRoute).install(app.getHttpAdapter().getInstance(), { securityHeaders: helmet(helmetOptions(app.get(AppConfig))) });
   await applyBrowserHardening(app, app.get(AppConfig));

@@ -18,6 +18,7 @@ export * from './openapi/api-errors';
 export * from './openapi/error-response.dto';
 export * from './pagination/capped-list';
 export * from './logging/logging.module';
+export * from './logging/request-logging';
 export * from './database/data-source-options';
 export * from './database/migrate';
 export * from './database/advisory-lock';

@@ -27,7 +27,8 @@ export interface ReceiveRouteOptions {
  * POST /api/custom-bot/webhook/receive/{secret} run by Fastify itself (issue 16). WebhookReceiveController
  * still declares the route (its path and OpenAPI operation), but install() swaps the handler Nest gives
  * Fastify for handle(): an alert skips Nest's router (guards, pipes, filter dispatch) and pino-http
- * (excluded in LoggingModule) — at a bar close those cost the api more CPU than our own code did.
+ * (a route installRequestLogging skips: apps/api bootstrap) — at a bar close those cost the api more
+ * CPU than our own code did.
  * What the caller sees is unchanged: the same statuses, bodies (errors through AllExceptionsFilter),
  * headers (Fastify's hooks still run) and webhook_events rows.
  *

@@ -1,7 +1,7 @@
 import { stdSerializers } from 'pino';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream, LogFn } from 'pino';
 import { AppConfig } from '../config/config.service';
@@ -46,12 +46,10 @@ export class LoggingModule {
         LoggerModule.forRootAsync({
           inject: [AppConfig],
           useFactory: (config: AppConfig) => ({
-            // Health probes are noise (and the prefix-excluded path was logged twice on Fastify).
-            // The webhook receive route logs a summary (and per request at debug) itself: WebhookReceiveRoute.
-            exclude: [
-              { method: RequestMethod.ALL, path: 'health' },
-              { method: RequestMethod.POST, path: 'custom-bot/webhook/receive/:secret' },
-            ],
+            // Mounted on no route as Nest middleware: installRequestLogging (request-logging.ts) runs the
+            // same middleware from a Fastify hook, and the routes it skips (/health, the webhook receive
+            // route: apps/api bootstrap) pay nothing for it, not even Nest's per-request matching.
+            forRoutes: [],
             pinoHttp: {
               level: config.env.LOG_LEVEL,
               redact: { paths: redactPaths, censor: '[redacted]' },
