@@ -241,6 +241,17 @@ async function main(): Promise<void> {
     const reasons = (await db.dataSource.query(
       `SELECT left(reason, 160) AS reason, count(*)::int AS n FROM orders WHERE status IN ('failed', 'rejected', 'canceled') GROUP BY 1 ORDER BY 2 DESC LIMIT 3`,
     )) as Array<{ reason: string; n: number }>;
+    // Where the time went, per order (the timeline columns): waiting for a claim, claim to the placement decision (sent_at: fenced), decision to the exchange's answer recorded.
+    const [timeline] = (await db.dataSource.query(
+      `SELECT ${[
+        ['received', 'created_at', 'claimed', 'submitted_at'],
+        ['claimed', 'submitted_at', 'decided', 'sent_at'],
+        ['decided', 'sent_at', 'acknowledged', 'acknowledged_at'],
+      ]
+        .map(([a, ca, b, cb]) => `percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM ${cb} - ${ca}) * 1000) AS "${a}→${b}"`)
+        .join(', ')}
+         FROM orders WHERE source_ref <> '' AND status IN ('filled', 'open')`,
+    )) as Array<Record<string, number[] | null>>;
     const okxStats = okx ? ((await (await fetch(`${okx.ready.url}/bench-stats`)).json()) as OkxStats) : null;
     latencies.sort((a, b) => a - b);
     const within3s = latencies.filter((l) => l <= 3000).length;
@@ -254,7 +265,10 @@ async function main(): Promise<void> {
         `placed: ${placedCount}; last placement ${lastPlaced - t0} ms after the first alert; ${Math.round((placedCount * 1000) / Math.max(1, lastPlaced - firstPlaced))} orders/s between first and last placement`,
         // Live: the order is on the exchange one round trip before we record it (the answer's way back, then the read of its fill).
         ...(okxStats?.lastPlacedAt ? [`on the fake OKX: last order accepted ${okxStats.lastPlacedAt - t0} ms after the first alert (recorded by us ${lastPlaced - okxStats.lastPlacedAt} ms later)`] : []),
-        `orders placed twice: ${twicePaper.n + twiceOrders.n + (okxStats?.duplicateClientOrderIds ?? 0)}${okxStats ? ` (fake OKX: ${okxStats.placements} placement requests, ${okxStats.orders} orders, ${okxStats.rateLimited} refused 50011; calls ${JSON.stringify(okxStats.requests)})` : ''}`,
+        `orders placed twice: ${twicePaper.n + twiceOrders.n + (okxStats?.duplicateClientOrderIds ?? 0)}${okxStats ? ` (fake OKX: ${okxStats.placements} placement requests, ${okxStats.orders} orders, ${okxStats.rateLimited} refused 50011; ${okxStats.connections} connections; calls ${JSON.stringify(okxStats.requests)})` : ''}`,
+        `timeline ms p50 / p99: ${Object.entries(timeline)
+          .map(([k, v]) => `${k} ${v ? v.map((x) => Math.round(x)).join(' / ') : '—'}`)
+          .join(', ')}`,
         `peak RSS: api ${peak.api} MB, worker ${peak.worker} MB`,
         `CPU ms until all answered (per alert): ${Object.entries(cpuAnswered)
           .map(([name, ms]) => `${name} ${ms} (${(ms / bots).toFixed(2)})`)

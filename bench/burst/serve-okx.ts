@@ -24,6 +24,8 @@ export interface OkxStats {
   requests: Record<string, number>;
   /** When the fake accepted its last order (epoch ms, this machine's clock), or null: the placement itself, before the answer's way back and our read of the fill. */
   lastPlacedAt: number | null;
+  /** TCP connections the fake accepted (a client that keeps its connections alive opens about as many as it has calls in flight). */
+  connections: number;
 }
 
 async function main(): Promise<void> {
@@ -36,6 +38,8 @@ async function main(): Promise<void> {
   // The bench asks for stats on the fake's own port: the fake answers unknown paths itself, so intercept first.
   const server = (okx as unknown as { server: import('node:http').Server }).server;
   const [handler] = server.listeners('request') as Array<(...a: unknown[]) => void>;
+  let connections = 0;
+  server.on('connection', () => (connections += 1));
   server.removeAllListeners('request');
   server.on('request', (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
     if (req.url !== '/bench-stats') return handler(req, res);
@@ -56,6 +60,7 @@ async function main(): Promise<void> {
       rateLimited: okx.rateLimited,
       requests,
       lastPlacedAt,
+      connections,
     };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
   });
