@@ -1,4 +1,5 @@
 import { dirname, join } from 'node:path';
+import { Logger } from '@nestjs/common';
 import type { okx as OkxExchange } from 'ccxt';
 
 export type OkxClass = typeof OkxExchange;
@@ -35,7 +36,11 @@ export function loadOkxClass(): OkxClass {
     if (typeof mod.default !== 'function' || typeof mod.default.prototype.sign !== 'function') throw new Error('ccxt okx module has another shape');
     okx = mod.default;
     how = 'okx-only';
-  } catch {
+  } catch (error) {
+    new Logger('ccxt').warn(
+      { error: error instanceof Error ? error.message : String(error) },
+      "ccxt's okx module could not be loaded on its own (has ccxt's layout changed?): loading the whole bundle, ~44 MB more per process",
+    );
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see above
     okx = (require('ccxt') as typeof import('ccxt')).okx;
     how = 'whole';
