@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
-import { ExchangeError, isCcxtLoaded, LiveExchangeGateway, OkxEndpoint } from '@torgovo/trading';
+import { isCcxtLoaded } from '@torgovo/core';
+import { ExchangeError, LiveExchangeGateway, OkxEndpoint } from '@torgovo/trading';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
 
 // OKX's public endpoints (the market list the api checks every alert's symbol against, and the

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { CoreModule, EXCHANGE_CREDENTIAL_TESTER, ExchangeCredentialTester } from '@torgovo/core';
-import { ExchangeGatewayFactory, isCcxtLoaded, TradingModule } from '@torgovo/trading';
+import { CoreModule, EXCHANGE_CREDENTIAL_TESTER, ExchangeCredentialTester, isCcxtLoaded } from '@torgovo/core';
+import { ExchangeGatewayFactory, TradingModule } from '@torgovo/trading';
 import { DataSource } from 'typeorm';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
 import { createTestDatabase, TestDatabase } from '../support/database';

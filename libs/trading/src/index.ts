@@ -10,7 +10,6 @@ export * from './gateway/live/okx-client';
 export * from './gateway/live/okx-endpoint';
 export * from './gateway/live/okx-rate-limits';
 export * from './gateway/live/okx-parsers';
-export { isCcxtLoaded } from './gateway/live/ccxt-loader';
 export * from './gateway/paper/paper-exchange-gateway';
 export * from './gateway/paper/paper-batch-fills';
 export * from './gateway/paper/paper-markets';

@@ -48,6 +48,11 @@ export function loadOkxClass(): OkxClass {
   return okx;
 }
 
+/** Whether this process has loaded ccxt (a paper-only process never does). */
+export function isCcxtLoaded(): boolean {
+  return how !== undefined;
+}
+
 /** How ccxt was loaded in this process, or undefined while it is not. */
 export function ccxtLoad(): CcxtLoad | undefined {
   return how;

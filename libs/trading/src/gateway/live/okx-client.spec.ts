@@ -1,9 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ExchangeCredentials } from '@torgovo/core';
-import { ccxtLoad } from '@torgovo/core';
-import { isCcxtLoaded } from './ccxt-loader';
+import { ccxtLoad, isCcxtLoaded, type ExchangeCredentials } from '@torgovo/core';
 import { assertOkx, createOkxClient, OkxClient, OkxClientPool } from './okx-client';
 
 const creds = (n: number): ExchangeCredentials => ({ exchange: 'okx', apiKey: `k${n}`, secret: `s${n}`, passphrase: `p${n}`, sandbox: false });

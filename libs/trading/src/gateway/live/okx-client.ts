@@ -1,8 +1,7 @@
 import { createHmac } from 'node:crypto';
-import type { ExchangeCredentials } from '@torgovo/core';
+import { loadOkxClass, type ExchangeCredentials } from '@torgovo/core';
 import type { okx as OkxExchange } from 'ccxt';
 import { ExchangeError, ExchangeErrorCodes as C } from '../../errors';
-import { loadOkx } from './ccxt-loader';
 
 export type OkxClient = OkxExchange;
 
@@ -21,7 +20,8 @@ export interface OkxEndpointOptions {
  * ccxt's markets nor caches anything about an account.
  */
 export function createOkxClient(options: OkxEndpointOptions = {}): OkxClient {
-  const Okx = loadOkx();
+  // Loaded on the first live call (a paper-only process never loads ccxt), ccxt's okx module alone.
+  const Okx = loadOkxClass();
   const client = new Okx({
     // ccxt's limiter is per instance, and an instance now serves every account in turn: it would
     // throttle unrelated accounts together. OKX's limits are per account: RateWindows keeps them.
