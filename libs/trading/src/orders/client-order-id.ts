@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '@torgovo/core';
 
 /**
  * Deterministic client order id: 't' + 31 hex chars of SHA-256(source:source_ref).
@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
  * a reconciliation can always find the order on the exchange.
  */
 export function clientOrderIdFor(source: string, sourceRef: string): string {
-  return 't' + createHash('sha256').update(`${source}:${sourceRef}`).digest('hex').slice(0, 31);
+  return 't' + sha256Hex(`${source}:${sourceRef}`).slice(0, 31);
 }
 
 /**
