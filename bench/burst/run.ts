@@ -9,14 +9,12 @@
 // Run: npx ts-node -r tsconfig-paths/register bench/burst/run.ts [--bots 10000] [--mode paper|live]
 //      [--latency 50] [--apis 1] [--workers 1] [--window-ms 1000] [--dist] [--env NAME=value …] [--pre-sql FILE]
 //      [--sender raw|node-http]
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
-import { AddressInfo, createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { DataSource } from 'typeorm';
+import { appProcess, benchAppEnv, extraEnv, postJson, setUpBotOwners, spawnApi } from '../support-api';
 import { BENCH_RUN, Child, CpuMeter, dropBenchDatabases, pgBackends, spawnServer } from '../support-child';
-import { cloneBotOwners } from '../support-seed';
 import { benchOkxKeys } from './okx-keys';
 import { RawHttpSender } from './raw-sender';
 import type { OkxStats } from './serve-okx';
@@ -24,28 +22,6 @@ import type { OkxStats } from './serve-okx';
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
-}
-
-/** `--env NAME=value` (repeatable): passed to the api and worker processes. */
-function extraEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  process.argv.forEach((a, i) => {
-    const pair = a === '--env' ? process.argv[i + 1] : undefined;
-    const eq = pair?.indexOf('=') ?? -1;
-    if (pair && eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
-  });
-  return env;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function rssMb(pid: number | undefined): number {
@@ -74,17 +50,6 @@ function post(url: string, path: string, body: string, headers: Record<string, s
   });
 }
 
-async function api<T>(url: string, path: string, body: unknown, token?: string): Promise<T> {
-  const res = await fetch(url + path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${path}: ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : {}) as T;
-}
-
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 async function main(): Promise<void> {
@@ -96,7 +61,6 @@ async function main(): Promise<void> {
   const windowMs = Number(arg('window-ms', '1000'));
   // --dist: the compiled apps (npm run build), as production runs them; else ts-node (transpile-only), whose compiler adds ~100 MB RSS.
   const dist = process.argv.includes('--dist');
-  const app = (name: 'api' | 'worker') => (dist ? { script: `dist/apps/${name}/src/main.js`, plainNode: true } : { script: `apps/${name}/src/main.ts`, transpileOnly: true });
   process.env.TORGOVO_TEST_RUN = BENCH_RUN; // names the template and clone: dropped at the end
   const { createTestDatabase } = await import('../../test/support/database');
   const db = await createTestDatabase();
@@ -108,54 +72,29 @@ async function main(): Promise<void> {
           await spawnServer<{ url: string; apiKey: string; secret: string; passphrase: string }>('bench/burst/serve-okx.ts', ['--latency', String(latency), '--accounts', String(bots)], { transpileOnly: true })
         : null;
     if (okx) children.push(okx);
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      NODE_ENV: 'test',
-      DATABASE_URL: db.url,
-      JWT_SECRET: 'bench-jwt-secret-0123456789abcdefghijklmnop',
-      ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-      WORKER_ENABLED: 'false',
-      LOG_LEVEL: 'warn',
-      WEBHOOK_RATE_LIMIT_PER_IP: '0',
-      WEBHOOK_RATE_LIMIT_PER_USER: '0',
-      ...(okx ? { OKX_API_URL: okx.ready.url } : {}),
-      ...extraEnv(),
-    };
+    const env: NodeJS.ProcessEnv = { ...benchAppEnv(db.url), ...(okx ? { OKX_API_URL: okx.ready.url } : {}), ...extraEnv() };
     const apiUrls: string[] = [];
     const apiChildren: Array<Child<unknown>> = [];
     for (let i = 0; i < apis; i++) {
-      const port = await freePort();
-      const child = await spawnServer<unknown>(app('api').script, [], {
-        ...app('api'),
-        env: { ...env, PORT: String(port) },
-        readyWhen: (line) => line.includes('Torgovo api listening'),
-        readyValue: () => ({}),
-      });
+      const { child, url } = await spawnApi(dist, env);
       children.push(child);
       apiChildren.push(child);
-      apiUrls.push(`http://127.0.0.1:${port}`);
+      apiUrls.push(url);
     }
 
     // One user set up through the api, cloned in SQL.
-    const email = `burst-${randomBytes(4).toString('hex')}@example.com`;
-    const reg = await api<{ user: { id: string }; access_token: string }>(apiUrls[0], '/api/auth/register', { email, password: 'correct-horse-battery', full_name: 'Burst' });
-    const token = reg.access_token;
-    const plans = (await db.dataSource.query(`SELECT id, code FROM subscription_plans WHERE code IN ('free', 'pro')`)) as Array<{ id: string; code: string }>;
-    await api(apiUrls[0], '/api/subscriptions', { plan_id: plans.find((p) => p.code === 'free')!.id, billing_cycle: 'monthly', payment_method: 'none', auto_renew: false }, token);
-    if (okx) {
+    const liveAccount = async (owner: { id: string; token: string }): Promise<void> => {
+      if (!okx) return;
       // Live needs a plan with live trading: the free subscription is moved to Pro (a bench shortcut for a paid activation).
-      await db.dataSource.query(`UPDATE user_subscriptions SET plan_id = $2 WHERE user_id = $1`, [reg.user.id, plans.find((p) => p.code === 'pro')!.id]);
-      await api(apiUrls[0], '/api/users/me/exchange', { exchange: 'okx', api_key: okx.ready.apiKey, secret: okx.ready.secret, passphrase: okx.ready.passphrase, sandbox: false }, token);
-    }
-    const bot = await api<{ id: string }>(apiUrls[0], '/api/bots', { name: 'burst', symbol: 'BTC/USDT', mode, order_type: 'market', sizing: { type: 'base', value: '0.0001' } }, token);
-    await api(apiUrls[0], `/api/bots/${bot.id}/start`, {}, token);
-    const hook = await api<{ webhook_secret: string }>(apiUrls[0], '/api/custom-bot/webhook/generate', { bot_id: bot.id, rate_limit_per_minute: 100_000 }, token);
+      await db.dataSource.query(`UPDATE user_subscriptions SET plan_id = (SELECT id FROM subscription_plans WHERE code = 'pro') WHERE user_id = $1`, [owner.id]);
+      await postJson(apiUrls[0], '/api/users/me/exchange', { exchange: 'okx', api_key: okx.ready.apiKey, secret: okx.ready.secret, passphrase: okx.ready.passphrase, sandbox: false }, owner.token);
+    };
     const keys = okx ? { encryptionKey: env.ENCRYPTION_KEY!, apiKey: okx.ready.apiKey, secret: okx.ready.secret, passphrase: okx.ready.passphrase, keysFor: benchOkxKeys } : undefined;
-    const secrets = [hook.webhook_secret, ...(await cloneBotOwners(db.dataSource, reg.user.id, bots - 1, keys))];
+    const secrets = await setUpBotOwners(apiUrls[0], db.dataSource, bots, { name: 'burst', mode, beforeBot: liveAccount, keys });
 
     const workerChildren: Array<Child<unknown>> = [];
     for (let i = 0; i < workers; i++) {
-      const child = await spawnServer<unknown>(app('worker').script, [], { ...app('worker'), env, noReadyLine: true });
+      const child = await spawnServer<unknown>(appProcess('worker', dist).script, [], { ...appProcess('worker', dist), env, noReadyLine: true });
       children.push(child);
       workerChildren.push(child);
     }

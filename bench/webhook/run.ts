@@ -1,10 +1,19 @@
 // Load on POST /api/custom-bot/webhook/receive/{secret} with distinct alerts, against the physical
 // limit (a bare node:http server doing only the single-row INSERT), on the local PostgreSQL.
-// Three processes: the api (bench/webhook/serve-api.ts, a fresh database), then the limit server
-// (bench/webhook/serve-limit.ts, same database), and autocannon's CLI as the load generator.
+// Three processes: the api on a fresh database, then the limit server (bench/webhook/serve-limit.ts,
+// same database), and autocannon's CLI as the load generator (bench/webhook/load.ts).
+// The api, by mode:
+//   default: bench/webhook/serve-api.ts under ts-node, booting the api in that process (createTestApp).
+//     ts-node loads node's `domain` module (through `repl`), which puts every EventEmitter and promise
+//     through domain hooks: ~4-5 % of the api's busy CPU. Kept so the figures before --dist stay reproducible.
+//   --dist: the compiled api (npm run build first), `node dist/apps/api/src/main.js` as `npm start` runs
+//     it, with createTestApp's configuration passed as env (support-api.ts benchAppEnv). One difference
+//     stays: main.js first applies its heap growth rule (API_HEAP_GROWING_PERCENT, default 60), which
+//     the in-process api never gets; `--env API_HEAP_GROWING_PERCENT=0` turns it off.
 // Distinct alerts go round-robin over --webhooks webhooks (one user each: the first set up through
-// the API, the others cloned from it in SQL), each with a fresh alert_id (bench/webhook/load.ts).
-// Run: npx ts-node -r tsconfig-paths/register bench/webhook/run.ts [--seconds 20] [--connections 32] [--webhooks 1000]
+// the API, the others cloned from it in SQL), each with a fresh alert_id.
+// Run: npx ts-node -T -r tsconfig-paths/register bench/webhook/run.ts [--dist] [--seconds 20] [--connections 32] [--webhooks 1000]
+//      [--env NAME=value …] (extra api configuration)
 //      [--pre-sql FILE] (SQL run on the bench database before the warm-up: a schema variant to compare)
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +21,8 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { CpuMeter, dropBenchDatabases, pgBackends, spawnServer, withLoad } from '../support-child';
+import { benchAppEnv, extraEnv, setUpBotOwners, spawnApi } from '../support-api';
+import { BENCH_RUN, Child, CpuMeter, dropBenchDatabases, pgBackends, spawnServer, withLoad } from '../support-child';
 import type { ServeApiReady } from './serve-api';
 
 const run = promisify(execFile);
@@ -21,6 +31,34 @@ const POOL = '10';
 /** `--env NAME=value` is passed on to the api (serve-api.ts). */
 function extraArgs(): string[] {
   return process.argv.flatMap((a, i) => (a === '--env' ? ['--env', process.argv[i + 1]] : []));
+}
+
+/**
+ * --dist: the compiled api in plain node on a database of its own, with what serve-api.ts sets up:
+ * `webhooks` users with a webhook each. Its stop() stops the api and drops the database.
+ */
+async function spawnDistApi(webhooks: number): Promise<Child<ServeApiReady>> {
+  process.env.TORGOVO_TEST_RUN = BENCH_RUN; // names the template and clone: dropped at the end
+  const { createTestDatabase } = await import('../../test/support/database');
+  const db = await createTestDatabase();
+  let api: Awaited<ReturnType<typeof spawnApi>> | undefined;
+  try {
+    api = await spawnApi(true, { ...benchAppEnv(db.url), DATABASE_POOL_SIZE: POOL, ...extraEnv() });
+    const secrets = await setUpBotOwners(api.url, db.dataSource, webhooks, { name: 'webhook' });
+    const child = api.child;
+    return {
+      ready: { url: api.url, databaseUrl: db.url, secrets },
+      pid: child.pid,
+      async stop() {
+        await child.stop();
+        await db.drop();
+      },
+    };
+  } catch (err) {
+    await api?.child.stop();
+    await db.drop();
+    throw err;
+  }
 }
 
 function arg(name: string, fallback: string): string {
@@ -82,7 +120,14 @@ async function main(): Promise<void> {
   const connections = Math.min(Number(arg('connections', '32')), 256);
 
   const webhooks = Math.max(1, Math.min(Number(arg('webhooks', '1000')), 100_000));
-  const api = await spawnServer<ServeApiReady>('bench/webhook/serve-api.ts', ['--users', '1', '--clones', String(webhooks - 1), '--pool', POOL, ...extraArgs()]);
+  const dist = process.argv.includes('--dist');
+  const api = await (dist
+    ? spawnDistApi(webhooks)
+    : spawnServer<ServeApiReady>('bench/webhook/serve-api.ts', ['--users', '1', '--clones', String(webhooks - 1), '--pool', POOL, ...extraArgs()])
+  ).catch(async (err: unknown) => {
+    await dropBenchDatabases(); // the template (and a clone its server left)
+    throw err;
+  });
   const secretsFile = join(tmpdir(), `webhook-bench-${process.pid}.secrets`);
   writeFileSync(secretsFile, api.ready.secrets.join('\n'));
   let app: Result;
@@ -134,6 +179,7 @@ async function main(): Promise<void> {
   console.log(
     [
       `date ${new Date().toISOString()}; ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB; ${version.split(' on ')[0]}; Node ${process.version}`,
+      `api ${dist ? 'compiled, plain node (dist/apps/api/src/main.js)' : 'in-process under ts-node (serve-api.ts)'}; extra env ${JSON.stringify(extraEnv())}`,
       `${connections} connections, ${seconds} s, pool ${POOL}, ${webhooks} webhooks (one user and running paper bot each)`,
       '| server | req/s | p50 | p99 | requests | non-2xx | server CPU ms/req | PostgreSQL CPU ms/req | load avg (1 min) |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -5,23 +5,13 @@
 import 'reflect-metadata';
 import { createTestApp } from '../../test/support/app';
 import { createBot, generateWebhook, subscribe } from '../../test/custom-bots/support';
+import { extraEnv } from '../support-api';
 import { cloneBotOwners } from '../support-seed';
 
 export interface ServeApiReady {
   url: string;
   databaseUrl: string;
   secrets: string[];
-}
-
-/** Repeatable `--env NAME=value`: extra api configuration (e.g. TRADING_CONCURRENCY) for a variant run. */
-function extraEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  process.argv.forEach((a, i) => {
-    const pair = a === '--env' ? process.argv[i + 1] : undefined;
-    const eq = pair?.indexOf('=') ?? -1;
-    if (pair && eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
-  });
-  return env;
 }
 
 function arg(name: string, fallback: string): string {
@@ -40,6 +30,7 @@ async function main(): Promise<void> {
     DATABASE_POOL_SIZE: pool,
     // true: the TradingManager runs embedded in this process with its defaults (TRADING_POLL_MS=250).
     WORKER_ENABLED: worker,
+    // Repeatable `--env NAME=value`: extra api configuration (e.g. TRADING_CONCURRENCY) for a variant run.
     ...extraEnv(),
   });
   // `--clones N`: N more users, each a copy of the first (its subscription, running bot and webhook) made in SQL.
