@@ -28,6 +28,8 @@ export interface SpawnOptions {
   plainNode?: boolean;
   /** Run with ts-node's transpile-only mode (no type check: starts in seconds, as jest's swc does). */
   transpileOnly?: boolean;
+  /** Plain node with bench/swc-register.js: no ts-node (and no `domain` module) in the process. Self-contained scripts only. */
+  swc?: boolean;
   timeoutMs?: number;
 }
 
@@ -53,7 +55,11 @@ export async function spawnServer<T>(script: string, args: string[], options: Sp
   const timeoutMs = options.timeoutMs ?? 300_000;
   const readyWhen = options.readyWhen ?? ((line: string) => line.startsWith('{'));
   const tsNode = [join(ROOT, 'node_modules', 'ts-node', 'dist', 'bin.js'), ...(options.transpileOnly ? ['--transpile-only'] : [])];
-  const argv = options.plainNode ? [join(ROOT, script), ...args] : [...tsNode, '-r', 'tsconfig-paths/register', join(ROOT, script), ...args];
+  const argv = options.plainNode
+    ? [join(ROOT, script), ...args]
+    : options.swc
+      ? ['-r', join(ROOT, 'bench', 'swc-register.js'), join(ROOT, script), ...args]
+      : [...tsNode, '-r', 'tsconfig-paths/register', join(ROOT, script), ...args];
   // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", not allowed in NODE_OPTIONS): node flags for every child.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...argv], {

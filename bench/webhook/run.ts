@@ -7,7 +7,8 @@
 //     ts-node loads node's `domain` module (through `repl`), which puts every EventEmitter and promise
 //     through domain hooks: ~4-5 % of the api's busy CPU. Kept so the figures before --dist stay reproducible.
 //   --dist: the compiled api (npm run build first), `node dist/apps/api/src/main.js` as `npm start` runs
-//     it, with createTestApp's configuration passed as env (support-api.ts benchAppEnv). One difference
+//     it, with createTestApp's configuration passed as env (support-api.ts benchAppEnv); the limit server
+//     then runs in plain node too (bench/swc-register.js), so neither side pays for ts-node. One difference
 //     stays: main.js first applies its heap growth rule (API_HEAP_GROWING_PERCENT, default 60), which
 //     the in-process api never gets; `--env API_HEAP_GROWING_PERCENT=0` turns it off.
 // Distinct alerts go round-robin over --webhooks webhooks (one user each: the first set up through
@@ -162,7 +163,8 @@ async function main(): Promise<void> {
 
   // The limit server writes into the same (still existing) database; the api is stopped first so
   // the two never compete for the cores.
-  const limitServer = await spawnServer<{ url: string }>('bench/webhook/serve-limit.ts', [api.ready.databaseUrl, POOL]);
+  // Like for like: with --dist the limit server too runs in plain node (compiled by swc, no ts-node and its `domain`).
+  const limitServer = await spawnServer<{ url: string }>('bench/webhook/serve-limit.ts', [api.ready.databaseUrl, POOL], { swc: dist });
   let limit: Result;
   try {
     await load(limitServer.ready.url, secretsFile, 3, connections);
@@ -179,7 +181,7 @@ async function main(): Promise<void> {
   console.log(
     [
       `date ${new Date().toISOString()}; ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB; ${version.split(' on ')[0]}; Node ${process.version}`,
-      `api ${dist ? 'compiled, plain node (dist/apps/api/src/main.js)' : 'in-process under ts-node (serve-api.ts)'}; extra env ${JSON.stringify(extraEnv())}`,
+      `api ${dist ? 'compiled, plain node (dist/apps/api/src/main.js); limit server in plain node (swc)' : 'in-process under ts-node (serve-api.ts); limit server under ts-node'}; extra env ${JSON.stringify(extraEnv())}`,
       `${connections} connections, ${seconds} s, pool ${POOL}, ${webhooks} webhooks (one user and running paper bot each)`,
       '| server | req/s | p50 | p99 | requests | non-2xx | server CPU ms/req | PostgreSQL CPU ms/req | load avg (1 min) |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
