@@ -28,7 +28,7 @@ export interface SpawnOptions {
   plainNode?: boolean;
   /** Run with ts-node's transpile-only mode (no type check: starts in seconds, as jest's swc does). */
   transpileOnly?: boolean;
-  /** Plain node with bench/swc-register.js: no ts-node (and no `domain` module) in the process. Self-contained scripts only. */
+  /** Plain node with test/support/swc-register.js: no ts-node (and no `domain` module) in the process. */
   swc?: boolean;
   timeoutMs?: number;
 }
@@ -58,7 +58,7 @@ export async function spawnServer<T>(script: string, args: string[], options: Sp
   const argv = options.plainNode
     ? [join(ROOT, script), ...args]
     : options.swc
-      ? ['-r', join(ROOT, 'bench', 'swc-register.js'), join(ROOT, script), ...args]
+      ? ['-r', join(ROOT, 'test', 'support', 'swc-register.js'), '-r', 'tsconfig-paths/register', join(ROOT, script), ...args]
       : [...tsNode, '-r', 'tsconfig-paths/register', join(ROOT, script), ...args];
   // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", not allowed in NODE_OPTIONS): node flags for every child.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);

@@ -8,7 +8,7 @@
 //     through domain hooks: ~4-5 % of the api's busy CPU. Kept so the figures before --dist stay reproducible.
 //   --dist: the compiled api (npm run build first), `node dist/apps/api/src/main.js` as `npm start` runs
 //     it, with createTestApp's configuration passed as env (support-api.ts benchAppEnv); the limit server
-//     then runs in plain node too (bench/swc-register.js), so neither side pays for ts-node. One difference
+//     then runs in plain node too (test/support/swc-register.js), so neither side pays for ts-node. One difference
 //     stays: main.js first applies its heap growth rule (API_HEAP_GROWING_PERCENT, default 60), which
 //     the in-process api never gets; `--env API_HEAP_GROWING_PERCENT=0` turns it off.
 // Distinct alerts go round-robin over --webhooks webhooks (one user each: the first set up through

@@ -49,7 +49,7 @@ describe('embedded DATA_DIR held by a running server', () => {
     delete childEnv.JWT_SECRET;
     delete childEnv.ENCRYPTION_KEY;
     delete childEnv.ADMIN_EMAIL;
-    return run(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/cli/src/main.ts', ...args], {
+    return run(process.execPath, ['-r', './test/support/swc-register.js', '-r', 'tsconfig-paths/register', 'apps/cli/src/main.ts', ...args], {
       cwd: ROOT,
       env: childEnv,
       timeout: 90_000,

@@ -18,7 +18,7 @@ export function runCli(t: TestApp, args: string[], env: NodeJS.ProcessEnv = {}):
     ...env,
   };
   delete childEnv.ADMIN_EMAIL;
-  return run(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/cli/src/main.ts', ...args], {
+  return run(process.execPath, ['-r', './test/support/swc-register.js', '-r', 'tsconfig-paths/register', 'apps/cli/src/main.ts', ...args], {
     cwd: ROOT,
     env: childEnv,
     timeout: 60_000,
