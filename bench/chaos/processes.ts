@@ -22,11 +22,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Spawns a fake (TypeScript, transpile-only) and waits for its ready JSON line. */
+/** Spawns a fake (TypeScript compiled by swc as jest compiles it: test/support/swc-register.js) and waits for its ready JSON line. */
 export async function spawnFake<T>(args: string[], logFile: string): Promise<{ ready: T; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(ROOT, 'node_modules', 'ts-node', 'dist', 'bin.js'), '-T', '-r', 'tsconfig-paths/register', join(ROOT, 'bench/chaos/fake-process.ts'), ...args], {
+  const child = spawn(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), '-r', 'tsconfig-paths/register', join(ROOT, 'bench/chaos/fake-process.ts'), ...args], {
     cwd: ROOT,
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },
+    env: process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = createWriteStream(logFile, { flags: 'a' });
