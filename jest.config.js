@@ -1,16 +1,15 @@
 // Nest 12 packages are ESM-only; @swc/jest compiles them (and our TS) to CommonJS with decorator metadata.
+const swcOptions = require('./test/support/swc-options');
+
 const swc = {
+  ...swcOptions,
   jsc: {
-    parser: { syntax: 'typescript', decorators: true },
-    transform: { legacyDecorator: true, decoratorMetadata: true },
-    target: 'es2022',
+    ...swcOptions.jsc,
     baseUrl: __dirname,
     paths: {
       '@torgovo/*': ['libs/*/src'],
     },
   },
-  module: { type: 'commonjs' },
-  sourceMaps: 'inline',
 };
 
 const common = {

@@ -26,7 +26,6 @@ export function freePort(): Promise<number> {
 export async function spawnFake<T>(args: string[], logFile: string): Promise<{ ready: T; child: ChildProcess }> {
   const child = spawn(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), '-r', 'tsconfig-paths/register', join(ROOT, 'bench/chaos/fake-process.ts'), ...args], {
     cwd: ROOT,
-    env: process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = createWriteStream(logFile, { flags: 'a' });

@@ -1,5 +1,5 @@
 // `node -r ./test/support/swc-register.js -r tsconfig-paths/register file.ts`: runs TypeScript in a child
-// process compiled by @swc/core with the options jest uses for the same sources (jest.config.js:
+// process compiled by @swc/core with the options jest uses for the same sources (swc-options.js:
 // decorators with their metadata, ES2022, CommonJS), so a child runs the code exactly as the tests do.
 // Used for the CLI children of the e2e tests (test/support/cli.ts) and for bench servers.
 // Why not ts-node: its transpile-only register compiles with TypeScript (~6.5 s and ~9 s of CPU to start
@@ -10,15 +10,7 @@ const { readFileSync } = require('node:fs');
 const Module = require('node:module');
 const { transformSync } = require('@swc/core');
 
-const options = {
-  jsc: {
-    parser: { syntax: 'typescript', decorators: true },
-    transform: { legacyDecorator: true, decoratorMetadata: true },
-    target: 'es2022',
-  },
-  module: { type: 'commonjs' },
-  sourceMaps: 'inline',
-};
+const options = require('./swc-options');
 
 Module._extensions['.ts'] = function compile(module, filename) {
   const { code } = transformSync(readFileSync(filename, 'utf8'), { ...options, filename });
