@@ -67,6 +67,11 @@ export async function spawnServer<T>(script: string, args: string[], options: Sp
     env: { ...(options.env ?? process.env), TORGOVO_TEST_RUN: BENCH_RUN },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // BENCH_CHILD_LOG_DIR: each child's stdout also goes to a file there (e.g. with BENCH_NODE_ARGS="--trace-gc").
+  if (process.env.BENCH_CHILD_LOG_DIR) {
+    const { createWriteStream } = await import('node:fs');
+    child.stdout?.pipe(createWriteStream(join(process.env.BENCH_CHILD_LOG_DIR, `${script.replace(/\W+/g, '_')}.${child.pid}.log`)));
+  }
   const ready = await new Promise<T>((resolve, reject) => {
     if (options.noReadyLine) {
       child.stdout?.resume();

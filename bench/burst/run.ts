@@ -108,6 +108,8 @@ async function main(): Promise<void> {
     const latencies: number[] = [];
     const statuses = new Map<number, number>();
     const peak = { api: 0, worker: 0 };
+    // Before the burst (set up, idle): what the burst adds to the peak.
+    const before = { api: Math.max(0, ...apiChildren.map((c) => rssMb(c.pid))), worker: Math.max(0, ...workerChildren.map((c) => rssMb(c.pid))) };
     const sampler = setInterval(() => {
       for (const c of apiChildren) peak.api = Math.max(peak.api, rssMb(c.pid));
       for (const c of workerChildren) peak.worker = Math.max(peak.worker, rssMb(c.pid));
@@ -208,7 +210,7 @@ async function main(): Promise<void> {
         `timeline ms p50 / p99: ${Object.entries(timeline)
           .map(([k, v]) => `${k} ${v ? v.map((x) => Math.round(x)).join(' / ') : '—'}`)
           .join(', ')}`,
-        `peak RSS: api ${peak.api} MB, worker ${peak.worker} MB`,
+        `peak RSS: api ${peak.api} MB, worker ${peak.worker} MB (before the burst: api ${before.api}, worker ${before.worker} MB)`,
         `CPU ms until all answered (per alert): ${Object.entries(cpuAnswered)
           .map(([name, ms]) => `${name} ${ms} (${(ms / bots).toFixed(2)})`)
           .join(', ')}`,

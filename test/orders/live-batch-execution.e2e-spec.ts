@@ -174,6 +174,25 @@ describe('live orders executed in batches (e2e, fake OKX with the real ccxt)', (
     for (const [i, o] of orders.entries()) expect(placed(traders[i].account, o.client_order_id)).toHaveLength(1);
   });
 
+  it('placed → its read-back fails: recorded open with the exchange id (placed once, not sent again), then synced to filled; the others are filled', async () => {
+    const traders = await Promise.all(Array.from({ length: 3 }, () => trader()));
+    const orders = await Promise.all(traders.map((t) => pendingOrder(w1, { user_id: t.userId })));
+    // The placements succeed; the first read of an order (GET, same path) fails.
+    fake.inject('server_error', { path: ORDER_PATH, method: 'GET' });
+    const first = (await w1.manager.runOnce()).filter((r) => orders.some((o) => o.id === r.orderId));
+    expect(first.map((r) => r.status).sort()).toEqual(['filled', 'filled', 'open']);
+    const open = orders.find((o) => first.find((r) => r.orderId === o.id)?.status === 'open')!;
+    const i = orders.indexOf(open);
+    const [onExchange] = placed(traders[i].account, open.client_order_id);
+    expect(await reload(w1.ds, open.id)).toMatchObject({ status: 'open', exchange_order_id: onExchange.ordId, attempts: 1, closed_at: null });
+    await expect(w2.manager.syncOpenOrders()).resolves.toMatchObject({ changed: 1, errors: 0 });
+    expect(await reload(w1.ds, open.id)).toMatchObject({ status: 'filled' });
+    for (const [k, o] of orders.entries()) {
+      expect(placed(traders[k].account, o.client_order_id)).toHaveLength(1);
+      expect(posts(o.client_order_id)).toBe(1);
+    }
+  });
+
   it('a decision that took too long for its sends to leave within the send fence’s bound: nothing is sent, each is retried, looked up and placed once', async () => {
     const { userId, account } = await trader();
     const order = await pendingOrder(w1, { user_id: userId });

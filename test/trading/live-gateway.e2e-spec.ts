@@ -36,6 +36,24 @@ describe('LiveExchangeGateway through ccxt against the fake OKX', () => {
     expect(fake.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /api/v5/account/balance']);
   });
 
+  it('opens at most maxConnections (OKX_MAX_CONNECTIONS) connections per ccxt instance: calls beyond wait for one; unset, ccxt\'s own cap (256) leaves 6 calls all in flight', async () => {
+    fake.latencyMs = 150;
+    const inFlightOf = async (options: OkxEndpointOptions) => {
+      const g = gatewayFor(account, account.demo, options);
+      await g.fetchBalance(); // ccxt builds its HTTP client on its first call
+      const connections = fake.connections;
+      fake.maxInFlight = 0;
+      const balances = await Promise.all(Array.from({ length: 6 }, () => g.fetchBalance()));
+      expect(balances.every((b) => b.USDT.free === '10000')).toBe(true);
+      return { inFlight: fake.maxInFlight, opened: fake.connections - connections };
+    };
+    const capped = await inFlightOf({ maxConnections: 2 });
+    expect(capped.inFlight).toBe(2);
+    expect(capped.opened).toBeLessThanOrEqual(2);
+    const uncapped = await inFlightOf({});
+    expect(uncapped.inFlight).toBe(6);
+  });
+
   it('loads the spot markets with their steps', async () => {
     const markets = await gateway.loadMarkets();
     expect(markets.find((m) => m.symbol === 'BTC/USDT')).toEqual({

@@ -20,6 +20,8 @@ interface ArmedFault {
   remaining: number;
   /** Only requests to this path (e.g. "/api/v5/trade/order"); every path when unset. */
   path?: string;
+  /** Only requests in this method (e.g. "GET": an order's read-back, not its placement); every method when unset. */
+  method?: string;
   status?: number;
 }
 
@@ -35,6 +37,7 @@ export interface FaultOptions {
   /** How many matching requests fail (default 1; Infinity until clearFaults). */
   times?: number;
   path?: string;
+  method?: string;
   /** HTTP status for server_error (default 503). */
   status?: number;
 }
@@ -62,6 +65,11 @@ export class FakeOkxServer {
   readonly requests: RecordedRequest[] = [];
   /** Milliseconds to wait before every answer. */
   latencyMs = 0;
+  /** TCP connections accepted since start. */
+  connections = 0;
+  /** Requests being handled now, and the most at once since start (or since the caller reset it). */
+  inFlight = 0;
+  maxInFlight = 0;
   private server?: Server;
   private faults: ArmedFault[] = [];
   /** true: drop the next successful placement's answer; a string: only that clOrdId's. */
@@ -88,7 +96,13 @@ export class FakeOkxServer {
   }
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server = createServer((req, res) => {
+      this.inFlight += 1;
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      res.once('close', () => (this.inFlight -= 1));
+      void this.handle(req, res);
+    });
+    this.server.on('connection', () => (this.connections += 1));
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return this;
   }
@@ -110,7 +124,7 @@ export class FakeOkxServer {
   }
 
   inject(kind: OkxFault, options: FaultOptions = {}): void {
-    this.faults.push({ kind, remaining: options.times ?? 1, path: options.path, status: options.status });
+    this.faults.push({ kind, remaining: options.times ?? 1, path: options.path, method: options.method, status: options.status });
   }
 
   /**
@@ -149,7 +163,7 @@ export class FakeOkxServer {
       req.socket.destroy();
       return;
     }
-    let reply: OkxReply | 'drop' | undefined = this.takeFault(parsed.pathname);
+    let reply: OkxReply | 'drop' | undefined = this.takeFault(method, parsed.pathname);
     if (!reply) {
       try {
         reply = this.route(method, parsed.pathname, parsed.searchParams, req, url, body);
@@ -172,8 +186,8 @@ export class FakeOkxServer {
     res.end(JSON.stringify(reply.body));
   }
 
-  private takeFault(path: string): OkxReply | undefined {
-    const fault = this.faults.find((f) => f.remaining > 0 && (!f.path || f.path === path));
+  private takeFault(method: string, path: string): OkxReply | undefined {
+    const fault = this.faults.find((f) => f.remaining > 0 && (!f.path || f.path === path) && (!f.method || f.method === method));
     if (!fault) return undefined;
     fault.remaining -= 1;
     switch (fault.kind) {

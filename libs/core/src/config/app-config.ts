@@ -155,6 +155,16 @@ export class EnvSchema {
   @Transform(envInt) @IsInt() @Min(1) @Max(1024)
   OKX_CLIENT_POOL_SIZE = 128;
 
+  /**
+   * The most HTTP connections to OKX per ccxt instance (in practice one instance serves every call:
+   * OKX_CLIENT_POOL_SIZE). ccxt's own cap is 256 per origin, and a call beyond it waits in the HTTP
+   * client's queue: with a placement and a read per live order that capped a worker at ~128 orders
+   * in flight, whatever TRADING_LIVE_SENDS_IN_FLIGHT said — at 300 ms a call, 10,000 orders needed
+   * ≥ 23 s (bench/burst). Keep it ≥ TRADING_LIVE_SENDS_IN_FLIGHT × TRADING_LIVE_BATCHES (2 × 256).
+   */
+  @Transform(envInt) @IsInt() @Min(1) @Max(4096)
+  OKX_MAX_CONNECTIONS = 512;
+
   @IsOptional() @IsString() COINGATE_API_TOKEN?: string;
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) COINGATE_API_URL?: string;
 

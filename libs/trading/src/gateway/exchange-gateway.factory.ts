@@ -24,7 +24,7 @@ export class ExchangeGatewayFactory {
     private readonly config: AppConfig,
     @Inject(PAPER_EXCHANGE_OPTIONS) private readonly paperOptions: PaperExchangeOptions,
   ) {
-    this.okx = new OkxEndpoints({ apiUrl: config.env.OKX_API_URL }, config.env.OKX_CLIENT_POOL_SIZE);
+    this.okx = new OkxEndpoints({ apiUrl: config.env.OKX_API_URL, maxConnections: config.env.OKX_MAX_CONNECTIONS }, config.env.OKX_CLIENT_POOL_SIZE);
   }
 
   forPaper(userId: string): ExchangeGateway {

@@ -72,7 +72,10 @@ export class TradingManagerConfig {
    * decided in parts of this many orders, so a decided send leaves within about one round of calls
    * of its decision (the send fence counts on a decided send leaving within a few seconds of its
    * decision; one that cannot start within 3 s is not sent but retried). 256: at ~0.1 s per market
-   * order (placement + read, 50 ms each), two batches carry ~5,000 orders/s of latency. Measured
+   * order (placement + read, 50 ms each), two batches carry ~5,000 orders/s of latency, provided the
+   * HTTP client may open that many connections (OKX_MAX_CONNECTIONS ≥ this × TRADING_LIVE_BATCHES;
+   * ccxt's own cap of 256 had halved it: at 300 ms a call, 10,000 orders took 28–30 s, and 22 s with
+   * 512 connections; 17 s with 4 batches, bench/burst on a 2-core machine). Measured
    * (bench/burst, 10,000 live orders, +50 ms per call, a slower 2-core machine): at 128 the last
    * order reached the exchange after 18.4–24.6 s, and up to 3 % of decided sends missed the 3 s start
    * budget and went again through the single path (a lookup first: more calls, more database work);

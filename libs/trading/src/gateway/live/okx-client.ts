@@ -12,6 +12,11 @@ export interface OkxEndpointOptions {
   /** Demo trading: `x-simulated-trading: 1` on every request. */
   sandbox?: boolean;
   timeoutMs?: number;
+  /**
+   * OKX_MAX_CONNECTIONS: the most HTTP connections one ccxt instance keeps open to OKX (calls beyond
+   * wait inside its HTTP client, first come first served). Unset: ccxt's own cap, 256 per origin.
+   */
+  maxConnections?: number;
 }
 
 /**
@@ -30,6 +35,12 @@ export function createOkxClient(options: OkxEndpointOptions = {}): OkxClient {
     options: { fetchMarkets: { types: ['spot'] }, fetchCurrencies: false },
   });
   client.has.fetchCurrencies = false;
+  const maxConnections = options.maxConnections;
+  if (maxConnections !== undefined) {
+    // ccxt builds its undici Agent from these options when it makes its first request.
+    const ccxtOptions = client.getDispatcherOptions.bind(client) as (plain?: boolean) => Record<string, unknown>;
+    client.getDispatcherOptions = (plain?: boolean) => ({ ...ccxtOptions(plain), connections: maxConnections });
+  }
   // Before the URL override: sandbox mode swaps urls.api and adds `x-simulated-trading: 1`.
   if (options.sandbox) client.setSandboxMode(true);
   if (options.apiUrl) client.urls.api = { rest: options.apiUrl.replace(/\/+$/, '') };
