@@ -1,4 +1,5 @@
-import { OrderClaimer, PaperBatchFills, PlacementBatchDecider, TradingManager } from '@torgovo/trading';
+import { OrderClaimer, PaperBatchFills, PlacementBatchDecider, PlacementDecider, TradingManager } from '@torgovo/trading';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { generateWebhook, sendAlert, subscribe, TestUser } from '../custom-bots/support';
 import { createTestApp, HttpResult, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
@@ -53,10 +54,10 @@ describe('paper orders executed in batches (e2e)', () => {
     const original = decider.decideBatch.bind(decider);
     const batches: number[] = [];
     let answers: HttpResult[] = [];
-    jest.spyOn(decider, 'decideBatch').mockImplementation(async (transitions, items, leaseMs) => {
+    jest.spyOn(decider, 'decideBatch').mockImplementation(async (transitions, items, ...rest) => {
       if (batches.length === 0) answers = await change();
       batches.push(items.length);
-      return original(transitions, items, leaseMs);
+      return original(transitions, items, ...rest);
     });
     await manager.runOnce();
     return { answers, batches };
@@ -92,6 +93,31 @@ describe('paper orders executed in batches (e2e)', () => {
     expect(answers[0].status).toBe(200);
     expect(await row(id)).toMatchObject({ status: 'canceled', reason: expect.stringMatching(/^(subscription_inactive|bot_stopped)/), sent_at: null });
     expect(await onPaper(x.u.id)).toBe(0);
+  });
+
+  it('claimed → its lease passed and another worker claimed it again → decision: that order is not placed by this batch (lost lease), the rest fill; the other claim then places it once', async () => {
+    const [stolen, kept] = [await trader(), await trader()];
+    const ids = [await stolen.alert(), await kept.alert()];
+    const results: string[] = [];
+    const single = jest.spyOn(t.app.get(PlacementDecider), 'decide');
+    const { batches } = await claimedThen(async () => {
+      // What a second worker's claim does once the first's lease has passed: a new attempt under a new lease.
+      await ds.query(`UPDATE orders SET attempts = attempts + 1, next_attempt_at = now() + interval '1 minute' WHERE id = $1`, [ids[0]]);
+      return [];
+    });
+    expect(batches).toEqual([2]);
+    // Settled by the batch's own check under the row lock, not by rolling back to the single path.
+    expect(single).not.toHaveBeenCalled();
+    expect(await row(ids[0])).toMatchObject({ status: 'submitting', attempts: 2, sent_at: null });
+    expect(await onPaper(stolen.u.id)).toBe(0);
+    expect(await row(ids[1])).toMatchObject({ status: 'filled', attempts: 1 });
+    expect(await onPaper(kept.u.id)).toBe(1);
+    // The second claim's lease passes too (its worker died): claimed again and placed once.
+    await ds.query(`UPDATE orders SET next_attempt_at = now() WHERE id = $1`, [ids[0]]);
+    for (const r of await manager.runOnce()) results.push(r.status);
+    expect(await row(ids[0])).toMatchObject({ status: 'filled', attempts: 3 });
+    expect(await onPaper(stolen.u.id)).toBe(1);
+    expect(results).toContain('filled');
   });
 
   it('one order failing does not hold up the others: below the minimum size and more than the balance are rejected with their reasons, the rest fill', async () => {
@@ -133,30 +159,40 @@ describe('paper orders executed in batches (e2e)', () => {
     expect(await Promise.all(xs.map((x) => onPaper(x.u.id)))).toEqual([1, 1]);
   });
 
-  it('first orders: the accounts are opened and committed before the fill; the fill then fails as a whole → the retry fills each once, against one account with its starting balance', async () => {
+  it('first orders: the accounts are opened and committed before the decision; the fill then fails as a whole inside the decision\'s transaction → all rolled back (nothing decided, nothing on paper) → each order takes the single path in the same round and fills once, against one account with its starting balance', async () => {
     const fills = t.app.get(PaperBatchFills);
     const xs = [await trader(), await trader()];
     const ids = [await xs[0].alert(), await xs[1].alert()];
-    const fill = jest.spyOn(fills as unknown as { fill: (...args: unknown[]) => Promise<void> }, 'fill').mockRejectedValueOnce(new Error('Connection terminated unexpectedly'));
-    const first = await manager.runOnce();
+    const before = Date.now();
+    let atFailure: { rows: Array<{ status: string; sent_at: Date | null }>; paper: number[]; balances: unknown[] } | undefined;
+    // Seen by another session while the fill runs (the transaction guard refuses a second pooled connection inside it).
+    const outside = new Client({ connectionString: t.db.url });
+    await outside.connect();
+    const fill = jest.spyOn(fills as unknown as { fill: (...args: unknown[]) => Promise<void> }, 'fill').mockImplementationOnce(async () => {
+      const q = async <T>(sql: string, params: unknown[]) => (await outside.query(sql, params)).rows as T[];
+      atFailure = {
+        rows: await q<{ status: string; sent_at: Date | null }>(`SELECT status, sent_at FROM orders WHERE id = ANY($1::uuid[]) ORDER BY array_position($1::uuid[], id)`, [ids]),
+        paper: await Promise.all(xs.map(async (x) => (await q<{ n: number }>(`SELECT count(*)::int AS n FROM paper_orders WHERE user_id = $1`, [x.u.id]))[0].n)),
+        balances: await Promise.all(xs.map((x) => q(`SELECT currency, trim_scale(free)::text AS free FROM paper_balances WHERE user_id = $1 ORDER BY currency`, [x.u.id]))),
+      };
+      throw new Error('Connection terminated unexpectedly');
+    });
+    const first = await manager.runOnce().finally(() => outside.end());
     expect(fill).toHaveBeenCalledTimes(1);
-    // A lost connection is the database, not the order: retried, never rejected (it was rejected for good before).
-    expect(first.filter((r) => ids.includes(r.orderId)).map((r) => r.status)).toEqual(['retry', 'retry']);
-    for (const id of ids) expect(await row(id)).toMatchObject({ status: 'pending', reason: expect.stringMatching(/^exchange_unavailable: paper exchange database unavailable/) });
-    // The fill's transaction never committed: no order on paper, but each account exists, opened with its starting balance.
-    expect(await Promise.all(xs.map((x) => onPaper(x.u.id)))).toEqual([0, 0]);
-    for (const x of xs) {
-      expect(await ds.query(`SELECT currency, trim_scale(free)::text AS free, trim_scale(used)::text AS used FROM paper_balances WHERE user_id = $1 ORDER BY currency`, [x.u.id])).toEqual([
-        { currency: 'BTC', free: '0', used: '0' },
-        { currency: 'USDT', free: '10000', used: '0' },
-      ]);
+    // At the failure the accounts were open (committed first) and nothing was decided or on paper.
+    expect(atFailure!.rows.map((r) => [r.status, r.sent_at])).toEqual([
+      ['submitting', null],
+      ['submitting', null],
+    ]);
+    expect(atFailure!.paper).toEqual([0, 0]);
+    for (const b of atFailure!.balances) expect(b).toEqual([{ currency: 'BTC', free: '0' }, { currency: 'USDT', free: '10000' }]);
+    // The decision rolled back with the fill: the orders, still claimed and never sent, were placed by the single path.
+    expect(first.filter((r) => ids.includes(r.orderId)).map((r) => r.status)).toEqual(['filled', 'filled']);
+    for (const id of ids) {
+      const r = await row(id);
+      expect(r).toMatchObject({ status: 'filled', attempts: 1, reason: null });
+      expect(r.sent_at!.getTime()).toBeGreaterThanOrEqual(before - 1_000);
     }
-    // Whatever path the retry takes, each order fills once and the account is not opened twice.
-    for (let round = 0; round < 5 && (await Promise.all(ids.map(row))).some((r) => r.status !== 'filled'); round++) {
-      await ds.query(`UPDATE orders SET next_attempt_at = now() WHERE id = ANY($1::uuid[]) AND status IN ('pending', 'submitting')`, [ids]);
-      await manager.runOnce();
-    }
-    for (const id of ids) expect(await row(id)).toMatchObject({ status: 'filled' });
     expect(await Promise.all(xs.map((x) => onPaper(x.u.id)))).toEqual([1, 1]);
     for (const x of xs) {
       const accounts = (await ds.query(`SELECT count(*)::int AS n FROM paper_accounts WHERE user_id = $1`, [x.u.id])) as Array<{ n: number }>;

@@ -266,12 +266,25 @@ export class OrderBatchExecutor {
     return mapLimited(orders, this.app.env.TRADING_CONCURRENCY, (o) => this.executor.execute(o));
   }
 
+  /**
+   * A paper batch: its accounts opened first (committed, PaperBatchFills.openFor), then ONE
+   * transaction — the placement decision, the paper fills of the orders it confirms
+   * (PaperBatchFills.fillWithin) and one statement writing each confirmation with its outcome
+   * (OrderTransitions.confirmAndRecordMany). The paper exchange is this database, so the decision,
+   * the fill and its record commit together or not at all: no paper order is ever decided (sent_at)
+   * without its fill written, and each order's row is written once after its claim, not twice.
+   * A refusal of one order (insufficient funds) is that order's answer (OrderExecutor.fail); a
+   * failure of the whole (a deadlock, a lost connection) rolls everything back and each order, still
+   * claimed and untouched, takes the single path.
+   */
   private async runBatch(orders: readonly ClaimedOrder[]): Promise<ExecutionResult[]> {
     if (orders.length === 0) return [];
     const started = Date.now();
     const claimOf = (o: ClaimedOrder): ClaimToken => ({ id: o.id, attempts: o.attempts });
+    const placed = new Map<string, PaperBatchResult>();
     let verdicts: BatchVerdict[];
     try {
+      await this.fills.openFor(orders.map((o) => ({ userId: o.user_id, symbol: o.symbol })));
       verdicts = await this.decider.decideBatch(
         this.transitions,
         orders.map((order) => ({
@@ -280,6 +293,28 @@ export class OrderBatchExecutor {
           pre: { market: findPaperMarket(order.symbol)!, free_quote: null, reference_price: null, market_price: null, credential_id: null },
         })),
         this.config.TRADING_LEASE_MS,
+        async (m, sends) => {
+          const results = await this.fills.fillWithin(
+            m,
+            sends.map(({ item: { order }, decision }) => ({
+              userId: order.user_id,
+              request: { symbol: order.symbol, side: decision.side, type: order.type, clientOrderId: order.client_order_id, ...decision.placement },
+            })),
+          );
+          sends.forEach(({ item }, i) => placed.set(item.order.id, results[i]));
+          return this.transitions.confirmAndRecordMany(
+            m,
+            sends.map(({ item, decision: { resolved } }, i) => {
+              const r = results[i];
+              return {
+                claim: item.claim,
+                sent: { credentialId: null, amount: resolved.amount, quoteAmount: resolved.quote_amount, side: resolved.side },
+                outcome: 'order' in r ? outcomeOf(r.order) : null,
+              };
+            }),
+            this.config.TRADING_LEASE_MS,
+          );
+        },
       );
     } catch (err) {
       this.logger.warn({ err: err instanceof Error ? err.message : String(err), orders: orders.length }, 'Batch placement decision failed; deciding each order alone');
@@ -287,40 +322,17 @@ export class OrderBatchExecutor {
     }
 
     const results: Array<Promise<ExecutionResult>> = [];
-    const sends: Array<{ order: ClaimedOrder; decision: SendDecision }> = [];
     orders.forEach((order, i) => {
       const v = verdicts[i];
-      if (v.kind === 'send') sends.push({ order, decision: v.decision });
-      else if (v.kind === 'canceled') results.push(Promise.resolve({ orderId: order.id, status: 'canceled', reconciled: false, reason: v.reason }));
+      if (v.kind === 'send') {
+        const p = placed.get(order.id)!;
+        // Refused by the paper exchange: confirmed (sent_at) with nothing placed, as the separate fill left it.
+        if ('error' in p) results.push(this.executor.fail(order, claimOf(order), p.error, true, true));
+        else results.push(Promise.resolve({ orderId: order.id, status: outcomeOf(p.order).status, reconciled: false, reason: null }));
+      } else if (v.kind === 'canceled') results.push(Promise.resolve({ orderId: order.id, status: 'canceled', reconciled: false, reason: v.reason }));
       else if (v.kind === 'error') results.push(this.executor.fail(order, claimOf(order), v.error, true, false));
       else results.push(Promise.resolve({ orderId: order.id, status: 'lost_lease', reconciled: false, reason: null }));
     });
-    results.push(...(await this.sendAndRecord(sends, claimOf)));
     return this.settle(orders, results, started);
-  }
-
-  /** The confirmed orders placed on paper in one transaction, their outcomes recorded in one statement. */
-  private async sendAndRecord(sends: Array<{ order: ClaimedOrder; decision: SendDecision }>, claimOf: (o: ClaimedOrder) => ClaimToken): Promise<Array<Promise<ExecutionResult>>> {
-    if (sends.length === 0) return [];
-    let placed: PaperBatchResult[];
-    try {
-      placed = await this.fills.createOrders(
-        sends.map(({ order, decision }) => ({
-          userId: order.user_id,
-          request: { symbol: order.symbol, side: decision.side, type: order.type, clientOrderId: order.client_order_id, ...decision.placement },
-        })),
-      );
-    } catch (error) {
-      // Sent (sent_at is set) but the paper transaction failed: each is retried and looked up first, as in the single path.
-      return sends.map(({ order }) => this.executor.fail(order, claimOf(order), error, true, true));
-    }
-    const failed: Array<Promise<ExecutionResult>> = [];
-    const filled: Array<{ order: ClaimedOrder; outcome: OrderOutcome }> = [];
-    sends.forEach(({ order }, i) => {
-      const p = placed[i];
-      if ('order' in p) filled.push({ order, outcome: outcomeOf(p.order) });
-      else failed.push(this.executor.fail(order, claimOf(order), p.error, true, true));
-    });
-    return [...failed, ...(await this.record(filled, claimOf))];
   }
 }

@@ -9,6 +9,36 @@ import { CancelReasons } from './placement-rule';
 
 const USER_CANCELED_REASON = `${CancelReasons.userCanceled}: canceled by the user before it was sent`;
 
+/**
+ * The outcome columns recordMany and confirmAndRecordMany write, one array each, in this order:
+ * status, filled, average, cost, fee, fee_currency, exchange_order_id, final, reason (null where no outcome).
+ */
+function outcomeArrays(outcomes: ReadonlyArray<OrderOutcome | null>): unknown[][] {
+  const col = <T>(f: (o: OrderOutcome) => T) => outcomes.map((o) => (o ? f(o) : null));
+  return [
+    col((o) => o.status),
+    col((o) => o.filled),
+    col((o) => o.average),
+    col((o) => o.cost),
+    col((o) => o.fee),
+    col((o) => o.fee_currency),
+    col((o) => o.exchange_order_id),
+    col((o) => o.final),
+    col((o) => o.reason),
+  ];
+}
+
+/** The end of a recording UPDATE (`changed`, from `prev` and `v`): the bots' positions moved by the fills, the ids written. */
+const RECORDED_TAIL = `FROM prev JOIN v ON v.id = prev.id WHERE o.id = prev.id
+         RETURNING ${CHANGED_FILL_COLUMNS}
+       ), ${MOVE_POSITIONS_CTE}
+       SELECT id FROM changed`;
+
+/** The claims' ids and attempts, the first two arrays of a recording UPDATE. */
+function claimArrays(items: ReadonlyArray<{ claim: ClaimToken }>): unknown[][] {
+  return [items.map((i) => i.claim.id), items.map((i) => i.claim.attempts)];
+}
+
 /** Which claim of the row we hold: attempts is bumped by every claim, so it doubles as a fencing token. */
 export interface ClaimToken {
   id: string;
@@ -76,6 +106,64 @@ export class OrderTransitions {
     return new Set(returnedRows<{ id: string }>(result).map((r) => r.id));
   }
 
+  /**
+   * confirmClaims and recordMany in ONE statement, for orders placed inside the placement decision's
+   * transaction (the paper batch: the fill is in that transaction too, so the decision, the fill and
+   * its record commit together). Per order: the confirm's writes (sent_at, the credential, what the
+   * order was sized to, the lease renewed) and, when it has an outcome, the record's (status, fill,
+   * bot position). An order without an outcome (the paper exchange refused it) is only confirmed, as
+   * confirmClaims leaves it, for OrderExecutor.fail. Guarded as both are: still `submitting` under
+   * this attempt, lease not passed. The ids written.
+   */
+  async confirmAndRecordMany(
+    m: EntityManager,
+    items: ReadonlyArray<{
+      claim: ClaimToken;
+      sent: { credentialId: string | null; amount: string | null; quoteAmount: string | null; side: 'buy' | 'sell' };
+      outcome: OrderOutcome | null;
+    }>,
+    leaseMs: number,
+  ): Promise<Set<string>> {
+    if (items.length === 0) return new Set();
+    const result: unknown = await m.query(
+      `WITH v AS (
+         SELECT * FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::numeric[], $5::numeric[], $6::varchar[], $7::boolean[],
+                              $8::varchar[], $9::numeric[], $10::numeric[], $11::numeric[], $12::numeric[], $13::varchar[], $14::varchar[], $15::boolean[], $16::text[])
+                AS v(id, attempts, credential_id, amount, quote_amount, side, recorded, status, filled, average, cost, fee, fee_currency, exchange_order_id, final, reason)
+       ), prev AS (
+         SELECT id, ${PREVIOUS_FILL_COLUMNS} FROM orders
+          WHERE (id, attempts) IN (SELECT id, attempts FROM v) AND status = 'submitting' AND next_attempt_at > now()
+          ORDER BY id FOR UPDATE
+       ), changed AS (
+         UPDATE orders o SET sent_at = coalesce(o.sent_at, now()), credential_id = coalesce(o.credential_id, v.credential_id),
+                amount = v.amount, quote_amount = v.quote_amount, side = v.side,
+                next_attempt_at = CASE WHEN v.recorded THEN o.next_attempt_at ELSE now() + $17::int * interval '1 millisecond' END,
+                status = CASE WHEN v.recorded THEN v.status ELSE o.status END,
+                filled = CASE WHEN v.recorded THEN v.filled ELSE o.filled END,
+                average = CASE WHEN v.recorded THEN v.average ELSE o.average END,
+                cost = CASE WHEN v.recorded THEN v.cost ELSE o.cost END,
+                fee = CASE WHEN v.recorded THEN v.fee ELSE o.fee END,
+                fee_currency = CASE WHEN v.recorded THEN v.fee_currency ELSE o.fee_currency END,
+                exchange_order_id = CASE WHEN v.recorded THEN COALESCE(v.exchange_order_id, o.exchange_order_id) ELSE o.exchange_order_id END,
+                reason = CASE WHEN v.recorded THEN v.reason ELSE o.reason END,
+                closed_at = CASE WHEN v.recorded THEN (CASE WHEN v.final THEN now() END) ELSE o.closed_at END,
+                acknowledged_at = CASE WHEN v.recorded THEN coalesce(o.acknowledged_at, now()) ELSE o.acknowledged_at END,
+                updated_at = now()
+           ${RECORDED_TAIL}`,
+      [
+        ...claimArrays(items),
+        items.map((i) => i.sent.credentialId),
+        items.map((i) => i.sent.amount),
+        items.map((i) => i.sent.quoteAmount),
+        items.map((i) => i.sent.side),
+        items.map((i) => i.outcome !== null),
+        ...outcomeArrays(items.map((i) => i.outcome)),
+        leaseMs,
+      ],
+    );
+    return new Set(returnedRows<{ id: string }>(result).map((r) => r.id));
+  }
+
   /** end() for many orders in one statement; the ids that were ours to end. */
   async endMany(items: ReadonlyArray<{ claim: ClaimToken; status: 'rejected' | 'failed' | 'canceled'; reason: string }>, manager?: EntityManager): Promise<Set<string>> {
     if (items.length === 0) return new Set();
@@ -92,7 +180,6 @@ export class OrderTransitions {
   /** record() for many outcomes in one statement (the paper batch's fills); the ids that were ours to record. */
   async recordMany(items: ReadonlyArray<{ claim: ClaimToken; outcome: OrderOutcome }>): Promise<Set<string>> {
     if (items.length === 0) return new Set();
-    const col = <T>(f: (o: OrderOutcome) => T) => items.map((i) => f(i.outcome));
     const result: unknown = await this.ds.query(
       `WITH v AS (
          SELECT * FROM unnest($1::uuid[], $2::int[], $3::varchar[], $4::numeric[], $5::numeric[], $6::numeric[], $7::numeric[], $8::varchar[], $9::varchar[], $10::boolean[], $11::text[])
@@ -104,22 +191,10 @@ export class OrderTransitions {
          UPDATE orders o SET status = v.status, filled = v.filled, average = v.average, cost = v.cost, fee = v.fee, fee_currency = v.fee_currency,
                 exchange_order_id = COALESCE(v.exchange_order_id, o.exchange_order_id), reason = v.reason,
                 closed_at = CASE WHEN v.final THEN now() END, acknowledged_at = coalesce(o.acknowledged_at, now()), updated_at = now()
-           FROM prev JOIN v ON v.id = prev.id WHERE o.id = prev.id
-         RETURNING ${CHANGED_FILL_COLUMNS}
-       ), ${MOVE_POSITIONS_CTE}
-       SELECT id FROM changed`,
+           ${RECORDED_TAIL}`,
       [
-        items.map((i) => i.claim.id),
-        items.map((i) => i.claim.attempts),
-        col((o) => o.status),
-        col((o) => o.filled),
-        col((o) => o.average),
-        col((o) => o.cost),
-        col((o) => o.fee),
-        col((o) => o.fee_currency),
-        col((o) => o.exchange_order_id),
-        col((o) => o.final),
-        col((o) => o.reason),
+        ...claimArrays(items),
+        ...outcomeArrays(items.map((i) => i.outcome)),
       ],
     );
     return new Set(returnedRows<{ id: string }>(result).map((r) => r.id));

@@ -16,6 +16,16 @@ export interface BatchDecisionItem {
   pre: PreRead;
 }
 
+/**
+ * What decideBatch's caller does, inside the decision's transaction, with the orders confirmed to
+ * send — instead of the decider's own confirmClaims: places them where the placement is itself a
+ * database write (the paper exchange) and writes the confirmation with the outcome
+ * (OrderTransitions.confirmAndRecordMany). Every claim it is given was checked under the row lock
+ * (still `submitting` under this attempt, lease not passed), so it must write them all, or throw:
+ * the whole transaction — decision, placements — then rolls back.
+ */
+export type PlaceWithinDecision = (m: EntityManager, sends: ReadonlyArray<{ item: BatchDecisionItem; decision: SendDecision }>) => Promise<Set<string>>;
+
 /** Per order: the decider's verdict, or the error that order alone hit (a bad size, an unsettled position). */
 export type BatchVerdict = Verdict | { kind: 'error'; error: unknown };
 
@@ -44,9 +54,9 @@ export class PlacementBatchDecider {
     private readonly owners: OrderOwners,
   ) {}
 
-  decideBatch(transitions: OrderTransitions, items: readonly BatchDecisionItem[], leaseMs: number): Promise<BatchVerdict[]> {
+  decideBatch(transitions: OrderTransitions, items: readonly BatchDecisionItem[], leaseMs: number, placeWithin?: PlaceWithinDecision): Promise<BatchVerdict[]> {
     return this.ds.transaction(async (m) => {
-      const states = await this.readStates(m, items);
+      const { states, claimed } = await this.readStates(m, items);
       const verdicts: BatchVerdict[] = new Array<BatchVerdict>(items.length);
       const decided: Array<{ index: number; decision: PlacementDecision }> = [];
       const cancels: Array<{ index: number; decision: CancelDecision }> = [];
@@ -78,14 +88,23 @@ export class PlacementBatchDecider {
         cancels.map(({ index, decision }) => ({ claim: items[index].claim, status: 'canceled' as const, reason: decision.message })),
         m,
       );
-      const confirmed = await transitions.confirmClaims(
-        m,
-        sends.map(({ index, decision: { resolved } }) => ({
-          claim: items[index].claim,
-          sent: { credentialId: items[index].order.mode === 'live' ? items[index].pre.credential_id : null, amount: resolved.amount, quoteAmount: resolved.quote_amount, side: resolved.side },
-        })),
-        leaseMs,
-      );
+      let confirmed: Set<string>;
+      if (placeWithin) {
+        // Only claims still ours (checked under the lock, which holds until commit) are placed.
+        const ours = sends.filter(({ index }) => claimed.has(items[index].claim.id));
+        confirmed = ours.length > 0 ? await placeWithin(m, ours.map(({ index, decision }) => ({ item: items[index], decision }))) : new Set();
+        const unwritten = ours.filter(({ index }) => !confirmed.has(items[index].claim.id)).length;
+        if (unwritten > 0) throw new Error(`${unwritten} order(s) placed under a claim checked under lock were not recorded: rolled back`);
+      } else {
+        confirmed = await transitions.confirmClaims(
+          m,
+          sends.map(({ index, decision: { resolved } }) => ({
+            claim: items[index].claim,
+            sent: { credentialId: items[index].order.mode === 'live' ? items[index].pre.credential_id : null, amount: resolved.amount, quoteAmount: resolved.quote_amount, side: resolved.side },
+          })),
+          leaseMs,
+        );
+      }
       for (const { index, decision } of decided) {
         const { order, claim } = items[index];
         const applied = decision.send ? confirmed.has(claim.id) : ended.has(claim.id);
@@ -101,7 +120,8 @@ export class PlacementBatchDecider {
     });
   }
 
-  private async readStates(m: EntityManager, items: readonly BatchDecisionItem[]): Promise<Array<PlacementStates | { error: unknown }>> {
+  /** The states per order, and the ids whose claim is still ours (checked as the order rows are locked). */
+  private async readStates(m: EntityManager, items: readonly BatchDecisionItem[]): Promise<{ states: Array<PlacementStates | { error: unknown }>; claimed: Set<string> }> {
     const orders = items.map((i) => i.order);
     const active = await this.users.activeLockedMany(orders.map((o) => o.user_id), m);
     const liveUsers = orders.filter((o) => o.mode === 'live').map((o) => o.user_id);
@@ -120,8 +140,8 @@ export class PlacementBatchDecider {
       managed_bot: await this.entitlements.findMany(usersOf('managed_bot'), 'managed_bot', now, m),
     };
     const positions = await readPositionsFor(m, orders);
-    const cancelRequested = await lockOrderRows(m, orders.map((o) => o.id));
-    return items.map(({ order, pre }, i): PlacementStates | { error: unknown } => {
+    const { cancelRequested, claimed } = await lockOrderRows(m, items.map((i) => i.claim));
+    const states = items.map(({ order, pre }, i): PlacementStates | { error: unknown } => {
       const position = positions[i];
       if ('error' in position) return position;
       const bot = botOf[i];
@@ -138,11 +158,22 @@ export class PlacementBatchDecider {
         market_price: pre.market_price ?? null,
       };
     });
+    return { states, claimed };
   }
 }
 
-/** The orders' rows locked in id order (confirmClaims writes them next anyway); the ids whose user asked to cancel. */
-async function lockOrderRows(m: EntityManager, ids: readonly string[]): Promise<Set<string>> {
-  const rows = (await m.query(`SELECT id, cancel_requested_at IS NOT NULL AS requested FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids])) as Array<{ id: string; requested: boolean }>;
-  return new Set(rows.filter((r) => r.requested).map((r) => r.id));
+/**
+ * The orders' rows locked in id order (confirmClaims writes them next anyway): the ids whose user
+ * asked to cancel, and those whose claim is still ours — `submitting` under this attempt, lease not
+ * passed (confirmClaims' own guard) — which, locked, stay so until this transaction ends.
+ */
+async function lockOrderRows(m: EntityManager, claims: readonly ClaimToken[]): Promise<{ cancelRequested: Set<string>; claimed: Set<string> }> {
+  const rows = (await m.query(
+    `SELECT o.id, o.cancel_requested_at IS NOT NULL AS requested,
+            (o.status = 'submitting' AND o.attempts = c.attempts AND o.next_attempt_at > now()) AS ours
+       FROM orders o JOIN unnest($1::uuid[], $2::int[]) AS c(id, attempts) ON c.id = o.id
+      ORDER BY o.id FOR UPDATE OF o`,
+    [claims.map((c) => c.id), claims.map((c) => c.attempts)],
+  )) as Array<{ id: string; requested: boolean; ours: boolean }>;
+  return { cancelRequested: new Set(rows.filter((r) => r.requested).map((r) => r.id)), claimed: new Set(rows.filter((r) => r.ours).map((r) => r.id)) };
 }

@@ -2,8 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Decimal, toDecimalString } from '@torgovo/core';
 import type { DataSource, EntityManager } from 'typeorm';
-import { isExchangeError } from '../../errors';
-import type { CreateOrderRequest, Order } from '../exchange-gateway';
+import type { CreateOrderRequest, Market, Order } from '../exchange-gateway';
 import { PAPER_EXCHANGE_OPTIONS } from '../exchange-gateway.factory';
 import type { PaperExchangeOptions } from './paper-exchange-gateway';
 import {
@@ -19,10 +18,10 @@ import {
   PaperOrderRow,
   PreparedPaperOrder,
   preparePaperOrder,
-  toPaperError,
   toPaperOrder,
 } from './paper-ledger';
 import { computeMarketFill, computeReservation, MarketFill } from './paper-math';
+import { findPaperMarket } from './paper-markets';
 
 export interface PaperBatchRequest {
   userId: string;
@@ -40,11 +39,11 @@ interface Pending {
 }
 
 /**
- * Many users' paper orders in one transaction and a handful of statements, the same exchange as
- * PaperExchangeGateway.createOrder (the shared paper-ledger: validation, lock order, fills, crossed
- * limits) — for the worker's bursts, where one order per statement made the paper exchange ~6 round
- * trips and a commit per order. A refusal (bad size, insufficient funds) is that request's answer and
- * does not hold up the others; only a database failure fails the whole batch (toPaperError).
+ * Many users' paper orders in a handful of statements inside the caller's transaction, the same
+ * exchange as PaperExchangeGateway.createOrder (the shared paper-ledger: validation, lock order,
+ * fills, crossed limits) — for the worker's bursts, where one order per statement made the paper
+ * exchange ~6 round trips and a commit per order. A refusal (bad size, insufficient funds) is that
+ * request's answer and does not hold up the others; only a database failure fails the whole batch.
  */
 @Injectable()
 export class PaperBatchFills {
@@ -53,7 +52,33 @@ export class PaperBatchFills {
     @Inject(PAPER_EXCHANGE_OPTIONS) private readonly options: PaperExchangeOptions,
   ) {}
 
-  async createOrders(items: readonly PaperBatchRequest[]): Promise<PaperBatchResult[]> {
+  /**
+   * Before fillWithin: the accounts and balance rows these users' orders on these markets touch,
+   * opened and committed first (openAccounts). Orders on an unknown market are skipped (fillWithin
+   * refuses them).
+   */
+  async openFor(items: ReadonlyArray<{ userId: string; symbol: string }>): Promise<void> {
+    const known = items.flatMap(({ userId, symbol }) => {
+      const market = findPaperMarket(symbol);
+      return market ? [{ userId, market }] : [];
+    });
+    if (known.length > 0) await this.openAccounts(known);
+  }
+
+  /**
+   * Places the orders inside the caller's transaction (OrderBatchExecutor: the placement decision's),
+   * so the fills commit or roll back with the caller's own writes; the accounts must be open already
+   * (openFor). A refusal is that request's answer; a database failure throws, and the caller's
+   * transaction is then rolled back whole.
+   */
+  async fillWithin(m: EntityManager, items: readonly PaperBatchRequest[]): Promise<PaperBatchResult[]> {
+    const { results, pending } = await this.prepare(m, items);
+    if (pending.length > 0) await this.fill(m, pending, results);
+    return results;
+  }
+
+  /** Validates each request and finds those already placed (same client order id: a retry after a crash); the rest are to fill. */
+  private async prepare(m: EntityManager, items: readonly PaperBatchRequest[]): Promise<{ results: PaperBatchResult[]; pending: Pending[] }> {
     const results: PaperBatchResult[] = new Array<PaperBatchResult>(items.length);
     const valid: number[] = [];
     items.forEach((item, index) => {
@@ -64,32 +89,23 @@ export class PaperBatchFills {
         results[index] = { error };
       }
     });
-    try {
-      // Same client order id = same order, whatever the request says now (a retry after a crash).
-      const existing = await this.existing(this.ds.manager, valid.map((i) => items[i]));
-      const pending: Pending[] = [];
-      for (const index of valid) {
-        const { userId, request } = items[index];
-        const found = existing.get(`${userId}:${request.clientOrderId}`);
-        if (found) {
-          results[index] = { order: toPaperOrder(found) };
-          continue;
-        }
-        try {
-          pending.push({ index, userId, request, prepared: preparePaperOrder(request) });
-        } catch (error) {
-          results[index] = { error };
-        }
+    // Same client order id = same order, whatever the request says now (a retry after a crash).
+    const existing = await this.existing(m, valid.map((i) => items[i]));
+    const pending: Pending[] = [];
+    for (const index of valid) {
+      const { userId, request } = items[index];
+      const found = existing.get(`${userId}:${request.clientOrderId}`);
+      if (found) {
+        results[index] = { order: toPaperOrder(found) };
+        continue;
       }
-      if (pending.length > 0) {
-        await this.openAccounts(pending);
-        await this.ds.transaction((m) => this.fill(m, pending, results));
+      try {
+        pending.push({ index, userId, request, prepared: preparePaperOrder(request) });
+      } catch (error) {
+        results[index] = { error };
       }
-    } catch (error) {
-      if (isExchangeError(error)) throw error;
-      throw toPaperError(error);
     }
-    return results;
+    return { results, pending };
   }
 
   private async existing(m: EntityManager, items: readonly PaperBatchRequest[]): Promise<Map<string, PaperOrderRow & { user_id: string }>> {
@@ -111,15 +127,15 @@ export class PaperBatchFills {
    * PostgreSQL ~5 checks per order, ~40 % of its work for a burst of first orders
    * (bench/burst: 0.43 → 0.27 ms per order without them). Committed first, they check against old rows.
    */
-  private async openAccounts(pending: readonly Pending[]): Promise<void> {
+  private async openAccounts(orders: ReadonlyArray<{ userId: string; market: Pick<Market, 'base' | 'quote'> }>): Promise<void> {
     const m = this.ds.manager;
-    await ensureAccounts(m, pending.map((p) => p.userId), this.options.initialBalances);
-    await ensureBalanceRows(m, balancePairs(pending));
+    await ensureAccounts(m, orders.map((p) => p.userId), this.options.initialBalances);
+    await ensureBalanceRows(m, balancePairs(orders));
   }
 
   /** Inside the transaction; the accounts are open already (openAccounts). */
   private async fill(m: EntityManager, pending: Pending[], results: PaperBatchResult[]): Promise<void> {
-    const locked = await lockBalances(m, balancePairs(pending));
+    const locked = await lockBalances(m, balancePairs(pending.map((p) => ({ userId: p.userId, market: p.prepared.market }))));
     const last = await this.lastPrices(m, pending.filter((p) => p.request.type === 'limit'));
     // Running balances in JS: each order sees the ones before it in this batch (one per queue in practice).
     const free = new Map([...locked].map(([key, row]) => [key, new Decimal(row.free)]));
@@ -246,6 +262,6 @@ export class PaperBatchFills {
 }
 
 /** The balances an order touches: its market's base and quote, for its user. */
-function balancePairs(pending: readonly Pending[]): Array<{ userId: string; currency: string }> {
-  return pending.flatMap((p) => [p.prepared.market.base, p.prepared.market.quote].map((currency) => ({ userId: p.userId, currency })));
+function balancePairs(orders: ReadonlyArray<{ userId: string; market: Pick<Market, 'base' | 'quote'> }>): Array<{ userId: string; currency: string }> {
+  return orders.flatMap((p) => [p.market.base, p.market.quote].map((currency) => ({ userId: p.userId, currency })));
 }
