@@ -87,10 +87,11 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
 }
 
 /**
- * Executes a claimed batch of paper orders (live ones: runLiveBatch) with a fixed number of transactions whatever its size:
- * one placement decision for all (PlacementBatchDecider: the placement rule at the moment of the
- * effect, the claims confirmed and fenced set-wise), one paper fill for those it sends
- * (PaperBatchFills), one statement recording the outcomes (recordMany). An order that fails alone
+ * Executes a claimed batch of paper orders (live ones: runLiveBatch) with a fixed number of statements whatever its size,
+ * in one transaction (runBatch): one placement decision for all (PlacementBatchDecider: the placement
+ * rule at the moment of the effect, the claims checked under the rows' lock), the paper fills of those
+ * it sends (PaperBatchFills.fillWithin), one statement confirming and recording them
+ * (confirmAndRecordMany). An order that fails alone
  * (a refused size, insufficient funds, an unsettled position) gets the single path's answer for that
  * failure (OrderExecutor.fail) without holding up the others. Orders the batch path does not cover
  * run through OrderExecutor.execute, TRADING_CONCURRENCY at a time; a batch decision that fails as
