@@ -2,7 +2,7 @@
 // loop and core), apart from the load generator, as api and sender would in production.
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -69,7 +69,6 @@ export async function spawnServer<T>(script: string, args: string[], options: Sp
   });
   // BENCH_CHILD_LOG_DIR: each child's stdout also goes to a file there (e.g. with BENCH_NODE_ARGS="--trace-gc").
   if (process.env.BENCH_CHILD_LOG_DIR) {
-    const { createWriteStream } = await import('node:fs');
     child.stdout?.pipe(createWriteStream(join(process.env.BENCH_CHILD_LOG_DIR, `${script.replace(/\W+/g, '_')}.${child.pid}.log`)));
   }
   const ready = await new Promise<T>((resolve, reject) => {
