@@ -9,6 +9,7 @@
 // Run: npx ts-node -r tsconfig-paths/register bench/burst/run.ts [--bots 10000] [--mode paper|live]
 //      [--latency 50] [--apis 1] [--workers 1] [--window-ms 1000] [--dist] [--env NAME=value …] [--pre-sql FILE]
 //      [--sender raw|node-http]
+import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { cpus, loadavg } from 'node:os';
@@ -48,6 +49,29 @@ function post(url: string, path: string, body: string, headers: Record<string, s
     req.on('error', () => resolve({ status: 0, text: '' }));
     req.end(body);
   });
+}
+
+/**
+ * The machine's speed right now, before and after the burst: burst timings differ 2-3x between
+ * machines and between phases of one machine (bench/RESULTS.md), so each result carries its own
+ * yardstick. 1,000 one-row INSERT round trips on the bench database (PostgreSQL and loopback) and
+ * 200,000 SHA-256 of a short string (this process's CPU).
+ */
+async function yardstick(ds: DataSource): Promise<{ insertsMs: number; hashMs: number }> {
+  const runner = ds.createQueryRunner();
+  try {
+    await runner.query(`CREATE TEMP TABLE IF NOT EXISTS bench_yardstick (id serial PRIMARY KEY, v text)`);
+    const t0 = performance.now();
+    for (let i = 0; i < 1_000; i++) await runner.query(`INSERT INTO bench_yardstick (v) VALUES ($1)`, [String(i)]);
+    const insertsMs = performance.now() - t0;
+    await runner.query(`DROP TABLE bench_yardstick`);
+    const t1 = performance.now();
+    let h = '';
+    for (let i = 0; i < 200_000; i++) h = hash('sha256', h + i);
+    return { insertsMs: Math.round(insertsMs), hashMs: Math.round(performance.now() - t1) };
+  } finally {
+    await runner.release();
+  }
 }
 
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -104,6 +128,7 @@ async function main(): Promise<void> {
     if (preSql) await db.dataSource.query(readFileSync(preSql, 'utf8'));
 
     // The burst.
+    const yard0 = await yardstick(db.dataSource);
     const load0 = loadavg()[0];
     const latencies: number[] = [];
     const statuses = new Map<number, number>();
@@ -164,6 +189,7 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     const cpu = await meter.stop();
     const load1 = loadavg()[0];
+    const yard1 = await yardstick(db.dataSource);
     const rows = (await db.dataSource.query(
       `SELECT status, count(*)::int AS n,
               (extract(epoch FROM min(coalesce(closed_at, updated_at))) * 1000)::bigint AS first_ms,
@@ -199,6 +225,7 @@ async function main(): Promise<void> {
     console.log(
       [
         `date ${new Date().toISOString()}; ${cpus().length} cores; load avg (1 min) ${load0.toFixed(1)} before, ${load1.toFixed(1)} after`,
+        `yardstick (machine speed now): 1,000 INSERT round trips ${yard0.insertsMs} ms before, ${yard1.insertsMs} ms after; 200,000 SHA-256 ${yard0.hashMs} / ${yard1.hashMs} ms`,
         `${bots} alerts over ${bots} bots/users, sent within ${windowMs} ms; ${mode}${okx ? ` (fake OKX, +${latency} ms per call)` : ''}; ${apis} api + ${workers} worker process(es); extra env ${JSON.stringify(extraEnv())}`,
         `answers: ${[...statuses].map(([s, n]) => `${n} × ${s}`).join(', ')}; all answered ${answeredAt} ms after the first send; within 3 s: ${within3s}/${bots}`,
         `acceptance latency ms: p50 ${pct(latencies, 50)}, p90 ${pct(latencies, 90)}, p99 ${pct(latencies, 99)}, max ${latencies[latencies.length - 1]}`,
