@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '@torgovo/core';
 import { ExchangeError, ExchangeErrorCodes as C } from '../errors';
 import type { ExchangeGateway } from '../gateway/exchange-gateway';
-import { PaperBatchFills, PaperBatchResult } from '../gateway/paper/paper-batch-fills';
+import { PaperBatchFills } from '../gateway/paper/paper-batch-fills';
 import { findPaperMarket } from '../gateway/paper/paper-markets';
 import type { ClaimedOrder } from './order-claimer';
 import { SEND_SETTLE_MAX_MS } from '../orders/send-fence';
@@ -282,7 +282,8 @@ export class OrderBatchExecutor {
     if (orders.length === 0) return [];
     const started = Date.now();
     const claimOf = (o: ClaimedOrder): ClaimToken => ({ id: o.id, attempts: o.attempts });
-    const placed = new Map<string, PaperBatchResult>();
+    // Per order sent: its outcome as recorded, or the paper exchange's refusal.
+    const placed = new Map<string, { outcome: OrderOutcome } | { error: unknown }>();
     let verdicts: BatchVerdict[];
     try {
       await this.fills.openFor(orders.map((o) => ({ userId: o.user_id, symbol: o.symbol })));
@@ -302,15 +303,16 @@ export class OrderBatchExecutor {
               request: { symbol: order.symbol, side: decision.side, type: order.type, clientOrderId: order.client_order_id, ...decision.placement },
             })),
           );
-          sends.forEach(({ item }, i) => placed.set(item.order.id, results[i]));
           return this.transitions.confirmAndRecordMany(
             m,
             sends.map(({ item, decision: { resolved } }, i) => {
               const r = results[i];
+              const outcome = 'order' in r ? outcomeOf(r.order) : null;
+              placed.set(item.order.id, outcome ? { outcome } : { error: 'error' in r ? r.error : undefined });
               return {
                 claim: item.claim,
                 sent: { credentialId: null, amount: resolved.amount, quoteAmount: resolved.quote_amount, side: resolved.side },
-                outcome: 'order' in r ? outcomeOf(r.order) : null,
+                outcome,
               };
             }),
             this.config.TRADING_LEASE_MS,
@@ -329,7 +331,7 @@ export class OrderBatchExecutor {
         const p = placed.get(order.id)!;
         // Refused by the paper exchange: confirmed (sent_at) with nothing placed, as the separate fill left it.
         if ('error' in p) results.push(this.executor.fail(order, claimOf(order), p.error, true, true));
-        else results.push(Promise.resolve({ orderId: order.id, status: outcomeOf(p.order).status, reconciled: false, reason: null }));
+        else results.push(Promise.resolve({ orderId: order.id, status: p.outcome.status, reconciled: false, reason: null }));
       } else if (v.kind === 'canceled') results.push(Promise.resolve({ orderId: order.id, status: 'canceled', reconciled: false, reason: v.reason }));
       else if (v.kind === 'error') results.push(this.executor.fail(order, claimOf(order), v.error, true, false));
       else results.push(Promise.resolve({ orderId: order.id, status: 'lost_lease', reconciled: false, reason: null }));
