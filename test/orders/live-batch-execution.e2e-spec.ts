@@ -1,5 +1,5 @@
 import { Decimal } from '@torgovo/core';
-import { PlacementBatchDecider, PlacementDecider, TradingManager } from '@torgovo/trading';
+import { OrderRecord, PlacementBatchDecider, PlacementDecider, TradingManager } from '@torgovo/trading';
 import { DataSource } from 'typeorm';
 import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
@@ -7,7 +7,7 @@ import { createTestApp, HttpResult, TestApp, WORKER_JOBS_BY_HAND } from '../supp
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { decidedThen } from '../support/decided-then';
 import { createUser } from '../trading/support';
-import { bootWorker, connectExchange, dueNow, liveTrader, ORDER_PATH, pendingOrder, reload, TestWorker } from './support';
+import { bootWorker, connectExchange, dueNow, liveTrader, ORDER_PATH, pendingOrder, reload, sleep, TestWorker, waitFor } from './support';
 
 const LIVE_BATCH = { TRADING_LIVE_BATCH_SIZE: '50' };
 
@@ -23,6 +23,8 @@ describe('live orders executed in batches (e2e, fake OKX with the real ccxt)', (
   let w2: TestWorker;
   /** Two sends in flight per batch: a batch of five is decided in three parts. */
   let w3: TestWorker;
+  /** One call in flight: one read-back runs at a time, the others wait in its queue. */
+  let w4: TestWorker | undefined;
 
   const placed = (a: FakeAccount, clOrdId: string) => [...a.orders.values()].filter((o) => o.clOrdId === clOrdId);
   const posts = (clOrdId: string) => fake.requests.filter((r) => r.method === 'POST' && r.path === ORDER_PATH && r.body.includes(clOrdId)).length;
@@ -41,11 +43,13 @@ describe('live orders executed in batches (e2e, fake OKX with the real ccxt)', (
     w1 = await bootWorker(db, env);
     w2 = await bootWorker(db, env);
     w3 = await bootWorker(db, { ...env, TRADING_LIVE_SENDS_IN_FLIGHT: '2' });
+    w4 = await bootWorker(db, { ...env, TRADING_LIVE_SENDS_IN_FLIGHT: '1' });
   });
   afterAll(async () => {
     await w1?.close();
     await w2?.close();
     await w3?.close();
+    await w4?.close();
     await fake?.stop();
     await db?.drop();
   });
@@ -193,6 +197,74 @@ describe('live orders executed in batches (e2e, fake OKX with the real ccxt)', (
     }
   });
 
+  it('a batch in parts: every placement leaves before any read-back (reads wait behind the sends), and each order ends filled', async () => {
+    const traders = await Promise.all(Array.from({ length: 5 }, () => trader(w3)));
+    const orders: OrderRecord[] = [];
+    for (const t of traders) orders.push(await pendingOrder(w3, { user_id: t.userId }));
+    const from = fake.requests.length;
+    const results = (await w3.manager.runOnce()).filter((r) => orders.some((o) => o.id === r.orderId));
+    expect(results.map((r) => r.status)).toEqual(orders.map(() => 'filled'));
+    const calls = fake.requests.slice(from).filter((r) => r.path === ORDER_PATH).map((r) => r.method);
+    // Parts of two: before, each slot placed and then read its order (POST, GET, POST, …).
+    expect(calls).toEqual(['POST', 'POST', 'POST', 'POST', 'POST', 'GET', 'GET', 'GET', 'GET', 'GET']);
+    for (const [i, o] of orders.entries()) {
+      expect(placed(traders[i].account, o.client_order_id)).toHaveLength(1);
+      expect(await reload(w3.ds, o.id)).toMatchObject({ status: 'filled', closed_at: expect.any(Date) });
+    }
+  });
+
+  it('placed → recorded open with the exchange id before its read-back; the sync leaves it to the read-back; read → filled once', async () => {
+    const { userId, account } = await trader();
+    const order = await pendingOrder(w1, { user_id: userId });
+    const reads = fake.hold('GET', ORDER_PATH);
+    const run = w1.manager.runOnce();
+    await waitFor(async () => (await reload(w1.ds, order.id)).status === 'open', 10_000);
+    const [onExchange] = placed(account, order.client_order_id);
+    // Acknowledged: on the exchange, out of the claim, the fill not read yet.
+    const acked = await reload(w1.ds, order.id);
+    expect(acked).toMatchObject({ status: 'open', exchange_order_id: onExchange.ordId, closed_at: null, acknowledged_at: expect.any(Date) });
+    expect(new Decimal(acked.filled!).isZero()).toBe(true);
+    const readsOf = () => fake.requests.filter((r) => r.method === 'GET' && r.path === ORDER_PATH && r.url.includes(onExchange.ordId)).length;
+    await waitFor(() => readsOf() === 1, 5_000);
+    // The sync skips an order this worker is reading back: no second read of it.
+    await w1.manager.syncOpenOrders();
+    expect(readsOf()).toBe(1);
+    reads.release();
+    expect((await run).find((r) => r.orderId === order.id)).toMatchObject({ status: 'filled' });
+    expect(await reload(w1.ds, order.id)).toMatchObject({ status: 'filled', exchange_order_id: onExchange.ordId, closed_at: expect.any(Date) });
+    expect(new Decimal((await reload(w1.ds, order.id)).filled!).eq('0.001')).toBe(true);
+    expect(posts(order.client_order_id)).toBe(1);
+  });
+
+  it('placed → read-backs queued → the worker stops: the queued ones are dropped, and the sync reads those orders; nothing is placed twice', async () => {
+    const traders = await Promise.all(Array.from({ length: 3 }, () => trader(w4!)));
+    const orders: OrderRecord[] = [];
+    for (const t of traders) orders.push(await pendingOrder(w4!, { user_id: t.userId }));
+    const reads = fake.hold('GET', ORDER_PATH);
+    const from = fake.requests.length;
+    const run = w4!.manager.runOnce();
+    const readsSent = () => fake.requests.slice(from).filter((r) => r.method === 'GET' && r.path === ORDER_PATH).length;
+    // One read runs (held), two wait in the queue.
+    await waitFor(() => readsSent() === 1, 10_000);
+    await waitFor(async () => (await Promise.all(orders.map((o) => reload(w4!.ds, o.id)))).every((r) => r.status === 'open'), 10_000);
+    const closing = w4!.close();
+    w4 = undefined;
+    await sleep(100);
+    reads.release();
+    await closing;
+    await run.catch(() => undefined);
+    // The read that was running is written; the two dropped ones were never sent.
+    expect(readsSent()).toBe(1);
+    const after = await Promise.all(orders.map((o) => reload(w1.ds, o.id)));
+    expect(after.map((r) => r.status).sort()).toEqual(['filled', 'open', 'open']);
+    await expect(w1.manager.syncOpenOrders()).resolves.toMatchObject({ errors: 0 });
+    for (const [i, o] of orders.entries()) {
+      expect((await reload(w1.ds, o.id)).status).toBe('filled');
+      expect(placed(traders[i].account, o.client_order_id)).toHaveLength(1);
+      expect(posts(o.client_order_id)).toBe(1);
+    }
+  });
+
   it('a decision that took too long for its sends to leave within the send fence’s bound: nothing is sent, each is retried, looked up and placed once', async () => {
     const { userId, account } = await trader();
     const order = await pendingOrder(w1, { user_id: userId });
@@ -269,6 +341,29 @@ describe('live batches and the send fence (e2e)', () => {
     expect([...a.account.orders.values()]).toHaveLength(0);
     expect((await status(idB)).status).toBe('filled');
     expect([...b.account.orders.values()]).toHaveLength(1);
+  });
+
+  it('placed, its read-back held → POST /bots/{id}/stop answers without waiting for the read → read: filled, the bot’s position moved', async () => {
+    const { u, account, botId, alert } = await liveBot();
+    const id = await alert();
+    const reads = okx.hold('GET', ORDER_PATH);
+    const run = manager.runOnce();
+    await waitFor(async () => (await status(id)).status === 'open', 10_000);
+    // The send reached OKX and was recorded: the stop's fence has nothing to wait for.
+    const stop = await Promise.race([t.request('POST', `/api/bots/${botId}/stop`, { token: u.access_token }), sleep(5_000).then(() => 'waited' as const)]);
+    expect(stop).not.toBe('waited');
+    expect((stop as HttpResult).status).toBe(200);
+    expect((await status(id)).status).toBe('open');
+    reads.release();
+    await run;
+    expect((await status(id)).status).toBe('filled');
+    // Moved by the fill read back: its base less a fee charged in base.
+    const [row] = (await ds.query(`SELECT filled, fee, fee_currency FROM orders WHERE id = $1`, [id])) as Array<{ filled: string; fee: string; fee_currency: string }>;
+    expect(new Decimal(row.filled).eq('0.001')).toBe(true);
+    const [position] = (await ds.query(`SELECT amount FROM bot_positions WHERE bot_id = $1`, [botId])) as Array<{ amount: string }>;
+    expect(new Decimal(position.amount).eq(new Decimal(row.filled).minus(row.fee_currency === 'BTC' ? row.fee : 0))).toBe(true);
+    expect(new Decimal(position.amount).gt(0)).toBe(true);
+    expect([...account.orders.values()]).toHaveLength(1);
   });
 
   it('decided → POST /bots/{id}/stop → the sends: the stop answers only after the batch’s send reached OKX', async () => {

@@ -65,6 +65,8 @@ export class FakeOkxServer {
   readonly requests: RecordedRequest[] = [];
   /** Milliseconds to wait before every answer. */
   latencyMs = 0;
+  private holds: Array<{ method: string; path: string; open: Promise<void> }> = [];
+  private readonly releases: Array<() => void> = [];
   /** TCP connections accepted since start. */
   connections = 0;
   /** Requests being handled now, and the most at once since start (or since the caller reset it). */
@@ -136,10 +138,27 @@ export class FakeOkxServer {
   }
 
   clearFaults(): void {
+    for (const release of this.releases.splice(0)) release();
     this.faults = [];
     this.dropNextOrder = false;
     this.latencyMs = 0;
     this.clockOffsetMs = 0;
+  }
+
+  /**
+   * Holds every request to `METHOD path` (e.g. GET /api/v5/trade/order: the read-backs) before it is
+   * handled, until `release()`: a test can act while they wait. clearFaults releases it too.
+   */
+  hold(method: string, path: string): { release: () => void } {
+    let release!: () => void;
+    const gate = { method, path, open: new Promise<void>((r) => (release = r)) };
+    this.holds.push(gate);
+    const done = () => {
+      this.holds = this.holds.filter((h) => h !== gate);
+      release();
+    };
+    this.releases.push(done);
+    return { release: done };
   }
 
   /** How many requests reached `METHOD path` (path without query). */
@@ -155,6 +174,7 @@ export class FakeOkxServer {
     const parsed = new URL(url, 'http://fake');
     const method = req.method ?? 'GET';
     this.requests.push({ method, path: parsed.pathname, url, headers: req.headers, body });
+    for (const h of this.holds.filter((x) => x.method === method && x.path === parsed.pathname)) await h.open;
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
 
     const orderFault = method === 'POST' && parsed.pathname === '/api/v5/trade/order' ? this.orderFault?.() : undefined;

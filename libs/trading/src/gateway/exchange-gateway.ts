@@ -116,7 +116,16 @@ export interface ExchangeGateway {
   readonly kind: 'live' | 'paper';
   fetchBalance(): Promise<Balances>;
   loadMarkets(): Promise<Market[]>;
+  /** Places the order and reads it back: the order as the exchange has it once placed (its fill, if any). */
   createOrder(request: CreateOrderRequest): Promise<Order>;
+  /**
+   * createOrder in two steps, for a caller that places many orders before reading any back (the
+   * live batch: OrderBatchExecutor). placeOrder places only, and answers what the exchange's
+   * placement answer tells (live: OKX's ids, the order `open`); readBack then reads that order's
+   * fill, and answers the placed order as it was if the read fails (it exists: synced later).
+   */
+  placeOrder(request: CreateOrderRequest): Promise<Order>;
+  readBack(placed: Order): Promise<Order>;
   /** null when the exchange does not know the order. */
   fetchOrder(ref: OrderRef): Promise<Order | null>;
   cancelOrder(ref: OrderRef): Promise<Order>;

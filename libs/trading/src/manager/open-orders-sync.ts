@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig, withAdvisoryLock } from '@torgovo/core';
 import { ExchangeCredentialsService } from '@torgovo/users';
 import type { OrderRecord } from '../orders/entities/order.entity';
+import { LiveReadBacks } from './live-read-backs';
 import { OrderGateways } from './order-gateways';
 import { outcomeOf } from './order-outcome';
 import { OrderTransitions } from './order-transitions';
@@ -22,7 +23,7 @@ export interface SyncResult {
 
 /**
  * Looks `open` orders (resting limits, fills not read back yet) up on their exchange, a bounded
- * batch per tick, least recently checked first. One user's lookups run one after another (same
+ * batch per tick, least recently checked first — except those this worker's LiveReadBacks will read. One user's lookups run one after another (same
  * rate-limited ccxt client); users run in parallel up to TRADING_CONCURRENCY.
  */
 @Injectable()
@@ -34,6 +35,7 @@ export class OpenOrdersSync {
     private readonly gateways: OrderGateways,
     private readonly credentials: ExchangeCredentialsService,
     private readonly transitions: OrderTransitions,
+    private readonly readBacks: LiveReadBacks,
     private readonly app: AppConfig,
     @Inject(TradingManagerConfig) private readonly config: TradingManagerConfig,
   ) {}
@@ -47,8 +49,9 @@ export class OpenOrdersSync {
   private async syncBatch(): Promise<SyncResult> {
     const rows: OpenOrder[] = await this.ds.query(
       `SELECT id, user_id, mode, exchange, symbol, client_order_id, exchange_order_id, credential_id FROM orders
-        WHERE status = 'open' ORDER BY updated_at LIMIT $1`,
-      [this.config.TRADING_SYNC_BATCH],
+        WHERE status = 'open' AND NOT (id = ANY($2::uuid[])) ORDER BY updated_at LIMIT $1`,
+      // Orders this worker is about to read back anyway (LiveReadBacks) are left to it.
+      [this.config.TRADING_SYNC_BATCH, this.readBacks.pendingIds()],
     );
     const byUser = new Map<string, OpenOrder[]>();
     for (const r of rows) byUser.set(r.user_id, [...(byUser.get(r.user_id) ?? []), r]);

@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '@torgovo/core';
 import { ExchangeError, ExchangeErrorCodes as C } from '../errors';
-import type { ExchangeGateway } from '../gateway/exchange-gateway';
+import type { ExchangeGateway, Order } from '../gateway/exchange-gateway';
 import { PaperBatchFills } from '../gateway/paper/paper-batch-fills';
 import { findPaperMarket } from '../gateway/paper/paper-markets';
 import type { ClaimedOrder } from './order-claimer';
 import { SEND_SETTLE_MAX_MS } from '../orders/send-fence';
+import { LiveReadBacks, ReadBackItem } from './live-read-backs';
 import { ExecutionResult, OrderExecutor } from './order-executor';
 import { GatewayPlacement, OrderGateways } from './order-gateways';
 import { outcomeOf, OrderOutcome } from './order-outcome';
@@ -108,6 +109,7 @@ export class OrderBatchExecutor {
     private readonly decider: PlacementBatchDecider,
     private readonly transitions: OrderTransitions,
     private readonly fills: PaperBatchFills,
+    private readonly readBacks: LiveReadBacks,
     private readonly app: AppConfig,
     @Inject(TradingManagerConfig) private readonly config: TradingManagerConfig,
   ) {}
@@ -125,13 +127,25 @@ export class OrderBatchExecutor {
    * A batch of live orders: what sizing needs read per order (their current keys' gateway; the
    * market from the shared table, the ticker only when needed, the free balance only for percent
    * buys), TRADING_LIVE_SENDS_IN_FLIGHT at a time; then, part by part (decideAndSend), ONE placement
-   * decision for the part, its confirmed orders sent concurrently (bounded the same way, all parts
-   * sharing the slots) after the commit, their outcomes recorded in one statement. A failure of one order gets the single path's answer (OrderExecutor.fail) and
+   * decision for the part, its confirmed orders placed concurrently (bounded the same way, all parts
+   * sharing the slots) after the commit, the placements' answers recorded in one statement (`open`,
+   * with OKX's ids) and their fills read back by LiveReadBacks, behind the worker's placements.
+   * A failure of one order gets the single path's answer (OrderExecutor.fail) and
    * holds up no other. Keys replaced between the reads and the decision (credential_moved): that
    * order, untouched by the decision, is decided again by the single path with the new keys.
    */
   private async runLiveBatch(orders: readonly ClaimedOrder[]): Promise<ExecutionResult[]> {
     if (orders.length === 0) return [];
+    // Read-backs wait while this batch decides and sends (LiveReadBacks).
+    const sendsDone = this.readBacks.sendsUnderWay();
+    try {
+      return await this.runLiveBatchSends(orders);
+    } finally {
+      sendsDone();
+    }
+  }
+
+  private async runLiveBatchSends(orders: readonly ClaimedOrder[]): Promise<ExecutionResult[]> {
     const started = Date.now();
     const inFlight = this.config.TRADING_LIVE_SENDS_IN_FLIGHT;
     const claimOf = (o: ClaimedOrder): ClaimToken => ({ id: o.id, attempts: o.attempts });
@@ -181,7 +195,7 @@ export class OrderBatchExecutor {
     return [...batched, ...rest.flat()];
   }
 
-  /** One part of a live batch: one placement decision, its confirmed orders sent through `slots`, their outcomes recorded in one statement. */
+  /** One part of a live batch: one placement decision, its confirmed orders placed through `slots`, the answers recorded in one statement, the fills queued to be read back. */
   private async decideAndSend(
     ready: ReadonlyArray<{ order: ClaimedOrder; gateway: ExchangeGateway | null; pre: PreRead }>,
     slots: Slots,
@@ -226,35 +240,50 @@ export class OrderBatchExecutor {
             return { order, error: ExchangeError.transient(C.unavailable, 'the placement could not leave in time after its decision; sent again shortly'), sent: false };
           }
           try {
-            const o = await gateway.createOrder({ symbol: order.symbol, side: decision.side, type: order.type, clientOrderId: order.client_order_id, ...decision.placement });
-            return { order, outcome: outcomeOf(o) };
+            // The placement alone: its fill is read after, behind the worker's other placements.
+            const o = await gateway.placeOrder({ symbol: order.symbol, side: decision.side, type: order.type, clientOrderId: order.client_order_id, ...decision.placement });
+            return { order, gateway, placed: o, outcome: outcomeOf(o) };
           } catch (error) {
             return { order, error, sent: true };
           }
         }),
       ),
     );
-    const filled: Array<{ order: ClaimedOrder; outcome: OrderOutcome }> = [];
+    const acknowledged: Array<{ order: ClaimedOrder; gateway: ExchangeGateway; placed: Order; outcome: OrderOutcome }> = [];
     for (const p of placed) {
-      if (p.outcome) filled.push({ order: p.order, outcome: p.outcome });
+      if (p.outcome) acknowledged.push(p);
       else results.push(this.executor.fail(p.order, claimOf(p.order), p.error, true, p.sent === true));
     }
-    results.push(...(await this.record(filled, claimOf)));
+    // Recorded as the placement answered (`open`, with the exchange's id: the send fence is
+    // satisfied and the order leaves the claim); the recorded ones still open are read back after.
+    const recorded = await this.record(acknowledged, claimOf);
+    results.push(...recorded.results);
+    this.readBacks.enqueue(
+      acknowledged
+        .filter((a) => recorded.ids.has(a.order.id) && a.outcome.status === 'open')
+        .map((a): ReadBackItem => ({ orderId: a.order.id, userId: a.order.user_id, gateway: a.gateway, placed: a.placed })),
+    );
     const [batched, singles] = await Promise.all([this.settle(orders, results, started), alone]);
     return [...batched, ...singles];
   }
 
   /** The outcomes of placed orders in one statement; if it fails, each is retried (and looked up first), as in the single path. */
-  private async record(filled: Array<{ order: ClaimedOrder; outcome: OrderOutcome }>, claimOf: (o: ClaimedOrder) => ClaimToken): Promise<Array<Promise<ExecutionResult>>> {
+  private async record(
+    filled: ReadonlyArray<{ order: ClaimedOrder; outcome: OrderOutcome }>,
+    claimOf: (o: ClaimedOrder) => ClaimToken,
+  ): Promise<{ results: Array<Promise<ExecutionResult>>; ids: Set<string> }> {
     let recorded: Set<string>;
     try {
       recorded = await this.transitions.recordMany(filled.map(({ order, outcome }) => ({ claim: claimOf(order), outcome })));
     } catch (error) {
-      return filled.map(({ order }) => this.executor.fail(order, claimOf(order), error, true, true));
+      return { results: filled.map(({ order }) => this.executor.fail(order, claimOf(order), error, true, true)), ids: new Set() };
     }
-    return filled.map(({ order, outcome }) =>
-      Promise.resolve<ExecutionResult>({ orderId: order.id, status: recorded.has(order.id) ? outcome.status : 'lost_lease', reconciled: false, reason: null }),
-    );
+    return {
+      ids: recorded,
+      results: filled.map(({ order, outcome }) =>
+        Promise.resolve<ExecutionResult>({ orderId: order.id, status: recorded.has(order.id) ? outcome.status : 'lost_lease', reconciled: false, reason: null }),
+      ),
+    };
   }
 
   private async settle(orders: readonly ClaimedOrder[], results: Array<Promise<ExecutionResult>>, started: number): Promise<ExecutionResult[]> {

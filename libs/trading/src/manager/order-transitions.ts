@@ -264,20 +264,32 @@ export class OrderTransitions {
   }
 
   /** Sync of an `open` order; unchanged rows are touched too so the sync rotates through all of them. */
-  syncOpen(id: string, o: OrderOutcome | null): Promise<boolean> {
+  async syncOpen(id: string, o: OrderOutcome | null): Promise<boolean> {
     if (o === null) return this.apply(`UPDATE orders SET updated_at = now() WHERE id = $1 AND status = 'open' RETURNING id`, [id]);
-    return this.apply(
-      `WITH prev AS (
-         SELECT id, ${PREVIOUS_FILL_COLUMNS} FROM orders WHERE id = $1 AND status = 'open' FOR UPDATE
+    return (await this.syncOpenMany([{ id, outcome: o }])).has(id);
+  }
+
+  /**
+   * syncOpen for many orders in one statement (the live batch's read-backs: LiveReadBacks); the ids
+   * that were still `open` and were written.
+   */
+  async syncOpenMany(items: ReadonlyArray<{ id: string; outcome: OrderOutcome }>): Promise<Set<string>> {
+    if (items.length === 0) return new Set();
+    const result: unknown = await this.ds.query(
+      `WITH v AS (
+         SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[], $7::varchar[], $8::varchar[], $9::boolean[], $10::text[])
+                AS v(id, status, filled, average, cost, fee, fee_currency, exchange_order_id, final, reason)
+       ), prev AS (
+         SELECT id, ${PREVIOUS_FILL_COLUMNS} FROM orders WHERE id IN (SELECT id FROM v) AND status = 'open'
+          ORDER BY id FOR UPDATE
        ), changed AS (
-         UPDATE orders o SET status = $2, filled = $3, average = $4, cost = $5, fee = $6, fee_currency = $7,
-                exchange_order_id = COALESCE($8, o.exchange_order_id), reason = $10, closed_at = CASE WHEN $9::boolean THEN now() END, updated_at = now()
-           FROM prev WHERE o.id = prev.id
-         RETURNING ${CHANGED_FILL_COLUMNS}
-       ), ${MOVE_POSITIONS_CTE}
-       SELECT id FROM changed`,
-      [id, o.status, o.filled, o.average, o.cost, o.fee, o.fee_currency, o.exchange_order_id, o.final, o.reason],
+         UPDATE orders o SET status = v.status, filled = v.filled, average = v.average, cost = v.cost, fee = v.fee, fee_currency = v.fee_currency,
+                exchange_order_id = COALESCE(v.exchange_order_id, o.exchange_order_id), reason = v.reason,
+                closed_at = CASE WHEN v.final THEN now() END, updated_at = now()
+           ${RECORDED_TAIL}`,
+      [items.map((i) => i.id), ...outcomeArrays(items.map((i) => i.outcome))],
     );
+    return new Set(returnedRows<{ id: string }>(result).map((r) => r.id));
   }
 
   private async apply(sql: string, params: unknown[], manager?: EntityManager): Promise<boolean> {

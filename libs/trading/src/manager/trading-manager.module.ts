@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { SubscriptionsModule } from '@torgovo/subscriptions';
 import { UsersModule } from '@torgovo/users';
+import { LiveReadBacks } from './live-read-backs';
 import { OpenOrdersSync } from './open-orders-sync';
 import { OrderBatchExecutor } from './order-batch-executor';
 import { OrderClaimer } from './order-claimer';
@@ -29,10 +30,11 @@ import { TradingManagerConfig } from './trading-manager.config';
     PlacementDecider,
     PlacementBatchDecider,
     OrderBatchExecutor,
+    LiveReadBacks,
     OpenOrdersSync,
     OrderNotifyListener,
     TradingManager,
   ],
-  exports: [TradingManager, TradingManagerConfig, OrderNotifyListener],
+  exports: [TradingManager, TradingManagerConfig, OrderNotifyListener, LiveReadBacks],
 })
 export class TradingManagerModule {}

@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '@torgovo/core';
 import { ClaimedOrder, OrderClaimer, queueKeyOf } from './order-claimer';
+import { LiveReadBacks } from './live-read-backs';
 import { OrderBatchExecutor } from './order-batch-executor';
 import { ExecutionResult, OrderExecutor } from './order-executor';
 import { OpenOrdersSync, SyncResult } from './open-orders-sync';
@@ -53,6 +54,7 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     private readonly sync: OpenOrdersSync,
     private readonly listener: OrderNotifyListener,
     private readonly transitions: OrderTransitions,
+    private readonly readBacks: LiveReadBacks,
     private readonly app: AppConfig,
     @Inject(TradingManagerConfig) private readonly config: TradingManagerConfig,
   ) {}
@@ -103,6 +105,8 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     await this.listenerClosed;
     const pending: Promise<unknown>[] = [...this.claiming, ...[...this.inFlight.values()].map((f) => f.done)];
     if (this.syncing) pending.push(this.syncing);
+    // Queued read-backs are dropped (their orders are `open`: the next sync reads them); running ones are awaited.
+    pending.push(Promise.allSettled(pending).then(() => this.readBacks.close()));
     if (pending.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
@@ -111,10 +115,19 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     if (outcome === 'timeout') this.logger.warn({ in_flight: this.inFlight.size }, 'Stopped with orders in flight; their lease will expire');
   }
 
-  /** One claim for the free slots, awaiting those orders: for tests and tools (works with the loop off). */
+  /**
+   * One claim for the free slots, awaiting those orders — and the read-backs of the live ones a batch
+   * recorded `open` (their status as read back): for tests and tools (works with the loop off).
+   */
   async runOnce(): Promise<ExecutionResult[]> {
     const launched = await this.claimAndLaunch();
-    return Promise.all(launched.map((f) => f.done));
+    const results = await Promise.all(launched.map((f) => f.done));
+    return Promise.all(
+      results.map(async (r) => {
+        const read = r.status === 'open' ? await this.readBacks.resultOf(r.orderId) : undefined;
+        return read?.applied ? { ...r, status: read.outcome.status } : r;
+      }),
+    );
   }
 
   /** Claims until nothing is due (or the deadline passes); for tests. */
@@ -205,8 +218,10 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     // Counted as in flight from the claim on, so a concurrent pass (runOnce beside the loop) does not claim a batch beyond the cap.
     if (paperLimit > 0) this.paperBatches += 1;
     if (liveBatched && freeLive > 0) this.liveBatches += 1;
+    // A live claim counts as sends under way (read-backs wait behind it) until its batch took over.
+    const claimingLive = liveBatched && freeLive > 0 ? this.readBacks.sendsUnderWay() : () => undefined;
     // claim() answers [] on failure: it never throws.
-    const [live, paper] = await Promise.all([this.claim(freeLive, busy, 'live'), this.claim(paperLimit, busy, 'paper')]);
+    const [live, paper] = await Promise.all([this.claim(freeLive, busy, 'live'), this.claim(paperLimit, busy, 'paper')]).finally(() => setImmediate(claimingLive));
     if (paperLimit > 0 && paper.length === 0) this.paperBatches -= 1;
     if (liveBatched && freeLive > 0 && live.length === 0) this.liveBatches -= 1;
     if (this.stopping) {

@@ -69,6 +69,14 @@ export class LiveExchangeGateway implements ExchangeGateway {
   }
 
   async createOrder(request: CreateOrderRequest): Promise<Order> {
+    return this.readBack(await this.placeOrder(request));
+  }
+
+  /**
+   * The placement alone: OKX's answer carries ids only, so this is the order as sent, `open`, with
+   * OKX's order id. Its fill is read by readBack (createOrder does both).
+   */
+  async placeOrder(request: CreateOrderRequest): Promise<Order> {
     if (!CLIENT_ORDER_ID.test(request.clientOrderId)) {
       throw ExchangeError.permanent(C.invalidOrder, 'clientOrderId must be 1 to 32 letters or digits');
     }
@@ -106,17 +114,8 @@ export class LiveExchangeGateway implements ExchangeGateway {
       () => ({ expTime: String(Date.now() + timeoutMs) }),
     );
     const ordId = okxData(placed)[0]?.ordId;
-    const ref: OrderRef = typeof ordId === 'string' && ordId !== '' ? { id: ordId, symbol: market.symbol } : { clientOrderId: request.clientOrderId, symbol: market.symbol };
-    // The answer carries ids only; the fill is read back. If that read fails the order still
-    // exists, so it is reported open and the caller syncs it later instead of retrying it.
-    try {
-      const order = await this.fetchOrder(ref);
-      if (order) return order;
-    } catch {
-      /* reported as open below */
-    }
     return {
-      exchangeOrderId: ref.id ?? '',
+      exchangeOrderId: typeof ordId === 'string' ? ordId : '',
       clientOrderId: request.clientOrderId,
       symbol: market.symbol,
       side: request.side,
@@ -130,6 +129,20 @@ export class LiveExchangeGateway implements ExchangeGateway {
       feeCurrency: null,
       timestamp: Date.now(),
     };
+  }
+
+  /**
+   * The placed order as OKX has it now (its fill). If that read fails the order still exists, so it
+   * is reported as placed (open) and the caller syncs it later instead of retrying it.
+   */
+  async readBack(placed: Order): Promise<Order> {
+    const ref: OrderRef =
+      placed.exchangeOrderId !== '' ? { id: placed.exchangeOrderId, symbol: placed.symbol } : { clientOrderId: placed.clientOrderId ?? undefined, symbol: placed.symbol };
+    try {
+      return (await this.fetchOrder(ref)) ?? placed;
+    } catch {
+      return placed;
+    }
   }
 
   async fetchOrder(ref: OrderRef): Promise<Order | null> {

@@ -80,6 +80,15 @@ export class PaperExchangeGateway implements ExchangeGateway {
     return PAPER_MARKETS.map((m) => ({ ...m }));
   }
 
+  /** The paper exchange answers a placement with its fill: there is nothing to read back. */
+  placeOrder(request: CreateOrderRequest): Promise<Order> {
+    return this.createOrder(request);
+  }
+
+  async readBack(placed: Order): Promise<Order> {
+    return placed;
+  }
+
   async createOrder(request: CreateOrderRequest): Promise<Order> {
     checkClientOrderId(request.clientOrderId);
     // Same client order id = same order, whatever the request says now (a retry after a crash).
