@@ -232,7 +232,7 @@ async function main(): Promise<void> {
         `orders: ${rows.map((r) => `${r.n} ${r.status}`).join(', ')}; max attempts ${Math.max(...rows.map((r) => r.max_attempts))}`,
         `placed: ${placedCount}; last placement ${lastPlaced - t0} ms after the first alert; ${Math.round((placedCount * 1000) / Math.max(1, lastPlaced - firstPlaced))} orders/s between first and last placement`,
         // Live: the order is on the exchange one round trip before we record it (the answer's way back, then the read of its fill).
-        ...(okxStats?.lastPlacedAt ? [`on the fake OKX: last order accepted ${okxStats.lastPlacedAt - t0} ms after the first alert (recorded by us ${lastPlaced - okxStats.lastPlacedAt} ms later)`] : []),
+        ...(okxStats?.lastPlacedAt ? [`on the fake OKX: last order accepted ${okxStats.lastPlacedAt - t0} ms after the first alert (recorded by us ${lastPlaced - okxStats.lastPlacedAt} ms later); ${okxStats.readsBeforeLastPlacement} order reads before it`] : []),
         `orders placed twice: ${twicePaper.n + twiceOrders.n + (okxStats?.duplicateClientOrderIds ?? 0)}${okxStats ? ` (fake OKX: ${okxStats.placements} placement requests, ${okxStats.orders} orders, ${okxStats.rateLimited} refused 50011; ${okxStats.connections} connections; calls ${JSON.stringify(okxStats.requests)})` : ''}`,
         `timeline ms p50 / p99: ${Object.entries(timeline)
           .map(([k, v]) => `${k} ${v ? v.map((x) => Math.round(x)).join(' / ') : '—'}`)

@@ -24,6 +24,8 @@ export interface OkxStats {
   requests: Record<string, number>;
   /** When the fake accepted its last order (epoch ms, this machine's clock), or null: the placement itself, before the answer's way back and our read of the fill. */
   lastPlacedAt: number | null;
+  /** Reads of an order (GET /api/v5/trade/order: read-backs, look-ups) that arrived before the last order was placed. */
+  readsBeforeLastPlacement: number;
   /** TCP connections the fake accepted (a client that keeps its connections alive opens about as many as it has calls in flight). */
   connections: number;
 }
@@ -60,6 +62,7 @@ async function main(): Promise<void> {
       rateLimited: okx.rateLimited,
       requests,
       lastPlacedAt,
+      readsBeforeLastPlacement: okx.requests.filter((r) => r.method === 'GET' && r.path === '/api/v5/trade/order' && r.at <= (lastPlacedAt ?? 0)).length,
       connections,
     };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats));

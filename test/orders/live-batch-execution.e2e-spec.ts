@@ -1,5 +1,5 @@
 import { Decimal } from '@torgovo/core';
-import { OrderRecord, PlacementBatchDecider, PlacementDecider, TradingManager } from '@torgovo/trading';
+import { OrderRecord, OrderTransitions, PlacementBatchDecider, PlacementDecider, TradingManager } from '@torgovo/trading';
 import { DataSource } from 'typeorm';
 import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
@@ -234,6 +234,35 @@ describe('live orders executed in batches (e2e, fake OKX with the real ccxt)', (
     expect(await reload(w1.ds, order.id)).toMatchObject({ status: 'filled', exchange_order_id: onExchange.ordId, closed_at: expect.any(Date) });
     expect(new Decimal((await reload(w1.ds, order.id)).filled!).eq('0.001')).toBe(true);
     expect(posts(order.client_order_id)).toBe(1);
+  });
+
+  it('an open order read twice (this worker’s read-back, another worker’s sync): the later fill written first, the earlier read written after it does not take the fill back', async () => {
+    const { userId, account } = await trader();
+    const order = await pendingOrder(w1, { user_id: userId, type: 'limit', amount: '0.01', price: '60000' });
+    await w1.manager.runOnce();
+    const [resting] = placed(account, order.client_order_id);
+    const row = await reload(w1.ds, order.id);
+    expect(row.status).toBe('open');
+    const read = (filled: string, status: 'open' | 'filled' = 'open') => ({
+      status,
+      filled,
+      average: '60000',
+      cost: new Decimal(filled).times(60000).toFixed(),
+      fee: '0',
+      fee_currency: 'BTC',
+      exchange_order_id: resting.ordId,
+      final: status !== 'open',
+      reason: null,
+    });
+    const transitions = w1.ctx.get(OrderTransitions);
+    // Read A answered 0.004; read B answered 0.007 later, and is written first.
+    expect([...(await transitions.syncOpenMany([{ id: order.id, outcome: read('0.007') }]))]).toEqual([order.id]);
+    // A's write arrives now: not applied.
+    expect((await transitions.syncOpenMany([{ id: order.id, outcome: read('0.004') }])).size).toBe(0);
+    expect(new Decimal((await reload(w1.ds, order.id)).filled!).eq('0.007')).toBe(true);
+    // The fill goes on: written.
+    expect((await transitions.syncOpenMany([{ id: order.id, outcome: read('0.01', 'filled') }])).size).toBe(1);
+    expect(await reload(w1.ds, order.id)).toMatchObject({ status: 'filled', closed_at: expect.any(Date) });
   });
 
   it('placed → read-backs queued → the worker stops: the queued ones are dropped, and the sync reads those orders; nothing is placed twice', async () => {

@@ -13,6 +13,8 @@ export interface RecordedRequest {
   url: string;
   headers: IncomingMessage['headers'];
   body: string;
+  /** When it arrived (epoch ms). */
+  at: number;
 }
 
 interface ArmedFault {
@@ -173,7 +175,7 @@ export class FakeOkxServer {
     const url = req.url ?? '/';
     const parsed = new URL(url, 'http://fake');
     const method = req.method ?? 'GET';
-    this.requests.push({ method, path: parsed.pathname, url, headers: req.headers, body });
+    this.requests.push({ method, path: parsed.pathname, url, headers: req.headers, body, at: Date.now() });
     for (const h of this.holds.filter((x) => x.method === method && x.path === parsed.pathname)) await h.open;
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
 

@@ -271,7 +271,7 @@ export class OrderTransitions {
 
   /**
    * syncOpen for many orders in one statement (the live batch's read-backs: LiveReadBacks); the ids
-   * that were still `open` and were written.
+   * that were still `open`, with no more filled than read, and were written.
    */
   async syncOpenMany(items: ReadonlyArray<{ id: string; outcome: OrderOutcome }>): Promise<Set<string>> {
     if (items.length === 0) return new Set();
@@ -280,7 +280,11 @@ export class OrderTransitions {
          SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[], $7::varchar[], $8::varchar[], $9::boolean[], $10::text[])
                 AS v(id, status, filled, average, cost, fee, fee_currency, exchange_order_id, final, reason)
        ), prev AS (
-         SELECT id, ${PREVIOUS_FILL_COLUMNS} FROM orders WHERE id IN (SELECT id FROM v) AND status = 'open'
+         -- An open order's fill only grows: a read answered before another one but written after it
+         -- (two readers: this worker's read-back, another worker's sync) must not take it back.
+         -- FOR UPDATE checks this again on the row as it is once locked.
+         SELECT id, ${PREVIOUS_FILL_COLUMNS} FROM orders
+          WHERE id IN (SELECT id FROM v) AND status = 'open' AND filled <= (SELECT v.filled FROM v WHERE v.id = orders.id)
           ORDER BY id FOR UPDATE
        ), changed AS (
          UPDATE orders o SET status = v.status, filled = v.filled, average = v.average, cost = v.cost, fee = v.fee, fee_currency = v.fee_currency,
