@@ -262,6 +262,9 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
   /** A claimed batch (paperBatches or liveBatches was counted at its claim): one entry per order, all settled when the batch is. */
   private launchBatch(orders: ClaimedOrder[], kind: 'paper' | 'live'): InFlight[] {
     if (orders.length === 0) return [];
+    // A live batch holds read-backs back from its claim until the claim after it has begun (below):
+    // its outcome statement and logging are no quiet moment at a bar close.
+    const sending = kind === 'live' ? this.readBacks.sendsUnderWay() : () => undefined;
     const all = this.batches.executeBatch(orders).then(
       (results) => new Map(results.map((r) => [r.orderId, r])),
       (err: unknown) => new Map(orders.map((o) => [o.id, aborted(this.logger, o, err)])),
@@ -275,7 +278,9 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
       for (const order of orders) this.inFlight.delete(order.id);
       if (kind === 'paper') this.paperBatches -= 1;
       else this.liveBatches -= 1;
+      // poll() takes its claim's mark synchronously (or one under way holds its own).
       if (this.running) void this.poll();
+      sending();
     });
     return entries;
   }
