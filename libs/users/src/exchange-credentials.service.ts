@@ -185,6 +185,12 @@ export class ExchangeCredentialsService {
     return new Map(rows.map((r) => [r.user_id, { id: r.id, exchange: r.exchange }]));
   }
 
+  /** Whether any user has an exchange connected now (the worker loads its exchange client at start only then). */
+  async anyConnected(): Promise<boolean> {
+    const [row] = (await this.ds.query(`SELECT EXISTS (SELECT 1 FROM exchange_credentials WHERE retired_at IS NULL) AS any`)) as Array<{ any: boolean }>;
+    return row?.any === true;
+  }
+
   /** For the worker only, at the moment of use; the plaintext never leaves the caller's stack. The current keys. */
   decryptedFor(userId: string): Promise<DecryptedCredentials | null> {
     return this.decrypted(userId, null);

@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { AppConfig } from '@torgovo/core';
+import { AppConfig, isCcxtLoaded, loadOkxClass } from '@torgovo/core';
+import { ExchangeCredentialsService } from '@torgovo/users';
 import { ClaimedOrder, OrderClaimer, queueKeyOf } from './order-claimer';
 import { LiveReadBacks } from './live-read-backs';
 import { OrderBatchExecutor } from './order-batch-executor';
@@ -55,6 +56,7 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     private readonly listener: OrderNotifyListener,
     private readonly transitions: OrderTransitions,
     private readonly readBacks: LiveReadBacks,
+    private readonly credentials: ExchangeCredentialsService,
     private readonly app: AppConfig,
     @Inject(TradingManagerConfig) private readonly config: TradingManagerConfig,
   ) {}
@@ -81,6 +83,7 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     this.schedulePoll(0);
     if (this.config.TRADING_SYNC_INTERVAL_MS > 0) this.scheduleSync();
     if (this.config.TRADING_NOTIFY_ENABLED) this.listener.start(() => this.wake());
+    void this.warmLiveClient();
     this.logger.log(
       {
         poll_ms: this.app.env.TRADING_POLL_MS,
@@ -113,6 +116,24 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     const outcome = await Promise.race([Promise.allSettled(pending).then(() => 'drained' as const), timedOut]);
     clearTimeout(timer);
     if (outcome === 'timeout') this.logger.warn({ in_flight: this.inFlight.size }, 'Stopped with orders in flight; their lease will expire');
+  }
+
+  /**
+   * Loads ccxt's OKX module now if any user has an exchange connected (a paper-only worker never
+   * loads it): otherwise the first live order after a start pays for it — 0.2-0.6 s of module
+   * loading on the critical path of the first bar close after a deploy (bench/burst profile).
+   */
+  async warmLiveClient(): Promise<boolean> {
+    try {
+      if (isCcxtLoaded() || !(await this.credentials.anyConnected())) return false;
+      const started = Date.now();
+      loadOkxClass();
+      this.logger.log({ ms: Date.now() - started }, 'Exchange client loaded at start');
+      return true;
+    } catch (err) {
+      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'Exchange client not loaded at start; it loads with the first live order');
+      return false;
+    }
   }
 
   /**
