@@ -294,16 +294,40 @@ describe('live orders executed in batches (e2e, fake OKX with the real ccxt)', (
     }
   });
 
-  it('a decision that took too long for its sends to leave within the send fence’s bound: nothing is sent, each is retried, looked up and placed once', async () => {
+  it('decided → its sends leave 4 s later (a worker short of CPU): sent all the same, OKX’s expTime bound to the decision (+13 s), not to when the call left; placed once', async () => {
     const { userId, account } = await trader();
     const order = await pendingOrder(w1, { user_id: userId });
     const decider = w1.ctx.get(PlacementBatchDecider);
     const original = decider.decideBatch.bind(decider);
     jest.spyOn(decider, 'decideBatch').mockImplementationOnce(async (...args) => {
-      await new Promise((r) => setTimeout(r, 3_100)); // a slow decision (locks waited for, a loaded database)
-      return original(...args);
+      const verdicts = await original(...args);
+      await sleep(4_000); // the event loop busy elsewhere between the decision and the sends
+      return verdicts;
+    });
+    const result = (await w1.manager.runOnce()).find((r) => r.orderId === order.id);
+    expect(result).toMatchObject({ status: 'filled' });
+    expect(placed(account, order.client_order_id)).toHaveLength(1);
+    const [post] = fake.requests.filter((r) => r.method === 'POST' && r.path === ORDER_PATH && r.body.includes(order.client_order_id));
+    const decidedAt = (await reload(w1.ds, order.id)).sent_at!.getTime();
+    // The call's timeout from when it left would have been ~decision + 14 s: past the fence's 15 s less its margin.
+    expect(Number(post.headers.exptime)).toBeLessThanOrEqual(decidedAt + 13_000 + 50);
+    expect(Number(post.headers.exptime)).toBeGreaterThan(post.at);
+  });
+
+  it('decided → its sends could leave only past the deadline (12 s later): nothing is sent, each is retried, looked up and placed once', async () => {
+    const { userId, account } = await trader();
+    const order = await pendingOrder(w1, { user_id: userId });
+    const decider = w1.ctx.get(PlacementBatchDecider);
+    const original = decider.decideBatch.bind(decider);
+    const realNow = Date.now.bind(Date);
+    jest.spyOn(decider, 'decideBatch').mockImplementationOnce(async (...args) => {
+      const verdicts = await original(...args);
+      // 12.5 s later, as the worker sees it.
+      jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 12_500);
+      return verdicts;
     });
     const first = (await w1.manager.runOnce()).find((r) => r.orderId === order.id);
+    jest.restoreAllMocks();
     expect(first).toMatchObject({ status: 'retry', reason: expect.stringMatching(/could not leave in time/) });
     expect(posts(order.client_order_id)).toBe(0);
     await dueNow(w1.ds, order.id);

@@ -1,5 +1,5 @@
 import { Decimal } from '@torgovo/core';
-import { FINAL_ORDER_STATUSES, OrderExecutor, OrderRecord } from '@torgovo/trading';
+import { FINAL_ORDER_STATUSES, OrderExecutor, OrderRecord, PlacementDecider } from '@torgovo/trading';
 import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
 import { createTestDatabase, TestDatabase } from '../support/database';
@@ -229,6 +229,24 @@ describe('TradingManager live, through the real ccxt, against the fake OKX', () 
       // Looked up first and found: the balance (now 750 free) was not read again.
       expect(balanceReads(account)).toBe(readsBefore);
     });
+  });
+
+  it('decided alone → its call leaves 4 s later: OKX’s expTime is bound to the decision (+13 s), not to when the call left; placed once', async () => {
+    const { userId, account } = await trader();
+    const order = await pendingOrder(w1, { user_id: userId });
+    const decider = w1.ctx.get(PlacementDecider);
+    const original = decider.decide.bind(decider);
+    jest.spyOn(decider, 'decide').mockImplementationOnce(async (...args) => {
+      const verdict = await original(...args);
+      await sleep(4_000);
+      return verdict;
+    });
+    const result = (await w1.manager.runOnce()).find((r) => r.orderId === order.id);
+    jest.restoreAllMocks();
+    expect(result).toMatchObject({ status: 'filled' });
+    expect(account.orders.size).toBe(1);
+    const [post] = fake.requests.filter((r) => r.method === 'POST' && r.path === ORDER_PATH && r.body.includes(order.client_order_id));
+    expect(Number(post.headers.exptime)).toBeLessThanOrEqual((await reload(w1.ds, order.id)).sent_at!.getTime() + 13_000 + 50);
   });
 
   it("rejects on insufficient funds with the exchange's reason, placed once and never retried", async () => {

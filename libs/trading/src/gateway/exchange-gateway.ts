@@ -46,6 +46,12 @@ export type CreateOrderRequest = OrderSize & {
   price?: string;
   /** ≤ 32 alphanumeric characters; our reconciliation key. */
   clientOrderId: string;
+  /**
+   * Epoch ms after which the exchange must not place it (OKX: the request's expTime, checked by its
+   * matching engine), whenever the request leaves: the send fence's bound from the placement decision
+   * (sendDeadline). Without it, the call's own timeout from when it leaves.
+   */
+  deadline?: number;
 };
 
 export interface Order {

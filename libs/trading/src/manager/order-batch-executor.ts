@@ -5,7 +5,7 @@ import type { ExchangeGateway, Order } from '../gateway/exchange-gateway';
 import { PaperBatchFills } from '../gateway/paper/paper-batch-fills';
 import { findPaperMarket } from '../gateway/paper/paper-markets';
 import type { ClaimedOrder } from './order-claimer';
-import { SEND_SETTLE_MAX_MS } from '../orders/send-fence';
+import { sendDeadline } from '../orders/send-fence';
 import { LiveReadBacks, ReadBackItem } from './live-read-backs';
 import { ExecutionResult, OrderExecutor } from './order-executor';
 import { GatewayPlacement, OrderGateways } from './order-gateways';
@@ -39,12 +39,11 @@ function liveBatchable(order: ClaimedOrder, maxAttempts: number, executor: Order
 }
 
 /**
- * How long after its batch's decision began a live send may still start. The send fence
- * (OrderSendFence) stops waiting SEND_SETTLE_MAX_MS after a decision (its transaction's now()); a send takes at most the exchange call's own
- * timeout (10 s, with OKX's expTime counting from when the request can leave), so it must leave
- * within the rest, with a margin. A send that could not start in time is not sent: retried later.
+ * How long before its deadline (sendDeadline: OKX's expTime, bound to the placement decision) a live
+ * send may still start: the time a request needs to reach OKX. A send that could not start by then
+ * is not sent (OKX would refuse it anyway): retried later.
  */
-const LIVE_SEND_START_BUDGET_MS = SEND_SETTLE_MAX_MS - 10_000 - 2_000;
+const LIVE_SEND_LEAVE_MS = 1_000;
 
 /** At most `limit` tasks running; the others wait in order. */
 class Slots {
@@ -177,14 +176,14 @@ export class OrderBatchExecutor {
     // Decided in parts of TRADING_LIVE_SENDS_IN_FLIGHT orders, the next part only
     // once every send decided so far has left (the sends of all parts share the in-flight slots): a
     // decided send then waits at most about one round of calls, not the whole batch's, before it
-    // leaves — the send fence allows it LIVE_SEND_START_BUDGET_MS. (One decision for 500 orders at 64
-    // in flight left the last ones ~8 round trips after the decision: under load, past the budget, so
-    // they were not sent but retried — each then through the single path, a look-up first; in one
-    // burst 439 of 10,000, and the run took twice as long.)
+    // leaves — it must leave before its deadline (sendDeadline, ~12 s after the decision). (One decision for 500 orders at 64
+    // in flight left the last ones ~8 round trips after the decision: under load, past the 3 s the
+    // fence then allowed, so they were not sent but retried — each then through the single path, a
+    // look-up first; in one burst 439 of 10,000, and the run took twice as long.)
     const slots = new Slots(inFlight);
     // One part per TRADING_LIVE_SENDS_IN_FLIGHT orders: a part's sends wait at most one round of the
     // previous part's calls (parts of twice that left the last sends of a 1.4 s decision under load
-    // past the budget).
+    // past the 3 s then allowed).
     const part = Math.max(1, inFlight);
     const parts: Array<Promise<ExecutionResult[]>> = [];
     for (let i = 0; i < ready.length; i += part) {
@@ -205,8 +204,8 @@ export class OrderBatchExecutor {
     const orders = ready.map(({ order }) => order);
     const results: Array<Promise<ExecutionResult>> = [];
     // From before the decision's transaction: its writes' updated_at (now(), the transaction's start) is
-    // where the send fence's bound starts.
-    const decidedAt = Date.now();
+    // where the send fence's bound starts; OKX refuses a placement after the deadline (its expTime).
+    const deadline = sendDeadline(Date.now());
     let verdicts: BatchVerdict[];
     try {
       verdicts = await this.decider.decideBatch(
@@ -236,12 +235,12 @@ export class OrderBatchExecutor {
     const placed = await Promise.all(
       sends.map(({ order, gateway, decision }) =>
         slots.run(async () => {
-          if (Date.now() - decidedAt > LIVE_SEND_START_BUDGET_MS) {
+          if (Date.now() > deadline - LIVE_SEND_LEAVE_MS) {
             return { order, error: ExchangeError.transient(C.unavailable, 'the placement could not leave in time after its decision; sent again shortly'), sent: false };
           }
           try {
             // The placement alone: its fill is read after, behind the worker's other placements.
-            const o = await gateway.placeOrder({ symbol: order.symbol, side: decision.side, type: order.type, clientOrderId: order.client_order_id, ...decision.placement });
+            const o = await gateway.placeOrder({ symbol: order.symbol, side: decision.side, type: order.type, clientOrderId: order.client_order_id, ...decision.placement, deadline });
             return { order, gateway, placed: o, outcome: outcomeOf(o) };
           } catch (error) {
             return { order, error, sent: true };

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ExchangeError, ExchangeErrorCodes as C, isExchangeError } from '../errors';
+import { sendDeadline } from '../orders/send-fence';
 import type { ExchangeGateway, Market } from '../gateway/exchange-gateway';
 import { backoffMs } from './backoff';
 import type { ClaimedOrder } from './order-claimer';
@@ -95,8 +96,8 @@ export class OrderExecutor {
         return this.log(order, result, started);
       }
       placementSent = true;
-      const { gateway, decision } = verdict;
-      const placed = await gateway.createOrder({ symbol: order.symbol, side: decision.side, type: order.type, clientOrderId: order.client_order_id, ...decision.placement });
+      const { gateway, decision, deadline } = verdict;
+      const placed = await gateway.createOrder({ symbol: order.symbol, side: decision.side, type: order.type, clientOrderId: order.client_order_id, ...decision.placement, deadline });
       result = await this.finish(claim, outcomeOf(placed), false);
     } catch (error) {
       result = await this.fail(order, claim, error, knownAbsent, placementSent);
@@ -109,19 +110,22 @@ export class OrderExecutor {
    * placement rule in the transaction that fences the send (PlacementDecider). Keys replaced between
    * the reads and the decision: read again with the new ones (a few times at most).
    */
-  private async decide(claim: ClaimToken, order: ClaimedOrder): Promise<(Verdict & { kind: 'canceled' | 'lost_lease' }) | { kind: 'send'; gateway: ExchangeGateway; decision: SendDecision }> {
+  private async decide(claim: ClaimToken, order: ClaimedOrder): Promise<(Verdict & { kind: 'canceled' | 'lost_lease' }) | { kind: 'send'; gateway: ExchangeGateway; decision: SendDecision; deadline: number }> {
     for (let round = 0; ; round += 1) {
       const current = await this.gateways.current(order);
       const pre: PreRead = current
         ? await this.preRead(current.gateway, order, current.credentialId)
         : // No keys for its exchange: the rule cancels it (exchange_disconnected / credential_changed); nothing to read.
           { market: null, free_quote: null, reference_price: null, credential_id: null };
+      // Before the decision's transaction (its now() starts the send fence's bound): OKX refuses the
+      // placement after this deadline, however late the call leaves.
+      const deadline = sendDeadline(Date.now());
       const verdict = await this.decider.decide(this.transitions, claim, order, pre, this.config.TRADING_LEASE_MS);
       if (verdict.kind === 'credential_moved' && round < 3) continue;
       if (verdict.kind === 'credential_moved') throw ExchangeError.transient(C.authentication, 'the exchange keys kept changing while the order was being placed');
       if (verdict.kind === 'send') {
         if (!current) throw new Error('a live order was confirmed without keys to send it');
-        return { kind: 'send', gateway: current.gateway, decision: verdict.decision };
+        return { kind: 'send', gateway: current.gateway, decision: verdict.decision, deadline };
       }
       return verdict;
     }

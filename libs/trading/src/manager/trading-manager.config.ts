@@ -75,8 +75,9 @@ export class TradingManagerConfig {
   /**
    * Exchange calls (pre-reads, placements) one live batch has in flight at once; the batch is also
    * decided in parts of this many orders, so a decided send leaves within about one round of calls
-   * of its decision (the send fence counts on a decided send leaving within a few seconds of its
-   * decision; one that cannot start within 3 s is not sent but retried). 256: at ~0.1 s per market
+   * of its decision (OKX refuses a placement 13 s after its decision — expTime, sendDeadline — so one
+   * that cannot start within 12 s is not sent but retried; until 2026-11-26 that start budget was
+   * 3 s, which the figures below were measured with). 256: at ~0.1 s per market
    * order (placement + read, 50 ms each), two batches carry ~5,000 orders/s of latency, provided the
    * HTTP client may open that many connections (OKX_MAX_CONNECTIONS ≥ this × TRADING_LIVE_BATCHES;
    * ccxt's own cap of 256 had halved it: at 300 ms a call, 10,000 orders took 28–30 s, and 22 s with

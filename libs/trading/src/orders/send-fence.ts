@@ -11,6 +11,19 @@ import { SendScope, SendsSettledSource, UserHooks } from '@torgovo/users';
  */
 export const SEND_SETTLE_MAX_MS = 15_000;
 
+/** Kept between an order's deadline and the fence's bound: clock differences between the worker, PostgreSQL and OKX. */
+export const SEND_DEADLINE_MARGIN_MS = 2_000;
+
+/**
+ * The latest moment the exchange may place an order decided at `decidedAt` (the worker's clock,
+ * read before the decision's transaction began): sent as OKX's expTime, so a send that leaves late —
+ * a worker short of CPU at a bar close — is refused by OKX itself after the bound the fence waits
+ * for (SEND_SETTLE_MAX_MS from the decision), instead of relying on the call leaving in time.
+ */
+export function sendDeadline(decidedAt: number): number {
+  return decidedAt + SEND_SETTLE_MAX_MS - SEND_DEADLINE_MARGIN_MS;
+}
+
 interface InFlightFilter {
   /** null: every user's. */
   user_ids: readonly string[] | null;

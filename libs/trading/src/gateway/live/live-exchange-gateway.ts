@@ -104,14 +104,15 @@ export class LiveExchangeGateway implements ExchangeGateway {
       sent = { amount: v.amount, requestedCost: null, price: request.type === 'limit' ? v.price : null };
     }
 
-    // expTime: OKX drops the order if it reaches the matching engine after our own timeout, so a
-    // placement we stopped waiting for is never placed later behind our back (answered 50036,
-    // known not placed).
+    // expTime: OKX drops the order if it reaches the matching engine after our own timeout — or
+    // after the caller's deadline (the send fence's bound from the decision), whichever comes
+    // first — so a placement we stopped waiting for, or one a stop no longer waits for, is never
+    // placed later behind our back (answered 50036, known not placed).
     const timeoutMs = this.endpoint.options.timeoutMs ?? 10_000;
     const placed = await this.signed(
       OKX_LIMITS.place(this.account, market.id),
       (c) => c.privatePostTradeOrder(body),
-      () => ({ expTime: String(Date.now() + timeoutMs) }),
+      () => ({ expTime: String(Math.min(Date.now() + timeoutMs, request.deadline ?? Infinity)) }),
     );
     const ordId = okxData(placed)[0]?.ordId;
     return {
