@@ -1,5 +1,5 @@
 import { Decimal } from '@torgovo/core';
-import { OrderRecord, OrderTransitions, PlacementBatchDecider, PlacementDecider, TradingManager } from '@torgovo/trading';
+import { LiveReadBacks, OrderRecord, OrderTransitions, PlacementBatchDecider, PlacementDecider, TradingManager } from '@torgovo/trading';
 import { DataSource } from 'typeorm';
 import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
@@ -234,6 +234,29 @@ describe('live orders executed in batches (e2e, fake OKX with the real ccxt)', (
     expect(await reload(w1.ds, order.id)).toMatchObject({ status: 'filled', exchange_order_id: onExchange.ordId, closed_at: expect.any(Date) });
     expect(new Decimal((await reload(w1.ds, order.id)).filled!).eq('0.001')).toBe(true);
     expect(posts(order.client_order_id)).toBe(1);
+  });
+
+  it('the sync lists open orders → meanwhile an order is recorded open and queued to be read back → the sync does not read it too', async () => {
+    const { userId, account } = await trader();
+    const order = await pendingOrder(w1, { user_id: userId });
+    const readBacks = w1.ctx.get(LiveReadBacks);
+    const reads = fake.hold('GET', ORDER_PATH);
+    const query = w1.ds.query.bind(w1.ds);
+    // The sync's listing is built (nothing queued yet) but waits for a connection until the order is queued.
+    jest.spyOn(w1.ds, 'query').mockImplementation(async (...args: Parameters<DataSource['query']>) => {
+      if (args[0].includes('NOT (id = ANY(')) await waitFor(() => readBacks.resultOf(order.id) !== undefined, 10_000);
+      return query(...args);
+    });
+    const sync = w1.manager.syncOpenOrders();
+    const run = w1.manager.runOnce();
+    await sync;
+    const [onExchange] = placed(account, order.client_order_id);
+    const readsOf = () => fake.requests.filter((r) => r.method === 'GET' && r.path === ORDER_PATH && r.url.includes(onExchange.ordId)).length;
+    // Only its own read-back (held), not a second one by the sync.
+    await waitFor(() => readsOf() >= 1, 5_000);
+    expect(readsOf()).toBe(1);
+    reads.release();
+    expect((await run).find((r) => r.orderId === order.id)).toMatchObject({ status: 'filled' });
   });
 
   it('an open order read twice (this worker’s read-back, another worker’s sync): the later fill written first, the earlier read written after it does not take the fill back', async () => {

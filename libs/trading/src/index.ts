@@ -38,6 +38,7 @@ export * from './manager/trading-manager.config';
 export * from './manager/order-claimer';
 export * from './manager/order-executor';
 export * from './manager/order-transitions';
+export * from './manager/live-read-backs';
 export * from './manager/order-gateways';
 export * from './manager/order-outcome';
 export * from './manager/order-sizing';

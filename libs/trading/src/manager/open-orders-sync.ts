@@ -47,12 +47,15 @@ export class OpenOrdersSync {
   }
 
   private async syncBatch(): Promise<SyncResult> {
-    const rows: OpenOrder[] = await this.ds.query(
+    const listed: OpenOrder[] = await this.ds.query(
       `SELECT id, user_id, mode, exchange, symbol, client_order_id, exchange_order_id, credential_id FROM orders
         WHERE status = 'open' AND NOT (id = ANY($2::uuid[])) ORDER BY updated_at LIMIT $1`,
       // Orders this worker is about to read back anyway (LiveReadBacks) are left to it.
       [this.config.TRADING_SYNC_BATCH, this.readBacks.pendingIds()],
     );
+    // And again after the read: at a bar close the query may wait for a connection while orders are
+    // recorded open and queued to be read back (seen in bench/burst: 200 orders read twice).
+    const rows = listed.filter((r) => this.readBacks.resultOf(r.id) === undefined);
     const byUser = new Map<string, OpenOrder[]>();
     for (const r of rows) byUser.set(r.user_id, [...(byUser.get(r.user_id) ?? []), r]);
     const queues = [...byUser.values()];
