@@ -25,6 +25,8 @@ describe('live orders executed in batches (e2e, fake OKX with the real ccxt)', (
   let w3: TestWorker;
   /** One call in flight: one read-back runs at a time, the others wait in its queue. */
   let w4: TestWorker | undefined;
+  /** Batches of five, two sends in flight: a claim of five orders is full (placements backlogged). */
+  let w5: TestWorker;
 
   const placed = (a: FakeAccount, clOrdId: string) => [...a.orders.values()].filter((o) => o.clOrdId === clOrdId);
   const posts = (clOrdId: string) => fake.requests.filter((r) => r.method === 'POST' && r.path === ORDER_PATH && r.body.includes(clOrdId)).length;
@@ -44,12 +46,14 @@ describe('live orders executed in batches (e2e, fake OKX with the real ccxt)', (
     w2 = await bootWorker(db, env);
     w3 = await bootWorker(db, { ...env, TRADING_LIVE_SENDS_IN_FLIGHT: '2' });
     w4 = await bootWorker(db, { ...env, TRADING_LIVE_SENDS_IN_FLIGHT: '1' });
+    w5 = await bootWorker(db, { ...env, TRADING_LIVE_SENDS_IN_FLIGHT: '2', TRADING_LIVE_BATCH_SIZE: '5' });
   });
   afterAll(async () => {
     await w1?.close();
     await w2?.close();
     await w3?.close();
     await w4?.close();
+    await w5?.close();
     await fake?.stop();
     await db?.drop();
   });
@@ -197,20 +201,35 @@ describe('live orders executed in batches (e2e, fake OKX with the real ccxt)', (
     }
   });
 
-  it('a batch in parts: every placement leaves before any read-back (reads wait behind the sends), and each order ends filled', async () => {
-    const traders = await Promise.all(Array.from({ length: 5 }, () => trader(w3)));
+  it('backlogged (the claim came back full), a batch in parts: every placement leaves before any read-back, and each order ends filled', async () => {
+    const traders = await Promise.all(Array.from({ length: 5 }, () => trader(w5)));
     const orders: OrderRecord[] = [];
-    for (const t of traders) orders.push(await pendingOrder(w3, { user_id: t.userId }));
+    for (const t of traders) orders.push(await pendingOrder(w5, { user_id: t.userId }));
+    // Slow answers: part 1's reads could start (its outcomes recorded) before part 3 is sent.
+    fake.latencyMs = 100;
     const from = fake.requests.length;
-    const results = (await w3.manager.runOnce()).filter((r) => orders.some((o) => o.id === r.orderId));
+    const results = (await w5.manager.runOnce()).filter((r) => orders.some((o) => o.id === r.orderId));
     expect(results.map((r) => r.status)).toEqual(orders.map(() => 'filled'));
     const calls = fake.requests.slice(from).filter((r) => r.path === ORDER_PATH).map((r) => r.method);
     // Parts of two: before, each slot placed and then read its order (POST, GET, POST, …).
     expect(calls).toEqual(['POST', 'POST', 'POST', 'POST', 'POST', 'GET', 'GET', 'GET', 'GET', 'GET']);
     for (const [i, o] of orders.entries()) {
       expect(placed(traders[i].account, o.client_order_id)).toHaveLength(1);
-      expect(await reload(w3.ds, o.id)).toMatchObject({ status: 'filled', closed_at: expect.any(Date) });
+      expect(await reload(w5.ds, o.id)).toMatchObject({ status: 'filled', closed_at: expect.any(Date) });
     }
+  });
+
+  it('no backlog (the claim came back partial), a batch in parts: part 1’s reads start while part 3 is still to be sent — a steady flow’s fills are not held back', async () => {
+    const traders = await Promise.all(Array.from({ length: 5 }, () => trader(w3)));
+    const orders: OrderRecord[] = [];
+    for (const t of traders) orders.push(await pendingOrder(w3, { user_id: t.userId }));
+    fake.latencyMs = 100;
+    const from = fake.requests.length;
+    const results = (await w3.manager.runOnce()).filter((r) => orders.some((o) => o.id === r.orderId));
+    expect(results.map((r) => r.status)).toEqual(orders.map(() => 'filled'));
+    const calls = fake.requests.slice(from).filter((r) => r.path === ORDER_PATH).map((r) => r.method);
+    expect(calls.filter((m) => m === 'POST')).toHaveLength(5);
+    expect(calls.indexOf('GET')).toBeLessThan(calls.lastIndexOf('POST'));
   });
 
   it('placed → recorded open with the exchange id before its read-back; the sync leaves it to the read-back; read → filled once', async () => {

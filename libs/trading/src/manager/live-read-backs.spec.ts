@@ -68,8 +68,17 @@ describe('LiveReadBacks', () => {
     expect(readBacks.resultOf('1')).toBeUndefined();
   });
 
-  it('sends under way → reads queued → they wait; sends end → reads start after the quiet moment', async () => {
+  it('a steady flow (no claim came back full): reads start at once, even while sends are under way', async () => {
     const sending = readBacks.sendsUnderWay();
+    readBacks.enqueue([item('1')]);
+    await advance(1);
+    expect(reads).toEqual(['c1']);
+    sending();
+  });
+
+  it('backlogged (a claim came back full), sends under way → reads queued → they wait; sends end → reads start after the quiet moment', async () => {
+    const sending = readBacks.sendsUnderWay();
+    readBacks.noteBacklog();
     readBacks.enqueue([item('1'), item('2')]);
     await advance(5_000);
     expect(reads).toEqual([]);
@@ -78,10 +87,17 @@ describe('LiveReadBacks', () => {
     expect(reads).toEqual([]);
     await advance(50);
     expect(reads).toEqual(['c1', 'c2']);
+    // The backlog ended with the quiet moment: the next read goes at once, sends or not.
+    const again = readBacks.sendsUnderWay();
+    readBacks.enqueue([item('3')]);
+    await advance(1);
+    expect(reads).toEqual(['c1', 'c2', 'c3']);
+    again();
   });
 
-  it('a read waits behind sends at most TRADING_READ_BACK_MAX_DEFER_MS, even while sends go on', async () => {
+  it('a read waits behind backlogged sends at most TRADING_READ_BACK_MAX_DEFER_MS, even while sends go on', async () => {
     const first = readBacks.sendsUnderWay();
+    readBacks.noteBacklog();
     readBacks.enqueue([item('1')]);
     await advance(4_000);
     // Another batch starts before the first ends: sends never pause.
@@ -108,6 +124,7 @@ describe('LiveReadBacks', () => {
 
   it('close(): the queued reads are dropped (left to the sync), never sent', async () => {
     const sending = readBacks.sendsUnderWay();
+    readBacks.noteBacklog();
     readBacks.enqueue([item('1')]);
     const result = readBacks.resultOf('1');
     await readBacks.close();

@@ -34,11 +34,14 @@ interface Waiting {
  * The read-backs of live orders a batch placed (issue 16). OKX's placement answer carries ids only,
  * so each live order is two calls: the placement and a read of its fill. The live batch records each
  * acknowledged order `open` at once (with its exchange id: it is on the exchange, the send fence is
- * satisfied, the order leaves the claim) and hands its read here; the reads run behind the worker's
- * placements — while live orders are being claimed, decided or sent, a read waits, up to
+ * satisfied, the order leaves the claim) and hands its read here. The reads yield to the worker's
+ * placements when those are backlogged: once a live claim came back full (more orders due than one
+ * batch takes), reads wait until no live order is being claimed, decided or sent any more — up to
  * TRADING_READ_BACK_MAX_DEFER_MS — so at a bar close every order reaches the exchange first and the
- * fills are read after. The outcomes are written in set-wise statements (OrderTransitions.syncOpenMany,
- * guarded by `open` like the sync's), moving the bots' positions by the fills.
+ * fills are read after. Without a backlog (claims come back partial: a steady flow of orders) a read
+ * starts at once, even while other orders are being sent. The outcomes are written in set-wise
+ * statements (OrderTransitions.syncOpenMany, guarded by `open` like the sync's), moving the bots'
+ * positions by the fills.
  *
  * Nothing here is needed for correctness: an order whose read never comes (a crash, a full queue, a
  * shutdown, a failed read) is `open` in the database, and the open-orders sync reads it.
@@ -49,10 +52,13 @@ export class LiveReadBacks {
   private readonly waiting: Waiting[] = [];
   /** Order id → its read-back's result, while queued or running (runOnce awaits them; the sync skips them). */
   private readonly pending = new Map<string, Promise<ReadBackResult>>();
+  private readonly trackers = new Set<Map<string, Promise<ReadBackResult>>>();
   private running = 0;
   /** Live claims and batches under way (claiming, deciding, sending). */
   private sending = 0;
   private quietSince = 0;
+  /** A live claim came back full since sends were last quiet: placements are backlogged. */
+  private backlogged = false;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private overflowLogged = false;
@@ -81,6 +87,14 @@ export class LiveReadBacks {
     };
   }
 
+  /**
+   * A live claim came back full (more orders due than one batch takes): reads wait until the sends
+   * are quiet again (or a read has waited TRADING_READ_BACK_MAX_DEFER_MS).
+   */
+  noteBacklog(): void {
+    this.backlogged = true;
+  }
+
   /** Queues the read-backs of placed orders recorded `open`. */
   enqueue(items: readonly ReadBackItem[]): void {
     const now = Date.now();
@@ -94,6 +108,7 @@ export class LiveReadBacks {
       }
       const result = new Promise<ReadBackResult>((done) => this.waiting.push({ item, since: now, done }));
       this.pending.set(item.orderId, result);
+      for (const t of this.trackers) t.set(item.orderId, result);
       void result.then(() => this.pending.delete(item.orderId));
     }
     this.pump();
@@ -102,6 +117,16 @@ export class LiveReadBacks {
   /** The read-back of this order while it is queued or running (undefined otherwise). */
   resultOf(orderId: string): Promise<ReadBackResult> | undefined {
     return this.pending.get(orderId);
+  }
+
+  /**
+   * Collects the read-backs queued from now until `stop()` (TradingManager.runOnce, for tests and
+   * tools: a read may be over before its caller looks at it).
+   */
+  track(): { results: Map<string, Promise<ReadBackResult>>; stop: () => void } {
+    const results = new Map<string, Promise<ReadBackResult>>();
+    this.trackers.add(results);
+    return { results, stop: () => this.trackers.delete(results) };
   }
 
   /** Orders whose read-back is queued or running here: the sync leaves them to it. */
@@ -131,8 +156,11 @@ export class LiveReadBacks {
     while (!this.closed && this.waiting.length > 0 && this.running < limit) {
       const head = this.waiting[0];
       const now = Date.now();
+      const quietAt = this.quietSince + QUIET_MS;
+      // The backlog ends once the sends have been quiet for a moment (the gap between two claims is not quiet).
+      if (this.backlogged && this.sending === 0 && now >= quietAt) this.backlogged = false;
       const aged = head.since + this.config.TRADING_READ_BACK_MAX_DEFER_MS;
-      const startAt = this.sending > 0 ? aged : Math.min(aged, this.quietSince + QUIET_MS);
+      const startAt = !this.backlogged ? now : this.sending > 0 ? aged : Math.min(aged, quietAt);
       if (now < startAt) {
         this.timer = setTimeout(() => this.pump(), startAt - now);
         this.timer.unref();

@@ -176,8 +176,8 @@ export class OrderBatchExecutor {
     // Decided in parts of TRADING_LIVE_SENDS_IN_FLIGHT orders, the next part only
     // once every send decided so far has left (the sends of all parts share the in-flight slots): a
     // decided send then waits at most about one round of calls, not the whole batch's, before it
-    // leaves — it must leave before its deadline (sendDeadline, ~12 s after the decision). (One decision for 500 orders at 64
-    // in flight left the last ones ~8 round trips after the decision: under load, past the 3 s the
+    // leaves — before its deadline (sendDeadline), ~12 s after the decision. (One decision for 500
+    // orders at 64 in flight left the last ones ~8 round trips after the decision: under load, past the 3 s the
     // fence then allowed, so they were not sent but retried — each then through the single path, a
     // look-up first; in one burst 439 of 10,000, and the run took twice as long.)
     const slots = new Slots(inFlight);

@@ -108,12 +108,11 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     await this.listenerClosed;
     const pending: Promise<unknown>[] = [...this.claiming, ...[...this.inFlight.values()].map((f) => f.done)];
     if (this.syncing) pending.push(this.syncing);
-    // Queued read-backs are dropped (their orders are `open`: the next sync reads them); running ones are awaited.
-    pending.push(Promise.allSettled(pending).then(() => this.readBacks.close()));
-    if (pending.length === 0) return;
+    // Then the read-backs: the queued ones are dropped (their orders are `open`: the next sync reads them), the running ones awaited.
+    const drained = Promise.allSettled(pending).then(() => this.readBacks.close());
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
-    const outcome = await Promise.race([Promise.allSettled(pending).then(() => 'drained' as const), timedOut]);
+    const outcome = await Promise.race([drained.then(() => 'drained' as const), timedOut]);
     clearTimeout(timer);
     if (outcome === 'timeout') this.logger.warn({ in_flight: this.inFlight.size }, 'Stopped with orders in flight; their lease will expire');
   }
@@ -141,14 +140,19 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
    * recorded `open` (their status as read back): for tests and tools (works with the loop off).
    */
   async runOnce(): Promise<ExecutionResult[]> {
-    const launched = await this.claimAndLaunch();
-    const results = await Promise.all(launched.map((f) => f.done));
-    return Promise.all(
-      results.map(async (r) => {
-        const read = r.status === 'open' ? await this.readBacks.resultOf(r.orderId) : undefined;
-        return read?.applied ? { ...r, status: read.outcome.status } : r;
-      }),
-    );
+    const reads = this.readBacks.track();
+    try {
+      const launched = await this.claimAndLaunch();
+      const results = await Promise.all(launched.map((f) => f.done));
+      return await Promise.all(
+        results.map(async (r) => {
+          const read = r.status === 'open' ? await reads.results.get(r.orderId) : undefined;
+          return read?.applied ? { ...r, status: read.outcome.status } : r;
+        }),
+      );
+    } finally {
+      reads.stop();
+    }
   }
 
   /** Claims until nothing is due (or the deadline passes); for tests. */
@@ -243,6 +247,8 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     const claimingLive = liveBatched && freeLive > 0 ? this.readBacks.sendsUnderWay() : () => undefined;
     // claim() answers [] on failure: it never throws.
     const [live, paper] = await Promise.all([this.claim(freeLive, busy, 'live'), this.claim(paperLimit, busy, 'paper')]).finally(() => setImmediate(claimingLive));
+    // Full: more live orders are due than one batch takes — their read-backs wait behind the placements.
+    if (liveBatched && freeLive > 0 && live.length >= freeLive) this.readBacks.noteBacklog();
     if (paperLimit > 0 && paper.length === 0) this.paperBatches -= 1;
     if (liveBatched && freeLive > 0 && live.length === 0) this.liveBatches -= 1;
     if (this.stopping) {

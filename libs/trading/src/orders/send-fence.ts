@@ -5,9 +5,10 @@ import { DataSource } from 'typeorm';
 import { SendScope, SendsSettledSource, UserHooks } from '@torgovo/users';
 
 /**
- * How long after its placement decision a send can still reach the exchange: the exchange call's
- * own timeout (ccxt, 10 s; okx-client.ts) plus a margin for the request to start (ccxt's rate
- * limiter, the event loop). After it, a decided order whose worker died mid-send cannot arrive.
+ * How long after its placement decision a send can still reach the exchange. Every live placement
+ * carries OKX's expTime at sendDeadline (this bound less SEND_DEADLINE_MARGIN_MS), so OKX refuses
+ * it after that however late the call left or however long it hangs (the call's own timeout is
+ * 10 s; okx-client.ts). After it, a decided order — its worker slow, or dead mid-send — cannot arrive.
  */
 export const SEND_SETTLE_MAX_MS = 15_000;
 
