@@ -201,33 +201,33 @@ describe('live orders executed in batches (e2e, fake OKX with the real ccxt)', (
     }
   });
 
-  it('backlogged (the claim came back full), a batch in parts: every placement leaves before any read-back, and each order ends filled', async () => {
-    const traders = await Promise.all(Array.from({ length: 5 }, () => trader(w5)));
+  /**
+   * Five orders of five users through one claim of `w` (sends in parts of two), the fake answering
+   * slowly — part 1's reads could start (its outcomes recorded) before part 3 is sent: the order
+   * calls reached the fake in; each order placed once and filled.
+   */
+  async function fiveInParts(w: TestWorker): Promise<string[]> {
+    const traders = await Promise.all(Array.from({ length: 5 }, () => trader(w)));
     const orders: OrderRecord[] = [];
-    for (const t of traders) orders.push(await pendingOrder(w5, { user_id: t.userId }));
-    // Slow answers: part 1's reads could start (its outcomes recorded) before part 3 is sent.
+    for (const t of traders) orders.push(await pendingOrder(w, { user_id: t.userId }));
     fake.latencyMs = 100;
     const from = fake.requests.length;
-    const results = (await w5.manager.runOnce()).filter((r) => orders.some((o) => o.id === r.orderId));
+    const results = (await w.manager.runOnce()).filter((r) => orders.some((o) => o.id === r.orderId));
     expect(results.map((r) => r.status)).toEqual(orders.map(() => 'filled'));
-    const calls = fake.requests.slice(from).filter((r) => r.path === ORDER_PATH).map((r) => r.method);
-    // Parts of two: before, each slot placed and then read its order (POST, GET, POST, …).
-    expect(calls).toEqual(['POST', 'POST', 'POST', 'POST', 'POST', 'GET', 'GET', 'GET', 'GET', 'GET']);
     for (const [i, o] of orders.entries()) {
       expect(placed(traders[i].account, o.client_order_id)).toHaveLength(1);
-      expect(await reload(w5.ds, o.id)).toMatchObject({ status: 'filled', closed_at: expect.any(Date) });
+      expect(await reload(w.ds, o.id)).toMatchObject({ status: 'filled', closed_at: expect.any(Date) });
     }
+    return fake.requests.slice(from).filter((r) => r.path === ORDER_PATH).map((r) => r.method);
+  }
+
+  it('backlogged (the claim came back full), a batch in parts: every placement leaves before any read-back, and each order ends filled', async () => {
+    // Before, each slot placed and then read its order (POST, GET, POST, …).
+    expect(await fiveInParts(w5)).toEqual(['POST', 'POST', 'POST', 'POST', 'POST', 'GET', 'GET', 'GET', 'GET', 'GET']);
   });
 
   it('no backlog (the claim came back partial), a batch in parts: part 1’s reads start while part 3 is still to be sent — a steady flow’s fills are not held back', async () => {
-    const traders = await Promise.all(Array.from({ length: 5 }, () => trader(w3)));
-    const orders: OrderRecord[] = [];
-    for (const t of traders) orders.push(await pendingOrder(w3, { user_id: t.userId }));
-    fake.latencyMs = 100;
-    const from = fake.requests.length;
-    const results = (await w3.manager.runOnce()).filter((r) => orders.some((o) => o.id === r.orderId));
-    expect(results.map((r) => r.status)).toEqual(orders.map(() => 'filled'));
-    const calls = fake.requests.slice(from).filter((r) => r.path === ORDER_PATH).map((r) => r.method);
+    const calls = await fiveInParts(w3);
     expect(calls.filter((m) => m === 'POST')).toHaveLength(5);
     expect(calls.indexOf('GET')).toBeLessThan(calls.lastIndexOf('POST'));
   });

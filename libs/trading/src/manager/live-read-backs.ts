@@ -134,10 +134,6 @@ export class LiveReadBacks {
     return [...this.pending.keys()];
   }
 
-  get waitingCount(): number {
-    return this.waiting.length;
-  }
-
   /**
    * Stops: queued read-backs are dropped (their orders are `open`: the sync reads them) and the
    * running ones are awaited.

@@ -135,16 +135,6 @@ export class OrderBatchExecutor {
    */
   private async runLiveBatch(orders: readonly ClaimedOrder[]): Promise<ExecutionResult[]> {
     if (orders.length === 0) return [];
-    // Read-backs wait while this batch decides and sends (LiveReadBacks).
-    const sendsDone = this.readBacks.sendsUnderWay();
-    try {
-      return await this.runLiveBatchSends(orders);
-    } finally {
-      sendsDone();
-    }
-  }
-
-  private async runLiveBatchSends(orders: readonly ClaimedOrder[]): Promise<ExecutionResult[]> {
     const started = Date.now();
     const inFlight = this.config.TRADING_LIVE_SENDS_IN_FLIGHT;
     const claimOf = (o: ClaimedOrder): ClaimToken => ({ id: o.id, attempts: o.attempts });

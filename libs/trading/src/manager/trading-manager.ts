@@ -106,10 +106,11 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
   async stop(graceMs = this.config.TRADING_SHUTDOWN_GRACE_MS): Promise<void> {
     this.halt();
     await this.listenerClosed;
-    const pending: Promise<unknown>[] = [...this.claiming, ...[...this.inFlight.values()].map((f) => f.done)];
+    // Queued read-backs are dropped at once, and so are those the orders still in flight would queue
+    // (their orders are `open`: the next sync reads them); the running ones are awaited.
+    const pending: Promise<unknown>[] = [...this.claiming, ...[...this.inFlight.values()].map((f) => f.done), this.readBacks.close()];
     if (this.syncing) pending.push(this.syncing);
-    // Then the read-backs: the queued ones are dropped (their orders are `open`: the next sync reads them), the running ones awaited.
-    const drained = Promise.allSettled(pending).then(() => this.readBacks.close());
+    const drained = Promise.allSettled(pending);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
     const outcome = await Promise.race([drained.then(() => 'drained' as const), timedOut]);
