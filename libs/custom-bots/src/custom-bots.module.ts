@@ -14,6 +14,7 @@ import { Bot } from './entities/bot.entity';
 import { WebhookEvent } from './entities/webhook-event.entity';
 import { MarketCatalog } from './market-catalog.service';
 import { WebhookBodyHooks } from './webhook-body.hooks';
+import { WebhookBusySignal } from './webhook-busy-signal';
 import { WebhookConfig } from './webhook-config';
 import { WebhookIntake } from './webhook-intake';
 import { WebhookTargets } from './webhook-targets';
@@ -42,6 +43,7 @@ import { WebhooksService } from './webhooks.service';
     WebhooksService,
     WebhookReceiveService,
     WebhookReceiveRoute,
+    WebhookBusySignal,
     WebhookEventLog,
     WebhookTargets,
     WebhookIntake,

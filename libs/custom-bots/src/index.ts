@@ -4,6 +4,8 @@ export * from './webhooks.service';
 export * from './webhook-secret';
 export * from './webhook-receive.service';
 export * from './webhook-receive.route';
+export * from './webhook-backlog';
+export * from './webhook-busy-signal';
 export * from './webhook-event-log';
 export * from './webhook-config';
 export * from './market-catalog.service';

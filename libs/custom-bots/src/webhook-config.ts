@@ -32,6 +32,13 @@ export class WebhookConfig {
   @Transform(envInt) @IsInt() @Min(1) @Max(1_000_000)
   WEBHOOK_LOOKUP_CACHE_SIZE = 20_000;
 
+  /**
+   * Alerts unanswered in one api process from which it tells the workers to hold back their claims
+   * (WebhookBusySignal; each worker bounds that by TRADING_INGEST_YIELD_MAX_MS); 0 = never.
+   */
+  @Transform(envInt) @IsInt() @Min(0) @Max(1_000_000)
+  WEBHOOK_BUSY_IN_FLIGHT = 100;
+
   static fromEnv(env: NodeJS.ProcessEnv = process.env): WebhookConfig {
     return loadEnvSection(WebhookConfig, env);
   }

@@ -4,6 +4,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandle
 import { AllExceptionsFilter, AppConfig } from '@torgovo/core';
 import { RateLimitedError } from './errors';
 import { WebhookReceiveService } from './webhook-receive.service';
+import { WebhookBacklog } from './webhook-backlog';
+import { WebhookBusySignal } from './webhook-busy-signal';
 
 /** The receive route as Nest declares it on Fastify (global prefix included). */
 export const RECEIVE_ROUTE_URL = '/api/custom-bot/webhook/receive/:secret';
@@ -44,9 +46,12 @@ export class WebhookReceiveRoute implements OnModuleDestroy {
   private readonly debug: boolean;
   private readonly byStatus = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
+  /** Alerts this process has not answered yet: WebhookBusySignal tells the workers when they pile up. */
+  readonly backlog = new WebhookBacklog();
 
   constructor(
     private readonly receiver: WebhookReceiveService,
+    private readonly busy: WebhookBusySignal,
     config: AppConfig,
   ) {
     this.debug = config.env.LOG_LEVEL === 'debug' || config.env.LOG_LEVEL === 'trace';
@@ -70,6 +75,7 @@ export class WebhookReceiveRoute implements OnModuleDestroy {
       if (!installed) throw new Error(`The webhook receive route ${RECEIVE_ROUTE_URL} was never registered: its Fastify handler is not installed`);
     });
     this.timer = setInterval(() => this.logSummary(), SUMMARY_EVERY_MS).unref();
+    this.busy.start(this.backlog);
   }
 
   onModuleDestroy(): void {
@@ -82,12 +88,15 @@ export class WebhookReceiveRoute implements OnModuleDestroy {
     const { secret } = req.params as { secret: string };
     // WebhookBodyHooks hands this route the raw bytes whatever the content type.
     const body = Buffer.isBuffer(req.body) ? req.body : null;
+    this.backlog.begin();
     try {
       const result = await this.receiver.receive({ secret, body, ip: req.ip });
       void reply.code(result.status === 'duplicate' ? 200 : 202).send(result);
     } catch (err) {
       if (err instanceof RateLimitedError) void reply.header('retry-after', String(err.retryAfterSeconds));
       this.errors.respond(err, req, reply);
+    } finally {
+      this.backlog.end();
     }
     this.count(req, reply);
     // Returned, not just sent: the onSend hooks are async, and an async handler that resolves to

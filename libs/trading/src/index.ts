@@ -66,3 +66,5 @@ export * from './manager/order-cancels';
 export * from './manager/order-watchdog';
 export * from './orders/stats/order-latency';
 export * from './performance/fifo-fold';
+export * from './manager/ingest-yield';
+export * from './manager/host-cpu';

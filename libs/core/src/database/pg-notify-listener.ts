@@ -16,22 +16,28 @@ function reconnectDelayMs(failures: number): number {
 
 export interface PgNotifyListenerOptions {
   channel: string;
+  /** More channels LISTENed on the same connection; onWake is told which channel each notification came on. */
+  alsoChannels?: readonly string[];
   /** application_name of the connection, and the logger's context. */
   name: string;
   /** What the log lines call it ("Order notifications"). */
   label: string;
 }
 
+/** A notification's channel and payload; both undefined for the catch-up call after each (re)connect. */
+export type PgNotifyWake = (channel?: string, payload?: string) => void;
+
 /**
  * One dedicated connection (not from the TypeORM pool: a pooled one is shared and returned) that
- * LISTENs on one channel and calls `onWake` for every notification. Only a hint: losing it
- * (error, end, unsupported server) never loses work, the owner's poll still finds it.
+ * LISTENs on one channel (and any `alsoChannels`) and calls `onWake` for every notification. Only a
+ * hint: losing it (error, end, unsupported server) never loses work, the owner's poll still finds it.
  */
 export class PgNotifyListener {
   private readonly logger: Logger;
   private readonly channel: string;
+  private readonly channels: readonly string[];
   private client?: Client;
-  private onWake?: () => void;
+  private onWake?: PgNotifyWake;
   private active = false;
   private closing?: Promise<void>;
   /** A notification sent from another connection has reached us once: delivery works here. */
@@ -47,6 +53,7 @@ export class PgNotifyListener {
   ) {
     this.logger = new Logger(options.name);
     this.channel = options.channel;
+    this.channels = [options.channel, ...(options.alsoChannels ?? [])];
   }
 
   /** True once LISTEN is set up and delivery was confirmed (for tests and health). */
@@ -54,7 +61,7 @@ export class PgNotifyListener {
     return this.active && this.verified && this.client !== undefined;
   }
 
-  start(onWake: () => void): void {
+  start(onWake: PgNotifyWake): void {
     if (this.active) return;
     this.active = true;
     this.closing = undefined;
@@ -92,12 +99,12 @@ export class PgNotifyListener {
     if (!this.active) return;
     this.client = client;
     client.on('notification', (n) => {
-      if (client !== this.client || n.channel !== this.channel) return;
-      if (!this.verified) {
+      if (client !== this.client || !this.channels.includes(n.channel)) return;
+      if (!this.verified && n.channel === this.channel) {
         this.verified = true;
         clearTimeout(this.probeTimer);
       }
-      this.onWake?.();
+      this.onWake?.(n.channel, n.payload);
     });
     client.on('error', (err) => this.lost(client, err));
     client.on('end', () => this.lost(client, new Error('connection ended')));
@@ -107,7 +114,7 @@ export class PgNotifyListener {
       return this.lost(client, err);
     }
     try {
-      await client.query(`LISTEN ${this.channel}`);
+      for (const channel of this.channels) await client.query(`LISTEN ${channel}`);
     } catch (err) {
       // The server refused LISTEN itself (not a lost connection or a shutdown): retrying will not help.
       const refused = err instanceof DatabaseError && !/^(08|57)/.test(err.code ?? '');
@@ -143,7 +150,7 @@ export class PgNotifyListener {
     this.active = false;
     this.client = undefined;
     // UNLISTEN first: on PGlite the LISTEN belongs to the one shared backend and would outlive us.
-    await client.query(`UNLISTEN ${this.channel}`).catch(() => undefined);
+    for (const channel of this.channels) await client.query(`UNLISTEN ${channel}`).catch(() => undefined);
     await client.end().catch(() => undefined);
   }
 

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { SubscriptionsModule } from '@torgovo/subscriptions';
 import { UsersModule } from '@torgovo/users';
+import { IngestYield } from './ingest-yield';
 import { LiveReadBacks } from './live-read-backs';
 import { OpenOrdersSync } from './open-orders-sync';
 import { OrderBatchExecutor } from './order-batch-executor';
@@ -31,10 +32,11 @@ import { TradingManagerConfig } from './trading-manager.config';
     PlacementBatchDecider,
     OrderBatchExecutor,
     LiveReadBacks,
+    IngestYield,
     OpenOrdersSync,
     OrderNotifyListener,
     TradingManager,
   ],
-  exports: [TradingManager, TradingManagerConfig, OrderNotifyListener, LiveReadBacks],
+  exports: [TradingManager, TradingManagerConfig, OrderNotifyListener, LiveReadBacks, IngestYield],
 })
 export class TradingManagerModule {}

@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBoo
 import { AppConfig, isCcxtLoaded, loadOkxClass } from '@torgovo/core';
 import { ExchangeCredentialsService } from '@torgovo/users';
 import { ClaimedOrder, OrderClaimer, queueKeyOf } from './order-claimer';
+import { INGEST_CHANNEL, IngestYield } from './ingest-yield';
 import { LiveReadBacks } from './live-read-backs';
 import { OrderBatchExecutor } from './order-batch-executor';
 import { ExecutionResult, OrderExecutor } from './order-executor';
@@ -56,6 +57,7 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     private readonly listener: OrderNotifyListener,
     private readonly transitions: OrderTransitions,
     private readonly readBacks: LiveReadBacks,
+    private readonly ingest: IngestYield,
     private readonly credentials: ExchangeCredentialsService,
     private readonly app: AppConfig,
     @Inject(TradingManagerConfig) private readonly config: TradingManagerConfig,
@@ -82,7 +84,7 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     this.running = true;
     this.schedulePoll(0);
     if (this.config.TRADING_SYNC_INTERVAL_MS > 0) this.scheduleSync();
-    if (this.config.TRADING_NOTIFY_ENABLED) this.listener.start(() => this.wake());
+    if (this.config.TRADING_NOTIFY_ENABLED) this.listener.start((channel, payload) => (channel === INGEST_CHANNEL ? this.ingest.note(payload) : this.wake()));
     void this.warmLiveClient();
     this.logger.log(
       {
@@ -93,6 +95,7 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
         live_batch_size: this.config.TRADING_LIVE_BATCH_SIZE,
         live_sends_in_flight: this.config.TRADING_LIVE_SENDS_IN_FLIGHT,
         notify: this.config.TRADING_NOTIFY_ENABLED,
+        ingest_yield_max_ms: this.config.TRADING_INGEST_YIELD_MAX_MS,
       },
       'TradingManager started',
     );
@@ -205,21 +208,31 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     this.syncTimer.unref();
   }
 
-  /** Coalesced: a completion during a claim asks for one more round instead of a parallel claim. */
+  /**
+   * Coalesced: a completion during a claim asks for one more round instead of a parallel claim.
+   * While an api's webhook intake is backlogged (IngestYield) no round claims: the next poll comes
+   * when the yield ends. runOnce() (tests, tools) does not yield.
+   */
   private async poll(): Promise<void> {
     if (this.filling) {
       this.refill = true;
       return;
     }
     this.filling = true;
+    let next = this.app.env.TRADING_POLL_MS;
     try {
       do {
         this.refill = false;
+        const wait = this.ingest.deferMs();
+        if (wait > 0) {
+          next = Math.min(next, wait);
+          break;
+        }
         await this.claimAndLaunch();
       } while (this.refill && this.running);
     } finally {
       this.filling = false;
-      this.schedulePoll(this.app.env.TRADING_POLL_MS);
+      this.schedulePoll(next);
     }
   }
 
