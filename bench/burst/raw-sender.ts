@@ -12,6 +12,8 @@ export interface RawAnswer {
   status: number;
   /** The body as text (the server's JSON answer). */
   text: string;
+  /** ms from send() until its connection was established, when send() opened one. */
+  connectMs?: number;
 }
 
 interface Conn {
@@ -19,6 +21,9 @@ interface Conn {
   busy: boolean;
   buffer: Buffer;
   done?: (answer: RawAnswer) => void;
+  /** When a request that opened this connection was handed to it, until the connection is up. */
+  openedAt?: number;
+  connectMs?: number;
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
@@ -58,8 +63,9 @@ export class RawHttpSender {
 
   private open(): Conn {
     const socket = connect({ host: this.host, port: this.port, noDelay: true });
-    const conn: Conn = { socket, busy: false, buffer: Buffer.alloc(0) };
+    const conn: Conn = { socket, busy: false, buffer: Buffer.alloc(0), openedAt: performance.now() };
     this.all.add(conn);
+    socket.once('connect', () => (conn.connectMs = performance.now() - (conn.openedAt ?? 0)));
     socket.setTimeout(this.timeoutMs, () => socket.destroy(new Error('timeout')));
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
     const fail = () => {
@@ -103,7 +109,9 @@ export class RawHttpSender {
     } else {
       this.idle.push(conn);
     }
-    done?.({ status, text });
+    const connectMs = conn.connectMs;
+    conn.connectMs = undefined;
+    done?.({ status, text, connectMs });
     this.next();
   }
 

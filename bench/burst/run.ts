@@ -8,7 +8,7 @@
 // twice (must be 0) and the processes' peak RSS.
 // Run: npx ts-node -r tsconfig-paths/register bench/burst/run.ts [--bots 10000] [--mode paper|live]
 //      [--latency 50] [--apis 1] [--workers 1] [--window-ms 1000] [--dist] [--env NAME=value …] [--pre-sql FILE]
-//      [--sender raw|node-http]
+//      [--sender raw|node-http] [--warm-connections N]
 import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
@@ -131,6 +131,8 @@ async function main(): Promise<void> {
     const yard0 = await yardstick(db.dataSource);
     const load0 = loadavg()[0];
     const latencies: number[] = [];
+    // Each answer by the 100 ms slot in which its request was due to go (the latency's shape over the burst).
+    const bySlot = new Map<number, { n: number; max: number; sumStart: number; late: number; lateConnect: number }>();
     const statuses = new Map<number, number>();
     const peak = { api: 0, worker: 0 };
     // Before the burst (set up, idle): what the burst adds to the peak.
@@ -148,6 +150,20 @@ async function main(): Promise<void> {
       const path = `/api/custom-bot/webhook/receive/${secret}`;
       return { path, body, bytes: RawHttpSender.post(u.host, path, body) };
     });
+    // --warm-connections N: N keep-alive connections per api opened (one GET /api/health each) before the
+    // burst, as a TLS-terminating proxy's upstream pool would hold them; 0 (default): every connection
+    // opens during the burst. Node 20's libuv accepts one connection per event-loop iteration, so an api
+    // saturated by its open connections accepts new ones at a trickle (bench/RESULTS.md, 2026-11-26 11:25).
+    const warm = Math.max(0, Math.min(Number(arg('warm-connections', '0')), 1024));
+    if (warm > 0) {
+      await Promise.all(
+        senders.flatMap((sender, k) => {
+          const u = new URL(apiUrls[k]);
+          const get = Buffer.from(`GET /api/health HTTP/1.1\r\nhost: ${u.host}\r\nconnection: keep-alive\r\n\r\n`, 'latin1');
+          return Array.from({ length: warm }, () => sender.send(get));
+        }),
+      );
+    }
     // CPU ms per process over the burst (api, worker, fake OKX, PostgreSQL backends of this database, this sender).
     const meter = new CpuMeter(async () => [
       ...apiChildren.map((c) => ({ name: 'api', pid: c.pid })),
@@ -166,7 +182,18 @@ async function main(): Promise<void> {
               const started = Date.now();
               const answer = nodeHttp ? post(apiUrls[i % apis], request.path, request.body, { 'content-type': 'text/plain' }) : senders[i % apis].send(request.bytes);
               void answer.then((r) => {
-                latencies.push(Date.now() - started);
+                const latency = Date.now() - started;
+                latencies.push(latency);
+                const key = Math.floor((i * windowMs) / secrets.length / 100);
+                const slot = bySlot.get(key) ?? { n: 0, max: 0, sumStart: 0, late: 0, lateConnect: 0 };
+                slot.n += 1;
+                slot.max = Math.max(slot.max, latency);
+                slot.sumStart += started - t0;
+                if (latency > 3000) {
+                  slot.late += 1;
+                  slot.lateConnect = Math.max(slot.lateConnect, ('connectMs' in r && typeof r.connectMs === 'number' ? r.connectMs : 0));
+                }
+                bySlot.set(key, slot);
                 statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
                 resolve();
               });
@@ -229,6 +256,7 @@ async function main(): Promise<void> {
         `${bots} alerts over ${bots} bots/users, sent within ${windowMs} ms; ${mode}${okx ? ` (fake OKX, +${latency} ms per call)` : ''}; ${apis} api + ${workers} worker process(es); extra env ${JSON.stringify(extraEnv())}`,
         `answers: ${[...statuses].map(([s, n]) => `${n} × ${s}`).join(', ')}; all answered ${answeredAt} ms after the first send; within 3 s: ${within3s}/${bots}`,
         `acceptance latency ms: p50 ${pct(latencies, 50)}, p90 ${pct(latencies, 90)}, p99 ${pct(latencies, 99)}, max ${latencies[latencies.length - 1]}`,
+        `by send slot (100 ms: mean start ms → max latency ms): ${[...bySlot.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => `${Math.round(v.sumStart / v.n)}→${v.max}${v.late ? ` (${v.late} over 3 s; connect up to ${Math.round(v.lateConnect)} ms)` : ''}`).join(', ')}`,
         `orders: ${rows.map((r) => `${r.n} ${r.status}`).join(', ')}; max attempts ${Math.max(...rows.map((r) => r.max_attempts))}`,
         `placed: ${placedCount}; last placement ${lastPlaced - t0} ms after the first alert; ${Math.round((placedCount * 1000) / Math.max(1, lastPlaced - firstPlaced))} orders/s between first and last placement`,
         // Live: the order is on the exchange one round trip before we record it (the answer's way back, then the read of its fill).

@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const app = await createApiApp();
   const config = app.get(AppConfig);
-  await app.listen({ port: config.env.PORT, host: '0.0.0.0' });
+  await app.listen({ port: config.env.PORT, host: '0.0.0.0', backlog: config.env.HTTP_LISTEN_BACKLOG });
   const mode = config.embedded ? 'embedded PostgreSQL (PGlite)' : 'PostgreSQL';
   console.log(
     `Torgovo api listening on http://localhost:${config.env.PORT} (${mode}, worker ${config.workerEnabled ? 'in process' : 'separate'}) ` +

@@ -44,6 +44,16 @@ export class EnvSchema {
   @Transform(envInt) @IsInt() @Min(0) @Max(65535)
   PORT = 3000;
 
+  /**
+   * Connections the kernel queues for the api before it accepts them (listen(2)'s backlog; the
+   * kernel caps it at net.core.somaxconn). At a bar close thousands of TradingView connections open
+   * within a second: with Node's default of 511 the kernel dropped the SYNs beyond it (bench/burst:
+   * 1,024 connections at once), and their senders retried after 1 s and again 2 s later — alerts
+   * answered after 4 s of TradingView's 3.
+   */
+  @Transform(envInt) @IsInt() @Min(1) @Max(65535)
+  HTTP_LISTEN_BACKLOG = 4096;
+
   @IsOptional() @IsString() @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL?: string;
 
