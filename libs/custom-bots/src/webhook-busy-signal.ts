@@ -43,24 +43,23 @@ export class WebhookBusySignal implements OnModuleDestroy {
   }
 
   /** One look at the backlog; a signal if it is over the threshold (and the last one has gone). */
-  async tick(backlog: WebhookBacklog, now = Date.now()): Promise<boolean> {
+  private async tick(backlog: WebhookBacklog): Promise<void> {
+    const now = Date.now();
     const inFlight = backlog.size;
     if (inFlight < this.config.WEBHOOK_BUSY_IN_FLIGHT) {
       this.calm(now);
-      return false;
+      return;
     }
-    if (this.sending) return false;
+    if (this.sending) return;
     const e = (this.episode ??= this.begin(now, inFlight));
     e.maxInFlight = Math.max(e.maxInFlight, inFlight);
     this.sending = true;
     try {
       await this.ds.query('SELECT pg_notify($1, $2)', [INGEST_CHANNEL, encodeIngestBusy({ api: this.api, in_flight: inFlight })]);
       e.signals += 1;
-      return true;
     } catch (err) {
       if (!e.failed) this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'Webhook intake busy signal not sent; workers will not yield');
       e.failed = true;
-      return false;
     } finally {
       this.sending = false;
     }
