@@ -112,7 +112,9 @@ describe('A worker yields to a backlogged webhook intake (e2e, real PostgreSQL)'
       expect(signals.length).toBeGreaterThanOrEqual(5); // every 100 ms while it lasts
       expect(await held.release()).toEqual([202, 202, 202, 202]);
       answeredAt = Date.now();
-      // Claims resume once the signals lapse (500 ms after the last).
+      // The api says at its next look that the backlog cleared: claims resume at once, not when its
+      // last signal lapses (500 ms after it, 400-500 ms after the answers).
+      expect(await waitFor(() => !ingest.backlogged(), 3_000)).toBeLessThan(300);
       await waitFor(async () => (await reload(w.ds, order.id)).status === 'filled', 3_000);
       const claimed = await reload(w.ds, order.id);
       expect(new Date(claimed.sent_at!).getTime()).toBeGreaterThanOrEqual(answeredAt - 200);
@@ -127,6 +129,7 @@ describe('A worker yields to a backlogged webhook intake (e2e, real PostgreSQL)'
     expect(logs()).toContain('Webhook intake backlogged; claims wait');
     expect(logs()).toContain('Webhook intake caught up; claims resume');
     expect(logs()).toContain('Webhook intake backlogged; asking workers to yield');
+    expect(logs()).toContain('Webhook intake caught up');
   });
 
   it('a backlog that does not clear delays a due order by the bound, not longer', async () => {

@@ -37,6 +37,21 @@ describe('IngestYield: claims wait for a backlogged api, bounded', () => {
     expect(y.deferMs(5_010)).toBeGreaterThan(0);
   });
 
+  it("an api's word that its backlog cleared ends the wait at once; with two apis busy, only both words do", () => {
+    const { y } = yieldWith(3_000);
+    const calm = (api: string) => encodeIngestBusy({ api, in_flight: 3, busy: false });
+    y.note(encodeIngestBusy({ api: 'a:1', in_flight: 500 }), 0);
+    y.note(encodeIngestBusy({ api: 'b:2', in_flight: 400 }), 10);
+    expect(y.deferMs(20)).toBeGreaterThan(0);
+    expect(y.note(calm('a:1'), 30)).toBe(false); // b:2 is still busy
+    expect(y.deferMs(40)).toBeGreaterThan(0);
+    expect(y.note(calm('b:2'), 50)).toBe(true);
+    expect(y.backlogged(50)).toBe(false);
+    expect(y.deferMs(50)).toBe(0);
+    // A calm word from an api that was not busy changes nothing.
+    expect(y.note(calm('c:3'), 60)).toBe(false);
+  });
+
   it('never waits past the bound while signals keep coming, and does not wait again until they stop', () => {
     const { y } = yieldWith(1_000);
     for (let t = 0; t <= 3_000; t += 100) {
@@ -80,7 +95,8 @@ describe('IngestYield: claims wait for a backlogged api, bounded', () => {
   });
 
   it('the signal round-trips', () => {
-    expect(decodeIngestBusy(encodeIngestBusy({ api: 'a:1', in_flight: 7 }))).toEqual({ api: 'a:1', in_flight: 7 });
+    expect(decodeIngestBusy(encodeIngestBusy({ api: 'a:1', in_flight: 7 }))).toEqual({ api: 'a:1', in_flight: 7, busy: true });
+    expect(decodeIngestBusy(encodeIngestBusy({ api: 'a:1', in_flight: 2, busy: false }))).toEqual({ api: 'a:1', in_flight: 2, busy: false });
   });
 });
 

@@ -14,6 +14,8 @@ export interface IngestBusySignal {
   api: string;
   /** Receive requests it had not answered yet. */
   in_flight: number;
+  /** false: its backlog is gone (sent once, when it clears); absent counts as true. */
+  busy?: boolean;
 }
 
 export function encodeIngestBusy(signal: IngestBusySignal): string {
@@ -26,17 +28,17 @@ export function decodeIngestBusy(payload: string | undefined): IngestBusySignal 
   try {
     const v = JSON.parse(payload) as Partial<IngestBusySignal>;
     if (typeof v !== 'object' || v === null || typeof v.in_flight !== 'number' || !Number.isFinite(v.in_flight)) return null;
-    return { api: typeof v.api === 'string' ? v.api.slice(0, 100) : '?', in_flight: v.in_flight };
+    return { api: typeof v.api === 'string' ? v.api.slice(0, 100) : '?', in_flight: v.in_flight, busy: v.busy !== false };
   } catch {
     return null;
   }
 }
 
 /**
- * An api sends its signal every INGEST_SIGNAL_EVERY_MS while it is backlogged. A worker counts it as
- * busy for this long after the last one: long enough that an api whose event loop is saturated (its
- * timer late by a few hundred ms) still counts as busy, short enough that claims resume soon after
- * the backlog is gone, or the api died.
+ * An api sends its signal every INGEST_SIGNAL_EVERY_MS while it is backlogged, and one `busy: false`
+ * when the backlog clears. A worker counts an api as busy until that, or for this long after its last
+ * signal: long enough that an api whose event loop is saturated (its timer late by a few hundred ms)
+ * still counts as busy, short enough that claims resume soon after an api died or its last word was lost.
  */
 export const INGEST_SIGNAL_EVERY_MS = 100;
 export const INGEST_SIGNAL_TTL_MS = 500;
@@ -47,6 +49,8 @@ export const HOST_SATURATED = 0.5;
 
 interface Episode {
   startedAt: number;
+  /** The last signal, or the last api's word that its backlog cleared. */
+  lastAt: number;
   signals: number;
   maxInFlight: number;
   apis: Set<string>;
@@ -83,6 +87,8 @@ interface Episode {
 @Injectable()
 export class IngestYield {
   private readonly logger = new Logger(IngestYield.name);
+  /** Until when each api counts as busy; busyUntil is the latest of them. */
+  private readonly apis = new Map<string, number>();
   private busyUntil = 0;
   private episode?: Episode;
   /** The host's CPU (replaced in tests). */
@@ -92,17 +98,36 @@ export class IngestYield {
 
   constructor(@Inject(TradingManagerConfig) private readonly config: TradingManagerConfig) {}
 
-  /** An api's signal arrived (payload as sent). */
-  note(payload: string | undefined, now = Date.now()): void {
-    if (this.config.TRADING_INGEST_YIELD_MAX_MS === 0) return;
+  /** An api's signal arrived (payload as sent). True when it ended the wait: claims may go now. */
+  note(payload: string | undefined, now = Date.now()): boolean {
+    if (this.config.TRADING_INGEST_YIELD_MAX_MS === 0) return false;
     const signal = decodeIngestBusy(payload);
-    if (!signal) return;
+    if (!signal) return false;
+    if (!signal.busy) {
+      if (!this.apis.delete(signal.api)) return false;
+      if (this.episode) this.episode.lastAt = now;
+      this.busyUntil = this.latest(now);
+      return this.busyUntil <= now;
+    }
     if (now >= this.busyUntil) this.end();
     const e = (this.episode ??= this.begin(now, signal));
     e.signals += 1;
+    e.lastAt = now;
     e.maxInFlight = Math.max(e.maxInFlight, signal.in_flight);
     e.apis.add(signal.api);
-    this.busyUntil = now + INGEST_SIGNAL_TTL_MS;
+    this.apis.set(signal.api, now + INGEST_SIGNAL_TTL_MS);
+    this.busyUntil = this.latest(now);
+    return false;
+  }
+
+  /** The latest time an api still counts as busy (`now` when none does); lapsed apis are forgotten. */
+  private latest(now: number): number {
+    let until = now;
+    for (const [api, at] of this.apis) {
+      if (at <= now) this.apis.delete(api);
+      else until = Math.max(until, at);
+    }
+    return until;
   }
 
   /** An api's backlog signal is current (whether or not claims wait: the bound, spare CPU). */
@@ -144,16 +169,17 @@ export class IngestYield {
     this.hostBusy = null;
     this.hostReadAt = now;
     this.logger.log({ api: signal.api, in_flight: signal.in_flight, max_ms: this.config.TRADING_INGEST_YIELD_MAX_MS }, 'Webhook intake backlogged; claims wait while this host is saturated');
-    return { startedAt: now, signals: 0, maxInFlight: 0, apis: new Set(), deferred: 0, spare: 0, boundLogged: false };
+    return { startedAt: now, lastAt: now, signals: 0, maxInFlight: 0, apis: new Set(), deferred: 0, spare: 0, boundLogged: false };
   }
 
   private end(): void {
     const e = this.episode;
     if (!e) return;
     this.episode = undefined;
+    this.apis.clear();
     this.logger.log(
       {
-        busy_ms: Math.max(0, this.busyUntil - INGEST_SIGNAL_TTL_MS - e.startedAt),
+        busy_ms: e.lastAt - e.startedAt,
         signals: e.signals,
         max_in_flight: e.maxInFlight,
         apis: e.apis.size,

@@ -84,7 +84,10 @@ export class TradingManager implements OnApplicationBootstrap, OnModuleDestroy, 
     this.running = true;
     this.schedulePoll(0);
     if (this.config.TRADING_SYNC_INTERVAL_MS > 0) this.scheduleSync();
-    if (this.config.TRADING_NOTIFY_ENABLED) this.listener.start((channel, payload) => (channel === INGEST_CHANNEL ? this.ingest.note(payload) : this.wake()));
+    if (this.config.TRADING_NOTIFY_ENABLED) this.listener.start((channel, payload) => {
+        // An api's word that its backlog cleared wakes the loop at once, as a new order does.
+        if (channel !== INGEST_CHANNEL || this.ingest.note(payload)) this.wake();
+      });
     void this.warmLiveClient();
     this.logger.log(
       {
