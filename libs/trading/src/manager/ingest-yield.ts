@@ -84,6 +84,7 @@ interface Episode {
  * Only the claims of new work wait: orders already claimed, read-backs, the open-orders sync and
  * cancels go on. Nothing depends on the signal for correctness: lost or late, claims simply go on.
  */
+// Times are performance.now(): monotonic, so a wall-clock step (NTP) cannot stretch or cut a wait.
 @Injectable()
 export class IngestYield {
   private readonly logger = new Logger(IngestYield.name);
@@ -99,7 +100,7 @@ export class IngestYield {
   constructor(@Inject(TradingManagerConfig) private readonly config: TradingManagerConfig) {}
 
   /** An api's signal arrived (payload as sent). True when it ended the wait: claims may go now. */
-  note(payload: string | undefined, now = Date.now()): boolean {
+  note(payload: string | undefined, now = performance.now()): boolean {
     if (this.config.TRADING_INGEST_YIELD_MAX_MS === 0) return false;
     const signal = decodeIngestBusy(payload);
     if (!signal) return false;
@@ -131,12 +132,12 @@ export class IngestYield {
   }
 
   /** An api's backlog signal is current (whether or not claims wait: the bound, spare CPU). */
-  backlogged(now = Date.now()): boolean {
+  backlogged(now = performance.now()): boolean {
     return this.episode !== undefined && now < this.busyUntil;
   }
 
   /** How long a claim should wait from `now` (0: claim now). */
-  deferMs(now = Date.now()): number {
+  deferMs(now = performance.now()): number {
     const e = this.episode;
     if (!e) return 0;
     if (now >= this.busyUntil) {
