@@ -6,6 +6,7 @@ import { AddressInfo, createServer } from 'node:net';
 import type { DataSource } from 'typeorm';
 import { Child, spawnServer } from './support-child';
 import { cloneBotOwners, ResealKeys } from './support-seed';
+import { LAUNCH_ENV, withLaunchEnv } from '../libs/core/src/runtime/launch-env';
 
 /** `--env NAME=value` (repeatable): extra configuration for the api (and worker) processes of a variant run. */
 export function extraEnv(): Record<string, string> {
@@ -21,10 +22,13 @@ export function extraEnv(): Record<string, string> {
 /**
  * What test/support/app.ts createTestApp gives the in-process api, for an api or worker process of
  * its own (the JWT secret's value differs, not its length); the webhook rate limits off, as the
- * benches send thousands of alerts from one address.
+ * benches send thousands of alerts from one address. Started as the production image starts them
+ * (LAUNCH_ENV: MALLOC_ARENA_MAX, NODE_OPTIONS=--max-semi-space-size); `--no-launch-env` leaves those
+ * out, to compare.
  */
 export function benchAppEnv(databaseUrl: string): NodeJS.ProcessEnv {
-  return {
+  const launch = process.argv.includes('--no-launch-env') ? (env: NodeJS.ProcessEnv) => env : withLaunchEnv;
+  return launch({
     ...process.env,
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl,
@@ -35,7 +39,12 @@ export function benchAppEnv(databaseUrl: string): NodeJS.ProcessEnv {
     AUTH_THROTTLE_LIMIT: '1000',
     WEBHOOK_RATE_LIMIT_PER_IP: '0',
     WEBHOOK_RATE_LIMIT_PER_USER: '0',
-  };
+  });
+}
+
+/** For a bench's header line: the launch settings its api and worker processes got. */
+export function launchEnvLabel(): string {
+  return process.argv.includes('--no-launch-env') ? 'launch env none (--no-launch-env)' : `launch env ${JSON.stringify(LAUNCH_ENV)}`;
 }
 
 /** --dist: the compiled app (npm run build) in plain node, as `npm start` runs it; else its TypeScript under ts-node (transpile-only). */

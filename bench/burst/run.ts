@@ -8,13 +8,14 @@
 // twice (must be 0) and the processes' peak RSS.
 // Run: npx ts-node -r tsconfig-paths/register bench/burst/run.ts [--bots 10000] [--mode paper|live]
 //      [--latency 50] [--apis 1] [--workers 1] [--window-ms 1000] [--dist] [--env NAME=value …] [--pre-sql FILE]
+//      [--no-launch-env]
 //      [--sender raw|node-http] [--warm-connections N]
 import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { DataSource } from 'typeorm';
-import { appProcess, benchAppEnv, extraEnv, postJson, setUpBotOwners, spawnApi } from '../support-api';
+import { appProcess, benchAppEnv, extraEnv, launchEnvLabel, postJson, setUpBotOwners, spawnApi } from '../support-api';
 import { BENCH_RUN, Child, CpuMeter, dropBenchDatabases, pgBackends, spawnServer } from '../support-child';
 import { benchOkxKeys } from './okx-keys';
 import { RawHttpSender } from './raw-sender';
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
       await Promise.all(
         senders.flatMap((sender, k) => {
           const u = new URL(apiUrls[k]);
-          const get = Buffer.from(`GET /api/health HTTP/1.1\r\nhost: ${u.host}\r\nconnection: keep-alive\r\n\r\n`, 'latin1');
+          const get = Buffer.from(`GET /health HTTP/1.1\r\nhost: ${u.host}\r\nconnection: keep-alive\r\n\r\n`, 'latin1');
           return Array.from({ length: warm }, () => sender.send(get));
         }),
       );
@@ -253,7 +254,7 @@ async function main(): Promise<void> {
       [
         `date ${new Date().toISOString()}; ${cpus().length} cores; load avg (1 min) ${load0.toFixed(1)} before, ${load1.toFixed(1)} after`,
         `yardstick (machine speed now): 1,000 INSERT round trips ${yard0.insertsMs} ms before, ${yard1.insertsMs} ms after; 200,000 SHA-256 ${yard0.hashMs} / ${yard1.hashMs} ms`,
-        `${bots} alerts over ${bots} bots/users, sent within ${windowMs} ms; ${mode}${okx ? ` (fake OKX, +${latency} ms per call)` : ''}; ${apis} api + ${workers} worker process(es); extra env ${JSON.stringify(extraEnv())}`,
+        `${bots} alerts over ${bots} bots/users, sent within ${windowMs} ms; ${mode}${okx ? ` (fake OKX, +${latency} ms per call)` : ''}; ${apis} api + ${workers} worker process(es); ${launchEnvLabel()}; extra env ${JSON.stringify(extraEnv())}`,
         `answers: ${[...statuses].map(([s, n]) => `${n} × ${s}`).join(', ')}; all answered ${answeredAt} ms after the first send; within 3 s: ${within3s}/${bots}`,
         `acceptance latency ms: p50 ${pct(latencies, 50)}, p90 ${pct(latencies, 90)}, p99 ${pct(latencies, 99)}, max ${latencies[latencies.length - 1]}`,
         `by send slot (100 ms: mean start ms → max latency ms): ${[...bySlot.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => `${Math.round(v.sumStart / v.n)}→${v.max}${v.late ? ` (${v.late} over 3 s; connect up to ${Math.round(v.lateConnect)} ms)` : ''}`).join(', ')}`,

@@ -22,7 +22,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { benchAppEnv, extraEnv, setUpBotOwners, spawnApi } from '../support-api';
+import { benchAppEnv, extraEnv, launchEnvLabel, setUpBotOwners, spawnApi } from '../support-api';
 import { BENCH_RUN, Child, CpuMeter, dropBenchDatabases, pgBackends, spawnServer, withLoad } from '../support-child';
 import type { ServeApiReady } from './serve-api';
 
@@ -181,7 +181,7 @@ async function main(): Promise<void> {
   console.log(
     [
       `date ${new Date().toISOString()}; ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB; ${version.split(' on ')[0]}; Node ${process.version}`,
-      `api ${dist ? 'compiled, plain node (dist/apps/api/src/main.js); limit server in plain node (swc)' : 'in-process under ts-node (serve-api.ts); limit server under ts-node'}; extra env ${JSON.stringify(extraEnv())}`,
+      `api ${dist ? 'compiled, plain node (dist/apps/api/src/main.js); limit server in plain node (swc)' : 'in-process under ts-node (serve-api.ts); limit server under ts-node'}; ${launchEnvLabel()}; extra env ${JSON.stringify(extraEnv())}`,
       `${connections} connections, ${seconds} s, pool ${POOL}, ${webhooks} webhooks (one user and running paper bot each)`,
       '| server | req/s | p50 | p99 | requests | non-2xx | server CPU ms/req | PostgreSQL CPU ms/req | load avg (1 min) |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

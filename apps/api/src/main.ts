@@ -1,7 +1,7 @@
 // First: the heap flags apply from the first collections on.
 import './heap-tuning';
 import 'reflect-metadata';
-import { AppConfig, ConfigError } from '@torgovo/core';
+import { AppConfig, ConfigError, launchWarning } from '@torgovo/core';
 import { createApiApp } from './bootstrap';
 
 async function main(): Promise<void> {
@@ -14,6 +14,8 @@ async function main(): Promise<void> {
     `Torgovo api listening on http://localhost:${config.env.PORT} (${mode}, worker ${config.workerEnabled ? 'in process' : 'separate'}) ` +
       `in ${Date.now() - started} ms; docs at /docs`,
   );
+  const launch = config.isProduction ? launchWarning() : undefined;
+  if (launch) console.warn(launch);
 }
 
 main().catch((err: unknown) => {

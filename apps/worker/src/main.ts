@@ -3,7 +3,7 @@ import './heap-tuning';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
-import { AppConfig, ConfigError } from '@torgovo/core';
+import { AppConfig, ConfigError, launchWarning } from '@torgovo/core';
 import { lowerProcessPriority } from './process-priority';
 import { WorkerModule } from './worker.module';
 
@@ -14,6 +14,8 @@ async function main(): Promise<void> {
   const nice = app.get(AppConfig).env.WORKER_NICE;
   const threads = nice > 0 ? lowerProcessPriority(nice) : 0;
   app.get(Logger).log({ nice, threads }, 'Worker started');
+  const launch = app.get(AppConfig).isProduction ? launchWarning() : undefined;
+  if (launch) app.get(Logger).warn(launch);
 }
 
 main().catch((err: unknown) => {

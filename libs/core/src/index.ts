@@ -43,3 +43,4 @@ export * from './database/micro-batcher';
 export * from './database/prepared-statement';
 export * from './database/pg-array-literal';
 export * from './runtime/heap-growth';
+export * from './runtime/launch-env';
