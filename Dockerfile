@@ -20,10 +20,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:24-slim AS runtime
-# MALLOC_ARENA_MAX acts before any JavaScript runs, so the processes cannot set it themselves:
-# libs/core/src/runtime/launch-env.ts (LAUNCH_ENV) says why, and a test keeps this line equal to it.
-# Both processes warn at start when run without it.
-ENV NODE_ENV=production PORT=3000 MALLOC_ARENA_MAX=2
+# MALLOC_ARENA_MAX and --max-semi-space-size act before any JavaScript runs, so the processes cannot
+# set them themselves: libs/core/src/runtime/launch-env.ts (LAUNCH_ENV) says why (on Node 24 the api's
+# bar-close peak is ~80 MB lower with them), and a test keeps this line equal to it. Both processes
+# warn at start in production when run without them.
+ENV NODE_ENV=production PORT=3000 MALLOC_ARENA_MAX=2 NODE_OPTIONS=--max-semi-space-size=8
 WORKDIR /app
 COPY --from=deps --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist

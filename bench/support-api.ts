@@ -23,7 +23,8 @@ export function extraEnv(): Record<string, string> {
  * What test/support/app.ts createTestApp gives the in-process api, for an api or worker process of
  * its own (the JWT secret's value differs, not its length); the webhook rate limits off, as the
  * benches send thousands of alerts from one address. Started as the production image starts them
- * (LAUNCH_ENV: MALLOC_ARENA_MAX); `--no-launch-env` leaves that out, to compare.
+ * (LAUNCH_ENV: MALLOC_ARENA_MAX, NODE_OPTIONS=--max-semi-space-size); `--no-launch-env` leaves those
+ * out, to compare.
  */
 export function benchAppEnv(databaseUrl: string): NodeJS.ProcessEnv {
   const launch = process.argv.includes('--no-launch-env') ? (env: NodeJS.ProcessEnv) => env : withLaunchEnv;

@@ -3,37 +3,49 @@
  * exactly these (Dockerfile, runtime stage: a test keeps the two equal); bench/ starts its api and
  * worker processes with them too, so it measures what production runs.
  *
- * MALLOC_ARENA_MAX cannot be set by the process itself: glibc reads it when it sets up malloc,
- * before any JavaScript runs. glibc's default is up to 8 arenas per core, one for each thread that
- * allocates (libuv's pool, V8's helper threads), and their fragments stay resident; 2 cut the api's
- * peak RSS in a 10,000-alert burst by ~5–8 MB, and its CPU did not change measurably, in the burst or
- * in sustained ingest (bench/RESULTS.md, session of 2026-11-26 13:19).
+ * Neither can be set by the process itself: glibc reads MALLOC_ARENA_MAX when it sets up malloc,
+ * before any JavaScript runs, and V8 sizes its young generation when it creates the heap
+ * (`v8.setFlagsFromString('--max-semi-space-size=…')` at startup has no effect; measured).
  *
- * Measured and left to the operator: `NODE_OPTIONS=--max-semi-space-size=8` (V8's young generation
- * at 2 × 8 MB, not 2 × 16) took another ~20 MB off the api's peak, but cost the api 10–15 % more CPU
- * per alert in sustained ingest (bench/webhook). Like MALLOC_ARENA_MAX it only works from the
- * launch: `v8.setFlagsFromString` at startup leaves the young generation as it is.
+ * Why (bench/burst, 10,000 alerts in one second; bench/webhook, sustained ingest; alternated with and
+ * without; bench/RESULTS.md, session of 2026-11-26 13:19):
+ * - `--max-semi-space-size=8` (MB): V8's young generation at 2 × 8 MB. Node 24, which the image runs,
+ *   lets it grow to 128 MB in a burst (Node 20: 32): the api peaked at 361–393 MB without the flag,
+ *   275–315 with it, for ~8 % more api CPU per alert in sustained ingest. On Node 20: 261–263 →
+ *   235–238 MB (live, with the arenas), for 10–15 %.
+ * - `MALLOC_ARENA_MAX=2`: glibc keeps up to 8 malloc arenas per core, one per thread that
+ *   allocates (libuv's pool, V8's helper threads), and their fragments stay resident. Alone: ~5–8 MB
+ *   off the api's peak (Node 20), no measurable CPU.
  */
-export const LAUNCH_ENV: Readonly<{ MALLOC_ARENA_MAX: string }> = {
+export const LAUNCH_ENV: Readonly<{ MALLOC_ARENA_MAX: string; NODE_OPTIONS: string }> = {
   MALLOC_ARENA_MAX: '2',
+  NODE_OPTIONS: '--max-semi-space-size=8',
 };
 
-/** The launch settings this process started without (their names), for a warning at startup. Any arena count counts: it is the operator's to choose. */
-export function missingLaunchSettings(env: NodeJS.ProcessEnv = process.env): string[] {
-  return /^[1-9]\d*$/.test(env.MALLOC_ARENA_MAX ?? '') ? [] : ['MALLOC_ARENA_MAX'];
+/**
+ * The launch settings this process started without (their names), for a warning at startup. Any
+ * MALLOC_ARENA_MAX and any `--max-semi-space-size` count: the values are the operator's to choose.
+ */
+export function missingLaunchSettings(env: NodeJS.ProcessEnv = process.env, execArgv: readonly string[] = process.execArgv): string[] {
+  const missing: string[] = [];
+  if (!/^[1-9]\d*$/.test(env.MALLOC_ARENA_MAX ?? '')) missing.push('MALLOC_ARENA_MAX');
+  const flags = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)];
+  if (!flags.some((f) => /^--max-semi-space-size(=|$)/.test(f))) missing.push('--max-semi-space-size');
+  return missing;
 }
 
-/** The environment of a child process started as production starts one: LAUNCH_ENV under `env`. */
+/** The environment of a child process started as production starts one: LAUNCH_ENV under `env` (NODE_OPTIONS joined). */
 export function withLaunchEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { ...LAUNCH_ENV, ...env };
+  const nodeOptions = [LAUNCH_ENV.NODE_OPTIONS, env.NODE_OPTIONS ?? ''].join(' ').trim();
+  return { MALLOC_ARENA_MAX: LAUNCH_ENV.MALLOC_ARENA_MAX, ...env, NODE_OPTIONS: nodeOptions };
 }
 
 /** The line a process in production logs at start when it runs without LAUNCH_ENV's settings; undefined when it has them. */
-export function launchWarning(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const missing = missingLaunchSettings(env);
+export function launchWarning(env: NodeJS.ProcessEnv = process.env, execArgv: readonly string[] = process.execArgv): string | undefined {
+  const missing = missingLaunchSettings(env, execArgv);
   if (missing.length === 0) return undefined;
   return (
-    `Started without ${missing.join(' and ')}: expect more resident memory after a bar close's burst. ` +
-    `The production image sets ${Object.entries(LAUNCH_ENV).map(([k, v]) => `${k}=${v}`).join(' ')} (README, configuration)`
+    `Started without ${missing.join(' and ')}: expect up to ~100 MB more RSS at a bar close (Node 24). The production image sets ` +
+    `MALLOC_ARENA_MAX=${LAUNCH_ENV.MALLOC_ARENA_MAX} NODE_OPTIONS=${LAUNCH_ENV.NODE_OPTIONS} (README, configuration)`
   );
 }
