@@ -10,7 +10,7 @@
  * Why (bench/burst, 10,000 alerts in one second; bench/webhook, sustained ingest; alternated with and
  * without; bench/RESULTS.md, session of 2026-11-26 13:19):
  * - `--max-semi-space-size=8` (MB): V8's young generation at 2 × 8 MB. Node 24, which the image runs,
- *   lets it grow to 128 MB in a burst (Node 20: 32): the api peaked at 361–393 MB without the flag,
+ *   lets it grow to 128 MB in a burst (Node 20: 32): the api peaked at 357–393 MB without the flag,
  *   275–315 with it, for ~8 % more api CPU per alert in sustained ingest. On Node 20: 261–263 →
  *   235–238 MB (live, with the arenas), for 10–15 %.
  * - `MALLOC_ARENA_MAX=2`: glibc keeps up to 8 malloc arenas per core, one per thread that
@@ -45,7 +45,7 @@ export function launchWarning(env: NodeJS.ProcessEnv = process.env, execArgv: re
   const missing = missingLaunchSettings(env, execArgv);
   if (missing.length === 0) return undefined;
   return (
-    `Started without ${missing.join(' and ')}: expect up to ~100 MB more RSS at a bar close (Node 24). The production image sets ` +
+    `Started without ${missing.join(' and ')}: expect ~80 MB more RSS at a bar close on Node 24. The production image sets ` +
     `MALLOC_ARENA_MAX=${LAUNCH_ENV.MALLOC_ARENA_MAX} NODE_OPTIONS=${LAUNCH_ENV.NODE_OPTIONS} (README, configuration)`
   );
 }
