@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey } from 'node:crypto';
 import { loadOkxClass, type ExchangeCredentials } from '@torgovo/core';
 import type { okx as OkxExchange } from 'ccxt';
 import { ExchangeError, ExchangeErrorCodes as C } from '../../errors';
@@ -84,7 +84,10 @@ function sha256Like(hash: HashFn): boolean {
 function nativeHmac(original: CcxtHmac): CcxtHmac {
   return (request, secret, hash, digest = 'hex') => {
     if (digest !== 'base64' || !sha256Like(hash)) return original(request, secret, hash, digest);
-    return createHmac('sha256', secret).update(request).digest('base64');
+    // ccxt hands the secret over as bytes. Node 24 checks a byte key by trying it as a KeyObject and
+    // then as a CryptoKey (two thrown and caught exceptions, ~9 µs a signature, measured); a KeyObject
+    // made from the same bytes skips both, and a string skips them too.
+    return createHmac('sha256', typeof secret === 'string' ? secret : createSecretKey(secret)).update(request).digest('base64');
   };
 }
 
