@@ -8,8 +8,12 @@ import { Decimal } from '@torgovo/core';
  * quote; a sell takes what it sold off the amount and the cost basis in proportion (average cost).
  */
 
-/** The orders row before the change, locked: the fill moves the position by the difference. */
-export const PREVIOUS_FILL_COLUMNS = `filled AS filled0, fee AS fee0, fee_currency AS fee_currency0, cost AS cost0`;
+/** The orders row before the change, locked: the fill moves the position by the difference (columns of `table`, when the query joins another with the same names). */
+export function previousFillColumns(table?: string): string {
+  const q = table ? `${table}.` : '';
+  return `${q}filled AS filled0, ${q}fee AS fee0, ${q}fee_currency AS fee_currency0, ${q}cost AS cost0`;
+}
+export const PREVIOUS_FILL_COLUMNS = previousFillColumns();
 
 /** What `changed` (an UPDATE … RETURNING the new row and PREVIOUS_FILL_COLUMNS) must return. */
 export const CHANGED_FILL_COLUMNS = `o.id, o.bot_id, o.side, o.symbol, o.filled, o.fee, o.fee_currency, o.cost, prev.filled0, prev.fee0, prev.fee_currency0, prev.cost0`;

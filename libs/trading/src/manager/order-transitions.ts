@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { CHANGED_FILL_COLUMNS, MOVE_POSITIONS_CTE, PREVIOUS_FILL_COLUMNS } from './bot-positions';
+import { CHANGED_FILL_COLUMNS, MOVE_POSITIONS_CTE, PREVIOUS_FILL_COLUMNS, previousFillColumns } from './bot-positions';
 import { returnedRows } from './order-claimer';
 import type { OrderRecord } from '../orders/entities/order.entity';
 import type { OrderOutcome } from './order-outcome';
 import { CancelReasons } from './placement-rule';
+
+/** syncOpenMany's `prev` joins v, which has columns of the same names. */
+const PREVIOUS_FILL_COLUMNS_OF_ORDERS = previousFillColumns('orders');
 
 const USER_CANCELED_REASON = `${CancelReasons.userCanceled}: canceled by the user before it was sent`;
 
@@ -283,9 +286,9 @@ export class OrderTransitions {
          -- An open order's fill only grows: a read answered before another one but written after it
          -- (two readers: this worker's read-back, another worker's sync) must not take it back.
          -- FOR UPDATE checks this again on the row as it is once locked.
-         SELECT id, ${PREVIOUS_FILL_COLUMNS} FROM orders
-          WHERE id IN (SELECT id FROM v) AND status = 'open' AND filled <= (SELECT v.filled FROM v WHERE v.id = orders.id)
-          ORDER BY id FOR UPDATE
+         SELECT orders.id, ${PREVIOUS_FILL_COLUMNS_OF_ORDERS} FROM orders JOIN v ON v.id = orders.id
+          WHERE orders.id = ANY($1::uuid[]) AND orders.status = 'open' AND orders.filled <= v.filled
+          ORDER BY orders.id FOR UPDATE OF orders
        ), changed AS (
          UPDATE orders o SET status = v.status, filled = v.filled, average = v.average, cost = v.cost, fee = v.fee, fee_currency = v.fee_currency,
                 exchange_order_id = COALESCE(v.exchange_order_id, o.exchange_order_id), reason = v.reason,
