@@ -6,7 +6,8 @@ interface Key {
    * A KeyObject, not the Buffer: Node 24 checks a Buffer key by trying it as a KeyObject and then as
    * a CryptoKey, two thrown and caught exceptions per call (~12 µs of a 15 µs open(), measured); a
    * KeyObject passes the first check at once. The worker opens every credential of a batch before it
-   * places it, so at a bar close that was ~15 % of its CPU (bench/RESULTS.md, 2026-11-26 16:10).
+   * places it: in a live bar close's CPU profile, ~8 % of the worker's samples were these checks
+   * here, ~5 % more the same checks in the OKX signature (bench/RESULTS.md, session of 2026-11-26 15:54).
    */
   key: KeyObject;
 }
