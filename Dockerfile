@@ -24,7 +24,7 @@ FROM node:24-slim AS runtime
 # set them themselves: libs/core/src/runtime/launch-env.ts (LAUNCH_ENV) says why (on Node 24 the api's
 # bar-close peak is ~80 MB lower with them), and a test keeps this line equal to it. Both processes
 # warn at start in production when run without them.
-ENV NODE_ENV=production PORT=3000 MALLOC_ARENA_MAX=2 NODE_OPTIONS=--max-semi-space-size=8
+ENV NODE_ENV=production PORT=3000 MALLOC_ARENA_MAX=2 NODE_OPTIONS=--max-semi-space-size=4
 WORKDIR /app
 COPY --from=deps --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist

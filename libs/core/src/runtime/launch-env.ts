@@ -9,17 +9,20 @@
  *
  * Why (bench/burst, 10,000 alerts in one second; bench/webhook, sustained ingest; alternated with and
  * without; bench/RESULTS.md, session of 2026-11-26 13:19):
- * - `--max-semi-space-size=8` (MB): V8's young generation at 2 × 8 MB. Node 24, which the image runs,
+ * - `--max-semi-space-size=4` (MB): V8's young generation at 2 × 4 MB. Node 24, which the image runs,
  *   lets it grow to 128 MB in a burst (Node 20: 32): the api peaked at 357–393 MB without the flag,
- *   275–315 with it, for ~8 % more api CPU per alert in sustained ingest. On Node 20: 261–263 →
- *   235–238 MB (live, with the arenas), for 10–15 %.
+ *   275–315 with 8, for ~8 % more api CPU per alert in sustained ingest. On Node 20: 261–263 →
+ *   235–238 MB (live, with the arenas), for 10–15 %. 4 rather than 8 (session of 2026-11-26 15:54):
+ *   the same peaks with warm connections (2, 4 and 8 all 261–277 MB), lower with cold ones (245 / 252
+ *   against 262 / 275), and the api's CPU per request in sustained ingest lower in every alternated
+ *   pair (Node 24: 0.28–0.34 against 0.30–0.44 ms, 5 pairs; Node 20: 2 pairs).
  * - `MALLOC_ARENA_MAX=2`: glibc keeps up to 8 malloc arenas per core, one per thread that
  *   allocates (libuv's pool, V8's helper threads), and their fragments stay resident. Alone: ~5–8 MB
  *   off the api's peak (Node 20), no measurable CPU.
  */
 export const LAUNCH_ENV: Readonly<{ MALLOC_ARENA_MAX: string; NODE_OPTIONS: string }> = {
   MALLOC_ARENA_MAX: '2',
-  NODE_OPTIONS: '--max-semi-space-size=8',
+  NODE_OPTIONS: '--max-semi-space-size=4',
 };
 
 /**
