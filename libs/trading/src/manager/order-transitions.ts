@@ -287,7 +287,7 @@ export class OrderTransitions {
          -- (two readers: this worker's read-back, another worker's sync) must not take it back.
          -- FOR UPDATE checks this again on the row as it is once locked.
          SELECT orders.id, ${PREVIOUS_FILL_COLUMNS_OF_ORDERS} FROM orders JOIN v ON v.id = orders.id
-          WHERE orders.id = ANY($1::uuid[]) AND orders.status = 'open' AND orders.filled <= v.filled
+          WHERE orders.status = 'open' AND orders.filled <= v.filled
           ORDER BY orders.id FOR UPDATE OF orders
        ), changed AS (
          UPDATE orders o SET status = v.status, filled = v.filled, average = v.average, cost = v.cost, fee = v.fee, fee_currency = v.fee_currency,
