@@ -6,7 +6,7 @@
 // Run: npx ts-node --transpile-only -r tsconfig-paths/register bench/live-gateway/run.ts
 //      [--orders 10000] [--latency 50] [--concurrency 256] [--pool 64]
 import { cpus, loadavg } from 'node:os';
-import { LiveExchangeGateway, OkxEndpoint } from '@torgovo/trading';
+import { inProcessRunners, LiveExchangeGateway, OkxClientPool, OkxEndpoint } from '@torgovo/trading';
 import { spawnServer } from '../support-child';
 import { benchOkxKeys } from '../burst/okx-keys';
 import type { OkxStats } from '../burst/serve-okx';
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const poolSize = Number(arg('pool', '64'));
   const okx = await spawnServer<{ url: string; accounts: number }>('bench/burst/serve-okx.ts', ['--latency', String(latency), '--accounts', String(orders)], { transpileOnly: true });
   try {
-    const endpoint = new OkxEndpoint({ apiUrl: okx.ready.url }, poolSize);
+    const endpoint = new OkxEndpoint({ apiUrl: okx.ready.url }, inProcessRunners(poolSize));
     // Warm-up: ccxt loaded, the market table read (one call for everyone), as in a running worker.
     await new LiveExchangeGateway(endpoint, { exchange: 'okx', ...benchOkxKeys(0), sandbox: false }).loadMarkets();
     global.gc?.();
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     console.log(
       [
         `date ${new Date().toISOString()}; ${cpus().length} cores; load avg (1 min) ${load0.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after`,
-        `${orders} market orders over ${orders} accounts (distinct keys); fake OKX +${latency} ms per call; ${concurrency} in flight; pool ${poolSize} ccxt instances (made: ${endpoint.pool.instances})`,
+        `${orders} market orders over ${orders} accounts (distinct keys); fake OKX +${latency} ms per call; ${concurrency} in flight; pool ${poolSize} ccxt instances (made: ${(endpoint.runner as OkxClientPool).instances})`,
         `placed ${latencies.length} in ${elapsed} ms (${Math.round((latencies.length * 1000) / elapsed)} orders/s); per order ms p50 ${pct(latencies, 50)}, p99 ${pct(latencies, 99)}, max ${latencies[latencies.length - 1]}`,
         `OKX calls ${calls} (${(calls / Math.max(1, latencies.length)).toFixed(2)} per order): ${JSON.stringify(stats.requests)}; refused 50011: ${stats.rateLimited}; placed twice: ${stats.duplicateClientOrderIds}`,
         `RSS of this process: ${mb(rssBefore)} MB after warm-up, peak ${mb(peakRss)} MB; heap used after GC ${mb(process.memoryUsage().heapUsed)} MB; rate windows held ${endpoint.limits.size}`,

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { Decimal } from '@torgovo/core';
-import { LiveExchangeGateway, OkxClientPool, OkxEndpoint, OkxEndpointOptions } from '@torgovo/trading';
+import { inProcessRunners, LiveExchangeGateway, OkxClientPool, OkxEndpoint, OkxEndpointOptions } from '@torgovo/trading';
 import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
 import { credentialsOf, exchangeFailure } from './support';
@@ -378,7 +378,7 @@ describe('LiveExchangeGateway through ccxt against the fake OKX', () => {
     });
 
     it('40 accounts’ calls in flight at once share one ccxt instance (lent only while it signs), each call signed with its own keys', async () => {
-      const endpoint = new OkxEndpoint({ apiUrl: fake.url }, 4);
+      const endpoint = new OkxEndpoint({ apiUrl: fake.url }, inProcessRunners(4));
       const accounts = Array.from({ length: 40 }, () => fake.addAccount());
       const orders = await Promise.all(
         accounts.map((a, i) => new LiveExchangeGateway(endpoint, credentialsOf(a)).createOrder({ symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.0001', clientOrderId: `pool${i}` })),
@@ -386,7 +386,7 @@ describe('LiveExchangeGateway through ccxt against the fake OKX', () => {
       expect(orders.every((o) => o.status === 'closed')).toBe(true);
       // The fake checks every signature against the account's own secret: each order is on its own account.
       expect(accounts.every((a, i) => [...a.orders.values()].map((o) => o.clOrdId).join() === `pool${i}`)).toBe(true);
-      expect(endpoint.pool.instances).toBe(1);
+      expect((endpoint.runner as OkxClientPool).instances).toBe(1);
     });
 
     it('keeps under OKX’s 60 placements per 2 s per account and instrument itself: 65 orders at once, none refused', async () => {

@@ -1,3 +1,4 @@
+import { isCcxtLoaded, OkxSidecar } from '@torgovo/core';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
 import { createTestApp, TestApp } from '../support/app';
 
@@ -39,6 +40,10 @@ describe('exchange connection (e2e: api → real ccxt → fake OKX)', () => {
     const me = await t.request('GET', '/api/users/me', { token: u.access_token });
     expect(me.body).toMatchObject({ exchange_connected: true, exchange: { id: 'okx' } });
     for (const secret of Object.values(account)) expect(me.text).not.toContain(secret);
+
+    // The api alone (no worker in its process) tested the keys in its OKX call process: ccxt stayed out of it.
+    expect(t.app.get(OkxSidecar).pid).toBeDefined();
+    expect(isCcxtLoaded()).toBe(false);
   });
 
   it('a key the exchange rejects is a 400 with the exchange reason, and nothing is saved', async () => {

@@ -34,7 +34,8 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [
-        CoreModule.forRoot({ appName: 'api', logging: options.logging }),
+        // The api alone keeps ccxt out of its process (OKX_CALLS); with the worker in it, ccxt is loaded for live orders anyway.
+        CoreModule.forRoot({ appName: 'api', logging: options.logging, okxCalls: config.env.OKX_CALLS ?? (config.workerEnabled ? 'in-process' : 'sidecar') }),
         HealthModule,
         UsersModule,
         TradingModule,

@@ -9,6 +9,8 @@ import { secretBoxProvider } from './crypto/secret-box.provider';
 import { SecretBox } from './crypto/secret-box';
 import { DatabaseModule } from './database/database.module';
 import { LoggingModule, LoggingOptions } from './logging/logging.module';
+import { OKX_CALLS_MODE, OkxCallsMode } from './exchange/okx-calls';
+import { OkxSidecar } from './exchange/okx-sidecar';
 import { RetentionConfig } from './retention/retention-config';
 import { RetentionRegistry } from './retention/retention-registry';
 import { ThrottlerStorageHolder, ThrottlerStorageModule } from './throttling/throttler-storage.module';
@@ -19,6 +21,8 @@ export interface CoreModuleOptions {
   logging?: LoggingOptions;
   /** Go through the embedded server that another process serves from DATA_DIR instead of refusing (the CLI). */
   attachToRunningEmbedded?: boolean;
+  /** Where this process's OKX calls run (OkxCallsMode); default in-process. The api decides from OKX_CALLS. */
+  okxCalls?: OkxCallsMode;
 }
 
 @Global()
@@ -43,8 +47,15 @@ export class CoreModule {
           }),
         }),
       ],
-      providers: [secretBoxProvider, AuditService, RetentionRegistry, { provide: RetentionConfig, useFactory: () => RetentionConfig.fromEnv(process.env) }],
-      exports: [ConfigModule, SecretBox, AuditService, ThrottlerModule, RetentionRegistry, RetentionConfig],
+      providers: [
+        secretBoxProvider,
+        AuditService,
+        RetentionRegistry,
+        { provide: RetentionConfig, useFactory: () => RetentionConfig.fromEnv(process.env) },
+        OkxSidecar,
+        { provide: OKX_CALLS_MODE, useValue: options.okxCalls ?? 'in-process' },
+      ],
+      exports: [ConfigModule, SecretBox, AuditService, ThrottlerModule, RetentionRegistry, RetentionConfig, OkxSidecar, OKX_CALLS_MODE],
     };
   }
 }

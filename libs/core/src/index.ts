@@ -29,6 +29,8 @@ export * from './database/transaction-guard';
 export * from './database/pg-notify-listener';
 export * from './exchange/credential-tester';
 export * from './exchange/ccxt-okx';
+export * from './exchange/okx-calls';
+export * from './exchange/okx-sidecar';
 export * from './throttling/redis-throttler.storage';
 export * from './contracts/subscriptions-reader';
 export * from './health/health.module';

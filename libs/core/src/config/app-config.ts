@@ -175,6 +175,20 @@ export class EnvSchema {
   @Transform(envInt) @IsInt() @Min(1) @Max(4096)
   OKX_MAX_CONNECTIONS = 512;
 
+  /**
+   * Where the api's OKX calls run (key checks on connect, a follower's balance, deposit addresses):
+   * `sidecar`, a child process started on the first call and ended when idle, so the api does not
+   * keep ccxt (~20 MB at a burst's peak); `in-process`, ccxt in the api. Unset: `sidecar`, or
+   * `in-process` when the worker runs in the api's process (the embedded default), which loads
+   * ccxt for its live orders anyway. The worker always calls OKX in its own process.
+   */
+  @IsOptional() @IsIn(['in-process', 'sidecar'])
+  OKX_CALLS?: 'in-process' | 'sidecar';
+
+  /** The api's OKX call process ends this long after its last call answered (OKX_CALLS=sidecar). */
+  @Transform(envInt) @IsInt() @Min(1) @Max(86_400)
+  OKX_SIDECAR_IDLE_SECONDS = 60;
+
   @IsOptional() @IsString() COINGATE_API_TOKEN?: string;
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) COINGATE_API_URL?: string;
 

@@ -1,6 +1,7 @@
 import { dirname, join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import type { okx as OkxExchange } from 'ccxt';
+import type { OkxCall, OkxTarget } from './okx-calls';
 
 export type OkxClass = typeof OkxExchange;
 
@@ -56,4 +57,28 @@ export function isCcxtLoaded(): boolean {
 /** How ccxt was loaded in this process, or undefined while it is not. */
 export function ccxtLoad(): CcxtLoad | undefined {
   return how;
+}
+
+/**
+ * A ccxt OKX instance for `target`, holding no credentials: OKX's raw endpoints only (no market
+ * load, no currencies), no ccxt rate limiter (OKX's limits are per account: the caller keeps them).
+ */
+export function newOkxInstance(target: OkxTarget = {}): OkxExchange {
+  const Okx = loadOkxClass();
+  const client = new Okx({
+    enableRateLimit: false,
+    timeout: target.timeoutMs ?? 10_000,
+    options: { fetchMarkets: { types: ['spot'] }, fetchCurrencies: false },
+  });
+  client.has.fetchCurrencies = false;
+  // Before the URL override: sandbox mode swaps urls.api and adds `x-simulated-trading: 1`.
+  if (target.sandbox) client.setSandboxMode(true);
+  if (target.apiUrl) client.urls.api = { rest: target.apiUrl.replace(/\/+$/, '') };
+  return client;
+}
+
+/** ccxt's implicit method for `call`, called on `client` (synchronously up to its request: trading's OkxClientPool relies on it). */
+export function invokeOkx(client: OkxExchange, call: OkxCall): Promise<unknown> {
+  const method = client[call.method] as unknown as (params?: Record<string, string>) => Promise<unknown>;
+  return method.call(client, call.params ?? {});
 }

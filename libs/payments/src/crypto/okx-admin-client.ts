@@ -1,6 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { okx as OkxExchange } from 'ccxt';
-import { AppConfig, loadOkxClass } from '@torgovo/core';
+import { AppConfig, ExchangeCredentials, invokeOkx, loadOkxClass, OKX_CALLS_MODE, OkxCall, OkxCallsMode, OkxSidecar } from '@torgovo/core';
 import { PaymentErrors } from '../errors';
 
 /** One deposit as OKX lists it; every number a decimal string, as on the wire. */
@@ -40,6 +40,7 @@ const MAX_PAGES = 50;
  * addresses, deposit history and prices. A separate ccxt instance from the users' trading
  * clients, built from its own configuration, so these keys can never place a user's order.
  * Only ccxt's raw endpoint methods are used: OKX sends amounts as strings and they stay strings.
+ * In the api alone (OKX_CALLS=sidecar) the calls run in the OKX call process, like the users' (OkxSidecar).
  */
 @Injectable()
 export class OkxAdminClient {
@@ -47,7 +48,11 @@ export class OkxAdminClient {
   private instance?: OkxExchange;
   private publicInstance?: OkxExchange;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    @Inject(OKX_CALLS_MODE) private readonly mode: OkxCallsMode,
+    private readonly sidecar: OkxSidecar,
+  ) {}
 
   get enabled(): boolean {
     const e = this.config.env;
@@ -60,7 +65,7 @@ export class OkxAdminClient {
 
   /** The selected deposit address of `ccy` on `chain` (e.g. USDT-TRC20). */
   async depositAddress(ccy: string, chain: string): Promise<OkxDepositAddress | null> {
-    const rows = await this.call('deposit-address', (c) => c.privateGetAssetDepositAddress({ ccy }));
+    const rows = await this.call('deposit-address', { method: 'privateGetAssetDepositAddress', params: { ccy } });
     const onChain = rows.filter((r) => str(r.chain) === chain);
     const row = onChain.find((r) => r.selected === true || r.selected === 'true') ?? onChain[0];
     if (!row) return null;
@@ -70,7 +75,7 @@ export class OkxAdminClient {
 
   /** Last traded price of `ccy` in USDT, a decimal string. */
   async usdtPrice(ccy: string): Promise<string> {
-    const rows = await this.call('ticker', (c) => c.publicGetMarketTicker({ instId: `${ccy}-USDT` }), true);
+    const rows = await this.call('ticker', { method: 'publicGetMarketTicker', params: { instId: `${ccy}-USDT` } }, true);
     const last = str(rows[0]?.last);
     if (!last) throw PaymentErrors.provider();
     return last;
@@ -86,7 +91,7 @@ export class OkxAdminClient {
     for (let page = 0; page < MAX_PAGES; page++) {
       const params: Record<string, string> = { before: String(since - 1), limit: String(PAGE) };
       if (after !== undefined) params.after = String(after);
-      const rows = await this.call('deposit-history', (c) => c.privateGetAssetDepositHistory(params));
+      const rows = await this.call('deposit-history', { method: 'privateGetAssetDepositHistory', params });
       const deposits = rows.map(parseDeposit);
       for (const d of deposits) seen.set(d.depId, d);
       if (deposits.length < PAGE) break;
@@ -102,16 +107,25 @@ export class OkxAdminClient {
     return [...seen.values()];
   }
 
-  private async call(what: string, fn: (c: OkxExchange) => Promise<unknown>, isPublic = false): Promise<Wire[]> {
-    const client = isPublic ? this.publicClient() : this.client();
+  private async call(what: string, call: OkxCall, isPublic = false): Promise<Wire[]> {
     try {
-      const res = (await fn(client)) as { code?: string; data?: unknown };
+      const res = (await this.run(call, isPublic)) as { code?: string; data?: unknown };
       return Array.isArray(res?.data) ? (res.data as Wire[]) : [];
     } catch (err) {
       // ccxt's message can quote the request; name the kind only, never a key.
-      this.logger.warn({ what, error: (err as Error)?.constructor?.name ?? 'Error' }, 'OKX admin call failed');
+      this.logger.warn({ what, error: err instanceof Error ? err.name : 'Error' }, 'OKX admin call failed');
       throw PaymentErrors.provider();
     }
+  }
+
+  private run(call: OkxCall, isPublic: boolean): Promise<unknown> {
+    if (this.mode === 'in-process') return invokeOkx(isPublic ? this.publicClient() : this.client(), call);
+    if (!isPublic) this.assertEnabled();
+    const e = this.config.env;
+    const keys: ExchangeCredentials | null = isPublic
+      ? null
+      : { exchange: 'okx', apiKey: e.OKX_ADMIN_API_KEY!, secret: e.OKX_ADMIN_SECRET!, passphrase: e.OKX_ADMIN_PASSPHRASE!, sandbox: false };
+    return this.sidecar.run({ apiUrl: e.OKX_API_URL }, keys, call);
   }
 
   private client(): OkxExchange {

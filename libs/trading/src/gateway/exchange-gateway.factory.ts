@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AppConfig, ExchangeCredentials } from '@torgovo/core';
+import { AppConfig, ExchangeCredentials, OKX_CALLS_MODE, OkxCallsMode, OkxSidecar } from '@torgovo/core';
 import { DataSource } from 'typeorm';
 import type { ExchangeGateway } from './exchange-gateway';
 import { LiveExchangeGateway } from './live/live-exchange-gateway';
-import { OkxEndpoints } from './live/okx-endpoint';
+import { inProcessRunners, OkxEndpoints } from './live/okx-endpoint';
 import { PaperExchangeGateway, PaperExchangeOptions } from './paper/paper-exchange-gateway';
 
 export const PAPER_EXCHANGE_OPTIONS = Symbol('PAPER_EXCHANGE_OPTIONS');
@@ -23,8 +23,12 @@ export class ExchangeGatewayFactory {
     private readonly dataSource: DataSource,
     private readonly config: AppConfig,
     @Inject(PAPER_EXCHANGE_OPTIONS) private readonly paperOptions: PaperExchangeOptions,
+    @Inject(OKX_CALLS_MODE) okxCalls: OkxCallsMode,
+    sidecar: OkxSidecar,
   ) {
-    this.okx = new OkxEndpoints({ apiUrl: config.env.OKX_API_URL, maxConnections: config.env.OKX_MAX_CONNECTIONS }, config.env.OKX_CLIENT_POOL_SIZE);
+    // The worker (and the embedded default) signs with pooled ccxt instances here; the api alone sends its few calls to the OKX call process.
+    const runners = okxCalls === 'sidecar' ? sidecar.runnerFor.bind(sidecar) : inProcessRunners(config.env.OKX_CLIENT_POOL_SIZE);
+    this.okx = new OkxEndpoints({ apiUrl: config.env.OKX_API_URL, maxConnections: config.env.OKX_MAX_CONNECTIONS }, runners);
   }
 
   forPaper(userId: string): ExchangeGateway {

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { ExchangeCredentials, KeyPermissions } from '@torgovo/core';
+import { ExchangeCredentials, KeyPermissions, OkxCall } from '@torgovo/core';
 import { ExchangeError, ExchangeErrorCodes as C } from '../../errors';
 import { describeFailure } from '../exchange-error-mapping';
 import {
@@ -15,7 +15,7 @@ import {
   Ticker,
 } from '../exchange-gateway';
 import { validateCostAgainstMarket, validateOrderAgainstMarket } from '../order-validation';
-import { assertOkx, OkxClient } from './okx-client';
+import { assertOkx } from './okx-client';
 import type { OkxEndpoint } from './okx-endpoint';
 import {
   okxData,
@@ -30,9 +30,10 @@ import { OKX_LIMITS, RateWindow, rateAccountOf } from './okx-rate-limits';
 const logger = new Logger('LiveExchangeGateway');
 
 /**
- * A user's OKX account. Calls OKX's raw v5 endpoints through a pooled ccxt instance (signing, HTTP,
- * OKX's error codes) and reads OKX's own string fields: amounts and prices go out as the decimal
- * strings we validated, never through a JS number. Made per use and cheap: it holds only the
+ * A user's OKX account. Calls OKX's raw v5 endpoints through ccxt (signing, HTTP, OKX's error codes:
+ * a pooled instance in this process, or the OKX call process; OkxEndpoint's runner) and reads OKX's
+ * own string fields: amounts and prices go out as the decimal strings we validated, never through a
+ * JS number. Made per use and cheap: it holds only the
  * credentials; everything shared lives in its OkxEndpoint.
  *
  * Calls per order: markets come from the endpoint's shared table (no call); the ticker only when the
@@ -55,12 +56,12 @@ export class LiveExchangeGateway implements ExchangeGateway {
   }
 
   async fetchBalance(): Promise<Balances> {
-    return parseOkxBalance(await this.signed(OKX_LIMITS.balance(this.account), (c) => c.privateGetAccountBalance()));
+    return parseOkxBalance(await this.signed(OKX_LIMITS.balance(this.account), { method: 'privateGetAccountBalance' }));
   }
 
   /** What this API key may do and which IPs it is bound to (OKX GET /api/v5/account/config): read at every connect. */
   async fetchKeyPermissions(): Promise<KeyPermissions> {
-    return parseOkxKeyPermissions(await this.signed(OKX_LIMITS.accountConfig(this.account), (c) => c.privateGetAccountConfig()));
+    return parseOkxKeyPermissions(await this.signed(OKX_LIMITS.accountConfig(this.account), { method: 'privateGetAccountConfig' }));
   }
 
   async loadMarkets(): Promise<Market[]> {
@@ -111,7 +112,7 @@ export class LiveExchangeGateway implements ExchangeGateway {
     const timeoutMs = this.endpoint.options.timeoutMs ?? 10_000;
     const placed = await this.signed(
       OKX_LIMITS.place(this.account, market.id),
-      (c) => c.privatePostTradeOrder(body),
+      { method: 'privatePostTradeOrder', params: body },
       () => ({ expTime: String(Math.min(Date.now() + timeoutMs, request.deadline ?? Infinity)) }),
     );
     const ordId = okxData(placed)[0]?.ordId;
@@ -149,7 +150,7 @@ export class LiveExchangeGateway implements ExchangeGateway {
   async fetchOrder(ref: OrderRef): Promise<Order | null> {
     const market = await this.market(ref.symbol);
     try {
-      const response = await this.signed(OKX_LIMITS.readOrder(this.account, market.id), (c) => c.privateGetTradeOrder(this.orderParams(market, ref)));
+      const response = await this.signed(OKX_LIMITS.readOrder(this.account, market.id), { method: 'privateGetTradeOrder', params: this.orderParams(market, ref) });
       const row = okxData(response)[0];
       return row ? parseOkxOrder(row, market.symbol) : null;
     } catch (error) {
@@ -161,7 +162,7 @@ export class LiveExchangeGateway implements ExchangeGateway {
   async cancelOrder(ref: OrderRef): Promise<Order> {
     const market = await this.market(ref.symbol);
     try {
-      await this.signed(OKX_LIMITS.cancel(this.account, market.id), (c) => c.privatePostTradeCancelOrder(this.orderParams(market, ref)));
+      await this.signed(OKX_LIMITS.cancel(this.account, market.id), { method: 'privatePostTradeCancelOrder', params: this.orderParams(market, ref) });
     } catch (error) {
       // OKX also answers "not found" for orders already filled or cancelled: those are returned as they are.
       if (!(error instanceof ExchangeError && error.code === C.orderNotFound)) throw error;
@@ -172,7 +173,7 @@ export class LiveExchangeGateway implements ExchangeGateway {
   }
 
   async fetchDepositAddress(currency: string, network?: string): Promise<DepositAddress> {
-    const response = await this.signed(OKX_LIMITS.depositAddress(this.account), (c) => c.privateGetAssetDepositAddress({ ccy: currency }));
+    const response = await this.signed(OKX_LIMITS.depositAddress(this.account), { method: 'privateGetAssetDepositAddress', params: { ccy: currency } });
     return parseOkxDepositAddress(response, currency, network);
   }
 
@@ -181,7 +182,7 @@ export class LiveExchangeGateway implements ExchangeGateway {
     if (currency) params.ccy = currency;
     // OKX `before` = strictly newer than; `since` is inclusive.
     if (since !== undefined) params.before = String(Math.max(since - 1, 0));
-    const response = await this.signed(OKX_LIMITS.depositHistory(this.account), (c) => c.privateGetAssetDepositHistory(params));
+    const response = await this.signed(OKX_LIMITS.depositHistory(this.account), { method: 'privateGetAssetDepositHistory', params });
     return okxData(response).map(parseOkxDeposit);
   }
 
@@ -203,8 +204,8 @@ export class LiveExchangeGateway implements ExchangeGateway {
     return m;
   }
 
-  private signed<T>(windows: readonly RateWindow[], fn: (client: OkxClient) => Promise<T>, headers?: () => Record<string, string>): Promise<T> {
-    return this.call(() => this.endpoint.signed(this.credentials, windows, fn, headers));
+  private signed(windows: readonly RateWindow[], call: OkxCall, headers?: () => Record<string, string>): Promise<unknown> {
+    return this.call(() => this.endpoint.signed(this.credentials, windows, call, headers));
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {

@@ -1,17 +1,12 @@
 import { createHmac, createSecretKey } from 'node:crypto';
-import { loadOkxClass, type ExchangeCredentials } from '@torgovo/core';
+import { invokeOkx, newOkxInstance, type ExchangeCredentials, type OkxCall, type OkxCallRunner, type OkxTarget } from '@torgovo/core';
 import type { okx as OkxExchange } from 'ccxt';
 import { ExchangeError, ExchangeErrorCodes as C } from '../../errors';
 
 export type OkxClient = OkxExchange;
 
 /** One OKX API endpoint: the real one or another base URL, live or demo trading. */
-export interface OkxEndpointOptions {
-  /** OKX_API_URL: another base URL (the local fake in tests). */
-  apiUrl?: string;
-  /** Demo trading: `x-simulated-trading: 1` on every request. */
-  sandbox?: boolean;
-  timeoutMs?: number;
+export interface OkxEndpointOptions extends OkxTarget {
   /**
    * OKX_MAX_CONNECTIONS: the most HTTP connections one ccxt instance keeps open to OKX (calls beyond
    * wait inside its HTTP client, first come first served). Unset: ccxt's own cap, 256 per origin.
@@ -26,24 +21,15 @@ export interface OkxEndpointOptions {
  */
 export function createOkxClient(options: OkxEndpointOptions = {}): OkxClient {
   // Loaded on the first live call (a paper-only process never loads ccxt), ccxt's okx module alone.
-  const Okx = loadOkxClass();
-  const client = new Okx({
-    // ccxt's limiter is per instance, and an instance now serves every account in turn: it would
-    // throttle unrelated accounts together. OKX's limits are per account: RateWindows keeps them.
-    enableRateLimit: false,
-    timeout: options.timeoutMs ?? 10_000,
-    options: { fetchMarkets: { types: ['spot'] }, fetchCurrencies: false },
-  });
-  client.has.fetchCurrencies = false;
+  // ccxt's limiter is per instance, and an instance serves every account in turn: it would throttle
+  // unrelated accounts together, so it is off (newOkxInstance). OKX's limits are per account: RateWindows keeps them.
+  const client = newOkxInstance(options);
   const maxConnections = options.maxConnections;
   if (maxConnections !== undefined) {
     // ccxt builds its undici Agent from these options when it makes its first request.
     const ccxtOptions = client.getDispatcherOptions.bind(client) as (plain?: boolean) => Record<string, unknown>;
     client.getDispatcherOptions = (plain?: boolean) => ({ ...ccxtOptions(plain), connections: maxConnections });
   }
-  // Before the URL override: sandbox mode swaps urls.api and adds `x-simulated-trading: 1`.
-  if (options.sandbox) client.setSandboxMode(true);
-  if (options.apiUrl) client.urls.api = { rest: options.apiUrl.replace(/\/+$/, '') };
   return client;
 }
 
@@ -109,7 +95,7 @@ function nativeHmac(original: CcxtHmac): CcxtHmac {
  * keys or without its expTime: sign() and fetch() refuse to run outside a borrowing (they throw
  * before any request is made), which the unit tests check.
  */
-export class OkxClientPool {
+export class OkxClientPool implements OkxCallRunner {
   private readonly idle: OkxClient[] = [];
   private readonly waiters: Waiter[] = [];
   private readonly lent = new WeakSet<OkxClient>();
@@ -154,6 +140,11 @@ export class OkxClientPool {
       this.release(client);
     }
     return await pending;
+  }
+
+  /** One OKX call as data (OkxCallRunner): the same as `use` with that method. */
+  run(credentials: ExchangeCredentials | null, call: OkxCall, headers?: () => Record<string, string>): Promise<unknown> {
+    return this.use(credentials, (c) => invokeOkx(c, call), headers);
   }
 
   /** Instances made so far (never more than `size`). */

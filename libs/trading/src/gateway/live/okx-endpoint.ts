@@ -1,7 +1,7 @@
-import type { ExchangeCredentials } from '@torgovo/core';
+import type { ExchangeCredentials, OkxCall, OkxCallRunner } from '@torgovo/core';
 import { ExchangeError, ExchangeErrorCodes as C } from '../../errors';
 import type { Market, Ticker } from '../exchange-gateway';
-import { OkxClient, OkxClientPool, OkxEndpointOptions } from './okx-client';
+import { OkxClientPool, OkxEndpointOptions } from './okx-client';
 import { okxData, parseOkxMarket, parseOkxTicker } from './okx-parsers';
 import { okxPublicGet } from './okx-public';
 import { RateWindow, RateWindows } from './okx-rate-limits';
@@ -27,26 +27,37 @@ interface Timed<T> {
   load: Promise<T>;
 }
 
+/** Makes the runner of an endpoint's signed calls: ccxt in this process (OkxClientPool) or the OKX call process (OkxSidecar). */
+export type OkxRunnerFactory = (options: OkxEndpointOptions) => OkxCallRunner;
+
+export const inProcessRunners =
+  (poolSize?: number): OkxRunnerFactory =>
+  (options) =>
+    new OkxClientPool(options, poolSize);
+
 /**
- * Everything a live gateway shares with every other account on the same OKX endpoint: the pool of
- * ccxt instances, one read-only market table, recent tickers, and the per-account rate windows.
+ * Everything a live gateway shares with every other account on the same OKX endpoint: the runner of
+ * its signed calls, one read-only market table, recent tickers, and the per-account rate windows.
  * One per endpoint per ExchangeGatewayFactory (OkxEndpoints).
  */
 export class OkxEndpoint {
-  readonly pool: OkxClientPool;
+  readonly runner: OkxCallRunner;
   readonly limits = new RateWindows();
   private marketsEntry?: Timed<MarketTable>;
   private readonly tickers = new Map<string, Timed<Ticker>>();
 
   constructor(
     readonly options: OkxEndpointOptions = {},
-    poolSize?: number,
+    runners: OkxRunnerFactory = inProcessRunners(),
   ) {
-    this.pool = new OkxClientPool(options, poolSize);
+    this.runner = runners(options);
   }
 
-  /** Private call: waits for the account's rate windows, then signs with `credentials`. */
-  async signed<T>(credentials: ExchangeCredentials, windows: readonly RateWindow[], fn: (client: OkxClient) => Promise<T>, headers?: () => Record<string, string>): Promise<T> {
+  /**
+   * Private call: waits for the account's rate windows (kept here, in the process that decides to
+   * call, wherever the call then runs), then signs with `credentials`.
+   */
+  async signed(credentials: ExchangeCredentials, windows: readonly RateWindow[], call: OkxCall, headers?: () => Record<string, string>): Promise<unknown> {
     const deadline = Date.now() + MAX_RATE_WAIT_MS;
     let ticket = this.limits.take(windows);
     while (typeof ticket === 'number') {
@@ -59,7 +70,7 @@ export class OkxEndpoint {
       ticket = this.limits.take(windows);
     }
     try {
-      return await this.pool.use(credentials, fn, headers);
+      return await this.runner.run(credentials, call, headers);
     } finally {
       ticket.done();
     }
@@ -110,12 +121,12 @@ export class OkxEndpoints {
 
   constructor(
     private readonly options: Omit<OkxEndpointOptions, 'sandbox'> = {},
-    private readonly poolSize?: number,
+    private readonly runners: OkxRunnerFactory = inProcessRunners(),
   ) {}
 
   for(sandbox: boolean): OkxEndpoint {
     let endpoint = this.byMode.get(sandbox);
-    if (!endpoint) this.byMode.set(sandbox, (endpoint = new OkxEndpoint({ ...this.options, sandbox }, this.poolSize)));
+    if (!endpoint) this.byMode.set(sandbox, (endpoint = new OkxEndpoint({ ...this.options, sandbox }, this.runners)));
     return endpoint;
   }
 }
