@@ -135,6 +135,18 @@ describe('OKX calls through the OKX call process (OkxSidecar)', () => {
     expect(sidecar.pid).not.toBe(first);
   });
 
+  it('an idle end, then a call before the ended process has exited: the call runs in a new process and is answered (the old exit fails only its own calls)', async () => {
+    await gatewayFor(account).fetchBalance();
+    const first = sidecar.pid!;
+    // What the idle timer does, now: the channel closes and the child exits a few ms later.
+    (sidecar as unknown as { stop(why: string): void }).stop('idle');
+    expect(alive(first)).toBe(true);
+    const next = gatewayFor(account).fetchBalance();
+    await until(() => !alive(first));
+    await expect(next).resolves.toMatchObject({ USDT: { free: '10000' } });
+    expect(sidecar.pid).not.toBe(first);
+  });
+
   it('runs only the OKX methods on its list: a withdrawal is refused in the child and never reaches OKX', async () => {
     const withdrawal = sidecar.run({ apiUrl: fake.url }, credentialsOf(account), { method: 'privatePostAssetWithdrawal' as OkxMethod, params: { ccy: 'USDT', amt: '1' } });
     await expect(withdrawal).rejects.toThrow('not an OKX method the call process runs');

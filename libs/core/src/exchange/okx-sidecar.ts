@@ -17,6 +17,8 @@ interface Child {
   process: ChildProcess;
   /** Resolves when the child has loaded ccxt and listens; rejects if it could not. */
   ready: Promise<void>;
+  /** The calls given to this child: its exit fails these, not a later child's. */
+  calls: Set<number>;
 }
 
 /** Beyond ccxt's own timeout (the call's), how long the parent waits before it gives up on the child. */
@@ -83,6 +85,7 @@ export class OkxSidecar implements OnModuleDestroy {
     });
     try {
       const child = this.start();
+      child.calls.add(id);
       await child.ready;
       const request: SidecarRequest = { id, target, credentials, method: call.method, params: call.params, headers };
       if (!child.process.connected || !child.process.send(request)) {
@@ -113,7 +116,10 @@ export class OkxSidecar implements OnModuleDestroy {
     const ready = new Promise<void>((resolve, reject) => ((readyResolve = resolve), (readyReject = reject)));
     ready.catch(() => undefined); // observed by the calls that await it
     const startTimer = setTimeout(() => readyReject(processFailure(`the OKX call process did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
-    const child: Child = { process: proc, ready };
+    // The child never keeps this process alive on its own: a call in flight does (its timer).
+    proc.unref();
+    proc.channel?.unref();
+    const child: Child = { process: proc, ready, calls: new Set() };
     this.child = child;
     proc.on('message', (message: SidecarReply | { ready: boolean; error?: { name: string; message: string } }) => {
       if ('ready' in message) {
@@ -127,6 +133,7 @@ export class OkxSidecar implements OnModuleDestroy {
         }
         return;
       }
+      child.calls.delete(message.id);
       this.settle(message.id, message.ok ? { ok: true, result: message.result } : { ok: false, error: fromWireError(message.error) });
     });
     proc.on('error', (error) => this.logger.warn({ pid: proc.pid, err: error.message }, 'OKX call process error'));
@@ -134,7 +141,8 @@ export class OkxSidecar implements OnModuleDestroy {
       clearTimeout(startTimer);
       readyReject(processFailure(`the OKX call process exited (code ${code ?? 'none'}, signal ${signal ?? 'none'}) before it was ready`));
       if (this.child === child) this.child = undefined;
-      const lost = [...this.pending.keys()];
+      // Only this child's calls: after an idle end, a call may already run in the next child.
+      const lost = [...child.calls].filter((id) => this.pending.has(id));
       for (const id of lost) this.settle(id, { ok: false, error: processFailure('the OKX call process exited before it answered') });
       if (lost.length > 0 || (code !== 0 && signal !== 'SIGTERM')) {
         this.logger.warn({ pid: proc.pid, code, signal, calls_lost: lost.length }, 'OKX call process exited');
