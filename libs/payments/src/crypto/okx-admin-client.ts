@@ -31,6 +31,12 @@ const firstOf = (row: Wire, keys: string[]): string | null => {
   return null;
 };
 
+/**
+ * A price read serves every payment quoted within this time: OKX allows 20 ticker requests per 2 s
+ * per IP, and a quote does not need a fresher price than the payment's own tolerance covers.
+ */
+const PRICE_TTL_MS = 1_000;
+
 /** OKX answers at most 100 deposits a page. */
 const PAGE = 100;
 const MAX_PAGES = 50;
@@ -47,6 +53,7 @@ export class OkxAdminClient {
   private readonly logger = new Logger(OkxAdminClient.name);
   private instance?: OkxExchange;
   private publicInstance?: OkxExchange;
+  private readonly prices = new Map<string, { at: number; load: Promise<string> }>();
 
   constructor(
     private readonly config: AppConfig,
@@ -73,8 +80,22 @@ export class OkxAdminClient {
     return { address: str(row.addr), tag: firstOf(row, ['tag', 'memo', 'pmtId']) ?? firstOf(addrEx, ['comment']) };
   }
 
-  /** Last traded price of `ccy` in USDT, a decimal string. */
-  async usdtPrice(ccy: string): Promise<string> {
+  /**
+   * Last traded price of `ccy` in USDT, a decimal string, at most PRICE_TTL_MS old: payments quoted
+   * together share one read (a failed read is not kept).
+   */
+  usdtPrice(ccy: string): Promise<string> {
+    const hit = this.prices.get(ccy);
+    if (hit && Date.now() - hit.at <= PRICE_TTL_MS) return hit.load;
+    const entry = { at: Date.now(), load: this.readUsdtPrice(ccy) };
+    entry.load.catch(() => {
+      if (this.prices.get(ccy) === entry) this.prices.delete(ccy);
+    });
+    this.prices.set(ccy, entry);
+    return entry.load;
+  }
+
+  private async readUsdtPrice(ccy: string): Promise<string> {
     const rows = await this.call('ticker', { method: 'publicGetMarketTicker', params: { instId: `${ccy}-USDT` } }, true);
     const last = str(rows[0]?.last);
     if (!last) throw PaymentErrors.provider();
