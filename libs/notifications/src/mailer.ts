@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { createTransport, Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { MailConfig } from './mail-config';
 
 export interface OutgoingEmail {
@@ -11,25 +11,35 @@ export interface OutgoingEmail {
 /**
  * nodemailer over SMTP_URL; without it a JSON transport: the message is built as it would be
  * sent and written to the log instead (DESIGN "e-mails are logged, not sent").
+ * nodemailer is loaded with the first e-mail: only the worker's EmailDispatcher sends, and the api,
+ * which builds this provider too, never does (~1.6 MB of heap it kept for nothing).
  */
 @Injectable()
 export class Mailer implements OnModuleDestroy {
   private readonly logger = new Logger(Mailer.name);
-  private readonly transport: Transporter;
+  private transport?: Transporter;
   readonly smtp: boolean;
 
   constructor(@Inject(MailConfig) private readonly config: MailConfig) {
     this.smtp = Boolean(config.SMTP_URL);
-    this.transport = config.SMTP_URL ? createTransport(config.SMTP_URL) : createTransport({ jsonTransport: true });
   }
 
   async send(mail: OutgoingEmail): Promise<string> {
-    const info = (await this.transport.sendMail({ from: this.config.MAIL_FROM, ...mail })) as { messageId: string };
+    const info = (await this.transporter().sendMail({ from: this.config.MAIL_FROM, ...mail })) as { messageId: string };
     if (!this.smtp) this.logger.log({ to: mail.to, subject: mail.subject, text: mail.text }, 'E-mail (log transport, not sent)');
     return info.messageId;
   }
 
   onModuleDestroy(): void {
-    this.transport.close();
+    this.transport?.close();
+  }
+
+  private transporter(): Transporter {
+    if (!this.transport) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded with the first e-mail, see above
+      const { createTransport } = require('nodemailer') as typeof import('nodemailer');
+      this.transport = this.config.SMTP_URL ? createTransport(this.config.SMTP_URL) : createTransport({ jsonTransport: true });
+    }
+    return this.transport;
   }
 }
