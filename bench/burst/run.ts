@@ -252,7 +252,7 @@ async function main(): Promise<void> {
     const within3s = latencies.filter((l) => l <= 3000).length;
     console.log(
       [
-        `date ${new Date().toISOString()}; ${cpus().length} cores; load avg (1 min) ${load0.toFixed(1)} before, ${load1.toFixed(1)} after`,
+        `date ${new Date().toISOString()}; node ${process.version} (the children run the same); ${cpus().length} cores; load avg (1 min) ${load0.toFixed(1)} before, ${load1.toFixed(1)} after`,
         `yardstick (machine speed now): 1,000 INSERT round trips ${yard0.insertsMs} ms before, ${yard1.insertsMs} ms after; 200,000 SHA-256 ${yard0.hashMs} / ${yard1.hashMs} ms`,
         `${bots} alerts over ${bots} bots/users, sent within ${windowMs} ms; ${mode}${okx ? ` (fake OKX, +${latency} ms per call)` : ''}; ${apis} api + ${workers} worker process(es); ${launchEnvLabel()}; extra env ${JSON.stringify(extraEnv())}`,
         `answers: ${[...statuses].map(([s, n]) => `${n} × ${s}`).join(', ')}; all answered ${answeredAt} ms after the first send; within 3 s: ${within3s}/${bots}`,

@@ -59,6 +59,8 @@ describe('validateEnv', () => {
     [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
     [{ WORKER_ENABLED: 'maybe' }, 'WORKER_ENABLED'],
+    [{ OKX_CALLS: 'thread' }, 'OKX_CALLS'],
+    [{ OKX_SIDECAR_IDLE_SECONDS: '0' }, 'OKX_SIDECAR_IDLE_SECONDS'],
     [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
     [{ STRIPE_SECRET_KEY: 'sk_test_x' }, 'STRIPE_WEBHOOK_SECRET'],
     [{ ADMIN_EMAIL: 'a@b.c' }, 'ADMIN_PASSWORD'],
