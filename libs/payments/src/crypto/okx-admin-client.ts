@@ -129,6 +129,8 @@ export class OkxAdminClient {
   }
 
   private async call(what: string, call: OkxCall, isPublic = false): Promise<Wire[]> {
+    // Outside the try: "not configured" is the caller's 503, not a provider failure.
+    if (!isPublic) this.assertEnabled();
     try {
       const res = (await this.run(call, isPublic)) as { code?: string; data?: unknown };
       return Array.isArray(res?.data) ? (res.data as Wire[]) : [];
@@ -141,7 +143,6 @@ export class OkxAdminClient {
 
   private run(call: OkxCall, isPublic: boolean): Promise<unknown> {
     if (this.mode === 'in-process') return invokeOkx(isPublic ? this.publicClient() : this.client(), call);
-    if (!isPublic) this.assertEnabled();
     const e = this.config.env;
     const keys: ExchangeCredentials | null = isPublic
       ? null
