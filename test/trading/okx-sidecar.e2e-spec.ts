@@ -147,6 +147,21 @@ describe('OKX calls through the OKX call process (OkxSidecar)', () => {
     expect(sidecar.pid).not.toBe(first);
   });
 
+  it('a process that stops answering: the call fails as a timeout (transient) after its own timeout + 5 s, and the next call runs in a new process', async () => {
+    const quick = new OkxEndpoint({ apiUrl: fake.url, timeoutMs: 300 }, (options) => sidecar.runnerFor(options));
+    await new LiveExchangeGateway(quick, credentialsOf(account)).fetchBalance();
+    const first = sidecar.pid!;
+    process.kill(first, 'SIGSTOP');
+    try {
+      await expect(exchangeFailure(new LiveExchangeGateway(quick, credentialsOf(account)).fetchBalance())).resolves.toMatchObject({ kind: 'transient', code: 'timeout' });
+      await expect(new LiveExchangeGateway(quick, credentialsOf(account)).fetchBalance()).resolves.toMatchObject({ USDT: { free: '10000' } });
+      expect(sidecar.pid).not.toBe(first);
+      await until(() => !alive(first), 10_000); // the replaced one is killed (it cannot read the channel's close)
+    } finally {
+      if (alive(first)) process.kill(first, 'SIGKILL');
+    }
+  }, 30_000);
+
   it('runs only the OKX methods on its list: a withdrawal is refused in the child and never reaches OKX', async () => {
     const withdrawal = sidecar.run({ apiUrl: fake.url }, credentialsOf(account), { method: 'privatePostAssetWithdrawal' as OkxMethod, params: { ccy: 'USDT', amt: '1' } });
     await expect(withdrawal).rejects.toThrow('not an OKX method the call process runs');

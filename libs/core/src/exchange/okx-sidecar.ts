@@ -79,6 +79,8 @@ export class OkxSidecar implements OnModuleDestroy {
         this.pending.delete(id);
         this.logger.warn({ method: call.method, ms: timeoutMs }, 'The OKX call process did not answer in time');
         reject(Object.assign(processFailure(`the OKX call process did not answer within ${timeoutMs} ms`), { name: 'RequestTimeout' }));
+        // ccxt's own timeout answers first in a working child: a silent one is replaced (its other calls fail as network trouble).
+        if (this.child?.calls.has(id)) this.stop('a call got no answer in time');
         this.idleLater();
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
