@@ -92,6 +92,31 @@ describe('live updates WebSocket', () => {
     again.close();
   });
 
+  it('a resume on a socket that was already pushed some of the events after its cursor sends those no second time', async () => {
+    const u = await a.register();
+    await subscribe(a, u, 'free');
+    const socket = await LiveClient.connect(a.url, u.access_token);
+    const bot = (await createBot(a, u)).body as { id: string };
+    const created = await socket.next((m) => m.type === 'bot.updated' && m.data?.id === bot.id);
+    // Pushed live on this socket, then the client resumes from before it (a client that resumes on
+    // every connect, while the gateway's position was behind the feed when the socket started).
+    await stopBot(a, u, bot.id);
+    const stopped = await socket.next((m) => m.type === 'bot.updated' && m.data?.id === bot.id && m.data?.status === 'stopped');
+    socket.send({ type: 'resume', cursor: created.cursor });
+    const done = await socket.next((m) => m.type === 'resumed');
+    expect(socket.events('bot.updated').filter((m) => m.data?.id === bot.id).map((m) => m.data?.status)).toEqual([created.data?.status, 'stopped']);
+    expect(done.cursor).toBe(stopped.cursor);
+
+    // After it, what happens next is pushed once, and a resume from the start sends nothing twice either.
+    expect((await a.request('POST', `/api/bots/${bot.id}/start`, { token: u.access_token })).status).toBe(200);
+    const botEvents = () => socket.events('bot.updated').filter((m) => m.data?.id === bot.id);
+    for (const end = Date.now() + 10_000; botEvents().length < 3 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+    socket.send({ type: 'resume', cursor: created.cursor });
+    await socket.next((m) => m.type === 'resumed' && m !== done);
+    expect(botEvents().map((m) => m.data?.status)).toEqual([created.data?.status, 'stopped', 'running']);
+    socket.close();
+  });
+
   it('answers a malformed frame or cursor with an error and keeps the socket', async () => {
     const u = await a.register();
     const c = await LiveClient.connect(a.url, u.access_token);

@@ -25,6 +25,11 @@ interface SocketState {
   token?: string;
   /** The last event this socket was sent (or the feed position when it started). */
   last: FeedCursor;
+  /**
+   * Every event of this user after this cursor, up to `last`, has been sent on this socket (live
+   * from its authentication on, and by its resumes): a resume does not send them again.
+   */
+  sentFrom?: FeedCursor;
   /** While a `resume` replays, live events wait here so the socket sees them in feed order. */
   queue?: UserEvent[];
   authTimer?: NodeJS.Timeout;
@@ -221,17 +226,29 @@ export class LiveUpdatesGateway implements OnGatewayConnection, OnGatewayDisconn
 
   private async replay(ws: WebSocket, state: SocketState, from: FeedCursor): Promise<void> {
     const userId = state.identity!.user_id;
+    // What this socket already has: pushed live between its authentication and this resume (the
+    // gateway's feed position can be behind the feed's head when a socket starts, so events after
+    // the client's cursor may have reached it already).
+    const sentFrom = state.sentFrom;
+    const sentTo = state.last;
+    const alreadySent = (e: UserEvent) => sentFrom !== undefined && cursorAfter(e.cursor, sentFrom) && !cursorAfter(e.cursor, sentTo);
     state.queue = [];
     state.last = from;
     try {
       for (;;) {
         const events = await this.feed.after(state.last, BATCH, userId);
         if (events.length === 0) break;
-        const snapshots = await this.snapshots.load(events);
-        for (const e of events) this.push(ws, state, e, snapshots.get(snapshotKey(e.type, e.entity_id)));
+        const toSend = events.filter((e) => !alreadySent(e));
+        const snapshots = await this.snapshots.load(toSend);
+        for (const e of toSend) this.push(ws, state, e, snapshots.get(snapshotKey(e.type, e.entity_id)));
         state.last = events[events.length - 1].cursor;
         if (events.length < BATCH) break;
       }
+      // Never behind what the socket was sent.
+      if (cursorAfter(sentTo, state.last)) state.last = sentTo;
+      // Sent now: everything after `from` (the replay) joined to what was sent before, unless the
+      // client's cursor is past all of it (then only what follows its cursor counts as sent).
+      if (sentFrom === undefined || cursorAfter(sentFrom, from) || cursorAfter(from, sentTo)) state.sentFrom = from;
       const queued = state.queue;
       state.queue = undefined;
       if (queued.length > 0) {
@@ -262,6 +279,7 @@ export class LiveUpdatesGateway implements OnGatewayConnection, OnGatewayDisconn
     // Start at the feed's current end: events from here on are pushed; earlier ones via resume.
     this.position ??= await this.feed.head();
     state.last = this.position;
+    state.sentFrom = this.position;
     this.send(ws, { type: 'authenticated', cursor: encodeCursor(state.last) });
   }
 
