@@ -63,7 +63,8 @@ export function ccxtLoad(): CcxtLoad | undefined {
 
 /**
  * A ccxt OKX instance for `target`, holding no credentials: OKX's raw endpoints only (no market
- * load, no currencies), no ccxt rate limiter (OKX's limits are per account: the caller keeps them).
+ * load, no currencies), no ccxt rate limiter (OKX's limits are per account: the caller keeps them),
+ * nothing of the last answer kept on it.
  */
 export function newOkxInstance(target: OkxTarget = {}): OkxExchange {
   const Okx = loadOkxClass();
@@ -73,6 +74,10 @@ export function newOkxInstance(target: OkxTarget = {}): OkxExchange {
     options: { fetchMarkets: { types: ['spot'] }, fetchCurrencies: false },
   });
   client.has.fetchCurrencies = false;
+  // Nothing of an answer stays on the instance once the next call has it.
+  client.enableLastHttpResponse = false;
+  client.enableLastResponseHeaders = false;
+  client.enableLastJsonResponse = false;
   // Before the URL override: sandbox mode swaps urls.api and adds `x-simulated-trading: 1`.
   if (target.sandbox) client.setSandboxMode(true);
   if (target.apiUrl) client.urls.api = { rest: target.apiUrl.replace(/\/+$/, '') };

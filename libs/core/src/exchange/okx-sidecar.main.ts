@@ -28,10 +28,6 @@ export type SidecarReply = { id: number; ok: true; result: unknown } | { id: num
 async function run(request: SidecarRequest): Promise<unknown> {
   if (!isOkxMethod(request.method)) throw new Error(`not an OKX method the call process runs: ${String(request.method)}`);
   const client = newOkxInstance(request.target);
-  // Nothing of an answer stays on the instance (it is dropped after the call anyway).
-  client.enableLastHttpResponse = false;
-  client.enableLastResponseHeaders = false;
-  client.enableLastJsonResponse = false;
   if (request.credentials) {
     client.apiKey = request.credentials.apiKey;
     client.secret = request.credentials.secret;

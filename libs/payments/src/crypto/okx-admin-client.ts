@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { okx as OkxExchange } from 'ccxt';
-import { AppConfig, ExchangeCredentials, invokeOkx, loadOkxClass, OKX_CALLS_MODE, OkxCall, OkxCallsMode, OkxSidecar } from '@torgovo/core';
+import { AppConfig, ExchangeCredentials, invokeOkx, newOkxInstance, OKX_CALLS_MODE, OkxCall, OkxCallsMode, OkxSidecar } from '@torgovo/core';
 import { PaymentErrors } from '../errors';
 
 /** One deposit as OKX lists it; every number a decimal string, as on the wire. */
@@ -163,19 +163,19 @@ export class OkxAdminClient {
   }
 
   private build(withKeys: boolean): OkxExchange {
-    // Lazy, and ccxt's okx module alone (loadOkxClass): the one class trading uses too.
-    const Okx = loadOkxClass();
+    // Lazy, and ccxt's okx module alone, configured as trading's (newOkxInstance).
     const e = this.config.env;
-    const client = new Okx({
-      ...(withKeys ? { apiKey: e.OKX_ADMIN_API_KEY, secret: e.OKX_ADMIN_SECRET, password: e.OKX_ADMIN_PASSPHRASE } : {}),
-      enableRateLimit: true,
-      timeout: 10_000,
-      options: { fetchMarkets: { types: ['spot'] }, fetchCurrencies: false },
-    });
-    client.has.fetchCurrencies = false;
-    if (e.OKX_API_URL) client.urls.api = { rest: e.OKX_API_URL.replace(/\/+$/, '') };
+    const client = newOkxInstance({ apiUrl: e.OKX_API_URL });
+    // One instance for the platform's one account: ccxt's own limiter queues its calls.
+    client.enableRateLimit = true;
+    if (withKeys) {
+      client.apiKey = e.OKX_ADMIN_API_KEY!;
+      client.secret = e.OKX_ADMIN_SECRET!;
+      client.password = e.OKX_ADMIN_PASSPHRASE!;
+    }
     return client;
   }
+
 }
 
 function parseDeposit(r: Wire): OkxDeposit {

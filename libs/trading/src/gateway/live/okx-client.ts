@@ -156,11 +156,8 @@ export class OkxClientPool implements OkxCallRunner {
   private make(): OkxClient | undefined {
     if (this.created >= this.size) return undefined;
     this.created += 1;
+    // Nothing of an answer stays on the instance once the next call has it (newOkxInstance).
     const client = createOkxClient(this.options);
-    // Nothing of an answer stays on the instance once the next call has it.
-    client.enableLastHttpResponse = false;
-    client.enableLastResponseHeaders = false;
-    client.enableLastJsonResponse = false;
     const outside = (what: string) => new Error(`ccxt ${what} ran outside OkxClientPool.use's synchronous section: refused, nothing was sent`);
     const sign = client.sign.bind(client);
     client.sign = (...args: Parameters<OkxClient['sign']>) => {
