@@ -8,11 +8,11 @@ import { Child, spawnServer } from './support-child';
 import { cloneBotOwners, ResealKeys } from './support-seed';
 import { LAUNCH_ENV, withLaunchEnv } from '../libs/core/src/runtime/launch-env';
 
-/** `--env NAME=value` (repeatable): extra configuration for the api (and worker) processes of a variant run. */
-export function extraEnv(): Record<string, string> {
+/** `--env NAME=value` (repeatable; or another flag): extra configuration for the api (and worker) processes of a variant run. */
+export function extraEnv(flag = '--env'): Record<string, string> {
   const env: Record<string, string> = {};
   process.argv.forEach((a, i) => {
-    const pair = a === '--env' ? process.argv[i + 1] : undefined;
+    const pair = a === flag ? process.argv[i + 1] : undefined;
     const eq = pair?.indexOf('=') ?? -1;
     if (pair && eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
   });
