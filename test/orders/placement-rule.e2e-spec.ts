@@ -37,6 +37,13 @@ describe('the placement rule: decided by the executor right before it sends (e2e
   const dueNow = (id: string) => ds.query(`UPDATE orders SET next_attempt_at = now() - interval '1 millisecond' WHERE id = $1`, [id]);
   const ordersOn = (a: FakeAccount) => [...a.orders.values()];
   const dec = (v: string | null) => (v === null ? null : new Decimal(v).toFixed());
+  async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > until) throw new Error('condition not met in time');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 
   async function connect(u: TestUser): Promise<FakeAccount> {
     const account = okx.addAccount({ balances: { USDT: '10000' } });
@@ -146,6 +153,88 @@ describe('the placement rule: decided by the executor right before it sends (e2e
       await manager.syncOpenOrders();
       const [{ n }] = (await ds.query(`SELECT count(*)::int AS n FROM exchange_credentials WHERE user_id = $1`, [u.id])) as Array<{ n: number }>;
       expect(n).toBe(0);
+    });
+  });
+
+  describe('1b. a send whose outcome is unknown may still land: nothing is concluded before its bound', () => {
+    const settlesAt = async (id: string): Promise<Date | null> =>
+      ((await ds.query(`SELECT send_settles_at FROM orders WHERE id = $1`, [id])) as Array<{ send_settles_at: Date | null }>)[0].send_settles_at;
+    /** What the passing of the send's bound (its decision + SEND_SETTLE_MAX_MS) looks like to the database. */
+    const boundPasses = (id: string) => ds.query(`UPDATE orders SET send_settles_at = now() - interval '1 millisecond' WHERE id = $1`, [id]);
+
+    it('OKX answers 50004 (outcome unknown) → the user stops the bot → a look-up finds nothing yet → the order lands: the stop waited for it, the order is recorded filled, never canceled or sent twice', async () => {
+      const { u, account, botId, alert } = await trader('live');
+      const id = await alert({ action: 'buy', quantity: '0.001' });
+      okx.landNextOrderLate(1_500);
+      await manager.runOnce();
+      expect(await order(id)).toMatchObject({ status: 'pending' });
+      const bound = await settlesAt(id);
+      expect(bound!.getTime()).toBeGreaterThan(Date.now() + 10_000);
+
+      let stopAnswered = false;
+      const stopping = t.request('POST', `/api/bots/${botId}/stop`, { token: u.access_token }).then((r) => {
+        stopAnswered = true;
+        return r;
+      });
+      await waitUntil(async () => ((await ds.query(`SELECT status FROM bots WHERE id = $1`, [botId])) as Array<{ status: string }>)[0].status === 'stopped');
+      // A look-up now (as a user's cancel asks for one): the order has not reached OKX yet.
+      await dueNow(id);
+      await manager.runOnce();
+      // Before the bound a look-up that finds nothing proves nothing. Before this, the order ended
+      // here `canceled bot_stopped` ("never sent") and landed on OKX a second later, untracked.
+      const waiting = await order(id);
+      expect(waiting.status).toBe('pending');
+      expect(waiting.reason).toMatch(/^placement outcome unknown: /);
+      await waitUntil(async () => ordersOn(account!).length === 1);
+      // The stop is still waiting: a send decided before it may reach the exchange until the bound.
+      expect(stopAnswered).toBe(false);
+      await boundPasses(id);
+      expect((await stopping).status).toBe(200);
+      await dueNow(id);
+      await manager.runOnce();
+      expect(await order(id)).toMatchObject({ status: 'filled', filled: '0.001000000000000000' });
+      expect(ordersOn(account!)).toHaveLength(1);
+    });
+
+    it('outcome unknown → the bot keeps running → the retry finds nothing yet: not sent again, looked up at the bound, then found: placed once', async () => {
+      const { account, alert } = await trader('live');
+      const id = await alert({ action: 'buy', quantity: '0.001' });
+      okx.landNextOrderLate(1_500);
+      await manager.runOnce();
+      await dueNow(id);
+      await manager.runOnce();
+      // Before: "not found" meant "not there", so the order was sent again (the bot still runs) and
+      // the first placement landed beside it: two orders on OKX for one alert.
+      const [row] = (await ds.query(`SELECT status, reason, next_attempt_at AS due, send_settles_at AS bound FROM orders WHERE id = $1`, [id])) as Array<{ status: string; reason: string; due: Date; bound: Date }>;
+      expect(row.status).toBe('pending');
+      expect(row.reason).toMatch(/^placement outcome unknown: /);
+      expect(row.due.getTime()).toBeGreaterThanOrEqual(row.bound.getTime());
+      const [{ client_order_id }] = (await ds.query(`SELECT client_order_id FROM orders WHERE id = $1`, [id])) as Array<{ client_order_id: string }>;
+      const posts = () => okx.requests.filter((r) => r.method === 'POST' && r.path === ORDER_PATH && r.body.includes(client_order_id)).length;
+      expect(posts()).toBe(1);
+      await waitUntil(async () => ordersOn(account!).length === 1);
+      await boundPasses(id);
+      await dueNow(id);
+      await manager.runOnce();
+      expect(await order(id)).toMatchObject({ status: 'filled' });
+      expect(ordersOn(account!)).toHaveLength(1);
+      expect(posts()).toBe(1);
+    });
+
+    it('OKX refuses before its matching engine (429 rate limit): no send is pending, so a stop answers at once and the retry is canceled', async () => {
+      const { u, account, botId, alert } = await trader('live');
+      const id = await alert({ action: 'buy', quantity: '0.001' });
+      okx.inject('rate_limit', { path: ORDER_PATH });
+      await manager.runOnce();
+      expect(await order(id)).toMatchObject({ status: 'pending' });
+      expect(await settlesAt(id)).toBeNull();
+      const started = Date.now();
+      expect((await t.request('POST', `/api/bots/${botId}/stop`, { token: u.access_token })).status).toBe(200);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      await dueNow(id);
+      await manager.runOnce();
+      expect(await order(id)).toMatchObject({ status: 'canceled' });
+      expect(ordersOn(account!)).toHaveLength(0);
     });
   });
 

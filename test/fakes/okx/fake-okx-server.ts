@@ -78,6 +78,9 @@ export class FakeOkxServer {
   private faults: ArmedFault[] = [];
   /** true: drop the next successful placement's answer; a string: only that clOrdId's. */
   private dropNextOrder: boolean | string = false;
+  /** ms: the next placement is answered 50004 at once and reaches the "matching engine" that much later. */
+  private landNextLate: number | null = null;
+  private readonly lateLandings = new Set<NodeJS.Timeout>();
   /** Asked once per order placement (bench/chaos); undefined = no fault. */
   orderFault?: () => OrderFault | undefined;
   /** How long `hang_after` / `hang_before` hold the request. */
@@ -115,6 +118,7 @@ export class FakeOkxServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
+    for (const timer of this.lateLandings) clearTimeout(timer);
     server.closeAllConnections();
     await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
   }
@@ -139,7 +143,19 @@ export class FakeOkxServer {
     this.dropNextOrder = clOrdId ?? true;
   }
 
+  /**
+   * The next order placement is answered at once with OKX 50004 ("API endpoint request timeout: does
+   * not indicate success or failure of order") and is placed `ms` later — unless its expTime has
+   * passed by then, as OKX's matching engine does.
+   */
+  landNextOrderLate(ms: number): void {
+    this.landNextLate = ms;
+  }
+
   clearFaults(): void {
+    for (const timer of this.lateLandings) clearTimeout(timer);
+    this.lateLandings.clear();
+    this.landNextLate = null;
     for (const release of this.releases.splice(0)) release();
     this.faults = [];
     this.dropNextOrder = false;
@@ -183,6 +199,18 @@ export class FakeOkxServer {
     if (orderFault === 'hang_before') {
       await new Promise((r) => setTimeout(r, this.hangMs));
       req.socket.destroy();
+      return;
+    }
+    if (method === 'POST' && parsed.pathname === '/api/v5/trade/order' && this.landNextLate !== null) {
+      const ms = this.landNextLate;
+      this.landNextLate = null;
+      const timer = setTimeout(() => {
+        this.lateLandings.delete(timer);
+        this.route(method, parsed.pathname, parsed.searchParams, req, url, body);
+      }, ms);
+      this.lateLandings.add(timer);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ code: '50004', data: [], msg: 'API endpoint request timeout (does not indicate success or failure of order, please check order status)' }));
       return;
     }
     let reply: OkxReply | 'drop' | undefined = this.takeFault(method, parsed.pathname);

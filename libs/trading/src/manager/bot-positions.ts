@@ -96,18 +96,20 @@ export interface FollowerPositionKey {
   user_id: string;
   managed_bot_id: string;
   symbol: string;
+  /** A follower's paper and live holdings are apart: a follow re-made in the other mode starts flat. */
+  mode: string;
 }
 
-export const followerPositionKey = (k: FollowerPositionKey) => `${k.user_id}|${k.managed_bot_id}|${k.symbol}`;
+export const followerPositionKey = (k: FollowerPositionKey) => `${k.user_id}|${k.managed_bot_id}|${k.symbol}|${k.mode}`;
 
 /**
  * A managed-bot follower's own position in one symbol, as sizing sees it: what their filled orders of
  * that managed bot bought (less fees paid in base) minus what they sold, less what open sells still
- * take. Followers have no bot row, so it is summed from their orders (served by
+ * take — in the order's mode (paper fills never size a live sell). Followers have no bot row, so it is summed from their orders (served by
  * orders_managed_follower_idx); a follower's history on one managed bot is short.
  */
-export async function readFollowerPosition(m: EntityManager, userId: string, managedBotId: string, symbol: string): Promise<BotPosition> {
-  const key = { user_id: userId, managed_bot_id: managedBotId, symbol };
+export async function readFollowerPosition(m: EntityManager, userId: string, managedBotId: string, symbol: string, mode: string): Promise<BotPosition> {
+  const key = { user_id: userId, managed_bot_id: managedBotId, symbol, mode };
   return (await readFollowerPositions(m, [key])).get(followerPositionKey(key))!;
 }
 
@@ -115,15 +117,16 @@ export async function readFollowerPosition(m: EntityManager, userId: string, man
 export async function readFollowerPositions(m: EntityManager, keys: readonly FollowerPositionKey[]): Promise<Map<string, BotPosition>> {
   const unique = [...new Map(keys.map((k) => [followerPositionKey(k), k])).values()];
   const rows = (await m.query(
-    `SELECT k.user_id, k.managed_bot_id, k.symbol, x.amount, x.unsettled
-       FROM unnest($1::uuid[], $2::uuid[], $3::varchar[]) AS k(user_id, managed_bot_id, symbol)
+    `SELECT k.user_id, k.managed_bot_id, k.symbol, k.mode, x.amount, x.unsettled
+       FROM unnest($1::uuid[], $2::uuid[], $3::varchar[], $4::varchar[]) AS k(user_id, managed_bot_id, symbol, mode)
        CROSS JOIN LATERAL (
          SELECT (coalesce(sum(CASE WHEN o.side = 'buy' THEN ${NET_BASE('o.filled', 'o.fee', 'o.fee_currency')} ELSE -o.filled END) FILTER (WHERE o.filled > 0), 0)
                  - coalesce(sum(greatest(coalesce(o.amount, o.quote_amount / nullif(o.price, 0), 0) - o.filled, 0)) FILTER (WHERE o.status = 'open' AND o.side = 'sell'), 0))::text AS amount,
                 count(*) FILTER (WHERE o.status = 'open' AND o.type = 'market')::int AS unsettled
            FROM orders o
-          WHERE o.user_id = k.user_id AND o.managed_bot_id = k.managed_bot_id AND o.symbol = k.symbol AND (o.filled > 0 OR o.status = 'open')) x`,
-    [unique.map((k) => k.user_id), unique.map((k) => k.managed_bot_id), unique.map((k) => k.symbol)],
+          WHERE o.user_id = k.user_id AND o.managed_bot_id = k.managed_bot_id AND o.symbol = k.symbol AND o.mode = k.mode
+            AND (o.filled > 0 OR o.status = 'open')) x`,
+    [unique.map((k) => k.user_id), unique.map((k) => k.managed_bot_id), unique.map((k) => k.symbol), unique.map((k) => k.mode)],
   )) as Array<FollowerPositionKey & { amount: string; unsettled: number }>;
   return new Map(rows.map((r) => [followerPositionKey(r), { amount: new Decimal(r.amount), cost: new Decimal(0), last_target_signal_at: null, unsettled: r.unsettled }]));
 }

@@ -214,7 +214,7 @@ export class OrderBatchExecutor {
       const v = verdicts[i];
       if (v.kind === 'send') {
         if (gateway) sends.push({ order, gateway, decision: v.decision });
-        else results.push(this.executor.fail(order, claimOf(order), new Error('a live order was confirmed without keys to send it'), true, false));
+        else results.push(this.executor.fail(order, claimOf(order), new Error('a live order was confirmed without keys to send it'), true, false, true));
       } else if (v.kind === 'credential_moved') again.push(order);
       else if (v.kind === 'canceled') results.push(Promise.resolve({ orderId: order.id, status: 'canceled', reconciled: false, reason: v.reason }));
       else if (v.kind === 'error') results.push(this.executor.fail(order, claimOf(order), v.error, true, false));
@@ -241,7 +241,7 @@ export class OrderBatchExecutor {
     const acknowledged: Array<{ order: ClaimedOrder; gateway: ExchangeGateway; placed: Order; outcome: OrderOutcome }> = [];
     for (const p of placed) {
       if (p.outcome) acknowledged.push(p);
-      else results.push(this.executor.fail(p.order, claimOf(p.order), p.error, true, p.sent === true));
+      else results.push(this.executor.fail(p.order, claimOf(p.order), p.error, true, p.sent === true, p.sent !== true));
     }
     // Recorded as the placement answered (`open`, with the exchange's id: the send fence is
     // satisfied and the order leaves the claim); the recorded ones still open are read back after.

@@ -38,6 +38,15 @@ function failureReason(error: unknown): string {
 }
 
 /**
+ * A transient answer that says the exchange did not take the order in (it refused it before its
+ * matching engine: a rate limit, a busy, maintenance or server-error answer). A timeout or a lost
+ * answer (network) says nothing: the order may be placed until its expTime.
+ */
+function refusedBeforePlacing(error: unknown): boolean {
+  return isExchangeError(error) && error.transient && (error.code === C.rateLimited || error.code === C.unavailable);
+}
+
+/**
  * Executes one claimed order: look it up if it may have been sent before; else the placement rule
  * (placement-rule.ts) decides, right before the send, whether it may still be sent and how big it is.
  */
@@ -71,6 +80,14 @@ export class OrderExecutor {
         const found = await where.fetchOrder({ clientOrderId: order.client_order_id, symbol: order.symbol });
         if (found) {
           result = await this.finish(claim, outcomeOf(found), true);
+          return this.log(order, result, started);
+        }
+        // Not found proves nothing while a send of unknown outcome may still reach the exchange (until
+        // its expTime): looked up again after that, never canceled, rejected or sent again before.
+        if (order.send_settles_at !== null && Date.now() < order.send_settles_at.getTime()) {
+          const reason = `placement outcome unknown: OKX may still place it until ${order.send_settles_at.toISOString()}; looked up again then`;
+          const applied = await this.transitions.retryLater(claim, 0, reason, { untilSettled: true });
+          result = { orderId: order.id, status: applied ? 'retry' : 'lost_lease', reconciled: false, reason };
           return this.log(order, result, started);
         }
         knownAbsent = true;
@@ -182,9 +199,10 @@ export class OrderExecutor {
    * placement's own refusal included. A refusal of the look-up itself says nothing about an order
    * an earlier attempt may have placed, so it is retried like a transient error. Transient → back to
    * pending with backoff; `failed` only once attempts are spent AND the order is known not to exist,
-   * else after the reconcile-only attempts with its outcome unknown.
+   * else after the reconcile-only attempts with its outcome unknown. `decidedUnsent`: this attempt's
+   * send was decided (confirmed) but never left (the batch's deadline check, no keys to send with).
    */
-  async fail(order: ClaimedOrder, claim: ClaimToken, error: unknown, knownAbsent: boolean, placementSent: boolean): Promise<ExecutionResult> {
+  async fail(order: ClaimedOrder, claim: ClaimToken, error: unknown, knownAbsent: boolean, placementSent: boolean, decidedUnsent = false): Promise<ExecutionResult> {
     if (knownAbsent && (error instanceof OrderNotExecutable || (isExchangeError(error) && !error.transient))) {
       return this.end(claim, 'rejected', error.reason);
     }
@@ -199,7 +217,10 @@ export class OrderExecutor {
       return this.end(claim, 'failed', `${reason} (placement outcome unknown: check the exchange for ${order.client_order_id})`);
     }
     const delay = backoffMs(order.attempts, this.config.TRADING_BACKOFF_BASE_MS, this.config.TRADING_BACKOFF_MAX_MS);
-    const applied = await this.transitions.retryLater(claim, delay, reason);
+    // A send that left and got no answer may still be placed until its bound: kept for the next
+    // look-up and the send fence. One refused before OKX's engine, or decided and never sent, is not pending.
+    const noSendPending = placementSent ? refusedBeforePlacing(error) : decidedUnsent;
+    const applied = await this.transitions.retryLater(claim, delay, reason, { noSendPending });
     return { orderId: order.id, status: applied ? 'retry' : 'lost_lease', reconciled: false, reason };
   }
 

@@ -6,6 +6,7 @@ import { returnedRows } from './order-claimer';
 import type { OrderRecord } from '../orders/entities/order.entity';
 import type { OrderOutcome } from './order-outcome';
 import { CancelReasons } from './placement-rule';
+import { SEND_SETTLE_MAX_MS } from '../orders/send-fence';
 
 /** syncOpenMany's `prev` joins v, which has columns of the same names. */
 const PREVIOUS_FILL_COLUMNS_OF_ORDERS = previousFillColumns('orders');
@@ -91,6 +92,8 @@ export class OrderTransitions {
     const result: unknown = await m.query(
       `UPDATE orders o SET next_attempt_at = now() + $7::int * interval '1 millisecond',
               sent_at = coalesce(o.sent_at, now()), credential_id = coalesce(o.credential_id, c.credential_id),
+              -- A live send may reach the exchange until its expTime: this bound (see OrderTransitions.retryLater).
+              send_settles_at = CASE WHEN o.mode = 'live' THEN now() + $8::int * interval '1 millisecond' END,
               amount = c.amount, quote_amount = c.quote_amount, side = c.side, updated_at = now()
          FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::numeric[], $5::numeric[], $6::varchar[]) AS c(id, attempts, credential_id, amount, quote_amount, side)
         WHERE o.id = c.id AND o.status = 'submitting' AND o.attempts = c.attempts AND o.next_attempt_at > now()
@@ -104,6 +107,7 @@ export class OrderTransitions {
         items.map((i) => i.sent.quoteAmount),
         items.map((i) => i.sent.side),
         leaseMs,
+        SEND_SETTLE_MAX_MS,
       ],
     );
     return new Set(returnedRows<{ id: string }>(result).map((r) => r.id));
@@ -220,13 +224,22 @@ export class OrderTransitions {
    * Transient failure: back to the queue after `delayMs`, keeping the reason for the user to see.
    * An order the user asked to cancel is due at once: the next claim cancels it (or finds it sent).
    */
-  retryLater(claim: ClaimToken, delayMs: number, reason: string): Promise<boolean> {
+  /**
+   * Back to `pending`, due after `delayMs` (at once with a cancel requested: it is looked up and
+   * canceled). `noSendPending`: no send of this attempt can still reach the exchange (it was refused
+   * before OKX's matching engine, or decided and never left), so send_settles_at is cleared and a
+   * stop need not wait for it. `untilSettled`: due at send_settles_at, not before — a look-up found
+   * nothing while a send of unknown outcome may still arrive, and only one after it is conclusive.
+   */
+  retryLater(claim: ClaimToken, delayMs: number, reason: string, opts: { noSendPending?: boolean; untilSettled?: boolean } = {}): Promise<boolean> {
     return this.apply(
       `UPDATE orders SET status = 'pending', reason = $4, updated_at = now(),
-              next_attempt_at = CASE WHEN cancel_requested_at IS NULL THEN now() + $3::int * interval '1 millisecond' ELSE now() END
+              send_settles_at = CASE WHEN $5::boolean THEN NULL ELSE send_settles_at END,
+              next_attempt_at = CASE WHEN $6::boolean THEN greatest(now(), send_settles_at)
+                                     WHEN cancel_requested_at IS NULL THEN now() + $3::int * interval '1 millisecond' ELSE now() END
         WHERE id = $1 AND status = 'submitting' AND attempts = $2
         RETURNING id`,
-      [claim.id, claim.attempts, delayMs, reason],
+      [claim.id, claim.attempts, delayMs, reason, opts.noSendPending === true, opts.untilSettled === true],
     );
   }
 
@@ -254,7 +267,8 @@ export class OrderTransitions {
                 reason = CASE WHEN o.status = 'pending' AND o.sent_at IS NULL THEN $3 ELSE o.reason END,
                 closed_at = CASE WHEN o.status = 'pending' AND o.sent_at IS NULL THEN now() ELSE o.closed_at END,
                 cancel_requested_at = coalesce(o.cancel_requested_at, now()),
-                -- Waiting to retry a placement that may have reached the exchange: looked up now, not after its backoff.
+                -- Waiting to retry a placement that may have reached the exchange: looked up now, not after its
+                -- backoff (found: recorded; not found before its send_settles_at: looked up again at that bound).
                 next_attempt_at = CASE WHEN o.status = 'pending' THEN least(o.next_attempt_at, now()) ELSE o.next_attempt_at END,
                 -- A repeat changes nothing (and does not push back the cancel job's first try).
                 updated_at = CASE WHEN o.cancel_requested_at IS NULL THEN now() ELSE o.updated_at END

@@ -137,14 +137,14 @@ export async function readPositionFor(m: EntityManager, order: OrderRecord): Pro
 export async function readPositionsFor(m: EntityManager, orders: readonly OrderRecord[]): Promise<Array<PlacementStates['position'] | { error: unknown }>> {
   const sized = orders.filter(sizedFromPosition);
   const botIds = sized.filter((o) => o.bot_id !== null).map((o) => o.bot_id!);
-  const followerKeys = sized.filter((o) => o.bot_id === null && o.managed_bot_id !== null).map((o) => ({ user_id: o.user_id, managed_bot_id: o.managed_bot_id!, symbol: o.symbol }));
+  const followerKeys = sized.filter((o) => o.bot_id === null && o.managed_bot_id !== null).map((o) => ({ user_id: o.user_id, managed_bot_id: o.managed_bot_id!, symbol: o.symbol, mode: o.mode }));
   const bots = botIds.length > 0 ? await readBotPositions(m, botIds) : new Map<string, BotPosition>();
   const followers = followerKeys.length > 0 ? await readFollowerPositions(m, followerKeys) : new Map<string, BotPosition>();
   return orders.map((order) => {
     if (!sizedFromPosition(order)) return NO_POSITION;
     if (order.bot_id !== null) return settledOr(bots.get(order.bot_id)!, 'bot');
     if (order.managed_bot_id === null) return NO_POSITION;
-    return settledOr(followers.get(followerPositionKey({ user_id: order.user_id, managed_bot_id: order.managed_bot_id, symbol: order.symbol }))!, 'follower');
+    return settledOr(followers.get(followerPositionKey({ user_id: order.user_id, managed_bot_id: order.managed_bot_id, symbol: order.symbol, mode: order.mode }))!, 'follower');
   });
 }
 

@@ -47,7 +47,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * deactivation) calls settled() after its commit and before it answers: it waits until every send
  * decided before that commit has its outcome recorded (the row leaves `submitting`), the worker
  * that decided it lost its lease, or SEND_SETTLE_MAX_MS passed since the decision (`updated_at` of a
- * confirmed claim is the decision's time). Managed bots call it the same way when a follow ends
+ * confirmed claim is the decision's time). A send whose outcome is unknown (a timeout, a lost answer)
+ * leaves its order `pending` with send_settles_at, the same bound: waited for too. Managed bots call it the same way when a follow ends
  * (unsubscribe, portfolio stop-loss: followsSettled) or a managed bot is paused (managedBotSettled). Usually one indexed query that finds nothing; with a send
  * in flight, as long as that send: a stop stays fast and bounded, and no exchange call waits for it.
  */
@@ -104,8 +105,10 @@ export class OrderSendFence implements SendsSettledSource, OnModuleInit {
   private async inFlight(f: InFlightFilter): Promise<string[]> {
     const rows = (await this.ds.query(
       `SELECT id FROM orders
-        WHERE status = 'submitting' AND sent_at IS NOT NULL AND next_attempt_at > now()
-          AND updated_at > now() - $4::int * interval '1 millisecond'
+        WHERE ((status = 'submitting' AND sent_at IS NOT NULL AND next_attempt_at > now()
+                AND updated_at > now() - $4::int * interval '1 millisecond')
+               -- Waiting to be looked up after a send whose outcome is unknown: it may still arrive until then.
+               OR (status = 'pending' AND send_settles_at > now()))
           AND ($1::uuid[] IS NULL OR user_id = ANY($1::uuid[]))
           AND ($2::uuid IS NULL OR bot_id = $2) AND ($3::varchar IS NULL OR mode = $3) AND ($5::uuid IS NULL OR managed_bot_id = $5)
           AND ($6::uuid[] IS NULL OR (user_id, managed_bot_id) IN (SELECT u, b FROM unnest($6::uuid[], $7::uuid[]) AS x(u, b)))

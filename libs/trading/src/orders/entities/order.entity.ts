@@ -91,6 +91,15 @@ export class OrderRecord {
   @Column({ type: 'timestamptz', nullable: true })
   sent_at: Date | null;
 
+  /**
+   * Until when a live send decided for this order may still reach the exchange (its latest decision
+   * + SEND_SETTLE_MAX_MS, enforced by OKX's expTime). Kept after a send whose outcome is unknown (a
+   * timeout, a lost answer); cleared when the exchange definitely refused it. Before it, a look-up
+   * that finds nothing proves nothing.
+   */
+  @Column({ type: 'timestamptz', nullable: true })
+  send_settles_at: Date | null;
+
   /** The exchange credential a live order was first sent with; it is never sent with other keys. */
   @Column({ type: 'uuid', nullable: true })
   credential_id: string | null;
