@@ -72,6 +72,53 @@ describe('managed followers: protections and the placement rule (e2e)', () => {
     expect(ok.body).toMatchObject({ max_slippage_pct: '0.1' });
   });
 
+  it('two subscribes sent at once on a one-bot plan (Managed Basic): one follow is made, the other is refused by the plan limit', async () => {
+    const [a, b] = [await createManagedBot(t, admin), await createManagedBot(t, admin)];
+    const u = await managedSubscriber(t, 'managed_basic');
+    const answers = await Promise.all(
+      [a, b].map((id) => t.request<{ code?: string }>('POST', '/api/managed-bot/subscribe', { token: u.access_token, body: { managed_bot_id: id, investment: '1000', mode: 'paper' } })),
+    );
+    // Before: both counted no follow yet and both were written (the plan's limit never checked again).
+    expect(answers.map((r) => r.status).sort()).toEqual([201, 403]);
+    expect(answers.find((r) => r.status === 403)!.body).toMatchObject({ code: 'plan_limit' });
+    const [{ n }] = (await ds.query(`SELECT count(*)::int AS n FROM managed_bot_follows WHERE user_id = $1 AND status = 'active'`, [u.id])) as Array<{ n: number }>;
+    expect(n).toBe(1);
+  });
+
+  it('a follow re-made in the other mode starts flat: paper buy → unfollow keeping it → follow live → live buy → close sells only what the live follow bought', async () => {
+    const botId = await createManagedBot(t, admin);
+    const u = await managedSubscriber(t);
+    const account = okx.addAccount({ balances: { USDT: '5000' } });
+    await connectOkx(t, u, account);
+    await follow(t, u, botId, { investment: '1000', mode: 'paper' });
+    await signal(t, admin, botId, { action: 'buy', fraction: '0.5', price: '50000', signal_id: 'mode-paper-buy' });
+    await drain(t, botId);
+    const left = await t.request('POST', `/api/managed-bot/${botId}/unsubscribe`, { token: u.access_token, body: {} });
+    expect([left.status, lastError(t)]).toEqual([200, '']);
+
+    await follow(t, u, botId, { investment: '1000', mode: 'live' });
+    await signal(t, admin, botId, { action: 'buy', fraction: '0.1', price: '73384.8', signal_id: 'mode-live-buy' });
+    await drain(t, botId);
+    await signal(t, admin, botId, { action: 'close', fraction: '1', price: '73384.8', signal_id: 'mode-live-close' });
+    await drain(t, botId);
+
+    const rows = (await ds.query(
+      `SELECT mode, side, status, reason, filled::text, fee::text, fee_currency FROM orders WHERE managed_bot_id = $1 AND user_id = $2 ORDER BY created_at`,
+      [botId, u.id],
+    )) as Array<{ mode: string; side: string; status: string; reason: string | null; filled: string; fee: string | null; fee_currency: string | null }>;
+    expect(rows.map((r) => [r.mode, r.side, r.status])).toEqual([
+      ['paper', 'buy', 'filled'],
+      ['live', 'buy', 'filled'],
+      ['live', 'sell', 'filled'],
+    ]);
+    const liveBuy = rows[1];
+    const liveHeld = new Decimal(liveBuy.filled).minus(liveBuy.fee_currency === 'BTC' ? (liveBuy.fee ?? '0') : '0');
+    // Before: the paper follow's 0.00999 BTC were counted too, and the live close tried to sell them on OKX.
+    // All of the live holding, down to BTC-USDT's lot size (1e-8).
+    expect(new Decimal(rows[2].filled).toFixed()).toBe(liveHeld.toDecimalPlaces(8, Decimal.ROUND_DOWN).toFixed());
+    expect(account.orders.size).toBe(2);
+  });
+
   it('fires the portfolio stop-loss: equity below the set share of the investment closes everything and stops copying', async () => {
     const botId = await createManagedBot(t, admin);
     const u = await managedSubscriber(t);

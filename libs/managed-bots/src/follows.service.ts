@@ -21,6 +21,8 @@ const SLIPPAGE_MAX = new Decimal('3');
 
 /** The quote currency followers invest in (every managed symbol is quoted in it). */
 const QUOTE = 'USDT';
+/** Two-key space (namespace, hashtext(user)): a user's follows are counted and written one request at a time. */
+const USER_FOLLOWS_LOCK = 7_204_901;
 
 function checkProtections(dto: { max_slippage_pct?: string; stop_loss_pct?: string | null }): void {
   if (dto.max_slippage_pct !== undefined) {
@@ -80,7 +82,31 @@ export class FollowsService {
     // A paper follower's account is there before the first signal's fan-out (PaperBalances.open).
     if (mode === 'paper') await this.paper.open(this.ds.manager, userId, [QUOTE]);
 
-    const rows = (await this.ds.query(
+    const rows = await this.ds.transaction(async (m) => {
+      // The plan's follow limit again, at the insert and under the user's lock: two subscribes sent at
+      // once each counted the follows before either was written, and both were.
+      await m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [USER_FOLLOWS_LOCK, userId]);
+      const [{ n }] = (await m.query(`SELECT count(*)::int AS n FROM managed_bot_follows WHERE user_id = $1 AND status = 'active'`, [userId])) as Array<{ n: number }>;
+      checkBotLimits(ent, { usage: { bots: n, symbols: [] }, live: mode === 'live' });
+      return this.insertFollow(m, userId, bot.id, mode, exchange, investment, dto, ent, base);
+    });
+    if (rows.length === 0) throw ManagedBotErrors.alreadyFollowing();
+    this.logger.log({ user_id: userId, managed_bot_id: bot.id, follow_id: rows[0].id, mode }, 'Managed bot followed');
+    return toFollowResponse(await this.ds.getRepository(ManagedBotFollow).findOneByOrFail({ id: rows[0].id }));
+  }
+
+  private async insertFollow(
+    m: EntityManager,
+    userId: string,
+    botId: string,
+    mode: string,
+    exchange: string,
+    investment: Decimal,
+    dto: SubscribeDto,
+    ent: { profit_share_percentage?: string | null; guaranteed_monthly_return?: string | null },
+    base: { net: Decimal; profit: Decimal; loss: Decimal },
+  ): Promise<Array<{ id: string }>> {
+    return (await m.query(
       `INSERT INTO managed_bot_follows (user_id, managed_bot_id, mode, exchange, initial_investment, investment, high_water_mark,
                                         max_slippage_pct, stop_loss_pct, profit_share_pct, guaranteed_monthly_return, current_balance,
                                         pnl_base, profit_base, loss_base)
@@ -88,13 +114,10 @@ export class FollowsService {
        ON CONFLICT (user_id, managed_bot_id) WHERE status = 'active' DO NOTHING
        RETURNING id`,
       [
-        userId, bot.id, mode, exchange, investment.toFixed(), dto.max_slippage_pct ?? '1', dto.stop_loss_pct ?? null,
+        userId, botId, mode, exchange, investment.toFixed(), dto.max_slippage_pct ?? '1', dto.stop_loss_pct ?? null,
         ent.profit_share_percentage ?? '0', ent.guaranteed_monthly_return ?? null, base.net.toFixed(), base.profit.toFixed(), base.loss.toFixed(),
       ],
     )) as Array<{ id: string }>;
-    if (rows.length === 0) throw ManagedBotErrors.alreadyFollowing();
-    this.logger.log({ user_id: userId, managed_bot_id: bot.id, follow_id: rows[0].id, mode }, 'Managed bot followed');
-    return toFollowResponse(await this.ds.getRepository(ManagedBotFollow).findOneByOrFail({ id: rows[0].id }));
   }
 
   /** The user's follows, newest first. */
