@@ -1,3 +1,4 @@
+import { AdminBootstrap } from '../../apps/api/src/admin-bootstrap';
 import { createTestApp, TestApp } from '../support/app';
 import { runCli } from '../support/cli';
 
@@ -39,5 +40,23 @@ describe('first admin and admin-only docs (production mode)', () => {
     const rows = (await t.db.dataSource.query(`SELECT email, role FROM users WHERE email IN ($1, 'second-admin@example.com') ORDER BY email`, [user.email])) as Array<{ role: string }>;
     expect(rows.map((r) => r.role)).toEqual(['admin', 'admin']);
     await expect(cli('create-admin')).rejects.toMatchObject({ code: 1 });
+  }, 120_000);
+
+  it('ADMIN_EMAIL\'s admin deactivated by another admin → a replica restarts with ADMIN_EMAIL still set: the account stays deactivated and is not an admin again', async () => {
+    const cli = (...args: string[]) => runCli(t, args, { ADMIN_PASSWORD: 'other-admin-password' });
+    await cli('create-admin', '--email', 'other-admin@example.com');
+    const other = await t.request<{ access_token: string }>('POST', '/api/auth/login', { body: { email: 'other-admin@example.com', password: 'other-admin-password' } });
+    const [root] = (await t.db.dataSource.query(`SELECT id FROM users WHERE lower(email) = 'root@example.com'`)) as Array<{ id: string }>;
+    const off = await t.request('PATCH', `/api/admin/users/${root.id}`, { token: other.body.access_token, body: { is_active: false, role: 'user' } });
+    expect(off.status).toBe(200);
+    // What every api start runs (ADMIN_EMAIL/ADMIN_PASSWORD unchanged). Before: role admin and active again.
+    await t.app.get(AdminBootstrap).onApplicationBootstrap();
+    const [after] = (await t.db.dataSource.query(`SELECT role, is_active FROM users WHERE id = $1`, [root.id])) as Array<{ role: string; is_active: boolean }>;
+    expect(after).toEqual({ role: 'user', is_active: false });
+    expect((await t.request('POST', '/api/auth/login', { body: { email: 'root@example.com', password: 'root-password-123' } })).status).toBe(401);
+    // The operator's explicit act still restores it.
+    await runCli(t, ['create-admin', '--email', 'root@example.com'], { ADMIN_PASSWORD: 'ignored-for-an-existing-account' });
+    const [restored] = (await t.db.dataSource.query(`SELECT role, is_active FROM users WHERE id = $1`, [root.id])) as Array<{ role: string; is_active: boolean }>;
+    expect(restored).toEqual({ role: 'admin', is_active: true });
   }, 120_000);
 });

@@ -96,14 +96,22 @@ export class UsersService {
   }
 
   /**
-   * ADMIN_EMAIL/ADMIN_PASSWORD at start and the `create-admin` command: creates the admin,
-   * or promotes an existing account of that email. Never resets an existing password silently.
+   * ADMIN_EMAIL/ADMIN_PASSWORD at start (`env`) and the `create-admin` command (`cli`): creates the
+   * admin when no account has that email. An existing account is promoted (and re-activated) only by
+   * the command, an operator's explicit act: at start it is left as the admins set it — every restart
+   * of a replica would otherwise undo a deactivation or demotion of that account (a compromised
+   * admin put back), and an account someone else registered under that address before the operator
+   * set it would become an admin with its own password. Never resets an existing password silently.
    */
   async ensureAdmin(email: string, password: string, source: 'env' | 'cli'): Promise<{ id: string; created: boolean }> {
     return this.ds.transaction(async (m) => {
       await m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ENSURE_ADMIN_LOCK, normalizeEmail(email)]);
       const existing = await m.getRepository(User).createQueryBuilder('u').where('lower(u.email) = :e', { e: normalizeEmail(email) }).setLock('pessimistic_write').getOne();
       if (existing) {
+        if (source === 'env' && (existing.role !== 'admin' || !existing.is_active)) {
+          this.logger.warn({ user_id: existing.id, role: existing.role, is_active: existing.is_active }, 'ADMIN_EMAIL names an existing account that is not an active admin: left as it is (promote it with the create-admin command)');
+          return { id: existing.id, created: false };
+        }
         if (existing.role !== 'admin' || !existing.is_active) {
           await m.getRepository(User).update({ id: existing.id }, { role: 'admin', is_active: true });
           await this.audit.record({ event_type: 'admin.promoted', user_id: existing.id, data: { source } }, m);
