@@ -6,6 +6,7 @@ describe('isDatabaseUnavailable', () => {
     ['TypeORM QueryFailedError wrapping it', { message: 'x', driverError: { code: '57P01' } }],
     ['a connection exception (08006)', { code: '08006', message: 'connection failure' }],
     ['node-postgres losing the socket', new Error('Connection terminated unexpectedly')],
+    ['the socket reset under a prepared statement (chaos run)', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', errno: -104, syscall: 'read' })],
     ['a pool timeout', new Error('timeout exceeded when trying to connect')],
     ['the transaction\'s next statement after its connection died', Object.assign(new Error('Query runner already released. Cannot run queries anymore.'), { name: 'QueryRunnerAlreadyReleasedError' })],
     ['TypeORM on the released runner', new Error('Database connection provided by a query runner was already released, cannot continue to use its querying methods anymore.')],

@@ -8,7 +8,7 @@ import { AppConfig, envInt, loadEnvSection, PeriodicJob } from '@torgovo/core';
 import { compactPaymentRevenue } from './payment-revenue';
 
 /** pg_try_advisory_lock key of the revenue compaction: one replica folds at a time. */
-export const PAYMENT_REVENUE_COMPACT_LOCK_KEY = 7_204_620;
+export const PAYMENT_REVENUE_COMPACT_LOCK_KEY = 7_204_630;
 
 export class PaymentRevenueConfig {
   /** Seconds between foldings of payment_revenue; 0 = never (the figures stay exact, the table grows by a row per payment change). */
