@@ -93,6 +93,25 @@ describe('the placement rule: decided by the executor right before it sends (e2e
       expect(ordersOn(account!)).toHaveLength(0);
     });
 
+    it('waiting for a retry after an OKX 503 → the user stops the bot, then starts it again → retry time comes → canceled bot_stopped, nothing on OKX; an alert after the start is placed', async () => {
+      const { u, account, botId, alert } = await trader('live');
+      const id = await alert({ action: 'buy', quantity: '0.001' });
+      okx.inject('server_error', { path: ORDER_PATH });
+      await manager.runOnce();
+      expect(await order(id)).toMatchObject({ status: 'pending' });
+      expect((await t.request('POST', `/api/bots/${botId}/stop`, { token: u.access_token })).status).toBe(200);
+      expect((await t.request('POST', `/api/bots/${botId}/start`, { token: u.access_token })).status).toBe(200);
+      const after = await alert({ action: 'buy', quantity: '0.002' });
+      await dueNow(id);
+      await manager.runUntilIdle();
+      const row = await order(id);
+      // Before: running again at its turn, so the alert from before the stop was placed after the restart.
+      expect(row.status).toBe('canceled');
+      expect(row.reason).toMatch(/^bot_stopped: the bot was stopped after this alert and started again/);
+      expect(await order(after)).toMatchObject({ status: 'filled', filled: '0.002000000000000000' });
+      expect(ordersOn(account!)).toHaveLength(1);
+    });
+
     it('queued behind another order → the bot is deleted → canceled bot_deleted; a row left submitting by a crashed worker is looked up, then canceled', async () => {
       const { u, account, botId, alert } = await trader('live');
       const first = await alert({ action: 'buy', quantity: '0.001' });

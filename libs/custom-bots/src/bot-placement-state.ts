@@ -17,10 +17,10 @@ export class BotPlacementStates implements BotStateSource, OnModuleInit {
 
   async lockManyForPlacement(manager: EntityManager, botIds: readonly string[]): Promise<Map<string, BotPlacementState>> {
     const rows = (await manager.query(
-      `SELECT id, status, stop_reason, deleted_at IS NOT NULL AS deleted, allow_selling_beyond_position FROM bots
+      `SELECT id, status, stop_reason, deleted_at IS NOT NULL AS deleted, allow_selling_beyond_position, started_at FROM bots
         WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`,
       [[...new Set(botIds)]],
-    )) as Array<{ id: string; status: 'running' | 'stopped'; stop_reason: string | null; deleted: boolean; allow_selling_beyond_position: boolean }>;
+    )) as Array<{ id: string; status: 'running' | 'stopped'; stop_reason: string | null; deleted: boolean; allow_selling_beyond_position: boolean; started_at: Date | null }>;
     return new Map(
       rows.map((bot) => [
         bot.id,
@@ -29,6 +29,7 @@ export class BotPlacementStates implements BotStateSource, OnModuleInit {
           stop_reason: bot.stop_reason,
           plan_type: 'custom_bot',
           allow_selling_beyond_position: bot.allow_selling_beyond_position,
+          started_at: bot.started_at,
         },
       ]),
     );

@@ -117,7 +117,8 @@ export class BotsService {
         if (exchange !== bot.exchange) throw BotErrors.exchangeNotConnected();
       }
       await this.assertMayRun(m, userId, bot);
-      await m.update(Bot, { id: bot.id }, { status: 'running', stop_reason: null });
+      // started_at: the orders accepted before this start (and so before the stop) are canceled at their turn.
+      await m.update(Bot, { id: bot.id }, { status: 'running', stop_reason: null, started_at: () => 'now()' });
       if (!live) await this.paper.open(m, userId, bot.symbol.split('/'));
     });
     return this.get(userId, id);

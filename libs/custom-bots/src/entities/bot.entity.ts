@@ -51,6 +51,10 @@ export class Bot {
   @Column({ type: 'varchar', length: 64, nullable: true })
   stop_reason: string | null;
 
+  /** When it was last started again after a stop (null: running since created): orders accepted before it are not traded. */
+  @Column({ type: 'timestamptz', nullable: true })
+  started_at: Date | null;
+
   /** Deleted bots are kept (their orders point here) but hidden everywhere. */
   @Column({ type: 'timestamptz', nullable: true })
   deleted_at: Date | null;

@@ -15,6 +15,7 @@ const market: Market = {
 };
 
 const order = (o: Partial<PlacementOrder> = {}): PlacementOrder => ({
+  created_at: new Date('2026-11-26T10:00:00Z'),
   mode: 'live',
   exchange: 'okx',
   type: 'market',
@@ -76,6 +77,16 @@ describe('the placement rule', () => {
     expect(reasonOf({ ...manualClose, source_ref: 'tool-1' }, stopped)).toBe('bot_stopped');
     expect(reasonOf(manualClose, states({ bot: { status: 'deleted', stop_reason: 'deleted', plan_type: 'custom_bot', allow_selling_beyond_position: false } }))).toBe('bot_deleted');
     expect(reasonOf(manualClose, { ...stopped, cancel_requested: true })).toBe('user_canceled');
+  });
+
+  it('an order accepted before the bot was stopped and started again is not traded after the restart; a later one is; a manual close still runs', () => {
+    const restarted = states({ bot: { status: 'running', stop_reason: null, plan_type: 'custom_bot', allow_selling_beyond_position: false, started_at: new Date('2026-11-26T10:05:00Z') } });
+    expect(reasonOf(order({ created_at: new Date('2026-11-26T10:04:59Z') }), restarted)).toBe('bot_stopped');
+    expect(reasonOf(order({ created_at: new Date('2026-11-26T10:05:01Z') }), restarted)).toBe('send');
+    const manualClose = order({ created_at: new Date('2026-11-26T10:04:59Z'), side: 'sell', amount: null, position_percent: '100', source: 'manual', source_ref: 'close:bot-1:x' });
+    expect(decidePlacement(manualClose, restarted, market)).toMatchObject({ send: true });
+    // Never stopped and started: no bound.
+    expect(reasonOf(order({ created_at: new Date('2020-01-01T00:00:00Z') }), states())).toBe('send');
   });
 
   it('an order of no bot is checked for the user and the keys only', () => {

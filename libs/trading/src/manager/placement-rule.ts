@@ -70,6 +70,8 @@ export interface BotPlacementState {
   stopped_as?: CancelReason;
   /** Managed followers: the largest distance (percent) of the market price from the lead's price at which a live order is still sent. */
   max_slippage_pct?: string | null;
+  /** When a stopped bot was last started again (null or absent: never stopped and started): older orders predate a stop. */
+  started_at?: Date | null;
 }
 
 export interface PlacementStates {
@@ -94,6 +96,7 @@ export interface PlacementStates {
 
 export type PlacementOrder = Pick<
   OrderRecord,
+  | 'created_at'
   | 'mode'
   | 'exchange'
   | 'type'
@@ -150,6 +153,11 @@ export function failedCheck(order: PlacementOrder, s: PlacementStates): CancelDe
     if (s.bot.status === 'deleted') return cancel(CancelReasons.botDeleted, 'the bot was deleted before this order was placed');
     if (s.bot.status !== 'running' && !isManualClose(order)) {
       return cancel(s.bot.stopped_as ?? CancelReasons.botStopped, `the bot was stopped${s.bot.stop_reason ? ` (${s.bot.stop_reason})` : ''} before this order was placed`);
+    }
+    // Stopped after this alert was accepted, then started again before the order's turn: the stop
+    // still holds for it (an alert from before a stop is not traded after a restart).
+    if (s.bot.started_at && order.created_at < s.bot.started_at && !isManualClose(order)) {
+      return cancel(s.bot.stopped_as ?? CancelReasons.botStopped, 'the bot was stopped after this alert and started again before this order was placed; an alert from before a stop is not traded');
     }
   }
   if (!s.user_active) return cancel(CancelReasons.userInactive, 'the account was deactivated before this order was placed');
