@@ -175,6 +175,25 @@ describe('admin user management (/api/admin/users)', () => {
     expect(is_active).toBe(true);
   }, 120_000);
 
+  it('a key connect under way when the account is erased stores nothing: 401, no keys, no connect audit row after the erasure', async () => {
+    const u = await t.register();
+    // The connect's check with the exchange is held on OKX's side while the admin erases the account.
+    const held = okx.hold('GET', '/api/v5/account/balance');
+    const connecting = t.request('POST', '/api/users/me/exchange', {
+      token: u.access_token,
+      body: { exchange: 'okx', api_key: account.apiKey, secret: account.secret, passphrase: account.passphrase, sandbox: false },
+    });
+    for (let i = 0; i < 200 && okx.count('GET', '/api/v5/account/balance') === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect((await as(root.access_token).del(`/api/admin/users/${u.id}`)).status).toBe(204);
+    held.release();
+    const res = await connecting;
+    // Before: 200, and the erased account held current encrypted keys (purged by nothing).
+    expect(res.status).toBe(401);
+    expect(await t.db.dataSource.query(`SELECT 1 FROM exchange_credentials WHERE user_id = $1`, [u.id])).toEqual([]);
+    const connected = await t.db.dataSource.query(`SELECT 1 FROM audit_logs WHERE user_id = $1 AND event_type = 'exchange.connected'`, [u.id]);
+    expect(connected).toEqual([]);
+  });
+
   it('erasing a user removes personal data and keys, stops everything, and keeps orders, payments and audit rows', async () => {
     const u = await t.register();
     const subId = await subscribe(t, u, 'pro');

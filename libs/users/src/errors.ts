@@ -5,6 +5,8 @@ export const UserErrors = {
   invalidCredentials: () => new DomainError('invalid_credentials', 401, 'Invalid email or password'),
   invalidRefreshToken: () => new DomainError('invalid_refresh_token', 401, 'Refresh token is invalid, expired or already used'),
   userNotFound: () => new DomainError('not_found', 404, 'User not found'),
+  /** The account was deactivated or erased while the request was under way (the guard let it in before). */
+  accountInactive: () => new DomainError('unauthorized', 401, 'The account is deactivated'),
   unsupportedExchange: (exchange: string) => new DomainError('unsupported_exchange', 400, `Exchange '${exchange}' is not supported`),
   passphraseRequired: () => new DomainError('validation_failed', 400, 'OKX needs the API passphrase', [{ field: 'passphrase', message: 'passphrase is required for okx' }]),
   /** `reason` is already in a trader's words (the tester builds it from the exchange's error code). */

@@ -91,6 +91,11 @@ export class ExchangeCredentialsService {
       permissions_checked_at: new Date(),
     };
     await this.ds.transaction(async (m) => {
+      // The account again, where the keys are written: a deactivation or an erasure may have committed
+      // during the exchange's check above (seconds on the network). Share-locked, so one committing
+      // now (it locks the row for update) waits for this transaction and then removes these keys.
+      const [owner] = (await m.query(`SELECT is_active FROM users WHERE id = $1 FOR SHARE`, [userId])) as Array<{ is_active: boolean }>;
+      if (!owner?.is_active) throw UserErrors.accountInactive();
       // New keys are a new credential: the old row is retired, not overwritten, so an order sent
       // with the old keys is still looked up with them and never retried with these.
       await m.query(`UPDATE exchange_credentials SET ${RETIRE} WHERE user_id = $1 AND retired_at IS NULL`, [userId]);
