@@ -75,6 +75,65 @@ describe('Crypto payments: renewals, switching provider, e-mail', () => {
     expect(await h.one(`SELECT count(*)::int AS n FROM notification_outbox WHERE user_id = $1 AND status = 'sent'`, [u.id])).toEqual({ n: 2 });
   });
 
+  it('the plan is withdrawn from sale after the renewal request: its subscriber still pays the renewal in crypto; a new subscription to it is refused', async () => {
+    const u = await h.t.register();
+    const end = new Date(Date.now() + 2 * DAY);
+    const subId = await activeCryptoSub(u.id, 'enterprise', end);
+    await h.t.app.get(BillingScheduler).tick();
+    await h.t.db.dataSource.query(`UPDATE subscription_plans SET is_active = false WHERE id = $1`, [h.plans.enterprise]);
+    try {
+      // Before: 400 plan_inactive, so the subscription asked for a payment it would not take, went past_due and expired.
+      const init = await h.initialize(u.access_token, { plan_id: h.plans.enterprise, crypto_currency: 'USDT' });
+      expect(init.status).toBe(201);
+      expect(init.body).toMatchObject({ subscription_id: subId, kind: 'renewal' });
+      h.deposit({ ccy: 'USDT', chain: 'USDT-TRC20', amt: init.body.crypto_amount });
+      await h.checker.tick();
+      const sub = await h.one<{ status: string; end_date: Date }>('SELECT status, end_date FROM user_subscriptions WHERE id = $1', [subId]);
+      expect(sub.status).toBe('active');
+      expect(sub.end_date.getTime() - end.getTime()).toBeGreaterThan(27 * DAY);
+
+      const newcomer = await h.t.register();
+      const refused = await h.initialize(newcomer.access_token, { plan_id: h.plans.enterprise, crypto_currency: 'USDT' });
+      expect(refused.status).toBe(400);
+      expect(refused.body).toMatchObject({ code: 'plan_inactive' });
+      expect(await h.one(`SELECT count(*)::int AS n FROM user_subscriptions WHERE user_id = $1 AND plan_id = $2`, [newcomer.id, h.plans.enterprise])).toEqual({ n: 0 });
+    } finally {
+      await h.t.db.dataSource.query(`UPDATE subscription_plans SET is_active = true WHERE id = $1`, [h.plans.enterprise]);
+    }
+  });
+
+  it('a renewal checked out at CoinGate twice (a reload, a second tab): the same CoinGate order both times; paying it renews; after it expires a new one is made', async () => {
+    const u = await h.t.register();
+    const end = new Date(Date.now() + 2 * DAY);
+    const subId = await activeCryptoSub(u.id, 'enterprise', end);
+    await h.t.app.get(BillingScheduler).tick();
+    const checkout = () =>
+      h.t.request<{ payment_id: string; payment_url: string; subscription_id: string }>('POST', '/api/payments/crypto/coingate', { token: u.access_token, body: { plan_id: h.plans.enterprise } });
+    const first = await checkout();
+    const second = await checkout();
+    expect([first.status, second.status]).toEqual([201, 201]);
+    // Before: a second CoinGate order replaced the row's callback token, and paying the first was refused (400) forever.
+    expect(second.body).toEqual(first.body);
+    const order = h.coingate.byOrderId(first.body.payment_id)!;
+    h.coingate.setStatus(order.id, 'paid', { amount: '99', currency: 'USDT' });
+    const paid = await h.t.request<{ outcome?: string }>('POST', '/api/payments/crypto/callback', { raw: h.coingate.callbackForm(order), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(paid.body).toEqual({ outcome: 'completed' });
+    const sub = await h.one<{ status: string; end_date: Date }>('SELECT status, end_date FROM user_subscriptions WHERE id = $1', [subId]);
+    expect(sub.end_date.getTime() - end.getTime()).toBeGreaterThan(27 * DAY);
+
+    // The next renewal: an order that expired at CoinGate is not reused.
+    const u2 = await h.t.register();
+    const sub2 = await activeCryptoSub(u2.id, 'enterprise', new Date(Date.now() + 2 * DAY));
+    await h.t.app.get(BillingScheduler).tick();
+    const go = () => h.t.request<{ payment_id: string; payment_url: string }>('POST', '/api/payments/crypto/coingate', { token: u2.access_token, body: { plan_id: h.plans.enterprise } });
+    const a = await go();
+    h.coingate.setStatus(h.coingate.byOrderId(a.body.payment_id)!.id, 'expired');
+    const b = await go();
+    expect(b.status).toBe(201);
+    expect(b.body.payment_url).not.toBe(a.body.payment_url);
+    expect(await h.one(`SELECT subscription_id FROM payments WHERE id = $1`, [b.body.payment_id])).toEqual({ subscription_id: sub2 });
+  });
+
   it('an unpaid crypto renewal: past_due through the grace, then expired (and the request expires)', async () => {
     const u = await h.t.register();
     const end = new Date(Date.now() + 1 * DAY);

@@ -16,6 +16,8 @@ import { CoinGateClient, CoinGateOrder } from './coingate-client';
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 const FAILED_STATUSES = new Set(['invalid', 'expired', 'canceled']);
+/** CoinGate still takes (or has taken) the payment: a renewal's second checkout reuses the order. */
+const OPEN_OR_PAID = new Set(['new', 'pending', 'confirming', 'paid']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface CoinGateCallbackBody {
@@ -67,10 +69,16 @@ export class CoinGatePaymentsService {
     this.client.assertEnabled();
     const plan = await this.ds.getRepository(SubscriptionPlan).findOne({ where: { id: dto.plan_id } });
     if (!plan) throw PaymentErrors.planNotFound();
-    if (!plan.is_active) throw PaymentErrors.planInactive();
+    // No is_active check here: a plan withdrawn from sale still renews for its subscribers (as Stripe
+    // keeps billing them); a new subscription to it is refused where it is made (targets.resolve).
     return this.ds.transaction(async (m) => {
       await lockUserBilling(m, userId);
       const target = await this.targets.resolve(m, userId, plan, dto, ctx);
+      // A renewal is one payment row, paid in place: a second checkout while its CoinGate order is
+      // still open gets that same order back. A new order would replace the row's callback token,
+      // and the first order — perhaps being paid in another tab — would then be refused when paid.
+      const open = target.renewalPaymentId ? await this.openRenewalOrder(m, target.renewalPaymentId) : null;
+      if (open) return { payment_id: target.renewalPaymentId!, subscription_id: target.subscriptionId, payment_url: open };
       const token = randomBytes(32).toString('base64url');
       const paymentId = target.renewalPaymentId ?? randomUUID();
       await this.writePayment(m, userId, plan.id, paymentId, target, sha256(token));
@@ -102,6 +110,18 @@ export class CoinGatePaymentsService {
       );
       return { payment_id: paymentId, subscription_id: target.subscriptionId, payment_url: order.payment_url };
     });
+  }
+
+  /** The checkout URL of the renewal's CoinGate order when CoinGate still takes payment on it (or has it paid). */
+  private async openRenewalOrder(m: EntityManager, paymentId: string): Promise<string | null> {
+    const [row] = (await m.query(
+      `SELECT provider_payment_id, checkout_url FROM payments
+        WHERE id = $1 AND provider = 'coingate' AND status = 'pending' AND provider_payment_id IS NOT NULL AND checkout_url IS NOT NULL`,
+      [paymentId],
+    )) as Array<{ provider_payment_id: string; checkout_url: string }>;
+    if (!row) return null;
+    const order = await this.client.getOrder(row.provider_payment_id);
+    return order.order_id === paymentId && OPEN_OR_PAID.has(order.status) ? row.checkout_url : null;
   }
 
   async callback(body: CoinGateCallbackBody, meta: { ip: string | null }): Promise<CallbackResponse> {
