@@ -7,13 +7,13 @@
 // Reports acceptance latency percentiles, time to the last placement, orders per second, orders placed
 // twice (must be 0) and the processes' peak RSS.
 // Run: npx ts-node -r tsconfig-paths/register bench/burst/run.ts [--bots 10000] [--mode paper|live]
-//      [--latency 50] [--apis 1] [--workers 1] [--window-ms 1000] [--dist] [--env NAME=value …] [--worker-env NAME=value …] [--worker-nice N] [--pre-sql FILE]
+//      [--latency 50] [--apis 1] [--workers 1] [--window-ms 1000] [--dist] [--env NAME=value …] [--worker-env NAME=value …] [--pre-sql FILE]
 //      [--no-launch-env]
 //      [--sender raw|node-http] [--warm-connections N]
 import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
-import { cpus, loadavg, setPriority } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { DataSource } from 'typeorm';
 import { appProcess, benchAppEnv, extraEnv, launchEnvLabel, postJson, setUpBotOwners, spawnApi } from '../support-api';
 import { BENCH_RUN, Child, CpuMeter, dropBenchDatabases, pgBackends, spawnServer } from '../support-child';
@@ -122,8 +122,6 @@ async function main(): Promise<void> {
     const workerChildren: Array<Child<unknown>> = [];
     for (let i = 0; i < workers; i++) {
       const child = await spawnServer<unknown>(appProcess('worker', dist).script, [], { ...appProcess('worker', dist), env: workerEnv, noReadyLine: true });
-      // --worker-nice N: the worker processes at that scheduling priority (as `nice -n N` would start them).
-      if (arg('worker-nice', '') && child.pid) setPriority(child.pid, Number(arg('worker-nice', '0')));
       children.push(child);
       workerChildren.push(child);
     }
@@ -258,7 +256,7 @@ async function main(): Promise<void> {
       [
         `date ${new Date().toISOString()}; node ${process.version} (the children run the same); ${cpus().length} cores; load avg (1 min) ${load0.toFixed(1)} before, ${load1.toFixed(1)} after`,
         `yardstick (machine speed now): 1,000 INSERT round trips ${yard0.insertsMs} ms before, ${yard1.insertsMs} ms after; 200,000 SHA-256 ${yard0.hashMs} / ${yard1.hashMs} ms`,
-        `${bots} alerts over ${bots} bots/users, sent within ${windowMs} ms; ${mode}${okx ? ` (fake OKX, +${latency} ms per call)` : ''}; ${apis} api + ${workers} worker process(es); ${launchEnvLabel()}; extra env ${JSON.stringify(extraEnv())}, worker only ${JSON.stringify(extraEnv('--worker-env'))}${arg('worker-nice', '') ? `, worker nice ${arg('worker-nice', '')}` : ''}`,
+        `${bots} alerts over ${bots} bots/users, sent within ${windowMs} ms; ${mode}${okx ? ` (fake OKX, +${latency} ms per call)` : ''}; ${apis} api + ${workers} worker process(es); ${launchEnvLabel()}; extra env ${JSON.stringify(extraEnv())}, worker only ${JSON.stringify(extraEnv('--worker-env'))}`,
         `answers: ${[...statuses].map(([s, n]) => `${n} × ${s}`).join(', ')}; all answered ${answeredAt} ms after the first send; within 3 s: ${within3s}/${bots}`,
         `acceptance latency ms: p50 ${pct(latencies, 50)}, p90 ${pct(latencies, 90)}, p99 ${pct(latencies, 99)}, max ${latencies[latencies.length - 1]}`,
         `by send slot (100 ms: mean start ms → max latency ms): ${[...bySlot.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => `${Math.round(v.sumStart / v.n)}→${v.max}${v.late ? ` (${v.late} over 3 s; connect up to ${Math.round(v.lateConnect)} ms)` : ''}`).join(', ')}`,
