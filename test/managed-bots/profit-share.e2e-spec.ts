@@ -1,5 +1,5 @@
 import { Decimal } from '@torgovo/core';
-import { ManagedBotsJob } from '@torgovo/managed-bots';
+import { FollowerPerformanceService, FollowsService, ManagedBotsJob, ProfitShareSettlementService } from '@torgovo/managed-bots';
 import { DataSource } from 'typeorm';
 import { createTestApp, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
 import { seedFollowers } from './seed-followers';
@@ -155,6 +155,39 @@ describe('profit share: high-water mark and monthly settlement (e2e)', () => {
     expect(report.body.totals.profit_share_paid).toBe(paid);
     expect(paid).toBe(owed.reduce((s, o) => s.plus(o), new Decimal(0)).toFixed(2));
     await t.request('POST', `/api/managed-bot/${botId}/unsubscribe`, { token: u.access_token, body: {} });
+  });
+
+  // Before the two-workers test: its second Nest app in this process replaces passport's 'jwt' strategy (another secret).
+  it('the month\'s run meets an unsubscribe of the same follower (the unsubscribe holds the follow): the gain is charged once, the mark raised once', async () => {
+    const botId = await createManagedBot(t, admin, { min_investment: '10' });
+    await seedFollowers(ds, botId, 1, { investment: '100', tag: 'unsub-race' });
+    await ds.query(`UPDATE managed_bot_follows SET started_at = '2026-05-01' WHERE managed_bot_id = $1`, [botId]);
+    await roundTrip(botId, 'jun', '50000', '55000'); // 100 → +9.78011
+    const [{ id: fid }] = (await ds.query(`SELECT id FROM managed_bot_follows WHERE managed_bot_id = $1`, [botId])) as Array<{ id: string }>;
+    await t.app.get(FollowerPerformanceService).recompute([fid]);
+    const settlements = t.app.get(ProfitShareSettlementService);
+    const { previous, current } = await settlements.monthsAround(new Date('2026-07-03T12:00:00Z'));
+    // The unsubscribe's transaction (what POST /managed-bot/{id}/unsubscribe runs): the follow locked,
+    // the month so far settled, the follow ended — and the month's run starts before it commits.
+    const qr = ds.createQueryRunner();
+    await qr.connect();
+    await qr.startTransaction();
+    try {
+      await qr.query(`SELECT id FROM managed_bot_follows WHERE id = $1 FOR UPDATE`, [fid]);
+      await t.app.get(FollowsService).endFollows(qr.manager, [fid], 'user', false);
+      const monthly = settlements.settleMonth(previous, current);
+      await new Promise((r) => setTimeout(r, 500));
+      await qr.commitTransaction();
+      await monthly;
+    } finally {
+      await qr.release();
+    }
+    // Before: the month's run read the follow unlocked (mark 100), charged the same 9.78 gain again
+    // and raised the mark to 119.56.
+    const payments = (await ds.query(`SELECT amount_usd::text FROM payments WHERE managed_bot_id = $1`, [botId])) as Array<{ amount_usd: string }>;
+    expect(payments).toEqual([{ amount_usd: '1.96' }]);
+    const [{ mark }] = (await ds.query(`SELECT high_water_mark::text AS mark FROM managed_bot_follows WHERE id = $1`, [fid])) as Array<{ mark: string }>;
+    expect(mark).toBe('109.780110000000000000');
   });
 
   it('two workers (and the api\'s own job) settling the same month at once: one ledger row, one payment and one raise of the mark per follower', async () => {

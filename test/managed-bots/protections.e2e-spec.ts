@@ -143,6 +143,31 @@ describe('managed followers: protections and the placement rule (e2e)', () => {
     expect((await signal(t, admin, botId, { action: 'buy', fraction: '0.5', price: '40000', signal_id: 'after-stop' })).orders_created).toBe(0);
   });
 
+  it('the stop-loss fires on a read, then the follower removes it and commits first: the follow is not ended (the condition is checked again on the locked row)', async () => {
+    const botId = await createManagedBot(t, admin);
+    const u = await managedSubscriber(t);
+    const f = (await follow(t, u, botId, { investment: '1000', stop_loss_pct: '90' })) as { id: string };
+    // Equity below 90 % of the investment, as the performance recompute would leave it.
+    await ds.query(`UPDATE managed_bot_follows SET current_balance = 850 WHERE id = $1`, [f.id]);
+    const qr = ds.createQueryRunner();
+    await qr.connect();
+    await qr.startTransaction();
+    try {
+      // The follower's PATCH {stop_loss_pct: null}, committing while the job's pass is under way.
+      await qr.query(`UPDATE managed_bot_follows SET stop_loss_pct = NULL WHERE id = $1`, [f.id]);
+      const pass = (t.app.get(ManagedBotsJob) as unknown as { stopLosses(): Promise<number> }).stopLosses();
+      await new Promise((r) => setTimeout(r, 500));
+      await qr.commitTransaction();
+      // Before: the job ended the follow and sold everything against the follower's latest settings.
+      expect(await pass).toBe(0);
+    } finally {
+      await qr.release();
+    }
+    const [row] = (await ds.query(`SELECT status, end_reason FROM managed_bot_follows WHERE id = $1`, [f.id])) as Array<{ status: string; end_reason: string | null }>;
+    expect(row).toEqual({ status: 'active', end_reason: null });
+    await t.request('POST', `/api/managed-bot/${botId}/unsubscribe`, { token: u.access_token, body: {} });
+  });
+
   it('a follower who unsubscribes mid-month: the month so far is settled once, an order fanned out before is canceled at its turn, the positions are closed', async () => {
     const botId = await createManagedBot(t, admin);
     const u = await managedSubscriber(t);

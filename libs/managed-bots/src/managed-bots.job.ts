@@ -80,11 +80,20 @@ export class ManagedBotsJob implements OnApplicationBootstrap, OnModuleDestroy {
           AND current_balance < investment * stop_loss_pct / 100`,
     )) as Array<{ id: string }>;
     if (hit.length === 0) return 0;
-    const ids = hit.map((h) => h.id);
     const { ended, closing } = await this.ds.transaction(async (m) => {
-      await m.query(`SELECT id FROM managed_bot_follows WHERE id = ANY($1::uuid[]) AND status = 'active' FOR UPDATE`, [ids]);
-      return this.follows.endFollows(m, ids, 'stop_loss', true);
+      // The condition again on the locked rows: a stop-loss removed or an investment topped up since
+      // the read above commits first, and that follow is not ended.
+      const locked = (await m.query(
+        `SELECT id FROM managed_bot_follows
+          WHERE id = ANY($1::uuid[]) AND status = 'active' AND stop_loss_pct IS NOT NULL AND current_balance IS NOT NULL
+            AND current_balance < investment * stop_loss_pct / 100
+          ORDER BY id FOR UPDATE`,
+        [hit.map((h) => h.id)],
+      )) as Array<{ id: string }>;
+      if (locked.length === 0) return { ended: [], closing: 0 };
+      return this.follows.endFollows(m, locked.map((r) => r.id), 'stop_loss', true);
     });
+    if (ended.length === 0) return 0;
     // As for an unsubscribe: the stop is done once no order of these follows decided before it can still arrive.
     await this.sends.followsSettled(ended);
     this.logger.warn({ follows: ended.length, closing_orders: closing }, 'Portfolio stop-loss: follows ended and their positions closed');

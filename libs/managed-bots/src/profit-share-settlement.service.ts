@@ -70,6 +70,12 @@ export class ProfitShareSettlementService {
            FROM managed_bot_follows f
           WHERE ${filter}
             AND NOT EXISTS (SELECT 1 FROM managed_profit_share_settlements s WHERE s.follow_id = f.id AND s.period_start = $1)
+          -- Locked as read, in id order: an unsubscribe, a stop-loss or an investment change holding a
+          -- follow commits first, and the follow is then read again (ended: skipped; its new mark: used).
+          -- Read unlocked, the month's run charged a gain an unsubscribe had just settled, and raised
+          -- the mark twice.
+          ORDER BY f.id
+          FOR UPDATE OF f
        ), priced AS (
          SELECT due.*, greatest(equity, mark) AS mark_after, CASE WHEN owed > 0 THEN gen_random_uuid() END AS payment_id,
                 $1::timestamptz AS period_start, $2::timestamptz AS period_end
