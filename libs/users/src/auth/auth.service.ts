@@ -37,18 +37,18 @@ export class AuthService {
   async login(email: string, password: string, meta: RequestMeta): Promise<AuthResult> {
     const found = await this.users.findByEmailWithHash(email);
     const ok = await this.passwords.verify(found?.password_hash, password);
-    if (!found || !ok || !found.is_active) {
+    const refuse = async (reason: string): Promise<never> => {
       // Deactivated users get the same answer as a wrong password: nothing to probe.
-      await this.audit.record({
-        event_type: 'auth.login_failed',
-        user_id: found?.id ?? null,
-        data: { reason: !found ? 'unknown_email' : !ok ? 'wrong_password' : 'deactivated' },
-        ip: meta.ip,
-        user_agent: meta.user_agent,
-      });
+      await this.audit.record({ event_type: 'auth.login_failed', user_id: found?.id ?? null, data: { reason }, ip: meta.ip, user_agent: meta.user_agent });
       throw UserErrors.invalidCredentials();
-    }
-    return this.ds.transaction(async (m) => {
+    };
+    if (!found || !ok || !found.is_active) return refuse(!found ? 'unknown_email' : !ok ? 'wrong_password' : 'deactivated');
+    const issued = await this.ds.transaction(async (m) => {
+      // Active again where the session is made: a deactivation or erasure committing during the
+      // password check (argon2: tens of ms) revoked every refresh token but this one, which would
+      // work again on reactivation. Share-locked: one committing now waits for this login.
+      const [current] = (await m.query(`SELECT is_active FROM users WHERE id = $1 FOR SHARE`, [found.id])) as Array<{ is_active: boolean }>;
+      if (!current?.is_active) return null;
       const pair = await this.tokens.issue(found, meta, m);
       await m.query(`UPDATE users SET last_login_at = now() WHERE id = $1`, [found.id]);
       await this.audit.record({ event_type: 'auth.login', user_id: found.id, ip: meta.ip, user_agent: meta.user_agent }, m);
@@ -56,6 +56,7 @@ export class AuthService {
       void _omit;
       return { user: user as User, ...pair };
     });
+    return issued ?? refuse('deactivated');
   }
 
   async refresh(refreshToken: string, meta: RequestMeta): Promise<AuthResult> {
