@@ -124,6 +124,29 @@ describe('notifications: e-mail and Telegram', () => {
     expect(rows).toEqual([{ channel: 'email', status: 'sent', attempts: 1 }]);
   });
 
+  it('an erased account: its Telegram chat and preferences are deleted, and what was queued for it is sent nowhere', async () => {
+    const u = await a.register();
+    const admin = await a.admin();
+    const ds = a.db.dataSource;
+    await ds.query(`INSERT INTO telegram_links (user_id, chat_id, linked_at) VALUES ($1, 424242, now())`, [u.id]);
+    await ds.query(`INSERT INTO notification_preferences (user_id, kind, channel, enabled) VALUES ($1, 'order_filled', 'email', true)`, [u.id]);
+    const queued = (await ds.query(
+      `INSERT INTO notification_outbox (user_id, channel, kind, dedupe_key, data) VALUES ($1, 'email', 'order_filled', $2, '{}'), ($1, 'telegram', 'order_filled', $2, '{}') RETURNING id`,
+      [u.id, `erase-test:${u.id}`],
+    )) as Array<{ id: string }>;
+    const mailsBefore = smtp.mails.length;
+    expect((await a.request('DELETE', `/api/admin/users/${u.id}`, { token: admin.access_token })).status).toBe(204);
+    expect(await ds.query(`SELECT 1 FROM telegram_links WHERE user_id = $1 UNION ALL SELECT 1 FROM notification_preferences WHERE user_id = $1`, [u.id])).toEqual([]);
+    await runJobs();
+    // Before: the e-mail went to erased-<id>@erased.invalid (and was retried), the chat id stayed.
+    const rows = (await ds.query(`SELECT status, last_error FROM notification_outbox WHERE id = ANY($1::uuid[])`, [queued.map((q) => q.id)])) as Array<{ status: string; last_error: string }>;
+    expect(rows).toEqual([
+      { status: 'failed', last_error: 'no_recipient' },
+      { status: 'failed', last_error: 'no_recipient' },
+    ]);
+    expect(smtp.mails.slice(mailsBefore).filter((m) => m.to.includes(`erased-${u.id}`))).toEqual([]);
+  });
+
   it('retries a failed Telegram send with backoff and records the error', async () => {
     const u = await a.register();
     await subscribe(a, u, 'pro');

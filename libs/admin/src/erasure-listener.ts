@@ -1,11 +1,13 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { forgetNotificationChannels } from '@torgovo/notifications';
 import { SubscriptionsService } from '@torgovo/subscriptions';
 import { UserErasedListener, UserHooks } from '@torgovo/users';
 
 /**
  * An erased account keeps paying for nothing: its subscriptions end (and the provider stops
- * billing) in the erasure's transaction. Wired here, where erasure is offered, because the
+ * billing) in the erasure's transaction, and its notification channels (Telegram chat,
+ * preferences) are deleted. Wired here, where erasure is offered, because the
  * subscriptions module does not import users (processes without trading could not build it).
  */
 @Injectable()
@@ -19,7 +21,9 @@ export class ErasureListener implements UserErasedListener, OnModuleInit {
     this.hooks.addErasureListener(this);
   }
 
-  onUserErased(userId: string, adminId: string | null, manager: EntityManager): Promise<void> {
-    return this.subscriptions.cancelAllForErasure(userId, adminId, manager);
+  async onUserErased(userId: string, adminId: string | null, manager: EntityManager): Promise<void> {
+    await this.subscriptions.cancelAllForErasure(userId, adminId, manager);
+    // The Telegram chat and the notification preferences are personal data too.
+    await forgetNotificationChannels(manager, userId);
   }
 }

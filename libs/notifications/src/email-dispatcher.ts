@@ -32,9 +32,9 @@ export class EmailDispatcher extends OutboxDispatcher<{ email: string; full_name
     return this.stop();
   }
 
-  /** An erased user has no e-mail: their rows fail as no_recipient. */
+  /** An erased user has no e-mail (the erasure left a placeholder address): their rows fail as no_recipient. */
   protected async recipients(rows: OutboxRow[]): Promise<Map<string, { email: string; full_name: string }>> {
-    const users = (await this.ds.query(`SELECT id, email, full_name FROM users WHERE id = ANY($1::uuid[]) AND email IS NOT NULL`, [
+    const users = (await this.ds.query(`SELECT id, email, full_name FROM users WHERE id = ANY($1::uuid[]) AND email IS NOT NULL AND erased_at IS NULL`, [
       [...new Set(rows.map((r) => r.user_id))],
     ])) as Array<{ id: string; email: string; full_name: string | null }>;
     return new Map(users.map((u) => [u.id, { email: u.email, full_name: u.full_name ?? '' }]));

@@ -16,4 +16,5 @@ export * from './telegram/telegram-links';
 export * from './telegram/telegram-dispatcher';
 export * from './telegram/telegram-link-poller';
 export * from './notification-preferences.service';
+export * from './erasure';
 export * from './dto/notification-preferences.dto';

@@ -38,7 +38,8 @@ export class TelegramDispatcher extends OutboxDispatcher<string> implements OnAp
   protected async recipients(rows: OutboxRow[]): Promise<Map<string, string>> {
     const users = [...new Set(rows.map((r) => r.user_id))];
     const allowed = await this.access.allowed(users);
-    const chats = (await this.ds.query(`SELECT user_id, chat_id::text AS chat_id FROM telegram_links WHERE user_id = ANY($1::uuid[]) AND chat_id IS NOT NULL`, [
+    const chats = (await this.ds.query(`SELECT l.user_id, l.chat_id::text AS chat_id FROM telegram_links l JOIN users u ON u.id = l.user_id AND u.erased_at IS NULL
+       WHERE l.user_id = ANY($1::uuid[]) AND l.chat_id IS NOT NULL`, [
       users,
     ])) as Array<{ user_id: string; chat_id: string }>;
     return new Map(chats.map((c) => [c.user_id, allowed.has(c.user_id) ? c.chat_id : '']));
