@@ -93,7 +93,12 @@ export class FollowerPerformanceService {
         pos.px.push(p.last_px);
       }
     }
-    const [, n] = (await m.query(
+    // The rows locked first, in id order, as the month's settlement (ProfitShareSettlementService) and
+    // the stop-loss lock them: two workers' recompute and settlement at a month's turn otherwise took
+    // the same follows in different orders (a deadlock, seen in CI).
+    const write = async (tx: EntityManager): Promise<number> => {
+      await tx.query(`SELECT id FROM managed_bot_follows WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids]);
+      const [, n] = (await tx.query(
       `WITH pos AS (
          -- The engine's unrealised PnL: amount × (last price − Σ cost / Σ quantity), per position rounded to 18.
          SELECT id, sum(round(coalesce(amount * (px - num / nullif(den, 0)), 0), 18)) AS unrealised
@@ -112,7 +117,9 @@ export class FollowerPerformanceService {
          FROM v
         WHERE t.id = v.id`,
       [ids, cols.realised, cols.profit, cols.loss, cols.dd, counts.trades, counts.wins, cols.r30, pos.id, pos.amount, pos.num, pos.den, pos.px],
-    )) as [unknown, number];
-    return n;
+      )) as [unknown, number];
+      return n;
+    };
+    return m instanceof DataSource ? m.transaction(write) : write(m);
   }
 }
