@@ -1,5 +1,5 @@
 import { Decimal } from '@torgovo/core';
-import { OrderCancels, OrderClaimer, OrderExecutor, OrderResponse, TradingManager } from '@torgovo/trading';
+import { ExchangeError, ExchangeErrorCodes, OrderCancels, OrderClaimer, OrderExecutor, OrderResponse, TradingManager } from '@torgovo/trading';
 import { DataSource } from 'typeorm';
 import { generateWebhook, sendAlert, subscribe, TestUser } from '../custom-bots/support';
 import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
@@ -263,6 +263,28 @@ describe('manual control: cancel an order, close a position (e2e)', () => {
       expect(new Decimal(closed.filled).toFixed()).toBe(held);
       expect(await position(botId)).toBe('0');
       expect((await closeBot(u, botId)).status).toBe(422);
+    });
+
+    it('a close claimed, then a second click queues another, then the first must wait (a transient refusal): the first ends superseded, the second sells the position; the queue is not held', async () => {
+      const { u, botId, alert } = await trader('paper');
+      await alert({ action: 'buy', quantity: '0.003', price: '60000' });
+      await manager.runUntilIdle();
+      const first = (await closeBot(u, botId)).body.order_id;
+      // A worker claims the first close (pending → submitting, attempt 1) and is deciding it.
+      await ds.query(`UPDATE orders SET status = 'submitting', attempts = 1, next_attempt_at = now() + interval '60 seconds' WHERE id = $1`, [first]);
+      const second = (await closeBot(u, botId)).body.order_id;
+      expect(second).not.toBe(first);
+      // Its decision then says "not now" (position_unsettled: an earlier market order not read back yet): back to pending.
+      // Before: the unique index of waiting closes refused that, and the first close stayed submitting under its 60 s lease.
+      const executor = t.app.get(OrderExecutor);
+      const claimed = (await ds.query(`SELECT * FROM orders WHERE id = $1`, [first])) as Parameters<OrderExecutor['fail']>[0][];
+      const result = await executor.fail(claimed[0], { id: first, attempts: 1 }, ExchangeError.transient(ExchangeErrorCodes.unavailable, 'position_unsettled: an earlier market order of this bot is not read back yet; sized once it is'), true, false);
+      expect(result).toMatchObject({ status: 'canceled', reason: expect.stringMatching(/^superseded: a newer close/) });
+      expect(await row(first)).toMatchObject({ status: 'canceled' });
+      await manager.runUntilIdle();
+      const closed = await row(second);
+      expect(closed.status).toBe('filled');
+      expect(new Decimal(closed.filled).toFixed()).toBe('0.002997');
     });
 
     it('close requested, then a resting limit buy fills on OKX, then the close executes: it sells that fill too', async () => {

@@ -87,7 +87,7 @@ export class OrderExecutor {
         if (order.send_settles_at !== null && Date.now() < order.send_settles_at.getTime()) {
           const reason = `placement outcome unknown: OKX may still place it until ${order.send_settles_at.toISOString()}; looked up again then`;
           const applied = await this.transitions.retryLater(claim, 0, reason, { untilSettled: true });
-          result = { orderId: order.id, status: applied ? 'retry' : 'lost_lease', reconciled: false, reason };
+          result = { orderId: order.id, status: applied === 'superseded' ? 'canceled' : applied ? 'retry' : 'lost_lease', reconciled: false, reason };
           return this.log(order, result, started);
         }
         knownAbsent = true;
@@ -221,6 +221,7 @@ export class OrderExecutor {
     // look-up and the send fence. One refused before OKX's engine, or decided and never sent, is not pending.
     const noSendPending = placementSent ? refusedBeforePlacing(error) : decidedUnsent;
     const applied = await this.transitions.retryLater(claim, delay, reason, { noSendPending });
+    if (applied === 'superseded') return { orderId: order.id, status: 'canceled', reconciled: false, reason: `${CancelReasons.superseded}: a newer close of this bot waits and sells the whole position` };
     return { orderId: order.id, status: applied ? 'retry' : 'lost_lease', reconciled: false, reason };
   }
 

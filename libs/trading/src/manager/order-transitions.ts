@@ -211,13 +211,34 @@ export class OrderTransitions {
    * A claim given back unused (the worker is stopping): pending and due at once, as if never claimed,
    * so the next claim does not spend an attempt on a look-up of an order nobody sent.
    */
-  release(claim: ClaimToken): Promise<boolean> {
-    return this.apply(
-      `UPDATE orders SET status = 'pending', attempts = attempts - 1, next_attempt_at = now(), updated_at = now()
-        WHERE id = $1 AND status = 'submitting' AND attempts = $2
-        RETURNING id`,
-      [claim.id, claim.attempts],
-    );
+  async release(claim: ClaimToken): Promise<boolean> {
+    return (await this.orSupersededClose(claim, () =>
+      this.apply(
+        `UPDATE orders SET status = 'pending', attempts = attempts - 1, next_attempt_at = now(), updated_at = now()
+          WHERE id = $1 AND status = 'submitting' AND attempts = $2
+          RETURNING id`,
+        [claim.id, claim.attempts],
+      ),
+    )) !== false;
+  }
+
+  /**
+   * A manual close that never left (sent_at null) goes back to `pending` — unless the user asked for
+   * another close of the bot meanwhile (POST /bots/{id}/close queues a new one once this one was
+   * claimed): orders_one_pending_close allows one waiting close per bot, and the newer one sells the
+   * whole position anyway. This one then ends `canceled superseded`. Before, the statement failed on
+   * the index and the close stayed `submitting` under its lease, holding the user's queue.
+   */
+  private async orSupersededClose(claim: ClaimToken, back: () => Promise<boolean>): Promise<boolean | 'superseded'> {
+    try {
+      return await back();
+    } catch (err) {
+      if ((err as { code?: string; constraint?: string; driverError?: { constraint?: string } }).code !== '23505') throw err;
+      const constraint = (err as { constraint?: string }).constraint ?? (err as { driverError?: { constraint?: string } }).driverError?.constraint;
+      if (constraint !== 'orders_one_pending_close') throw err;
+      const ended = await this.end(claim, 'canceled', `${CancelReasons.superseded}: a newer close of this bot waits and sells the whole position`);
+      return ended ? 'superseded' : false;
+    }
   }
 
   /**
@@ -231,8 +252,8 @@ export class OrderTransitions {
    * stop need not wait for it. `untilSettled`: due at send_settles_at, not before — a look-up found
    * nothing while a send of unknown outcome may still arrive, and only one after it is conclusive.
    */
-  retryLater(claim: ClaimToken, delayMs: number, reason: string, opts: { noSendPending?: boolean; untilSettled?: boolean } = {}): Promise<boolean> {
-    return this.apply(
+  async retryLater(claim: ClaimToken, delayMs: number, reason: string, opts: { noSendPending?: boolean; untilSettled?: boolean } = {}): Promise<boolean | 'superseded'> {
+    return this.orSupersededClose(claim, () => this.apply(
       `UPDATE orders SET status = 'pending', reason = $4, updated_at = now(),
               send_settles_at = CASE WHEN $5::boolean THEN NULL ELSE send_settles_at END,
               next_attempt_at = CASE WHEN $6::boolean THEN greatest(now(), send_settles_at)
@@ -240,7 +261,7 @@ export class OrderTransitions {
         WHERE id = $1 AND status = 'submitting' AND attempts = $2
         RETURNING id`,
       [claim.id, claim.attempts, delayMs, reason, opts.noSendPending === true, opts.untilSettled === true],
-    );
+    ));
   }
 
   /**
