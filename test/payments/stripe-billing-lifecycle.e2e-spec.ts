@@ -182,6 +182,20 @@ describe('Card subscription lifecycle (issue 10)', () => {
     expect(ent.body.custom_bot.plan.code).toBe('pro');
   });
 
+  it('a renewal paid on Enterprise, then a switch to Pro, and Stripe delivers the invoice.paid after the switch: Pro stays, the period is granted', async () => {
+    const u = await activeEnterprise();
+    const before = await h.sub(u.subId);
+    const renewed = h.fake.renew(u.stripeSubId, true);
+    const paidEvent = h.fake.event('invoice.paid', renewed.invoice, nowSec() + 1);
+    const switched = h.fake.switchPrice(u.stripeSubId, 'price_pro_monthly');
+    expect((await h.deliver(h.fake.event('customer.subscription.updated', switched, nowSec() + 2))).status).toBe(200);
+    expect(await planOf(u.subId)).toEqual({ code: 'pro', billing_cycle: 'monthly' });
+    // The older event arrives late (a retry): before, the plan went back to Enterprise, which Stripe no longer bills.
+    expect((await h.deliver(paidEvent)).status).toBe(200);
+    expect(await planOf(u.subId)).toEqual({ code: 'pro', billing_cycle: 'monthly' });
+    expect((await h.sub(u.subId)).end_date!.getTime()).toBeGreaterThan(before.end_date!.getTime());
+  });
+
   it('a price no plan sells is refused and audited; its invoice grants nothing and is refunded', async () => {
     const u = await activeEnterprise();
     const before = await h.sub(u.subId);

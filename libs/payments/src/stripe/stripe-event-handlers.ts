@@ -230,6 +230,9 @@ export class StripeEventHandlers {
     const kind = inv.billing_reason === 'subscription_create' ? 'subscription' : 'renewal';
     await this.records.recordPaid(m, this.facts(r, stripeSubId, inv.id, kind, inv.amount_paid, inv.currency, period), this.meta(ctx));
     if (r.second) return this.refuse(m, r, inv.id, inv.amount_paid, 'second_stripe_subscription', ctx);
+    // A subscription change newer than this invoice was applied already (its price is the plan now):
+    // a late or retried invoice.paid for the old price grants its period but does not move the plan back.
+    const olderThanState = r.link.state_at.getTime() > ctx.created.getTime();
     await this.bumpState(m, stripeSubId, ctx.created);
     if (!grantsPeriod) return { outcome: 'recorded_no_period', userId, data: { billing_reason: inv.billing_reason } };
     if (!period) {
@@ -237,7 +240,7 @@ export class StripeEventHandlers {
       return { outcome: 'unapplied_no_period', userId };
     }
     // The plan follows the price paid; money for a price we do not sell buys nothing and goes back.
-    if ((await this.followPrice(m, r, invoicePriceId(inv), ctx)) === 'refused') return this.refuse(m, r, inv.id, inv.amount_paid, 'unknown_price', ctx);
+    if (!olderThanState && (await this.followPrice(m, r, invoicePriceId(inv), ctx)) === 'refused') return this.refuse(m, r, inv.id, inv.amount_paid, 'unknown_price', ctx);
     // The invoice that opens a Stripe trial (its first, within our trial): our trial already gives
     // access until its end. Not "amount 0": a first charge after the trial can be $0 with a promotion
     // code, and a trial too short for a Stripe trial is charged at once (a period past our trial).
