@@ -242,14 +242,11 @@ export class OrderTransitions {
   }
 
   /**
-   * Transient failure: back to the queue after `delayMs`, keeping the reason for the user to see.
-   * An order the user asked to cancel is due at once: the next claim cancels it (or finds it sent).
-   */
-  /**
-   * Back to `pending`, due after `delayMs` (at once with a cancel requested: it is looked up and
-   * canceled). `noSendPending`: no send of this attempt can still reach the exchange (it was refused
-   * before OKX's matching engine, or decided and never left), so send_settles_at is cleared and a
-   * stop need not wait for it. `untilSettled`: due at send_settles_at, not before — a look-up found
+   * Transient failure: back to `pending`, due after `delayMs`, keeping the reason for the user to see
+   * (at once with a cancel requested: the next claim cancels it, or finds it sent).
+   * `noSendPending`: no send of this attempt can still reach the exchange (it was refused before
+   * OKX's matching engine, or decided and never left), so send_settles_at is cleared and a stop need
+   * not wait for it. `untilSettled`: due at send_settles_at, not before — a look-up found
    * nothing while a send of unknown outcome may still arrive, and only one after it is conclusive.
    */
   async retryLater(claim: ClaimToken, delayMs: number, reason: string, opts: { noSendPending?: boolean; untilSettled?: boolean } = {}): Promise<boolean | 'superseded'> {
