@@ -77,13 +77,19 @@ describe('the placement rule: decided by the executor right before it sends (e2e
   }
 
   describe('3. state changes between the alert and the send: the order ends canceled with the reason, never placed', () => {
-    it('waiting for a retry after an OKX 503 → POST /bots/{id}/stop answers → retry time comes → canceled bot_stopped, nothing on OKX', async () => {
-      const { u, account, botId, alert } = await trader('live');
-      const id = await alert({ action: 'buy', quantity: '0.001' });
+    /** A live alert whose placement OKX answered 503 (not placed): waiting for its retry when the user stops the bot. */
+    async function stoppedAfter503() {
+      const live = await trader('live');
+      const id = await live.alert({ action: 'buy', quantity: '0.001' });
       okx.inject('server_error', { path: ORDER_PATH });
       await manager.runOnce();
       expect(await order(id)).toMatchObject({ status: 'pending' });
-      expect((await t.request('POST', `/api/bots/${botId}/stop`, { token: u.access_token })).status).toBe(200);
+      expect((await t.request('POST', `/api/bots/${live.botId}/stop`, { token: live.u.access_token })).status).toBe(200);
+      return { ...live, id };
+    }
+
+    it('waiting for a retry after an OKX 503 → POST /bots/{id}/stop answers → retry time comes → canceled bot_stopped, nothing on OKX', async () => {
+      const { account, id } = await stoppedAfter503();
       await dueNow(id);
       await manager.runOnce();
       const row = await order(id);
@@ -94,12 +100,7 @@ describe('the placement rule: decided by the executor right before it sends (e2e
     });
 
     it('waiting for a retry after an OKX 503 → the user stops the bot, then starts it again → retry time comes → canceled bot_stopped, nothing on OKX; an alert after the start is placed', async () => {
-      const { u, account, botId, alert } = await trader('live');
-      const id = await alert({ action: 'buy', quantity: '0.001' });
-      okx.inject('server_error', { path: ORDER_PATH });
-      await manager.runOnce();
-      expect(await order(id)).toMatchObject({ status: 'pending' });
-      expect((await t.request('POST', `/api/bots/${botId}/stop`, { token: u.access_token })).status).toBe(200);
+      const { u, account, botId, alert, id } = await stoppedAfter503();
       expect((await t.request('POST', `/api/bots/${botId}/start`, { token: u.access_token })).status).toBe(200);
       const after = await alert({ action: 'buy', quantity: '0.002' });
       await dueNow(id);

@@ -70,7 +70,7 @@ export class CoinGatePaymentsService {
     const plan = await this.ds.getRepository(SubscriptionPlan).findOne({ where: { id: dto.plan_id } });
     if (!plan) throw PaymentErrors.planNotFound();
     // No is_active check here: a plan withdrawn from sale still renews for its subscribers (as Stripe
-    // keeps billing them); a new subscription to it is refused where it is made (targets.resolve).
+    // keeps billing them); a new subscription to it is refused where it is made (SubscriptionsService.subscribe).
     return this.ds.transaction(async (m) => {
       await lockUserBilling(m, userId);
       const target = await this.targets.resolve(m, userId, plan, dto, ctx);

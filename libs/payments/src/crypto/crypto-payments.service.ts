@@ -50,7 +50,7 @@ export class CryptoPaymentsService {
     const plan = await this.ds.getRepository(SubscriptionPlan).findOne({ where: { id: dto.plan_id } });
     if (!plan) throw PaymentErrors.planNotFound();
     // No is_active check here: a plan withdrawn from sale still renews for its subscribers (as Stripe
-    // keeps billing them); a new subscription to it is refused where it is made (targets.resolve).
+    // keeps billing them); a new subscription to it is refused where it is made (SubscriptionsService.subscribe).
 
     const deposit = await this.addresses.get(ccy, network);
     const usdPrice = CURRENCY_SPECS[ccy].stable ? '1' : await this.okx.usdtPrice(ccy);

@@ -42,8 +42,8 @@ export class PaymentTargets {
     if (renewal) {
       return { subscriptionId: renewal.subscription_id, renewalPaymentId: renewal.id, cycle: renewal.billing_cycle, amountUsd: renewal.amount_usd };
     }
-    // Only a new subscription needs the plan on sale; the renewal above is its subscribers' to pay.
-    if (!plan.is_active) throw PaymentErrors.planInactive();
+    // Only a new subscription needs the plan on sale (subscribe refuses one withdrawn: 400 plan_inactive);
+    // the renewal above is its subscribers' to pay.
     const cycle = choice.billing_cycle ?? 'monthly';
     const amountUsd = new Decimal(planPrice(plan, cycle)).toFixed(2);
     if (new Decimal(amountUsd).isZero()) throw PaymentErrors.notPayableInCrypto();

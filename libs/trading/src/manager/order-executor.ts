@@ -7,7 +7,7 @@ import type { ClaimedOrder } from './order-claimer';
 import { OrderGateways, OrderNotExecutable } from './order-gateways';
 import { outcomeOf, OrderOutcome } from './order-outcome';
 import { needsTicker, SizedOrder, tickerPrice } from './order-sizing';
-import { ClaimToken, OrderTransitions } from './order-transitions';
+import { ClaimToken, OrderTransitions, SUPERSEDED_CLOSE_REASON } from './order-transitions';
 import { PlacementDecider, PreRead, Verdict } from './placement-decider';
 import { CancelReasons, SendDecision } from './placement-rule';
 import { TradingManagerConfig } from './trading-manager.config';
@@ -87,7 +87,9 @@ export class OrderExecutor {
         if (order.send_settles_at !== null && Date.now() < order.send_settles_at.getTime()) {
           const reason = `placement outcome unknown: OKX may still place it until ${order.send_settles_at.toISOString()}; looked up again then`;
           const applied = await this.transitions.retryLater(claim, 0, reason, { untilSettled: true });
-          result = { orderId: order.id, status: applied === 'superseded' ? 'canceled' : applied ? 'retry' : 'lost_lease', reconciled: false, reason };
+          result = applied === 'superseded'
+            ? { orderId: order.id, status: 'canceled', reconciled: false, reason: SUPERSEDED_CLOSE_REASON }
+            : { orderId: order.id, status: applied ? 'retry' : 'lost_lease', reconciled: false, reason };
           return this.log(order, result, started);
         }
         knownAbsent = true;
@@ -221,7 +223,7 @@ export class OrderExecutor {
     // look-up and the send fence. One refused before OKX's engine, or decided and never sent, is not pending.
     const noSendPending = placementSent ? refusedBeforePlacing(error) : decidedUnsent;
     const applied = await this.transitions.retryLater(claim, delay, reason, { noSendPending });
-    if (applied === 'superseded') return { orderId: order.id, status: 'canceled', reconciled: false, reason: `${CancelReasons.superseded}: a newer close of this bot waits and sells the whole position` };
+    if (applied === 'superseded') return { orderId: order.id, status: 'canceled', reconciled: false, reason: SUPERSEDED_CLOSE_REASON };
     return { orderId: order.id, status: applied ? 'retry' : 'lost_lease', reconciled: false, reason };
   }
 

@@ -12,6 +12,8 @@ import { SEND_SETTLE_MAX_MS } from '../orders/send-fence';
 const PREVIOUS_FILL_COLUMNS_OF_ORDERS = previousFillColumns('orders');
 
 const USER_CANCELED_REASON = `${CancelReasons.userCanceled}: canceled by the user before it was sent`;
+/** A never-sent manual close that a newer close of the bot replaced (OrderTransitions.retryLater, release). */
+export const SUPERSEDED_CLOSE_REASON = `${CancelReasons.superseded}: a newer close of this bot waits and sells the whole position`;
 
 /**
  * The outcome columns recordMany and confirmAndRecordMany write, one array each, in this order:
@@ -236,7 +238,7 @@ export class OrderTransitions {
       if ((err as { code?: string; constraint?: string; driverError?: { constraint?: string } }).code !== '23505') throw err;
       const constraint = (err as { constraint?: string }).constraint ?? (err as { driverError?: { constraint?: string } }).driverError?.constraint;
       if (constraint !== 'orders_one_pending_close') throw err;
-      const ended = await this.end(claim, 'canceled', `${CancelReasons.superseded}: a newer close of this bot waits and sells the whole position`);
+      const ended = await this.end(claim, 'canceled', SUPERSEDED_CLOSE_REASON);
       return ended ? 'superseded' : false;
     }
   }
