@@ -218,4 +218,24 @@ describe('managed followers: protections and the placement rule (e2e)', () => {
     const refused = await t.request('POST', `/api/managed-bots/${botId}/signals`, { token: admin.access_token, body: { action: 'buy', symbol: 'BTC/USDT', fraction: '0.1', price: '50000' } });
     expect(refused.status).toBe(409);
   });
+
+  it('an order fanned out, then the bot is paused, then resumed before its turn: canceled managed_bot_paused, never sent; a signal after the resume is placed', async () => {
+    const botId = await createManagedBot(t, admin);
+    const u = await managedSubscriber(t);
+    await follow(t, u, botId, { investment: '500' });
+    await signal(t, admin, botId, { action: 'buy', fraction: '0.2', price: '50000', signal_id: 'before-pause' });
+    const patch = (status: string) => t.request('PATCH', `/api/managed-bots/${botId}`, { token: admin.access_token, body: { status } });
+    expect((await patch('paused')).status).toBe(200);
+    const resumed = await patch('active');
+    expect([resumed.status, resumed.body]).toEqual([200, expect.objectContaining({ status: 'active' })]);
+    await signal(t, admin, botId, { action: 'buy', fraction: '0.1', price: '50000', signal_id: 'after-resume' });
+    await drain(t, botId);
+    const rows = await orders(botId, u.id);
+    // Before: active again at its turn, so the signal from before the pause was traded after the resume.
+    expect(rows.map((r) => [r.status, r.reason?.split(':')[0] ?? null])).toEqual([
+      ['canceled', 'managed_bot_paused'],
+      ['filled', null],
+    ]);
+    expect(rows[0].reason).toMatch(/paused after this signal and resumed before this order was placed/);
+  });
 });

@@ -6,7 +6,8 @@ import { followIdOf } from './follow-order-refs';
 /**
  * What the executor's placement rule needs of a follower's order, read by this lib that owns the
  * follows: the follow is active (its user still follows: unsubscribe and the stop-loss end it), the
- * managed bot is not paused, and the follower's max slippage. A follow's own closing orders pass
+ * managed bot is not paused (nor paused and resumed since the order was fanned out), and the
+ * follower's max slippage. A follow's own closing orders pass
  * whatever the state: they exist to get the follower out. Both rows are share-locked in the order
  * the writers lock them (bot, then follow), so a pause or an unsubscribe waits for the decision.
  */
@@ -24,11 +25,12 @@ export class FollowPlacementStates implements ManagedFollowStateSource, OnModule
 
   async lockManyForPlacement(manager: EntityManager, orders: readonly ManagedOrderRef[]): Promise<Map<number, BotPlacementState>> {
     const botIds = [...new Set(orders.map((o) => o.managed_bot_id).filter((id): id is string => id !== null))];
-    const bots = (await manager.query(`SELECT id, status FROM managed_bots WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`, [botIds])) as Array<{
+    const bots = (await manager.query(`SELECT id, status, resumed_at FROM managed_bots WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`, [botIds])) as Array<{
       id: string;
       status: 'active' | 'paused';
+      resumed_at: Date | null;
     }>;
-    const botStatus = new Map(bots.map((b) => [b.id, b.status]));
+    const botById = new Map(bots.map((b) => [b.id, b]));
     const refs = orders.map((o) => followIdOf(o.source_ref));
     const followIds = [...new Set(refs.filter((r) => r !== null).map((r) => r.followId))];
     // The very follow the order was written for: a re-follow after an unsubscribe does not revive its orders.
@@ -41,7 +43,7 @@ export class FollowPlacementStates implements ManagedFollowStateSource, OnModule
     const result = new Map<number, BotPlacementState>();
     orders.forEach((order, i) => {
       const ref = refs[i];
-      const bot = order.managed_bot_id === null ? undefined : botStatus.get(order.managed_bot_id);
+      const bot = order.managed_bot_id === null ? undefined : botById.get(order.managed_bot_id);
       const follow = ref ? followById.get(ref.followId) : undefined;
       if (!bot || !ref || !follow || follow.user_id !== order.user_id || follow.managed_bot_id !== order.managed_bot_id) return;
       const closing = ref.closing;
@@ -49,8 +51,9 @@ export class FollowPlacementStates implements ManagedFollowStateSource, OnModule
       if (closing) result.set(i, { ...base, status: 'running', stop_reason: null });
       else if (follow.status !== 'active') {
         result.set(i, { ...base, status: 'stopped', stop_reason: `the follow ended: ${follow.end_reason ?? 'unsubscribed'}`, stopped_as: CancelReasons.followEnded });
-      } else if (bot !== 'active') result.set(i, { ...base, status: 'stopped', stop_reason: 'the managed bot is paused', stopped_as: CancelReasons.managedBotPaused });
-      else result.set(i, { ...base, status: 'running', stop_reason: null });
+      } else if (bot.status !== 'active') result.set(i, { ...base, status: 'stopped', stop_reason: 'the managed bot is paused', stopped_as: CancelReasons.managedBotPaused });
+      // Fanned out before a pause and its resume: the rule cancels it (managed_bot_paused), as it does a custom bot's order from before a stop.
+      else result.set(i, { ...base, status: 'running', stop_reason: null, started_at: bot.resumed_at, stopped_as: CancelReasons.managedBotPaused });
     });
     return result;
   }

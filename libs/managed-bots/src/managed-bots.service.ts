@@ -63,6 +63,7 @@ export class ManagedBotsService {
       // Locked FOR UPDATE: a pause waits for placement decisions in flight (they share-lock the row).
       const bot = await m.getRepository(ManagedBot).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!bot) throw ManagedBotErrors.notFound();
+      const wasPaused = bot.status === 'paused';
       if (dto.name !== undefined) bot.name = dto.name;
       if (dto.description !== undefined) bot.description = dto.description;
       if (dto.symbols !== undefined) bot.symbols = symbolsOf(dto.symbols);
@@ -71,7 +72,13 @@ export class ManagedBotsService {
       if (dto.min_investment !== undefined) bot.min_investment = dto.min_investment;
       if (dto.max_investment !== undefined) bot.max_investment = dto.max_investment;
       this.checkRange(bot);
+      const resumed = wasPaused && bot.status === 'active';
       const saved = await m.save(bot);
+      // resumed_at: the follower orders fanned out before this resume (and so before the pause) are canceled at their turn.
+      if (resumed) {
+        const [[row]] = (await m.query(`UPDATE managed_bots SET resumed_at = now() WHERE id = $1 RETURNING resumed_at`, [id])) as [Array<{ resumed_at: Date }>, number];
+        saved.resumed_at = row.resumed_at;
+      }
       await this.audit.record({ event_type: 'managed_bot.updated', user_id: null, ...auditedBy(admin), data: { managed_bot_id: id, changes: Object.keys(dto) } }, m);
       return saved;
     });

@@ -29,6 +29,10 @@ export class ManagedBot {
   @Column({ type: 'varchar', length: 8, default: 'active' })
   status: ManagedBotStatus;
 
+  /** When it was last made active again after a pause (null: never paused and resumed): follower orders fanned out before it are not traded. */
+  @Column({ type: 'timestamptz', nullable: true })
+  resumed_at: Date | null;
+
   @Column({ type: 'numeric', precision: 36, scale: 18, default: '10' })
   min_investment: string;
 

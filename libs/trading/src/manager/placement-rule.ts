@@ -70,7 +70,7 @@ export interface BotPlacementState {
   stopped_as?: CancelReason;
   /** Managed followers: the largest distance (percent) of the market price from the lead's price at which a live order is still sent. */
   max_slippage_pct?: string | null;
-  /** When a stopped bot was last started again (null or absent: never stopped and started): older orders predate a stop. */
+  /** When a stopped bot was last started again, or a paused managed bot resumed (null or absent: never): older orders predate a stop or pause. */
   started_at?: Date | null;
 }
 
@@ -157,7 +157,11 @@ export function failedCheck(order: PlacementOrder, s: PlacementStates): CancelDe
     // Stopped after this alert was accepted, then started again before the order's turn: the stop
     // still holds for it (an alert from before a stop is not traded after a restart).
     if (s.bot.started_at && order.created_at < s.bot.started_at && !isManualClose(order)) {
-      return cancel(s.bot.stopped_as ?? CancelReasons.botStopped, 'the bot was stopped after this alert and started again before this order was placed; an alert from before a stop is not traded');
+      const message =
+        s.bot.plan_type === 'managed_bot'
+          ? 'the managed bot was paused after this signal and resumed before this order was placed; a signal from before a pause is not traded'
+          : 'the bot was stopped after this alert and started again before this order was placed; an alert from before a stop is not traded';
+      return cancel(s.bot.stopped_as ?? CancelReasons.botStopped, message);
     }
   }
   if (!s.user_active) return cancel(CancelReasons.userInactive, 'the account was deactivated before this order was placed');
