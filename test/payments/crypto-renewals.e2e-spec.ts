@@ -1,7 +1,7 @@
 import Decimal from 'decimal.js';
 import { startSmtp } from '../fakes/smtp/local-smtp-server';
 import { EmailDispatcher } from '@torgovo/notifications';
-import { BillingScheduler } from '@torgovo/subscriptions';
+import { BillingScheduler, BillingSweeps, EntitlementsService } from '@torgovo/subscriptions';
 import { createCryptoHarness, CryptoHarness } from './crypto-support';
 
 /**
@@ -114,6 +114,9 @@ describe('Crypto payments: renewals, switching provider, e-mail', () => {
     expect([first.status, second.status]).toEqual([201, 201]);
     // Before: a second CoinGate order replaced the row's callback token, and paying the first was refused (400) forever.
     expect(second.body).toEqual(first.body);
+    // Kept from the sweeps while CoinGate may still take it (the quote's 2 h) and credit it (24 h more).
+    const { payment_hold_until: hold } = await h.one<{ payment_hold_until: Date }>('SELECT payment_hold_until FROM user_subscriptions WHERE id = $1', [subId]);
+    expect(hold.getTime()).toBeGreaterThan(Date.now() + 25 * 60 * 60_000);
     const order = h.coingate.byOrderId(first.body.payment_id)!;
     h.coingate.setStatus(order.id, 'paid', { amount: '99', currency: 'USDT' });
     const paid = await h.t.request<{ outcome?: string }>('POST', '/api/payments/crypto/callback', { raw: h.coingate.callbackForm(order), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
@@ -132,6 +135,66 @@ describe('Crypto payments: renewals, switching provider, e-mail', () => {
     expect(b.status).toBe(201);
     expect(b.body.payment_url).not.toBe(a.body.payment_url);
     expect(await h.one(`SELECT subscription_id FROM payments WHERE id = $1`, [b.body.payment_id])).toEqual({ subscription_id: sub2 });
+  });
+
+  /** A crypto subscription whose grace ends `left` ms from now, past due with its renewal requested (as the scheduler leaves it). */
+  async function pastDueNearGraceEnd(userId: string, left: number): Promise<string> {
+    const subId = await activeCryptoSub(userId, 'managed_basic', new Date(Date.now() - 3 * DAY + left));
+    await h.t.app.get(BillingScheduler).tick();
+    expect(await h.one('SELECT status FROM user_subscriptions WHERE id = $1', [subId])).toEqual({ status: 'past_due' });
+    return subId;
+  }
+
+  it('a renewal quoted 30 min before the grace ends → the sweep runs after the grace → the deposit sent in time is credited: renewed, not expired; an unpaid quote holds it for the crediting allowance only', async () => {
+    const [payer, idle] = [await h.t.register(), await h.t.register()];
+    const [paying, waiting] = [await pastDueNearGraceEnd(payer.id, 30 * 60_000), await pastDueNearGraceEnd(idle.id, 30 * 60_000)];
+    const now = Date.now();
+    const quoted = await h.initialize(payer.access_token, { plan_id: h.plans.managed_basic, crypto_currency: 'USDT' });
+    expect([quoted.status, quoted.body.kind]).toEqual([201, 'renewal']);
+    expect((await h.initialize(idle.access_token, { plan_id: h.plans.managed_basic, crypto_currency: 'USDT' })).status).toBe(201);
+    const sweeps = h.t.app.get(BillingSweeps);
+
+    // An hour later the grace is over; both quotes are still open (2 h).
+    await sweeps.expireDue(new Date(now + 60 * 60_000));
+    // Before: expired here, and the deposit below completed the payment, failed the activation (invalid_state) and kept the money.
+    expect(await h.one('SELECT status FROM user_subscriptions WHERE id = $1', [paying])).toEqual({ status: 'past_due' });
+    h.deposit({ ccy: 'USDT', chain: 'USDT-TRC20', amt: quoted.body.crypto_amount });
+    await h.checker.runOnce(new Date(now + 3 * 60 * 60_000));
+    const renewed = await h.one<{ status: string; end_date: Date; payment_hold_until: Date | null }>('SELECT status, end_date, payment_hold_until FROM user_subscriptions WHERE id = $1', [paying]);
+    expect(renewed).toMatchObject({ status: 'active', payment_hold_until: null });
+    expect(renewed.end_date.getTime()).toBeGreaterThan(now + 20 * DAY);
+    expect(await h.one(`SELECT status FROM payments WHERE id = $1`, [quoted.body.payment_id])).toEqual({ status: 'completed' });
+
+    // Never paid: kept from expiry until the quote's end plus CRYPTO_PAYMENT_HOLD_HOURS (24), with no access meanwhile, then expired.
+    await sweeps.expireDue(new Date(now + 25 * 60 * 60_000));
+    expect(await h.one('SELECT status FROM user_subscriptions WHERE id = $1', [waiting])).toEqual({ status: 'past_due' });
+    const entitlements = h.t.app.get(EntitlementsService);
+    expect(await entitlements.find(idle.id, 'managed_bot', new Date(now + 25 * 60 * 60_000))).toBeNull();
+    await sweeps.expireDue(new Date(now + 26 * 60 * 60_000 + 60_000));
+    expect(await h.one('SELECT status, end_reason FROM user_subscriptions WHERE id = $1', [waiting])).toEqual({ status: 'expired', end_reason: 'payment_overdue' });
+  });
+
+  it('the sweep expires the subscription while its renewal is being quoted (its move committed after our read): 409 subscription_ended, no quote offered', async () => {
+    const u = await h.t.register();
+    const subId = await pastDueNearGraceEnd(u.id, 30 * 60_000);
+    const [renewal] = (await h.t.db.dataSource.query(`SELECT id FROM payments WHERE subscription_id = $1 AND kind = 'renewal'`, [subId])) as Array<{ id: string }>;
+    // The sweep's move, held open: the quote reads the subscription past due, then waits on its row.
+    const sweep = h.t.db.dataSource.createQueryRunner();
+    await sweep.connect();
+    await sweep.startTransaction();
+    try {
+      await sweep.query(`UPDATE user_subscriptions SET status = 'expired', end_reason = 'payment_overdue', ended_at = now() WHERE id = $1`, [subId]);
+      const answer = h.initialize(u.access_token, { plan_id: h.plans.managed_basic, crypto_currency: 'USDT' });
+      await new Promise((r) => setTimeout(r, 500));
+      await sweep.commitTransaction();
+      const res = await answer;
+      // Before: 201, a quote for an expired subscription, whose payment could then only fail its activation.
+      expect([res.status, res.body]).toEqual([409, expect.objectContaining({ code: 'subscription_ended' })]);
+    } finally {
+      if (sweep.isTransactionActive) await sweep.rollbackTransaction();
+      await sweep.release();
+    }
+    expect(await h.one(`SELECT provider, status, crypto_amount FROM payments WHERE id = $1`, [renewal.id])).toEqual({ provider: null, status: 'pending', crypto_amount: null });
   });
 
   it('an unpaid crypto renewal: past_due through the grace, then expired (and the request expires)', async () => {

@@ -24,6 +24,7 @@ export const PaymentErrors = {
   unsupportedNetwork: (ccy: string, networks: readonly string[]) =>
     new DomainError('unsupported_network', 400, `This network is not accepted for ${ccy}`, [{ field: 'network', message: `must be one of ${networks.join(', ')}` }]),
   notPayableInCrypto: () => new DomainError('not_payable_in_crypto', 409, 'This plan does not need a payment now (it is free or starts a trial without one)'),
+  subscriptionEnded: () => new DomainError('subscription_ended', 409, 'The subscription this payment was for has just ended; start a new payment'),
   noFreeAmount: () => new DomainError('crypto_amounts_exhausted', 503, 'Too many open payments on this address right now; try again in a few minutes'),
   paymentNotFound: () => new DomainError('payment_not_found', 404, 'No such payment'),
   depositNotFound: () => new DomainError('deposit_not_found', 404, 'No such unmatched deposit'),

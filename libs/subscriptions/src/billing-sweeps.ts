@@ -48,8 +48,9 @@ const MAX_BATCHES_PER_SWEEP = 10_000;
  * One the provider renews itself (a card subscription linked to Stripe, trial included) is
  * left as it is after end_date: it is past due only when Stripe says so (its webhook), and
  * expires here only when the grace ends without a paid renewal — no past_due flicker for the
- * hour between end_date and Stripe's charge. A pending_payment or trial with a payment open or
- * in flight at the provider (payment_hold_until) is not expired under that payment.
+ * hour between end_date and Stripe's charge. A subscription with a payment open or in flight at
+ * the provider (payment_hold_until: a Checkout Session, a bank debit, a crypto quote and its
+ * deposit's crediting) is not expired under that payment; a renewable one still goes past due.
  */
 // Same rule as isRenewable (entitlements.service.ts), which decides access before the sweep runs.
 export const RENEWABLE_SQL = `(auto_renew AND NOT cancel_at_period_end AND payment_method <> 'none'
@@ -69,8 +70,8 @@ const EXPIRE_SQL = `
     FROM user_subscriptions
     WHERE (status IN ('active', 'trial') AND end_date <= $1
            AND NOT (${RENEWABLE_SQL} AND ${PROVIDER_RENEWED} AND end_date > $2)
-           AND NOT (status = 'trial' AND ${PAYMENT_HELD}))
-       OR (status = 'past_due' AND (end_date <= $2 OR cancel_at_period_end OR NOT auto_renew))
+           AND NOT (${PAYMENT_HELD} AND (status = 'trial' OR NOT (${RENEWABLE_SQL} AND end_date > $2))))
+       OR (status = 'past_due' AND (end_date <= $2 OR cancel_at_period_end OR NOT auto_renew) AND NOT ${PAYMENT_HELD})
        OR (status = 'pending_payment' AND created_at <= $3 AND NOT ${PAYMENT_HELD})
     LIMIT $4
     FOR UPDATE SKIP LOCKED

@@ -76,15 +76,19 @@ export class SubscriptionProviderSyncService {
 
   /**
    * A payment for this subscription is open or in flight at the provider until `until` (an open
-   * Checkout Session; a bank debit clearing): the sweeps do not expire it under that payment. Only
-   * ever lengthened here; activation and releasePaymentHold clear it.
+   * Checkout Session; a bank debit clearing; a crypto quote and the time its deposit may take to be
+   * credited): the sweeps do not expire it under that payment (a renewable one still goes past due,
+   * keeping its grace). Only ever lengthened here; activation and releasePaymentHold clear it.
+   * Returns false when the subscription has ended (or is not one a payment can activate or renew):
+   * a payment must not be offered for it, and the caller refuses in its transaction.
    */
-  async holdForPayment(subscriptionId: string, until: Date, m: EntityManager): Promise<void> {
-    await m.query(
+  async holdForPayment(subscriptionId: string, until: Date, m: EntityManager): Promise<boolean> {
+    const [, held] = (await m.query(
       `UPDATE user_subscriptions SET payment_hold_until = GREATEST(payment_hold_until, $2), updated_at = now()
-        WHERE id = $1 AND status IN ('pending_payment', 'trial')`,
+        WHERE id = $1 AND status IN ('pending_payment', 'trial', 'active', 'past_due')`,
       [subscriptionId, until],
-    );
+    )) as [unknown, number];
+    return held > 0;
   }
 
   /** The payment in flight failed or was abandoned: the subscription is swept on its own dates again. */

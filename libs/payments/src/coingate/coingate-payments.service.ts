@@ -79,6 +79,8 @@ export class CoinGatePaymentsService {
       // and the first order — perhaps being paid in another tab — would then be refused when paid.
       const open = target.renewalPaymentId ? await this.openRenewalOrder(m, target.renewalPaymentId) : null;
       if (open) return { payment_id: target.renewalPaymentId!, subscription_id: target.subscriptionId, payment_url: open };
+      // CoinGate keeps its order open about as long as our own quote: the same hold.
+      await this.targets.hold(m, target, this.crypto.holdUntil(new Date(Date.now() + this.crypto.ttlMs)));
       const token = randomBytes(32).toString('base64url');
       const paymentId = target.renewalPaymentId ?? randomUUID();
       await this.writePayment(m, userId, plan.id, paymentId, target, sha256(token));

@@ -8,6 +8,15 @@ export class CryptoPaymentsConfig {
   @Transform(envInt) @IsInt() @Min(5) @Max(24 * 60)
   CRYPTO_PAYMENT_TTL_MINUTES = 120;
 
+  /**
+   * A subscription a crypto payment is quoted for is not expired by the billing sweeps until the
+   * quote's expiry plus this many hours: a deposit sent in time may be credited later (network
+   * confirmations), and must still find its subscription to activate or renew. No access is given
+   * meanwhile: access follows the subscription's own dates.
+   */
+  @Transform(envInt) @IsInt() @Min(0) @Max(24 * 30)
+  CRYPTO_PAYMENT_HOLD_HOURS = 24;
+
   /** A deposit within this percentage of the asked amount (either way) settles the payment. */
   @IsNumberString()
   CRYPTO_AMOUNT_TOLERANCE_PCT = '2';
@@ -45,6 +54,11 @@ export class CryptoPaymentsConfig {
 
   get ttlMs(): number {
     return this.CRYPTO_PAYMENT_TTL_MINUTES * 60_000;
+  }
+
+  /** Until when a quote expiring at `expiresAt` keeps its subscription from the sweeps. */
+  holdUntil(expiresAt: Date): Date {
+    return new Date(expiresAt.getTime() + this.CRYPTO_PAYMENT_HOLD_HOURS * 3_600_000);
   }
 
   /** OKX deposit states that settle a payment. */

@@ -68,6 +68,7 @@ export class CryptoPaymentsService {
           ? this.payRenewalInPlace(m, target.renewalPaymentId, slot, amt, expiresAt)
           : this.insertPayment(m, userId, plan.id, target, slot, amountUsd, amt, expiresAt),
       );
+      await this.targets.hold(m, target, this.config.holdUntil(expiresAt));
       // One spelling of an amount everywhere (initialize, status, history): no trailing zeros.
       const amount = new Decimal(stored).toFixed();
       await this.audit.record(

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Decimal } from '@torgovo/core';
 import { BillingCycle, planPrice, SubscriptionPlan } from '@torgovo/plans';
-import { AuditContext, SubscriptionsService } from '@torgovo/subscriptions';
+import { AuditContext, SubscriptionProviderSyncService, SubscriptionsService } from '@torgovo/subscriptions';
 import { PaymentErrors } from '../errors';
 
 export interface PaymentTarget {
@@ -20,7 +20,20 @@ export interface PaymentTarget {
  */
 @Injectable()
 export class PaymentTargets {
-  constructor(private readonly subscriptions: SubscriptionsService) {}
+  constructor(
+    private readonly subscriptions: SubscriptionsService,
+    private readonly sync: SubscriptionProviderSyncService,
+  ) {}
+
+  /**
+   * The quote is offered: its subscription is kept from the sweeps until `until` (the quote's
+   * expiry plus the crediting allowance), so a deposit sent in time still activates or renews it.
+   * Refused (409 subscription_ended) when the subscription ended between its read and this write
+   * (the sweep expired it): the caller's transaction rolls back and no payment is offered for it.
+   */
+  async hold(m: EntityManager, target: PaymentTarget, until: Date): Promise<void> {
+    if (!(await this.sync.holdForPayment(target.subscriptionId, until, m))) throw PaymentErrors.subscriptionEnded();
+  }
 
   async resolve(
     m: EntityManager,
