@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ADMIN_SET_LOCK } from '@torgovo/users';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
 import { createTestApp, TestApp } from '../support/app';
 import { runCli } from '../support/cli';
@@ -165,6 +166,61 @@ describe('admin user management (/api/admin/users)', () => {
       await t.db.dataSource.query(`UPDATE users SET role = 'admin' WHERE id IN ($1, $2)`, [a.id, b.id]);
     }
     await t.db.dataSource.query(`UPDATE users SET role = 'admin' WHERE id = $1`, [root.id]);
+  });
+
+  it('an admin demoted while their request waits (past the role guard): nothing they asked lands after their demotion committed', async () => {
+    const b = await t.admin();
+    const c = await t.register();
+    const roleOf = async (id: string) => ((await t.db.dataSource.query(`SELECT role FROM users WHERE id = $1`, [id])) as Array<{ role: string }>)[0].role;
+    // C's row is busy (another change to it under way): B's promotion of C is past the guard and waits.
+    const busy = t.db.dataSource.createQueryRunner();
+    await busy.connect();
+    await busy.startTransaction();
+    try {
+      await busy.query(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [c.id]);
+      const promoting = as(b.access_token).patch(`/api/admin/users/${c.id}`, { role: 'admin' });
+      await new Promise((r) => setTimeout(r, 300));
+      // Root demotes B meanwhile; C's role as it stands when that demotion has committed:
+      const demoting = as(root.access_token)
+        .patch(`/api/admin/users/${b.id}`, { role: 'user' })
+        .then(async (res) => ({ status: res.status, cRole: await roleOf(c.id) }));
+      await new Promise((r) => setTimeout(r, 300));
+      await busy.commitTransaction();
+      const [promoted, demoted] = await Promise.all([promoting, demoting]);
+      expect(demoted.status).toBe(200);
+      expect(await roleOf(b.id)).toBe('user');
+      // Before: the demotion committed at once, then B's promotion went through (200): C became admin
+      // by the hand of a user who was no longer one. Now the promotion holds the admin set until it
+      // commits, so it lands before the demotion, or (had it come after) is refused 403.
+      expect(await roleOf(c.id)).toBe(demoted.cRole);
+      expect([promoted.status, demoted.cRole]).toEqual([200, 'admin']);
+    } finally {
+      if (busy.isTransactionActive) await busy.rollbackTransaction();
+      await busy.release();
+    }
+  });
+
+  it('an admin demoted before their request reaches its change (past the role guard) is refused 403: nothing changes', async () => {
+    const b = await t.admin();
+    const c = await t.register();
+    // The admin set is busy (root's demotion of B is under way, holding it): B's request is past the guard and waits.
+    const demotion = t.db.dataSource.createQueryRunner();
+    await demotion.connect();
+    await demotion.startTransaction();
+    try {
+      await demotion.query(`SELECT pg_advisory_xact_lock($1)`, [ADMIN_SET_LOCK]);
+      await demotion.query(`UPDATE users SET role = 'user' WHERE id = $1`, [b.id]);
+      const promoting = as(b.access_token).patch<{ code: string }>(`/api/admin/users/${c.id}`, { role: 'admin' });
+      await new Promise((r) => setTimeout(r, 300));
+      await demotion.commitTransaction();
+      const res = await promoting;
+      expect([res.status, res.body.code]).toEqual([403, 'forbidden']);
+      const [{ role }] = (await t.db.dataSource.query(`SELECT role FROM users WHERE id = $1`, [c.id])) as Array<{ role: string }>;
+      expect(role).toBe('user');
+    } finally {
+      if (demotion.isTransactionActive) await demotion.rollbackTransaction();
+      await demotion.release();
+    }
   });
 
   it('the last admin cannot be removed, by the API or the CLI', async () => {

@@ -20,6 +20,8 @@ export const UserErrors = {
         'and connect that key. You can delete the key with withdraw rights afterwards.',
     ),
   cannotRemoveSelf: () => new DomainError('cannot_change_self', 409, 'An admin cannot deactivate, demote or erase their own account'),
+  /** The acting admin was demoted or deactivated while the request was under way (the guard let it in before). */
+  actorNotAdmin: () => new DomainError('forbidden', 403, 'This action needs an admin: your admin rights were removed while the request was under way'),
   lastAdmin: () => new DomainError('last_admin', 409, 'This is the last active admin: make another admin first'),
   userErased: () => new DomainError('user_erased', 409, 'This account was erased and cannot be changed'),
   notConnected: () => new DomainError('exchange_not_connected', 400, 'No exchange account is connected'),

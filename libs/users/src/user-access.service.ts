@@ -26,9 +26,11 @@ export interface AccessChange {
 /**
  * pg_advisory_xact_lock key of "the set of active admins": every change that can remove an active
  * admin (deactivate, demote, erase) takes it before counting, so two admins demoting each other at
- * the same moment cannot both succeed and leave the platform with none.
+ * the same moment cannot both succeed and leave the platform with none. Every change an admin makes
+ * takes it too, and checks under it that the admin still is one: their own demotion, committed
+ * while their request was under way, is then seen (it is made under this lock).
  */
-const ADMIN_SET_LOCK = 7_204_403;
+export const ADMIN_SET_LOCK = 7_204_403;
 
 /**
  * The one place that changes who may use the platform: activate, deactivate, change role, erase.
@@ -112,7 +114,13 @@ export class UserAccessService {
   /** Locks the admin set (when the change could shrink it) and the user row, then applies the rules. */
   private async lockForChange(m: EntityManager, userId: string, actor: AccessActor, change: AccessChange): Promise<User> {
     const removesAdmin = change.is_active === false || (change.role !== undefined && change.role !== 'admin');
-    if (removesAdmin) await m.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_SET_LOCK]);
+    const byAdmin = actor.source === 'admin' && actor.actorId !== null;
+    if (removesAdmin || byAdmin) await m.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_SET_LOCK]);
+    if (byAdmin) {
+      // The guard checked the role when the request came in; the change happens now.
+      const [acting] = (await m.query(`SELECT role = 'admin' AND is_active AS admin FROM users WHERE id = $1`, [actor.actorId])) as Array<{ admin: boolean }>;
+      if (!acting?.admin) throw UserErrors.actorNotAdmin();
+    }
     const user = await m.getRepository(User).findOne({ where: { id: userId }, lock: { mode: 'pessimistic_write' } });
     if (!user) throw UserErrors.userNotFound();
     if (!removesAdmin || user.role !== 'admin' || !user.is_active) return user;
