@@ -1,5 +1,5 @@
 import { Decimal } from '@torgovo/core';
-import { ExchangeError, ExchangeErrorCodes, OrderCancels, OrderClaimer, OrderExecutor, OrderResponse, TradingManager } from '@torgovo/trading';
+import { ExchangeError, ExchangeErrorCodes, OpenOrdersSync, OrderCancels, OrderClaimer, OrderExecutor, OrderResponse, TradingManager } from '@torgovo/trading';
 import { DataSource } from 'typeorm';
 import { generateWebhook, sendAlert, subscribe, TestUser } from '../custom-bots/support';
 import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
@@ -180,6 +180,33 @@ describe('manual control: cancel an order, close a position (e2e)', () => {
       expect(after.body.timeline.filled_at).toBeNull();
       expect(await cancels.tick()).toMatchObject({ checked: 0 });
       expect((await cancelOrder(u, id)).status).toBe(409);
+    });
+
+    it('cancel requested, then the open-orders sync looks the order up, then the cancel job: canceled on that pass; one that did not settle is tried again after the retry delay, whatever the sync does', async () => {
+      const { u, account, alert } = await trader('live', { order_type: 'limit' });
+      const id = await alert({ action: 'buy', quantity: '0.001', price: '50000' });
+      await manager.runUntilIdle();
+      const sync = t.app.get(OpenOrdersSync);
+      // OKX cannot take the first cancel: it is retried after TRADING_CANCEL_RETRY_MS (5 s), not on the next poll.
+      expect((await cancelOrder(u, id)).body).toMatchObject({ status: 'open' });
+      okx.inject('server_error', { path: CANCEL_PATH });
+      expect(await cancels.tick()).toMatchObject({ checked: 1, settled: 0, errors: 1 });
+      expect(await cancels.tick()).toMatchObject({ checked: 0 });
+      await ds.query(`UPDATE orders SET cancel_retry_at = now() - interval '1 second' WHERE id = $1`, [id]);
+      // The sync looks it up (still open) just before the retry is due.
+      expect(await sync.tick()).toMatchObject({ errors: 0 });
+      // Before: the job gated on updated_at, which that look-up had just touched: nothing was tried for another 5 s
+      // (and never, with the sync looking every order up within 5 s).
+      expect(await cancels.tick()).toMatchObject({ checked: 1, settled: 1 });
+      expect(onOkx(account!)[0].state).toBe('canceled');
+
+      // The same for a first try: the sync's look-up between the request and the job's first pass does not delay it.
+      const second = await alert({ action: 'buy', quantity: '0.001', price: '49000' });
+      await manager.runUntilIdle();
+      expect((await cancelOrder(u, second)).body).toMatchObject({ status: 'open' });
+      await sync.tick();
+      expect(await cancels.tick()).toMatchObject({ checked: 1, settled: 1 });
+      expect(await row(second)).toMatchObject({ status: 'canceled' });
     });
 
     it('cancel requested, then the limit fills on OKX, then the cancel job: the order stays filled and the bot holds the fill', async () => {

@@ -73,13 +73,13 @@ export class OrderCancels implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async pass(): Promise<CancelPass> {
-    // A first try at once (updated_at is the request's own time), a failed one again after the retry delay.
+    // A first try at once, one that did not settle again after the retry delay (cancel_retry_at: its
+    // own column — the open-orders sync touches updated_at on every look-up).
     const rows = (await this.ds.query(
       `SELECT id, user_id, mode, exchange, symbol, client_order_id, exchange_order_id, credential_id FROM orders
-        WHERE cancel_requested_at IS NOT NULL AND status = 'open'
-          AND (updated_at <= cancel_requested_at OR updated_at < now() - $2::int * interval '1 millisecond')
+        WHERE cancel_requested_at IS NOT NULL AND status = 'open' AND (cancel_retry_at IS NULL OR cancel_retry_at <= now())
         ORDER BY cancel_requested_at LIMIT $1`,
-      [BATCH, this.config.TRADING_CANCEL_RETRY_MS],
+      [BATCH],
     )) as CancelTarget[];
     const byUser = new Map<string, CancelTarget[]>();
     for (const r of rows) byUser.set(r.user_id, [...(byUser.get(r.user_id) ?? []), r]);
@@ -113,11 +113,12 @@ export class OrderCancels implements OnApplicationBootstrap, OnModuleDestroy {
         this.logger.log({ ...log, status: outcome.status }, 'Order cancel settled');
       } else {
         this.logger.warn({ ...log, found: found !== null }, 'Order cancel did not settle; retried');
+        await this.transitions.cancelRetryLater(order.id, this.config.TRADING_CANCEL_RETRY_MS);
       }
     } catch (err) {
       result.errors += 1;
       this.logger.warn({ ...log, err: err instanceof Error ? err.message : String(err) }, 'Order cancel failed; retried');
-      await this.transitions.syncOpen(order.id, null).catch(() => undefined);
+      await this.transitions.cancelRetryLater(order.id, this.config.TRADING_CANCEL_RETRY_MS).catch(() => undefined);
     }
   }
 }

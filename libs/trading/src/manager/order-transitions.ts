@@ -290,7 +290,7 @@ export class OrderTransitions {
                 -- Waiting to retry a placement that may have reached the exchange: looked up now, not after its
                 -- backoff (found: recorded; not found before its send_settles_at: looked up again at that bound).
                 next_attempt_at = CASE WHEN o.status = 'pending' THEN least(o.next_attempt_at, now()) ELSE o.next_attempt_at END,
-                -- A repeat changes nothing (and does not push back the cancel job's first try).
+                -- A repeat changes nothing.
                 updated_at = CASE WHEN o.cancel_requested_at IS NULL THEN now() ELSE o.updated_at END
           WHERE o.id = $1 AND o.user_id = $2 AND o.status IN ('pending', 'submitting', 'open')
           RETURNING o.*`,
@@ -298,6 +298,14 @@ export class OrderTransitions {
       ),
     );
     return rows[0] ?? null;
+  }
+
+  /** The cancel job's attempt did not settle this open order: tried again after `delayMs`. */
+  async cancelRetryLater(id: string, delayMs: number): Promise<boolean> {
+    return this.apply(
+      `UPDATE orders SET cancel_retry_at = now() + $2::int * interval '1 millisecond' WHERE id = $1 AND status = 'open' RETURNING id`,
+      [id, delayMs],
+    );
   }
 
   /** Sync of an `open` order; unchanged rows are touched too so the sync rotates through all of them. */

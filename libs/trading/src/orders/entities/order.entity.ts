@@ -157,6 +157,10 @@ export class OrderRecord {
   @Column({ type: 'timestamptz', nullable: true })
   cancel_requested_at: Date | null;
 
+  /** The cancel job tries again after an attempt that did not settle the order (null: not tried yet). */
+  @Column({ type: 'timestamptz', nullable: true, select: false })
+  cancel_retry_at: Date | null;
+
   @CreateDateColumn({ type: 'timestamptz' })
   created_at: Date;
 
