@@ -3,6 +3,7 @@ import { createTestApp, TestApp } from '../support/app';
 import type { TestDatabase } from '../support/database';
 import { LiveClient } from '../support/ws-client';
 import { LiveUpdatesGateway } from '@torgovo/live-updates';
+import { SocketCredentials } from '@torgovo/users';
 
 const LIVE_ENV = { WS_POLL_INTERVAL_MS: '200', WS_REVALIDATE_SECONDS: '1' };
 
@@ -17,14 +18,18 @@ describe('live updates WebSocket', () => {
   let a: TestApp;
   let b: TestApp;
   let shared: TestDatabase;
+  /** A third replica whose revalidation is far off (10 min): only a deactivation itself closes its sockets. */
+  let c: TestApp;
 
   beforeAll(async () => {
     a = await createTestApp(LIVE_ENV);
     // The second replica: same database as the first, its own pool and LISTEN connection.
     shared = a.db;
     b = await createTestApp({ ...LIVE_ENV, DATABASE_URL: shared.url });
+    c = await createTestApp({ ...LIVE_ENV, WS_REVALIDATE_SECONDS: '600', DATABASE_URL: shared.url });
   });
   afterAll(async () => {
+    await c?.app.close();
     await b?.app.close();
     await a?.close();
   });
@@ -153,6 +158,31 @@ describe('live updates WebSocket', () => {
     const res = await a.request('PATCH', `/api/admin/users/${u.id}`, { token: admin.access_token, body: { is_active: false } });
     expect(res.status).toBe(200);
     expect((await c.closed).code).toBe(4003);
+  });
+
+  it("a user deactivated between the socket's credential check and its start: closed with 4003 at once, not at the next revalidation", async () => {
+    const credentials = c.app.get(SocketCredentials);
+    const authenticate = credentials.authenticate.bind(credentials);
+    try {
+      const u = await a.register();
+      const admin = await a.admin();
+      // The interleaving: the real credential check passes, then an admin's deactivation commits, then the socket starts.
+      const hook = jest.spyOn(credentials, 'authenticate').mockImplementationOnce(async (token: string) => {
+        const identity = await authenticate(token);
+        const res = await a.request('PATCH', `/api/admin/users/${u.id}`, { token: admin.access_token, body: { is_active: false } });
+        expect(res.status).toBe(200);
+        return identity;
+      });
+      const client = await LiveClient.connect(c.url);
+      client.send({ type: 'auth', access_token: u.access_token });
+      // Before: open (and pushed nothing) until the revalidation, 10 min here, 30 s by default.
+      const closed = await Promise.race([client.closed, new Promise<null>((r) => setTimeout(() => r(null), 3_000))]);
+      expect(closed).toEqual({ code: 4003, reason: 'revoked' });
+      expect(hook).toHaveBeenCalledTimes(1);
+      expect(client.messages.filter((m) => m.type === 'authenticated')).toEqual([]);
+    } finally {
+      jest.restoreAllMocks();
+    }
   });
 
   it('accepts a personal access token and closes the socket when the token is revoked', async () => {

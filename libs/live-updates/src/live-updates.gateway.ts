@@ -275,11 +275,16 @@ export class LiveUpdatesGateway implements OnGatewayConnection, OnGatewayDisconn
     const first = !state.identity;
     state.identity = identity;
     state.token = token;
-    if (!first) return this.send(ws, { type: 'authenticated', cursor: encodeCursor(state.last) });
-    // Start at the feed's current end: events from here on are pushed; earlier ones via resume.
-    this.position ??= await this.feed.head();
-    state.last = this.position;
-    state.sentFrom = this.position;
+    if (first) {
+      // Start at the feed's current end: events from here on are pushed; earlier ones via resume.
+      this.position ??= await this.feed.head();
+      state.last = this.position;
+      state.sentFrom = this.position;
+    }
+    // A deactivation that committed after the credential check: its user.deactivated event went by
+    // before this socket had an identity, or lies before its start. One committed after this read is
+    // delivered to the socket (it has its identity and position now) and closes it.
+    if ((await this.credentials.stillActive([identity.user_id])).size === 0) return this.close(ws, CLOSE.revoked, 'user deactivated');
     this.send(ws, { type: 'authenticated', cursor: encodeCursor(state.last) });
   }
 
