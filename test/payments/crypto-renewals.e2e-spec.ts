@@ -197,6 +197,33 @@ describe('Crypto payments: renewals, switching provider, e-mail', () => {
     expect(await h.one(`SELECT provider, status, crypto_amount FROM payments WHERE id = $1`, [renewal.id])).toEqual({ provider: null, status: 'pending', crypto_amount: null });
   });
 
+  it('a renewal is not switched between CoinGate and an OKX quote while the one it has can still be paid: 409 payment_in_progress; once expired it may be', async () => {
+    const u = await h.t.register();
+    const subId = await activeCryptoSub(u.id, 'enterprise', new Date(Date.now() + 2 * DAY));
+    await h.t.app.get(BillingScheduler).tick();
+    const checkout = () => h.t.request<{ payment_id: string; code?: string }>('POST', '/api/payments/crypto/coingate', { token: u.access_token, body: { plan_id: h.plans.enterprise } });
+    const renewalRow = () => h.one<{ provider: string | null; status: string }>(`SELECT provider, status FROM payments WHERE subscription_id = $1 AND kind = 'renewal'`, [subId]);
+
+    const cg = await checkout();
+    expect(cg.status).toBe(201);
+    // Before: 201, the row became an OKX quote; CoinGate's paid callback for that order was then refused, its money never applied.
+    const okxWhileCg = await h.initialize(u.access_token, { plan_id: h.plans.enterprise, crypto_currency: 'USDT' });
+    expect([okxWhileCg.status, (okxWhileCg.body as unknown as { code: string }).code]).toEqual([409, 'payment_in_progress']);
+    expect(await renewalRow()).toEqual({ provider: 'coingate', status: 'pending' });
+
+    // CoinGate expires its order (the row stays pending until its callback): a quote may be made now.
+    h.coingate.setStatus(h.coingate.byOrderId(cg.body.payment_id)!.id, 'expired');
+    const quote = await h.initialize(u.access_token, { plan_id: h.plans.enterprise, crypto_currency: 'USDT' });
+    expect([quote.status, quote.body.payment_id]).toEqual([201, cg.body.payment_id]);
+    // And back: not while that quote is open (its deposit would then match nothing).
+    const cgWhileOkx = await checkout();
+    expect([cgWhileOkx.status, cgWhileOkx.body.code]).toEqual([409, 'payment_in_progress']);
+    expect(await renewalRow()).toEqual({ provider: 'okx', status: 'pending' });
+    h.deposit({ ccy: 'USDT', chain: 'USDT-TRC20', amt: quote.body.crypto_amount });
+    await h.checker.tick();
+    expect(await renewalRow()).toEqual({ provider: 'okx', status: 'completed' });
+  });
+
   it('an unpaid crypto renewal: past_due through the grace, then expired (and the request expires)', async () => {
     const u = await h.t.register();
     const end = new Date(Date.now() + 1 * DAY);

@@ -30,7 +30,7 @@ export class CryptoPaymentsController {
   ) {}
 
   @Post('initialize')
-  @ApiErrors({ 400: ['unsupported_crypto_currency', 'unsupported_network', 'plan_not_found', 'plan_inactive', 'payment_method_required'], 409: ['already_subscribed', 'pending_subscription_exists', 'not_payable_in_crypto', 'invalid_state', 'subscription_ended'], 502: ['payment_provider_error'], 503: ['payments_not_configured', 'crypto_amounts_exhausted'] })
+  @ApiErrors({ 400: ['unsupported_crypto_currency', 'unsupported_network', 'plan_not_found', 'plan_inactive', 'payment_method_required'], 409: ['already_subscribed', 'pending_subscription_exists', 'not_payable_in_crypto', 'invalid_state', 'subscription_ended', 'payment_in_progress'], 502: ['payment_provider_error'], 503: ['payments_not_configured', 'crypto_amounts_exhausted'] })
   @ApiCreatedResponse({ type: CryptoPaymentInstructionsResponse })
   initialize(@Body() dto: InitializeCryptoPaymentDto, @CurrentUser() user: AuthUser, @ReqMeta() meta: RequestMeta): Promise<CryptoPaymentInstructionsResponse> {
     return this.okx.initialize(user.id, dto, audit(user, meta));
@@ -44,7 +44,7 @@ export class CryptoPaymentsController {
   }
 
   @Post('coingate')
-  @ApiErrors({ 400: ['plan_not_found', 'plan_inactive', 'payment_method_required'], 409: ['already_subscribed', 'pending_subscription_exists', 'not_payable_in_crypto', 'invalid_state', 'subscription_ended'], 502: ['payment_provider_error'], 503: ['payments_not_configured', 'crypto_amounts_exhausted'] })
+  @ApiErrors({ 400: ['plan_not_found', 'plan_inactive', 'payment_method_required'], 409: ['already_subscribed', 'pending_subscription_exists', 'not_payable_in_crypto', 'invalid_state', 'subscription_ended', 'payment_in_progress'], 502: ['payment_provider_error'], 503: ['payments_not_configured', 'crypto_amounts_exhausted'] })
   @ApiCreatedResponse({ type: CoinGateCheckoutResponse })
   coingateCheckout(@Body() dto: CoinGateCheckoutDto, @CurrentUser() user: AuthUser, @ReqMeta() meta: RequestMeta): Promise<CoinGateCheckoutResponse> {
     return this.coingate.checkout(user.id, dto, audit(user, meta));

@@ -11,6 +11,7 @@ import { PaymentErrors } from '../errors';
 import { CryptoPaymentsConfig } from '../crypto/crypto-config';
 import { CompletedCryptoPayment, CryptoPaymentCompletion } from '../crypto/crypto-payment-completion';
 import { PaymentNotifier } from '../crypto/payment-notifier';
+import { assertNoOpenOkxQuote } from '../crypto/open-crypto-payments';
 import { PaymentTargets } from '../crypto/payment-target';
 import { CoinGateClient, CoinGateOrder } from './coingate-client';
 
@@ -79,6 +80,8 @@ export class CoinGatePaymentsService {
       // and the first order — perhaps being paid in another tab — would then be refused when paid.
       const open = target.renewalPaymentId ? await this.openRenewalOrder(m, target.renewalPaymentId) : null;
       if (open) return { payment_id: target.renewalPaymentId!, subscription_id: target.subscriptionId, payment_url: open };
+      // Nor does it take an OKX deposit request still open on the row: that deposit could then match nothing.
+      if (target.renewalPaymentId) await assertNoOpenOkxQuote(m, target.renewalPaymentId);
       // CoinGate keeps its order open about as long as our own quote: the same hold.
       await this.targets.hold(m, target, this.crypto.holdUntil(new Date(Date.now() + this.crypto.ttlMs)));
       const token = randomBytes(32).toString('base64url');
@@ -114,14 +117,18 @@ export class CoinGatePaymentsService {
     });
   }
 
-  /** The checkout URL of the renewal's CoinGate order when CoinGate still takes payment on it (or has it paid). */
-  private async openRenewalOrder(m: EntityManager, paymentId: string): Promise<string | null> {
+  /**
+   * The checkout URL of the renewal's CoinGate order when CoinGate still takes payment on it (or has
+   * it paid). Asks CoinGate (a failure to answer is a 502: the order is never assumed closed). With
+   * CoinGate no longer configured nothing can complete such an order here: none is open.
+   */
+  async openRenewalOrder(m: EntityManager, paymentId: string): Promise<string | null> {
     const [row] = (await m.query(
       `SELECT provider_payment_id, checkout_url FROM payments
         WHERE id = $1 AND provider = 'coingate' AND status = 'pending' AND provider_payment_id IS NOT NULL AND checkout_url IS NOT NULL`,
       [paymentId],
     )) as Array<{ provider_payment_id: string; checkout_url: string }>;
-    if (!row) return null;
+    if (!row || !this.client.enabled) return null;
     const order = await this.client.getOrder(row.provider_payment_id);
     return order.order_id === paymentId && OPEN_OR_PAID.has(order.status) ? row.checkout_url : null;
   }

@@ -6,6 +6,7 @@ import { AuditService, Decimal } from '@torgovo/core';
 import { SubscriptionPlan } from '@torgovo/plans';
 import { AuditContext, isUniqueViolation, lockUserBilling } from '@torgovo/subscriptions';
 import { CryptoPaymentInstructionsResponse, CryptoPaymentStatusResponse, InitializeCryptoPaymentDto } from '../dto/crypto.dto';
+import { CoinGatePaymentsService } from '../coingate/coingate-payments.service';
 import { Payment } from '../entities/payment.entity';
 import { PaymentErrors } from '../errors';
 import { CryptoPaymentsConfig } from './crypto-config';
@@ -34,6 +35,7 @@ export class CryptoPaymentsService {
     private readonly addresses: DepositAddressCache,
     private readonly targets: PaymentTargets,
     private readonly audit: AuditService,
+    private readonly coingate: CoinGatePaymentsService,
   ) {}
 
   /**
@@ -59,6 +61,11 @@ export class CryptoPaymentsService {
     return this.ds.transaction(async (m) => {
       await lockUserBilling(m, userId);
       const target = await this.targets.resolve(m, userId, plan, dto, ctx);
+      // A renewal is one payment row: not switched away from a CoinGate order that can still be paid
+      // (its paid callback would then be refused, the money received and never applied).
+      if (target.renewalPaymentId && (await this.coingate.openRenewalOrder(m, target.renewalPaymentId))) {
+        throw PaymentErrors.renewalOpenElsewhere('CoinGate', null);
+      }
       const amountUsd = target.amountUsd;
       const base = baseCryptoAmount(amountUsd, usdPrice, ccy);
       const expiresAt = new Date(now.getTime() + this.config.ttlMs);

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { PaymentErrors } from '../errors';
 
 /**
  * A subscription that was replaced or ended leaves no crypto payment open behind it: its pending
@@ -14,4 +15,17 @@ export async function cancelOpenCryptoPayments(m: EntityManager, subscriptionIds
     [subscriptionIds, reason],
   )) as [unknown[], number];
   return count;
+}
+
+/**
+ * A renewal row paid in place is not switched from an OKX deposit request that is still open (call
+ * with the row locked, as PaymentTargets.resolve leaves it): the deposit could match nothing after.
+ * Once expired it may be: a deposit sent in time but credited after the switch is kept unmatched.
+ */
+export async function assertNoOpenOkxQuote(m: EntityManager, paymentId: string): Promise<void> {
+  const [open] = (await m.query(
+    `SELECT expires_at FROM payments WHERE id = $1 AND provider = 'okx' AND status = 'pending' AND expires_at > now()`,
+    [paymentId],
+  )) as Array<{ expires_at: Date }>;
+  if (open) throw PaymentErrors.renewalOpenElsewhere('OKX deposit', open.expires_at);
 }
