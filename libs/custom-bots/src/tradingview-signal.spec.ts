@@ -59,6 +59,16 @@ describe('parseTradingViewSignal', () => {
     expect(parseTradingViewSignal('{"action":"buy","ticker":"ETHUSDT","alert_id":"{{strategy.order.id}}"}').alertId).toBeNull();
   });
 
+  it('a number literal with a huge exponent, in any field, is not written out (it held the event loop and exhausted the heap): refused where a number is read, ignored elsewhere', () => {
+    for (const huge of ['1e999999999', '1e-999999999', '-1E+999999999']) {
+      const e = errorOf(`{"action":"buy","ticker":"BTCUSDT","quantity":${huge}}`);
+      expect([e.code, e.details]).toEqual(['invalid_signal', [{ field: 'quantity', message: expect.stringMatching(/decimal number|must be positive/) }]]);
+      expect(parseTradingViewSignal(`{"action":"buy","ticker":"BTCUSDT","quantity":"0.5","x":${huge}}`).quantity?.value.toFixed()).toBe('0.5');
+    }
+    // Within numeric(36,18) either way they are still read exactly.
+    expect(parseTradingViewSignal('{"action":"buy","ticker":"ETHUSDT","quantity":1.5e-17}').quantity?.value.toFixed()).toBe('0.000000000000000015');
+  });
+
   it.each([
     ['-1', 'must be positive'],
     ['0', 'greater than zero'],

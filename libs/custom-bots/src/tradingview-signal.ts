@@ -100,7 +100,6 @@ export function compactTicker(raw: string): { compact: string; exchange: string 
   return TICKER.test(compact) ? { compact, exchange } : null;
 }
 
-/** Parses the raw body text; throws malformed_json or invalid_signal (one detail per bad field). */
 /** A JSON number literal, kept as exact decimal text; only fields that take numbers read it. */
 class JsonNumber {
   constructor(readonly text: string) {}
@@ -112,10 +111,20 @@ class JsonNumber {
  * hands us each literal's text, normalized by decimal.js (1e3 → "1000"). It also refuses a key
  * given twice with different values: an ambiguous alert is malformed.
  */
+/** Widest exponent written out as plain decimal text: past numeric(36,18) either way, with room. */
+const MAX_LITERAL_EXPONENT = 40;
+
 function parseJsonExact(body: string): unknown {
-  return parseLossless(body, null, (literal: string) => new JsonNumber(new Decimal(literal).toFixed()));
+  return parseLossless(body, null, (literal: string) => {
+    const d = new Decimal(literal);
+    // toFixed() writes an exponent out digit by digit: 1e999999999 (11 bytes, in any field) would hold
+    // the event loop for minutes and exhaust the heap. A number no field can take (numeric(36,18))
+    // keeps its literal, which the numeric fields refuse as not a plain decimal (400 invalid_signal).
+    return new JsonNumber(d.isFinite() && d.e <= MAX_LITERAL_EXPONENT && d.e >= -MAX_LITERAL_EXPONENT ? d.toFixed() : literal);
+  });
 }
 
+/** Parses the raw body text; throws malformed_json or invalid_signal (one detail per bad field). */
 export function parseTradingViewSignal(body: string): TradingViewSignal {
   let json: unknown;
   try {
