@@ -102,6 +102,10 @@ export class TokensService {
     const repo = manager.getRepository(RefreshToken);
     const found = await repo.findOne({ where: { token_hash: sha256Hex(refresh) } });
     if (!found) throw UserErrors.invalidRefreshToken();
+    // The user's row before the token's, in the order a deactivation or erasure takes them (the
+    // user, then their tokens): one under way makes this refresh wait and then see the account
+    // inactive; one that comes later waits for this refresh, and its revocation sees the successor.
+    await manager.query(`SELECT 1 FROM users WHERE id = $1 FOR SHARE`, [found.user_id]);
     // The family lock first (as revokeFamily takes it): a revocation cannot run while a token of
     // the family is being issued, so the token issued here is either refused or revoked with it.
     await lockFamily(manager, found.family_id);
