@@ -88,6 +88,11 @@ describe('personal access tokens (API access for Enterprise)', () => {
       ['DELETE', '/api/users/me/exchange'],
       ['GET', '/api/admin/users'],
       ['POST', '/api/subscriptions', { plan_id: randomUUID(), billing_cycle: 'monthly', payment_method: 'none', auto_renew: true }],
+      // Percent-encoded, the router still finds these routes: the policy judges the route it found, not the text sent.
+      // Before: 200 for these (the policy compared the undecoded URL).
+      ['GET', '/api/users/me/%74okens'],
+      ['GET', '/api/%61dmin/users'],
+      ['POST', '/api/users/me/%74okens', { name: 'more', scope: 'trade' }],
     ];
     for (const [method, path, body] of refused) {
       const res = await t.request<{ code: string }>(method, path, { token: pat, body });

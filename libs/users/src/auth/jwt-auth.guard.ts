@@ -8,6 +8,8 @@ import { assertTokenMayCall } from './personal-token-policy';
 interface GuardedRequest {
   method: string;
   url: string;
+  /** Fastify: the route the router matched (its pattern, e.g. /api/bots/:id), after decoding the path. */
+  routeOptions?: { url?: string };
   headers: Record<string, string | string[] | undefined>;
   user?: AuthUser;
 }
@@ -31,7 +33,8 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     const header = req.headers.authorization;
     if (typeof header === 'string' && header.startsWith(`Bearer ${PERSONAL_TOKEN_PREFIX}`)) {
       const user = await this.personalTokens.authenticate(header.slice('Bearer '.length).trim());
-      assertTokenMayCall(req.method, req.url, user.scope ?? 'read');
+      // The route the router found, not the text sent: /api/users/me/%74okens reaches the token list.
+      assertTokenMayCall(req.method, routedPath(req), user.scope ?? 'read');
       req.user = user;
       return true;
     }
@@ -41,5 +44,16 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   override handleRequest<T>(err: unknown, user: T): T {
     if (err || !user) throw new DomainError('unauthorized', 401, 'Missing, invalid or expired access token');
     return user;
+  }
+}
+
+/** The matched route's pattern; without one (no route: a 404 follows), the decoded path. */
+function routedPath(req: GuardedRequest): string {
+  if (req.routeOptions?.url) return req.routeOptions.url;
+  const path = req.url.split('?')[0] ?? '';
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
   }
 }
