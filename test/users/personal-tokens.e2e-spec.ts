@@ -123,11 +123,42 @@ describe('personal access tokens (API access for Enterprise)', () => {
     expect(res.body.code).toBe('api_access_not_included');
   });
 
-  it('token made, then the user is deactivated: refused', async () => {
+  it('token made, then the user is deactivated: refused, revoked, and still refused after a reactivation', async () => {
     const u = await enterprise();
     const pat = (await create(u.access_token, { name: 'script', scope: 'trade' })).body.token;
     const root = await t.admin();
-    expect((await t.request('PATCH', `/api/admin/users/${u.id}`, { token: root.access_token, body: { is_active: false } })).status).toBe(200);
+    const setActive = (is_active: boolean) => t.request('PATCH', `/api/admin/users/${u.id}`, { token: root.access_token, body: { is_active } });
+    expect((await setActive(false)).status).toBe(200);
     expect((await t.request('GET', '/api/bots', { token: pat })).status).toBe(401);
+    // Before: the token was only refused while the account was inactive, and worked again after a reactivation.
+    expect((await setActive(true)).status).toBe(200);
+    expect((await t.request('GET', '/api/bots', { token: pat })).status).toBe(401);
+    const [{ n }] = (await t.db.dataSource.query(`SELECT count(*)::int AS n FROM personal_access_tokens WHERE user_id = $1 AND revoked_at IS NULL`, [u.id])) as Array<{ n: number }>;
+    expect(n).toBe(0);
+  });
+
+  it('a token being made when the account is deactivated: refused, or made and revoked with the others', async () => {
+    const u = await enterprise();
+    const root = await t.admin();
+    // The deactivation's transaction (its tokens revoked in it), committing while the create is under way.
+    const qr = t.db.dataSource.createQueryRunner();
+    await qr.connect();
+    await qr.startTransaction();
+    let status = 0;
+    try {
+      await qr.query(`UPDATE users SET is_active = false WHERE id = $1`, [u.id]);
+      await qr.query(`UPDATE personal_access_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [u.id]);
+      const creating = create(u.access_token, { name: 'late', scope: 'trade' }).then((r) => (status = r.status));
+      await new Promise((r) => setTimeout(r, 600));
+      await qr.commitTransaction();
+      await creating;
+    } finally {
+      await qr.release();
+    }
+    // Before: 201, a token made after the revocation that worked again on reactivation.
+    expect(status).toBe(401);
+    expect((await t.request('PATCH', `/api/admin/users/${u.id}`, { token: root.access_token, body: { is_active: true } })).status).toBe(200);
+    const [{ n }] = (await t.db.dataSource.query(`SELECT count(*)::int AS n FROM personal_access_tokens WHERE user_id = $1 AND revoked_at IS NULL`, [u.id])) as Array<{ n: number }>;
+    expect(n).toBe(0);
   });
 });

@@ -19,7 +19,8 @@ const Errors = {
 /**
  * Personal access tokens: created for plans that include the API, shown once, stored as sha256,
  * revocable. Whether one may be used is decided on every request (authenticate): revoked, the user
- * deactivated or erased, or the plan no longer including the API → refused at once.
+ * deactivated or erased, or the plan no longer including the API → refused at once. A deactivation
+ * revokes them (UserAccessService), as it does the sessions: none works again on reactivation.
  */
 @Injectable()
 export class PersonalTokensService {
@@ -33,6 +34,10 @@ export class PersonalTokensService {
     if (!(await this.allows(userId))) throw Errors.notIncluded();
     const token = `${PERSONAL_TOKEN_PREFIX}${randomToken(32)}`;
     const row = await this.ds.transaction(async (m) => {
+      // Active where the token is made, share-locked: a deactivation or erasure under way (which
+      // revokes the user's tokens) waits for this one, or this one sees the account inactive.
+      const [current] = (await m.query(`SELECT is_active FROM users WHERE id = $1 FOR SHARE`, [userId])) as Array<{ is_active: boolean }>;
+      if (!current?.is_active) throw Errors.invalid();
       const saved = await m.getRepository(PersonalAccessToken).save(
         m.getRepository(PersonalAccessToken).create({ user_id: userId, name: input.name, scope: input.scope, token_hash: sha256Hex(token), token_hint: token.slice(-4) }),
       );

@@ -108,6 +108,8 @@ export class UserAccessService {
 
   private async deactivateIn(m: EntityManager, userId: string): Promise<void> {
     await m.getRepository(RefreshToken).update({ user_id: userId, revoked_at: IsNull() }, { revoked_at: new Date() });
+    // Personal access tokens too: a reactivation (after a compromise, say) brings no leaked token back.
+    await m.query(`UPDATE personal_access_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [userId]);
     await this.hooks.deactivated(userId, m);
   }
 
