@@ -1,3 +1,4 @@
+import { EntitlementsService } from '@torgovo/subscriptions';
 import type { TestApp } from '../support/app';
 import { runCli } from '../support/cli';
 import { createBot, generateWebhook, LiveExchangeHarness, liveExchangeHarness, sendAlert, subscribe, TestUser } from './support';
@@ -97,4 +98,52 @@ describe('bots stop when the user disconnects the exchange or is deactivated (e2
 
     await expect(runCli(t, ['deactivate-user', '--email', 'nobody@example.com'])).rejects.toMatchObject({ code: 1 });
   }, 120_000);
+
+  it.each(['subscription cancelled', 'user deactivated', 'exchange disconnected'] as const)(
+    'a start reads the rules, then the %s commits, then the start writes: the bot ends stopped (the change waits for the start, or the start sees it)',
+    async (change) => {
+      const u = await t.register();
+      await subscribe(t, u, 'pro');
+      await connect(u);
+      const id = (await createBot(t, u, { mode: 'live', name: 'late start' })).body.id as string;
+      expect((await t.request('POST', `/api/bots/${id}/stop`, { token: u.access_token })).status).toBe(200);
+      const admin = await t.admin();
+      const entitlements = t.app.get(EntitlementsService);
+      const assertCanRunBot = entitlements.assertCanRunBot.bind(entitlements);
+      let paused!: () => void;
+      const atCheck = new Promise<void>((r) => (paused = r));
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      // The interleaving: the start's real entitlement check passes, then waits until the change has been sent.
+      jest.spyOn(entitlements, 'assertCanRunBot').mockImplementationOnce(async (...args: Parameters<EntitlementsService['assertCanRunBot']>) => {
+        const ok = await assertCanRunBot(...args);
+        paused();
+        await released;
+        return ok;
+      });
+      try {
+        const starting = t.request('POST', `/api/bots/${id}/start`, { token: u.access_token });
+        await atCheck;
+        let changing: Promise<{ status: number }>;
+        if (change === 'subscription cancelled') {
+          const subs = await t.request<{ custom_bot: { id: string } }>('GET', '/api/subscriptions/my-subscription', { token: u.access_token });
+          changing = t.request('DELETE', `/api/subscriptions/${subs.body.custom_bot.id}`, { token: u.access_token });
+        } else if (change === 'user deactivated') {
+          changing = t.request('PATCH', `/api/admin/users/${u.id}`, { token: admin.access_token, body: { is_active: false } });
+        } else changing = t.request('DELETE', '/api/users/me/exchange', { token: u.access_token });
+        await new Promise((r) => setTimeout(r, 400));
+        release();
+        const [started, changed] = await Promise.all([starting, changing]);
+        expect(started.status).toBe(200);
+        expect([200, 204]).toContain(changed.status);
+        // Before: the change stopped the user's running bots while this one was still stopped, then the
+        // start committed it running — to trade again, unstarted, once the account, plan or keys came back.
+        const [row] = (await t.db.dataSource.query(`SELECT status, stop_reason FROM bots WHERE id = $1`, [id])) as Array<{ status: string; stop_reason: string }>;
+        expect(row.status).toBe('stopped');
+        expect(row.stop_reason).toMatch(/^(subscription_|user_deactivated|exchange_disconnected)/);
+      } finally {
+        jest.restoreAllMocks();
+      }
+    },
+  );
 });

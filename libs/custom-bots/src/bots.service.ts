@@ -26,6 +26,23 @@ export async function lockUserBots(m: EntityManager, userId: string): Promise<vo
   await m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [USER_BOTS_LOCK, userId]);
 }
 
+/** lockUserBots for many users in one statement, in one order (the subscription-end listener's batch). */
+export async function lockManyUsersBots(m: EntityManager, userIds: readonly string[]): Promise<void> {
+  await m.query(`SELECT pg_advisory_xact_lock($1, hashtext(u)) FROM (SELECT DISTINCT u FROM unnest($2::text[]) AS u ORDER BY u) s`, [USER_BOTS_LOCK, [...userIds]]);
+}
+
+/**
+ * What a bot is made or started under, locked for the rest of the transaction, in the order the
+ * changes that stop bots take their locks: the user's row share-locked (a deactivation or erasure,
+ * which locks it first, waits for this start, then stops the bot; or this start waits and sees the
+ * account inactive), then the user's bots (a subscription's end takes that lock in its listener).
+ */
+async function lockForRunning(m: EntityManager, userId: string): Promise<void> {
+  const [user] = (await m.query(`SELECT is_active FROM users WHERE id = $1 FOR SHARE`, [userId])) as Array<{ is_active: boolean }>;
+  if (!user?.is_active) throw BotErrors.accountInactive();
+  await lockUserBots(m, userId);
+}
+
 /** "BTC-USDT", "BTCUSDT", "okx:btc/usdt" name BTC/USDT: compared without separators and prefix. */
 function sameMarket(input: string, symbol: string): boolean {
   const compact = (v: string) => v.replace(/^[A-Za-z]+:/, '').replace(/[-/_]/g, '').toUpperCase();
@@ -52,7 +69,9 @@ export class BotsService {
     const symbol = await this.normalizeSymbol(dto.symbol, exchange);
 
     const bot = await this.ds.transaction(async (m) => {
-      await lockUserBots(m, userId);
+      await lockForRunning(m, userId);
+      // The keys share-locked: a disconnect waits for this bot, then stops it with the others.
+      if (live && (await this.connectedExchange(m, userId, true)) !== exchange) throw BotErrors.exchangeNotConnected();
       const usage = await this.usage(m, userId, { allBots: true });
       await this.entitlements.assertCanRunBot(userId, 'custom_bot', { usage, symbol, live }, undefined, m);
       const repo = m.getRepository(Bot);
@@ -108,12 +127,13 @@ export class BotsService {
 
   async start(userId: string, id: string): Promise<BotWithCounters> {
     await this.ds.transaction(async (m) => {
-      await lockUserBots(m, userId);
+      await lockForRunning(m, userId);
       const bot = await this.find(m, userId, id, true);
       if (bot.status === 'running') return;
       const live = bot.mode === 'live';
       if (live) {
-        const exchange = await this.connectedExchange(m, userId);
+        // Share-locked: a disconnect waits for this start, then stops the bot with the others.
+        const exchange = await this.connectedExchange(m, userId, true);
         if (exchange !== bot.exchange) throw BotErrors.exchangeNotConnected();
       }
       await this.assertMayRun(m, userId, bot);
@@ -249,9 +269,11 @@ export class BotsService {
     return bot;
   }
 
-  /** The user's connected exchange id, or 400 exchange_not_connected. */
-  async connectedExchange(m: EntityManager, userId: string): Promise<string> {
-    const rows = (await m.query(`SELECT exchange FROM exchange_credentials WHERE user_id = $1 AND retired_at IS NULL`, [userId])) as Array<{ exchange: string }>;
+  /** The user's connected exchange id, or 400 exchange_not_connected; `lock`: the key row share-locked for the transaction. */
+  async connectedExchange(m: EntityManager, userId: string, lock = false): Promise<string> {
+    const rows = (await m.query(`SELECT exchange FROM exchange_credentials WHERE user_id = $1 AND retired_at IS NULL${lock ? ' FOR SHARE' : ''}`, [userId])) as Array<{
+      exchange: string;
+    }>;
     if (rows.length === 0) throw BotErrors.exchangeNotConnected();
     return rows[0].exchange;
   }

@@ -2,6 +2,8 @@ import { DomainError, ErrorDetail } from '@torgovo/core';
 
 export const BotErrors = {
   notFound: () => new DomainError('not_found', 404, 'Bot not found'),
+  /** The account was deactivated while the request was under way (the guard let it in before). */
+  accountInactive: () => new DomainError('unauthorized', 401, 'The account is deactivated'),
   exchangeNotConnected: () =>
     new DomainError('exchange_not_connected', 400, 'Connect an exchange account before creating or starting a live bot'),
   unknownSymbol: (symbol: string, exchange: string) =>
