@@ -1,4 +1,4 @@
-import { EmailDispatcher, ExpiryNotices, NotificationFanout, TelegramDispatcher, TelegramLinkPoller } from '@torgovo/notifications';
+import { EmailDispatcher, ExpiryNotices, Mailer, NotificationFanout, TelegramDispatcher, TelegramLinkPoller } from '@torgovo/notifications';
 import { createBot, generateWebhook, sendAlert, subscribe, TestUser } from '../custom-bots/support';
 import { FakeTelegramServer } from '../fakes/telegram/fake-telegram-server';
 import { startSmtp } from '../fakes/smtp/local-smtp-server';
@@ -145,6 +145,48 @@ describe('notifications: e-mail and Telegram', () => {
       { status: 'failed', last_error: 'no_recipient' },
     ]);
     expect(smtp.mails.slice(mailsBefore).filter((m) => m.to.includes(`erased-${u.id}`))).toEqual([]);
+  });
+
+  it('an account erased while its e-mails are being sent: nothing more goes to its address after the erasure commits', async () => {
+    const u = await a.register();
+    const admin = await a.admin();
+    const ds = a.db.dataSource;
+    const queued = (await ds.query(
+      `INSERT INTO notification_outbox (user_id, channel, kind, dedupe_key, data, created_at, next_attempt_at)
+       VALUES ($1, 'email', 'order_filled', $2, '{}', now() - interval '2 seconds', now() - interval '2 seconds'),
+              ($1, 'email', 'order_filled', $3, '{}', now() - interval '1 second', now() - interval '1 second') RETURNING id`,
+      [u.id, `erase-mid:${u.id}:1`, `erase-mid:${u.id}:2`],
+    )) as Array<{ id: string }>;
+    const mailer = a.app.get(Mailer);
+    const send = mailer.send.bind(mailer);
+    let erasing: Promise<{ status: number }> | undefined;
+    // The interleaving: the batch has read the address; during the first send the admin erases the account.
+    jest.spyOn(mailer, 'send').mockImplementation(async (mail: Parameters<Mailer['send']>[0]) => {
+      if (!erasing && mail.to === u.email) {
+        erasing = a.request('DELETE', `/api/admin/users/${u.id}`, { token: admin.access_token });
+        // Until the erasure commits, or (it waits for this send) a moment.
+        for (let i = 0; i < 30; i++) {
+          const [row] = (await ds.query(`SELECT erased_at FROM users WHERE id = $1`, [u.id])) as Array<{ erased_at: Date | null }>;
+          if (row.erased_at) break;
+          await sleep(50);
+        }
+      }
+      return send(mail);
+    });
+    const mailsBefore = smtp.mails.length;
+    try {
+      await a.app.get(EmailDispatcher).tick();
+    } finally {
+      jest.restoreAllMocks();
+    }
+    expect((await erasing)?.status).toBe(204);
+    // Before: the second e-mail, queued for the same batch, still went to the erased person's address.
+    expect(smtp.mails.slice(mailsBefore).filter((m) => m.to.includes(u.email))).toHaveLength(1);
+    const rows = (await ds.query(`SELECT status, last_error FROM notification_outbox WHERE id = ANY($1::uuid[]) ORDER BY created_at`, [queued.map((q) => q.id)])) as Array<{ status: string; last_error: string | null }>;
+    expect(rows).toEqual([
+      { status: 'sent', last_error: null },
+      { status: 'failed', last_error: 'no_recipient' },
+    ]);
   });
 
   it('retries a failed Telegram send with backoff and records the error', async () => {

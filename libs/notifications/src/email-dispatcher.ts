@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { renderEmail } from './email-templates';
 import { MailConfig } from './mail-config';
 import { Mailer } from './mailer';
@@ -38,6 +38,14 @@ export class EmailDispatcher extends OutboxDispatcher<{ email: string; full_name
       [...new Set(rows.map((r) => r.user_id))],
     ])) as Array<{ id: string; email: string; full_name: string | null }>;
     return new Map(users.map((u) => [u.id, { email: u.email, full_name: u.full_name ?? '' }]));
+  }
+
+  protected async recipientNow(m: EntityManager, row: OutboxRow): Promise<{ email: string; full_name: string } | undefined> {
+    const [u] = (await m.query(`SELECT email, full_name FROM users WHERE id = $1 AND email IS NOT NULL AND erased_at IS NULL FOR SHARE`, [row.user_id])) as Array<{
+      email: string;
+      full_name: string | null;
+    }>;
+    return u ? { email: u.email, full_name: u.full_name ?? '' } : undefined;
   }
 
   protected async deliver(row: OutboxRow, to: { email: string; full_name: string }): Promise<void> {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { PeriodicJob } from '@torgovo/core';
 import type { Channel } from './notification-outbox';
 
@@ -61,6 +61,12 @@ export abstract class OutboxDispatcher<R> {
 
   /** Where each user of the batch is reached (absent: nowhere). */
   protected abstract recipients(rows: OutboxRow[]): Promise<Map<string, R>>;
+  /**
+   * Where this row's user is reached now, read again at the send with the user's row share-locked
+   * until the send is recorded (undefined: nowhere any more). An erasure committing after the batch's
+   * read is seen here; one that comes later waits for this send.
+   */
+  protected abstract recipientNow(m: EntityManager, row: OutboxRow, batched: R): Promise<R | undefined>;
   protected abstract deliver(row: OutboxRow, to: R): Promise<void>;
 
   async tick(now: Date = new Date()): Promise<DispatchResult | null> {
@@ -87,11 +93,15 @@ export abstract class OutboxDispatcher<R> {
     return result;
   }
 
-  private async sendOne(row: OutboxRow, to: R | undefined, now: Date): Promise<boolean> {
+  private async sendOne(row: OutboxRow, batched: R | undefined, now: Date): Promise<boolean> {
     try {
-      if (to === undefined) throw new Undeliverable('no_recipient');
-      await this.deliver(row, to);
-      await this.ds.query(`UPDATE notification_outbox SET status = 'sent', sent_at = now(), last_error = NULL WHERE id = $1`, [row.id]);
+      if (batched === undefined) throw new Undeliverable('no_recipient');
+      await this.ds.transaction(async (m) => {
+        const to = await this.recipientNow(m, row, batched);
+        if (to === undefined) throw new Undeliverable('no_recipient');
+        await this.deliver(row, to);
+        await m.query(`UPDATE notification_outbox SET status = 'sent', sent_at = now(), last_error = NULL WHERE id = $1`, [row.id]);
+      });
       return true;
     } catch (err) {
       const message = (err instanceof Error ? err.message : 'unknown').slice(0, 255);

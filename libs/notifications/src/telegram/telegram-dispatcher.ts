@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { renderEmail } from '../email-templates';
 import { NotificationsConfig } from '../notifications-config';
 import { OutboxDispatcher, OutboxRow, Undeliverable } from '../outbox-dispatcher';
@@ -43,6 +43,17 @@ export class TelegramDispatcher extends OutboxDispatcher<string> implements OnAp
       users,
     ])) as Array<{ user_id: string; chat_id: string }>;
     return new Map(chats.map((c) => [c.user_id, allowed.has(c.user_id) ? c.chat_id : '']));
+  }
+
+  /** The plan check stays the batch's; the chat is read again (an erasure deletes the link). */
+  protected async recipientNow(m: EntityManager, row: OutboxRow, batched: string): Promise<string | undefined> {
+    const [link] = (await m.query(
+      `SELECT l.chat_id::text AS chat_id FROM users u JOIN telegram_links l ON l.user_id = u.id
+        WHERE u.id = $1 AND u.erased_at IS NULL AND l.chat_id IS NOT NULL FOR SHARE OF u`,
+      [row.user_id],
+    )) as Array<{ chat_id: string }>;
+    if (!link) return undefined;
+    return batched === '' ? '' : link.chat_id;
   }
 
   protected async deliver(row: OutboxRow, chatId: string): Promise<void> {
