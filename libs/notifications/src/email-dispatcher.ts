@@ -41,7 +41,7 @@ export class EmailDispatcher extends OutboxDispatcher<{ email: string; full_name
   }
 
   protected async recipientNow(m: EntityManager, row: OutboxRow): Promise<{ email: string; full_name: string } | undefined> {
-    const [u] = (await m.query(`SELECT email, full_name FROM users WHERE id = $1 AND email IS NOT NULL AND erased_at IS NULL FOR SHARE`, [row.user_id])) as Array<{
+    const [u] = (await m.query(`SELECT email, full_name FROM users WHERE id = $1 AND email IS NOT NULL AND erased_at IS NULL`, [row.user_id])) as Array<{
       email: string;
       full_name: string | null;
     }>;

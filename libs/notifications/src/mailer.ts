@@ -2,6 +2,8 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { Transporter } from 'nodemailer';
 import { MailConfig } from './mail-config';
 
+const SMTP_TIMEOUT_MS = 15_000;
+
 export interface OutgoingEmail {
   to: string;
   subject: string;
@@ -38,7 +40,11 @@ export class Mailer implements OnModuleDestroy {
     if (!this.transport) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded with the first e-mail, see above
       const { createTransport } = require('nodemailer') as typeof import('nodemailer');
-      this.transport = this.config.SMTP_URL ? createTransport(this.config.SMTP_URL) : createTransport({ jsonTransport: true });
+      // Bounded waits (nodemailer's defaults are 2 min to connect and 10 min of socket silence): a
+      // stalled mail server fails the send, which the outbox retries with backoff.
+      this.transport = this.config.SMTP_URL
+        ? createTransport({ url: this.config.SMTP_URL, connectionTimeout: SMTP_TIMEOUT_MS, greetingTimeout: SMTP_TIMEOUT_MS, socketTimeout: SMTP_TIMEOUT_MS })
+        : createTransport({ jsonTransport: true });
     }
     return this.transport;
   }

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { NotificationPreferencePatch, NotificationSettingsResponse } from './dto/notification-preferences.dto';
 import { CONFIGURABLE_KINDS } from './notification-outbox';
-import { TelegramLinks } from './telegram/telegram-links';
+import { TelegramErrors, TelegramLinks } from './telegram/telegram-links';
 
 /** Per user, kind and channel on/off; on unless the user turned it off (a row only for a change). */
 @Injectable()
@@ -35,12 +35,18 @@ export class NotificationPreferencesService {
     }
     const list = [...changes.values()];
     if (list.length > 0) {
-      await this.ds.query(
-        `INSERT INTO notification_preferences (user_id, kind, channel, enabled)
-         SELECT $1, * FROM unnest($2::varchar[], $3::varchar[], $4::boolean[])
-         ON CONFLICT (user_id, kind, channel) DO UPDATE SET enabled = EXCLUDED.enabled, updated_at = now()`,
+      // Only for an account still active and not erased (its row share-locked in the statement): an
+      // erasure under way, which deletes the preferences, leaves none written after it.
+      // An INSERT … RETURNING answers its rows (TypeORM pairs rows with a count only for UPDATE and DELETE).
+      const written = (await this.ds.query(
+        `WITH owner AS (SELECT id FROM users WHERE id = $1 AND is_active AND erased_at IS NULL FOR SHARE)
+         INSERT INTO notification_preferences (user_id, kind, channel, enabled)
+         SELECT owner.id, c.kind, c.channel, c.enabled FROM owner, unnest($2::varchar[], $3::varchar[], $4::boolean[]) AS c(kind, channel, enabled)
+         ON CONFLICT (user_id, kind, channel) DO UPDATE SET enabled = EXCLUDED.enabled, updated_at = now()
+         RETURNING 1`,
         [userId, list.map((c) => c.kind), list.map((c) => c.channel), list.map((c) => c.enabled)],
-      );
+      )) as unknown[];
+      if (written.length === 0) throw TelegramErrors.accountInactive();
     }
     return this.get(userId);
   }

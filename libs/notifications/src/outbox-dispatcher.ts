@@ -62,9 +62,10 @@ export abstract class OutboxDispatcher<R> {
   /** Where each user of the batch is reached (absent: nowhere). */
   protected abstract recipients(rows: OutboxRow[]): Promise<Map<string, R>>;
   /**
-   * Where this row's user is reached now, read again at the send with the user's row share-locked
-   * until the send is recorded (undefined: nowhere any more). An erasure committing after the batch's
-   * read is seen here; one that comes later waits for this send.
+   * Where this row's user is reached now, read again right before its send (undefined: nowhere any
+   * more): an erasure (or, for Telegram, a plan change) committed after the batch's read stops the
+   * rows still to come. No lock is held across the network send (a login or an admin change of the
+   * user would wait for a slow mail server); an erasure during a send lets that one message go.
    */
   protected abstract recipientNow(m: EntityManager, row: OutboxRow, batched: R): Promise<R | undefined>;
   protected abstract deliver(row: OutboxRow, to: R): Promise<void>;
@@ -95,13 +96,10 @@ export abstract class OutboxDispatcher<R> {
 
   private async sendOne(row: OutboxRow, batched: R | undefined, now: Date): Promise<boolean> {
     try {
-      if (batched === undefined) throw new Undeliverable('no_recipient');
-      await this.ds.transaction(async (m) => {
-        const to = await this.recipientNow(m, row, batched);
-        if (to === undefined) throw new Undeliverable('no_recipient');
-        await this.deliver(row, to);
-        await m.query(`UPDATE notification_outbox SET status = 'sent', sent_at = now(), last_error = NULL WHERE id = $1`, [row.id]);
-      });
+      const to = batched === undefined ? undefined : await this.recipientNow(this.ds.manager, row, batched);
+      if (to === undefined) throw new Undeliverable('no_recipient');
+      await this.deliver(row, to);
+      await this.ds.query(`UPDATE notification_outbox SET status = 'sent', sent_at = now(), last_error = NULL WHERE id = $1`, [row.id]);
       return true;
     } catch (err) {
       const message = (err instanceof Error ? err.message : 'unknown').slice(0, 255);

@@ -45,15 +45,15 @@ export class TelegramDispatcher extends OutboxDispatcher<string> implements OnAp
     return new Map(chats.map((c) => [c.user_id, allowed.has(c.user_id) ? c.chat_id : '']));
   }
 
-  /** The plan check stays the batch's; the chat is read again (an erasure deletes the link). */
-  protected async recipientNow(m: EntityManager, row: OutboxRow, batched: string): Promise<string | undefined> {
+  /** The chat (an erasure deletes the link) and the plan read again at the send. */
+  protected async recipientNow(m: EntityManager, row: OutboxRow): Promise<string | undefined> {
     const [link] = (await m.query(
       `SELECT l.chat_id::text AS chat_id FROM users u JOIN telegram_links l ON l.user_id = u.id
-        WHERE u.id = $1 AND u.erased_at IS NULL AND l.chat_id IS NOT NULL FOR SHARE OF u`,
+        WHERE u.id = $1 AND u.erased_at IS NULL AND l.chat_id IS NOT NULL`,
       [row.user_id],
     )) as Array<{ chat_id: string }>;
     if (!link) return undefined;
-    return batched === '' ? '' : link.chat_id;
+    return (await this.access.includes(row.user_id)) ? link.chat_id : '';
   }
 
   protected async deliver(row: OutboxRow, chatId: string): Promise<void> {

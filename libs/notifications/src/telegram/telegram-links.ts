@@ -11,6 +11,8 @@ const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 const CODE_LENGTH = 10;
 
 export const TelegramErrors = {
+  /** The account was deactivated or erased while the request was under way (the guard let it in before). */
+  accountInactive: () => new DomainError('unauthorized', 401, 'The account is deactivated'),
   notIncluded: () => new DomainError('telegram_not_included', 403, 'Your plan does not include Telegram notifications (Pro and Enterprise do)'),
   notConfigured: () => new DomainError('telegram_unavailable', 503, 'Telegram notifications are not configured on this platform'),
 };
@@ -42,12 +44,16 @@ export class TelegramLinks {
       throw TelegramErrors.notConfigured();
     });
     const code = Array.from({ length: CODE_LENGTH }, () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]).join('');
+    // Written only for an account still active and not erased, its row share-locked by the statement: an
+    // erasure (which deletes the link) under way makes this wait and write nothing; a later one deletes it.
     const rows = (await this.ds.query(
-      `INSERT INTO telegram_links (user_id, code_hash, code_expires_at) VALUES ($1, $2, now() + $3::int * interval '1 minute')
+      `INSERT INTO telegram_links (user_id, code_hash, code_expires_at)
+       SELECT u.id, $2, now() + $3::int * interval '1 minute' FROM users u WHERE u.id = $1 AND u.is_active AND u.erased_at IS NULL FOR SHARE
        ON CONFLICT (user_id) DO UPDATE SET code_hash = EXCLUDED.code_hash, code_expires_at = EXCLUDED.code_expires_at, updated_at = now()
        RETURNING code_expires_at`,
       [userId, sha256Hex(code), CODE_TTL_MINUTES],
     )) as Array<{ code_expires_at: Date }>;
+    if (rows.length === 0) throw TelegramErrors.accountInactive();
     return { code, bot_username: botUsername, expires_at: rows[0].code_expires_at.toISOString() };
   }
 
