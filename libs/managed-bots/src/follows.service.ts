@@ -137,8 +137,9 @@ export class FollowsService {
   }
 
   /**
-   * A top-up raises the mark by its amount; a withdrawal of W out of equity E lowers it to
-   * mark × (E − W) / E (profit-share.ts). Bounds: the managed bot's min and max investment.
+   * A top-up raises the mark by its amount; a withdrawal of W out of equity E lowers it by W above
+   * the mark (the gain stays chargeable), pro rata at or below it (markAfterInvestmentChange in
+   * profit-share.ts). Bounds: the managed bot's min and max investment.
    */
   async changeInvestment(userId: string, managedBotId: string, dto: InvestmentDto): Promise<FollowResponse> {
     const amount = new Decimal(dto.amount);

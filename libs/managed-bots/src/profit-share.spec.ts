@@ -26,6 +26,23 @@ describe('the high-water mark', () => {
     expect(markAfterInvestmentChange(12500, 12000, -6000).toFixed()).toBe('6250');
   });
 
+  it('a withdrawal above the mark keeps the gain chargeable: withdrawing then topping up the same amount escapes nothing', () => {
+    const rate = '20';
+    // Investment 10,000, mark 10,000, equity 12,000: 400 owed.
+    expect(owedAt(12000, 10000, rate).toFixed()).toBe('400');
+    // Before: 9,000 out lowered the mark pro rata to 2,500 (500 chargeable), and 9,000 back in left 100 owed.
+    let mark = markAfterInvestmentChange(10000, 12000, -9000);
+    expect(mark.toFixed()).toBe('1000');
+    expect(owedAt(3000, mark, rate).toFixed()).toBe('400');
+    mark = markAfterInvestmentChange(mark, 3000, 9000);
+    expect(owedAt(12000, mark, rate).toFixed()).toBe('400');
+    // Plain profit-taking: 2,000 out still owes on the 2,000 gain.
+    expect(owedAt(10000, markAfterInvestmentChange(10000, 12000, -2000), rate).toFixed()).toBe('400');
+    // More withdrawn than the mark: the mark goes below zero, the gain is still owed on.
+    const deep = markAfterInvestmentChange(1000, 12000, -5000);
+    expect([deep.toFixed(), owedAt(7000, deep, rate).toFixed()]).toEqual(['-4000', '2200']);
+  });
+
   it('rounds the charge to the cent, half up', () => {
     expect(owedAt('10000.0149', 10000, 20).toFixed()).toBe('0');
     expect(owedAt('10000.025', 10000, 20).toFixed()).toBe('0.01');

@@ -17,15 +17,23 @@ export function markAfterSettlement(equity: Decimal.Value, mark: Decimal.Value):
 }
 
 /**
- * A top-up raises the mark by its amount (no share on one's own money); a withdrawal of `amount`
- * out of `equity` lowers it pro rata (what stays below the mark still has to be recovered).
+ * A top-up raises the mark by its amount (no share on one's own money). A withdrawal of W out of
+ * equity E:
+ * - above the mark (a gain not charged yet): the mark falls by W, so the whole gain stays chargeable
+ *   (equity − mark is unchanged). Lowering it pro rata shrank the gain by W/E, and a withdrawal then a
+ *   top-up of the same amount escaped most of the share, repeatably;
+ * - at or below the mark: pro rata, mark × (E − W) / E (what stays below the mark, scaled to the
+ *   smaller stake, still has to be recovered).
+ * Above the mark it may fall below zero (more withdrawn than the mark: the gain is still owed on).
  */
 export function markAfterInvestmentChange(mark: Decimal.Value, equity: Decimal.Value, amount: Decimal.Value): Decimal {
   const a = new Decimal(amount);
-  if (a.gte(0)) return new Decimal(mark).plus(a);
+  const m = new Decimal(mark);
+  if (a.gte(0)) return m.plus(a);
   const e = new Decimal(equity);
-  if (e.lte(0)) return new Decimal(mark);
-  return new Decimal(mark).mul(e.plus(a)).div(e).toDecimalPlaces(18, Decimal.ROUND_HALF_UP);
+  if (e.gt(m)) return m.plus(a);
+  if (e.lte(0)) return m;
+  return m.mul(e.plus(a)).div(e).toDecimalPlaces(18, Decimal.ROUND_HALF_UP);
 }
 
 export interface SettledPeriod {
