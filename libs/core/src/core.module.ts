@@ -13,6 +13,7 @@ import { OKX_CALLS_MODE, OkxCallsMode } from './exchange/okx-calls';
 import { OkxSidecar } from './exchange/okx-sidecar';
 import { RetentionConfig } from './retention/retention-config';
 import { RetentionRegistry } from './retention/retention-registry';
+import { PeriodicJobsShutdown } from './scheduling/periodic-jobs-shutdown';
 import { ThrottlerStorageHolder, ThrottlerStorageModule } from './throttling/throttler-storage.module';
 
 export interface CoreModuleOptions {
@@ -54,6 +55,7 @@ export class CoreModule {
         { provide: RetentionConfig, useFactory: () => RetentionConfig.fromEnv(process.env) },
         OkxSidecar,
         { provide: OKX_CALLS_MODE, useValue: options.okxCalls ?? 'in-process' },
+        PeriodicJobsShutdown,
       ],
       exports: [ConfigModule, SecretBox, AuditService, ThrottlerModule, RetentionRegistry, RetentionConfig, OkxSidecar, OKX_CALLS_MODE],
     };

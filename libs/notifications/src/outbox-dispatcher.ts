@@ -85,13 +85,24 @@ export abstract class OutboxDispatcher<R> {
 
   private async drain(now: Date): Promise<DispatchResult> {
     const result: DispatchResult = { sent: 0, failed: 0 };
-    for (let i = 0; i < MAX_BATCHES_PER_TICK; i++) {
+    for (let i = 0; i < MAX_BATCHES_PER_TICK && !this.job.stopping; i++) {
       const rows = (await this.ds.query(CLAIM_SQL, [now, BATCH, LEASE_SECONDS, this.channel])) as OutboxRow[];
       const to = rows.length > 0 ? await this.recipients(rows) : new Map<string, R>();
-      for (const row of rows) result[(await this.sendOne(row, to.get(row.user_id), now)) ? 'sent' : 'failed'] += 1;
+      for (const [k, row] of rows.entries()) {
+        if (this.job.stopping) {
+          // Shutting down: the rows not tried are handed back at once (not held for the lease).
+          await this.unclaim(rows.slice(k));
+          return result;
+        }
+        result[(await this.sendOne(row, to.get(row.user_id), now)) ? 'sent' : 'failed'] += 1;
+      }
       if (rows.length < BATCH) break;
     }
     return result;
+  }
+
+  private async unclaim(rows: OutboxRow[]): Promise<void> {
+    await this.ds.query(`UPDATE notification_outbox SET attempts = attempts - 1, next_attempt_at = now() WHERE id = ANY($1::uuid[]) AND status = 'pending'`, [rows.map((r) => r.id)]);
   }
 
   private async sendOne(row: OutboxRow, batched: R | undefined, now: Date): Promise<boolean> {

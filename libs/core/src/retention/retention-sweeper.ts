@@ -64,9 +64,10 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy
     const { RETENTION_BATCH: limit, RETENTION_MAX_BATCHES: maxBatches } = this.config;
     const result: RetentionTickResult = {};
     for (const policy of this.registry.policies) {
+      if (this.job.stopping) break;
       let deleted = 0;
       try {
-        for (let batch = 0; batch < maxBatches; batch++) {
+        for (let batch = 0; batch < maxBatches && !this.job.stopping; batch++) {
           const n = await policy.purgeBatch(now, limit);
           deleted += n;
           if (n < limit) break;
