@@ -39,6 +39,9 @@ describe('first admin and admin-only docs (production mode)', () => {
     expect(created.stdout).toContain('Admin created');
     const rows = (await t.db.dataSource.query(`SELECT email, role FROM users WHERE email IN ($1, 'second-admin@example.com') ORDER BY email`, [user.email])) as Array<{ role: string }>;
     expect(rows.map((r) => r.role)).toEqual(['admin', 'admin']);
+    // The operator's act, recorded as the system's (before: as the promoted account's own act).
+    const audit = (await t.db.dataSource.query(`SELECT actor_id, data FROM audit_logs WHERE user_id = $1 AND event_type = 'admin.promoted'`, [user.id])) as unknown[];
+    expect(audit).toEqual([{ actor_id: null, data: { source: 'cli', from_role: 'user' } }]);
     await expect(cli('create-admin')).rejects.toMatchObject({ code: 1 });
   }, 120_000);
 

@@ -46,7 +46,11 @@ async function main(): Promise<number> {
     const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'], abortOnError: false });
     try {
       const { id, created } = await app.get(UsersService).ensureAdmin(values.email, password, 'cli');
-      console.log(created ? `Admin created: ${values.email} (${id})` : `Existing account is now an admin: ${values.email} (${id})`);
+      console.log(
+        created
+          ? `Admin created: ${values.email} (${id})`
+          : `Existing account is now an admin: ${values.email} (${id}); its own password is kept (the one given is not used)`,
+      );
     } finally {
       await app.close();
     }

@@ -112,15 +112,18 @@ export class UsersService {
           this.logger.warn({ user_id: existing.id, role: existing.role, is_active: existing.is_active }, 'ADMIN_EMAIL names an existing account that is not an active admin: left as it is (promote it with the create-admin command)');
           return { id: existing.id, created: false };
         }
+        if (existing.erased_at) throw UserErrors.userErased();
         if (existing.role !== 'admin' || !existing.is_active) {
           await m.getRepository(User).update({ id: existing.id }, { role: 'admin', is_active: true });
-          await this.audit.record({ event_type: 'admin.promoted', user_id: existing.id, data: { source } }, m);
+          // The operator's act (actor_id null: the system, not the account itself), as the admin API records its changes.
+          await this.audit.record({ event_type: 'admin.promoted', user_id: existing.id, actor_id: null, data: { source, from_role: existing.role } }, m);
+          if (!existing.is_active) await this.audit.record({ event_type: 'user.activated', user_id: existing.id, actor_id: null, data: { source } }, m);
           this.logger.log({ user_id: existing.id, source }, 'Existing user promoted to admin');
         }
         return { id: existing.id, created: false };
       }
       const user = await this.create({ email, password, full_name: 'Administrator', role: 'admin' }, m);
-      await this.audit.record({ event_type: 'admin.created', user_id: user.id, data: { source } }, m);
+      await this.audit.record({ event_type: 'admin.created', user_id: user.id, actor_id: null, data: { source } }, m);
       this.logger.log({ user_id: user.id, source }, 'Admin created');
       return { id: user.id, created: true };
     });
