@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { Decimal } from '@torgovo/core';
+import { DateTime } from 'luxon';
+import { AppConfig, Decimal } from '@torgovo/core';
 import { followBookKey, PerformanceEngine, PerformanceFigures } from '@torgovo/trading';
 import { bookKeyOf, FollowBooks } from './follow-books';
 
@@ -31,6 +32,7 @@ export class FollowerPerformanceService {
     @InjectDataSource() private readonly ds: DataSource,
     private readonly engine: PerformanceEngine,
     private readonly books: FollowBooks,
+    private readonly config: AppConfig,
   ) {}
 
   /** The engine's figures per follow (its own mode), keyed by follow id. */
@@ -67,8 +69,9 @@ export class FollowerPerformanceService {
       followIds === null ? [] : [followIds],
     )) as FollowKey[];
     if (follows.length === 0) return 0;
-    // realised_30d: the days of the last 30 (in APP_TIMEZONE, as the engine's daily).
-    const since = new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10);
+    // realised_30d: the last 30 days in APP_TIMEZONE, today included (as the engine's daily). The
+    // UTC date of 30 days ago counted 31 days, and 32 in the hours a zone east of UTC is a day ahead.
+    const since = last30DaysFrom(new Date(), this.config.env.APP_TIMEZONE);
     const figures = await this.books.figures(m, follows, since);
     const ids: string[] = [];
     const cols: Record<'realised' | 'profit' | 'loss' | 'dd' | 'r30', Array<string | null>> = { realised: [], profit: [], loss: [], dd: [], r30: [] };
@@ -122,4 +125,9 @@ export class FollowerPerformanceService {
     };
     return m instanceof DataSource ? m.transaction(write) : write(m);
   }
+}
+
+/** The first of the last 30 calendar days in `zone`, today included (YYYY-MM-DD). */
+export function last30DaysFrom(now: Date, zone: string): string {
+  return DateTime.fromJSDate(now).setZone(zone).minus({ days: 29 }).toISODate()!;
 }
