@@ -174,6 +174,26 @@ describe('Crypto payments: renewals, switching provider, e-mail', () => {
     expect(await h.one('SELECT status, end_reason FROM user_subscriptions WHERE id = $1', [waiting])).toEqual({ status: 'expired', end_reason: 'payment_overdue' });
   });
 
+  it('a deposit sent in time but credited after the hold lapsed (the subscription expired): completed, marked not applied, and the user told so — not "confirmed"', async () => {
+    const u = await h.t.register();
+    const subId = await pastDueNearGraceEnd(u.id, 30 * 60_000);
+    const now = Date.now();
+    const quoted = await h.initialize(u.access_token, { plan_id: h.plans.managed_basic, crypto_currency: 'USDT' });
+    expect(quoted.status).toBe(201);
+    // The quote's 2 h and the 24 h hold pass without the deposit being credited: the sweep expires the subscription.
+    await h.t.app.get(BillingSweeps).expireDue(new Date(now + 27 * 60 * 60_000));
+    expect(await h.one('SELECT status FROM user_subscriptions WHERE id = $1', [subId])).toEqual({ status: 'expired' });
+    h.deposit({ ccy: 'USDT', chain: 'USDT-TRC20', amt: quoted.body.crypto_amount });
+    await h.checker.runOnce(new Date(now + 28 * 60 * 60_000));
+    // The money is recorded (never lost); the payment says it was not applied, and so does the e-mail.
+    const status = await h.t.request<{ status: string; failure_reason: string | null }>('GET', `/api/payments/crypto/status/${quoted.body.payment_id}`, { token: u.access_token });
+    expect(status.body).toMatchObject({ status: 'completed', failure_reason: 'not_applied: invalid_state' });
+    const told = (await h.t.db.dataSource.query(`SELECT kind FROM notification_outbox WHERE user_id = $1 AND kind LIKE 'payment_%' AND channel = 'email'`, [u.id])) as Array<{ kind: string }>;
+    // Before: payment_confirmed ("Your subscription is active") for money that activated nothing.
+    expect(told.map((r) => r.kind)).toEqual(['payment_unapplied']);
+    expect(await h.one('SELECT status FROM user_subscriptions WHERE id = $1', [subId])).toEqual({ status: 'expired' });
+  });
+
   it('the sweep expires the subscription while its renewal is being quoted (its move committed after our read): 409 subscription_ended, no quote offered', async () => {
     const u = await h.t.register();
     const subId = await pastDueNearGraceEnd(u.id, 30 * 60_000);

@@ -18,6 +18,14 @@ export function renderEmail(kind: NotificationKind | string, data: Record<string
         subject: `Payment confirmed: ${plan}`,
         text: `${hello}\n\nWe received your payment of ${paid} for ${plan}.${data.tx_hash ? `\nTransaction: ${s(data.tx_hash)}` : ''}\nYour subscription is active${data.end_date ? ` until ${s(data.end_date)}` : ''}.\n`,
       };
+    case 'payment_unapplied':
+      return {
+        subject: `Payment received, not applied yet: ${plan}`,
+        text:
+          `${hello}\n\nWe received your payment of ${paid} for ${plan}, but it could not be applied to your subscription` +
+          ` (${s(data.reason).replace(/^not_applied: /, '') || 'it had ended'}).${data.tx_hash ? `\nTransaction: ${s(data.tx_hash)}` : ''}\n` +
+          `Nothing is lost: our team has been told and will apply it to your account or refund it.\nPayment: ${s(data.payment_id)}\n`,
+      };
     case 'payment_failed':
       return {
         subject: `Payment failed: ${plan}`,

@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 
 export const NOTIFICATION_KINDS = [
   'payment_confirmed',
+  'payment_unapplied',
   'payment_failed',
   'payment_expired',
   'renewal_due',

@@ -5,6 +5,7 @@ import type { BillingCycle } from '@torgovo/plans';
 import { addBillingPeriods, SubscriptionActivationService } from '@torgovo/subscriptions';
 import { StripeObligations } from '../stripe/stripe-obligations';
 import { cancelOpenCryptoPayments } from './open-crypto-payments';
+import { NOT_APPLIED } from './payment-notifier';
 import { creditedMs } from './paid-time-credit';
 
 /** A crypto payment that a guarded UPDATE has just moved to completed, in the caller's transaction. */
@@ -132,6 +133,9 @@ export class CryptoPaymentCompletion {
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
       await m.query('ROLLBACK TO SAVEPOINT crypto_activation');
+      // Marked on the payment itself (the admin's payment list, the user's status and history show it),
+      // and the user is told "received, not applied" instead of "confirmed" (PaymentNotifier).
+      await m.query(`UPDATE payments SET failure_reason = $2, updated_at = now() WHERE id = $1`, [p.id, `${NOT_APPLIED}${err.code}`]);
       this.logger.error({ payment_id: p.id, subscription_id: p.subscription_id, code: err.code }, 'Crypto payment completed but the subscription could not be activated');
       return `failed:${err.code}`;
     }
