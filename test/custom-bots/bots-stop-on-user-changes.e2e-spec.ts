@@ -146,4 +146,33 @@ describe('bots stop when the user disconnects the exchange or is deactivated (e2
       }
     },
   );
+
+  it('an erasure (the user row, the running bots stopped, then the bots lock for the subscription end) while the user edits a running bot: no deadlock', async () => {
+    const u = await t.register();
+    await subscribe(t, u, 'pro');
+    const id = (await createBot(t, u, { mode: 'paper', name: 'edited' })).body.id as string;
+    // The erasure's transaction, in its order: the user row, the running bots stopped (their rows locked) …
+    const erasure = t.db.dataSource.createQueryRunner();
+    await erasure.connect();
+    await erasure.startTransaction();
+    try {
+      await erasure.query(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [u.id]);
+      await erasure.query(`UPDATE users SET is_active = false WHERE id = $1`, [u.id]);
+      await erasure.query(`UPDATE bots SET status = 'stopped', stop_reason = 'user_deactivated' WHERE user_id = $1 AND status = 'running'`, [u.id]);
+      // … the user renames the bot meanwhile …
+      const editing = t.request('PATCH', `/api/bots/${id}`, { token: u.access_token, body: { name: 'renamed' } });
+      await new Promise((r) => setTimeout(r, 400));
+      // … then the subscription's end takes the user's bots lock (BotExpiryListener). Before: the edit held that lock
+      // and waited for the bot's row: a deadlock, one of the two failed (the erasure or the edit, 500).
+      await erasure.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [7_204_600, u.id]);
+      await erasure.commitTransaction();
+      const res = await editing;
+      expect(res.status).toBe(401);
+    } finally {
+      if (erasure.isTransactionActive) await erasure.rollbackTransaction();
+      await erasure.release();
+    }
+    const [row] = (await t.db.dataSource.query(`SELECT name, status FROM bots WHERE id = $1`, [id])) as Array<{ name: string; status: string }>;
+    expect(row).toEqual({ name: 'edited', status: 'stopped' });
+  });
 });

@@ -181,7 +181,9 @@ export class BotsService {
     }
     const dust = market ? await this.dustOf(before) : new Decimal(0);
     await this.ds.transaction(async (m) => {
-      await lockUserBots(m, userId);
+      // The user row, then the user's bots, then the bot: the order of start and create, and of an
+      // erasure (the user row, its bots stopped, then the subscriptions' end takes the bots lock).
+      await lockForRunning(m, userId);
       const bot = await this.find(m, userId, id, true);
       const changes: Partial<Bot> = {};
       if (dto.name !== undefined) changes.name = dto.name.trim();
