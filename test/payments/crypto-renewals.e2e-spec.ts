@@ -2,6 +2,7 @@ import Decimal from 'decimal.js';
 import { startSmtp } from '../fakes/smtp/local-smtp-server';
 import { EmailDispatcher } from '@torgovo/notifications';
 import { BillingScheduler, BillingSweeps, EntitlementsService } from '@torgovo/subscriptions';
+import { CryptoPaymentsService } from '@torgovo/payments';
 import { createCryptoHarness, CryptoHarness } from './crypto-support';
 
 /**
@@ -192,6 +193,38 @@ describe('Crypto payments: renewals, switching provider, e-mail', () => {
     // Before: payment_confirmed ("Your subscription is active") for money that activated nothing.
     expect(told.map((r) => r.kind)).toEqual(['payment_unapplied']);
     expect(await h.one('SELECT status FROM user_subscriptions WHERE id = $1', [subId])).toEqual({ status: 'expired' });
+  });
+
+  it('a renewal quoted again while its quote is open: the same quote back (same coin), 409 for another coin — a deposit for the first amount still matches', async () => {
+    const u = await h.t.register();
+    const subId = await pastDueNearGraceEnd(u.id, 2 * DAY);
+    const first = await h.initialize(u.access_token, { plan_id: h.plans.managed_basic, crypto_currency: 'USDT' });
+    const again = await h.initialize(u.access_token, { plan_id: h.plans.managed_basic, crypto_currency: 'USDT' });
+    expect([first.status, again.status]).toEqual([201, 201]);
+    // Before: a new amount and expiry written over the row: a deposit of the first amount then matched nothing.
+    expect(again.body).toMatchObject({ payment_id: first.body.payment_id, crypto_amount: first.body.crypto_amount, deposit_address: first.body.deposit_address });
+    const other = await h.initialize(u.access_token, { plan_id: h.plans.managed_basic, crypto_currency: 'USDC' });
+    expect([other.status, (other.body as unknown as { code: string }).code]).toEqual([409, 'payment_in_progress']);
+    h.deposit({ ccy: 'USDT', chain: 'USDT-TRC20', amt: first.body.crypto_amount });
+    await h.checker.tick();
+    expect(await h.one('SELECT status FROM user_subscriptions WHERE id = $1', [subId])).toEqual({ status: 'active' });
+  });
+
+  it('quoting again and again does not keep a subscription from expiring for ever: the hold stops at its deadline plus one quote and the crediting allowance', async () => {
+    const u = await h.t.register();
+    const subId = await pastDueNearGraceEnd(u.id, 30 * 60_000);
+    const now = Date.now();
+    const crypto = h.t.app.get(CryptoPaymentsService);
+    const quote = (at: number) => crypto.initialize(u.id, { plan_id: h.plans.managed_basic, crypto_currency: 'USDT' }, { actorId: u.id }, new Date(at));
+    await quote(now);
+    // A new quote a day later (the first expired unpaid): before, it held the subscription a day more, and so on.
+    await quote(now + 25 * 60 * 60_000);
+    const sweeps = h.t.app.get(BillingSweeps);
+    // The grace ended at +30 min: held until +30 min + 2 h + 24 h at most.
+    await sweeps.expireDue(new Date(now + 26 * 60 * 60_000));
+    expect(await h.one('SELECT status FROM user_subscriptions WHERE id = $1', [subId])).toEqual({ status: 'past_due' });
+    await sweeps.expireDue(new Date(now + 27 * 60 * 60_000));
+    expect(await h.one('SELECT status, end_reason FROM user_subscriptions WHERE id = $1', [subId])).toEqual({ status: 'expired', end_reason: 'payment_overdue' });
   });
 
   it('the sweep expires the subscription while its renewal is being quoted (its move committed after our read): 409 subscription_ended, no quote offered', async () => {

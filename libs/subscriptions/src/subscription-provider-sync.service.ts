@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AuditService } from '@torgovo/core';
+import { BillingConfig } from './billing-config';
 import { UserSubscription } from './entities/user-subscription.entity';
 import { AuditContext, subscriptionAudit } from './subscription-audit';
 import { SubscriptionHooks } from './subscription-hooks';
@@ -18,6 +19,7 @@ export class SubscriptionProviderSyncService {
   constructor(
     private readonly audit: AuditService,
     private readonly hooks: SubscriptionHooks,
+    @Inject(BillingConfig) private readonly billing: BillingConfig,
   ) {}
 
   /** The provider failed to collect a renewal: access continues through the grace period. */
@@ -82,11 +84,21 @@ export class SubscriptionProviderSyncService {
    * Returns false when the subscription has ended (or is not one a payment can activate or renew):
    * a payment must not be offered for it, and the caller refuses in its transaction.
    */
-  async holdForPayment(subscriptionId: string, until: Date, m: EntityManager): Promise<boolean> {
+  async holdForPayment(subscriptionId: string, until: Date, m: EntityManager, capAfterDeadlineMs: number | null = null): Promise<boolean> {
+    // With a cap: never past the subscription's own deadline (a pending payment's TTL, a trial's end,
+    // a paid period's end plus the grace) plus capAfterDeadlineMs — a payment asked for again and
+    // again (a new crypto quote every day) does not keep the subscription from expiring for ever.
     const [, held] = (await m.query(
-      `UPDATE user_subscriptions SET payment_hold_until = GREATEST(payment_hold_until, $2), updated_at = now()
+      `UPDATE user_subscriptions SET payment_hold_until = GREATEST(payment_hold_until,
+              CASE WHEN $3::bigint IS NULL THEN $2::timestamptz
+                   ELSE LEAST($2::timestamptz,
+                              CASE WHEN status = 'pending_payment' THEN created_at + $4::int * interval '1 hour'
+                                   WHEN status = 'trial' THEN end_date
+                                   ELSE end_date + $5::bigint * interval '1 millisecond' END
+                              + $3::bigint * interval '1 millisecond') END),
+              updated_at = now()
         WHERE id = $1 AND status IN ('pending_payment', 'trial', 'active', 'past_due')`,
-      [subscriptionId, until],
+      [subscriptionId, until, capAfterDeadlineMs, this.billing.BILLING_PENDING_TTL_HOURS, this.billing.graceMs],
     )) as [unknown, number];
     return held > 0;
   }

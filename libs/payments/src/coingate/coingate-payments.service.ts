@@ -83,7 +83,7 @@ export class CoinGatePaymentsService {
       // Nor does it take an OKX deposit request still open on the row: that deposit could then match nothing.
       if (target.renewalPaymentId) await assertNoOpenOkxQuote(m, target.renewalPaymentId);
       // CoinGate keeps its order open about as long as our own quote: the same hold.
-      await this.targets.hold(m, target, this.crypto.holdUntil(new Date(Date.now() + this.crypto.ttlMs)));
+      await this.targets.hold(m, target, this.crypto.holdUntil(new Date(Date.now() + this.crypto.ttlMs)), this.crypto.holdCapMs);
       const token = randomBytes(32).toString('base64url');
       const paymentId = target.renewalPaymentId ?? randomUUID();
       await this.writePayment(m, userId, plan.id, paymentId, target, sha256(token));

@@ -61,6 +61,11 @@ export class CryptoPaymentsConfig {
     return new Date(expiresAt.getTime() + this.CRYPTO_PAYMENT_HOLD_HOURS * 3_600_000);
   }
 
+  /** The most a quote's hold reaches past its subscription's own deadline: one quote's life and the crediting allowance. */
+  get holdCapMs(): number {
+    return this.ttlMs + this.CRYPTO_PAYMENT_HOLD_HOURS * 3_600_000;
+  }
+
   /** OKX deposit states that settle a payment. */
   get creditedStates(): string[] {
     return this.CRYPTO_MATCH_CREDITED ? ['1', '2'] : ['2'];

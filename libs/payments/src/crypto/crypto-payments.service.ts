@@ -18,6 +18,16 @@ import { PaymentTarget, PaymentTargets } from './payment-target';
 /** Tries to find a free amount when another payment took the same one between our read and insert. */
 const AMOUNT_ATTEMPTS = 5;
 
+interface OpenQuote {
+  crypto_currency: CryptoCurrency;
+  network: string;
+  crypto_amount: string;
+  deposit_address: string;
+  deposit_tag: string | null;
+  amount_usd: string;
+  expires_at: Date;
+}
+
 interface Slot {
   address: string;
   tag: string | null;
@@ -66,6 +76,13 @@ export class CryptoPaymentsService {
       if (target.renewalPaymentId && (await this.coingate.openRenewalOrder(m, target.renewalPaymentId))) {
         throw PaymentErrors.renewalOpenElsewhere('CoinGate', null);
       }
+      // Nor re-quoted while its OKX quote is open: a deposit for that quote's amount would then match
+      // nothing. The same coin and network get that quote back; another is refused until it expires.
+      if (target.renewalPaymentId) {
+        const open = await this.openRenewalQuote(m, target.renewalPaymentId, now);
+        if (open && (open.crypto_currency !== ccy || open.network !== network)) throw PaymentErrors.renewalOpenElsewhere(`OKX deposit (${open.crypto_currency} on ${open.network})`, open.expires_at);
+        if (open) return this.instructionsFor(target.renewalPaymentId, target.subscriptionId, open, now);
+      }
       const amountUsd = target.amountUsd;
       const base = baseCryptoAmount(amountUsd, usdPrice, ccy);
       const expiresAt = new Date(now.getTime() + this.config.ttlMs);
@@ -75,7 +92,7 @@ export class CryptoPaymentsService {
           ? this.payRenewalInPlace(m, target.renewalPaymentId, slot, amt, expiresAt)
           : this.insertPayment(m, userId, plan.id, target, slot, amountUsd, amt, expiresAt),
       );
-      await this.targets.hold(m, target, this.config.holdUntil(expiresAt));
+      await this.targets.hold(m, target, this.config.holdUntil(expiresAt), this.config.holdCapMs);
       // One spelling of an amount everywhere (initialize, status, history): no trailing zeros.
       const amount = new Decimal(stored).toFixed();
       await this.audit.record(
@@ -104,6 +121,36 @@ export class CryptoPaymentsService {
         instructions: instructions(ccy, network, amount, slot, this.config.CRYPTO_PAYMENT_TTL_MINUTES),
       };
     });
+  }
+
+  /** The renewal row's OKX quote while it can still be paid (pending, not expired at `now`). */
+  private async openRenewalQuote(m: EntityManager, paymentId: string, now: Date): Promise<OpenQuote | null> {
+    const [row] = (await m.query(
+      `SELECT crypto_currency, network, crypto_amount::text AS crypto_amount, deposit_address, deposit_tag, amount_usd::text AS amount_usd, expires_at
+         FROM payments WHERE id = $1 AND provider = 'okx' AND status = 'pending' AND expires_at > $2`,
+      [paymentId, now],
+    )) as OpenQuote[];
+    return row ?? null;
+  }
+
+  /** The answer for a quote already open (the same payment, amount, address and expiry as when it was made). */
+  private instructionsFor(paymentId: string, subscriptionId: string, q: OpenQuote, now: Date): CryptoPaymentInstructionsResponse {
+    const amount = new Decimal(q.crypto_amount).toFixed();
+    const slot: Slot = { address: q.deposit_address, tag: q.deposit_tag, network: q.network, ccy: q.crypto_currency };
+    return {
+      payment_id: paymentId,
+      subscription_id: subscriptionId,
+      kind: 'renewal',
+      deposit_address: q.deposit_address,
+      deposit_tag: q.deposit_tag,
+      network: q.network,
+      crypto_currency: q.crypto_currency,
+      crypto_amount: amount,
+      amount_usd: q.amount_usd,
+      expires_in_seconds: Math.max(0, Math.round((q.expires_at.getTime() - now.getTime()) / 1000)),
+      expires_at: q.expires_at.toISOString(),
+      instructions: instructions(q.crypto_currency, q.network, amount, slot, Math.max(1, Math.ceil((q.expires_at.getTime() - now.getTime()) / 60_000))),
+    };
   }
 
   /** Another user's payment (or a card one) is 404, never its data. */

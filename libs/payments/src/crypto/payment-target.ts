@@ -30,9 +30,11 @@ export class PaymentTargets {
    * expiry plus the crediting allowance), so a deposit sent in time still activates or renews it.
    * Refused (409 subscription_ended) when the subscription ended between its read and this write
    * (the sweep expired it): the caller's transaction rolls back and no payment is offered for it.
+   * Never past the subscription's own deadline plus `capAfterDeadlineMs` (one quote's life and the
+   * crediting allowance): quoting again and again does not postpone its expiry for ever.
    */
-  async hold(m: EntityManager, target: PaymentTarget, until: Date): Promise<void> {
-    if (!(await this.sync.holdForPayment(target.subscriptionId, until, m))) throw PaymentErrors.subscriptionEnded();
+  async hold(m: EntityManager, target: PaymentTarget, until: Date, capAfterDeadlineMs: number): Promise<void> {
+    if (!(await this.sync.holdForPayment(target.subscriptionId, until, m, capAfterDeadlineMs))) throw PaymentErrors.subscriptionEnded();
   }
 
   async resolve(
