@@ -122,7 +122,7 @@ export class PaymentChecker implements OnApplicationBootstrap, OnModuleDestroy {
   async matchDeposits(now: Date): Promise<{ completed: number; unmatched: number }> {
     const tolerance = new Decimal(this.config.CRYPTO_AMOUNT_TOLERANCE_PCT).div(100).toFixed();
     const total = { completed: 0, unmatched: 0 };
-    for (let round = 0; round < MAX_MATCH_ROUNDS; round++) {
+    for (let round = 0; round < MAX_MATCH_ROUNDS && !this.job.stopping; round++) {
       const row = await this.ds.transaction(async (m) => {
         const [r] = (await m.query(MATCH_SQL, [this.config.creditedStates, this.config.CRYPTO_MATCH_BATCH, tolerance, now])) as MatchRow[];
         if (r.completed.length > 0) {

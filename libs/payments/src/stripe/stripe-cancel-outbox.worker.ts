@@ -98,9 +98,13 @@ export class StripeCancelOutboxWorker implements OnApplicationBootstrap, OnModul
 
   private async drain(now: Date): Promise<StripeCancelOutboxResult> {
     const result: StripeCancelOutboxResult = { cancelled: 0, skipped: 0, failed: 0 };
-    for (let i = 0; i < MAX_BATCHES_PER_TICK; i++) {
+    // Shutting down (job stopping): ends after the call under way; the rows not tried come back when their lease ends.
+    for (let i = 0; i < MAX_BATCHES_PER_TICK && !this.job.stopping; i++) {
       const rows = (await this.ds.query(CLAIM_SQL, [now, BATCH, LEASE_SECONDS])) as OutboxRow[];
-      for (const row of rows) result[await this.cancelOne(row, now)] += 1;
+      for (const row of rows) {
+        if (this.job.stopping) return result;
+        result[await this.cancelOne(row, now)] += 1;
+      }
       if (rows.length < BATCH) break;
     }
     return result;
