@@ -118,11 +118,34 @@ export class CoinGatePaymentsService {
   }
 
   /**
+   * For the OKX path, asked before its transaction (no network call under its locks): whether
+   * CoinGate can still take payment on each open CoinGate order of the user's renewals of this plan,
+   * by CoinGate order id. An order absent from the answer was not asked about (made since): the
+   * caller treats it as open. With CoinGate no longer configured none is open.
+   */
+  async renewalOrdersOpen(userId: string, planId: string): Promise<Map<string, boolean>> {
+    const rows = (await this.ds.query(
+      `SELECT id, provider_payment_id FROM payments
+        WHERE user_id = $1 AND plan_id = $2 AND kind = 'renewal' AND provider = 'coingate' AND status = 'pending' AND provider_payment_id IS NOT NULL`,
+      [userId, planId],
+    )) as Array<{ id: string; provider_payment_id: string }>;
+    const open = new Map<string, boolean>();
+    for (const r of rows) {
+      if (!this.client.enabled) open.set(r.provider_payment_id, false);
+      else {
+        const order = await this.client.getOrder(r.provider_payment_id);
+        open.set(r.provider_payment_id, order.order_id === r.id && OPEN_OR_PAID.has(order.status));
+      }
+    }
+    return open;
+  }
+
+  /**
    * The checkout URL of the renewal's CoinGate order when CoinGate still takes payment on it (or has
    * it paid). Asks CoinGate (a failure to answer is a 502: the order is never assumed closed). With
    * CoinGate no longer configured nothing can complete such an order here: none is open.
    */
-  async openRenewalOrder(m: EntityManager, paymentId: string): Promise<string | null> {
+  private async openRenewalOrder(m: EntityManager, paymentId: string): Promise<string | null> {
     const [row] = (await m.query(
       `SELECT provider_payment_id, checkout_url FROM payments
         WHERE id = $1 AND provider = 'coingate' AND status = 'pending' AND provider_payment_id IS NOT NULL AND checkout_url IS NOT NULL`,

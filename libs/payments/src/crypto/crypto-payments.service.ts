@@ -67,14 +67,21 @@ export class CryptoPaymentsService {
     const deposit = await this.addresses.get(ccy, network);
     const usdPrice = CURRENCY_SPECS[ccy].stable ? '1' : await this.okx.usdtPrice(ccy);
     const slot: Slot = { ...deposit, network, ccy };
+    // CoinGate is asked before the transaction (no network call under the user's billing lock).
+    const coingateOpen = await this.coingate.renewalOrdersOpen(userId, plan.id);
 
     return this.ds.transaction(async (m) => {
       await lockUserBilling(m, userId);
       const target = await this.targets.resolve(m, userId, plan, dto, ctx);
       // A renewal is one payment row: not switched away from a CoinGate order that can still be paid
-      // (its paid callback would then be refused, the money received and never applied).
-      if (target.renewalPaymentId && (await this.coingate.openRenewalOrder(m, target.renewalPaymentId))) {
-        throw PaymentErrors.renewalOpenElsewhere('CoinGate', null);
+      // (its paid callback would then be refused, the money received and never applied). An order
+      // made since CoinGate was asked counts as open.
+      if (target.renewalPaymentId) {
+        const [cg] = (await m.query(
+          `SELECT provider_payment_id FROM payments WHERE id = $1 AND provider = 'coingate' AND status = 'pending' AND provider_payment_id IS NOT NULL`,
+          [target.renewalPaymentId],
+        )) as Array<{ provider_payment_id: string }>;
+        if (cg && coingateOpen.get(cg.provider_payment_id) !== false) throw PaymentErrors.renewalOpenElsewhere('CoinGate', null);
       }
       // Nor re-quoted while its OKX quote is open: a deposit for that quote's amount would then match
       // nothing. The same coin and network get that quote back; another is refused until it expires.
