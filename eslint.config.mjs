@@ -13,4 +13,15 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // Request DTOs: class-validator's IsOptional lets a JSON null through (see libs/core/src/errors/optional.ts).
+    files: ['libs/*/src/dto/**/*.ts', 'libs/*/src/**/dto/**/*.ts'],
+    ignores: ['**/*query*.ts', 'libs/admin/src/dto/admin-{records,latency,stats}.dto.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'class-validator', importNames: ['IsOptional'], message: "Use IsOptional (or IsOptionalOrNull) from '@torgovo/core': a JSON null must not skip a request field's checks." }] },
+      ],
+    },
+  },
 );

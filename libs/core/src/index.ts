@@ -7,6 +7,7 @@ export * from './errors/domain-error';
 export * from './errors/http-exception.filter';
 export * from './errors/database-unavailable';
 export * from './errors/validation';
+export * from './errors/optional';
 export * from './auth/decorators';
 export * from './auth/roles.guard';
 export * from './audit/audit.service';

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
-import { PageQuery } from '@torgovo/core';
+import { IsBoolean, IsIn, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsOptional, IsOptionalOrNull, PageQuery } from '@torgovo/core';
 import type { Role } from '@torgovo/core';
 
 const ROLES: Role[] = ['user', 'admin'];
@@ -9,19 +9,19 @@ const bool = ({ value }: { value: unknown }) => (value === 'true' ? true : value
 
 export class AdminUsersQuery extends PageQuery {
   @ApiPropertyOptional({ description: 'part of the email, any case' })
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(320)
+  @IsOptionalOrNull() @IsString() @MinLength(1) @MaxLength(320)
   email?: string;
 
   @ApiPropertyOptional({ enum: ROLES })
-  @IsOptional() @IsIn(ROLES)
+  @IsOptionalOrNull() @IsIn(ROLES)
   role?: Role;
 
   @ApiPropertyOptional({ type: Boolean })
-  @IsOptional() @Transform(bool) @IsBoolean()
+  @IsOptionalOrNull() @Transform(bool) @IsBoolean()
   is_active?: boolean;
 
   @ApiPropertyOptional({ description: 'code of a plan the user currently holds (e.g. pro)' })
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(64)
+  @IsOptionalOrNull() @IsString() @MinLength(1) @MaxLength(64)
   plan?: string;
 }
 

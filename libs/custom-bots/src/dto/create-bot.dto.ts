@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsDefined, IsIn, IsObject, IsOptional, IsString, Length, Matches, ValidateNested } from 'class-validator';
-import { PageResponse, toDecimalString } from '@torgovo/core';
+import { IsBoolean, IsDefined, IsIn, IsObject, IsString, Length, Matches, ValidateNested } from 'class-validator';
+import { IsOptional, PageResponse, toDecimalString } from '@torgovo/core';
 import { Bot, BOT_MODES, BOT_ORDER_TYPES, BotMode, BotOrderType, BotStatus, SIZING_TYPES, SizingType } from '../entities/bot.entity';
 
 export class SizingDto {

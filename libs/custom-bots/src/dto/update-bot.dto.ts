@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsObject, IsOptional, IsString, Length, ValidateNested } from 'class-validator';
+import { IsBoolean, IsIn, IsObject, IsString, Length, ValidateNested } from 'class-validator';
+import { IsOptional } from '@torgovo/core';
 import { BOT_MODES, BOT_ORDER_TYPES, BotMode, BotOrderType } from '../entities/bot.entity';
 import { SizingDto } from './create-bot.dto';
 

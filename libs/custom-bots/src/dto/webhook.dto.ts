@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
-import { PageResponse } from '@torgovo/core';
+import { IsInt, IsUUID, Max, Min } from 'class-validator';
+import { IsOptional, PageResponse } from '@torgovo/core';
 import type { BotWebhook } from '../entities/bot-webhook.entity';
 import type { WebhookEvent, WebhookOutcome } from '../entities/webhook-event.entity';
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, Matches, ValidateIf } from 'class-validator';
-import { Decimal, toDecimalString } from '@torgovo/core';
+import { IsBoolean, IsIn, IsString, IsUUID, Matches, ValidateIf } from 'class-validator';
+import { Decimal, IsOptional, toDecimalString } from '@torgovo/core';
 import type { ManagedBotFollow } from '../entities/managed-bot-follow.entity';
 import { POSITIVE_DECIMAL } from './managed-bot.dto';
 

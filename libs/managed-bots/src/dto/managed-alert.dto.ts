@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Length } from 'class-validator';
+import { IsIn, IsString, Length } from 'class-validator';
+import { IsOptional } from '@torgovo/core';
 
 export const ALERT_ACTIONS = ['buy', 'sell', 'close', 'long', 'short', 'exit'] as const;
 

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, Length, Matches, ValidateIf } from 'class-validator';
-import { toDecimalString } from '@torgovo/core';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsString, Length, Matches, ValidateIf } from 'class-validator';
+import { IsOptional, toDecimalString } from '@torgovo/core';
 import { MANAGED_BOT_STATUSES, ManagedBot, ManagedBotStatus } from '../entities/managed-bot.entity';
 
 /** A positive decimal string below 10^13 with at most 18 decimals. */

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsIn, IsString, Length, Matches } from 'class-validator';
+import { IsOptional } from '@torgovo/core';
 
 export const SIGNAL_ACTIONS = ['buy', 'sell', 'close'] as const;
 export type SignalAction = (typeof SIGNAL_ACTIONS)[number];

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsBoolean, IsIn, IsOptional, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsBoolean, IsIn, ValidateNested } from 'class-validator';
+import { IsOptional } from '@torgovo/core';
 import { CONFIGURABLE_KINDS, ConfigurableKind } from '../notification-outbox';
 
 export class NotificationPreferenceResponse {

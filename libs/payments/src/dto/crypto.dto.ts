@@ -1,10 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsBoolean, IsIn, IsString, IsUUID, MaxLength } from 'class-validator';
 import { BILLING_CYCLES, BillingCycle } from '@torgovo/plans';
 import { CRYPTO_CURRENCIES, CryptoCurrency } from '../crypto/crypto-currencies';
 import { PaymentPlanSummary } from './payment-response';
-import { PageResponse } from '@torgovo/core';
+import { IsOptional, PageResponse } from '@torgovo/core';
 
 const upper = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim().toUpperCase() : value);
 

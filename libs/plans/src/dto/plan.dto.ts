@@ -1,20 +1,7 @@
 import { Transform } from 'class-transformer';
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Length,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
-import { PageQuery } from '@torgovo/core';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsOptional, IsOptionalOrNull, PageQuery } from '@torgovo/core';
 import { PLAN_TYPES, PlanType } from '../plan-types';
 
 // Decimal strings, never JS numbers: a price fits numeric(12,2), a percentage numeric(7,4) ≤ 100.
@@ -66,11 +53,11 @@ export class CreatePlanDto {
   features?: string[];
 
   @ApiPropertyOptional({ type: 'integer', nullable: true, description: 'null = unlimited' })
-  @IsOptional() @IsInt() @Min(0) @Max(10000)
+  @IsOptionalOrNull() @IsInt() @Min(0) @Max(10000)
   max_bots?: number | null;
 
   @ApiPropertyOptional({ type: 'integer', nullable: true, description: 'null = unlimited' })
-  @IsOptional() @IsInt() @Min(0) @Max(10000)
+  @IsOptionalOrNull() @IsInt() @Min(0) @Max(10000)
   max_trading_pairs?: number | null;
 
   @ApiPropertyOptional()
@@ -86,19 +73,19 @@ export class CreatePlanDto {
   trial_days?: number;
 
   @ApiPropertyOptional({ type: String, nullable: true, example: '3', description: 'percent, decimal string; managed_bot plans only' })
-  @IsOptional() @IsString() @Matches(PERCENT, { message: `guaranteed_monthly_return ${PERCENT_MESSAGE}` })
+  @IsOptionalOrNull() @IsString() @Matches(PERCENT, { message: `guaranteed_monthly_return ${PERCENT_MESSAGE}` })
   guaranteed_monthly_return?: string | null;
 
   @ApiPropertyOptional({ type: String, nullable: true, example: '20', description: 'percent, decimal string; required for managed_bot plans' })
-  @IsOptional() @IsString() @Matches(PERCENT, { message: `profit_share_percentage ${PERCENT_MESSAGE}` })
+  @IsOptionalOrNull() @IsString() @Matches(PERCENT, { message: `profit_share_percentage ${PERCENT_MESSAGE}` })
   profit_share_percentage?: string | null;
 
   @ApiPropertyOptional({ type: String, nullable: true })
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptionalOrNull() @IsString() @MaxLength(255)
   stripe_monthly_price_id?: string | null;
 
   @ApiPropertyOptional({ type: String, nullable: true })
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptionalOrNull() @IsString() @MaxLength(255)
   stripe_yearly_price_id?: string | null;
 
   @ApiPropertyOptional()

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional, IsUUID } from 'class-validator';
+import { IsBoolean, IsIn, IsUUID } from 'class-validator';
+import { IsOptional } from '@torgovo/core';
 import { BILLING_CYCLES, BillingCycle } from '@torgovo/plans';
 import { PAYMENT_METHODS, PaymentMethod } from '../subscription-states';
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
-import { SUPPORTED_EXCHANGES } from '@torgovo/core';
+import { IsBoolean, IsIn, IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsOptional, SUPPORTED_EXCHANGES } from '@torgovo/core';
 
 export class ConnectExchangeDto {
   @ApiProperty({ enum: SUPPORTED_EXCHANGES }) @IsIn(SUPPORTED_EXCHANGES)
