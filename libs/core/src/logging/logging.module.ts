@@ -60,10 +60,12 @@ export class LoggingModule {
               // The webhook path carries the secret; log the route, not the URL.
               serializers: {
                 // A TypeORM QueryFailedError carries the statement and its parameters (a password
-                // hash, an encrypted key…): never logged.
+                // hash, an encrypted key…), and PostgreSQL's detail and where ("Failing row contains
+                // (…every column…)" on a NOT NULL or CHECK violation): never logged. The code, the
+                // constraint, the table and the column stay.
                 err: (e: Error) => {
                   const out = stdSerializers.err(e) as unknown as Record<string, unknown>;
-                  for (const k of ['parameters', 'query', 'driverError']) delete out[k];
+                  for (const k of ['parameters', 'query', 'driverError', 'detail', 'where', 'internalQuery']) delete out[k];
                   // Router errors quote the URL ("Cannot GET /api/custom-bot/webhook/receive/<secret>").
                   for (const k of ['message', 'stack']) if (typeof out[k] === 'string') out[k] = redactUrlsInText(out[k]);
                   return out;
