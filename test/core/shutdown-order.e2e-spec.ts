@@ -2,6 +2,7 @@ import { EmailDispatcher, Mailer } from '@torgovo/notifications';
 import { TradingManager } from '@torgovo/trading';
 import { startSmtp } from '../fakes/smtp/local-smtp-server';
 import { createTestApp, WORKER_JOBS_BY_HAND } from '../support/app';
+import { pauseOnce } from '../support/pause-once';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -16,7 +17,7 @@ describe('shutdown during a periodic run (e2e)', () => {
     const smtp = await startSmtp();
     const t = await createTestApp({ ...WORKER_JOBS_BY_HAND, TRADING_MANAGER_ENABLED: 'true', EMAIL_DISPATCH_INTERVAL_SECONDS: '0', SMTP_URL: `smtp://127.0.0.1:${smtp.port}` });
     let closed = false;
-    let release: () => void = () => undefined;
+    let send: ReturnType<typeof pauseOnce> | undefined;
     try {
       const u = await t.register();
       const ds = t.db.dataSource;
@@ -26,28 +27,19 @@ describe('shutdown during a periodic run (e2e)', () => {
            FROM generate_series(1, 3) AS i RETURNING id`,
         [u.id],
       )) as Array<{ id: string }>;
-      const mailer = t.app.get(Mailer);
-      const send = mailer.send.bind(mailer);
-      let paused!: () => void;
-      const atSend = new Promise<void>((r) => (paused = r));
-      const released = new Promise<void>((r) => (release = r));
-      jest.spyOn(mailer, 'send').mockImplementationOnce(async (mail: Parameters<Mailer['send']>[0]) => {
-        paused();
-        await released;
-        return send(mail);
-      });
+      send = pauseOnce(t.app.get(Mailer), 'send', 'before');
       const manager = t.app.get(TradingManager) as unknown as { stopping: boolean };
       expect(manager.stopping).toBe(false);
 
       const ticking = t.app.get(EmailDispatcher).tick();
-      await atSend;
+      await send.reached;
       const closing = t.app.close().then(() => (closed = true));
       // Before: close() waited in the dispatcher's onModuleDestroy for the whole drain; the trading
       // manager, destroyed after it, went on polling and claiming orders meanwhile.
       for (let i = 0; i < 100 && !manager.stopping; i++) await sleep(20);
       expect(manager.stopping).toBe(true);
       expect(closed).toBe(false);
-      release();
+      send.release();
       await Promise.all([ticking, closing]);
 
       // The send under way finished and was recorded; the two rows not tried were handed back at once.
@@ -61,7 +53,7 @@ describe('shutdown during a periodic run (e2e)', () => {
       ]);
       expect(smtp.mails.filter((m) => m.to.includes(u.email))).toHaveLength(1);
     } finally {
-      release();
+      send?.release();
       jest.restoreAllMocks();
       if (!closed) await t.app.close().catch(() => undefined);
       await t.db.drop();

@@ -1,5 +1,6 @@
 import { EntitlementsService } from '@torgovo/subscriptions';
 import type { TestApp } from '../support/app';
+import { pauseOnce } from '../support/pause-once';
 import { runCli } from '../support/cli';
 import { createBot, generateWebhook, LiveExchangeHarness, liveExchangeHarness, sendAlert, subscribe, TestUser } from './support';
 
@@ -108,22 +109,11 @@ describe('bots stop when the user disconnects the exchange or is deactivated (e2
       const id = (await createBot(t, u, { mode: 'live', name: 'late start' })).body.id as string;
       expect((await t.request('POST', `/api/bots/${id}/stop`, { token: u.access_token })).status).toBe(200);
       const admin = await t.admin();
-      const entitlements = t.app.get(EntitlementsService);
-      const assertCanRunBot = entitlements.assertCanRunBot.bind(entitlements);
-      let paused!: () => void;
-      const atCheck = new Promise<void>((r) => (paused = r));
-      let release!: () => void;
-      const released = new Promise<void>((r) => (release = r));
       // The interleaving: the start's real entitlement check passes, then waits until the change has been sent.
-      jest.spyOn(entitlements, 'assertCanRunBot').mockImplementationOnce(async (...args: Parameters<EntitlementsService['assertCanRunBot']>) => {
-        const ok = await assertCanRunBot(...args);
-        paused();
-        await released;
-        return ok;
-      });
+      const check = pauseOnce(t.app.get(EntitlementsService), 'assertCanRunBot');
       try {
         const starting = t.request('POST', `/api/bots/${id}/start`, { token: u.access_token });
-        await atCheck;
+        await check.reached;
         let changing: Promise<{ status: number }>;
         if (change === 'subscription cancelled') {
           const subs = await t.request<{ custom_bot: { id: string } }>('GET', '/api/subscriptions/my-subscription', { token: u.access_token });
@@ -132,7 +122,7 @@ describe('bots stop when the user disconnects the exchange or is deactivated (e2
           changing = t.request('PATCH', `/api/admin/users/${u.id}`, { token: admin.access_token, body: { is_active: false } });
         } else changing = t.request('DELETE', '/api/users/me/exchange', { token: u.access_token });
         await new Promise((r) => setTimeout(r, 400));
-        release();
+        check.release();
         const [started, changed] = await Promise.all([starting, changing]);
         expect(started.status).toBe(200);
         expect([200, 204]).toContain(changed.status);
@@ -142,6 +132,7 @@ describe('bots stop when the user disconnects the exchange or is deactivated (e2
         expect(row.status).toBe('stopped');
         expect(row.stop_reason).toMatch(/^(subscription_|user_deactivated|exchange_disconnected)/);
       } finally {
+        check.release();
         jest.restoreAllMocks();
       }
     },

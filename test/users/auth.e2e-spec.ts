@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { TokensService } from '@torgovo/users';
 import { createTestApp, TestApp } from '../support/app';
+import { pauseOnce } from '../support/pause-once';
 
 const JWT_SECRET = 'test-jwt-secret-0123456789abcdefghijklmnop';
 
@@ -236,24 +237,14 @@ describe('auth (e2e, real PostgreSQL)', () => {
   it('a refresh under way when the account is deactivated: the new refresh token is revoked with the others, or never made; none works after reactivation', async () => {
     const u = await t.register();
     const admin = await t.admin();
-    const tokens = t.app.get(TokensService);
-    const issue = tokens.issue.bind(tokens);
-    let paused!: () => void;
-    const atIssue = new Promise<void>((r) => (paused = r));
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    // The interleaving: the refresh has spent its token and read the account active; the real issue waits until the deactivation has started.
-    jest.spyOn(tokens, 'issue').mockImplementationOnce(async (...args: Parameters<TokensService['issue']>) => {
-      paused();
-      await released;
-      return issue(...args);
-    });
+    // The interleaving: the refresh has spent its token and read the account active; its issue waits until the deactivation has started.
+    const issue = pauseOnce(t.app.get(TokensService), 'issue', 'before');
     try {
       const refreshing = t.request<{ refresh_token: string }>('POST', '/api/auth/refresh', { body: { refresh_token: u.refresh_token } });
-      await atIssue;
+      await issue.reached;
       const deactivating = t.request('PATCH', `/api/admin/users/${u.id}`, { token: admin.access_token, body: { is_active: false } });
       await new Promise((r) => setTimeout(r, 400));
-      release();
+      issue.release();
       const [refreshed, deactivated] = await Promise.all([refreshing, deactivating]);
       expect(deactivated.status).toBe(200);
       // Before: the deactivation's revocation waited on the spent token's row and missed the successor,
@@ -265,6 +256,7 @@ describe('auth (e2e, real PostgreSQL)', () => {
         expect((await t.request('POST', '/api/auth/refresh', { body: { refresh_token: refreshed.body.refresh_token } })).status).toBe(401);
       } else expect(refreshed.status).toBe(401);
     } finally {
+      issue.release();
       jest.restoreAllMocks();
     }
   });
