@@ -3,6 +3,7 @@ import { createBot, generateWebhook, sendAlert, subscribe, TestUser } from '../c
 import { FakeTelegramServer } from '../fakes/telegram/fake-telegram-server';
 import { startSmtp } from '../fakes/smtp/local-smtp-server';
 import { createTestApp, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
+import { whileHeld } from '../support/held-transaction';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -194,24 +195,19 @@ describe('notifications: e-mail and Telegram', () => {
     await subscribe(a, u, 'pro');
     const ds = a.db.dataSource;
     // The erasure's transaction (it deletes the link and the preferences), committing while the requests are under way.
-    const qr = ds.createQueryRunner();
-    await qr.connect();
-    await qr.startTransaction();
-    let answers: Array<{ status: number }> = [];
-    try {
-      await qr.query(`UPDATE users SET is_active = false, erased_at = now(), email = $2 WHERE id = $1`, [u.id, `erased-${u.id}@erased.invalid`]);
-      await qr.query(`DELETE FROM telegram_links WHERE user_id = $1`, [u.id]);
-      await qr.query(`DELETE FROM notification_preferences WHERE user_id = $1`, [u.id]);
-      const requests = Promise.all([
-        a.request('POST', '/api/users/me/telegram/link', { token: u.access_token }),
-        a.request('PATCH', '/api/users/me/notifications', { token: u.access_token, body: { preferences: [{ kind: 'order_filled', email: false }] } }),
-      ]).then((r) => (answers = r));
-      await sleep(600);
-      await qr.commitTransaction();
-      await requests;
-    } finally {
-      await qr.release();
-    }
+    const answers = await whileHeld(
+      ds,
+      [
+        [`UPDATE users SET is_active = false, erased_at = now(), email = $2 WHERE id = $1`, [u.id, `erased-${u.id}@erased.invalid`]],
+        [`DELETE FROM telegram_links WHERE user_id = $1`, [u.id]],
+        [`DELETE FROM notification_preferences WHERE user_id = $1`, [u.id]],
+      ],
+      () =>
+        Promise.all([
+          a.request('POST', '/api/users/me/telegram/link', { token: u.access_token }),
+          a.request('PATCH', '/api/users/me/notifications', { token: u.access_token, body: { preferences: [{ kind: 'order_filled', email: false }] } }),
+        ]),
+    );
     // Before: 201 and 200, a code row (for a chat to bind) and a preference stored for the erased account.
     expect(answers.map((r) => r.status)).toEqual([401, 401]);
     expect(await ds.query(`SELECT 1 FROM telegram_links WHERE user_id = $1 UNION ALL SELECT 1 FROM notification_preferences WHERE user_id = $1`, [u.id])).toEqual([]);

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { TokensService } from '@torgovo/users';
 import { createTestApp, TestApp } from '../support/app';
+import { whileHeld } from '../support/held-transaction';
 import { pauseOnce } from '../support/pause-once';
 
 const JWT_SECRET = 'test-jwt-secret-0123456789abcdefghijklmnop';
@@ -213,21 +214,15 @@ describe('auth (e2e, real PostgreSQL)', () => {
   it('a login whose password check is under way when the account is deactivated: refused, no refresh token made', async () => {
     const u = await t.register();
     const ds = t.db.dataSource;
-    const qr = ds.createQueryRunner();
-    await qr.connect();
-    await qr.startTransaction();
-    let status = 0;
-    try {
-      // The deactivation's transaction (its refresh tokens revoked in it), committing after the login read the account.
-      await qr.query(`UPDATE users SET is_active = false WHERE id = $1`, [u.id]);
-      await qr.query(`UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [u.id]);
-      const login = t.request('POST', '/api/auth/login', { body: { email: u.email, password: u.password } }).then((r) => (status = r.status));
-      await new Promise((r) => setTimeout(r, 600));
-      await qr.commitTransaction();
-      await login;
-    } finally {
-      await qr.release();
-    }
+    // The deactivation's transaction (its refresh tokens revoked in it), committing after the login read the account.
+    const { status } = await whileHeld(
+      ds,
+      [
+        [`UPDATE users SET is_active = false WHERE id = $1`, [u.id]],
+        [`UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [u.id]],
+      ],
+      () => t.request('POST', '/api/auth/login', { body: { email: u.email, password: u.password } }),
+    );
     // Before: 200, with a refresh token made after the revocation that would work again on reactivation.
     expect(status).toBe(401);
     const [{ n }] = (await ds.query(`SELECT count(*)::int AS n FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL`, [u.id])) as Array<{ n: number }>;

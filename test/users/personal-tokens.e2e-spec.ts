@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createTestApp, TestApp } from '../support/app';
 import { createBot, subscribe } from '../custom-bots/support';
+import { whileHeld } from '../support/held-transaction';
 
 interface Created {
   id: string;
@@ -141,20 +142,14 @@ describe('personal access tokens (API access for Enterprise)', () => {
     const u = await enterprise();
     const root = await t.admin();
     // The deactivation's transaction (its tokens revoked in it), committing while the create is under way.
-    const qr = t.db.dataSource.createQueryRunner();
-    await qr.connect();
-    await qr.startTransaction();
-    let status = 0;
-    try {
-      await qr.query(`UPDATE users SET is_active = false WHERE id = $1`, [u.id]);
-      await qr.query(`UPDATE personal_access_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [u.id]);
-      const creating = create(u.access_token, { name: 'late', scope: 'trade' }).then((r) => (status = r.status));
-      await new Promise((r) => setTimeout(r, 600));
-      await qr.commitTransaction();
-      await creating;
-    } finally {
-      await qr.release();
-    }
+    const { status } = await whileHeld(
+      t.db.dataSource,
+      [
+        [`UPDATE users SET is_active = false WHERE id = $1`, [u.id]],
+        [`UPDATE personal_access_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [u.id]],
+      ],
+      () => create(u.access_token, { name: 'late', scope: 'trade' }),
+    );
     // Before: 201, a token made after the revocation that worked again on reactivation.
     expect(status).toBe(401);
     expect((await t.request('PATCH', `/api/admin/users/${u.id}`, { token: root.access_token, body: { is_active: true } })).status).toBe(200);
