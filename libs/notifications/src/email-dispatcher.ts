@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { renderEmail } from './email-templates';
 import { MailConfig } from './mail-config';
 import { Mailer } from './mailer';
@@ -40,8 +40,8 @@ export class EmailDispatcher extends OutboxDispatcher<{ email: string; full_name
     return new Map(users.map((u) => [u.id, { email: u.email, full_name: u.full_name ?? '' }]));
   }
 
-  protected async recipientNow(m: EntityManager, row: OutboxRow): Promise<{ email: string; full_name: string } | undefined> {
-    const [u] = (await m.query(`SELECT email, full_name FROM users WHERE id = $1 AND email IS NOT NULL AND erased_at IS NULL`, [row.user_id])) as Array<{
+  protected async recipientNow(row: OutboxRow): Promise<{ email: string; full_name: string } | undefined> {
+    const [u] = (await this.ds.query(`SELECT email, full_name FROM users WHERE id = $1 AND email IS NOT NULL AND erased_at IS NULL`, [row.user_id])) as Array<{
       email: string;
       full_name: string | null;
     }>;

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { PeriodicJob } from '@torgovo/core';
 import type { Channel } from './notification-outbox';
 
@@ -67,7 +67,7 @@ export abstract class OutboxDispatcher<R> {
    * rows still to come. No lock is held across the network send (a login or an admin change of the
    * user would wait for a slow mail server); an erasure during a send lets that one message go.
    */
-  protected abstract recipientNow(m: EntityManager, row: OutboxRow, batched: R): Promise<R | undefined>;
+  protected abstract recipientNow(row: OutboxRow, batched: R): Promise<R | undefined>;
   protected abstract deliver(row: OutboxRow, to: R): Promise<void>;
 
   async tick(now: Date = new Date()): Promise<DispatchResult | null> {
@@ -107,7 +107,7 @@ export abstract class OutboxDispatcher<R> {
 
   private async sendOne(row: OutboxRow, batched: R | undefined, now: Date): Promise<boolean> {
     try {
-      const to = batched === undefined ? undefined : await this.recipientNow(this.ds.manager, row, batched);
+      const to = batched === undefined ? undefined : await this.recipientNow(row, batched);
       if (to === undefined) throw new Undeliverable('no_recipient');
       await this.deliver(row, to);
       await this.ds.query(`UPDATE notification_outbox SET status = 'sent', sent_at = now(), last_error = NULL WHERE id = $1`, [row.id]);

@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { renderEmail } from '../email-templates';
 import { NotificationsConfig } from '../notifications-config';
 import { OutboxDispatcher, OutboxRow, Undeliverable } from '../outbox-dispatcher';
@@ -46,8 +46,8 @@ export class TelegramDispatcher extends OutboxDispatcher<string> implements OnAp
   }
 
   /** The chat (an erasure deletes the link) and the plan read again at the send. */
-  protected async recipientNow(m: EntityManager, row: OutboxRow): Promise<string | undefined> {
-    const [link] = (await m.query(
+  protected async recipientNow(row: OutboxRow): Promise<string | undefined> {
+    const [link] = (await this.ds.query(
       `SELECT l.chat_id::text AS chat_id FROM users u JOIN telegram_links l ON l.user_id = u.id
         WHERE u.id = $1 AND u.erased_at IS NULL AND l.chat_id IS NOT NULL`,
       [row.user_id],
