@@ -18,6 +18,8 @@ export const ManagedBotErrors = {
   wrongExchange: (needed: string, connected: string) =>
     new DomainError('exchange_not_connected', 400, `This managed bot trades on ${needed}; your connected exchange is ${connected}`),
   alreadyFollowing: () => new DomainError('already_following', 409, 'You already follow this managed bot'),
+  bookUnsettled: () =>
+    new DomainError('orders_in_progress', 409, "Your last follow of this managed bot still has orders under way (its positions being closed): follow it again once they are done"),
   paused: () => new DomainError('managed_bot_paused', 409, 'This managed bot is paused and takes no new followers'),
   pausedSignal: () => new DomainError('managed_bot_paused', 409, 'This managed bot is paused: it takes no signals'),
   investmentOutOfRange: (message: string) =>

@@ -3,7 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Decimal, DomainError } from '@torgovo/core';
 import { checkBotLimits, EntitlementErrors, EntitlementsService } from '@torgovo/subscriptions';
-import { ExchangeGateway, ExchangeGatewayFactory, isExchangeError, NewOrder, OrderSendFence, OrdersService, PaperBalances } from '@torgovo/trading';
+import { ExchangeGateway, ExchangeGatewayFactory, isExchangeError, NewOrder, OrderSendFence, OrdersService, PaperBalances, PerformanceFigures, PositionFigures } from '@torgovo/trading';
+import { ClosingPrices, closingAdjustments, FollowClosingPrices } from './closing-prices';
 import { ExchangeCredentialsService } from '@torgovo/users';
 import { FollowResponse, InvestmentDto, SubscribeDto, toFollowResponse, UnsubscribeDto, UpdateFollowDto } from './dto/follow.dto';
 import { ManagedBotFollow } from './entities/managed-bot-follow.entity';
@@ -59,6 +60,7 @@ export class FollowsService {
     private readonly settlements: ProfitShareSettlementService,
     private readonly sends: OrderSendFence,
     private readonly paper: PaperBalances,
+    private readonly closingPrices: FollowClosingPrices,
   ) {}
 
   async subscribe(userId: string, dto: SubscribeDto): Promise<FollowResponse> {
@@ -77,8 +79,6 @@ export class FollowsService {
     this.checkBounds(bot, investment);
     const exchange = mode === 'paper' ? 'paper' : await this.liveExchange(userId, bot);
     await this.checkBalance(userId, mode, investment);
-    // A re-follow starts from what the book (user, managed bot) already holds: earlier gains are not this follow's.
-    const base = bookTotals((await this.performance.figures([{ id: 'new', user_id: userId, managed_bot_id: bot.id, mode }])).get('new'));
     // A paper follower's account is there before the first signal's fan-out (PaperBalances.open).
     if (mode === 'paper') await this.paper.open(this.ds.manager, userId, [QUOTE]);
 
@@ -88,6 +88,17 @@ export class FollowsService {
       await m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [USER_FOLLOWS_LOCK, userId]);
       const [{ n }] = (await m.query(`SELECT count(*)::int AS n FROM managed_bot_follows WHERE user_id = $1 AND status = 'active'`, [userId])) as Array<{ n: number }>;
       checkBotLimits(ent, { usage: { bots: n, symbols: [] }, live: mode === 'live' });
+      // A re-follow starts from what the book (user, managed bot) already holds: earlier gains are not
+      // this follow's. Read here, once every order of the book is final: an earlier follow's closing
+      // sell filling after this read (read before, it was) moved the new follow's net by the close's
+      // gain — settled already by the ending settlement at the market price, then charged again.
+      // No order of the book can start meanwhile: only an active follow of it gets orders.
+      const [busy] = (await m.query(
+        `SELECT 1 FROM orders WHERE managed_bot_id = $2 AND user_id = $1 AND bot_id IS NULL AND mode = $3 AND status IN ('pending', 'submitting', 'open') LIMIT 1`,
+        [userId, bot.id, mode],
+      )) as unknown[];
+      if (busy) throw ManagedBotErrors.bookUnsettled();
+      const base = bookTotals((await this.performance.figures([{ id: 'new', user_id: userId, managed_bot_id: bot.id, mode }], m)).get('new'));
       return this.insertFollow(m, userId, bot.id, mode, exchange, investment, dto, ent, base);
     });
     if (rows.length === 0) throw ManagedBotErrors.alreadyFollowing();
@@ -172,12 +183,17 @@ export class FollowsService {
   /**
    * Stop copying: in one transaction the follow's performance is brought up to date, the month so
    * far is settled (profit share on equity above the mark), the follow ends, and — if asked — one
-   * closing order per symbol it holds is written (they pass the placement rule after the end).
+   * closing order per symbol it holds is written (they pass the placement rule after the end); a
+   * live follow's positions so closed are valued in that settlement at the market price they will
+   * sell at (FollowClosingPrices), not at their last fill.
    */
   async unsubscribe(userId: string, managedBotId: string, dto: UnsubscribeDto): Promise<FollowResponse> {
+    const close = dto.close_positions === true;
+    // Live, closing: the market price of what the closing orders will sell, read before the transaction.
+    const prices = close ? await this.closingPrices.forUser(userId, managedBotId) : undefined;
     const answer = await this.ds.transaction(async (m) => {
       const follow = await this.lockActive(m, userId, managedBotId);
-      const ended = await this.endFollows(m, [follow.id], 'user', dto.close_positions === true);
+      const ended = await this.endFollows(m, [follow.id], 'user', close, prices);
       const settlement = ended.settled[0] ?? null;
       const row = await m.getRepository(ManagedBotFollow).findOneByOrFail({ id: follow.id });
       return toFollowResponse(row, settlement);
@@ -194,28 +210,43 @@ export class FollowsService {
    * optionally close what each holds. Returns the settlements made and the follows ended; after the
    * commit the caller waits for their sends already decided (OrderSendFence) before it answers.
    */
-  async endFollows(m: EntityManager, followIds: string[], reason: string, closePositions: boolean): Promise<{ settled: SettlementRow[]; ended: EndedFollow[]; closing: number }> {
+  async endFollows(
+    m: EntityManager,
+    followIds: string[],
+    reason: string,
+    closePositions: boolean,
+    prices?: ClosingPrices,
+  ): Promise<{ settled: SettlementRow[]; ended: EndedFollow[]; closing: number }> {
     await this.performance.recompute(followIds, m);
     const now = new Date();
-    const settled = await this.settlements.settleEnding(m, followIds, now);
+    // Closing: the positions as they stand now (recomputed, under the follows' locks) are what the
+    // closing orders sell, and what the settlement values at the market price (FollowClosingPrices).
+    const figures = closePositions ? await this.performance.figures(await this.activeFollows(m, followIds), m) : new Map<string, PerformanceFigures | undefined>();
+    const positionsOf = (id: string) => figures.get(id)?.positions ?? [];
+    const settled = await this.settlements.settleEnding(m, followIds, now, closingAdjustments([...figures.keys()].map((id) => ({ id })), positionsOf, prices));
     const [ended] = (await m.query(
       `UPDATE managed_bot_follows SET status = 'ended', end_reason = $2, ended_at = now(), updated_at = now()
         WHERE id = ANY($1::uuid[]) AND status = 'active' RETURNING id, user_id, managed_bot_id, mode, exchange`,
       [followIds, reason],
     )) as [EndedFollow[], number];
-    const closing = closePositions ? await this.closePositions(m, ended, now) : 0;
+    const closing = closePositions ? await this.closePositions(m, ended, positionsOf, now) : 0;
     return { settled, ended, closing };
+  }
+
+  private async activeFollows(m: EntityManager, followIds: readonly string[]): Promise<EndedFollow[]> {
+    return (await m.query(`SELECT id, user_id, managed_bot_id, mode, exchange FROM managed_bot_follows WHERE id = ANY($1::uuid[]) AND status = 'active'`, [
+      followIds,
+    ])) as EndedFollow[];
   }
 
   /**
    * One closing order per symbol each follow holds (the engine's positions of its books, one
    * statement), all written in ONE insert for every follow and symbol; sized at execution (all of it).
    */
-  private async closePositions(m: EntityManager, follows: EndedFollow[], at: Date): Promise<number> {
+  private async closePositions(m: EntityManager, follows: EndedFollow[], positionsOf: (followId: string) => readonly PositionFigures[], at: Date): Promise<number> {
     if (follows.length === 0) return 0;
-    const figures = await this.performance.figures(follows, m);
     const closing: NewOrder[] = follows.flatMap((f) =>
-      (figures.get(f.id)?.positions ?? [])
+      positionsOf(f.id)
         .filter((p) => new Decimal(p.amount).gt(0))
         .map((p) => ({
           user_id: f.user_id,

@@ -35,13 +35,16 @@ export class ManagedBotController {
     return this.bots.available();
   }
 
-  /** Follow a managed bot: needs an active managed_bot subscription; live needs a connected exchange and the investment within its free USDT. */
+  /**
+   * Follow a managed bot: needs an active managed_bot subscription; live needs a connected exchange and the investment within its free USDT.
+   * 409 orders_in_progress: the user's last follow of this bot still has orders under way (its positions being closed).
+   */
   @Post('subscribe')
   @ApiErrors({
     400: ['validation_failed', 'exchange_not_connected', 'investment_out_of_range', 'insufficient_balance'],
     403: ['no_active_subscription', 'plan_limit', 'live_trading_not_allowed'],
     404: ['not_found'],
-    409: ['already_following', 'managed_bot_paused'],
+    409: ['already_following', 'managed_bot_paused', 'orders_in_progress'],
     503: ['exchange_unavailable'],
   })
   subscribe(@Body() dto: SubscribeDto, @CurrentUser() user: AuthUser): Promise<FollowResponse> {

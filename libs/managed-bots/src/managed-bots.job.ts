@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { PeriodicJob } from '@torgovo/core';
 import { OrderSendFence } from '@torgovo/trading';
 import { FollowerPerformanceService } from './follower-performance.service';
+import { FollowClosingPrices } from './closing-prices';
 import { FollowsService } from './follows.service';
 import { ProfitShareSettlementService, SettlementRow } from './profit-share-settlement.service';
 
@@ -37,6 +38,7 @@ export class ManagedBotsJob implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly follows: FollowsService,
     private readonly settlements: ProfitShareSettlementService,
     private readonly sends: OrderSendFence,
+    private readonly closingPrices: FollowClosingPrices,
   ) {
     this.job = new PeriodicJob(ds, scheduler, 'managed-bots', MANAGED_BOTS_JOB_LOCK_KEY);
     const raw = process.env.MANAGED_BOTS_INTERVAL_SECONDS ?? '60';
@@ -80,6 +82,8 @@ export class ManagedBotsJob implements OnApplicationBootstrap, OnModuleDestroy {
           AND current_balance < investment * stop_loss_pct / 100`,
     )) as Array<{ id: string }>;
     if (hit.length === 0) return 0;
+    // The market price of what the closing orders will sell (live follows), read before the transaction.
+    const prices = await this.closingPrices.forFollows(hit.map((h) => h.id));
     const { ended, closing } = await this.ds.transaction(async (m) => {
       // The condition again on the locked rows: a stop-loss removed or an investment topped up since
       // the read above commits first, and that follow is not ended.
@@ -91,7 +95,7 @@ export class ManagedBotsJob implements OnApplicationBootstrap, OnModuleDestroy {
         [hit.map((h) => h.id)],
       )) as Array<{ id: string }>;
       if (locked.length === 0) return { ended: [], closing: 0 };
-      return this.follows.endFollows(m, locked.map((r) => r.id), 'stop_loss', true);
+      return this.follows.endFollows(m, locked.map((r) => r.id), 'stop_loss', true, prices);
     });
     if (ended.length === 0) return 0;
     // As for an unsubscribe: the stop is done once no order of these follows decided before it can still arrive.

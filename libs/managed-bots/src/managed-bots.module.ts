@@ -4,6 +4,7 @@ import { SubscriptionsModule } from '@torgovo/subscriptions';
 import { UsersModule } from '@torgovo/users';
 import { ManagedBotFollow } from './entities/managed-bot-follow.entity';
 import { ManagedBot } from './entities/managed-bot.entity';
+import { FollowClosingPrices } from './closing-prices';
 import { FollowBooks } from './follow-books';
 import { FollowPlacementStates } from './follow-placement-state';
 import { FollowerPerformanceService } from './follower-performance.service';
@@ -17,7 +18,7 @@ import { ManagedWebhookConfig, ManagedWebhookLimits } from './managed-webhook-li
 import { ProfitShareSettlementService } from './profit-share-settlement.service';
 import { SignalFanoutService } from './signal-fanout.service';
 
-const services = [FollowBooks, ManagedBotsService, FollowsService, FollowerPerformanceService, FollowerReportsService, ProfitShareSettlementService, SignalFanoutService, FollowPlacementStates];
+const services = [FollowBooks, FollowClosingPrices, ManagedBotsService, FollowsService, FollowerPerformanceService, FollowerReportsService, ProfitShareSettlementService, SignalFanoutService, FollowPlacementStates];
 
 /**
  * Managed bots (copy trading). Import it in the api (routes) and in the worker, where

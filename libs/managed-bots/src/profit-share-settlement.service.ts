@@ -49,25 +49,31 @@ export class ProfitShareSettlementService {
 
   /** Every active follow that started before `periodEnd` and has no settlement for `periodStart` yet. */
   async settleMonth(periodStart: Date, periodEnd: Date): Promise<SettlementRow[]> {
-    const rows = await this.run(this.ds.manager, `f.status = 'active' AND f.started_at < $2`, [periodStart, periodEnd, 'monthly']);
+    const rows = await this.run(this.ds.manager, `f.status = 'active' AND f.started_at < $2`, [periodStart, periodEnd, 'monthly'], new Map());
     if (rows.length > 0) this.logger.log({ period_start: periodStart, settled: rows.length, payments: rows.filter((r) => r.payment_id).length }, 'Profit share settled');
     return rows;
   }
 
-  /** The follows that end now (unsubscribe, stop-loss): the month so far, in the caller's transaction. */
-  async settleEnding(m: EntityManager, followIds: readonly string[], at: Date): Promise<SettlementRow[]> {
+  /**
+   * The follows that end now (unsubscribe, stop-loss): the month so far, in the caller's transaction.
+   * `closing`: per follow, what valuing the positions its closing orders sell at the market price
+   * instead of their last fill adds to its net PnL (FollowClosingPrices; absent: nothing).
+   */
+  async settleEnding(m: EntityManager, followIds: readonly string[], at: Date, closing: ReadonlyMap<string, string> = new Map()): Promise<SettlementRow[]> {
     if (followIds.length === 0) return [];
     const { current } = await this.monthsAround(at, m);
-    return this.run(m, `f.id = ANY($4::uuid[])`, [current, at, 'unsubscribe', followIds]);
+    return this.run(m, `f.id = ANY($6::uuid[])`, [current, at, 'unsubscribe'], closing, [followIds]);
   }
 
-  private async run(m: EntityManager, filter: string, params: unknown[]): Promise<SettlementRow[]> {
+  private async run(m: EntityManager, filter: string, params: unknown[], closing: ReadonlyMap<string, string>, extra: unknown[] = []): Promise<SettlementRow[]> {
     return (await m.query(
       `WITH due AS (
-         SELECT f.id AS follow_id, f.user_id, f.managed_bot_id, f.investment, f.net_pnl, f.investment + f.net_pnl AS equity,
+         SELECT f.id AS follow_id, f.user_id, f.managed_bot_id, f.investment, f.net_pnl + coalesce(c.pnl, 0) AS net_pnl,
+                f.investment + f.net_pnl + coalesce(c.pnl, 0) AS equity,
                 f.high_water_mark AS mark, f.profit_share_pct AS rate,
-                round(greatest(f.investment + f.net_pnl - f.high_water_mark, 0) * f.profit_share_pct / 100, 2) AS owed
+                round(greatest(f.investment + f.net_pnl + coalesce(c.pnl, 0) - f.high_water_mark, 0) * f.profit_share_pct / 100, 2) AS owed
            FROM managed_bot_follows f
+           LEFT JOIN unnest($4::uuid[], $5::numeric[]) AS c(follow_id, pnl) ON c.follow_id = f.id
           WHERE ${filter}
             AND NOT EXISTS (SELECT 1 FROM managed_profit_share_settlements s WHERE s.follow_id = f.id AND s.period_start = $1)
           -- Locked as read, in id order: an unsubscribe, a stop-loss or an investment change holding a
@@ -96,7 +102,7 @@ export class ProfitShareSettlementService {
        )
        SELECT s.follow_id, s.period_start, s.period_end, s.kind, s.equity, s.high_water_mark_before, s.high_water_mark_after, s.owed, s.payment_id
          FROM settled s, (SELECT count(*) FROM paid) p, (SELECT count(*) FROM marked) mk`,
-      params,
+      [...params, [...closing.keys()], [...closing.values()], ...extra],
     )) as SettlementRow[];
   }
 }
