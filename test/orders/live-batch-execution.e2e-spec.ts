@@ -394,6 +394,29 @@ describe('live orders executed in batches (e2e, fake OKX with the real ccxt)', (
       expect(a.cTime).toBeLessThanOrEqual(b.cTime);
     }
   });
+
+  it('two open orders of one bot read back in one write: both recorded, the position moved by both (not the whole write refused)', async () => {
+    const { userId } = await trader();
+    const [{ id: botId }] = (await w1.ds.query(
+      `INSERT INTO bots (user_id, name, symbol, mode, exchange, order_type, sizing_type, sizing_value) VALUES ($1, 'two reads', 'BTC/USDT', 'live', 'okx', 'limit', 'base', 1) RETURNING id`,
+      [userId],
+    )) as Array<{ id: string }>;
+    // Two limit buys of the bot resting on the exchange (placed in successive batches), both filled since.
+    const orders = [await pendingOrder(w1, { user_id: userId, bot_id: botId, type: 'limit' }), await pendingOrder(w1, { user_id: userId, bot_id: botId, type: 'limit' })];
+    await w1.ds.query(`UPDATE orders SET status = 'open', sent_at = now(), acknowledged_at = now() WHERE id = ANY($1::uuid[])`, [orders.map((o) => o.id)]);
+    const filled = (o: OrderRecord, amount: string) => ({
+      id: o.id,
+      outcome: { status: 'filled' as const, filled: amount, average: '73384.8', cost: new Decimal(amount).mul('73384.8').toFixed(), fee: '0', fee_currency: 'USDT', exchange_order_id: `x-${o.id}`, final: true, reason: null },
+    });
+    // A third order of another bot in the same write is not held up either.
+    const other = await pendingOrder(w1, { user_id: (await trader()).userId });
+    await w1.ds.query(`UPDATE orders SET status = 'open', sent_at = now(), acknowledged_at = now() WHERE id = $1`, [other.id]);
+    const written = await w1.ctx.get(OrderTransitions).syncOpenMany([filled(orders[0], '0.001'), filled(orders[1], '0.002'), filled(other, '0.001')]);
+    expect([...written].sort()).toEqual([orders[0].id, orders[1].id, other.id].sort());
+    for (const o of [...orders, other]) expect((await reload(w1.ds, o.id)).status).toBe('filled');
+    const [position] = (await w1.ds.query(`SELECT amount::text FROM bot_positions WHERE bot_id = $1`, [botId])) as Array<{ amount: string }>;
+    expect(new Decimal(position.amount).toFixed()).toBe('0.003');
+  });
 });
 
 describe('live batches and the send fence (e2e)', () => {
@@ -475,4 +498,5 @@ describe('live batches and the send fence (e2e)', () => {
     await manager.runUntilIdle(5_000);
     expect([...account.orders.values()]).toHaveLength(1);
   });
+
 });

@@ -315,30 +315,55 @@ export class OrderTransitions {
   }
 
   /**
-   * syncOpen for many orders in one statement (the live batch's read-backs: LiveReadBacks); the ids
-   * that were still `open`, with no more filled than read, and were written.
+   * syncOpen for many orders (the live batch's read-backs: LiveReadBacks); the ids that were still
+   * `open`, with no more filled than read, and were written. One statement per round: a round
+   * writes at most one order per bot, because the fills move bot_positions with one
+   * INSERT … ON CONFLICT, which cannot touch a bot's row twice — two read-backs of one bot in one
+   * statement (two buys of a bot placed in successive batches, read back together at a bar close)
+   * failed the whole statement, every order in it then left unrecorded until the open-orders sync
+   * came round. The others of that bot go in the next round (usually there is none).
    */
   async syncOpenMany(items: ReadonlyArray<{ id: string; outcome: OrderOutcome }>): Promise<Set<string>> {
-    if (items.length === 0) return new Set();
-    const result: unknown = await this.ds.query(
+    const written = new Set<string>();
+    let round = items;
+    while (round.length > 0) {
+      const { ids, deferred } = await this.syncOpenRound(round);
+      ids.forEach((id) => written.add(id));
+      const next = new Set(deferred);
+      round = round.filter((i) => next.has(i.id));
+    }
+    return written;
+  }
+
+  private async syncOpenRound(items: ReadonlyArray<{ id: string; outcome: OrderOutcome }>): Promise<{ ids: string[]; deferred: string[] }> {
+    const result = (await this.ds.query(
       `WITH v AS (
          SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[], $7::varchar[], $8::varchar[], $9::boolean[], $10::text[])
                 AS v(id, status, filled, average, cost, fee, fee_currency, exchange_order_id, final, reason)
+       ), firsts AS (
+         -- One order per bot this round (an order's bot never changes: read unlocked); the others deferred.
+         SELECT DISTINCT ON (o.bot_id) o.id FROM orders o JOIN v ON v.id = o.id WHERE o.bot_id IS NOT NULL ORDER BY o.bot_id, o.id
+       ), later AS (
+         SELECT o.id FROM orders o JOIN v ON v.id = o.id WHERE o.bot_id IS NOT NULL AND o.id NOT IN (SELECT id FROM firsts)
        ), prev AS (
          -- An open order's fill only grows: a read answered before another one but written after it
          -- (two readers: this worker's read-back, another worker's sync) must not take it back.
          -- FOR UPDATE checks this again on the row as it is once locked.
          SELECT orders.id, ${PREVIOUS_FILL_COLUMNS_OF_ORDERS} FROM orders JOIN v ON v.id = orders.id
-          WHERE orders.status = 'open' AND orders.filled <= v.filled
+          WHERE orders.status = 'open' AND orders.filled <= v.filled AND orders.id NOT IN (SELECT id FROM later)
           ORDER BY orders.id FOR UPDATE OF orders
        ), changed AS (
          UPDATE orders o SET status = v.status, filled = v.filled, average = v.average, cost = v.cost, fee = v.fee, fee_currency = v.fee_currency,
                 exchange_order_id = COALESCE(v.exchange_order_id, o.exchange_order_id), reason = v.reason,
                 closed_at = CASE WHEN v.final THEN now() END, updated_at = now()
-           ${RECORDED_TAIL}`,
+           FROM prev JOIN v ON v.id = prev.id WHERE o.id = prev.id
+         RETURNING ${CHANGED_FILL_COLUMNS}
+       ), ${MOVE_POSITIONS_CTE}
+       SELECT id, false AS deferred FROM changed
+       UNION ALL SELECT id, true FROM later`,
       [items.map((i) => i.id), ...outcomeArrays(items.map((i) => i.outcome))],
-    );
-    return new Set(returnedRows<{ id: string }>(result).map((r) => r.id));
+    )) as Array<{ id: string; deferred: boolean }>;
+    return { ids: result.filter((r) => !r.deferred).map((r) => r.id), deferred: result.filter((r) => r.deferred).map((r) => r.id) };
   }
 
   private async apply(sql: string, params: unknown[], manager?: EntityManager): Promise<boolean> {
