@@ -292,6 +292,30 @@ describe('manual control: cancel an order, close a position (e2e)', () => {
       expect((await closeBot(u, botId)).status).toBe(422);
     });
 
+    it('a deactivation holding the user row, then a close, then the deactivation stops the bots: no deadlock; the close is refused 401', async () => {
+      const { u, botId, alert } = await trader('paper');
+      await alert({ action: 'buy', quantity: '0.003', price: '60000' });
+      await manager.runUntilIdle();
+      // The deactivation's order (UserAccessService, then the bots listener): the user row, then the running bots.
+      const qr = ds.createQueryRunner();
+      await qr.connect();
+      await qr.startTransaction();
+      try {
+        await qr.query(`SELECT id FROM users WHERE id = $1 FOR UPDATE`, [u.id]);
+        const close = closeBot(u, botId);
+        await new Promise((r) => setTimeout(r, 500));
+        await qr.query(`UPDATE bots SET status = 'stopped' WHERE user_id = $1 AND status = 'running'`, [u.id]);
+        await qr.query(`UPDATE users SET is_active = false WHERE id = $1`, [u.id]);
+        await qr.commitTransaction();
+        const res = await close;
+        expect([res.status, res.body.code]).toEqual([401, 'unauthorized']);
+      } finally {
+        if (qr.isTransactionActive) await qr.rollbackTransaction();
+        await qr.release();
+      }
+      expect(((await ds.query(`SELECT count(*)::int AS n FROM orders WHERE bot_id = $1 AND source = 'manual'`, [botId])) as Array<{ n: number }>)[0].n).toBe(0);
+    });
+
     it('a close claimed, then a second click queues another, then the first must wait (a transient refusal): the first ends superseded, the second sells the position; the queue is not held', async () => {
       const { u, botId, alert } = await trader('paper');
       await alert({ action: 'buy', quantity: '0.003', price: '60000' });

@@ -210,9 +210,14 @@ export class BotsService {
    * POST /bots/{id}/close: a pending close order (trading's OrdersService.createManualClose: sized
    * when sent, deduplicated while it waits). 422 no_position when the bot holds nothing now. It goes
    * through the placement rule like any order; a close the user asked for may run on a stopped bot.
+   * The user row first (lockForRunning), as every bot write: the close's order insert share-locks it
+   * (its foreign key), so taking the bot first deadlocked with a deactivation or an erasure, which
+   * holds the user row and then stops the user's bots (one of the two answered 500). A close asked
+   * as the account is deactivated is refused (401), as a start is.
    */
   async close(userId: string, id: string): Promise<{ order_id: string }> {
     return this.ds.transaction(async (m) => {
+      await lockForRunning(m, userId);
       const bot = await this.find(m, userId, id, true);
       const position = await readBotPosition(m, bot.id);
       if (position.amount.lte(0)) throw BotErrors.noPosition();
