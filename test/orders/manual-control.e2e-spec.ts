@@ -159,6 +159,32 @@ describe('manual control: cancel an order, close a position (e2e)', () => {
       expect(onOkx(account!)).toHaveLength(1);
     });
 
+    it('a resting limit order whose answer was lost, then the cancel, then OKX refuses the look-ups: the attempts back off (not spent at once, never failed while it rests on OKX); then the look-up finds it and the cancel job cancels it there', async () => {
+      const { u, account, alert } = await trader('live', { order_type: 'limit' });
+      const id = await alert({ action: 'buy', quantity: '0.001', price: '50000' });
+      okx.dropNextOrderResponse();
+      await manager.runOnce();
+      expect(await row(id)).toMatchObject({ status: 'pending' });
+      expect(onOkx(account!)).toHaveLength(1);
+      okx.inject('server_error', { path: ORDER_PATH, method: 'GET', times: Infinity });
+      try {
+        await cancelOrder(u, id);
+        // The cancel makes it due once; that look-up is refused; the next one waits its backoff.
+        await manager.runUntilIdle(3_000);
+        const [waiting] = (await ds.query(`SELECT status, attempts FROM orders WHERE id = $1`, [id])) as Array<{ status: string; attempts: number }>;
+        expect(waiting.status).toBe('pending');
+        expect(waiting.attempts).toBeLessThanOrEqual(3);
+      } finally {
+        okx.clearFaults();
+      }
+      await ds.query(`UPDATE orders SET next_attempt_at = now() WHERE id = $1`, [id]);
+      await manager.runUntilIdle();
+      expect(await row(id)).toMatchObject({ status: 'open' });
+      expect(await cancels.tick()).toMatchObject({ checked: 1, settled: 1 });
+      expect(onOkx(account!)[0].state).toBe('canceled');
+      expect(await row(id)).toMatchObject({ status: 'canceled' });
+    });
+
     it('a resting live limit order is canceled on OKX with its own keys; a second request is harmless', async () => {
       const { u, account, alert } = await trader('live', { order_type: 'limit' });
       const id = await alert({ action: 'buy', quantity: '0.001', price: '50000' });

@@ -245,7 +245,12 @@ export class OrderTransitions {
 
   /**
    * Transient failure: back to `pending`, due after `delayMs`, keeping the reason for the user to see
-   * (at once with a cancel requested: the next claim cancels it, or finds it sent).
+   * (at once when the user asked to cancel during this attempt: the next claim cancels it, or finds
+   * it sent). A cancel asked before this attempt was claimed was this attempt's to act on
+   * (requestCancel made the order due at once): its failure — a look-up OKX refused, as often right
+   * after a lost answer — backs off like any other. Made due at once on every failure, the attempts
+   * were spent in a fraction of a second and the order ended `failed` while it rested on OKX, the
+   * user's cancel never carried out there.
    * `noSendPending`: no send of this attempt can still reach the exchange (it was refused before
    * OKX's matching engine, or decided and never left), so send_settles_at is cleared and a stop need
    * not wait for it. `untilSettled`: due at send_settles_at, not before — a look-up found
@@ -256,7 +261,8 @@ export class OrderTransitions {
       `UPDATE orders SET status = 'pending', reason = $4, updated_at = now(),
               send_settles_at = CASE WHEN $5::boolean THEN NULL ELSE send_settles_at END,
               next_attempt_at = CASE WHEN $6::boolean THEN greatest(now(), send_settles_at)
-                                     WHEN cancel_requested_at IS NULL THEN now() + $3::int * interval '1 millisecond' ELSE now() END
+                                     WHEN cancel_requested_at IS NULL OR cancel_requested_at < submitted_at THEN now() + $3::int * interval '1 millisecond'
+                                     ELSE now() END
         WHERE id = $1 AND status = 'submitting' AND attempts = $2
         RETURNING id`,
       [claim.id, claim.attempts, delayMs, reason, opts.noSendPending === true, opts.untilSettled === true],
