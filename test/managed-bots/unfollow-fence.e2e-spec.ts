@@ -1,3 +1,4 @@
+import { Decimal } from '@torgovo/core';
 import { ManagedBotsJob } from '@torgovo/managed-bots';
 import { PlacementBatchDecider, PlacementDecider, TradingManager } from '@torgovo/trading';
 import { DataSource } from 'typeorm';
@@ -6,7 +7,7 @@ import type { FakeAccount } from '../fakes/okx/fake-okx-exchange';
 import { FakeOkxServer } from '../fakes/okx/fake-okx-server';
 import { createTestApp, HttpResult, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
 import { decidedThen } from '../support/decided-then';
-import { connectOkx, createManagedBot, follow, managedSubscriber, signal } from './support';
+import { connectOkx, createManagedBot, drain, follow, managedSubscriber, signal } from './support';
 
 /**
  * "A follower's order is decided, then the follow ends (unsubscribe) or the managed bot is paused,
@@ -73,6 +74,38 @@ describe.each([
     expect((await signal(t, admin, botId, { action: 'buy', fraction: '0.1', price: '73384.8', signal_id: 'fence-unsub-2' })).orders_created).toBe(0);
     await manager.runOnce();
     expect(account.orders.size).toBe(1);
+  });
+
+  it('decided → unsubscribe closing positions → the send: the buy that fills after the end is closed too (not left on the account)', async () => {
+    const { u, account, botId, orderId } = await liveFollowerWithOrder('fence-close');
+    const { res } = await decided(() => t.request('POST', `/api/managed-bot/${botId}/unsubscribe`, { token: u.access_token, body: { close_positions: true } }));
+    expect(res.status).toBe(200);
+    // The buy had no fill recorded when the follow ended: its close was written all the same.
+    await drain(t, botId);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const rows = (await ds.query(`SELECT side, status, source_ref, filled::text FROM orders WHERE managed_bot_id = $1 AND user_id = $2 ORDER BY created_at`, [botId, u.id])) as Array<{
+        side: string;
+        status: string;
+        source_ref: string;
+        filled: string;
+      }>;
+      if (rows.every((r) => r.status === 'filled' || r.status === 'canceled')) {
+        expect(rows.map((r) => [r.side, r.status, r.source_ref.split(':')[0]])).toEqual([
+          ['buy', 'filled', 'sig'],
+          ['sell', 'filled', 'close'],
+        ]);
+        // All of it: what the buy filled, less its fee paid in BTC (0.1 %), to the lot size.
+        expect(new Decimal(rows[1].filled).toFixed()).toBe(new Decimal(rows[0].filled).mul('0.999').toDecimalPlaces(8, Decimal.ROUND_DOWN).toFixed());
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`orders not final: ${JSON.stringify(rows)}`);
+      await ds.query(`UPDATE orders SET next_attempt_at = now() WHERE managed_bot_id = $1 AND status = 'pending'`, [botId]);
+      await manager.runOnce();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await orderRow(orderId)).status).toBe('filled');
+    expect([...account.orders.values()].map((o) => o.side)).toEqual(['buy', 'sell']);
   });
 
   it('claimed → unsubscribe (answered) → decided: canceled follow_ended, never sent', async () => {

@@ -241,14 +241,29 @@ export class FollowsService {
 
   /**
    * One closing order per symbol each follow holds (the engine's positions of its books, one
-   * statement), all written in ONE insert for every follow and symbol; sized at execution (all of it).
+   * statement) or is still buying — a buy decided before the end (sent, its fill not recorded yet)
+   * fills after it; closing only what the book held left that purchase on the account, after the
+   * user asked to close everything (or the stop-loss did). Its close waits behind it in the user's
+   * queue and is sized once its fill is read back (all of it; nothing when it filled nothing). All
+   * written in ONE insert for every follow and symbol.
    */
   private async closePositions(m: EntityManager, follows: EndedFollow[], positionsOf: (followId: string) => readonly PositionFigures[], at: Date): Promise<number> {
     if (follows.length === 0) return 0;
+    const buying = (await m.query(
+      `SELECT f.id, o.symbol, max(o.price)::text AS price
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::varchar[]) AS f(id, user_id, managed_bot_id, mode)
+         JOIN orders o ON o.managed_bot_id = f.managed_bot_id AND o.user_id = f.user_id AND o.mode = f.mode
+        WHERE o.bot_id IS NULL AND o.side = 'buy' AND o.sent_at IS NOT NULL AND o.status IN ('pending', 'submitting', 'open')
+        GROUP BY f.id, o.symbol`,
+      [follows.map((f) => f.id), follows.map((f) => f.user_id), follows.map((f) => f.managed_bot_id), follows.map((f) => f.mode)],
+    )) as Array<{ id: string; symbol: string; price: string | null }>;
     const closing: NewOrder[] = follows.flatMap((f) =>
-      positionsOf(f.id)
-        .filter((p) => new Decimal(p.amount).gt(0))
-        .map((p) => ({
+      [
+        ...positionsOf(f.id).filter((p) => new Decimal(p.amount).gt(0)),
+        ...buying
+          .filter((b) => b.id === f.id && !positionsOf(f.id).some((p) => p.symbol === b.symbol && new Decimal(p.amount).gt(0)))
+          .map((b) => ({ symbol: b.symbol, last_price: b.price })),
+      ].map((p) => ({
           user_id: f.user_id,
           managed_bot_id: f.managed_bot_id,
           source: 'managed' as const,
