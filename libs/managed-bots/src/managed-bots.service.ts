@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig, AuditService, Decimal, randomToken, sha256Hex, toDecimalString } from '@torgovo/core';
 import { OrderSendFence } from '@torgovo/trading';
+import { lockActingAdmin } from '@torgovo/users';
 import {
   AvailableManagedBotResponse,
   CreateManagedBotDto,
@@ -53,13 +54,18 @@ export class ManagedBotsService {
         created_by: admin.actorId,
     });
     this.checkRange(bot);
-    const saved = await repo.save(bot);
-    await this.audit.record({ event_type: 'managed_bot.created', user_id: null, ...auditedBy(admin), data: { managed_bot_id: saved.id, name: saved.name } });
+    const saved = await this.ds.transaction(async (m) => {
+      await lockActingAdmin(m, admin.actorId);
+      const row = await m.getRepository(ManagedBot).save(bot);
+      await this.audit.record({ event_type: 'managed_bot.created', user_id: null, ...auditedBy(admin), data: { managed_bot_id: row.id, name: row.name } }, m);
+      return row;
+    });
     return toManagedBotResponse(saved);
   }
 
   async update(admin: AdminActor, id: string, dto: UpdateManagedBotDto): Promise<ManagedBotResponse> {
     const saved = await this.ds.transaction(async (m) => {
+      await lockActingAdmin(m, admin.actorId);
       // Locked FOR UPDATE: a pause waits for placement decisions in flight (they share-lock the row).
       const bot = await m.getRepository(ManagedBot).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!bot) throw ManagedBotErrors.notFound();
@@ -87,12 +93,19 @@ export class ManagedBotsService {
     return toManagedBotResponse(saved);
   }
 
-  /** A new secret for the bot's TradingView alerts (the old one stops working); shown only here. */
+  /**
+   * A new secret for the bot's TradingView alerts (the old one stops working); shown only here. The
+   * secret trades every follower: handed out only to an admin who still is one as it is written
+   * (lockActingAdmin), with its audit row in the same transaction.
+   */
   async rotateWebhook(admin: AdminActor, id: string): Promise<ManagedBotWebhookResponse> {
     const secret = randomToken(32);
-    const [, n] = (await this.ds.query(`UPDATE managed_bots SET webhook_secret_hash = $2, updated_at = now() WHERE id = $1`, [id, sha256Hex(secret)])) as [unknown, number];
-    if (n === 0) throw ManagedBotErrors.notFound();
-    await this.audit.record({ event_type: 'managed_bot.webhook_rotated', user_id: null, ...auditedBy(admin), data: { managed_bot_id: id } });
+    await this.ds.transaction(async (m) => {
+      await lockActingAdmin(m, admin.actorId);
+      const [, n] = (await m.query(`UPDATE managed_bots SET webhook_secret_hash = $2, updated_at = now() WHERE id = $1`, [id, sha256Hex(secret)])) as [unknown, number];
+      if (n === 0) throw ManagedBotErrors.notFound();
+      await this.audit.record({ event_type: 'managed_bot.webhook_rotated', user_id: null, ...auditedBy(admin), data: { managed_bot_id: id } }, m);
+    });
     return { managed_bot_id: id, webhook_url: `${this.config.publicUrl}${MANAGED_WEBHOOK_PATH}${secret}`, webhook_secret: secret };
   }
 

@@ -1,8 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditService, sha256Hex } from '@torgovo/core';
 import { clientOrderIdSql, PENDING_ORDER_COLUMNS } from '@torgovo/trading';
+import { lockActingAdmin } from '@torgovo/users';
 import { ManagedSignalDto, SignalAcceptedResponse } from './dto/signal.dto';
 import { AdminActor, auditedBy } from './admin-actor';
 import { ManagedBot } from './entities/managed-bot.entity';
@@ -83,26 +84,30 @@ export class SignalFanoutService {
     // Without a signal_id, the signal's own content is its identity: the same body sent twice is one signal.
     const signalId = input.signal_id ?? `h:${sha256Hex(JSON.stringify([input.action, symbol, input.fraction, price]))}`;
 
-    const [row] = (await this.ds.query(FANOUT, [bot.id, signalId, input.source, input.action, symbol, input.fraction, price])) as Array<{
-      bot_status: 'active' | 'paused' | null;
-      id: string | null;
-      orders_created: number;
-    }>;
-    if (row.bot_status === null) throw ManagedBotErrors.notFound();
-    // Paused after the check above: the statement's join found it paused and wrote nothing.
-    if (row.id === null && row.bot_status !== 'active') throw ManagedBotErrors.pausedSignal();
-    const result: SignalAcceptedResponse =
-      row.id === null ? { signal_id: signalId, orders_created: 0, duplicate: true } : { signal_id: signalId, orders_created: row.orders_created, duplicate: false };
+    type FanoutRow = { bot_status: 'active' | 'paused' | null; id: string | null; orders_created: number };
+    const fanout = async (m: EntityManager): Promise<SignalAcceptedResponse> => {
+      const [row] = (await m.query(FANOUT, [bot.id, signalId, input.source, input.action, symbol, input.fraction, price])) as FanoutRow[];
+      if (row.bot_status === null) throw ManagedBotErrors.notFound();
+      // Paused after the check above: the statement's join found it paused and wrote nothing.
+      if (row.id === null && row.bot_status !== 'active') throw ManagedBotErrors.pausedSignal();
+      return row.id === null ? { signal_id: signalId, orders_created: 0, duplicate: true } : { signal_id: signalId, orders_created: row.orders_created, duplicate: false };
+    };
+    const admin = input.admin;
+    const result = admin
+      ? await this.ds.transaction(async (m) => {
+          // An admin's signal moves every follower's money: sent only by an admin who still is one as
+          // the orders are written (a demotion committed after the role guard refuses it: 403), and
+          // audited in the same transaction, repeats included (they create nothing).
+          await lockActingAdmin(m, admin.actorId);
+          const r = await fanout(m);
+          await this.audit.record(
+            { event_type: 'managed_bot.signal', user_id: null, ...auditedBy(admin), data: { managed_bot_id: bot.id, action: input.action, symbol, fraction: input.fraction, price, ...r } },
+            m,
+          );
+          return r;
+        })
+      : await fanout(this.ds.manager);
     this.logger.log({ managed_bot_id: bot.id, ...result }, result.duplicate ? 'Repeated managed signal: nothing created' : 'Managed signal fanned out');
-    if (input.admin) {
-      // An admin's signal moves every follower's money: audited, repeats included (they create nothing).
-      await this.audit.record({
-        event_type: 'managed_bot.signal',
-        user_id: null,
-        ...auditedBy(input.admin),
-        data: { managed_bot_id: bot.id, action: input.action, symbol, fraction: input.fraction, price, ...result },
-      });
-    }
     return result;
   }
 

@@ -33,6 +33,20 @@ export interface AccessChange {
 export const ADMIN_SET_LOCK = 7_204_403;
 
 /**
+ * In the transaction of an admin's write, before its effect: the acting admin is still an active
+ * admin. The role guard read the role when the request came in; a demotion or deactivation
+ * committed since then must stop what the request was about to do (a managed signal moving every
+ * follower's money, a webhook secret handed out, a plan edited). The actor's row is share-locked
+ * until the write commits, so a demotion (which locks that row for update) either committed before
+ * — seen here: 403 — or waits for this write. Take it first: the user row before anything else, as
+ * every write here does.
+ */
+export async function lockActingAdmin(m: EntityManager, actorId: string): Promise<void> {
+  const [acting] = (await m.query(`SELECT role = 'admin' AND is_active AND erased_at IS NULL AS admin FROM users WHERE id = $1 FOR SHARE`, [actorId])) as Array<{ admin: boolean }>;
+  if (!acting?.admin) throw UserErrors.actorNotAdmin();
+}
+
+/**
  * The one place that changes who may use the platform: activate, deactivate, change role, erase.
  * The rules are checked here, under the lock, at the moment of the change — for the admin API and
  * the CLI alike: an admin never demotes, deactivates or erases themselves, and the last active
