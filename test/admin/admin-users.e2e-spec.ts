@@ -250,6 +250,20 @@ describe('admin user management (/api/admin/users)', () => {
     expect(connected).toEqual([]);
   });
 
+  it('erasing an admin removes their IP and user agent from what they did to others; the rows stay', async () => {
+    const b = await t.admin();
+    const c = await t.register();
+    expect((await as(b.access_token).patch(`/api/admin/users/${c.id}`, { is_active: false })).status).toBe(200);
+    const acted = `SELECT count(*)::int AS n, count(ip)::int AS ips, count(user_agent)::int AS agents FROM audit_logs WHERE actor_id = $1 AND user_id = $2`;
+    const [before] = (await t.db.dataSource.query(acted, [b.id, c.id])) as Array<{ n: number; ips: number; agents: number }>;
+    expect(before.n).toBeGreaterThan(0);
+    expect(before.agents).toBe(before.n);
+    expect((await as(root.access_token).patch(`/api/admin/users/${b.id}`, { role: 'user' })).status).toBe(200);
+    expect((await as(root.access_token).del(`/api/admin/users/${b.id}`)).status).toBe(204);
+    const [after] = (await t.db.dataSource.query(acted, [b.id, c.id])) as Array<{ n: number; ips: number; agents: number }>;
+    expect(after).toEqual({ n: before.n, ips: 0, agents: 0 });
+  });
+
   it('erasing a user removes personal data and keys, stops everything, and keeps orders, payments and audit rows', async () => {
     const u = await t.register();
     const subId = await subscribe(t, u, 'pro');
@@ -292,6 +306,9 @@ describe('admin user management (/api/admin/users)', () => {
       expect(row.user_agent).toBeNull();
       expect(row.data).not.toContain(u.email);
     }
+
+    // Their sessions (each with the IP and user agent it was issued to) are gone, not only revoked.
+    expect(await t.db.dataSource.query(`SELECT 1 FROM refresh_tokens WHERE user_id = $1`, [u.id])).toEqual([]);
 
     // An erased account cannot be changed back, and erasing again changes nothing.
     expect((await as(root.access_token).patch<{ code: string }>(`/api/admin/users/${u.id}`, { is_active: true })).body.code).toBe('user_erased');

@@ -91,7 +91,8 @@ export class UserAccessService {
    * Erases a person and keeps the financial record (GDPR-style erasure with bookkeeping retention):
    * email, name, password and exchange keys are gone, tokens revoked, bots stopped, current
    * subscriptions ended (the listeners do it in this transaction); orders, payments and audit rows
-   * stay, keyed by the user id, with the audit rows' IP, user agent and personal fields removed.
+   * stay, keyed by the user id, with the audit rows' IP, user agent and personal fields removed (the
+   * person's IP and user agent also where they acted on others); their sessions (refresh tokens) are deleted.
    * Erasing an erased account changes nothing.
    */
   async erase(userId: string, actor: AccessActor): Promise<void> {
@@ -110,6 +111,11 @@ export class UserAccessService {
         `UPDATE audit_logs SET ip = NULL, user_agent = NULL, data = data - 'email' - 'full_name' - 'ip' - 'user_agent' WHERE user_id = $1`,
         [userId],
       );
+      // Where the person acted on others (an admin, say): their own IP and user agent go; the rows stay.
+      await m.query(`UPDATE audit_logs SET ip = NULL, user_agent = NULL WHERE actor_id = $1 AND user_id IS DISTINCT FROM $1 AND (ip IS NOT NULL OR user_agent IS NOT NULL)`, [userId]);
+      // Sessions are no financial record: every refresh token (each with the IP and user agent it was
+      // issued to), revoked or not, is deleted — revoked ones were kept up to their expiry and retention.
+      await m.query(`DELETE FROM refresh_tokens WHERE user_id = $1`, [userId]);
       await this.audit.record(
         { event_type: 'user.erased', user_id: userId, actor_id: actor.actorId, data: { source: actor.source }, ip: actor.ip ?? null, user_agent: actor.user_agent ?? null },
         m,
