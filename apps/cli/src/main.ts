@@ -13,9 +13,10 @@ Commands:
       from the ADMIN_PASSWORD environment variable (keeps it out of shell history).
   deactivate-user --email <email>
       Deactivate an account: it can no longer log in, its refresh tokens are revoked and
-      its running bots stop (stop_reason user_deactivated).
+      its running bots stop (stop_reason user_deactivated), its managed-bot follows end.
   activate-user --email <email>
-      Reactivate an account (its bots stay stopped until the user starts them).
+      Reactivate an account (its bots stay stopped until the user starts them; its follows
+      stay ended until the user follows again).
   migrate
       Apply pending migrations and exit (they also run at every start).`;
 

@@ -17,6 +17,7 @@ export const ManagedBotErrors = {
   exchangeNotConnected: () => new DomainError('exchange_not_connected', 400, 'Connect an exchange account to follow live, or follow on paper'),
   wrongExchange: (needed: string, connected: string) =>
     new DomainError('exchange_not_connected', 400, `This managed bot trades on ${needed}; your connected exchange is ${connected}`),
+  accountInactive: () => new DomainError('unauthorized', 401, 'The account is deactivated'),
   alreadyFollowing: () => new DomainError('already_following', 409, 'You already follow this managed bot'),
   bookUnsettled: () =>
     new DomainError('orders_in_progress', 409, "Your last follow of this managed bot still has orders under way (its positions being closed): follow it again once they are done"),

@@ -83,6 +83,12 @@ export class FollowsService {
     if (mode === 'paper') await this.paper.open(this.ds.manager, userId, [QUOTE]);
 
     const rows = await this.ds.transaction(async (m) => {
+      // The account, share-locked before anything else (the house order: user row, then the user's
+      // lock, then follows): a deactivation or erasure committed during the checks above (a live
+      // balance read takes hundreds of ms) is seen here and nothing is inserted; one arriving now
+      // waits for this insert, then ends the follow in its own transaction (FollowUserListener).
+      const [user] = (await m.query(`SELECT is_active FROM users WHERE id = $1 FOR SHARE`, [userId])) as Array<{ is_active: boolean }>;
+      if (!user?.is_active) throw ManagedBotErrors.accountInactive();
       // The plan's follow limit again, at the insert and under the user's lock: two subscribes sent at
       // once each counted the follows before either was written, and both were.
       await m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [USER_FOLLOWS_LOCK, userId]);

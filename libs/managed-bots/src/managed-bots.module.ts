@@ -10,6 +10,7 @@ import { FollowPlacementStates } from './follow-placement-state';
 import { FollowerPerformanceService } from './follower-performance.service';
 import { FollowerReportsService } from './follower-reports.service';
 import { FollowsService } from './follows.service';
+import { FollowUserListener } from './follow-user.listener';
 import { ManagedBotController } from './managed-bot.controller';
 import { ManagedBotsAdminController } from './managed-bots-admin.controller';
 import { ManagedBotsJob } from './managed-bots.job';
@@ -29,7 +30,8 @@ const services = [FollowBooks, FollowClosingPrices, ManagedBotsService, FollowsS
 @Module({
   imports: [SubscriptionsModule, UsersModule, TypeOrmModule.forFeature([ManagedBot, ManagedBotFollow])],
   controllers: [ManagedBotController, ManagedBotsAdminController],
-  providers: [...services, ManagedWebhookLimits, { provide: ManagedWebhookConfig, useFactory: () => ManagedWebhookConfig.fromEnv(process.env) }],
+  // FollowUserListener ends a deactivated or erased user's follows (UserHooks).
+  providers: [...services, FollowUserListener, ManagedWebhookLimits, { provide: ManagedWebhookConfig, useFactory: () => ManagedWebhookConfig.fromEnv(process.env) }],
   exports: services,
 })
 export class ManagedBotsModule {}

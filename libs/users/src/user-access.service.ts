@@ -89,8 +89,8 @@ export class UserAccessService {
 
   /**
    * Erases a person and keeps the financial record (GDPR-style erasure with bookkeeping retention):
-   * email, name, password and exchange keys are gone, tokens revoked, bots stopped, current
-   * subscriptions ended (the listeners do it in this transaction); orders, payments and audit rows
+   * email, name, password and exchange keys are gone, tokens revoked, bots stopped, managed-bot
+   * follows and current subscriptions ended (the listeners do it in this transaction); orders, payments and audit rows
    * stay, keyed by the user id, with the audit rows' IP, user agent and personal fields removed (the
    * person's IP and user agent also where they acted on others); their sessions (refresh tokens) are deleted.
    * Erasing an erased account changes nothing.
@@ -143,7 +143,13 @@ export class UserAccessService {
       const [acting] = (await m.query(`SELECT role = 'admin' AND is_active AS admin FROM users WHERE id = $1`, [actor.actorId])) as Array<{ admin: boolean }>;
       if (!acting?.admin) throw UserErrors.actorNotAdmin();
     }
-    const user = await m.getRepository(User).findOne({ where: { id: userId }, lock: { mode: 'pessimistic_write' } });
+    // FOR NO KEY UPDATE, not FOR UPDATE: it still excludes every share lock taken on the row (login,
+    // bot start, placement, subscribe), but not the FK checks of rows written for the user. The
+    // change's listeners wait for the user's follows (FollowUserListener); an unsubscribe or a
+    // settlement holding one of them writes a settlement, a payment or an order keyed by the user.
+    // Under FOR UPDATE that FK check waited for this change, which waited for the follow: a deadlock.
+    // Nothing here changes the id, the only column a foreign key uses.
+    const user = await m.getRepository(User).findOne({ where: { id: userId }, lock: { mode: 'for_no_key_update' } });
     if (!user) throw UserErrors.userNotFound();
     if (!removesAdmin || user.role !== 'admin' || !user.is_active) return user;
     if (actor.actorId === userId) throw UserErrors.cannotRemoveSelf();

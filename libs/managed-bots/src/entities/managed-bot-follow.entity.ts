@@ -30,7 +30,7 @@ export class ManagedBotFollow {
   @Column({ type: 'varchar', length: 8, default: 'active' })
   status: FollowStatus;
 
-  /** user | stop_loss */
+  /** user (unsubscribe) | stop_loss | user_deactivated | user_erased (FollowUserListener) */
   @Column({ type: 'varchar', length: 32, nullable: true })
   end_reason: string | null;
 
