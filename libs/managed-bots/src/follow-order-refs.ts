@@ -14,10 +14,10 @@ export function closingRef(followId: string, symbol: string, at: Date): string {
   return `${CLOSING_REF_PREFIX}${followId}:${symbol}:${at.getTime()}`;
 }
 
-/** The follow an order was written for; null for a ref of neither shape. */
-export function followIdOf(sourceRef: string): { followId: string; closing: boolean } | null {
+/** The follow an order was written for (and, fanned out, its signal row); null for a ref of neither shape. */
+export function followIdOf(sourceRef: string): { followId: string; closing: boolean; signalId: string | null } | null {
   const parts = sourceRef.split(':');
-  if (sourceRef.startsWith(SIGNAL_REF_PREFIX) && parts.length === 3) return { followId: parts[2], closing: false };
-  if (sourceRef.startsWith(CLOSING_REF_PREFIX) && parts.length >= 3) return { followId: parts[1], closing: true };
+  if (sourceRef.startsWith(SIGNAL_REF_PREFIX) && parts.length === 3) return { followId: parts[2], closing: false, signalId: parts[1] };
+  if (sourceRef.startsWith(CLOSING_REF_PREFIX) && parts.length >= 3) return { followId: parts[1], closing: true, signalId: null };
   return null;
 }

@@ -148,4 +148,24 @@ describe('the placement rule for a managed follower (max entry slippage)', () =>
     expect(reasonOf(order(), stopped('follow_ended'))).toBe('follow_ended');
     expect(reasonOf(order(), stopped('managed_bot_paused'))).toBe('managed_bot_paused');
   });
+
+  it("a follower's buy spends at most the follow's investment now × the signal's fraction, and nothing when that is 0", () => {
+    const sizedBy = (investment: string, fraction: string) =>
+      states({
+        bot: { status: 'running', stop_reason: null, plan_type: 'managed_bot', allow_selling_beyond_position: false, follow_sizing: { investment, fraction } },
+      });
+    const buy = order({ amount: null, quote_amount: '1000', mode: 'paper', price: '50000', source: 'managed' });
+    const resolved = (s: PlacementStates) => {
+      const d = decidePlacement(buy, s, market);
+      return d.send ? d.resolved.quote_amount : d.reason;
+    };
+    // Withdrawn to 100 after a fan-out of fraction 1: 100, not 1,000 (truncated to 8 places, as the fan-out does).
+    expect(resolved(sizedBy('100', '1'))).toBe('100');
+    expect(resolved(sizedBy('100.123456789', '0.5'))).toBe('50.06172839');
+    // Topped up since: the fan-out's amount still bounds it.
+    expect(resolved(sizedBy('5000', '1'))).toBe('1000');
+    expect(resolved(sizedBy('100', '0.00000000001'))).toBe('investment_withdrawn');
+    // A sell is sized from the position, not the investment.
+    expect(reasonOf(order({ side: 'sell', amount: '0.01' }), sizedBy('0', '1'))).toBe('send');
+  });
 });

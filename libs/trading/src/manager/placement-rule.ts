@@ -23,7 +23,9 @@ import { percentBudget, Placement, planPlacement, SizedOrder } from './order-siz
  *                               follower's max entry slippage of the lead's price (the order's price)
  *   size                        close / percent-of-position sells, target positions and percent buys
  *                               are sized now from the bot's own position or the free balance; a
- *                               fixed-size sell sells at most the bot's position unless the bot allows more
+ *                               fixed-size sell sells at most the bot's position unless the bot allows more;
+ *                               a managed follower's buy spends at most the follow's investment now × the
+ *                               signal's fraction (a withdrawal after the fan-out is not spent)
  *
  * An order that fails a check ends `canceled` with the reason (CancelReason) and is never sent.
  * Nothing else edits orders on those state changes: the listeners that stop bots, end subscriptions,
@@ -55,6 +57,7 @@ export const CancelReasons = {
   followEnded: 'follow_ended',
   managedBotPaused: 'managed_bot_paused',
   slippageExceeded: 'slippage_exceeded',
+  investmentWithdrawn: 'investment_withdrawn',
 } as const;
 
 export type CancelReason = (typeof CancelReasons)[keyof typeof CancelReasons];
@@ -72,6 +75,11 @@ export interface BotPlacementState {
   max_slippage_pct?: string | null;
   /** When a stopped bot was last started again, or a paused managed bot resumed (null or absent: never): older orders predate a stop or pause. */
   started_at?: Date | null;
+  /**
+   * A managed follower's signal buy: the follow's investment now and the signal's fraction. The fan-out
+   * fixed quote_amount from the investment then; a withdrawal since must not be spent (absent: no cap).
+   */
+  follow_sizing?: { investment: string; fraction: string } | null;
 }
 
 export interface PlacementStates {
@@ -194,6 +202,16 @@ export function slippageRefusal(order: PlacementOrder, s: PlacementStates): Canc
 }
 
 /**
+ * A managed follower's buy in quote: trunc(investment now × fraction, 8), the fan-out's own formula
+ * (signal-fanout.service.ts) at this moment; null for any other order.
+ */
+function followBudget(order: PlacementOrder, s: PlacementStates): { quote: Decimal; investment: string } | null {
+  const sizing = s.bot !== null && s.bot !== 'missing' ? s.bot.follow_sizing : null;
+  if (!sizing || order.side !== 'buy' || order.quote_amount === null) return null;
+  return { quote: new Decimal(sizing.investment).mul(sizing.fraction).toDecimalPlaces(8, Decimal.ROUND_DOWN), investment: sizing.investment };
+}
+
+/**
  * The whole rule: the checks, then the size. Throws an ExchangeError 'permanent' when the size does
  * not meet the market's rules (the executor rejects the order with that reason, as before).
  */
@@ -204,6 +222,8 @@ export function decidePlacement(order: PlacementOrder, s: PlacementStates, marke
   const position = Decimal.max(s.position.amount, 0);
   let sized: SizedOrder & { side: 'buy' | 'sell' };
   let targetSignalAt: Date | null = null;
+  // What the fencing statement writes as quote_amount when the order was not sized in percent.
+  let fixedQuote = order.quote_amount;
 
   if (order.target_position !== null) {
     const last = s.position.last_target_signal_at;
@@ -227,7 +247,15 @@ export function decidePlacement(order: PlacementOrder, s: PlacementStates, marke
   } else if (order.quote_percent !== null) {
     sized = { ...order, side: 'buy', amount: null, quote_amount: percentBudget({ [market.quote]: { free: s.free_quote ?? '0', used: '0', total: '0' } }, market, order.quote_percent) };
   } else {
-    sized = { ...order, side: order.side! };
+    const budget = followBudget(order, s);
+    if (budget !== null) {
+      if (budget.quote.lte(0)) {
+        return cancel(CancelReasons.investmentWithdrawn, `the follow's investment now (${new Decimal(budget.investment).toFixed()}) × the signal's fraction leaves nothing to buy`);
+      }
+      // The smaller of the fan-out's amount and what the investment allows now: a top-up since is not spent either.
+      fixedQuote = Decimal.min(new Decimal(order.quote_amount!), budget.quote).toFixed();
+    }
+    sized = { ...order, side: order.side!, quote_amount: fixedQuote };
   }
 
   let placement = planPlacement(sized, market, s.reference_price);
@@ -243,7 +271,7 @@ export function decidePlacement(order: PlacementOrder, s: PlacementStates, marke
     placement,
     resolved: {
       amount: sizedNow ? (placement.amount ?? null) : order.amount,
-      quote_amount: order.quote_percent !== null ? (placement.cost ?? sized.quote_amount) : order.quote_amount,
+      quote_amount: order.quote_percent !== null ? (placement.cost ?? sized.quote_amount) : fixedQuote,
       side: sized.side,
     },
     target_signal_at: targetSignalAt,
