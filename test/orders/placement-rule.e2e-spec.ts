@@ -1,4 +1,5 @@
 import { Decimal } from '@torgovo/core';
+import { WebhookReceiveService } from '@torgovo/custom-bots';
 import { TradingManager } from '@torgovo/trading';
 import { DataSource } from 'typeorm';
 import { createBot, generateWebhook, sendAlert, subscribe, timenow, TestUser } from '../custom-bots/support';
@@ -73,7 +74,7 @@ describe('the placement rule: decided by the executor right before it sends (e2e
       expect(res.status).toBe(202);
       return res.body.order_id as string;
     };
-    return { u, account, botId, alert, created, subscriptionId };
+    return { u, account, botId, alert, created, subscriptionId, secret: hook.webhook_secret as string };
   }
 
   describe('3. state changes between the alert and the send: the order ends canceled with the reason, never placed', () => {
@@ -352,6 +353,40 @@ describe('the placement rule: decided by the executor right before it sends (e2e
       const [{ free }] = (await ds.query(`SELECT free::text FROM paper_balances WHERE user_id = $1 AND currency = 'USDT'`, [u.id])) as Array<{ free: string }>;
       expect(dec(free)).toBe('312.5');
     });
+  });
+
+  it('12. a buy then a close of one bot written by the same accept statement (a bar close): the close runs after the buy, every time', async () => {
+    // Twelve bots, each sent "buy" then "close" back to back: the intake writes the alerts that arrive
+    // together in one statement, where every order has the same created_at (its start). The queue's
+    // tie-break was the random uuid: each close ran first about half the time (canceled no_position)
+    // and its buy after it, leaving the bot long.
+    const bots = await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const { botId, secret } = await trader('paper');
+        return { botId, secret };
+      }),
+    );
+    const receiver = t.app.get(WebhookReceiveService);
+    const body = (o: Record<string, unknown>) => Buffer.from(JSON.stringify({ ticker: 'BTCUSDT', price: '60000', ...o }));
+    // Warm each webhook's cached lookup (a first alert), so the pairs below reach the intake together.
+    await Promise.all(bots.map((b, i) => receiver.receive({ secret: b.secret, body: body({ action: 'buy', quantity: '0.001', alert_id: `warm-${i}` }), ip: '127.0.0.1' })));
+    await manager.runUntilIdle();
+    const pairs = bots.flatMap((b, i) => [
+      receiver.receive({ secret: b.secret, body: body({ action: 'buy', quantity: '0.002', alert_id: `buy-${i}` }), ip: '127.0.0.1' }),
+      receiver.receive({ secret: b.secret, body: body({ action: 'close', alert_id: `close-${i}` }), ip: '127.0.0.1' }),
+    ]);
+    const ids = (await Promise.all(pairs)).map((r) => r.order_id);
+    const rows = (await ds.query(`SELECT id, created_at FROM orders WHERE id = ANY($1::uuid[])`, [ids])) as Array<{ id: string; created_at: Date }>;
+    const createdAt = new Map(rows.map((r) => [r.id, r.created_at.getTime()]));
+    // The case at stake: some pairs were written by one statement.
+    expect(bots.filter((_, i) => createdAt.get(ids[2 * i]) === createdAt.get(ids[2 * i + 1])).length).toBeGreaterThan(0);
+    await manager.runUntilIdle();
+    for (const [i, b] of bots.entries()) {
+      const [buy, close] = [await order(ids[2 * i]), await order(ids[2 * i + 1])];
+      expect([i, buy.status, close.status, close.reason]).toEqual([i, 'filled', 'filled', null]);
+      const [{ amount }] = (await ds.query(`SELECT coalesce((SELECT amount FROM bot_positions WHERE bot_id = $1), 0)::text AS amount`, [b.botId])) as Array<{ amount: string }>;
+      expect(new Decimal(amount).isZero()).toBe(true);
+    }
   });
 
   it('8. one live order waiting to retry does not hold up the same user’s paper orders', async () => {

@@ -75,8 +75,9 @@ const EVENT_COLUMNS = Object.keys(EVENT_SQL_TYPES) as Array<keyof typeof EVENT_S
  * `unnest($a::t1[], $b::t2[], …) AS alias(c1, c2, …)` over one array per column, each passed as its
  * array literal (pgArrayLiteral: a fraction of what node-postgres allocates to serialize it).
  */
-function unnestOf(p: Params, alias: string, columns: readonly string[], types: readonly string[], arrays: unknown[][]): string {
-  return `unnest(${arrays.map((a, i) => `${p.add(pgArrayLiteral(a))}::${types[i]}[]`).join(', ')}) AS ${alias}(${columns.join(', ')})`;
+function unnestOf(p: Params, alias: string, columns: readonly string[], types: readonly string[], arrays: unknown[][], ordinality = false): string {
+  const unnest = `unnest(${arrays.map((a, i) => `${p.add(pgArrayLiteral(a))}::${types[i]}[]`).join(', ')})`;
+  return ordinality ? `${unnest} WITH ORDINALITY AS ${alias}(${columns.join(', ')}, ord)` : `${unnest} AS ${alias}(${columns.join(', ')})`;
 }
 
 const INPUT_COLUMNS = ['event_id', 'webhook_id', 'bot_id', 'secret_hash', 'dedupe_key', 'expires_at', 'webhook_v', 'bot_v', 'user_v', 'sub_id', 'sub_v', 'plan_v'];
@@ -122,6 +123,7 @@ export function acceptStatement(items: readonly AcceptItem[], now: Date): Statem
     PENDING_ORDER_COLUMNS,
     PENDING_ORDER_COLUMNS.map((c) => PENDING_ORDER_SQL_TYPES[c]),
     pendingOrderColumnArrays(items.map((x) => x.order)),
+    true,
   );
   const events = unnestOf(
     p,
@@ -146,8 +148,11 @@ export function acceptStatement(items: readonly AcceptItem[], now: Date): Statem
      WHERE webhook_dedupe.expires_at IS NOT NULL AND webhook_dedupe.expires_at <= ${p.add(now)}::timestamptz
     RETURNING event_id
   ), new_order AS (
+    -- In arrival order (the intake keeps it): orders.seq is drawn row by row as they are inserted, and
+    -- the queue runs a user's orders by (created_at, seq) — created_at is this statement's start for
+    -- all of them, so two alerts of one bot in this batch (a buy, then a close) keep their order.
     INSERT INTO orders (${PENDING_ORDER_COLUMNS.join(', ')})
-    SELECT o.* FROM ${orders} JOIN claim ON claim.event_id::text = o.source_ref
+    SELECT ${PENDING_ORDER_COLUMNS.map((c) => `o.${c}`).join(', ')} FROM ${orders} JOIN claim ON claim.event_id::text = o.source_ref ORDER BY o.ord
     RETURNING id, source_ref
   ), event AS (
     INSERT INTO webhook_events (${EVENT_COLUMNS.join(', ')}, order_id)

@@ -35,8 +35,9 @@ class ClaimAbandoned extends Error {}
  *     queues whose head order is due and that have nothing under a live lease (try: never waits;
  *     another worker claiming that queue makes us skip it);
  *  2. in the next statement — a fresh snapshot taken after the locks, so it sees every claim
- *     committed before — claim each locked queue's head order (oldest pending/submitting, FIFO:
- *     a later signal never overtakes an earlier one) only if it is due and no order of that queue
+ *     committed before — claim each locked queue's head order (oldest pending/submitting, FIFO by
+ *     (created_at, seq): a later signal never overtakes an earlier one, also when one statement
+ *     wrote both — they share created_at, the transaction's start, and seq keeps their order) only if it is due and no order of that queue
  *     is `submitting` under a live lease.
  * The claim sets next_attempt_at = now() + lease: the lease is both the "queue busy" flag and the
  * crash timeout. A worker that dies leaves the row `submitting`; once the lease passes the row is
@@ -81,7 +82,7 @@ export class OrderClaimer {
               AND NOT (h.user_id::text || ':' || h.mode = ANY($2::text[]))
               AND (SELECT e.id FROM orders e
                     WHERE e.user_id = h.user_id AND e.mode = h.mode AND e.status IN ('pending', 'submitting')
-                    ORDER BY e.created_at, e.id LIMIT 1) = h.id
+                    ORDER BY e.created_at, e.seq, e.id LIMIT 1) = h.id
               AND (SELECT count(*) FROM (SELECT 1 FROM orders b
                     WHERE b.user_id = h.user_id AND b.mode = h.mode AND b.status = 'submitting' AND b.next_attempt_at > now() LIMIT 1) busy) = 0
             ORDER BY h.next_attempt_at LIMIT $1
@@ -98,7 +99,7 @@ export class OrderClaimer {
            SELECT h.id FROM unnest($1::uuid[], $2::varchar[]) AS q(user_id, mode)
            CROSS JOIN LATERAL (SELECT o.id, o.next_attempt_at FROM orders o
                                 WHERE o.user_id = q.user_id AND o.mode = q.mode AND o.status IN ('pending', 'submitting')
-                                ORDER BY o.created_at, o.id LIMIT 1) h
+                                ORDER BY o.created_at, o.seq, o.id LIMIT 1) h
             WHERE h.next_attempt_at <= now()
               AND (SELECT count(*) FROM (SELECT 1 FROM orders b
                     WHERE b.user_id = q.user_id AND b.mode = q.mode AND b.status = 'submitting' AND b.next_attempt_at > now() LIMIT 1) busy) = 0
