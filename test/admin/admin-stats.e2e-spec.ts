@@ -82,6 +82,10 @@ describe('admin figures and lists (/api/admin/*)', () => {
       ['/api/admin/users/stats', 'from=2026-02-31'],
       ['/api/admin/users/stats', 'from=2026-11-10&to=2026-11-01'],
       ['/api/admin/users/stats', 'from=2024-01-01&to=2026-01-01'],
+      // No year 0 in PostgreSQL: these passed the checks, then failed the query (500).
+      ['/api/admin/users/stats', 'from=0000-01-01&to=0000-01-02'],
+      ['/api/admin/trading/stats', 'from=0000-01-01&to=0000-01-31'],
+      ['/api/admin/revenue', 'from=0000-01&to=0000-02'],
       ['/api/admin/trading/stats', 'mode=demo'],
       ['/api/admin/trading/stats', 'to=yesterday'],
       ['/api/admin/revenue', 'from=2026-1'],

@@ -2,8 +2,13 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import { TradingPnlResponse } from './admin-pnl.dto';
 
-const DAY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
-const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+/**
+ * Years 1970–9999: PostgreSQL has no year 0 (0000-01-01 passed the pattern and the calendar check,
+ * then failed the query: a 500), and nothing on the platform is older than 1970.
+ */
+const YEAR = '(19[7-9]\\d|[2-9]\\d{3})';
+const DAY = new RegExp(`^${YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$`);
+const MONTH = new RegExp(`^${YEAR}-(0[1-9]|1[0-2])$`);
 const MODES = ['paper', 'live'] as const;
 
 /** No parameters: any given is a 400 (forbidNonWhitelisted), not silently ignored. */
