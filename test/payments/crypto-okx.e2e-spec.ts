@@ -167,6 +167,44 @@ describe('Crypto payments: deposits to the platform OKX account', () => {
     expect(await paymentOf(init.body.payment_id)).toMatchObject({ status: 'completed', tx_hash: d.txId });
   });
 
+  // The address is shared and the amounts of two quotes of a plan differ by at most 999 units, far
+  // inside the 2 % tolerance: a deposit that is not exactly one open quote's amount cannot say whose it is.
+  it("a late deposit for an expired quote is not taken for another user's open quote of the same plan: kept unmatched", async () => {
+    const a = await h.t.register();
+    const b = await h.t.register();
+    const pa = await h.initialize(a.access_token, { plan_id: h.plans.managed_premium, crypto_currency: 'USDT' });
+    const pb = await h.initialize(b.access_token, { plan_id: h.plans.managed_premium, crypto_currency: 'USDT' });
+    expect([pa.status, pb.status]).toEqual([201, 201]);
+    // A's quote was made three hours ago and expired an hour ago, unpaid; A pays its exact amount now.
+    await h.t.db.dataSource.query(
+      `UPDATE payments SET created_at = now() - interval '3 hours', expires_at = now() - interval '1 hour', status = 'expired' WHERE id = $1`,
+      [pa.body.payment_id],
+    );
+    const d = h.deposit({ ccy: 'USDT', chain: 'USDT-TRC20', amt: pa.body.crypto_amount });
+    await h.checker.tick();
+    expect(await depositRow(d.depId)).toEqual({ match_status: 'unmatched', payment_id: null });
+    expect(await paymentOf(pb.body.payment_id)).toMatchObject({ status: 'pending', tx_hash: null });
+    expect(await paymentOf(pa.body.payment_id)).toMatchObject({ status: 'expired' });
+  });
+
+  it('a short deposit while two quotes of the same plan are open settles neither: kept unmatched', async () => {
+    const a = await h.t.register();
+    const b = await h.t.register();
+    const pa = await h.initialize(a.access_token, { plan_id: h.plans.managed_premium, crypto_currency: 'USDT' });
+    const pb = await h.initialize(b.access_token, { plan_id: h.plans.managed_premium, crypto_currency: 'USDT' });
+    expect([pa.status, pb.status]).toEqual([201, 201]);
+    // A few micro-USDT short of A's amount (the sending exchange kept a fee), and no quote's exact amount.
+    const asked = (await h.t.db.dataSource.query(`SELECT crypto_amount::text AS a FROM payments WHERE provider = 'okx' AND crypto_currency = 'USDT'`)) as Array<{ a: string }>;
+    const amounts = new Set(asked.map((r) => new Decimal(r.a).toFixed()));
+    let short = new Decimal(pa.body.crypto_amount).minus('0.000001');
+    while (amounts.has(short.toFixed())) short = short.minus('0.000001');
+    const d = h.deposit({ ccy: 'USDT', chain: 'USDT-TRC20', amt: short.toFixed() });
+    await h.checker.tick();
+    expect(await depositRow(d.depId)).toEqual({ match_status: 'unmatched', payment_id: null });
+    expect(await paymentOf(pa.body.payment_id)).toMatchObject({ status: 'pending' });
+    expect(await paymentOf(pb.body.payment_id)).toMatchObject({ status: 'pending' });
+  });
+
   it('a payment sent in time but seen after the expiry (OKX down) still settles; one sent after the expiry is kept for an admin, who assigns it', async () => {
     const u = await h.t.register();
     const inTime = await h.initialize(u.access_token, { plan_id: h.plans.enterprise, crypto_currency: 'USDT' });

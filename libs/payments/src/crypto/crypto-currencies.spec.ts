@@ -21,6 +21,9 @@ describe('crypto amounts', () => {
     expect(a).toBe('99.000001');
     // Taken amounts compare as numbers, whatever their trailing zeros.
     expect(uniqueCryptoAmount(base, 'USDT', ['99.000001000000000000'], () => 0)).toBe('99.000002');
+    // An amount a closed quote asked lately is avoided while another is free, and taken when none is.
+    expect(uniqueCryptoAmount(base, 'USDT', [], () => 0, ['99.000001', '99.000002'])).toBe('99.000003');
+    expect(uniqueCryptoAmount(base, 'USDT', taken, () => 0, ['99.000999'])).toBe('99.000999');
   });
 
   it('accepts only the listed networks, case-insensitively, with a default', () => {

@@ -53,16 +53,30 @@ export function baseCryptoAmount(amountUsd: string, usdPrice: string, ccy: Crypt
  * The amount asked of one payment: base + k units (1 ≤ k ≤ MAX_AMOUNT_OFFSET_UNITS), with k
  * not among `taken` (amounts of the open payments on the same address). Deposits carry no
  * sender, so this amount is what attributes a deposit to this payment. null = every offset is taken.
+ * Amounts in `recent` (quotes closed within the deposit lookback) are avoided while another is
+ * free: the matcher refuses a deposit whose exact amount two quotes asked (it cannot tell whose).
  */
-export function uniqueCryptoAmount(base: Decimal, ccy: CryptoCurrency, taken: readonly string[], random: () => number = Math.random): string | null {
+export function uniqueCryptoAmount(
+  base: Decimal,
+  ccy: CryptoCurrency,
+  taken: readonly string[],
+  random: () => number = Math.random,
+  recent: readonly string[] = [],
+): string | null {
   const decimals = CURRENCY_SPECS[ccy].decimals;
   const unit = new Decimal(1).div(new Decimal(10).pow(decimals));
   const used = new Set(taken.map((t) => new Decimal(t).toFixed(decimals)));
+  const seen = new Set(recent.map((t) => new Decimal(t).toFixed(decimals)));
   const free: number[] = [];
+  const fresh: number[] = [];
   for (let k = 1; k <= MAX_AMOUNT_OFFSET_UNITS; k++) {
-    if (!used.has(base.plus(unit.times(k)).toFixed(decimals))) free.push(k);
+    const amount = base.plus(unit.times(k)).toFixed(decimals);
+    if (used.has(amount)) continue;
+    free.push(k);
+    if (!seen.has(amount)) fresh.push(k);
   }
-  if (free.length === 0) return null;
-  const k = free[Math.floor(random() * free.length)];
+  const pool = fresh.length > 0 ? fresh : free;
+  if (pool.length === 0) return null;
+  const k = pool[Math.floor(random() * pool.length)];
   return base.plus(unit.times(k)).toFixed(decimals);
 }

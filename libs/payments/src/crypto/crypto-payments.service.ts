@@ -94,7 +94,7 @@ export class CryptoPaymentsService {
       const base = baseCryptoAmount(amountUsd, usdPrice, ccy);
       const expiresAt = new Date(now.getTime() + this.config.ttlMs);
 
-      const { id, amount: stored } = await this.placeWithUniqueAmount(m, slot, base, (amt) =>
+      const { id, amount: stored } = await this.placeWithUniqueAmount(m, slot, base, now, (amt) =>
         target.renewalPaymentId
           ? this.payRenewalInPlace(m, target.renewalPaymentId, slot, amt, expiresAt)
           : this.insertPayment(m, userId, plan.id, target, slot, amountUsd, amt, expiresAt),
@@ -192,16 +192,26 @@ export class CryptoPaymentsService {
    * request that took the same amount makes the unique index refuse ours, and we pick again
    * (inside a savepoint, so the transaction survives the refusal).
    */
-  private async placeWithUniqueAmount(m: EntityManager, slot: Slot, base: Decimal, write: (amount: string) => Promise<string>): Promise<{ id: string; amount: string }> {
+  private async placeWithUniqueAmount(m: EntityManager, slot: Slot, base: Decimal, now: Date, write: (amount: string) => Promise<string>): Promise<{ id: string; amount: string }> {
     const unit = new Decimal(1).div(new Decimal(10).pow(CURRENCY_SPECS[slot.ccy].decimals));
+    const lookback = new Date(now.getTime() - this.config.CRYPTO_DEPOSIT_LOOKBACK_HOURS * 3_600_000);
     for (let attempt = 0; attempt < AMOUNT_ATTEMPTS; attempt++) {
-      const taken = (await m.query(
-        `SELECT crypto_amount::text AS a FROM payments
-          WHERE provider = 'okx' AND status = 'pending' AND crypto_currency = $1 AND network = $2 AND deposit_address = $3
-            AND COALESCE(deposit_tag, '') = $4 AND crypto_amount > $5 AND crypto_amount <= $6`,
-        [slot.ccy, slot.network, slot.address, slot.tag ?? '', base.toFixed(), base.plus(unit.times(MAX_AMOUNT_OFFSET_UNITS)).toFixed()],
-      )) as Array<{ a: string }>;
-      const amount = uniqueCryptoAmount(base, slot.ccy, taken.map((t) => t.a));
+      // The open quotes' amounts are taken; those of quotes closed within the deposit lookback are
+      // avoided if possible (the matcher would find such an amount ambiguous).
+      const rows = (await m.query(
+        `SELECT crypto_amount::text AS a, status = 'pending' AS open FROM payments
+          WHERE provider = 'okx' AND crypto_currency = $1 AND network = $2 AND deposit_address = $3
+            AND COALESCE(deposit_tag, '') = $4 AND crypto_amount > $5 AND crypto_amount <= $6
+            AND (status = 'pending' OR expires_at >= $7)`,
+        [slot.ccy, slot.network, slot.address, slot.tag ?? '', base.toFixed(), base.plus(unit.times(MAX_AMOUNT_OFFSET_UNITS)).toFixed(), lookback],
+      )) as Array<{ a: string; open: boolean }>;
+      const amount = uniqueCryptoAmount(
+        base,
+        slot.ccy,
+        rows.filter((r) => r.open).map((r) => r.a),
+        Math.random,
+        rows.filter((r) => !r.open).map((r) => r.a),
+      );
       if (!amount) throw PaymentErrors.noFreeAmount();
       await m.query('SAVEPOINT crypto_amount');
       try {

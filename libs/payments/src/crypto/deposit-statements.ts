@@ -31,13 +31,19 @@ export const CURSOR_SQL = `
 
 /**
  * One matching round. Claims a batch of credited, unmatched deposits (SKIP LOCKED: concurrent
- * checkers split them), finds for each the open payment it fits best — same currency, chain,
- * address and tag, amount within ±tolerance, sent after the payment was created and before it
- * expired (an expired payment still takes a deposit sent in time but seen late) — then keeps one
- * deposit per payment, completes those payments with a guarded UPDATE and marks their deposits.
- * A claimed deposit that fits no payment at all is kept as `unmatched` for an admin. One that
- * lost its payment to another deposit stays `new` and is tried again in the next round.
- * $1 credited states, $2 batch, $3 tolerance (fraction), $4 now.
+ * checkers split them), finds for each the open payment it fits — same currency, chain, address
+ * and tag, amount within ±tolerance, sent after the payment was created and before it expired (an
+ * expired payment still takes a deposit sent in time but seen late) — then keeps one deposit per
+ * payment, completes those payments with a guarded UPDATE and marks their deposits.
+ * The address is shared and a deposit carries no sender: only its amount names the payment, and
+ * the offsets that tell payments apart (≤ MAX_AMOUNT_OFFSET_UNITS units) are far inside the
+ * tolerance. So the tolerance is used only when no other OKX quote of that address (of any status,
+ * quoted within the lookback) lies within it; otherwise only an exact amount settles, and only when
+ * no other of those quotes asked that exact amount — a late, short or cancelled payer's deposit is
+ * never taken for a neighbour's open payment.
+ * A claimed deposit that fits no payment (or fits ambiguously) is kept as `unmatched` for an
+ * admin. One that lost its payment to another deposit stays `new` and is tried again next round.
+ * $1 credited states, $2 batch, $3 tolerance (fraction), $4 now, $5 lookback (hours).
  */
 export const MATCH_SQL = `
   WITH claimed AS (
@@ -48,7 +54,7 @@ export const MATCH_SQL = `
      LIMIT $2
      FOR UPDATE SKIP LOCKED
   ), cand AS (
-    SELECT c.id AS deposit_id, p.id AS payment_id, abs(c.amount - p.crypto_amount) AS diff, c.deposited_at, p.created_at
+    SELECT c.id AS deposit_id, p.id AS payment_id, abs(c.amount - p.crypto_amount) AS diff, c.deposited_at, p.created_at, p.crypto_amount
       FROM claimed c
       JOIN payments p
         ON p.provider = 'okx' AND p.status IN ('pending', 'expired')
@@ -61,9 +67,22 @@ export const MATCH_SQL = `
        AND c.deposited_at <= p.expires_at
      WHERE c.tx_id = '' OR NOT EXISTS (
        SELECT 1 FROM payments t WHERE t.provider = 'okx' AND t.crypto_currency = c.ccy AND t.tx_hash = c.tx_id)
+  ), unambiguous AS (
+    SELECT cand.* FROM cand JOIN claimed c ON c.id = cand.deposit_id
+     WHERE NOT EXISTS (
+       SELECT 1 FROM payments q
+        WHERE q.provider = 'okx' AND q.id <> cand.payment_id
+          AND q.crypto_currency = c.ccy
+          AND q.crypto_currency || '-' || q.network = c.chain
+          AND q.deposit_address = c.to_address
+          AND COALESCE(q.deposit_tag, '') = COALESCE(c.tag, '')
+          AND c.amount BETWEEN q.crypto_amount * (1 - $3::numeric) AND q.crypto_amount * (1 + $3::numeric)
+          AND q.created_at - interval '2 minutes' <= c.deposited_at
+          AND q.expires_at >= c.deposited_at - make_interval(hours => $5::int)
+          AND (c.amount <> cand.crypto_amount OR q.crypto_amount = c.amount))
   ), best_per_deposit AS (
     SELECT DISTINCT ON (deposit_id) deposit_id, payment_id, diff, deposited_at
-      FROM cand ORDER BY deposit_id, diff, created_at
+      FROM unambiguous ORDER BY deposit_id, diff, created_at
   ), pick AS (
     SELECT DISTINCT ON (payment_id) deposit_id, payment_id
       FROM best_per_deposit ORDER BY payment_id, diff, deposited_at, deposit_id
@@ -84,7 +103,7 @@ export const MATCH_SQL = `
     UPDATE crypto_deposits d
        SET match_status = 'unmatched', updated_at = now()
       FROM claimed c
-     WHERE d.id = c.id AND NOT EXISTS (SELECT 1 FROM cand WHERE cand.deposit_id = c.id)
+     WHERE d.id = c.id AND NOT EXISTS (SELECT 1 FROM unambiguous u WHERE u.deposit_id = c.id)
     RETURNING d.id, d.ccy, d.amount::text AS amount, d.dep_id
   )
   -- Amounts leave as text inside the JSON: a JSON number would become a float in Node.

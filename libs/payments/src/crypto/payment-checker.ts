@@ -124,7 +124,7 @@ export class PaymentChecker implements OnApplicationBootstrap, OnModuleDestroy {
     const total = { completed: 0, unmatched: 0 };
     for (let round = 0; round < MAX_MATCH_ROUNDS && !this.job.stopping; round++) {
       const row = await this.ds.transaction(async (m) => {
-        const [r] = (await m.query(MATCH_SQL, [this.config.creditedStates, this.config.CRYPTO_MATCH_BATCH, tolerance, now])) as MatchRow[];
+        const [r] = (await m.query(MATCH_SQL, [this.config.creditedStates, this.config.CRYPTO_MATCH_BATCH, tolerance, now, this.config.CRYPTO_DEPOSIT_LOOKBACK_HOURS])) as MatchRow[];
         if (r.completed.length > 0) {
           await this.completion.apply(m, r.completed, { actorId: null, event: 'payment.completed' }, now);
           await this.notifier.paymentsConfirmed(m, r.completed.map((p) => p.id));
