@@ -48,6 +48,40 @@ describe('Crypto payments: deposits to the platform OKX account', () => {
     expect(btc.body.network).toBe('Bitcoin');
   });
 
+  // Each quote holds one of the address's 999 amounts of the plan: a new quote per call would let
+  // one account take them all (503 crypto_amounts_exhausted for everyone else).
+  it('asked again for the same pending subscription: the open quote back (one row); another coin 409; a new quote once it expired', async () => {
+    const u = await h.t.register();
+    const body = { plan_id: h.plans.enterprise, crypto_currency: 'USDT' };
+    const first = await h.initialize(u.access_token, body);
+    expect(first.status).toBe(201);
+    // Again, and twice at once.
+    const again = await Promise.all([h.initialize(u.access_token, body), h.initialize(u.access_token, body)]);
+    for (const r of again) {
+      expect(r.status).toBe(201);
+      expect(r.body).toMatchObject({
+        payment_id: first.body.payment_id,
+        subscription_id: first.body.subscription_id,
+        kind: 'subscription',
+        crypto_amount: first.body.crypto_amount,
+        deposit_address: first.body.deposit_address,
+        expires_at: first.body.expires_at,
+      });
+    }
+    const rows = () => h.one<{ n: number }>(`SELECT count(*)::int AS n FROM payments WHERE user_id = $1`, [u.id]);
+    expect(await rows()).toEqual({ n: 1 });
+    const btc = await h.initialize(u.access_token, { ...body, crypto_currency: 'BTC' });
+    expect(btc.status).toBe(409);
+    expect(btc.body).toMatchObject({ code: 'payment_in_progress' });
+    expect(await rows()).toEqual({ n: 1 });
+    // Once the quote has expired a new one is made (the old one no longer takes a deposit).
+    await h.t.db.dataSource.query(`UPDATE payments SET expires_at = now() - interval '1 second' WHERE id = $1`, [first.body.payment_id]);
+    const next = await h.initialize(u.access_token, { ...body, crypto_currency: 'BTC' });
+    expect(next.status).toBe(201);
+    expect(next.body.payment_id).not.toBe(first.body.payment_id);
+    expect(next.body.subscription_id).toBe(first.body.subscription_id);
+  });
+
   it('unsupported currency or network → 400 with the field; nothing written', async () => {
     const u = await h.t.register();
     const before = await h.one<{ n: string }>('SELECT count(*) AS n FROM payments');

@@ -21,6 +21,7 @@ export interface InitializeBody {
   crypto_amount: string;
   amount_usd: string;
   expires_in_seconds: number;
+  expires_at: string;
   instructions: string;
 }
 

@@ -24,12 +24,12 @@ export const PaymentErrors = {
   unsupportedNetwork: (ccy: string, networks: readonly string[]) =>
     new DomainError('unsupported_network', 400, `This network is not accepted for ${ccy}`, [{ field: 'network', message: `must be one of ${networks.join(', ')}` }]),
   notPayableInCrypto: () => new DomainError('not_payable_in_crypto', 409, 'This plan does not need a payment now (it is free or starts a trial without one)'),
-  /** A renewal is one payment row: it is not switched to another provider while the one it has may still be paid. */
-  renewalOpenElsewhere: (where: string, until: Date | null) =>
+  /** A renewal is one payment row (and a new subscription has one open quote): not switched while the one it has may still be paid. */
+  renewalOpenElsewhere: (where: string, until: Date | null, what: 'renewal' | 'subscription' = 'renewal') =>
     new DomainError(
       'payment_in_progress',
       409,
-      `This renewal already has an open ${where} payment${until ? ` (until ${until.toISOString()})` : ''}: pay it there, or start another once it has expired`,
+      `This ${what} already has an open ${where} payment${until ? ` (until ${until.toISOString()})` : ''}: pay it there, or start another once it has expired`,
     ),
   subscriptionEnded: () => new DomainError('subscription_ended', 409, 'The subscription this payment was for has just ended; start a new payment'),
   noFreeAmount: () => new DomainError('crypto_amounts_exhausted', 503, 'Too many open payments on this address right now; try again in a few minutes'),

@@ -19,6 +19,7 @@ import { PaymentTarget, PaymentTargets } from './payment-target';
 const AMOUNT_ATTEMPTS = 5;
 
 interface OpenQuote {
+  id: string;
   crypto_currency: CryptoCurrency;
   network: string;
   crypto_amount: string;
@@ -85,11 +86,14 @@ export class CryptoPaymentsService {
       }
       // Nor re-quoted while its OKX quote is open: a deposit for that quote's amount would then match
       // nothing. The same coin and network get that quote back; another is refused until it expires.
-      if (target.renewalPaymentId) {
-        const open = await this.openRenewalQuote(m, target.renewalPaymentId, now);
-        if (open && (open.crypto_currency !== ccy || open.network !== network)) throw PaymentErrors.renewalOpenElsewhere(`OKX deposit (${open.crypto_currency} on ${open.network})`, open.expires_at);
-        if (open) return this.instructionsFor(target.renewalPaymentId, target.subscriptionId, open, now);
+      // A new subscription likewise has one open quote: each quote holds one of the few amounts of
+      // the address (MAX_AMOUNT_OFFSET_UNITS), and one account asking again and again would take
+      // them all from everyone else (503 crypto_amounts_exhausted).
+      const open = await this.openQuote(m, target, now);
+      if (open && (open.crypto_currency !== ccy || open.network !== network)) {
+        throw PaymentErrors.renewalOpenElsewhere(`OKX deposit (${open.crypto_currency} on ${open.network})`, open.expires_at, target.renewalPaymentId ? 'renewal' : 'subscription');
       }
+      if (open) return this.instructionsFor(open, target, now);
       const amountUsd = target.amountUsd;
       const base = baseCryptoAmount(amountUsd, usdPrice, ccy);
       const expiresAt = new Date(now.getTime() + this.config.ttlMs);
@@ -130,24 +134,31 @@ export class CryptoPaymentsService {
     });
   }
 
-  /** The renewal row's OKX quote while it can still be paid (pending, not expired at `now`). */
-  private async openRenewalQuote(m: EntityManager, paymentId: string, now: Date): Promise<OpenQuote | null> {
+  /**
+   * The target's OKX quote while it can still be paid (pending, not expired at `now`): the renewal
+   * row's, or the newest of the subscription's own payments. Read under the user's billing lock, so
+   * two requests of the user cannot both find none.
+   */
+  private async openQuote(m: EntityManager, target: PaymentTarget, now: Date): Promise<OpenQuote | null> {
     const [row] = (await m.query(
-      `SELECT crypto_currency, network, crypto_amount::text AS crypto_amount, deposit_address, deposit_tag, amount_usd::text AS amount_usd, expires_at
-         FROM payments WHERE id = $1 AND provider = 'okx' AND status = 'pending' AND expires_at > $2`,
-      [paymentId, now],
+      `SELECT id, crypto_currency, network, crypto_amount::text AS crypto_amount, deposit_address, deposit_tag, amount_usd::text AS amount_usd, expires_at
+         FROM payments
+        WHERE ${target.renewalPaymentId ? 'id = $1' : `subscription_id = $1 AND kind = 'subscription'`}
+          AND provider = 'okx' AND status = 'pending' AND expires_at > $2
+        ORDER BY created_at DESC LIMIT 1`,
+      [target.renewalPaymentId ?? target.subscriptionId, now],
     )) as OpenQuote[];
     return row ?? null;
   }
 
   /** The answer for a quote already open (the same payment, amount, address and expiry as when it was made). */
-  private instructionsFor(paymentId: string, subscriptionId: string, q: OpenQuote, now: Date): CryptoPaymentInstructionsResponse {
+  private instructionsFor(q: OpenQuote, target: PaymentTarget, now: Date): CryptoPaymentInstructionsResponse {
     const amount = new Decimal(q.crypto_amount).toFixed();
     const slot: Slot = { address: q.deposit_address, tag: q.deposit_tag, network: q.network, ccy: q.crypto_currency };
     return {
-      payment_id: paymentId,
-      subscription_id: subscriptionId,
-      kind: 'renewal',
+      payment_id: q.id,
+      subscription_id: target.subscriptionId,
+      kind: target.renewalPaymentId ? 'renewal' : 'subscription',
       deposit_address: q.deposit_address,
       deposit_tag: q.deposit_tag,
       network: q.network,
