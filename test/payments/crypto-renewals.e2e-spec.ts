@@ -277,6 +277,51 @@ describe('Crypto payments: renewals, switching provider, e-mail', () => {
     expect(await renewalRow()).toEqual({ provider: 'okx', status: 'completed' });
   });
 
+  it('a renewal whose CoinGate order was cancelled (or invalid) there is still payable: in USDT, or by a new CoinGate order; the failed order stays refused', async () => {
+    const u = await h.t.register();
+    const subId = await activeCryptoSub(u.id, 'enterprise', new Date(Date.now() + 2 * DAY));
+    await h.t.app.get(BillingScheduler).tick();
+    const checkout = (token: string) =>
+      h.t.request<{ payment_id: string; payment_url: string; code?: string }>('POST', '/api/payments/crypto/coingate', { token, body: { plan_id: h.plans.enterprise } });
+    const callback = (o: Parameters<typeof h.coingate.callbackForm>[0]) =>
+      h.t.request<{ outcome?: string; code?: string }>('POST', '/api/payments/crypto/callback', { raw: h.coingate.callbackForm(o), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const renewalRow = (id: string) => h.one<{ provider: string | null; status: string }>(`SELECT provider, status FROM payments WHERE subscription_id = $1 AND kind = 'renewal'`, [id]);
+
+    const cg = await checkout(u.access_token);
+    expect(cg.status).toBe(201);
+    const order = h.coingate.setStatus(h.coingate.byOrderId(cg.body.payment_id)!.id, 'canceled');
+    expect((await callback(order)).body).toEqual({ outcome: 'failed' });
+    expect(await renewalRow(subId)).toEqual({ provider: 'coingate', status: 'failed' });
+
+    // Before: the failed row was no renewal any more, initialize fell through to subscribe: 409 already_subscribed.
+    const quote = await h.initialize(u.access_token, { plan_id: h.plans.enterprise, crypto_currency: 'USDT' });
+    expect(quote.status).toBe(201);
+    expect(quote.body).toMatchObject({ payment_id: cg.body.payment_id, subscription_id: subId, kind: 'renewal' });
+    expect(await renewalRow(subId)).toEqual({ provider: 'okx', status: 'pending' });
+    // The cancelled order's callback, again or late, changes nothing.
+    expect((await callback(order)).status).toBe(400);
+    expect(await renewalRow(subId)).toEqual({ provider: 'okx', status: 'pending' });
+    h.deposit({ ccy: 'USDT', chain: 'USDT-TRC20', amt: quote.body.crypto_amount });
+    await h.checker.tick();
+    expect(await renewalRow(subId)).toEqual({ provider: 'okx', status: 'completed' });
+    expect(await h.one(`SELECT count(*)::int AS n FROM user_subscriptions WHERE user_id = $1`, [u.id])).toEqual({ n: 1 });
+
+    // Invalid at CoinGate, then a new CoinGate order for the same row; the invalid one stays refused.
+    const u2 = await h.t.register();
+    const sub2 = await activeCryptoSub(u2.id, 'enterprise', new Date(Date.now() + 2 * DAY));
+    await h.t.app.get(BillingScheduler).tick();
+    const first = await checkout(u2.access_token);
+    const invalid = h.coingate.setStatus(h.coingate.byOrderId(first.body.payment_id)!.id, 'invalid');
+    expect((await callback(invalid)).body).toEqual({ outcome: 'failed' });
+    const again = await checkout(u2.access_token);
+    expect(again.status).toBe(201);
+    expect(again.body.payment_id).toBe(first.body.payment_id);
+    expect(again.body.payment_url).not.toBe(first.body.payment_url);
+    expect(await renewalRow(sub2)).toEqual({ provider: 'coingate', status: 'pending' });
+    expect((await callback(h.coingate.setStatus(invalid.id, 'paid', { amount: '99', currency: 'USDT' }))).status).toBe(400);
+    expect(await renewalRow(sub2)).toEqual({ provider: 'coingate', status: 'pending' });
+  });
+
   it('an unpaid crypto renewal: past_due through the grace, then expired (and the request expires)', async () => {
     const u = await h.t.register();
     const end = new Date(Date.now() + 1 * DAY);

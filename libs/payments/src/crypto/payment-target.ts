@@ -44,10 +44,16 @@ export class PaymentTargets {
     choice: { billing_cycle?: BillingCycle; auto_renew?: boolean },
     ctx: AuditContext,
   ): Promise<PaymentTarget> {
+    // A renewal whose attempt lapsed is still owed: expired, or cancelled/invalid at CoinGate (failed).
+    // Only that attempt failed — the period is the scheduler's and there is no other row to pay it
+    // with (payments_renewal_once), so without it the subscription fell through to subscribe
+    // (409 already_subscribed) and expired unpaid. The failed order itself stays refused: paying the
+    // row again replaces its provider, order id and callback token.
     const [renewal] = (await m.query(
       `SELECT p.id, p.amount_usd::text AS amount_usd, s.id AS subscription_id, s.billing_cycle
          FROM payments p JOIN user_subscriptions s ON s.id = p.subscription_id
-        WHERE p.user_id = $1 AND p.plan_id = $2 AND p.kind = 'renewal' AND p.status IN ('pending', 'expired')
+        WHERE p.user_id = $1 AND p.plan_id = $2 AND p.kind = 'renewal'
+          AND (p.status IN ('pending', 'expired') OR (p.status = 'failed' AND p.provider = 'coingate'))
           AND (p.provider IS NULL OR p.provider IN ('okx', 'coingate'))
           AND s.status IN ('active', 'trial', 'past_due') AND s.payment_method = 'crypto' AND p.period_start >= s.end_date
         ORDER BY p.period_end DESC LIMIT 1
