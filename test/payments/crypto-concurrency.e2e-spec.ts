@@ -31,7 +31,8 @@ describe('Crypto payments: two PaymentCheckers at once', () => {
     const d2 = h.deposit({ ccy: 'USDT', chain: 'USDT-TRC20', amt: init.body.crypto_amount, ts: t0 + 1 });
     await a.checker.pollDeposits(new Date());
 
-    // Hold the payment row: both workers get as far as completing it, then wait on the row lock.
+    // Hold the payment row: both workers get as far as completing it, then wait — the first on the
+    // row lock, the second on the user's billing lock, which the first takes before the row.
     const holder = h.t.db.dataSource.createQueryRunner();
     await holder.connect();
     await holder.startTransaction();
@@ -41,7 +42,7 @@ describe('Crypto payments: two PaymentCheckers at once', () => {
     try {
       await waitFor(async () => {
         const rows = (await h.t.db.dataSource.query(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%WITH claimed AS%'`,
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND (query LIKE '%WITH pick AS%' OR query LIKE '%pg_advisory_xact_lock%')`,
         )) as Array<{ n: number }>;
         return rows[0].n >= 2;
       });

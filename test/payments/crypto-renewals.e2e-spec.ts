@@ -3,6 +3,8 @@ import { startSmtp } from '../fakes/smtp/local-smtp-server';
 import { EmailDispatcher } from '@torgovo/notifications';
 import { BillingScheduler, BillingSweeps, EntitlementsService } from '@torgovo/subscriptions';
 import { CryptoPaymentsService } from '@torgovo/payments';
+import { CryptoPaymentCompletion } from '../../libs/payments/src/crypto/crypto-payment-completion';
+import { pauseOnce } from '../support/pause-once';
 import { createCryptoHarness, CryptoHarness } from './crypto-support';
 
 /**
@@ -320,6 +322,39 @@ describe('Crypto payments: renewals, switching provider, e-mail', () => {
     expect(await renewalRow(sub2)).toEqual({ provider: 'coingate', status: 'pending' });
     expect((await callback(h.coingate.setStatus(invalid.id, 'paid', { amount: '99', currency: 'USDT' }))).status).toBe(400);
     expect(await renewalRow(sub2)).toEqual({ provider: 'coingate', status: 'pending' });
+  });
+
+  it('the checker completes a renewal while its user asks to pay it again: the second request waits and is answered, no deadlock', async () => {
+    const u = await h.t.register();
+    const subId = await activeCryptoSub(u.id, 'enterprise', new Date(Date.now() + 2 * DAY));
+    await h.t.app.get(BillingScheduler).tick();
+    const body = { plan_id: h.plans.enterprise, crypto_currency: 'USDT' };
+    const quote = await h.initialize(u.access_token, body);
+    expect(quote.status).toBe(201);
+    h.deposit({ ccy: 'USDT', chain: 'USDT-TRC20', amt: quote.body.crypto_amount });
+    // The checker has completed the renewal row (its UPDATE holds the row) and is about to activate.
+    const paused = pauseOnce(h.t.app.get(CryptoPaymentCompletion), 'apply', 'before');
+    try {
+      const tick = h.checker.tick();
+      await paused.reached;
+      // The user asks again: initialize takes the user's billing lock, then the renewal row.
+      const again = h.initialize(u.access_token, body);
+      for (let i = 0; i < 200; i++) {
+        const [row] = (await h.t.db.dataSource.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)) as Array<{ n: number }>;
+        if (row.n > 0) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      // Then the activation takes the user's billing lock. Before: a deadlock, the request answered 500.
+      paused.release();
+      const [ticked, res] = await Promise.all([tick, again]);
+      expect(ticked).toMatchObject({ completed: 1 });
+      // Paid meanwhile: nothing left to pay for this plan.
+      expect([res.status, (res.body as unknown as { code: string }).code]).toEqual([409, 'already_subscribed']);
+    } finally {
+      paused.release();
+      jest.restoreAllMocks();
+    }
+    expect(await h.one(`SELECT status FROM payments WHERE subscription_id = $1 AND kind = 'renewal'`, [subId])).toEqual({ status: 'completed' });
   });
 
   it('an unpaid crypto renewal: past_due through the grace, then expired (and the request expires)', async () => {

@@ -175,13 +175,16 @@ export class CoinGatePaymentsService {
       this.logger.error({ payment_id: payment.id, coingate_order_id: order.id }, 'CoinGate order does not describe this payment; nothing applied');
       return { outcome: 'unchanged' };
     }
-    if (order.status === 'paid') return this.complete(payment.id, order);
+    if (order.status === 'paid') return this.complete(payment.id, payment.user_id, order);
     if (FAILED_STATUSES.has(order.status)) return this.fail(payment.id, order);
     return { outcome: 'unchanged' };
   }
 
-  private async complete(paymentId: string, order: CoinGateOrder): Promise<CallbackResponse> {
+  private async complete(paymentId: string, userId: string, order: CoinGateOrder): Promise<CallbackResponse> {
     return this.ds.transaction(async (m) => {
+      // The user's billing lock before the payment row, as checkout and initialize take them (the
+      // activation takes it after the UPDATE otherwise: a deadlock with a checkout of that user).
+      await lockUserBilling(m, userId);
       const now = new Date();
       const received = order.pay_amount && /^\d+(\.\d+)?$/.test(order.pay_amount) ? order.pay_amount : null;
       const [rows] = (await m.query(COMPLETE_SQL, [paymentId, received, order.pay_currency?.toUpperCase() ?? null, now])) as [CompletedCryptoPayment[], number];

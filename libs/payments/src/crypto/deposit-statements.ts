@@ -30,11 +30,14 @@ export const CURSOR_SQL = `
     $1::timestamptz) AS cursor`;
 
 /**
- * One matching round. Claims a batch of credited, unmatched deposits (SKIP LOCKED: concurrent
- * checkers split them), finds for each the open payment it fits — same currency, chain, address
- * and tag, amount within ±tolerance, sent after the payment was created and before it expired (an
- * expired payment still takes a deposit sent in time but seen late) — then keeps one deposit per
- * payment, completes those payments with a guarded UPDATE and marks their deposits.
+ * One matching round, first half. Claims a batch of credited, unmatched deposits (SKIP LOCKED:
+ * concurrent checkers split them; the claim holds to the end of the transaction), finds for each
+ * the open payment it fits — same currency, chain, address and tag, amount within ±tolerance, sent
+ * after the payment was created and before it expired (an expired payment still takes a deposit
+ * sent in time but seen late) — and keeps one deposit per payment: the picks, with their payment's
+ * user. It writes no payment: the caller takes those users' billing locks and then SETTLE_SQL
+ * completes them (the house lock order, user billing lock before payment rows, as initialize and
+ * checkout take them; the other way round the two deadlocked).
  * The address is shared and a deposit carries no sender: only its amount names the payment, and
  * the offsets that tell payments apart (≤ MAX_AMOUNT_OFFSET_UNITS units) are far inside the
  * tolerance. So the tolerance is used only when no other OKX quote of that address (of any status,
@@ -42,10 +45,10 @@ export const CURSOR_SQL = `
  * no other of those quotes asked that exact amount — a late, short or cancelled payer's deposit is
  * never taken for a neighbour's open payment.
  * A claimed deposit that fits no payment (or fits ambiguously) is kept as `unmatched` for an
- * admin. One that lost its payment to another deposit stays `new` and is tried again next round.
- * $1 credited states, $2 batch, $3 tolerance (fraction), $4 now, $5 lookback (hours).
+ * admin here. One that lost its payment to another deposit stays `new` and is tried again next round.
+ * $1 credited states, $2 batch, $3 tolerance (fraction), $4 lookback (hours).
  */
-export const MATCH_SQL = `
+export const PICK_SQL = `
   WITH claimed AS (
     SELECT id, dep_id, tx_id, ccy, chain, amount, to_address, tag, deposited_at
       FROM crypto_deposits
@@ -78,27 +81,15 @@ export const MATCH_SQL = `
           AND COALESCE(q.deposit_tag, '') = COALESCE(c.tag, '')
           AND c.amount BETWEEN q.crypto_amount * (1 - $3::numeric) AND q.crypto_amount * (1 + $3::numeric)
           AND q.created_at - interval '2 minutes' <= c.deposited_at
-          AND q.expires_at >= c.deposited_at - make_interval(hours => $5::int)
+          AND q.expires_at >= c.deposited_at - make_interval(hours => $4::int)
           AND (c.amount <> cand.crypto_amount OR q.crypto_amount = c.amount))
   ), best_per_deposit AS (
     SELECT DISTINCT ON (deposit_id) deposit_id, payment_id, diff, deposited_at
       FROM unambiguous ORDER BY deposit_id, diff, created_at
   ), pick AS (
-    SELECT DISTINCT ON (payment_id) deposit_id, payment_id
-      FROM best_per_deposit ORDER BY payment_id, diff, deposited_at, deposit_id
-  ), done AS (
-    UPDATE payments p
-       SET status = 'completed', received_amount = c.amount, tx_hash = NULLIF(c.tx_id, ''),
-           provider_payment_id = c.dep_id, confirmed_at = $4, failure_reason = NULL, updated_at = now()
-      FROM pick JOIN claimed c ON c.id = pick.deposit_id
-     WHERE p.id = pick.payment_id AND p.status IN ('pending', 'expired')
-    RETURNING p.id, p.user_id, p.subscription_id, p.kind, p.provider, p.amount_usd::text AS amount_usd, p.crypto_currency,
-              p.received_amount::text AS received_amount, p.tx_hash, pick.deposit_id
-  ), marked AS (
-    UPDATE crypto_deposits d
-       SET match_status = 'matched', payment_id = done.id, matched_at = $4, updated_at = now()
-      FROM done WHERE d.id = done.deposit_id
-    RETURNING d.id
+    SELECT DISTINCT ON (b.payment_id) b.deposit_id, b.payment_id, p.user_id, p.crypto_amount::text AS crypto_amount
+      FROM best_per_deposit b JOIN payments p ON p.id = b.payment_id
+     ORDER BY b.payment_id, b.diff, b.deposited_at, b.deposit_id
   ), unmatched AS (
     UPDATE crypto_deposits d
        SET match_status = 'unmatched', updated_at = now()
@@ -107,9 +98,43 @@ export const MATCH_SQL = `
     RETURNING d.id, d.ccy, d.amount::text AS amount, d.dep_id
   )
   -- Amounts leave as text inside the JSON: a JSON number would become a float in Node.
-  SELECT (SELECT COALESCE(json_agg(done), '[]'::json) FROM done) AS completed,
+  SELECT (SELECT COALESCE(json_agg(pick), '[]'::json) FROM pick) AS picks,
          (SELECT COALESCE(json_agg(unmatched), '[]'::json) FROM unmatched) AS unmatched,
-         (SELECT count(*) FROM claimed)::int AS claimed,
+         (SELECT count(*) FROM claimed)::int AS claimed`;
+
+/**
+ * One matching round, second half, under the billing locks of the picks' users: completes each
+ * picked payment with its deposit and marks the deposit. Guarded: the payment is completed only if
+ * it is still the quote that was picked (open or just expired, same amount, and the deposit still
+ * fits it — initialize may have re-quoted a renewal row in place meanwhile); a pick that fails the
+ * guard leaves its deposit `new`, tried again next round.
+ * $1 deposit ids, $2 payment ids, $3 the picked amounts, $4 now.
+ */
+export const SETTLE_SQL = `
+  WITH pick AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::numeric[]) AS k(deposit_id, payment_id, crypto_amount)
+  ), done AS (
+    UPDATE payments p
+       SET status = 'completed', received_amount = c.amount, tx_hash = NULLIF(c.tx_id, ''),
+           provider_payment_id = c.dep_id, confirmed_at = $4, failure_reason = NULL, updated_at = now()
+      FROM pick JOIN crypto_deposits c ON c.id = pick.deposit_id AND c.match_status = 'new'
+     WHERE p.id = pick.payment_id AND p.provider = 'okx' AND p.status IN ('pending', 'expired')
+       AND p.crypto_amount = pick.crypto_amount
+       AND p.crypto_currency = c.ccy
+       AND p.crypto_currency || '-' || p.network = c.chain
+       AND p.deposit_address = c.to_address
+       AND COALESCE(p.deposit_tag, '') = COALESCE(c.tag, '')
+       AND c.deposited_at >= p.created_at - interval '2 minutes'
+       AND c.deposited_at <= p.expires_at
+    RETURNING p.id, p.user_id, p.subscription_id, p.kind, p.provider, p.amount_usd::text AS amount_usd, p.crypto_currency,
+              p.received_amount::text AS received_amount, p.tx_hash, pick.deposit_id
+  ), marked AS (
+    UPDATE crypto_deposits d
+       SET match_status = 'matched', payment_id = done.id, matched_at = $4, updated_at = now()
+      FROM done WHERE d.id = done.deposit_id
+    RETURNING d.id
+  )
+  SELECT (SELECT COALESCE(json_agg(done), '[]'::json) FROM done) AS completed,
          (SELECT count(*) FROM marked)::int AS marked`;
 
 /** Unpaid crypto payments (and unpaid renewal requests) past their expiry. $1 now. */

@@ -3,9 +3,10 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService, Decimal, isDecimalString, PeriodicJob } from '@torgovo/core';
+import { lockUserBilling } from '@torgovo/subscriptions';
 import { CryptoPaymentsConfig } from './crypto-config';
 import { CompletedCryptoPayment, CryptoPaymentCompletion } from './crypto-payment-completion';
-import { CURSOR_SQL, EXPIRE_SQL, MATCH_SQL, UPSERT_DEPOSITS_SQL } from './deposit-statements';
+import { CURSOR_SQL, EXPIRE_SQL, PICK_SQL, SETTLE_SQL, UPSERT_DEPOSITS_SQL } from './deposit-statements';
 import { OkxAdminClient, OkxDeposit } from './okx-admin-client';
 import { PaymentNotifier } from './payment-notifier';
 
@@ -26,10 +27,14 @@ export interface PaymentCheckerResult {
   expired: number;
 }
 
-interface MatchRow {
-  completed: Array<CompletedCryptoPayment & { deposit_id: string }>;
+interface PickRow {
+  picks: Array<{ deposit_id: string; payment_id: string; user_id: string; crypto_amount: string }>;
   unmatched: Array<{ id: string; ccy: string; amount: string; dep_id: string }>;
   claimed: number;
+}
+
+interface SettleRow {
+  completed: Array<CompletedCryptoPayment & { deposit_id: string }>;
   marked: number;
 }
 
@@ -118,13 +123,23 @@ export class PaymentChecker implements OnApplicationBootstrap, OnModuleDestroy {
     return deposits.length;
   }
 
-  /** Rounds of MATCH_SQL, each in its own transaction with the activations it causes. */
+  /**
+   * Rounds of matching (PICK_SQL, the picks' users' billing locks, SETTLE_SQL), each in its own
+   * transaction with the activations it causes.
+   */
   async matchDeposits(now: Date): Promise<{ completed: number; unmatched: number }> {
     const tolerance = new Decimal(this.config.CRYPTO_AMOUNT_TOLERANCE_PCT).div(100).toFixed();
     const total = { completed: 0, unmatched: 0 };
     for (let round = 0; round < MAX_MATCH_ROUNDS && !this.job.stopping; round++) {
       const row = await this.ds.transaction(async (m) => {
-        const [r] = (await m.query(MATCH_SQL, [this.config.creditedStates, this.config.CRYPTO_MATCH_BATCH, tolerance, now, this.config.CRYPTO_DEPOSIT_LOOKBACK_HOURS])) as MatchRow[];
+        const [picked] = (await m.query(PICK_SQL, [this.config.creditedStates, this.config.CRYPTO_MATCH_BATCH, tolerance, this.config.CRYPTO_DEPOSIT_LOOKBACK_HOURS])) as PickRow[];
+        // The users' billing locks before their payment rows, as initialize and checkout take them
+        // (the activation below takes them anyway); in id order, so two checkers agree too.
+        for (const userId of [...new Set(picked.picks.map((p) => p.user_id))].sort()) await lockUserBilling(m, userId);
+        const [settled] = picked.picks.length
+          ? ((await m.query(SETTLE_SQL, [picked.picks.map((p) => p.deposit_id), picked.picks.map((p) => p.payment_id), picked.picks.map((p) => p.crypto_amount), now])) as SettleRow[])
+          : [{ completed: [], marked: 0 }];
+        const r = { completed: settled.completed, unmatched: picked.unmatched };
         if (r.completed.length > 0) {
           await this.completion.apply(m, r.completed, { actorId: null, event: 'payment.completed' }, now);
           await this.notifier.paymentsConfirmed(m, r.completed.map((p) => p.id));

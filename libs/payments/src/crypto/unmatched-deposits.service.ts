@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Decimal, Page, page, PageQuery } from '@torgovo/core';
 import { AssignDepositResponse, UnmatchedDepositResponse } from '../dto/crypto.dto';
-import { isUniqueViolation } from '@torgovo/subscriptions';
+import { isUniqueViolation, lockUserBilling } from '@torgovo/subscriptions';
 import { CryptoDeposit } from '../entities/crypto-deposit.entity';
 import { Payment } from '../entities/payment.entity';
 import { PaymentErrors } from '../errors';
@@ -72,13 +72,17 @@ export class UnmatchedDepositsService {
   async assign(admin: AdminActor, depositId: string, paymentId: string, now = new Date()): Promise<AssignDepositResponse> {
     const adminId = admin.id;
     const run = this.ds.transaction(async (m) => {
-      if (!(await m.getRepository(Payment).exists({ where: { id: paymentId } }))) throw PaymentErrors.paymentNotFound();
+      const payment = await m.getRepository(Payment).findOne({ where: { id: paymentId }, select: { id: true, user_id: true } });
+      if (!payment) throw PaymentErrors.paymentNotFound();
       const [taken] = (await m.query(TAKE_DEPOSIT_SQL, [depositId, paymentId, adminId, now])) as [Array<{ id: string; dep_id: string; tx_id: string; ccy: string; amount: string }>, number];
       const deposit = taken[0];
       if (!deposit) {
         const exists = await m.getRepository(CryptoDeposit).exists({ where: { id: depositId } });
         throw exists ? PaymentErrors.depositNotAssignable() : PaymentErrors.depositNotFound();
       }
+      // As the checker: the deposit, then the user's billing lock, then the payment row (initialize and
+      // checkout take the lock before that row; the activation would take it after, a deadlock).
+      await lockUserBilling(m, payment.user_id);
       const [done] = (await m.query(COMPLETE_PAYMENT_SQL, [paymentId, deposit.amount, deposit.tx_id, deposit.dep_id, deposit.ccy, now])) as [CompletedCryptoPayment[], number];
       // Throwing rolls the deposit back to unmatched.
       if (!done[0]) throw PaymentErrors.paymentNotAssignable();
