@@ -217,6 +217,8 @@ async function main(): Promise<void> {
     // ---- setup: users who paid Pro by card, connected keys, a market and a limit bot each --------
     await control(stripe.ready, 'POST', '/prices', { prices: [['price_pro_monthly', 2900, 'month']] });
     await db.query(`UPDATE subscription_plans SET stripe_monthly_price_id = 'price_pro_monthly' WHERE code = 'pro'`);
+    // What PATCH /subscription-plans/{id} records beside the column (the webhooks recognise the price by it).
+    await db.query(`INSERT INTO plan_stripe_prices (price_id, plan_id, billing_cycle) SELECT 'price_pro_monthly', id, 'monthly' FROM subscription_plans WHERE code = 'pro' ON CONFLICT DO NOTHING`);
     const proPlan = ((await db.query(`SELECT id FROM subscription_plans WHERE code = 'pro'`)).rows as Array<{ id: string }>)[0].id;
     const accounts = await control<Array<UserState['okx']>>(okx.ready, 'POST', '/accounts', { n: USERS });
     const users: UserState[] = [];

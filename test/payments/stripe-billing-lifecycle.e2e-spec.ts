@@ -212,6 +212,112 @@ describe('Card subscription lifecycle (issue 10)', () => {
     expect((await audits('payment.unapplied', u.subId)).map((a) => a.data.code)).toEqual(['unknown_price']);
   });
 
+  /** A new card plan sold at `monthly` (an admin creates it: its price is recorded as the plan's). */
+  let planSeq = 0;
+  async function pricedPlan(monthly: string): Promise<{ id: string; admin: string }> {
+    const admin = await h.t.admin();
+    h.fake.addPrice(monthly, 1900, 'month');
+    const created = await h.t.request<{ id: string }>('POST', '/api/subscription-plans', {
+      token: admin.access_token,
+      body: { code: `repriced_${++planSeq}_${Date.now()}`, plan_type: 'custom_bot', name: 'Repriced', monthly_price: '19.00', yearly_price: '190.00', stripe_monthly_price_id: monthly },
+    });
+    expect(created.status).toBe(201);
+    return { id: created.body.id, admin: admin.access_token };
+  }
+  const repriceMonthly = (plan: { id: string; admin: string }, price: string | null): Promise<{ status: number; body: Record<string, unknown> }> =>
+    h.t.request('PATCH', `/api/subscription-plans/${plan.id}`, { token: plan.admin, body: { stripe_monthly_price_id: price } });
+
+  it("an admin changes the plan's Stripe price: a subscriber still billed the old price renews (period extended, nothing refunded)", async () => {
+    const plan = await pricedPlan(`price_old_${Date.now()}`);
+    const user = await h.t.register();
+    const res = await h.t.request<{ session_id: string; subscription_id: string }>('POST', '/api/payments/create-checkout', { token: user.access_token, body: { plan_id: plan.id, billing_cycle: 'monthly' } });
+    expect(res.status).toBe(201);
+    const paid = h.fake.completeCheckout(res.body.session_id);
+    expect((await h.deliver(h.fake.event('invoice.paid', paid.invoice))).status).toBe(200);
+    const before = await h.sub(res.body.subscription_id);
+    expect(before.status).toBe('active');
+
+    // New checkouts sell the new price; Stripe keeps billing this subscriber the old one.
+    const next = `price_new_${Date.now()}`;
+    h.fake.addPrice(next, 2400, 'month');
+    expect((await repriceMonthly(plan, next)).status).toBe(200);
+    const stripeSubId = String(paid.subscription.id);
+    const updated = h.fake.event('customer.subscription.updated', h.fake.subscriptions.get(stripeSubId)!, nowSec() + 1);
+    expect((await h.deliver(updated)).status).toBe(200);
+    const renewed = h.fake.renew(stripeSubId, true);
+    expect((await h.deliver(h.fake.event('invoice.paid', renewed.invoice, nowSec() + 2))).status).toBe(200);
+
+    // Before: price_refused, the renewal refunded, end_date unchanged (and expired after the grace).
+    const after = await h.sub(res.body.subscription_id);
+    expect(after.status).toBe('active');
+    expect(after.end_date!.getTime()).toBeGreaterThan(before.end_date!.getTime());
+    expect(refundsOf(renewed.invoice.id)).toEqual([]);
+    expect(await audits('subscription.price_refused', res.body.subscription_id)).toEqual([]);
+    expect(await audits('payment.unapplied', res.body.subscription_id)).toEqual([]);
+
+    // Cleared (null): the plan stops selling monthly; the subscriber's price is still the plan's.
+    expect((await repriceMonthly(plan, null)).status).toBe(200);
+    const again = h.fake.renew(stripeSubId, true);
+    expect((await h.deliver(h.fake.event('invoice.paid', again.invoice, nowSec() + 3))).status).toBe(200);
+    expect((await h.sub(res.body.subscription_id)).end_date!.getTime()).toBeGreaterThan(after.end_date!.getTime());
+    expect(refundsOf(again.invoice.id)).toEqual([]);
+  });
+
+  it('a Checkout opened before the price change and paid after it activates, nothing refunded, whichever event comes first', async () => {
+    const plan = await pricedPlan(`price_before_${Date.now()}`);
+    const user = await h.t.register();
+    const res = await h.t.request<{ session_id: string; subscription_id: string }>('POST', '/api/payments/create-checkout', { token: user.access_token, body: { plan_id: plan.id, billing_cycle: 'monthly' } });
+    expect(res.status).toBe(201);
+    const next = `price_after_${Date.now()}`;
+    h.fake.addPrice(next, 2400, 'month');
+    expect((await repriceMonthly(plan, next)).status).toBe(200);
+
+    const paid = h.fake.completeCheckout(res.body.session_id);
+    expect((await h.deliver(h.fake.event('checkout.session.completed', paid.session))).status).toBe(200);
+    expect((await h.sub(res.body.subscription_id)).status).toBe('active');
+    // Before: the invoice.paid of the same invoice refunded it, the subscription staying active for the period.
+    expect((await h.deliver(h.fake.event('invoice.paid', paid.invoice, nowSec() + 1))).status).toBe(200);
+    expect((await h.sub(res.body.subscription_id)).status).toBe('active');
+    expect(refundsOf(paid.invoice.id)).toEqual([]);
+    expect(await audits('payment.unapplied', res.body.subscription_id)).toEqual([]);
+  });
+
+  it('a Checkout paid at a price no plan has on record (replaced before prices were recorded) is refused by checkout.session.completed as by its invoice.paid: never active with the money returned', async () => {
+    const legacy = `price_legacy_${Date.now()}`;
+    const plan = await pricedPlan(legacy);
+    const user = await h.t.register();
+    const res = await h.t.request<{ session_id: string; subscription_id: string }>('POST', '/api/payments/create-checkout', { token: user.access_token, body: { plan_id: plan.id, billing_cycle: 'monthly' } });
+    expect(res.status).toBe(201);
+    await h.t.db.dataSource.query(`DELETE FROM plan_stripe_prices WHERE price_id = $1`, [legacy]);
+
+    const paid = h.fake.completeCheckout(res.body.session_id);
+    expect((await h.deliver(h.fake.event('checkout.session.completed', paid.session))).status).toBe(200);
+    expect((await h.deliver(h.fake.event('invoice.paid', paid.invoice, nowSec() + 1))).status).toBe(200);
+    // Before: activated by the session (for the period), then refunded by the invoice.
+    expect((await h.sub(res.body.subscription_id)).status).toBe('pending_payment');
+    expect(refundsOf(paid.invoice.id)).toHaveLength(1);
+    expect((await audits('payment.unapplied', res.body.subscription_id)).map((a) => a.data.code)).toEqual(['unknown_price']);
+  });
+
+  it("PATCH refuses (409 stripe_price_taken) a price another plan or the plan's other cycle ever had; the plan's own earlier price is taken back", async () => {
+    const first = `price_mine_${Date.now()}`;
+    const plan = await pricedPlan(first);
+    expect(await repriceMonthly(plan, 'price_pro_monthly')).toMatchObject({ status: 409, body: { code: 'stripe_price_taken' } });
+    const yearly = await h.t.request('PATCH', `/api/subscription-plans/${plan.id}`, { token: plan.admin, body: { stripe_yearly_price_id: first } });
+    expect(yearly).toMatchObject({ status: 409, body: { code: 'stripe_price_taken' } });
+    expect((await repriceMonthly(plan, `price_mine2_${Date.now()}`)).status).toBe(200);
+    expect((await repriceMonthly(plan, first)).body).toMatchObject({ stripe_monthly_price_id: first });
+    // A replaced price stays its plan's: another plan cannot take it after the plan moved on.
+    expect((await repriceMonthly(plan, `price_mine3_${Date.now()}`)).status).toBe(200);
+    const other = await pricedPlan(`price_other_${Date.now()}`);
+    expect(await repriceMonthly(other, first)).toMatchObject({ status: 409, body: { code: 'stripe_price_taken' } });
+    const created = await h.t.request('POST', '/api/subscription-plans', {
+      token: plan.admin,
+      body: { code: `dup_price_${Date.now()}`, plan_type: 'custom_bot', name: 'Dup', monthly_price: '1.00', yearly_price: '10.00', stripe_monthly_price_id: 'price_ent_monthly' },
+    });
+    expect(created).toMatchObject({ status: 409, body: { code: 'stripe_price_taken' } });
+  });
+
   it('the Customer Portal opens with our configuration (no plan switch, cancel at period end only) and returns to the billing page', async () => {
     const u = await activeEnterprise();
     const first = await h.t.request<{ url: string }>('POST', '/api/payments/portal', { token: u.user.access_token });

@@ -57,6 +57,8 @@ export async function createStripeHarness(): Promise<StripeHarness> {
   for (const [code, id, cents, interval, cycle] of prices) {
     fake.addPrice(id, cents, interval);
     await t.db.dataSource.query(`UPDATE subscription_plans SET stripe_${cycle}_price_id = $2 WHERE code = $1`, [code, id]);
+    // What PATCH /subscription-plans/{id} records beside the column: the price is this plan's for good.
+    await t.db.dataSource.query(`INSERT INTO plan_stripe_prices (price_id, plan_id, billing_cycle) SELECT $2, id, $3 FROM subscription_plans WHERE code = $1`, [code, id, cycle]);
   }
   const rows = (await t.db.dataSource.query('SELECT id, code FROM subscription_plans')) as Array<{ id: string; code: string }>;
   const plans = Object.fromEntries(rows.map((r) => [r.code, r.id]));

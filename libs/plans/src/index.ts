@@ -5,3 +5,5 @@ export * from './errors';
 export * from './entities/subscription-plan.entity';
 export * from './dto/plan.dto';
 export * from './dto/plan-response';
+export * from './entities/plan-stripe-price.entity';
+export * from './stripe-prices';

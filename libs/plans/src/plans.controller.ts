@@ -31,7 +31,7 @@ export class PlansController {
   /** A new plan. */
   @Roles('admin')
   @Post()
-  @ApiErrors({ 409: ['plan_code_taken'] })
+  @ApiErrors({ 409: ['plan_code_taken', 'stripe_price_taken'] })
   async create(@Body() dto: CreatePlanDto, @CurrentUser() user: AuthUser, @ReqMeta() meta: RequestMeta): Promise<PlanResponse> {
     return toPlanResponse(await this.plans.create(dto, admin(user, meta)));
   }
@@ -39,7 +39,7 @@ export class PlansController {
   /** Changes a plan (code and plan_type are fixed; null clears a nullable field). */
   @Roles('admin')
   @Patch(':id')
-  @ApiErrors({ 404: ['not_found'] })
+  @ApiErrors({ 404: ['not_found'], 409: ['stripe_price_taken'] })
   async update(
     @Param('id', ParseUUIDPipe) id: string,
     @Body() dto: UpdatePlanDto,

@@ -6,6 +6,7 @@ import { AdminListPlansQuery, CreatePlanDto, ListPlansQuery, UpdatePlanDto } fro
 import { SubscriptionPlan } from './entities/subscription-plan.entity';
 import { PlanErrors } from './errors';
 import { PlanType } from './plan-types';
+import { recordStripePrices } from './stripe-prices';
 
 export interface AdminContext {
   actorId: string;
@@ -73,6 +74,7 @@ export class PlansService {
         if (isUniqueViolation(err)) throw PlanErrors.codeTaken(dto.code);
         throw err;
       }
+      await recordStripePrices(m, id, dto);
       // Re-read so the response shows what numeric(12,2) stored ("49.5" → "49.50").
       const plan = await repo.findOneByOrFail({ id });
       await this.audit.record(
@@ -95,6 +97,7 @@ export class PlansService {
       const merged = { ...plan, ...dto };
       this.checkManagedFields(plan.plan_type, merged);
       await repo.update({ id }, { ...dto });
+      await recordStripePrices(m, id, dto);
       await this.audit.record(
         { event_type: 'plan.updated', actor_id: ctx.actorId, data: { plan_id: id, code: plan.code, changes: dto }, ip: ctx.ip, user_agent: ctx.user_agent },
         m,

@@ -67,7 +67,7 @@ const PERIOD_INVOICES: ReadonlyArray<string | null> = ['subscription_create', 's
  * lock. State comes from the Stripe object, never from arrival order: periods are granted
  * only by paid invoices (keyed by invoice id, so once each), and subscription/failure events
  * older than the newest state applied are re-read or ignored. The local plan follows the price
- * Stripe bills (a price we do not sell is refused). What we then owe Stripe (our renewal choice
+ * Stripe bills (a price no plan ever sold is refused, by the same rule whichever event applies it). What we then owe Stripe (our renewal choice
  * at link time, the replaced plan's cancellation, refunds of money that cannot be applied) is
  * StripeObligations' job.
  */
@@ -141,6 +141,9 @@ export class StripeEventHandlers {
     const period = subscriptionPeriod(stripeSub);
     if (!period) return { outcome: 'linked_no_period', userId };
     await this.records.recordPaid(m, this.facts(r, stripeSubId, invoiceId, 'subscription', session.amount_total ?? 0, session.currency, period), this.meta(ctx));
+    // The same price rule as its invoice.paid (the session does not carry the price: its invoice does).
+    const invoice = await this.gateway.call('invoices.retrieve', (s) => s.invoices.retrieve(invoiceId));
+    if (await this.priceRefused(m, r, invoicePriceId(invoice), ctx)) return this.refuse(m, r, invoiceId, session.amount_total ?? 0, 'unknown_price', ctx);
     return this.activate(m, r, invoiceId, session.amount_total ?? 0, period, ctx);
   }
 
@@ -230,17 +233,13 @@ export class StripeEventHandlers {
     const kind = inv.billing_reason === 'subscription_create' ? 'subscription' : 'renewal';
     await this.records.recordPaid(m, this.facts(r, stripeSubId, inv.id, kind, inv.amount_paid, inv.currency, period), this.meta(ctx));
     if (r.second) return this.refuse(m, r, inv.id, inv.amount_paid, 'second_stripe_subscription', ctx);
-    // A subscription change newer than this invoice was applied already (its price is the plan now):
-    // a late or retried invoice.paid for the old price grants its period but does not move the plan back.
-    const olderThanState = r.link.state_at.getTime() > ctx.created.getTime();
     await this.bumpState(m, stripeSubId, ctx.created);
     if (!grantsPeriod) return { outcome: 'recorded_no_period', userId, data: { billing_reason: inv.billing_reason } };
     if (!period) {
       this.logger.error({ invoice_id: inv.id, subscription_id: r.sub.id }, 'Paid Stripe invoice has no service period; not applied');
       return { outcome: 'unapplied_no_period', userId };
     }
-    // The plan follows the price paid; money for a price we do not sell buys nothing and goes back.
-    if (!olderThanState && (await this.followPrice(m, r, invoicePriceId(inv), ctx)) === 'refused') return this.refuse(m, r, inv.id, inv.amount_paid, 'unknown_price', ctx);
+    if (await this.priceRefused(m, r, invoicePriceId(inv), ctx)) return this.refuse(m, r, inv.id, inv.amount_paid, 'unknown_price', ctx);
     // The invoice that opens a Stripe trial (its first, within our trial): our trial already gives
     // access until its end. Not "amount 0": a first charge after the trial can be $0 with a promotion
     // code, and a trial too short for a Stripe trial is charged at once (a period past our trial).
@@ -249,6 +248,19 @@ export class StripeEventHandlers {
       return { outcome: 'trial_linked', userId };
     }
     return this.activate(m, r, inv.id, inv.amount_paid, period, ctx);
+  }
+
+  /**
+   * The price rule for a paid period's invoice: the plan follows the price paid, and money for a price
+   * no plan of ours ever sold buys nothing (true: refund it). A subscription change newer than the
+   * event was applied already (r.link is the state read before this event; its price is the plan now):
+   * a late or retried event for the old price grants its period but does not move the plan back.
+   * checkout.session.completed and invoice.paid apply the same first invoice and both decide here, from
+   * the invoice's price, so one never activates what the other refunds.
+   */
+  private async priceRefused(m: EntityManager, r: Resolved, priceId: string | null, ctx: EventContext): Promise<boolean> {
+    if (r.link.state_at.getTime() > ctx.created.getTime()) return false;
+    return (await this.followPrice(m, r, priceId, ctx)) === 'refused';
   }
 
   /** The local plan follows the billed price (StripePricePolicy); the change is kept on `r` for what follows. */

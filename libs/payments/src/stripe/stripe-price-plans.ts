@@ -1,26 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AuditService } from '@torgovo/core';
-import { BillingCycle, SubscriptionPlan } from '@torgovo/plans';
+import { BillingCycle, planForStripePrice } from '@torgovo/plans';
 import { AuditContext, SubscriptionProviderSyncService, UserSubscription } from '@torgovo/subscriptions';
-
-export interface PricedPlan {
-  plan: Pick<SubscriptionPlan, 'id' | 'code' | 'plan_type'>;
-  cycle: BillingCycle;
-}
-
-/**
- * Our plan and cycle for a Stripe price (the plan's stripe_monthly/yearly_price_id), retired plans
- * included: their subscribers keep being billed. null = a price we do not sell, never applied.
- */
-export async function planForPrice(m: EntityManager, priceId: string): Promise<PricedPlan | null> {
-  const plan = await m.getRepository(SubscriptionPlan).findOne({
-    where: [{ stripe_monthly_price_id: priceId }, { stripe_yearly_price_id: priceId }],
-    select: { id: true, code: true, plan_type: true, stripe_monthly_price_id: true, stripe_yearly_price_id: true },
-  });
-  if (!plan) return null;
-  return { plan: { id: plan.id, code: plan.code, plan_type: plan.plan_type }, cycle: plan.stripe_monthly_price_id === priceId ? 'monthly' : 'yearly' };
-}
 
 export interface BilledPrice {
   sub: Pick<UserSubscription, 'id' | 'user_id' | 'plan_id' | 'plan_type'>;
@@ -32,8 +14,9 @@ export interface BilledPrice {
 
 /**
  * The local plan follows the price Stripe bills (a dashboard or API switch): moved to the plan of
- * the same type that sells it. A price no plan of that type sells is refused: audited as
- * subscription.price_refused, the plan unchanged (the caller refunds an invoice for it).
+ * the same type that sold it (planForStripePrice: any price a plan ever had, so the renewal of a
+ * price an admin has since replaced still buys its plan). A price no plan of that type ever sold is
+ * refused: audited as subscription.price_refused, the plan unchanged (the caller refunds an invoice for it).
  */
 @Injectable()
 export class StripePricePolicy {
@@ -47,7 +30,7 @@ export class StripePricePolicy {
   /** false: nothing to change; the new plan and cycle when changed; 'refused' for a price we do not sell. */
   async follow(m: EntityManager, b: BilledPrice): Promise<false | 'refused' | { plan_id: string; billing_cycle: BillingCycle }> {
     if (!b.priceId) return false;
-    const priced = await planForPrice(m, b.priceId);
+    const priced = await planForStripePrice(m, b.priceId);
     if (priced && priced.plan.plan_type === b.sub.plan_type) {
       const changed = await this.sync.changePlanByProvider(b.sub.id, priced.plan, priced.cycle, b.ctx, m);
       return changed ? { plan_id: priced.plan.id, billing_cycle: priced.cycle } : false;
