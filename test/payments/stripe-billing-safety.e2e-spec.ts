@@ -1,8 +1,9 @@
 import { Decimal } from '@torgovo/core';
-import { StripeCancelOutboxWorker } from '@torgovo/payments';
-import { BillingSweeps } from '@torgovo/subscriptions';
+import { StripeCancelOutboxWorker, StripeCheckoutService } from '@torgovo/payments';
+import { BillingSweeps, SubscriptionsService } from '@torgovo/subscriptions';
 import { nowSec, Wire } from '../fakes/stripe/stripe-wire';
 import { BillingHarness, bootBilling } from '../subscriptions/billing-harness';
+import { pauseOnce } from '../support/pause-once';
 import { calendarEnd, createStripeHarness, linePeriod, StripeHarness } from './stripe-support';
 
 /**
@@ -317,5 +318,59 @@ describe('Stripe billing safety', () => {
     // Its webhook then activates the subscription, once.
     expect((await h.deliver(h.fake.event('checkout.session.completed', paid.session))).status).toBe(200);
     expect((await h.sub(first.body.subscription_id)).status).toBe('active');
+  });
+
+  // ---- an erasure while a subscription is being made ----------------------------------------------
+
+  it('a Checkout under way when the account is erased (after its Stripe customer round trip): 401, no subscription, payment or Checkout Session', async () => {
+    const admin = await h.t.admin();
+    const user = await h.t.register();
+    const sessionsBefore = h.fake.requestsTo('POST', '/v1/checkout/sessions').length;
+    const paused = pauseOnce(h.t.app.get(StripeCheckoutService), 'ensureCustomer');
+    try {
+      const checkout = h.checkout(user.access_token, 'enterprise');
+      await paused.reached;
+      expect((await h.t.request('DELETE', `/api/admin/users/${user.id}`, { token: admin.access_token })).status).toBe(204);
+      paused.release();
+      const res = await checkout;
+      // Before: 201, a pending subscription and a payable Checkout Session for the erased account.
+      expect({ status: res.status, code: (res.body as unknown as { code: string }).code }).toEqual({ status: 401, code: 'unauthorized' });
+    } finally {
+      paused.release();
+      jest.restoreAllMocks();
+    }
+    expect(await h.count(`SELECT count(*) AS n FROM user_subscriptions WHERE user_id = $1`, [user.id])).toBe(0);
+    expect(await h.count(`SELECT count(*) AS n FROM payments WHERE user_id = $1`, [user.id])).toBe(0);
+    expect(h.fake.requestsTo('POST', '/v1/checkout/sessions')).toHaveLength(sessionsBefore);
+  });
+
+  it('POST /subscriptions under way when the account is erased: 401, no (trial) subscription on the erased account', async () => {
+    const admin = await h.t.admin();
+    const user = await h.t.register();
+    const paused = pauseOnce(h.t.app.get(SubscriptionsService), 'subscribe', 'before');
+    try {
+      const subscribing = h.t.request('POST', '/api/subscriptions', { token: user.access_token, body: { plan_id: h.plans.pro, billing_cycle: 'monthly', payment_method: 'stripe' } });
+      await paused.reached;
+      expect((await h.t.request('DELETE', `/api/admin/users/${user.id}`, { token: admin.access_token })).status).toBe(204);
+      paused.release();
+      const res = await subscribing;
+      // Before: 201, a card trial on the erased account (its Checkout would then bill it).
+      expect({ status: res.status, code: (res.body as { code?: string }).code }).toEqual({ status: 401, code: 'unauthorized' });
+    } finally {
+      paused.release();
+      jest.restoreAllMocks();
+    }
+    expect(await h.count(`SELECT count(*) AS n FROM user_subscriptions WHERE user_id = $1`, [user.id])).toBe(0);
+  });
+  it('money Stripe collected just before an erasure is not applied to the erased account: refunded, and its Stripe subscription stays cancelled', async () => {
+    const admin = await h.t.admin();
+    const u = await activeEnterprise();
+    const renewed = h.fake.renew(u.stripeSubId, true);
+    expect((await h.t.request('DELETE', `/api/admin/users/${u.user.id}`, { token: admin.access_token })).status).toBe(204);
+    expect(stripeStatus(u.stripeSubId)).toBe('canceled');
+    expect((await h.deliver(h.fake.event('invoice.paid', renewed.invoice, nowSec() + 1))).status).toBe(200);
+    expect(await h.sub(u.subId)).toMatchObject({ status: 'cancelled', end_reason: 'account_erased' });
+    expect([...h.fake.refunds.values()].filter((r) => r.payment_intent === h.fake.paymentIntents.get(String(renewed.invoice.id)))).toHaveLength(1);
+    expect((await unapplied(u.subId)).map((d) => d.invoice_id)).toEqual([renewed.invoice.id]);
   });
 });

@@ -26,6 +26,8 @@ export const SubscriptionErrors = {
   ended: (status: string) => new DomainError('invalid_state', 409, `Cannot change a subscription that is ${status}`),
   noPeriodEnd: () =>
     new DomainError('invalid_state', 409, 'This subscription has no period end; cancel it now instead'),
+  /** The account was deactivated or erased while the request was under way (the guard let it in before). */
+  accountInactive: () => new DomainError('unauthorized', 401, 'The account is deactivated'),
   paymentAlreadyApplied: () =>
     new DomainError('payment_reference_conflict', 409, 'This payment was already applied to another subscription'),
 } as const;

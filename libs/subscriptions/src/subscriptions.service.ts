@@ -13,7 +13,7 @@ import { SubscriptionErrors } from './errors';
 import { SubscriptionHooks } from './subscription-hooks';
 import { AuditContext, markReplaced, subscriptionAudit } from './subscription-audit';
 import { assertTransition, CURRENT_STATUSES, EndReason, endsAtPeriodEnd, isCurrent, SubscriptionStatus } from './subscription-states';
-import { isUniqueViolation, lockUserBilling } from './user-billing-lock';
+import { isUniqueViolation, lockActiveUserBilling, lockUserBilling } from './user-billing-lock';
 
 export interface CurrentSubscriptions {
   current: Partial<Record<PlanType, UserSubscription>>;
@@ -162,7 +162,9 @@ export class SubscriptionsService {
   }
 
   private async subscribeIn(m: EntityManager, userId: string, dto: CreateSubscriptionDto, ctx: AuditContext): Promise<string> {
-    await lockUserBilling(m, userId);
+    // Where the subscription is written, not only at the guard: an erasure committing meanwhile would
+    // leave a trial or pending subscription (and its Stripe billing) on the erased account.
+    await lockActiveUserBilling(m, userId);
     const plan = await m.getRepository(SubscriptionPlan).findOne({ where: { id: dto.plan_id } });
     if (!plan) throw SubscriptionErrors.planNotFound();
     if (!plan.is_active) throw SubscriptionErrors.planInactive();

@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig, AuditService, Decimal } from '@torgovo/core';
 import { SubscriptionPlan } from '@torgovo/plans';
-import { AuditContext, lockUserBilling } from '@torgovo/subscriptions';
+import { AuditContext, lockActiveUserBilling } from '@torgovo/subscriptions';
 import { CallbackResponse, CoinGateCheckoutDto, CoinGateCheckoutResponse } from '../dto/crypto.dto';
 import { Payment } from '../entities/payment.entity';
 import { PaymentErrors } from '../errors';
@@ -73,7 +73,8 @@ export class CoinGatePaymentsService {
     // No is_active check here: a plan withdrawn from sale still renews for its subscribers (as Stripe
     // keeps billing them); a new subscription to it is refused where it is made (SubscriptionsService.subscribe).
     return this.ds.transaction(async (m) => {
-      await lockUserBilling(m, userId);
+      // The user's row before the billing lock: resolve may subscribe, which takes it (lockActiveUserBilling).
+      await lockActiveUserBilling(m, userId);
       const target = await this.targets.resolve(m, userId, plan, dto, ctx);
       // A renewal is one payment row, paid in place: a second checkout while its CoinGate order is
       // still open gets that same order back. A new order would replace the row's callback token,

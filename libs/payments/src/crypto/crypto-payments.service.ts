@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService, Decimal } from '@torgovo/core';
 import { SubscriptionPlan } from '@torgovo/plans';
-import { AuditContext, isUniqueViolation, lockUserBilling } from '@torgovo/subscriptions';
+import { AuditContext, isUniqueViolation, lockActiveUserBilling } from '@torgovo/subscriptions';
 import { CryptoPaymentInstructionsResponse, CryptoPaymentStatusResponse, InitializeCryptoPaymentDto } from '../dto/crypto.dto';
 import { CoinGatePaymentsService } from '../coingate/coingate-payments.service';
 import { Payment } from '../entities/payment.entity';
@@ -72,7 +72,8 @@ export class CryptoPaymentsService {
     const coingateOpen = await this.coingate.renewalOrdersOpen(userId, plan.id);
 
     return this.ds.transaction(async (m) => {
-      await lockUserBilling(m, userId);
+      // The user's row before the billing lock: resolve may subscribe, which takes it (lockActiveUserBilling).
+      await lockActiveUserBilling(m, userId);
       const target = await this.targets.resolve(m, userId, plan, dto, ctx);
       // A renewal is one payment row: not switched away from a CoinGate order that can still be paid
       // (its paid callback would then be refused, the money received and never applied). An order

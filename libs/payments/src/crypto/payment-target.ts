@@ -16,7 +16,7 @@ export interface PaymentTarget {
 /**
  * What a crypto payment (OKX or CoinGate) pays for: the user's pending renewal of this plan if
  * the billing scheduler asked for one, else a new pending (or trial) crypto subscription.
- * Call inside the caller's transaction, after lockUserBilling.
+ * Call inside the caller's transaction, after lockActiveUserBilling (subscribe takes the user's row, which goes before the billing lock).
  */
 @Injectable()
 export class PaymentTargets {

@@ -5,7 +5,7 @@ import { DataSource, EntityManager, IsNull, MoreThan } from 'typeorm';
 import type Stripe from 'stripe';
 import { AppConfig, AuditService, Decimal } from '@torgovo/core';
 import { planPrice, SubscriptionPlan } from '@torgovo/plans';
-import { AuditContext, lockUserBilling, SubscriptionProviderSyncService, SubscriptionsService, UserSubscription } from '@torgovo/subscriptions';
+import { AuditContext, lockActiveUserBilling, SubscriptionErrors, SubscriptionProviderSyncService, SubscriptionsService, UserSubscription } from '@torgovo/subscriptions';
 import { CheckoutResponse, CreateCheckoutDto } from '../dto/create-checkout.dto';
 import { Payment } from '../entities/payment.entity';
 import { PaymentErrors } from '../errors';
@@ -33,6 +33,8 @@ interface UserRow {
   email: string;
   full_name: string;
   stripe_customer_id: string | null;
+  is_active: boolean;
+  erased_at: Date | null;
 }
 
 @Injectable()
@@ -62,7 +64,9 @@ export class StripeCheckoutService {
 
     const customerId = await this.ensureCustomer(userId, ctx);
     return this.ds.transaction(async (m) => {
-      await lockUserBilling(m, userId);
+      // The account again, after Stripe's round trip: an erasure or deactivation committed meanwhile is
+      // refused (401) before any subscription, payment or Checkout Session exists for it.
+      await lockActiveUserBilling(m, userId);
       const sub = (await this.unpaidStripeTrial(m, userId, plan, dto)) ??
         (await this.subscriptions.subscribe(userId, { ...dto, payment_method: 'stripe', auto_renew: true }, ctx, m));
       if (sub.status !== 'pending_payment' && sub.status !== 'trial') throw PaymentErrors.notStripePending();
@@ -154,6 +158,8 @@ export class StripeCheckoutService {
       await m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [CUSTOMER_LOCK, userId]);
       const user = await this.customerOf(m, userId);
       if (user.stripe_customer_id) return user.stripe_customer_id;
+      // No Stripe customer (with the erased address) for an account erased since the guard let this in.
+      if (!user.is_active || user.erased_at) throw SubscriptionErrors.accountInactive();
       const customer = await this.gateway.call('customers.create', (stripe) =>
         stripe.customers.create({ email: user.email, name: user.full_name, metadata: { user_id: userId } }, { idempotencyKey: `customer-create-${userId}` }),
       );
@@ -167,7 +173,7 @@ export class StripeCheckoutService {
   }
 
   private async customerOf(m: EntityManager, userId: string): Promise<UserRow> {
-    const rows = (await m.query('SELECT email, full_name, stripe_customer_id FROM users WHERE id = $1', [userId])) as UserRow[];
+    const rows = (await m.query('SELECT email, full_name, stripe_customer_id, is_active, erased_at FROM users WHERE id = $1', [userId])) as UserRow[];
     if (rows.length === 0) throw PaymentErrors.noCustomer();
     return rows[0];
   }
