@@ -166,6 +166,37 @@ describe('Card subscription lifecycle (issue 10)', () => {
     expect(await h.sub(res.body.subscription_id)).toMatchObject({ status: 'expired', end_reason: 'payment_not_received' });
   });
 
+  it('a bank debit that fails, then a new Checkout paid by card: active, nothing refunded; the failed Stripe subscription is cancelled and its later events change nothing', async () => {
+    const user = await h.t.register();
+    const res = await h.checkout(user.access_token, 'enterprise');
+    const started = h.fake.completeCheckout(res.body.session_id, { async: true });
+    expect((await h.deliver(h.fake.event('checkout.session.completed', started.session))).status).toBe(200);
+    const failed = h.fake.settleAsyncPayment(res.body.session_id, false);
+    expect((await h.deliver(h.fake.event('checkout.session.async_payment_failed', failed.session, nowSec() + 1))).status).toBe(200);
+    const deadId = String(started.subscription.id);
+
+    // The user pays again, by card, for the same pending subscription.
+    const again = await h.checkout(user.access_token, 'enterprise');
+    expect(again).toMatchObject({ status: 201, body: { subscription_id: res.body.subscription_id } });
+    const paid = h.fake.completeCheckout(again.body.session_id);
+    expect((await h.deliver(h.fake.event('checkout.session.completed', paid.session, nowSec() + 2))).status).toBe(200);
+    expect((await h.deliver(h.fake.event('invoice.paid', paid.invoice, nowSec() + 2))).status).toBe(200);
+    // Before: refunded as a "second Stripe subscription", the subscription left pending.
+    expect(await h.sub(res.body.subscription_id)).toMatchObject({ status: 'active', stripe_subscription_id: String(paid.subscription.id) });
+    expect(refundsOf(paid.invoice.id)).toEqual([]);
+    expect(await audits('payment.unapplied', res.body.subscription_id)).toEqual([]);
+
+    // The failed one: ended at Stripe; its own late events do not end or change the card subscription.
+    expect(['canceled', 'incomplete_expired']).toContain(h.fake.subscriptions.get(deadId)!.status);
+    expect((await h.deliver(h.fake.event('customer.subscription.deleted', { ...h.fake.subscriptions.get(deadId)!, status: 'canceled' }, nowSec() + 3))).status).toBe(200);
+    expect((await h.sub(res.body.subscription_id)).status).toBe('active');
+    // A plan change later cancels the live Stripe subscription, not the retired one.
+    const proRes = await h.checkout(user.access_token, 'pro', 'yearly');
+    const proPaid = h.fake.completeCheckout(proRes.body.session_id);
+    expect((await h.deliver(h.fake.event('checkout.session.completed', proPaid.session, nowSec() + 4))).status).toBe(200);
+    expect(h.fake.subscriptions.get(String(paid.subscription.id))!.status).toBe('canceled');
+  });
+
   // ---- 3. the plan follows the price -----------------------------------------------------------------
 
   it('a switch to the Pro price at Stripe makes the local plan Pro; the renewal is Pro for $29', async () => {

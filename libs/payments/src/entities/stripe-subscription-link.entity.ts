@@ -33,6 +33,13 @@ export class StripeSubscriptionLink {
   @Column({ type: 'timestamptz' })
   state_at: Date;
 
+  /**
+   * Set when this Stripe subscription stopped paying for ours (its Checkout's bank debit failed; it is
+   * cancelled at Stripe): its events are then those of a second billing (money refunded, state ignored).
+   */
+  @Column({ type: 'timestamptz', nullable: true })
+  retired_at: Date | null;
+
   @CreateDateColumn({ type: 'timestamptz' })
   created_at: Date;
 

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { isUUID } from 'class-validator';
-import type { EntityManager } from 'typeorm';
+import { EntityManager, IsNull } from 'typeorm';
 import type Stripe from 'stripe';
 import { AuditService, DomainError } from '@torgovo/core';
 import {
@@ -59,6 +59,8 @@ const NO_USER = (outcome: string): HandleResult => ({ outcome, userId: null });
  * waits for it instead of expiring under it (Stripe: SEPA up to 14 business days in the worst case).
  */
 const ASYNC_PAYMENT_HOLD_MS = 14 * 86_400_000;
+/** A Stripe subscription in these states bills nothing any more. */
+const ENDED_AT_STRIPE: ReadonlyArray<string> = ['canceled', 'incomplete_expired'];
 /** Only these invoices pay for a period; proration and credit invoices (plan changes, cancels with credit) do not. */
 const PERIOD_INVOICES: ReadonlyArray<string | null> = ['subscription_create', 'subscription_cycle'];
 
@@ -147,7 +149,12 @@ export class StripeEventHandlers {
     return this.activate(m, r, invoiceId, session.amount_total ?? 0, period, ctx);
   }
 
-  /** The bank debit started at Checkout failed: its payment fails and the subscription is swept on its own dates again. */
+  /**
+   * The bank debit started at Checkout failed: its payment fails and the subscription is swept on its
+   * own dates again. Its Stripe subscription is retired (cancelled at Stripe, the link kept but no
+   * longer the subscription's billing): a new Checkout the user pays for it is then its billing, not
+   * refunded as a second one.
+   */
   private async asyncPaymentFailed(session: Stripe.Checkout.Session, ctx: EventContext, m: EntityManager): Promise<HandleResult> {
     const payments = m.getRepository(Payment);
     const payment = await payments.findOne({ where: { provider: 'stripe', provider_payment_id: session.id } });
@@ -155,6 +162,8 @@ export class StripeEventHandlers {
     await lockUserBilling(m, payment.user_id);
     const res = await payments.update({ id: payment.id, status: 'pending' }, { status: 'failed', failure_reason: 'async_payment_failed' });
     if (payment.subscription_id) await this.sync.releasePaymentHold(payment.subscription_id, m);
+    const stripeSubId = idOf(session.subscription);
+    if (stripeSubId) await this.retireFailedDebit(m, stripeSubId, payment.user_id, ctx);
     if (res.affected) {
       await this.audit.record(
         {
@@ -169,6 +178,15 @@ export class StripeEventHandlers {
       );
     }
     return { outcome: res.affected ? 'payment_failed' : 'no_change', userId: payment.user_id, data: { payment_id: payment.id } };
+  }
+
+  private async retireFailedDebit(m: EntityManager, stripeSubId: string, userId: string, ctx: EventContext): Promise<void> {
+    const links = m.getRepository(StripeSubscriptionLink);
+    const link = await links.findOne({ where: { stripe_subscription_id: stripeSubId, user_id: userId, retired_at: IsNull() } });
+    // Never one that has paid for a period (a later invoice of it cleared): that one is the subscription's billing.
+    if (!link || (await m.getRepository(Payment).exists({ where: { stripe_subscription_id: stripeSubId, status: 'completed' } }))) return;
+    await this.obligations.retired(m, { id: link.subscription_id, user_id: userId }, stripeSubId, 'async_payment_failed', this.subCtx(ctx));
+    await links.update({ stripe_subscription_id: stripeSubId }, { retired_at: new Date() });
   }
 
   /** An abandoned Checkout: its pending payment expires. The subscription waits for the pending sweep. */
@@ -353,7 +371,9 @@ export class StripeEventHandlers {
     if (link) {
       if (link.user_id !== userId) return null;
       const sub = await subs.findOne({ where: { id: link.subscription_id } });
-      return sub ? { link, sub } : null;
+      if (!sub) return null;
+      // Retired (its first payment failed; cancelled at Stripe): what it still sends is a second billing's.
+      return link.retired_at ? { link, sub, second: true } : { link, sub };
     }
     let localId = hint.subscription_id;
     if (!localId && fetch) {
@@ -364,7 +384,12 @@ export class StripeEventHandlers {
     const sub = await subs.findOne({ where: { id: localId, user_id: userId } });
     if (!sub) return null;
     const created = links.create({ stripe_subscription_id: stripeSubId, subscription_id: sub.id, user_id: userId, stripe_customer_id: customerId, state_at: new Date(0) });
-    const other = await links.findOne({ where: { subscription_id: sub.id } });
+    let other = await links.findOne({ where: { subscription_id: sub.id, retired_at: IsNull() } });
+    // One that has ended at Stripe (its first payment never cleared) bills nothing: not the first billing.
+    if (other?.status && ENDED_AT_STRIPE.includes(other.status)) {
+      await links.update({ stripe_subscription_id: other.stripe_subscription_id }, { retired_at: new Date() });
+      other = null;
+    }
     if (other) {
       // A second paid Checkout for one subscription: never merge two Stripe billings silently.
       this.logger.error({ subscription_id: sub.id, stripe_subscription_id: stripeSubId, linked: other.stripe_subscription_id }, 'Second Stripe subscription for one subscription');

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { EntityManager, IsNull } from 'typeorm';
 import { AuditService } from '@torgovo/core';
 import {
   actorOf,
@@ -28,7 +28,7 @@ const ENQUEUE_CANCEL_SQL = `
   SELECT l.stripe_subscription_id, l.subscription_id, e.reason
     FROM unnest($1::uuid[], $2::text[]) AS e(subscription_id, reason)
     JOIN stripe_subscriptions l ON l.subscription_id = e.subscription_id
-   WHERE l.status IS NULL OR l.status NOT IN ('canceled', 'incomplete_expired')
+   WHERE l.retired_at IS NULL AND (l.status IS NULL OR l.status NOT IN ('canceled', 'incomplete_expired'))
   ON CONFLICT (stripe_subscription_id) DO NOTHING`;
 
 /** Money Stripe collected that none of our subscriptions can take. */
@@ -135,9 +135,15 @@ export class StripeObligations implements ProviderSubscriptionMirror, Subscripti
     await this.record(m, 'payment.stripe_renewal_choice', sub, ctx, { stripe_subscription_id: stripeSubId, cancel_at_period_end: true, reason: 'chosen_before_link' });
   }
 
+  /** A Stripe subscription no longer pays for ours (its first payment failed): cancelled, so it never charges later. */
+  async retired(m: EntityManager, sub: Pick<UserSubscription, 'id' | 'user_id'>, stripeSubId: string, reason: string, ctx: AuditContext): Promise<void> {
+    const cancelled = await this.control.cancel(stripeSubId, `cancel-retired-${stripeSubId}`);
+    if (cancelled) await this.record(m, 'payment.stripe_cancelled', sub, ctx, { stripe_subscription_id: stripeSubId, reason });
+  }
+
   /** A paid plan change replaced a Stripe-billed plan: stop billing it, crediting its unused time to the customer's Stripe balance. */
   async replaced(m: EntityManager, replaced: Pick<UserSubscription, 'id' | 'user_id'>, ctx: AuditContext): Promise<void> {
-    const old = await m.getRepository(StripeSubscriptionLink).findOne({ where: { subscription_id: replaced.id } });
+    const old = await m.getRepository(StripeSubscriptionLink).findOne({ where: { subscription_id: replaced.id, retired_at: IsNull() } });
     if (!old) return;
     const cancelled = await this.control.cancel(old.stripe_subscription_id, `cancel-replaced-${replaced.id}`, { prorate: true });
     if (cancelled) await this.record(m, 'payment.stripe_cancelled', replaced, ctx, { stripe_subscription_id: old.stripe_subscription_id, reason: 'replaced', proration: 'credit_unused_time' });
@@ -185,7 +191,7 @@ export class StripeObligations implements ProviderSubscriptionMirror, Subscripti
 
   private async stripeIdOf(sub: UserSubscription, m: EntityManager): Promise<string | null> {
     if (sub.stripe_subscription_id) return sub.stripe_subscription_id;
-    const link = await m.getRepository(StripeSubscriptionLink).findOne({ where: { subscription_id: sub.id } });
+    const link = await m.getRepository(StripeSubscriptionLink).findOne({ where: { subscription_id: sub.id, retired_at: IsNull() } });
     return link?.stripe_subscription_id ?? null;
   }
 }
