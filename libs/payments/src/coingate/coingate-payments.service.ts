@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig, AuditService, Decimal } from '@torgovo/core';
 import { SubscriptionPlan } from '@torgovo/plans';
-import { AuditContext, lockActiveUserBilling } from '@torgovo/subscriptions';
+import { AuditContext, lockActiveUserBilling, lockUserBilling } from '@torgovo/subscriptions';
 import { CallbackResponse, CoinGateCheckoutDto, CoinGateCheckoutResponse } from '../dto/crypto.dto';
 import { Payment } from '../entities/payment.entity';
 import { PaymentErrors } from '../errors';
