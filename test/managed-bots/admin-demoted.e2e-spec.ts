@@ -1,4 +1,5 @@
 import { ManagedBotsService, SignalFanoutService } from '@torgovo/managed-bots';
+import { PlansService } from '@torgovo/plans';
 import { DataSource } from 'typeorm';
 import { createTestApp, HttpResult, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
 import { pauseOnce } from '../support/pause-once';
@@ -7,7 +8,7 @@ import { createManagedBot, follow, managedSubscriber } from './support';
 /**
  * "An admin's managed-bot request passes the role guard, then another admin demotes them, then the
  * request's effect." The role guard read the role when the request came in; the signal (orders for
- * every follower), the webhook secret (which trades every follower) and a resume must not land for
+ * every follower), the webhook secret (which trades every follower), a resume and a plan edit must not land for
  * someone who is no longer an admin: each is refused 403 at its write, and writes nothing.
  */
 describe('managed bots: an admin demoted while their request is under way (e2e)', () => {
@@ -59,6 +60,15 @@ describe('managed bots: an admin demoted while their request is under way (e2e)'
     expect(JSON.stringify(res.body)).not.toContain('webhook_secret');
     const [{ after }] = (await ds.query(`SELECT webhook_secret_hash AS after FROM managed_bots WHERE id = $1`, [botId])) as Array<{ after: string | null }>;
     expect(after).toBe(before);
+  });
+
+  it('a plan edit: 403, the plan as it was', async () => {
+    const [plan] = (await ds.query(`SELECT id, monthly_price::text AS price_monthly FROM subscription_plans WHERE code = 'pro'`)) as Array<{ id: string; price_monthly: string }>;
+    const res = await demotedMidway(t.app.get(PlansService), 'update', (b) =>
+      t.request('PATCH', `/api/subscription-plans/${plan.id}`, { token: b.access_token, body: { monthly_price: '0.01' } }),
+    );
+    expect(res.status).toBe(403);
+    expect((await ds.query(`SELECT monthly_price::text AS price_monthly FROM subscription_plans WHERE id = $1`, [plan.id]))[0].price_monthly).toBe(plan.price_monthly);
   });
 
   it('a resume of a paused bot: 403, still paused', async () => {

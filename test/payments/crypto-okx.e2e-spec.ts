@@ -1,4 +1,6 @@
 import Decimal from 'decimal.js';
+import { UnmatchedDepositsService } from '@torgovo/payments';
+import { pauseOnce } from '../support/pause-once';
 import { createCryptoHarness, CryptoHarness } from './crypto-support';
 import { createTestApp } from '../support/app';
 
@@ -272,6 +274,20 @@ describe('Crypto payments: deposits to the platform OKX account', () => {
     const btc = await h.initialize(btcUser.access_token, { plan_id: h.plans.enterprise, crypto_currency: 'BTC' });
     const wrong = await h.t.request('POST', `/api/admin/payments/unmatched/${row.id}/assign`, { token: admin.access_token, body: { payment_id: btc.body.payment_id } });
     expect(wrong.status).toBe(409);
+    expect(await depositRow(sentLate.depId)).toEqual({ match_status: 'unmatched', payment_id: null });
+
+    // An admin demoted while their assignment is under way (past the role guard): 403, nothing credited.
+    const demoted = await h.t.admin();
+    const pause = pauseOnce(h.t.app.get(UnmatchedDepositsService), 'assign', 'before');
+    try {
+      const answer = h.t.request('POST', `/api/admin/payments/unmatched/${row.id}/assign`, { token: demoted.access_token, body: { payment_id: late.body.payment_id } });
+      await pause.reached;
+      expect((await h.t.request('PATCH', `/api/admin/users/${demoted.id}`, { token: admin.access_token, body: { role: 'user' } })).status).toBe(200);
+      pause.release();
+      expect((await answer).status).toBe(403);
+    } finally {
+      pause.release();
+    }
     expect(await depositRow(sentLate.depId)).toEqual({ match_status: 'unmatched', payment_id: null });
 
     const assigned = await h.t.request('POST', `/api/admin/payments/unmatched/${row.id}/assign`, { token: admin.access_token, body: { payment_id: late.body.payment_id } });

@@ -7,6 +7,7 @@ import { SubscriptionPlan } from './entities/subscription-plan.entity';
 import { PlanErrors } from './errors';
 import { PlanType } from './plan-types';
 import { recordStripePrices } from './stripe-prices';
+import { lockActingAdmin } from '@torgovo/users';
 
 export interface AdminContext {
   actorId: string;
@@ -66,6 +67,7 @@ export class PlansService {
   async create(dto: CreatePlanDto, ctx: AdminContext): Promise<SubscriptionPlan> {
     this.checkManagedFields(dto.plan_type, dto);
     return this.plans.manager.transaction(async (m) => {
+      await lockActingAdmin(m, ctx.actorId);
       const repo = m.getRepository(SubscriptionPlan);
       let id: string;
       try {
@@ -91,6 +93,8 @@ export class PlansService {
       throw CommonErrors.validation('Validation failed', nulls.map((field) => ({ field, message: `${field} cannot be null` })));
     }
     return this.plans.manager.transaction(async (m) => {
+      // A plan edit changes what subscribers pay and get: only by an admin who still is one as it is written.
+      await lockActingAdmin(m, ctx.actorId);
       const repo = m.getRepository(SubscriptionPlan);
       const plan = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!plan) throw PlanErrors.notFound();
@@ -109,6 +113,7 @@ export class PlansService {
   /** Plans are never deleted: subscriptions and payments keep referring to them. */
   async deactivate(id: string, ctx: AdminContext): Promise<SubscriptionPlan> {
     return this.plans.manager.transaction(async (m) => {
+      await lockActingAdmin(m, ctx.actorId);
       const repo = m.getRepository(SubscriptionPlan);
       const plan = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!plan) throw PlanErrors.notFound();

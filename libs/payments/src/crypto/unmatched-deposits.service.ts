@@ -9,6 +9,7 @@ import { Payment } from '../entities/payment.entity';
 import { PaymentErrors } from '../errors';
 import { CompletedCryptoPayment, CryptoPaymentCompletion } from './crypto-payment-completion';
 import { PaymentNotifier } from './payment-notifier';
+import { lockActingAdmin } from '@torgovo/users';
 
 /** The deposit, taken only if still unmatched (guarded: two admins, or an admin and the checker, cannot both take it). */
 const TAKE_DEPOSIT_SQL = `
@@ -72,6 +73,9 @@ export class UnmatchedDepositsService {
   async assign(admin: AdminActor, depositId: string, paymentId: string, now = new Date()): Promise<AssignDepositResponse> {
     const adminId = admin.id;
     const run = this.ds.transaction(async (m) => {
+      // The deposit credits a subscription: only by an admin who still is one as it is written (the
+      // role guard read the role when the request came in; a demotion since is refused 403 here).
+      await lockActingAdmin(m, adminId);
       const payment = await m.getRepository(Payment).findOne({ where: { id: paymentId }, select: { id: true, user_id: true } });
       if (!payment) throw PaymentErrors.paymentNotFound();
       const [taken] = (await m.query(TAKE_DEPOSIT_SQL, [depositId, paymentId, adminId, now])) as [Array<{ id: string; dep_id: string; tx_id: string; ccy: string; amount: string }>, number];
