@@ -66,6 +66,7 @@ export const PICK_SQL = `
        AND p.deposit_address = c.to_address
        AND COALESCE(p.deposit_tag, '') = COALESCE(c.tag, '')
        AND c.amount BETWEEN p.crypto_amount * (1 - $3::numeric) AND p.crypto_amount * (1 + $3::numeric)
+       AND p.crypto_amount BETWEEN c.amount / (1 + $3::numeric) AND c.amount / (1 - $3::numeric)
        AND c.deposited_at >= p.created_at - interval '2 minutes'
        AND c.deposited_at <= p.expires_at
      WHERE c.tx_id = '' OR NOT EXISTS (
@@ -80,6 +81,9 @@ export const PICK_SQL = `
           AND q.deposit_address = c.to_address
           AND COALESCE(q.deposit_tag, '') = COALESCE(c.tag, '')
           AND c.amount BETWEEN q.crypto_amount * (1 - $3::numeric) AND q.crypto_amount * (1 + $3::numeric)
+          -- The same window on q's own column, so payments_okx_slot_idx (currency, address, amount) reads
+          -- only the nearby quotes, not the address's whole history for every candidate.
+          AND q.crypto_amount BETWEEN c.amount / (1 + $3::numeric) AND c.amount / (1 - $3::numeric)
           AND q.created_at - interval '2 minutes' <= c.deposited_at
           AND q.expires_at >= c.deposited_at - make_interval(hours => $4::int)
           AND (c.amount <> cand.crypto_amount OR q.crypto_amount = c.amount))
