@@ -347,8 +347,8 @@ export class OrderTransitions {
          SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[], $7::varchar[], $8::varchar[], $9::boolean[], $10::text[])
                 AS v(id, status, filled, average, cost, fee, fee_currency, exchange_order_id, final, reason)
        ), firsts AS (
-         -- One order per bot this round (an order's bot never changes: read unlocked); the others deferred.
-         SELECT DISTINCT ON (o.bot_id) o.id FROM orders o JOIN v ON v.id = o.id WHERE o.bot_id IS NOT NULL ORDER BY o.bot_id, o.id
+         -- One order per bot this round, its oldest first (an order's bot never changes: read unlocked); the others deferred.
+         SELECT DISTINCT ON (o.bot_id) o.id FROM orders o JOIN v ON v.id = o.id WHERE o.bot_id IS NOT NULL ORDER BY o.bot_id, o.created_at, o.seq, o.id
        ), later AS (
          SELECT o.id FROM orders o JOIN v ON v.id = o.id WHERE o.bot_id IS NOT NULL AND o.id NOT IN (SELECT id FROM firsts)
        ), prev AS (
