@@ -118,8 +118,16 @@ describe('managed followers: an erased or deactivated account stops following (e
       const leaving = t.request('POST', `/api/managed-bot/${botId}/unsubscribe`, { token: u.access_token, body: {} });
       await settle.reached;
       erased = erase(u);
-      // The erasure reaches the follow's lock and waits there.
-      await new Promise((r) => setTimeout(r, 500));
+      // The erasure reaches the follow's lock and waits there (seen waiting on a lock, not guessed by a sleep).
+      const until = Date.now() + 10_000;
+      for (;;) {
+        const [{ n }] = (await t.db.dataSource.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%managed_bot_follows%'`,
+        )) as Array<{ n: number }>;
+        if (n > 0) break;
+        if (Date.now() > until) throw new Error('the erasure never waited on the follow');
+        await new Promise((r) => setTimeout(r, 20));
+      }
       settle.release();
       const [left, gone] = await Promise.all([leaving, erased]);
       expect([left.status, gone.status, lastError(t)]).toEqual([200, 204, '']);
