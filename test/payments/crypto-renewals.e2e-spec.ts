@@ -415,4 +415,30 @@ describe('Crypto payments: renewals, switching provider, e-mail', () => {
     expect(extraDays).toBeGreaterThan(28 + 0.14 * 28);
     expect(extraDays).toBeLessThan(31 + 0.16 * 31 + 0.1);
   });
+
+  it('a plan change over a crypto plan whose renewal was paid ahead: the rest of the current month and the prepaid month are both credited', async () => {
+    const u = await h.t.register();
+    const now = Date.now();
+    // Day 25 of a $29 month, the next month already paid (renewals are asked for days ahead).
+    const [s0, s1, s2] = [new Date(now - 25 * DAY), new Date(now + 5 * DAY), new Date(now + 35 * DAY)];
+    const [old] = (await h.t.db.dataSource.query(
+      `INSERT INTO user_subscriptions (user_id, plan_id, plan_type, status, billing_cycle, payment_method, auto_renew, start_date, end_date, period_anchor)
+       SELECT $1, id, plan_type, 'active', 'monthly', 'crypto', true, $2, $3, $2 FROM subscription_plans WHERE code = 'pro' RETURNING id`,
+      [u.id, s0, s2],
+    )) as Array<{ id: string }>;
+    await h.t.db.dataSource.query(
+      `INSERT INTO subscription_periods (subscription_id, provider, payment_reference, period_start, period_end) VALUES ($1, 'okx', $2, $3, $4), ($1, 'okx', $5, $4, $6)`,
+      [old.id, `paid-${old.id}-1`, s0, s1, `paid-${old.id}-2`, s2],
+    );
+    const init = await h.initialize(u.access_token, { plan_id: h.plans.enterprise, crypto_currency: 'USDT' });
+    expect(init.status).toBe(201);
+    h.deposit({ ccy: 'USDT', chain: 'USDT-TRC20', amt: init.body.crypto_amount });
+    await h.checker.tick();
+    const sub = await h.one<{ status: string; end_date: Date; start_date: Date }>('SELECT status, start_date, end_date FROM user_subscriptions WHERE id = $1', [init.body.subscription_id]);
+    expect(sub.status).toBe('active');
+    // ≈ $4.83 + $29 = $33.83 of $99 months ≈ 10 days on top of the paid month; the prepaid month alone gave ≈ 8.8.
+    const extraDays = (sub.end_date.getTime() - sub.start_date.getTime()) / DAY - 30;
+    expect(extraDays).toBeGreaterThan(9.4);
+    expect(extraDays).toBeLessThan(11.2);
+  });
 });

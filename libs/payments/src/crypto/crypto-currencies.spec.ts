@@ -40,12 +40,29 @@ describe('paid time credit', () => {
 
   it('the unused share of the old price buys time at the new rate', () => {
     // Half of a $29 month left, moving to $99 per 30 days: 14.5/99 of 30 days.
-    const ms = creditedMs({ oldPeriodStart: at(0), oldPeriodEnd: at(30), oldPriceUsd: '29', newPeriodStart: at(15), newPeriodEnd: at(45), newPriceUsd: '99', now: at(15) });
+    const ms = creditedMs({ oldPeriods: [{ start: at(0), end: at(30) }], oldPriceUsd: '29', newPeriodStart: at(15), newPeriodEnd: at(45), newPriceUsd: '99', now: at(15) });
     expect(ms / day).toBeCloseTo((14.5 / 99) * 30, 6);
   });
 
+  it('a renewal paid ahead counts with the rest of the current period (not the latest period alone)', () => {
+    // Day 25 of a $30 month whose next month is already paid: 5 days + 30 days of $30 months left.
+    const ms = creditedMs({
+      oldPeriods: [
+        { start: at(0), end: at(30) },
+        { start: at(30), end: at(60) },
+      ],
+      oldPriceUsd: '30',
+      newPeriodStart: at(25),
+      newPeriodEnd: at(55),
+      newPriceUsd: '60',
+      now: at(25),
+    });
+    // $5 + $30 = $35 at $60 per 30 days: 17.5 days (the latest period alone gave 15).
+    expect(ms / day).toBeCloseTo(17.5, 6);
+  });
+
   it('nothing when the old period is over, or the new plan is free', () => {
-    expect(creditedMs({ oldPeriodStart: at(0), oldPeriodEnd: at(30), oldPriceUsd: '29', newPeriodStart: at(31), newPeriodEnd: at(61), newPriceUsd: '99', now: at(31) })).toBe(0);
-    expect(creditedMs({ oldPeriodStart: at(0), oldPeriodEnd: at(30), oldPriceUsd: '29', newPeriodStart: at(10), newPeriodEnd: at(40), newPriceUsd: '0', now: at(10) })).toBe(0);
+    expect(creditedMs({ oldPeriods: [{ start: at(0), end: at(30) }], oldPriceUsd: '29', newPeriodStart: at(31), newPeriodEnd: at(61), newPriceUsd: '99', now: at(31) })).toBe(0);
+    expect(creditedMs({ oldPeriods: [{ start: at(0), end: at(30) }], oldPriceUsd: '29', newPeriodStart: at(10), newPeriodEnd: at(40), newPriceUsd: '0', now: at(10) })).toBe(0);
   });
 });

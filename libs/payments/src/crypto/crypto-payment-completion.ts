@@ -37,16 +37,16 @@ interface ReplaceableRow {
   billing_cycle: BillingCycle;
   new_price: string;
   old_price: string | null;
-  old_start: Date | null;
-  old_end: Date | null;
+  /** The old subscription's periods ending after now, cut at its end_date. */
+  old_periods: Array<{ start: string; end: string }> | null;
 }
 
-/** The unused paid period of the current subscription a pending one is about to replace. */
+/** The unused paid periods of the current subscription a pending one is about to replace. */
 const REPLACEABLE_SQL = `
   SELECT s.status, s.plan_type, s.billing_cycle,
          CASE WHEN s.billing_cycle = 'yearly' THEN p.yearly_price ELSE p.monthly_price END AS new_price,
          CASE WHEN o.billing_cycle = 'yearly' THEN op.yearly_price ELSE op.monthly_price END AS old_price,
-         per.period_start AS old_start, o.end_date AS old_end
+         per.periods AS old_periods
     FROM user_subscriptions s
     JOIN subscription_plans p ON p.id = s.plan_id
     LEFT JOIN user_subscriptions o
@@ -54,7 +54,9 @@ const REPLACEABLE_SQL = `
      AND o.status IN ('active', 'past_due') AND o.payment_method IN ('crypto', 'stripe') AND o.end_date > $2
     LEFT JOIN subscription_plans op ON op.id = o.plan_id
     LEFT JOIN LATERAL (
-      SELECT period_start FROM subscription_periods WHERE subscription_id = o.id ORDER BY period_end DESC LIMIT 1
+      -- Every paid period not over yet: the current one and a renewal paid ahead of it.
+      SELECT json_agg(json_build_object('start', period_start, 'end', least(period_end, o.end_date)) ORDER BY period_start) AS periods
+        FROM subscription_periods WHERE subscription_id = o.id AND period_end > $2 AND period_start < o.end_date
     ) per ON true
    WHERE s.id = $1`;
 
@@ -144,12 +146,11 @@ export class CryptoPaymentCompletion {
   /** A first period that replaces a paid one carries the unused paid time over (see paid-time-credit.ts). */
   private async firstPeriodWithCredit(m: EntityManager, subscriptionId: string, now: Date): Promise<{ periodStart?: Date; periodEnd?: Date }> {
     const [row] = (await m.query(REPLACEABLE_SQL, [subscriptionId, now])) as ReplaceableRow[];
-    if (!row || row.status !== 'pending_payment' || !row.old_price || !row.old_start || !row.old_end) return {};
+    if (!row || row.status !== 'pending_payment' || !row.old_price || !row.old_periods?.length) return {};
     const start = now;
     const end = addBillingPeriods(start, 1, row.billing_cycle, this.config.env.APP_TIMEZONE);
     const extra = creditedMs({
-      oldPeriodStart: row.old_start,
-      oldPeriodEnd: row.old_end,
+      oldPeriods: row.old_periods.map((p) => ({ start: new Date(p.start), end: new Date(p.end) })),
       oldPriceUsd: row.old_price,
       newPeriodStart: start,
       newPeriodEnd: end,
