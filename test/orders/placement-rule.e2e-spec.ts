@@ -425,6 +425,22 @@ describe('the placement rule: decided by the executor right before it sends (e2e
     expect(dec(pos.amount)).toBe('0');
   });
 
+  it('13. a target reached by a resting limit buy: a second alert for it buys nothing more (it compounded before)', async () => {
+    const { alert, account } = await trader('live', { order_type: 'limit' });
+    const t0 = Date.now() - 60_000;
+    const at = (ms: number) => timenow(ms - Date.now());
+    // Below the market (73,384.8): the buy rests on OKX, open.
+    const first = await alert({ position: '0.002', price: '50000', timestamp: at(t0) });
+    await manager.runUntilIdle();
+    expect(await order(first)).toMatchObject({ status: 'open', side: 'buy' });
+    // The next bar repeats the strategy's position: it is on its way already.
+    const again = await alert({ position: '0.002', price: '50000', timestamp: at(t0 + 60_000) });
+    await manager.runUntilIdle();
+    expect(await order(again)).toMatchObject({ status: 'canceled' });
+    expect((await order(again)).reason).toMatch(/^at_target: .*open buys may still buy 0\.002/);
+    expect(ordersOn(account!)).toHaveLength(1);
+  });
+
   it('generate offers the target-position template beside the action template', async () => {
     const u = await t.register();
     await subscribe(t, u, 'free');

@@ -50,6 +50,8 @@ export interface BotPosition {
   last_target_signal_at: Date | null;
   /** The bot's market orders sent but not read back yet (`open`): their fill is not in `amount` yet. */
   unsettled: number;
+  /** Base the bot's open buys (resting limit orders) may still buy: a target alert does not buy it again. */
+  open_buys?: Decimal;
 }
 
 /** The bot's position as sizing sees it: one statement, served by the primary key and the partial index of open orders per bot. */
@@ -61,16 +63,22 @@ export async function readBotPosition(m: EntityManager, botId: string): Promise<
 export async function readBotPositions(m: EntityManager, botIds: readonly string[]): Promise<Map<string, BotPosition>> {
   const rows = (await m.query(
     `SELECT b.bot_id, (coalesce(p.amount, 0) - coalesce(s.open_sells, 0))::text AS amount,
-            coalesce(p.cost, 0)::text AS cost, p.last_target_signal_at, s.unsettled
+            coalesce(p.cost, 0)::text AS cost, p.last_target_signal_at, s.unsettled, coalesce(s.open_buys, 0)::text AS open_buys
        FROM unnest($1::uuid[]) AS b(bot_id)
        LEFT JOIN bot_positions p ON p.bot_id = b.bot_id
        CROSS JOIN LATERAL (
          SELECT sum(greatest(coalesce(o.amount, o.quote_amount / nullif(o.price, 0), 0) - o.filled, 0)) FILTER (WHERE o.side = 'sell') AS open_sells,
+                sum(greatest(coalesce(o.amount, o.quote_amount / nullif(o.price, 0), 0) - o.filled, 0)) FILTER (WHERE o.side = 'buy') AS open_buys,
                 count(*) FILTER (WHERE o.type = 'market')::int AS unsettled
            FROM orders o WHERE o.bot_id = b.bot_id AND o.status = 'open') s`,
     [[...new Set(botIds)]],
-  )) as Array<{ bot_id: string; amount: string; cost: string; last_target_signal_at: Date | null; unsettled: number }>;
-  return new Map(rows.map((r) => [r.bot_id, { amount: new Decimal(r.amount), cost: new Decimal(r.cost), last_target_signal_at: r.last_target_signal_at, unsettled: r.unsettled }]));
+  )) as Array<{ bot_id: string; amount: string; cost: string; last_target_signal_at: Date | null; unsettled: number; open_buys: string }>;
+  return new Map(
+    rows.map((r) => [
+      r.bot_id,
+      { amount: new Decimal(r.amount), cost: new Decimal(r.cost), last_target_signal_at: r.last_target_signal_at, unsettled: r.unsettled, open_buys: new Decimal(r.open_buys) },
+    ]),
+  );
 }
 
 /** A target alert was applied (traded or found already at target): later, older alerts change nothing. */

@@ -124,6 +124,19 @@ describe('the placement rule', () => {
     const later = states({ position: { amount: new Decimal('0.5'), last_target_signal_at: new Date(t0.getTime() + 1000) } });
     expect(decidePlacement(at('0'), later, market)).toMatchObject({ send: false, reason: 'superseded', target_signal_at: null });
   });
+
+  it("a target counts the bot's open buys on the way up (no second buy for the same target), and sells only what is held", () => {
+    const at = (target: string) => order({ side: null, amount: null, target_position: target, signal_at: new Date('2026-11-25T10:00:00Z') });
+    const resting = states({ position: { amount: new Decimal('0.5'), last_target_signal_at: null, open_buys: new Decimal('0.25') } });
+    // Held 0.5, a resting buy of 0.25: target 0.75 is on its way.
+    expect(decidePlacement(at('0.75'), resting, market)).toMatchObject({ send: false, reason: 'at_target' });
+    // Target 1: only the 0.25 the resting buy leaves short.
+    expect(decidePlacement(at('1'), resting, market)).toMatchObject({ send: true, side: 'buy', placement: { amount: '0.25' } });
+    // Target 0.6: between what is held and what may be: nothing more is bought.
+    expect(decidePlacement(at('0.6'), resting, market)).toMatchObject({ send: false, reason: 'at_target' });
+    // Down: only what is held is sold.
+    expect(decidePlacement(at('0.2'), resting, market)).toMatchObject({ send: true, side: 'sell', placement: { amount: '0.3' } });
+  });
 });
 
 describe('the placement rule for a managed follower (max entry slippage)', () => {

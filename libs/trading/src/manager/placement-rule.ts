@@ -93,7 +93,7 @@ export interface PlacementStates {
   /** Live orders: the user's current credential; null: none connected. Unused for paper. */
   credential: { id: string; exchange: string } | null;
   /** The bot's own position in base units (fills, less what its open sells still take), and its last applied target alert. */
-  position: { amount: Decimal; last_target_signal_at: Date | null };
+  position: { amount: Decimal; last_target_signal_at: Date | null; open_buys?: Decimal };
   /** Read from the exchange before the decision: the free quote balance (percent buys only). */
   free_quote: string | null;
   /** The price sizing converts at when the order carries none (paper fills at it). */
@@ -233,10 +233,16 @@ export function decidePlacement(order: PlacementOrder, s: PlacementStates, marke
     targetSignalAt = order.signal_at;
     // Spot: a short target means flat.
     const target = Decimal.max(new Decimal(order.target_position), 0);
-    const diff = target.minus(position);
+    // Upwards, what the bot's open buys (resting limit orders) may still buy counts as on its way: a
+    // second alert for the same target (a repeat, the next bar's) buys only what they leave short of
+    // it, not the whole difference again — before, each alert added a buy while the first rested,
+    // compounding past the strategy's position. Downwards only what is held is sold.
+    const pending = Decimal.max(s.position.open_buys ?? 0, 0);
+    const diff = target.gt(position) ? Decimal.max(target.minus(position.plus(pending)), 0) : target.minus(position);
     const amount = diff.abs().toNearest(market.amountPrecision, Decimal.ROUND_DOWN);
     if (amount.lte(0) || (market.minAmount !== null && amount.lt(market.minAmount))) {
-      return cancel(CancelReasons.atTarget, `the bot already holds ${position.toFixed()} ${market.base}, the target is ${target.toFixed()}`, targetSignalAt);
+      const buying = pending.gt(0) ? ` and its open buys may still buy ${pending.toFixed()}` : '';
+      return cancel(CancelReasons.atTarget, `the bot already holds ${position.toFixed()} ${market.base}${buying}, the target is ${target.toFixed()}`, targetSignalAt);
     }
     const side = diff.gt(0) ? 'buy' : 'sell';
     sized = { ...order, side, amount: amount.toFixed(), quote_amount: null };
