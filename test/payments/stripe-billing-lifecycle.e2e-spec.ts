@@ -406,6 +406,33 @@ describe('Card subscription lifecycle (issue 10)', () => {
     expect(refundsOf(next.invoice.id)).toEqual([]);
   });
 
+  it('Pro monthly renewed at Stripe (its invoice.paid not here yet) → a plan change → the late invoice.paid: the period is paid back once (refunded), not also credited by proration', async () => {
+    const user = await h.t.register();
+    const monthly = await h.checkout(user.access_token, 'pro', 'monthly');
+    const first = h.fake.completeCheckout(monthly.body.session_id);
+    await h.deliver(h.fake.event('checkout.session.completed', first.session));
+    const stripeSubId = String(first.subscription.id);
+    // The card trial ends: the first month charged and granted.
+    const charged = h.fake.renew(stripeSubId, true);
+    await h.deliver(h.fake.event('invoice.paid', charged.invoice, nowSec() + 1));
+    expect((await h.sub(monthly.body.subscription_id)).status).toBe('active');
+    // Stripe renews and collects; the webhook for it is late.
+    const renewal = h.fake.renew(stripeSubId, true);
+
+    const yearly = await h.checkout(user.access_token, 'pro', 'yearly');
+    const paid = h.fake.completeCheckout(yearly.body.session_id);
+    expect((await h.deliver(h.fake.event('invoice.paid', paid.invoice, nowSec() + 2))).status).toBe(200);
+    expect((await h.sub(monthly.body.subscription_id)).status).toBe('cancelled');
+    // Cancelled without proration: the period under way was never granted here.
+    expect(h.fake.requestsTo('DELETE', `/v1/subscriptions/${stripeSubId}`).map((r) => r.params)).toEqual([{}]);
+    expect(Number(h.fake.customers.get(String(paid.subscription.customer))!.balance ?? 0)).toBe(0);
+    expect((await audits('payment.stripe_cancelled', monthly.body.subscription_id))[0].data).toMatchObject({ reason: 'replaced', proration: 'none_current_period_not_applied' });
+
+    // The late renewal: refunded in full, once — the only time that money goes back.
+    expect((await h.deliver(h.fake.event('invoice.paid', renewal.invoice, nowSec() + 3))).status).toBe(200);
+    expect(refundsOf(renewal.invoice.id)).toHaveLength(1);
+  });
+
   // ---- 5. one calendar for card and crypto periods ----------------------------------------------------
 
   it('a card period and a crypto period paid at the same instant end on the same local day (calendar months in APP_TIMEZONE)', async () => {

@@ -27,11 +27,38 @@ export class StripeBillingControl {
    * (prorate + invoice_now), and Stripe takes that credit off the customer's next invoices.
    */
   async cancel(stripeSubId: string, idempotencyKey: string, opts: { prorate?: boolean } = {}): Promise<boolean> {
+    return (await this.cancelWith(stripeSubId, idempotencyKey, async () => opts.prorate === true)) !== false;
+  }
+
+  /**
+   * cancel() crediting the unused time only when the period under way is one `applied` knows (its
+   * latest invoice paid and granted by us): 'prorated', 'cancelled' (without proration), or false.
+   */
+  async cancelProratingApplied(stripeSubId: string, idempotencyKey: string, applied: (invoiceId: string) => Promise<boolean>): Promise<'prorated' | 'cancelled' | false> {
+    return this.cancelWith(stripeSubId, idempotencyKey, (current) => this.latestPaidAndApplied(current, applied));
+  }
+
+  private async cancelWith(stripeSubId: string, idempotencyKey: string, prorateFor: (current: Stripe.Subscription) => Promise<boolean>): Promise<'prorated' | 'cancelled' | false> {
     const current = await this.orNullIfMissing('subscriptions.retrieve', (s) => s.subscriptions.retrieve(stripeSubId));
     if (!current || ENDED_AT_STRIPE.includes(current.status)) return false;
-    const params: Stripe.SubscriptionCancelParams = opts.prorate ? { prorate: true, invoice_now: true } : {};
+    const prorate = await prorateFor(current);
+    const params: Stripe.SubscriptionCancelParams = prorate ? { prorate: true, invoice_now: true } : {};
     await this.gateway.call('subscriptions.cancel', (s) => s.subscriptions.cancel(stripeSubId, params, { idempotencyKey }));
-    return true;
+    return prorate ? 'prorated' : 'cancelled';
+  }
+
+  /**
+   * Whether the subscription's current period is one we applied: its latest invoice is paid and
+   * `applied` knows it. Proration credits the unused part of the current period, whatever paid it: a
+   * renewal Stripe collected but whose invoice.paid we have not applied yet (it is refunded in full
+   * when it arrives, refuse()) or one not paid at all (past due) must not be credited as well.
+   */
+  private async latestPaidAndApplied(current: Stripe.Subscription, applied: (invoiceId: string) => Promise<boolean>): Promise<boolean> {
+    const latest = current.latest_invoice;
+    const id = typeof latest === 'string' ? latest : (latest?.id ?? null);
+    if (!id) return false;
+    const invoice = typeof latest === 'object' && latest !== null ? latest : await this.gateway.call('invoices.retrieve', (s) => s.invoices.retrieve(id));
+    return invoice.status === 'paid' && (await applied(id));
   }
 
   async setCancelAtPeriodEnd(stripeSubId: string, cancelAtPeriodEnd: boolean): Promise<Stripe.Subscription> {

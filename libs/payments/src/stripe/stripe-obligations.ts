@@ -141,12 +141,27 @@ export class StripeObligations implements ProviderSubscriptionMirror, Subscripti
     if (cancelled) await this.record(m, 'payment.stripe_cancelled', sub, ctx, { stripe_subscription_id: stripeSubId, reason });
   }
 
-  /** A paid plan change replaced a Stripe-billed plan: stop billing it, crediting its unused time to the customer's Stripe balance. */
+  /**
+   * A paid plan change replaced a Stripe-billed plan: stop billing it, crediting its unused time to
+   * the customer's Stripe balance — only when the period under way is one we applied (its invoice
+   * paid and granted here). A renewal Stripe collected just before the change, its invoice.paid not
+   * here yet, was credited by the proration and then refunded in full when it arrived (refuse()):
+   * paid back twice. Such a period, or an unpaid one, is cancelled without proration; the late
+   * invoice is refunded once.
+   */
   async replaced(m: EntityManager, replaced: Pick<UserSubscription, 'id' | 'user_id'>, ctx: AuditContext): Promise<void> {
     const old = await m.getRepository(StripeSubscriptionLink).findOne({ where: { subscription_id: replaced.id, retired_at: IsNull() } });
     if (!old) return;
-    const cancelled = await this.control.cancel(old.stripe_subscription_id, `cancel-replaced-${replaced.id}`, { prorate: true });
-    if (cancelled) await this.record(m, 'payment.stripe_cancelled', replaced, ctx, { stripe_subscription_id: old.stripe_subscription_id, reason: 'replaced', proration: 'credit_unused_time' });
+    const applied = async (invoiceId: string) =>
+      ((await m.query(`SELECT 1 FROM subscription_periods WHERE provider = 'stripe' AND payment_reference = $1`, [invoiceId])) as unknown[]).length > 0;
+    const cancelled = await this.control.cancelProratingApplied(old.stripe_subscription_id, `cancel-replaced-${replaced.id}`, applied);
+    if (cancelled) {
+      await this.record(m, 'payment.stripe_cancelled', replaced, ctx, {
+        stripe_subscription_id: old.stripe_subscription_id,
+        reason: 'replaced',
+        proration: cancelled === 'prorated' ? 'credit_unused_time' : 'none_current_period_not_applied',
+      });
+    }
   }
 
   /**
