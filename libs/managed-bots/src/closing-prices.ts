@@ -3,18 +3,15 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Decimal } from '@torgovo/core';
 import { ExchangeGatewayFactory, PositionFigures } from '@torgovo/trading';
-import { FollowerPerformanceService } from './follower-performance.service';
 
 /** follow id → symbol → the price its closing sell is valued at (the market's bid when the follow ended). */
 export type ClosingPrices = ReadonlyMap<string, ReadonlyMap<string, string>>;
 
-interface LiveFollow {
+interface TradedSymbol {
   id: string;
-  user_id: string;
-  managed_bot_id: string;
-  mode: 'live';
   exchange: string;
   sandbox: boolean | null;
+  symbol: string;
 }
 
 /**
@@ -26,7 +23,7 @@ interface LiveFollow {
  * of the share — or, below it, be charged on a gain the close never realised. So the settlement
  * values each position it closes at the price a market sell meets now: the ticker's bid (its last
  * price without one), read here, before the ending's transaction (no exchange call under a lock),
- * one read per symbol and endpoint however many follows. A symbol whose price cannot be read is
+ * one read per symbol and endpoint however many follows (the symbols each follow's book has filled). A symbol whose price cannot be read is
  * valued as before, at the last fill (logged). Paper follows need none: their close fills at the
  * book's last fill price.
  */
@@ -36,7 +33,6 @@ export class FollowClosingPrices {
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
-    private readonly performance: FollowerPerformanceService,
     private readonly gateways: ExchangeGatewayFactory,
   ) {}
 
@@ -51,24 +47,25 @@ export class FollowClosingPrices {
   }
 
   private async read(filter: string, params: unknown[]): Promise<ClosingPrices> {
-    const follows = (await this.ds.query(
-      `SELECT f.id, f.user_id, f.managed_bot_id, f.mode, f.exchange, c.sandbox
+    // Every symbol the follow's book ever filled (a superset of what it holds: the positions
+    // themselves are computed inside the ending's transaction): one indexed read, not the FIFO engine.
+    const rows = (await this.ds.query(
+      `SELECT f.id, f.exchange, c.sandbox, s.symbol
          FROM managed_bot_follows f
          LEFT JOIN exchange_credentials c ON c.user_id = f.user_id AND c.retired_at IS NULL
+         CROSS JOIN LATERAL (
+           SELECT DISTINCT o.symbol FROM orders o
+            WHERE o.managed_bot_id = f.managed_bot_id AND o.user_id = f.user_id AND o.bot_id IS NULL AND o.mode = 'live' AND o.filled > 0
+         ) s
         WHERE ${filter} AND f.status = 'active' AND f.mode = 'live'`,
       params,
-    )) as LiveFollow[];
-    if (follows.length === 0) return new Map();
-    const figures = await this.performance.figures(follows);
-    const held = new Map<string, { exchange: string; sandbox: boolean; symbol: string }>();
-    for (const f of follows) {
-      for (const p of figures.get(f.id)?.positions ?? []) {
-        if (new Decimal(p.amount).gt(0)) held.set(marketKey(f, p.symbol), { exchange: f.exchange, sandbox: f.sandbox === true, symbol: p.symbol });
-      }
-    }
+    )) as TradedSymbol[];
+    if (rows.length === 0) return new Map();
+    const traded = new Map<string, { exchange: string; sandbox: boolean; symbol: string }>();
+    for (const r of rows) traded.set(marketKey(r, r.symbol), { exchange: r.exchange, sandbox: r.sandbox === true, symbol: r.symbol });
     const prices = new Map<string, string>();
     await Promise.all(
-      [...held].map(async ([key, { exchange, sandbox, symbol }]) => {
+      [...traded].map(async ([key, { exchange, sandbox, symbol }]) => {
         try {
           const ticker = await this.gateways.forUncachedLive({ exchange, apiKey: '', secret: '', passphrase: '', sandbox }).fetchTicker(symbol);
           const price = ticker.bid ?? ticker.last;
@@ -78,12 +75,14 @@ export class FollowClosingPrices {
         }
       }),
     );
-    return new Map(
-      follows.map((f) => [
-        f.id,
-        new Map((figures.get(f.id)?.positions ?? []).flatMap((p) => (prices.has(marketKey(f, p.symbol)) ? [[p.symbol, prices.get(marketKey(f, p.symbol))!] as const] : []))),
-      ]),
-    );
+    const out = new Map<string, Map<string, string>>();
+    for (const r of rows) {
+      const price = prices.get(marketKey(r, r.symbol));
+      if (price === undefined) continue;
+      if (!out.has(r.id)) out.set(r.id, new Map());
+      out.get(r.id)!.set(r.symbol, price);
+    }
+    return out;
   }
 }
 
