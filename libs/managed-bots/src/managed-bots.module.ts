@@ -18,6 +18,7 @@ import { ManagedBotsService } from './managed-bots.service';
 import { ManagedWebhookConfig, ManagedWebhookLimits } from './managed-webhook-limits';
 import { ProfitShareSettlementService } from './profit-share-settlement.service';
 import { SignalFanoutService } from './signal-fanout.service';
+import { ManagedSignalConfig } from './signal-repeat';
 
 const services = [FollowBooks, FollowClosingPrices, ManagedBotsService, FollowsService, FollowerPerformanceService, FollowerReportsService, ProfitShareSettlementService, SignalFanoutService, FollowPlacementStates];
 
@@ -31,7 +32,13 @@ const services = [FollowBooks, FollowClosingPrices, ManagedBotsService, FollowsS
   imports: [SubscriptionsModule, UsersModule, TypeOrmModule.forFeature([ManagedBot, ManagedBotFollow])],
   controllers: [ManagedBotController, ManagedBotsAdminController],
   // FollowUserListener ends a deactivated or erased user's follows (UserHooks).
-  providers: [...services, FollowUserListener, ManagedWebhookLimits, { provide: ManagedWebhookConfig, useFactory: () => ManagedWebhookConfig.fromEnv(process.env) }],
+  providers: [
+    ...services,
+    FollowUserListener,
+    ManagedWebhookLimits,
+    { provide: ManagedWebhookConfig, useFactory: () => ManagedWebhookConfig.fromEnv(process.env) },
+    { provide: ManagedSignalConfig, useFactory: () => ManagedSignalConfig.fromEnv(process.env) },
+  ],
   exports: services,
 })
 export class ManagedBotsModule {}

@@ -22,7 +22,7 @@ export class ManagedAlertDto {
   @IsOptional() @IsString()
   price?: string;
 
-  @ApiPropertyOptional({ example: '2026-11-25T10:00:00Z-42', description: 'idempotency key: a repeated alert_id creates nothing' })
+  @ApiPropertyOptional({ example: '2026-11-25T10:00:00Z-42', description: 'idempotency key: a repeated alert_id creates nothing; without one, the same alert within MANAGED_SIGNAL_DEDUPE_WINDOW_SECONDS is a repeat' })
   @IsOptional() @IsString() @Length(1, 128)
   alert_id?: string;
 }

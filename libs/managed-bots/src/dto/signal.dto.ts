@@ -22,15 +22,20 @@ export class ManagedSignalDto {
   @IsOptional() @IsString() @Matches(/^(?!0+(\.0+)?$)\d{1,13}(\.\d{1,18})?$/, { message: 'price must be a positive decimal string' })
   price?: string;
 
-  @ApiPropertyOptional({ example: '2026-11-25T10:00:00Z-42', description: 'idempotency key: a repeated signal_id creates nothing' })
+  @ApiPropertyOptional({
+    example: '2026-11-25T10:00:00Z-42',
+    description:
+      'idempotency key: a repeated signal_id creates nothing, however late. Without one, the same content (action, symbol, fraction, price) is a repeat only within MANAGED_SIGNAL_DEDUPE_WINDOW_SECONDS (default 30) of the accepted signal; after that it is a new signal',
+  })
   @IsOptional() @IsString() @Length(1, 128)
   signal_id?: string;
 }
 
 export class SignalAcceptedResponse {
+  /** The stored signal_id: the one sent, or for a signal sent without one `h:<content hash>:<uuid>`; a repeat answers the first signal's. */
   signal_id: string;
   /** Orders written for the active followers by this signal (0 for a repeat). */
   orders_created: number;
-  /** true: this signal_id was seen before; nothing was created. */
+  /** true: a repeat (the same signal_id, or the same content within the window); nothing was created. */
   duplicate: boolean;
 }
