@@ -36,7 +36,8 @@ export interface StripeHarness {
 
 const signer = new Stripe('sk_test_signer_only');
 
-export async function createStripeHarness(): Promise<StripeHarness> {
+/** `extra`: more variables for the api (WORKER_JOBS_BY_HAND: the worker's jobs in it, driven by hand). */
+export async function createStripeHarness(extra: Record<string, string> = {}): Promise<StripeHarness> {
   const secretKey = `sk_test_${randomBytes(18).toString('hex')}`;
   const webhookSecret = `whsec_${randomBytes(18).toString('hex')}`;
   const fake = new FakeStripeServer(secretKey);
@@ -46,6 +47,7 @@ export async function createStripeHarness(): Promise<StripeHarness> {
     ...env,
     STRIPE_SUCCESS_URL: 'https://app.torgovo.test/billing/success?session_id={CHECKOUT_SESSION_ID}',
     STRIPE_CANCEL_URL: 'https://app.torgovo.test/billing/cancel',
+    ...extra,
   });
   const prices: Array<[string, string, number, 'month' | 'year', 'monthly' | 'yearly']> = [
     ['pro', 'price_pro_monthly', 2900, 'month', 'monthly'],

@@ -56,6 +56,14 @@ describe('retention sweep (e2e: real PostgreSQL, the worker jobs in the api proc
          ('sub_done_new', gen_random_uuid(), 'period_ended', now()),
          ('sub_pending', gen_random_uuid(), 'period_ended', NULL)`,
     );
+    // Erased accounts' Stripe customers: the same rule.
+    await q(
+      `INSERT INTO stripe_customer_deletions (stripe_customer_id, user_id, reason, done_at, outcome) VALUES
+         ('cus_done_old', $1, 'account_erased', now() - interval '100 days', 'deleted'),
+         ('cus_done_new', $1, 'account_erased', now(), 'deleted'),
+         ('cus_pending', $1, 'account_erased', NULL, NULL)`,
+      [u.id],
+    );
     const stale = await t.register();
     // E-mails: one sent 100 days ago (goes), one pending as old (stays: never sent yet).
     await q(
@@ -88,6 +96,7 @@ describe('retention sweep (e2e: real PostgreSQL, the worker jobs in the api proc
       webhook_events: 4, // three old alerts and the rejected request, in batches of 2
       processed_events: 1,
       stripe_cancel_outbox_done: 1,
+      stripe_customer_deletions_done: 1,
       notification_outbox_done: 1,
       user_events: 1,
     });
@@ -109,6 +118,7 @@ describe('retention sweep (e2e: real PostgreSQL, the worker jobs in the api proc
     expect(await count('audit_logs')).toBe(before.audit);
     expect(await count('processed_events')).toBe(1);
     expect((await q<{ id: string }>(`SELECT stripe_subscription_id AS id FROM stripe_cancel_outbox ORDER BY 1`)).map((r) => r.id)).toEqual(['sub_done_new', 'sub_pending']);
+    expect((await q<{ id: string }>(`SELECT stripe_customer_id AS id FROM stripe_customer_deletions ORDER BY 1`)).map((r) => r.id)).toEqual(['cus_done_new', 'cus_pending']);
     expect(await count(`worker_heartbeats WHERE worker_id = 'dead:1'`)).toBe(0);
     expect(await count('worker_heartbeats')).toBeGreaterThanOrEqual(1); // this process's own beat
 

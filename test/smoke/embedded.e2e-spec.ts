@@ -235,7 +235,7 @@ describe('embedded default (PGlite, worker in process)', () => {
 
     // So does the Stripe cancellation outbox: the card subscription cancelled above was queued when
     // it ended, and is found already cancelled at Stripe.
-    expect(await app.get(StripeCancelOutboxWorker).tick()).toEqual({ cancelled: 0, skipped: 1, failed: 0 });
+    expect(await app.get(StripeCancelOutboxWorker).tick()).toEqual({ cancelled: 0, skipped: 1, failed: 0, customers: { deleted: 0, already_deleted: 0, failed: 0 } });
 
     // Refresh rotation and logout.
     const refreshed = await call<{ refresh_token: string; access_token: string }>('POST', '/api/auth/refresh', { refresh_token: reg.body.refresh_token });

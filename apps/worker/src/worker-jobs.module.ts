@@ -14,7 +14,7 @@ import { OrderControlModule, OrderStatsRollupJob, PnlDayRollupJob, TradingManage
  * TradingManagerModule executes orders (TradingModule itself is imported by the host);
  * PaymentsModule gives the billing scheduler its renewal requester and queues the Stripe
  * subscriptions of the card subscriptions it ends; StripeCancelOutboxWorker cancels them at
- * Stripe after the sweep's commit. PaymentChecker matches crypto deposits and expires unpaid crypto
+ * Stripe after the sweep's commit, and deletes the Stripe customers of erased accounts. PaymentChecker matches crypto deposits and expires unpaid crypto
  * payments; EmailDispatcher sends the notification e-mails. RetentionSweeper deletes old operational rows through the
  * policies the libs register with RetentionRegistry. OrderStatsRollupJob extends the daily order
  * rollup behind the admin's figures, PnlDayRollupJob their PnL by day; PaymentRevenueCompactionJob folds the revenue changes into months.

@@ -12,6 +12,8 @@ export * from './stripe/stripe-billing-control';
 export * from './stripe/stripe-cancel-outbox.config';
 export * from './stripe/stripe-cancel-outbox.worker';
 export * from './stripe/stripe-checkout.service';
+export * from './stripe/stripe-customer-deletions';
+export { forgetStripeCustomer } from './stripe/stripe-customers';
 export * from './stripe/stripe-webhook.service';
 export * from './stripe/stripe-objects';
 export * from './entities/crypto-deposit.entity';

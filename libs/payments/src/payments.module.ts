@@ -24,6 +24,7 @@ import { RenewalRequestService } from './renewal-request.service';
 import { StripeBillingControl } from './stripe/stripe-billing-control';
 import { StripeCancelOutboxConfig } from './stripe/stripe-cancel-outbox.config';
 import { StripeCheckoutService } from './stripe/stripe-checkout.service';
+import { StripeCustomerDeletions } from './stripe/stripe-customer-deletions';
 import { StripeEventHandlers } from './stripe/stripe-event-handlers';
 import { StripeGateway } from './stripe/stripe-gateway';
 import { StripePaymentRecords } from './stripe/stripe-payment-records';
@@ -31,7 +32,7 @@ import { StripeObligations } from './stripe/stripe-obligations';
 import { StripePricePolicy } from './stripe/stripe-price-plans';
 import { StripeWebhookService } from './stripe/stripe-webhook.service';
 import { StripeWebhookController } from './stripe-webhook.controller';
-import { processedEventsRetention, stripeCancelOutboxRetention } from './processed-events-retention';
+import { processedEventsRetention, stripeCancelOutboxRetention, stripeCustomerDeletionsRetention } from './processed-events-retention';
 
 /**
  * Payments of every provider: Stripe (card), OKX deposits and CoinGate (crypto). The worker jobs
@@ -47,6 +48,7 @@ import { processedEventsRetention, stripeCancelOutboxRetention } from './process
     StripeGateway,
     StripeBillingControl,
     StripeCheckoutService,
+    StripeCustomerDeletions,
     StripeEventHandlers,
     StripePaymentRecords,
     StripeWebhookService,
@@ -55,6 +57,7 @@ import { processedEventsRetention, stripeCancelOutboxRetention } from './process
     PaymentsAccountService,
     processedEventsRetention,
     stripeCancelOutboxRetention,
+    stripeCustomerDeletionsRetention,
     // Crypto
     { provide: CryptoPaymentsConfig, useFactory: () => CryptoPaymentsConfig.fromEnv(process.env) },
     OkxAdminClient,
@@ -74,6 +77,8 @@ import { processedEventsRetention, stripeCancelOutboxRetention } from './process
     StripeBillingControl,
     StripeCancelOutboxConfig,
     StripeCheckoutService,
+    // The Stripe outbox job's second queue (the job is registered by the host's WorkerJobsModule).
+    StripeCustomerDeletions,
     PaymentsAccountService,
     // What the PaymentChecker job needs (registered by the host's WorkerJobsModule).
     CryptoPaymentsConfig,

@@ -18,3 +18,14 @@ export const stripeCancelOutboxRetention = retentionPolicy({
           SELECT stripe_subscription_id FROM stripe_cancel_outbox WHERE done_at IS NOT NULL AND done_at < $1 LIMIT $2)`,
   cutoff: (now, config) => RetentionConfig.before(now, config.PROCESSED_EVENT_RETENTION_DAYS),
 });
+
+/**
+ * Erased accounts' Stripe customers deleted at Stripe (done_at set): kept as long as processed events
+ * (Stripe's late events for the customer still find its user meanwhile: Stripe retries for 3 days), then go.
+ */
+export const stripeCustomerDeletionsRetention = retentionPolicy({
+  name: 'stripe_customer_deletions_done',
+  sql: `DELETE FROM stripe_customer_deletions WHERE stripe_customer_id IN (
+          SELECT stripe_customer_id FROM stripe_customer_deletions WHERE done_at IS NOT NULL AND done_at < $1 LIMIT $2)`,
+  cutoff: (now, config) => RetentionConfig.before(now, config.PROCESSED_EVENT_RETENTION_DAYS),
+});

@@ -220,6 +220,21 @@ export class FakeStripeServer {
     return { subscription: structuredClone(sub), invoice: structuredClone(invoice) };
   }
 
+  /**
+   * The customer is deleted at Stripe (DELETE /v1/customers/:id, or from the dashboard): only the
+   * `{id, object, deleted: true}` stub stays retrievable, its subscriptions still billing are
+   * cancelled now, and nothing new can be made for it. null when Stripe does not have it (any more).
+   */
+  deleteCustomer(customerId: string): Wire | null {
+    if (!this.isLiveCustomer(customerId)) return null;
+    for (const [id, sub] of this.subscriptions) {
+      if (sub.customer === customerId && sub.status !== 'canceled' && sub.status !== 'incomplete_expired') this.cancelSubscription(id, sub);
+    }
+    const stub = { id: customerId, object: 'customer', deleted: true };
+    this.customers.set(customerId, stub);
+    return structuredClone(stub);
+  }
+
   /** The period ends on a subscription set to cancel at period end. */
   endAtPeriodEnd(subscriptionId: string): Wire {
     const sub = this.must(this.subscriptions, subscriptionId);
@@ -284,14 +299,19 @@ export class FakeStripeServer {
       this.customers.set(String(c.id), c);
       return ok(c);
     }
+    // A deleted customer is still retrievable, as its stub.
     if (method === 'GET' && (m = path.match(/^\/v1\/customers\/([^/]+)$/))) return this.found(this.customers, m[1], 'customer', ok);
+    if (method === 'DELETE' && (m = path.match(/^\/v1\/customers\/([^/]+)$/))) {
+      const stub = this.deleteCustomer(m[1]);
+      return stub ? ok(stub) : error(404, 'invalid_request_error', `No such customer: '${m[1]}'`, 'resource_missing');
+    }
     if (method === 'GET' && (m = path.match(/^\/v1\/invoices\/([^/]+)$/))) return this.found(this.invoices, m[1], 'invoice', ok);
     if (method === 'POST' && path === '/v1/checkout/sessions') {
       const items = (params.line_items as Wire[] | undefined) ?? [];
       if (params.mode === 'subscription' && (items.length === 0 || !this.prices.has(String(items[0].price)))) {
         return error(400, 'invalid_request_error', `No such price: '${String(items[0]?.price)}'`, 'resource_missing');
       }
-      if (params.customer && !this.customers.has(String(params.customer))) {
+      if (params.customer && !this.isLiveCustomer(String(params.customer))) {
         return error(400, 'invalid_request_error', `No such customer: '${String(params.customer)}'`, 'resource_missing');
       }
       const s = checkoutSessionWire(params);
@@ -332,16 +352,12 @@ export class FakeStripeServer {
       if (method === 'DELETE') {
         if (sub.status === 'canceled') return error(404, 'invalid_request_error', `No such subscription: '${m[1]}'`, 'resource_missing');
         if (params.prorate === 'true') this.creditUnusedTime(sub, params.invoice_now === 'true');
-        Object.assign(sub, { status: 'canceled', canceled_at: nowSec(), ended_at: nowSec(), cancellation_details: { comment: null, feedback: null, reason: 'cancellation_requested' } });
-        // Stripe stops automatic collection of the subscription's finalized invoices on cancel.
-        for (const inv of this.invoices.values()) {
-          if (inv.status === 'open' && (inv.parent as { subscription_details: { subscription: string } }).subscription_details.subscription === m[1]) inv.auto_advance = false;
-        }
+        this.cancelSubscription(m[1], sub);
         return ok(sub);
       }
     }
     if (method === 'POST' && path === '/v1/billing_portal/sessions') {
-      if (!this.customers.has(String(params.customer))) return error(400, 'invalid_request_error', `No such customer: '${String(params.customer)}'`, 'resource_missing');
+      if (!this.isLiveCustomer(String(params.customer))) return error(400, 'invalid_request_error', `No such customer: '${String(params.customer)}'`, 'resource_missing');
       if (params.configuration !== undefined && !this.portalConfigurations.has(String(params.configuration))) {
         return error(400, 'invalid_request_error', `No such configuration: '${String(params.configuration)}'`, 'resource_missing');
       }
@@ -373,6 +389,19 @@ export class FakeStripeServer {
       return ok(r);
     }
     return error(404, 'invalid_request_error', `Unrecognized request URL (${method}: ${path}).`);
+  }
+
+  private cancelSubscription(id: string, sub: Wire): void {
+    Object.assign(sub, { status: 'canceled', canceled_at: nowSec(), ended_at: nowSec(), cancellation_details: { comment: null, feedback: null, reason: 'cancellation_requested' } });
+    // Stripe stops automatic collection of the subscription's finalized invoices on cancel.
+    for (const inv of this.invoices.values()) {
+      if (inv.status === 'open' && (inv.parent as { subscription_details: { subscription: string } }).subscription_details.subscription === id) inv.auto_advance = false;
+    }
+  }
+
+  private isLiveCustomer(id: string): boolean {
+    const c = this.customers.get(id);
+    return c !== undefined && c.deleted !== true;
   }
 
   /**

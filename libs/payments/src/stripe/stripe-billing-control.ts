@@ -13,7 +13,8 @@ const isMissing = (err: unknown): boolean => isInvalidRequest(err) && err.code =
 
 /**
  * The Stripe calls that stop (or schedule the stop of) a billing, shared by the mirror of the
- * user's choices, the webhook handlers, checkout and the cancellation outbox. Each is safe to repeat.
+ * user's choices, the webhook handlers, checkout and the Stripe outbox (cancellations, an erased
+ * account's customer). Each is safe to repeat.
  */
 @Injectable()
 export class StripeBillingControl {
@@ -59,6 +60,14 @@ export class StripeBillingControl {
     if (!id) return false;
     const invoice = typeof latest === 'object' && latest !== null ? latest : await this.gateway.call('invoices.retrieve', (s) => s.invoices.retrieve(id));
     return invoice.status === 'paid' && (await applied(id));
+  }
+
+  /**
+   * Deletes a customer at Stripe: its email, name and saved payment methods go, and Stripe cancels
+   * its subscriptions still billing. false when Stripe no longer has it (deleted before: 404 resource_missing).
+   */
+  async deleteCustomer(customerId: string): Promise<boolean> {
+    return (await this.orNullIfMissing('customers.del', (s) => s.customers.del(customerId))) !== null;
   }
 
   async setCancelAtPeriodEnd(stripeSubId: string, cancelAtPeriodEnd: boolean): Promise<Stripe.Subscription> {

@@ -2,10 +2,12 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AuditService, DomainError, PeriodicJob } from '@torgovo/core';
+import { AuditService, PeriodicJob } from '@torgovo/core';
 import { StripeBillingControl } from './stripe-billing-control';
 import { StripeCancelOutboxConfig } from './stripe-cancel-outbox.config';
+import { CustomerDeletionResult, StripeCustomerDeletions } from './stripe-customer-deletions';
 import { StripeGateway } from './stripe-gateway';
+import { STRIPE_OUTBOX_LEASE_SECONDS, stripeOutboxErrorCode, stripeOutboxRetrySeconds } from './stripe-outbox-timing';
 
 /** pg_try_advisory_lock key of the outbox job: one replica works it per tick. */
 export const STRIPE_CANCEL_OUTBOX_LOCK_KEY = 7_204_302;
@@ -13,16 +15,14 @@ const INTERVAL_NAME = 'stripe-cancel-outbox';
 /** Rows claimed per statement: each costs one or two Stripe calls. */
 const BATCH = 20;
 const MAX_BATCHES_PER_TICK = 50;
-/** A claimed row is this job's for so long; a crashed worker's rows come back after it. */
-const LEASE_SECONDS = 300;
-const BACKOFF_BASE_SECONDS = 30;
-const BACKOFF_MAX_SECONDS = 3600;
 
 export interface StripeCancelOutboxResult {
   cancelled: number;
   /** Already ended at Stripe (or unknown there): nothing to cancel. */
   skipped: number;
   failed: number;
+  /** The second queue: erased accounts' Stripe customers. */
+  customers: CustomerDeletionResult;
 }
 
 interface OutboxRow {
@@ -54,8 +54,10 @@ const CLAIM_SQL = `
   SELECT c.*, l.user_id FROM claimed c LEFT JOIN stripe_subscriptions l ON l.stripe_subscription_id = c.stripe_subscription_id`;
 
 /**
- * Cancels at Stripe the subscriptions StripeObligations.onSubscriptionsEnded queued when our side ended them,
- * with an idempotency key, and retries failures with a doubling backoff. The timer only triggers.
+ * The Stripe outbox: what our side owes Stripe after a commit, so that the change never waits on
+ * Stripe. Cancels at Stripe the subscriptions StripeObligations.onSubscriptionsEnded queued when our
+ * side ended them (with an idempotency key), then deletes the Stripe customers of erased accounts
+ * (StripeCustomerDeletions). Failures retry with a doubling backoff. The timer only triggers.
  */
 @Injectable()
 export class StripeCancelOutboxWorker implements OnApplicationBootstrap, OnModuleDestroy {
@@ -68,6 +70,7 @@ export class StripeCancelOutboxWorker implements OnApplicationBootstrap, OnModul
     private readonly gateway: StripeGateway,
     private readonly control: StripeBillingControl,
     private readonly audit: AuditService,
+    private readonly customers: StripeCustomerDeletions,
     registry: SchedulerRegistry,
   ) {
     this.job = new PeriodicJob(ds, registry, INTERVAL_NAME, STRIPE_CANCEL_OUTBOX_LOCK_KEY);
@@ -87,7 +90,9 @@ export class StripeCancelOutboxWorker implements OnApplicationBootstrap, OnModul
     if (!this.gateway.enabled) return null;
     try {
       const r = await this.job.exclusive(() => this.drain(now));
-      if (r && r.cancelled + r.skipped + r.failed > 0) this.logger.log(r, 'Stripe cancellation outbox done');
+      if (r && r.cancelled + r.skipped + r.failed + r.customers.deleted + r.customers.already_deleted + r.customers.failed > 0) {
+        this.logger.log(r, 'Stripe cancellation outbox done');
+      }
       return r;
     } catch (err) {
       // The database was unreachable: claimed rows come back when their lease ends.
@@ -97,10 +102,16 @@ export class StripeCancelOutboxWorker implements OnApplicationBootstrap, OnModul
   }
 
   private async drain(now: Date): Promise<StripeCancelOutboxResult> {
-    const result: StripeCancelOutboxResult = { cancelled: 0, skipped: 0, failed: 0 };
+    const counts = await this.drainCancellations(now);
+    const customers = await this.customers.drain(now, () => this.job.stopping);
+    return { ...counts, customers };
+  }
+
+  private async drainCancellations(now: Date): Promise<Omit<StripeCancelOutboxResult, 'customers'>> {
+    const result = { cancelled: 0, skipped: 0, failed: 0 };
     // Shutting down (job stopping): ends after the call under way; the rows not tried come back when their lease ends.
     for (let i = 0; i < MAX_BATCHES_PER_TICK && !this.job.stopping; i++) {
-      const rows = (await this.ds.query(CLAIM_SQL, [now, BATCH, LEASE_SECONDS])) as OutboxRow[];
+      const rows = (await this.ds.query(CLAIM_SQL, [now, BATCH, STRIPE_OUTBOX_LEASE_SECONDS])) as OutboxRow[];
       for (const row of rows) {
         if (this.job.stopping) return result;
         result[await this.cancelOne(row, now)] += 1;
@@ -110,7 +121,7 @@ export class StripeCancelOutboxWorker implements OnApplicationBootstrap, OnModul
     return result;
   }
 
-  private async cancelOne(row: OutboxRow, now: Date): Promise<keyof StripeCancelOutboxResult> {
+  private async cancelOne(row: OutboxRow, now: Date): Promise<'cancelled' | 'skipped' | 'failed'> {
     try {
       const cancelled = await this.control.cancel(row.stripe_subscription_id, `cancel-ended-${row.subscription_id}`);
       await this.ds.transaction(async (m) => {
@@ -129,13 +140,13 @@ export class StripeCancelOutboxWorker implements OnApplicationBootstrap, OnModul
       });
       return cancelled ? 'cancelled' : 'skipped';
     } catch (err) {
-      const code = err instanceof DomainError ? err.code : err instanceof Error ? err.message : 'unknown';
-      const delay = Math.min(BACKOFF_BASE_SECONDS * 2 ** (row.attempts - 1), BACKOFF_MAX_SECONDS);
+      const code = stripeOutboxErrorCode(err);
+      const delay = stripeOutboxRetrySeconds(row.attempts);
       this.logger.error({ stripe_subscription_id: row.stripe_subscription_id, attempts: row.attempts, code, retry_in_s: delay }, 'Stripe cancellation failed; retrying later');
       await this.ds.query('UPDATE stripe_cancel_outbox SET next_attempt_at = $2, last_error = $3 WHERE stripe_subscription_id = $1', [
         row.stripe_subscription_id,
         new Date(now.getTime() + delay * 1000),
-        code.slice(0, 255),
+        code,
       ]);
       return 'failed';
     }

@@ -9,6 +9,7 @@ import { AuditContext, lockActiveUserBilling, SubscriptionErrors, SubscriptionPr
 import { CheckoutResponse, CreateCheckoutDto } from '../dto/create-checkout.dto';
 import { Payment } from '../entities/payment.entity';
 import { PaymentErrors } from '../errors';
+import { recordStripeCustomer } from './stripe-customers';
 import { StripeObligations } from './stripe-obligations';
 import { fromUnix } from './stripe-objects';
 import { StripeGateway } from './stripe-gateway';
@@ -149,12 +150,13 @@ export class StripeCheckoutService {
   /**
    * One Stripe customer per user, ever: a per-user advisory lock serializes our checkouts and
    * the idempotency key derived from the user id makes Stripe return the same customer if a
-   * crash lost the id between Stripe's answer and our UPDATE (keys live 24 h at Stripe).
+   * crash lost the id between Stripe's answer and our UPDATE (keys live 24 h at Stripe). The id is
+   * recorded by recordStripeCustomer, which checks the erasure under the user's row lock.
    */
   async ensureCustomer(userId: string, ctx: AuditContext): Promise<string> {
     const known = await this.customerOf(this.ds.manager, userId);
     if (known.stripe_customer_id) return known.stripe_customer_id;
-    return this.ds.transaction(async (m) => {
+    const created = await this.ds.transaction(async (m) => {
       await m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [CUSTOMER_LOCK, userId]);
       const user = await this.customerOf(m, userId);
       if (user.stripe_customer_id) return user.stripe_customer_id;
@@ -163,13 +165,17 @@ export class StripeCheckoutService {
       const customer = await this.gateway.call('customers.create', (stripe) =>
         stripe.customers.create({ email: user.email, name: user.full_name, metadata: { user_id: userId } }, { idempotencyKey: `customer-create-${userId}` }),
       );
-      await m.query(`UPDATE users SET stripe_customer_id = $2, updated_at = now() WHERE id = $1 AND stripe_customer_id IS NULL`, [userId, customer.id]);
+      // An erasure that committed during Stripe's round trip found no customer to delete: this one
+      // (with the person's email and name) is queued for deletion, and this commit keeps that.
+      if (!(await recordStripeCustomer(m, userId, customer.id))) return null;
       await this.audit.record(
         { event_type: 'payment.customer_created', user_id: userId, actor_id: ctx.actorId ?? userId, data: { customer_id: customer.id }, ip: ctx.ip ?? null, user_agent: ctx.user_agent ?? null },
         m,
       );
       return customer.id;
     });
+    if (created === null) throw SubscriptionErrors.accountInactive();
+    return created;
   }
 
   private async customerOf(m: EntityManager, userId: string): Promise<UserRow> {

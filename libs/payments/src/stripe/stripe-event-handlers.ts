@@ -15,6 +15,7 @@ import {
 } from '@torgovo/subscriptions';
 import { StripeSubscriptionLink } from '../entities/stripe-subscription-link.entity';
 import { Payment } from '../entities/payment.entity';
+import { userOfStripeCustomer } from './stripe-customers';
 import { StripeGateway } from './stripe-gateway';
 import { StripeObligations } from './stripe-obligations';
 import { InvoiceFacts, StripePaymentRecords } from './stripe-payment-records';
@@ -402,10 +403,9 @@ export class StripeEventHandlers {
     return { link: await links.findOneByOrFail({ stripe_subscription_id: stripeSubId }), sub };
   }
 
+  /** Also an erased account's customer: money its late events bring is refunded, not ignored. */
   private async userFor(m: EntityManager, customerId: string | null): Promise<string | null> {
-    if (!customerId) return null;
-    const rows = (await m.query('SELECT id FROM users WHERE stripe_customer_id = $1', [customerId])) as Array<{ id: string }>;
-    return rows[0]?.id ?? null;
+    return customerId ? userOfStripeCustomer(m, customerId) : null;
   }
 
   private async bumpState(m: EntityManager, stripeSubId: string, at: Date): Promise<void> {

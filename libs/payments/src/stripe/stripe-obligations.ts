@@ -60,6 +60,9 @@ export interface RefusedMoney {
  * | ended by the billing sweep (or the provider)     | the cancellation outbox (onSubscriptionsEnded → worker, after commit)        |
  * | money that cannot be applied                     | refunded in full (once per invoice), Stripe billing stopped if ours is over  |
  *
+ * (An erased account's Stripe customer is not a subscription's: stripe-customers.ts queues it for the
+ * same outbox job.)
+ *
  * Every call runs inside the transaction that makes our change, before commit: Stripe refusing
  * rolls our change back (the request answers 502, a webhook is redelivered), and each call carries
  * an idempotency key or is a repeatable update.
