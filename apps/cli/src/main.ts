@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError } from '@torgovo/core';
-import { UserAccessService, UsersService } from '@torgovo/users';
+import { DataSource } from 'typeorm';
+import { ConfigError, SecretBox, withAdvisoryLock } from '@torgovo/core';
+import { CredentialResealService, OldKeyCensus, SECRET_RESEAL_LOCK_KEY, UserAccessService, UsersService } from '@torgovo/users';
 import { CliModule } from './cli.module';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
@@ -17,10 +18,29 @@ Commands:
   activate-user --email <email>
       Reactivate an account (its bots stay stopped until the user starts them; its follows
       stay ended until the user follows again).
+  reseal-secrets [--count]
+      After an ENCRYPTION_KEY rotation: re-seal every stored exchange secret still under a key
+      of ENCRYPTION_KEYS_OLD with the current ENCRYPTION_KEY (the worker also does it on a
+      schedule), then print how many rows remain under old keys. Run it with the same
+      ENCRYPTION_KEY and ENCRYPTION_KEYS_OLD as the api and worker. --count only counts.
+      Exit code 0: no row is left under an old key (the old keys can be removed); 2: some are.
   migrate
       Apply pending migrations and exit (they also run at every start).`;
 
-const COMMANDS = ['create-admin', 'deactivate-user', 'activate-user', 'migrate'];
+const COMMANDS = ['create-admin', 'deactivate-user', 'activate-user', 'reseal-secrets', 'migrate'];
+
+/** What remains, for the operator deciding whether an old key may be removed. */
+function printRemaining(census: OldKeyCensus): number {
+  console.log(`Rows under old keys: ${census.rows_under_old_keys}.`);
+  if (census.rows_under_unknown_keys > 0) {
+    console.log(
+      `${census.rows_under_unknown_keys} of them are under keys this configuration does not know (key ids ${census.unknown_key_ids.join(', ')}): ` +
+        'add those keys to ENCRYPTION_KEYS_OLD (or those rows cannot be opened by anyone).',
+    );
+  }
+  if (census.rows_under_old_keys === 0) console.log('No stored secret needs an old key: the keys in ENCRYPTION_KEYS_OLD can be removed.');
+  return census.rows_under_old_keys === 0 ? 0 : 2;
+}
 
 async function main(): Promise<number> {
   const [command, ...rest] = process.argv.slice(2);
@@ -32,7 +52,7 @@ async function main(): Promise<number> {
     console.error(`Unknown command '${command}'.\n\n${USAGE}`);
     return 1;
   }
-  const { values } = parseArgs({ args: rest, options: { email: { type: 'string' }, password: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args: rest, options: { email: { type: 'string' }, password: { type: 'string' }, count: { type: 'boolean' } }, strict: true });
   if (command === 'create-admin') {
     const password = values.password ?? process.env.ADMIN_PASSWORD;
     if (!values.email || !password) {
@@ -73,6 +93,28 @@ async function main(): Promise<number> {
       await app.close();
     }
     return 0;
+  }
+  if (command === 'reseal-secrets') {
+    const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'], abortOnError: false });
+    try {
+      const reseal = app.get(CredentialResealService);
+      if (values.count) return printRemaining(await reseal.census());
+      // The worker's job takes the same lock: one re-seal at a time (their guarded writes would be safe anyway).
+      const outcome = await withAdvisoryLock(app.get(DataSource), SECRET_RESEAL_LOCK_KEY, () => reseal.run());
+      if (!outcome.ran) {
+        console.log('A re-seal is running in a worker right now; run this again when it has finished.');
+        printRemaining(await reseal.census());
+        return 1;
+      }
+      const run = outcome.result;
+      console.log(
+        `Re-sealed ${run.resealed} stored exchange credentials under the current key (${app.get(SecretBox).currentKeyId}); ` +
+          `${run.skipped} changed meanwhile and were re-read, ${run.failed} could not be opened (logged by id).`,
+      );
+      return printRemaining(run.remaining);
+    } finally {
+      await app.close();
+    }
   }
   const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn', 'log'], abortOnError: false });
   await app.close();

@@ -6,6 +6,7 @@ import { EmailDispatcher, ExpiryNotices, NotificationFanout, NotificationsModule
 import { PaymentChecker, PaymentRevenueCompactionJob, PaymentsModule, StripeCancelOutboxWorker } from '@torgovo/payments';
 import { BillingSchedulerModule } from '@torgovo/subscriptions';
 import { OrderControlModule, OrderStatsRollupJob, PnlDayRollupJob, TradingManagerModule } from '@torgovo/trading';
+import { SecretResealJob, UsersModule } from '@torgovo/users';
 
 /**
  * Everything that runs on a schedule: the worker process imports it, and so does the api
@@ -21,10 +22,11 @@ import { OrderControlModule, OrderStatsRollupJob, PnlDayRollupJob, TradingManage
  * NotificationFanout turns the user-event feed into notifications, ExpiryNotices tells of subscriptions ending in 3 days,
  * TelegramDispatcher and TelegramLinkPoller are the Telegram channel. ManagedBotsJobsModule recomputes
  * followers' performance, fires portfolio stop-losses and settles the monthly profit share.
+ * SecretResealJob moves stored exchange secrets still under an old ENCRYPTION_KEY to the current one.
  */
 @Module({
   // OrderControlModule: the user's cancels on the exchange and the order watchdog (health flag).
-  imports: [ScheduleModule.forRoot(), TradingManagerModule, PaymentsModule, BillingSchedulerModule, OrderControlModule, NotificationsModule, ManagedBotsJobsModule],
+  imports: [ScheduleModule.forRoot(), UsersModule, TradingManagerModule, PaymentsModule, BillingSchedulerModule, OrderControlModule, NotificationsModule, ManagedBotsJobsModule],
   providers: [
     WorkerHeartbeat,
     heartbeatRetention,
@@ -39,6 +41,7 @@ import { OrderControlModule, OrderStatsRollupJob, PnlDayRollupJob, TradingManage
     ExpiryNotices,
     TelegramDispatcher,
     TelegramLinkPoller,
+    SecretResealJob,
   ],
 })
 export class WorkerJobsModule {}

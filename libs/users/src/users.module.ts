@@ -17,6 +17,8 @@ import { PersonalTokensService } from './personal-tokens.service';
 import { RefreshToken } from './entities/refresh-token.entity';
 import { User } from './entities/user.entity';
 import { ExchangeCredentialsService } from './exchange-credentials.service';
+import { CredentialResealService } from './credential-reseal.service';
+import { SecretResealConfig } from './secret-reseal.config';
 import { UserAccessService } from './user-access.service';
 import { UserHooks } from './user-hooks';
 import { UsersController } from './users.controller';
@@ -36,7 +38,10 @@ import { UsersService } from './users.service';
     }),
   ],
   controllers: [AuthController, UsersController, PersonalTokensController],
-  providers: [UsersService, UserAccessService, PersonalTokensService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, UserHooks, refreshTokenRetention, JwtStrategy, SocketCredentials],
-  exports: [UsersService, UserAccessService, PersonalTokensService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, UserHooks, JwtModule, SocketCredentials],
+  providers: [UsersService, UserAccessService, PersonalTokensService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, UserHooks, refreshTokenRetention, JwtStrategy, SocketCredentials,
+    { provide: SecretResealConfig, useFactory: () => SecretResealConfig.fromEnv(process.env) },
+    CredentialResealService,
+  ],
+  exports: [UsersService, UserAccessService, PersonalTokensService, PasswordService, TokensService, AuthService, ExchangeCredentialsService, UserHooks, JwtModule, SocketCredentials, SecretResealConfig, CredentialResealService],
 })
 export class UsersModule {}

@@ -39,6 +39,25 @@ describe('SecretBox', () => {
     expect(() => new SecretBox(newKey).open(sealedOld, 'u')).toThrow(/Unknown encryption key id/);
   });
 
+  it('reseal moves a value to the current key, same plaintext and owner binding; knows() names the keys it can open', () => {
+    const oldKey = key();
+    const newKey = key();
+    const before = new SecretBox(oldKey);
+    const sealedOld = before.seal('legacy', 'u');
+    const rotated = new SecretBox(newKey, [oldKey]);
+    expect(rotated.knows(before.currentKeyId)).toBe(true);
+    expect(rotated.oldKeyIds).toEqual([before.currentKeyId]);
+    const resealed = rotated.reseal(sealedOld, 'u');
+    expect(rotated.keyIdOf(resealed)).toBe(rotated.currentKeyId);
+    // Opens without the old key: the old key can be dropped once every value is re-sealed.
+    expect(new SecretBox(newKey).open(resealed, 'u')).toBe('legacy');
+    expect(() => new SecretBox(newKey).open(resealed, 'other-user')).toThrow();
+    // A value under a key this configuration does not know is refused, not re-sealed.
+    const stranger = new SecretBox(key()).seal('x', 'u');
+    expect(rotated.knows(rotated.keyIdOf(stranger))).toBe(false);
+    expect(() => rotated.reseal(stranger, 'u')).toThrow(/Unknown encryption key id/);
+  });
+
   it('rejects keys that are not 32 bytes', () => {
     expect(() => new SecretBox(Buffer.alloc(16).toString('base64'))).toThrow(/32 bytes/);
     expect(new SecretBox('ab'.repeat(32)).currentKeyId).toHaveLength(8);

@@ -83,4 +83,22 @@ export class SecretBox {
   needsRotation(sealed: string): boolean {
     return this.keyIdOf(sealed) !== this.current.id;
   }
+
+  /** Whether this configuration can open values sealed under `kid` (the current key or one of ENCRYPTION_KEYS_OLD). */
+  knows(kid: string): boolean {
+    return this.keys.has(kid);
+  }
+
+  /** Ids of the configured older keys (ENCRYPTION_KEYS_OLD), which only open. */
+  get oldKeyIds(): string[] {
+    return [...this.keys.keys()].filter((id) => id !== this.current.id);
+  }
+
+  /**
+   * The same plaintext sealed again under the current key (key rotation). The plaintext exists only
+   * inside this call: it is never returned, so a caller cannot log or keep it. Throws as open() does.
+   */
+  reseal(sealed: string, aad = ''): string {
+    return this.seal(this.open(sealed, aad), aad);
+  }
 }
