@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createTestApp, TestApp } from '../support/app';
-import { createBot, subscribe } from '../custom-bots/support';
+import { createBot, generateWebhook, subscribe } from '../custom-bots/support';
 import { whileHeld } from '../support/held-transaction';
 
 interface Created {
@@ -99,6 +99,43 @@ describe('personal access tokens (API access for Enterprise)', () => {
       const res = await t.request<{ code: string }>(method, path, { token: pat, body });
       expect([method, path, res.status]).toEqual([method, path, 403]);
     }
+  });
+
+  it('a trade token never hands out a webhook secret (generate, rotate: 403, nothing written); a session does', async () => {
+    const u = await enterprise();
+    const created = (await create(u.access_token, { name: 'ci', scope: 'trade' })).body;
+    const bot = await createBot(t, { id: u.id, access_token: created.token });
+    expect(bot.status).toBe(201);
+    const botId = bot.body.id as string;
+    const hooks = async () =>
+      (await t.db.dataSource.query(`SELECT id, secret_hash, rotated_at FROM bot_webhooks WHERE bot_id = $1 ORDER BY created_at`, [botId])) as Array<{
+        id: string;
+        secret_hash: string;
+        rotated_at: Date | null;
+      }>;
+
+    // Before: 201 with a secret that kept placing orders after the token was revoked (a credential outliving the one that made it).
+    const generated = await t.request<{ code: string }>('POST', '/api/custom-bot/webhook/generate', { token: created.token, body: { bot_id: botId } });
+    expect([generated.status, generated.body.code]).toEqual([403, 'session_required']);
+    expect(generated.text).not.toContain('webhook_secret');
+    expect(await hooks()).toEqual([]);
+
+    // A session generates; the token cannot rotate it (the stored secret stays the one the session got).
+    const hook = await generateWebhook(t, u, botId);
+    const [before] = await hooks();
+    const rotated = await t.request<{ code: string }>('POST', `/api/custom-bot/webhooks/${hook.id}/rotate`, { token: created.token });
+    expect([rotated.status, rotated.body.code]).toEqual([403, 'session_required']);
+    expect(rotated.text).not.toContain('webhook_secret');
+    expect(await hooks()).toEqual([before]);
+
+    // The session rotates; the token still lists and deactivates (no secret in either).
+    const bySession = await t.request<{ webhook_secret: string }>('POST', `/api/custom-bot/webhooks/${hook.id}/rotate`, { token: u.access_token });
+    expect(bySession.status).toBe(201);
+    expect(bySession.body.webhook_secret).not.toBe(hook.webhook_secret);
+    const list = await t.request('GET', '/api/custom-bot/webhooks', { token: created.token });
+    expect(list.status).toBe(200);
+    expect(list.text).not.toContain(bySession.body.webhook_secret);
+    expect((await t.request('DELETE', `/api/custom-bot/webhooks/${hook.id}`, { token: created.token })).status).toBe(204);
   });
 
   it('revoked → refused at once; another user cannot see or revoke it', async () => {
