@@ -13,6 +13,7 @@ export * from './events/event-notifications';
 export * from './telegram/telegram-client';
 export * from './telegram/telegram-access';
 export * from './telegram/telegram-links';
+export * from './telegram/telegram-link-user.listener';
 export * from './telegram/telegram-dispatcher';
 export * from './telegram/telegram-link-poller';
 export * from './notification-preferences.service';

@@ -12,6 +12,7 @@ import { NotificationsController } from './notifications.controller';
 import { TelegramAccess } from './telegram/telegram-access';
 import { TelegramClient } from './telegram/telegram-client';
 import { TelegramLinks } from './telegram/telegram-links';
+import { TelegramLinkUserListener } from './telegram/telegram-link-user.listener';
 
 /**
  * Notifications: NotificationOutbox is how other libs ask for one (inside their transaction);
@@ -19,6 +20,8 @@ import { TelegramLinks } from './telegram/telegram-links';
  * notification fan-out read it); the preferences and Telegram-link endpoints. The jobs that
  * fan out and send (NotificationFanout, ExpiryNotices, EmailDispatcher, TelegramDispatcher,
  * TelegramLinkPoller) are registered by the host's WorkerJobsModule with the other jobs.
+ * TelegramLinkUserListener voids a pending link code when the account is deactivated (every host
+ * that deactivates users loads this module: the api, and the CLI for deactivate-user).
  */
 @Module({
   imports: [SubscriptionsModule],
@@ -32,6 +35,7 @@ import { TelegramLinks } from './telegram/telegram-links';
     TelegramClient,
     TelegramAccess,
     TelegramLinks,
+    TelegramLinkUserListener,
     NotificationPreferencesService,
     notificationOutboxRetention,
     userEventsRetention,

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { DomainError, sha256Hex } from '@torgovo/core';
 import { TelegramAccess } from './telegram-access';
 import { TelegramClient, TelegramUpdate } from './telegram-client';
@@ -64,7 +64,11 @@ export class TelegramLinks {
 
   /**
    * Binds the chats that sent a valid code, all in one statement; answers how many. The caller
-   * stores the getUpdates offset afterwards.
+   * stores the getUpdates offset afterwards. A code binds only for an account still active and not
+   * erased at the moment of binding: the user row is share-locked by the statement (as createCode
+   * does), so a deactivation or erasure (FOR NO KEY UPDATE on that row) either committed before — seen
+   * here, nothing bound — or waits for this statement. The user row before the link row, as they do.
+   * A refused code gets what any invalid code gets: nothing bound, no reply.
    */
   async bind(updates: TelegramUpdate[]): Promise<Array<{ user_id: string; chat_id: string }>> {
     const found = updates.flatMap((u) => {
@@ -73,9 +77,16 @@ export class TelegramLinks {
     });
     if (found.length === 0) return [];
     const linked = (await this.ds.query(
-      `UPDATE telegram_links t SET chat_id = f.chat::bigint, linked_at = now(), code_hash = NULL, code_expires_at = NULL, updated_at = now()
-         FROM unnest($1::char(64)[], $2::text[]) AS f(hash, chat)
-        WHERE t.code_hash = f.hash AND t.code_expires_at > now()
+      `WITH allowed AS MATERIALIZED (
+         SELECT t.user_id, f.hash, f.chat
+           FROM unnest($1::char(64)[], $2::text[]) AS f(hash, chat)
+           JOIN telegram_links t ON t.code_hash = f.hash AND t.code_expires_at > now()
+           JOIN users u ON u.id = t.user_id
+          WHERE u.is_active AND u.erased_at IS NULL
+            FOR SHARE OF u)
+       UPDATE telegram_links t SET chat_id = a.chat::bigint, linked_at = now(), code_hash = NULL, code_expires_at = NULL, updated_at = now()
+         FROM allowed a
+        WHERE t.user_id = a.user_id AND t.code_hash = a.hash AND t.code_expires_at > now()
         RETURNING t.user_id, t.chat_id::text AS chat_id`,
       [found.map((f) => f.hash), found.map((f) => f.chat)],
     )) as [Array<{ user_id: string; chat_id: string }>, number] | Array<{ user_id: string; chat_id: string }>;
@@ -83,4 +94,13 @@ export class TelegramLinks {
     this.logger.log({ linked: rows.length }, 'Telegram chats linked');
     return rows;
   }
+}
+
+/**
+ * In the transaction of a deactivation (or of an erasure of an active account): the account's
+ * pending link code is void. Without this, a code issued before the deactivation would still link a
+ * chat after a reactivation within its 15 minutes. A chat already linked stays (the account's own).
+ */
+export async function forgetPendingTelegramCode(m: EntityManager, userId: string): Promise<void> {
+  await m.query(`UPDATE telegram_links SET code_hash = NULL, code_expires_at = NULL, updated_at = now() WHERE user_id = $1 AND code_hash IS NOT NULL`, [userId]);
 }
