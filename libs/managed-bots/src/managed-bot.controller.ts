@@ -115,9 +115,9 @@ export class ManagedBotController {
 
   private async receiveAlert(secret: string, alert: ManagedAlertDto, ip: string): Promise<SignalAcceptedResponse> {
     await this.limits.perIp(ip);
-    const botId = secret.length > 0 && secret.length <= 64 ? await this.bots.botIdForSecret(secret) : null;
-    if (!botId) throw ManagedBotErrors.webhookNotFound();
-    await this.limits.perBot(botId);
+    const hook = secret.length > 0 && secret.length <= 64 ? await this.bots.webhookForSecret(secret) : null;
+    if (!hook) throw ManagedBotErrors.webhookNotFound();
+    await this.limits.perBot(hook.managedBotId);
     const action = alert.action === 'long' ? 'buy' : alert.action === 'short' || alert.action === 'exit' ? 'close' : alert.action;
     if (action === 'buy' && alert.fraction === undefined) throw ManagedBotErrors.badAlert('a buy alert needs a fraction');
     const signal = plainToInstance(ManagedSignalDto, {
@@ -129,6 +129,6 @@ export class ManagedBotController {
     });
     const errors = validateSync(signal);
     if (errors.length > 0) throw ManagedBotErrors.badAlert(errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; '));
-    return this.signals.accept(botId, { ...signal, source: 'webhook' });
+    return this.signals.accept(hook.managedBotId, { ...signal, source: 'webhook', webhookSecretHash: hook.secretHash });
   }
 }

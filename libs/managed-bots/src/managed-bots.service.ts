@@ -16,6 +16,7 @@ import { ManagedBot } from './entities/managed-bot.entity';
 import { AdminActor, auditedBy } from './admin-actor';
 import { ManagedBotErrors } from './errors';
 import { normalizeSymbol } from './symbols';
+import { lockWebhookIssuer } from './webhook-issuer';
 
 export const MANAGED_WEBHOOK_PATH = '/api/managed-bot/webhook/receive/';
 
@@ -96,23 +97,37 @@ export class ManagedBotsService {
   /**
    * A new secret for the bot's TradingView alerts (the old one stops working); shown only here. The
    * secret trades every follower: handed out only to an admin who still is one as it is written
-   * (lockActingAdmin), with its audit row in the same transaction.
+   * (lockActingAdmin), with its audit row in the same transaction. It keeps trading only while that
+   * admin still is one (webhook_issued_by, checked at each fan-out: lockWebhookIssuer).
    */
   async rotateWebhook(admin: AdminActor, id: string): Promise<ManagedBotWebhookResponse> {
     const secret = randomToken(32);
     await this.ds.transaction(async (m) => {
       await lockActingAdmin(m, admin.actorId);
-      const [, n] = (await m.query(`UPDATE managed_bots SET webhook_secret_hash = $2, updated_at = now() WHERE id = $1`, [id, sha256Hex(secret)])) as [unknown, number];
+      const [, n] = (await m.query(`UPDATE managed_bots SET webhook_secret_hash = $2, webhook_issued_by = $3, updated_at = now() WHERE id = $1`, [
+        id,
+        sha256Hex(secret),
+        admin.actorId,
+      ])) as [unknown, number];
       if (n === 0) throw ManagedBotErrors.notFound();
       await this.audit.record({ event_type: 'managed_bot.webhook_rotated', user_id: null, ...auditedBy(admin), data: { managed_bot_id: id } }, m);
     });
     return { managed_bot_id: id, webhook_url: `${this.config.publicUrl}${MANAGED_WEBHOOK_PATH}${secret}`, webhook_secret: secret };
   }
 
-  /** The bot a webhook secret belongs to; null: unknown. */
-  async botIdForSecret(secret: string): Promise<string | null> {
-    const rows = (await this.ds.query(`SELECT id FROM managed_bots WHERE webhook_secret_hash = $1`, [sha256Hex(secret)])) as Array<{ id: string }>;
-    return rows[0]?.id ?? null;
+  /**
+   * The bot a webhook secret belongs to, for an early answer; null: unknown, or issued by someone who
+   * is no longer an admin (the same 404; the reason is logged, never the secret). The fan-out checks
+   * the issuer again, at the moment of its effect.
+   */
+  async webhookForSecret(secret: string): Promise<{ managedBotId: string; secretHash: string } | null> {
+    const secretHash = sha256Hex(secret);
+    const gate = await lockWebhookIssuer(this.ds.manager, secretHash);
+    if (gate.ok) return { managedBotId: gate.managedBotId, secretHash };
+    if (gate.reason !== 'unknown_secret') {
+      this.logger.warn({ managed_bot_id: gate.managedBotId, issued_by: gate.issuedBy, reason: gate.reason }, 'Managed webhook refused: 404 as an unknown secret');
+    }
+    return null;
   }
 
   async get(id: string): Promise<ManagedBotResponse> {

@@ -11,6 +11,7 @@ import { ManagedBotErrors } from './errors';
 import { signalRefSql } from './follow-order-refs';
 import { lockSignalContent, ManagedSignalConfig, signalIdentity } from './signal-repeat';
 import { normalizeSymbol } from './symbols';
+import { lockWebhookIssuer } from './webhook-issuer';
 
 /** The columns the fan-out writes (PENDING_ORDER_COLUMNS, from trading); the others take their defaults. */
 const WRITTEN = ['user_id', 'managed_bot_id', 'source', 'source_ref', 'mode', 'exchange', 'symbol', 'side', 'type', 'quote_amount', 'position_percent', 'signal_at', 'price', 'client_order_id'] as const;
@@ -70,11 +71,12 @@ const FANOUT = `
          CASE WHEN sig.id IS NULL THEN coalesce((SELECT signal_id FROM repeat_of), p.signal_id) ELSE p.signal_id END AS signal_id
     FROM p LEFT JOIN managed_bots b ON b.id = p.bot_id LEFT JOIN sig ON true`;
 
-export interface SignalInput extends ManagedSignalDto {
-  source: 'api' | 'webhook';
-  /** The admin who sent it through the API (audited with IP and user agent); none for the bot's own webhook. */
-  admin?: AdminActor;
-}
+/**
+ * A signal and who sends it: an admin through the API (audited with IP and user agent; none only for
+ * the bench), or the bot's own webhook, named by its secret's hash (the secret's issuer is checked
+ * at the fan-out).
+ */
+export type SignalInput = ManagedSignalDto & ({ source: 'api'; admin?: AdminActor } | { source: 'webhook'; webhookSecretHash: string });
 
 @Injectable()
 export class SignalFanoutService {
@@ -108,24 +110,41 @@ export class SignalFanoutService {
       if (row.id === null && row.bot_status !== 'active') throw ManagedBotErrors.pausedSignal();
       return row.id === null ? { signal_id: row.signal_id, orders_created: 0, duplicate: true } : { signal_id: row.signal_id, orders_created: row.orders_created, duplicate: false };
     };
-    const admin = input.admin;
-    const result = admin
-      ? await this.ds.transaction(async (m) => {
-          // An admin's signal moves every follower's money: sent only by an admin who still is one as
-          // the orders are written (a demotion committed after the role guard refuses it: 403), and
-          // audited in the same transaction, repeats included (they create nothing).
-          await lockActingAdmin(m, admin.actorId);
-          const r = await fanout(m);
-          await this.audit.record(
-            { event_type: 'managed_bot.signal', user_id: null, ...auditedBy(admin), data: { managed_bot_id: bot.id, action: input.action, symbol, fraction: input.fraction, price, ...r } },
-            m,
+    let result: SignalAcceptedResponse;
+    if (input.source === 'webhook') {
+      const hash = input.webhookSecretHash;
+      result = await this.ds.transaction(async (m) => {
+        // The secret trades on its issuer's authority: still an active admin as the orders are written
+        // (their row share-locked until this commits), and still this bot's secret. Otherwise the same
+        // 404 as an unknown secret, nothing written.
+        const gate = await lockWebhookIssuer(m, hash);
+        if (!gate.ok || gate.managedBotId !== bot.id) {
+          this.logger.warn(
+            { managed_bot_id: bot.id, issued_by: gate.issuedBy, reason: gate.ok ? 'rotated' : gate.reason },
+            'Managed webhook refused at the fan-out: 404 as an unknown secret',
           );
-          return r;
-        })
-      : contentKey !== null
-        ? // The content lock is transaction-scoped: held until the signal and its orders are committed.
-          await this.ds.transaction((m) => fanout(m))
-        : await fanout(this.ds.manager);
+          throw ManagedBotErrors.webhookNotFound();
+        }
+        return fanout(m);
+      });
+    } else if (input.admin) {
+      const admin = input.admin;
+      result = await this.ds.transaction(async (m) => {
+        // An admin's signal moves every follower's money: sent only by an admin who still is one as
+        // the orders are written (a demotion committed after the role guard refuses it: 403), and
+        // audited in the same transaction, repeats included (they create nothing).
+        await lockActingAdmin(m, admin.actorId);
+        const r = await fanout(m);
+        await this.audit.record(
+          { event_type: 'managed_bot.signal', user_id: null, ...auditedBy(admin), data: { managed_bot_id: bot.id, action: input.action, symbol, fraction: input.fraction, price, ...r } },
+          m,
+        );
+        return r;
+      });
+    } else {
+      // The content lock is transaction-scoped: held until the signal and its orders are committed.
+      result = contentKey !== null ? await this.ds.transaction((m) => fanout(m)) : await fanout(this.ds.manager);
+    }
     this.logger.log({ managed_bot_id: bot.id, ...result }, result.duplicate ? 'Repeated managed signal: nothing created' : 'Managed signal fanned out');
     return result;
   }

@@ -42,8 +42,18 @@ export const ADMIN_SET_LOCK = 7_204_403;
  * every write here does.
  */
 export async function lockActingAdmin(m: EntityManager, actorId: string): Promise<void> {
-  const [acting] = (await m.query(`SELECT role = 'admin' AND is_active AND erased_at IS NULL AS admin FROM users WHERE id = $1 FOR SHARE`, [actorId])) as Array<{ admin: boolean }>;
-  if (!acting?.admin) throw UserErrors.actorNotAdmin();
+  if (!(await lockActiveAdmin(m, actorId))) throw UserErrors.actorNotAdmin();
+}
+
+/**
+ * What lockActingAdmin checks, answered instead of thrown: true when the user is an active,
+ * non-erased admin, their row share-locked until the transaction ends. For an effect that acts on
+ * an admin's earlier authority (the managed-bot webhook secret they issued), where "no longer an
+ * admin" is not the caller's 403.
+ */
+export async function lockActiveAdmin(m: EntityManager, userId: string): Promise<boolean> {
+  const [row] = (await m.query(`SELECT role = 'admin' AND is_active AND erased_at IS NULL AS admin FROM users WHERE id = $1 FOR SHARE`, [userId])) as Array<{ admin: boolean }>;
+  return row?.admin === true;
 }
 
 /**

@@ -42,6 +42,10 @@ export class ManagedBot {
   @Column({ type: 'varchar', length: 64, nullable: true, select: false })
   webhook_secret_hash: string | null;
 
+  /** The admin who issued the current webhook secret: it trades only while they are still an active admin (null: none known, refused). */
+  @Column({ type: 'uuid', nullable: true })
+  webhook_issued_by: string | null;
+
   @Column({ type: 'uuid', nullable: true })
   created_by: string | null;
 
