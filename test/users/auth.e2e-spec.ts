@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { TokensService } from '@torgovo/users';
+import { subscribe } from '../custom-bots/support';
 import { createTestApp, TestApp } from '../support/app';
 import { whileHeld } from '../support/held-transaction';
 import { pauseOnce } from '../support/pause-once';
@@ -105,6 +106,7 @@ describe('auth (e2e, real PostgreSQL)', () => {
     const expired = signJwt({ sub: u.id, email: u.email, role: 'user', iat: now - 1000, exp: now - 10 });
     const res = await t.request('GET', '/api/users/me', { token: expired });
     expect(res.status).toBe(401);
+    // Without `sid` (as every token issued before sessions were checked): valid until it expires.
     const valid = signJwt({ sub: u.id, email: u.email, role: 'user', iat: now, exp: now + 600 });
     expect((await t.request('GET', '/api/users/me', { token: valid })).status).toBe(200);
   });
@@ -173,6 +175,36 @@ describe('auth (e2e, real PostgreSQL)', () => {
     const out = await t.request('POST', '/api/auth/logout', { token: u.access_token, body: { refresh_token: u.refresh_token } });
     expect(out.status).toBe(204);
     expect((await t.request('POST', '/api/auth/refresh', { body: { refresh_token: u.refresh_token } })).status).toBe(401);
+  });
+
+  it('logout ends the session: its access token is refused at once; another session of the same user is not', async () => {
+    const u = await t.register();
+    const other = await t.request<{ access_token: string }>('POST', '/api/auth/login', { body: { email: u.email, password: u.password } });
+    expect(other.status).toBe(200);
+    expect((await t.request('GET', '/api/users/me', { token: u.access_token })).status).toBe(200);
+    expect((await t.request('POST', '/api/auth/logout', { token: u.access_token, body: { refresh_token: u.refresh_token } })).status).toBe(204);
+    expect((await t.request('POST', '/api/auth/refresh', { body: { refresh_token: u.refresh_token } })).status).toBe(401);
+    expect((await t.request('GET', '/api/users/me', { token: u.access_token })).status).toBe(401);
+    expect((await t.request('GET', '/api/users/me', { token: other.body.access_token })).status).toBe(200);
+  });
+
+  it('reuse detection ends the family: the thief\'s access token is refused and mints no personal token', async () => {
+    const v = await t.register();
+    await subscribe(t, v, 'enterprise');
+    // The thief refreshes first; the owner's refresh is then the reuse that revokes the family.
+    const thief = await t.request<{ access_token: string; refresh_token: string }>('POST', '/api/auth/refresh', {
+      body: { refresh_token: v.refresh_token },
+      headers: { 'user-agent': 'thief/1.0' },
+    });
+    expect(thief.status).toBe(200);
+    expect((await t.request('GET', '/api/users/me', { token: thief.body.access_token })).status).toBe(200);
+    expect((await t.request('POST', '/api/auth/refresh', { body: { refresh_token: v.refresh_token } })).status).toBe(401);
+    expect((await t.request('GET', '/api/users/me', { token: thief.body.access_token })).status).toBe(401);
+    expect((await t.request('GET', '/api/users/me', { token: v.access_token })).status).toBe(401);
+    const pat = await t.request('POST', '/api/users/me/tokens', { token: thief.body.access_token, body: { name: 'kept', scope: 'trade' } });
+    expect(pat.status).toBe(401);
+    const [{ n }] = (await t.db.dataSource.query(`SELECT count(*)::int AS n FROM personal_access_tokens WHERE user_id = $1`, [v.id])) as Array<{ n: number }>;
+    expect(n).toBe(0);
   });
 
   it('a deactivated user can neither log in nor use a live token or refresh token', async () => {

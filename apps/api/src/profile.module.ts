@@ -25,11 +25,13 @@ import { EntitlementsService, SubscriptionsModule, SubscriptionsService, toSubsc
       // Personal access tokens work while the user's current custom-bot plan (with its grace) includes the API.
       provide: API_ACCESS_POLICY,
       inject: [EntitlementsService],
-      useFactory: (entitlements: EntitlementsService): ApiAccessPolicy => ({
-        async allows(userId: string) {
-          return (await entitlements.find(userId, 'custom_bot'))?.api_access === true;
-        },
-      }),
+      useFactory: (entitlements: EntitlementsService): ApiAccessPolicy => {
+        const allowedAmong = async (userIds: readonly string[]) => {
+          const found = await entitlements.findMany(userIds, 'custom_bot');
+          return new Set([...found].filter(([, ent]) => ent.api_access === true).map(([userId]) => userId));
+        };
+        return { allowedAmong, allows: async (userId: string) => (await allowedAmong([userId])).has(userId) };
+      },
     },
   ],
   exports: [SUBSCRIPTIONS_READER, API_ACCESS_POLICY],

@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { DataSource } from 'typeorm';
 import { DatabaseUrlProvider, PgNotifyListener, Public } from '@torgovo/core';
-import { SocketCredentials, SocketIdentity } from '@torgovo/users';
+import { SocketCredentials, SocketIdentity, SocketVerdict } from '@torgovo/users';
 import { cursorAfter, encodeCursor, FeedCursor, NotificationsConfig, parseCursor, USER_EVENTS_CHANNEL, UserEvent, UserEventFeed } from '@torgovo/notifications';
 import { LiveSnapshots, snapshotKey } from './live-snapshots';
 import { CLOSE, INVALID_MESSAGE, offeredToken, WS_PATH } from './live-protocol';
@@ -21,8 +21,8 @@ interface WebSocket {
 }
 
 interface SocketState {
+  /** The credential's ids (never the token itself), re-checked before anything is sent. */
   identity?: SocketIdentity;
-  token?: string;
   /** The last event this socket was sent (or the feed position when it started). */
   last: FeedCursor;
   /**
@@ -207,9 +207,15 @@ export class LiveUpdatesGateway implements OnGatewayConnection, OnGatewayDisconn
       if (e.type !== 'user.deactivated') continue;
       for (const [ws] of byUser.get(e.user_id) ?? []) this.close(ws, CLOSE.revoked, 'user deactivated');
     }
-    const snapshots = await this.snapshots.load(mine);
+    // The credential is decided now, for every recipient at once, not only when the socket started:
+    // a token revoked, a plan that lost the API, a session logged out or an access token that
+    // expired since then receives nothing more and is closed.
+    const recipients = [...new Set(mine.map((e) => e.user_id))].flatMap((userId) => byUser.get(userId) ?? []).filter(([ws]) => this.sockets.has(ws));
+    const [snapshots] = await Promise.all([this.snapshots.load(mine), this.closeEnded(recipients)]);
     for (const e of mine) {
       for (const [ws, state] of byUser.get(e.user_id) ?? []) {
+        if (!this.sockets.has(ws)) continue;
+        // A resume under way checks the credential again before it sends what waits here.
         if (state.queue) state.queue.push(e);
         else this.push(ws, state, e, snapshots.get(snapshotKey(e.type, e.entity_id)));
       }
@@ -239,7 +245,8 @@ export class LiveUpdatesGateway implements OnGatewayConnection, OnGatewayDisconn
         const events = await this.feed.after(state.last, BATCH, userId);
         if (events.length === 0) break;
         const toSend = events.filter((e) => !alreadySent(e));
-        const snapshots = await this.snapshots.load(toSend);
+        const [snapshots, ok] = await Promise.all([this.snapshots.load(toSend), this.stillValid(ws, state)]);
+        if (!ok) return;
         for (const e of toSend) this.push(ws, state, e, snapshots.get(snapshotKey(e.type, e.entity_id)));
         state.last = events[events.length - 1].cursor;
         if (events.length < BATCH) break;
@@ -252,7 +259,8 @@ export class LiveUpdatesGateway implements OnGatewayConnection, OnGatewayDisconn
       const queued = state.queue;
       state.queue = undefined;
       if (queued.length > 0) {
-        const snapshots = await this.snapshots.load(queued);
+        const [snapshots, ok] = await Promise.all([this.snapshots.load(queued), this.stillValid(ws, state)]);
+        if (!ok) return;
         for (const e of queued) this.push(ws, state, e, snapshots.get(snapshotKey(e.type, e.entity_id)));
       }
       this.send(ws, { type: 'resumed', cursor: encodeCursor(state.last) });
@@ -274,37 +282,54 @@ export class LiveUpdatesGateway implements OnGatewayConnection, OnGatewayDisconn
     clearTimeout(state.authTimer);
     const first = !state.identity;
     state.identity = identity;
-    state.token = token;
     if (first) {
       // Start at the feed's current end: events from here on are pushed; earlier ones via resume.
       this.position ??= await this.feed.head();
       state.last = this.position;
       state.sentFrom = this.position;
     }
-    // A deactivation that committed after the credential check: its user.deactivated event went by
-    // before this socket had an identity, or lies before its start. One committed after this read is
-    // delivered to the socket (it has its identity and position now) and closes it.
-    if ((await this.credentials.stillActive([identity.user_id])).size === 0) return this.close(ws, CLOSE.revoked, 'user deactivated');
+    // A deactivation, a token revocation or a logout that committed after the credential check: a
+    // user.deactivated event went by before this socket had an identity, and nothing is published for
+    // the others. One committed after this check is caught by the next delivery's check.
+    if (!(await this.stillValid(ws, state))) return;
     this.send(ws, { type: 'authenticated', cursor: encodeCursor(state.last) });
   }
 
-  /** Closes sockets whose user was deactivated, whose personal token was revoked or whose access token expired. */
+  /**
+   * The backstop: closes idle sockets whose credential ended (each delivery checks its recipients
+   * anyway), so a socket that is sent nothing does not stay open on a dead credential.
+   */
   private async revalidate(): Promise<void> {
-    const now = Date.now();
-    const authed = [...this.sockets].filter(([, s]) => s.identity);
     try {
-      const active = await this.credentials.stillActive([...new Set(authed.map(([, s]) => s.identity!.user_id))]);
-      for (const [ws, s] of authed) {
-        const id = s.identity!;
-        if (!active.has(id.user_id)) this.close(ws, CLOSE.revoked, 'user deactivated');
-        else if (id.expires_at && id.expires_at.getTime() <= now) this.close(ws, CLOSE.expired, 'access token expired: reconnect with a fresh one and resume');
-        else if (id.via === 'personal_token') {
-          await this.credentials.authenticate(s.token!).catch(() => this.close(ws, CLOSE.revoked, 'personal access token revoked'));
-        }
-      }
+      await this.closeEnded([...this.sockets].filter(([, s]) => s.identity));
     } catch (err) {
       this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'Socket revalidation failed');
     }
+  }
+
+  /** Checks these sockets' credentials in one batch and closes those that ended. */
+  private async closeEnded(sockets: Array<[WebSocket, SocketState]>): Promise<void> {
+    const checked = sockets.map(([ws, state]) => ({ ws, state, identity: state.identity! }));
+    const verdicts = await this.credentials.check(checked.map((c) => c.identity));
+    for (const { ws, state, identity } of checked) {
+      const verdict = verdicts.get(identity) ?? 'revoked';
+      // A socket that authenticated again meanwhile holds a credential checked just now: that one counts.
+      if (verdict !== 'valid' && state.identity === identity) this.closeFor(ws, verdict);
+    }
+  }
+
+  /** The socket's credential checked now; closed (and false) when it ended. */
+  private async stillValid(ws: WebSocket, state: SocketState): Promise<boolean> {
+    const identity = state.identity!;
+    const verdict = (await this.credentials.check([identity])).get(identity) ?? 'revoked';
+    if (verdict === 'valid' || state.identity !== identity) return this.sockets.has(ws);
+    this.closeFor(ws, verdict);
+    return false;
+  }
+
+  private closeFor(ws: WebSocket, verdict: Exclude<SocketVerdict, 'valid'>): void {
+    if (verdict === 'expired') this.close(ws, CLOSE.expired, 'access token expired: reconnect with a fresh one and resume');
+    else this.close(ws, CLOSE.revoked, 'credential ended: token revoked, session ended, plan without API access or user deactivated');
   }
 
   private send(ws: WebSocket, message: object): void {

@@ -72,7 +72,7 @@ export class PersonalTokensService {
    * The user a token stands for, checked now: the token not revoked, the user active, the plan
    * including the API. A token never carries admin rights.
    */
-  async authenticate(token: string): Promise<AuthUser> {
+  async authenticate(token: string): Promise<AuthUser & { token_id: string }> {
     const rows = (await this.ds.query(
       `SELECT t.id, t.scope, u.id AS user_id, u.email, u.is_active
          FROM personal_access_tokens t JOIN users u ON u.id = t.user_id
@@ -87,7 +87,13 @@ export class PersonalTokensService {
         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - make_interval(secs => $2))`,
       [t.id, LAST_USED_RESOLUTION_SECONDS],
     );
-    return { id: t.user_id, email: t.email, role: 'user', via: 'token', scope: t.scope };
+    return { id: t.user_id, email: t.email, role: 'user', via: 'token', scope: t.scope, token_id: t.id };
+  }
+
+  /** Of these users, those whose plan includes the API now: the rule authenticate applies, for many users in one statement. */
+  apiAccessAmong(userIds: readonly string[]): Promise<Set<string>> {
+    if (userIds.length === 0 || !this.policy) return Promise.resolve(new Set());
+    return this.policy.allowedAmong(userIds);
   }
 
   private async get(userId: string, id: string): Promise<PersonalAccessToken> {

@@ -7,4 +7,6 @@ export const API_ACCESS_POLICY = Symbol('API_ACCESS_POLICY');
 
 export interface ApiAccessPolicy {
   allows(userId: string): Promise<boolean>;
+  /** allows() for many users in one statement (the live-updates socket re-checks its recipients per event). */
+  allowedAmong(userIds: readonly string[]): Promise<Set<string>>;
 }

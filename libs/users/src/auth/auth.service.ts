@@ -66,7 +66,7 @@ export class AuthService {
         const user = await this.users.findById(spent.user_id, m);
         if (!user || !user.is_active) throw UserErrors.invalidRefreshToken();
         // A replay within the grace window answers with the successor already issued.
-        const pair = spent.replay ? await this.tokens.pair(user, spent.successor) : await this.tokens.issue(user, meta, m, spent.family_id, spent.successor);
+        const pair = spent.replay ? await this.tokens.pair(user, spent.successor, spent.family_id) : await this.tokens.issue(user, meta, m, spent.family_id, spent.successor);
         return { user, ...pair };
       });
     } catch (err) {

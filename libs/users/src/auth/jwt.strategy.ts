@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { DataSource } from 'typeorm';
 import { AppConfig, AuthUser } from '@torgovo/core';
-import type { AccessPayload } from './tokens.service';
+import { AccessPayload, sessionEndedSql } from './tokens.service';
 
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
@@ -13,11 +13,16 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   }
 
   /**
-   * One indexed lookup per request so a deactivation or role change takes effect at once,
-   * not when the 15-minute token expires.
+   * One indexed lookup per request so a deactivation, a role change or the end of the token's
+   * session (logout, refresh-token reuse detected) takes effect at once, not when the 15-minute
+   * token expires. A token without `sid` (issued before sessions were checked) is valid until it expires.
    */
   async validate(payload: AccessPayload): Promise<AuthUser | false> {
-    const rows = (await this.ds.query('SELECT id, email, role, is_active FROM users WHERE id = $1', [payload.sub])) as Array<{
+    const rows = (await this.ds.query(
+      `SELECT id, email, role, is_active FROM users
+        WHERE id = $1 AND ($2::uuid IS NULL OR NOT ${sessionEndedSql('$2::uuid')})`,
+      [payload.sub, payload.sid ?? null],
+    )) as Array<{
       id: string;
       email: string;
       role: AuthUser['role'];

@@ -18,6 +18,12 @@ export interface AccessPayload {
   sub: string;
   email: string;
   role: Role;
+  /**
+   * The session: the refresh-token family the token was issued with. Logout and reuse detection end
+   * the family, and with it its access tokens at once (sessionEndedSql). Absent from tokens issued
+   * before it existed: those stay valid until they expire (ACCESS_TOKEN_TTL_SECONDS).
+   */
+  sid?: string;
 }
 
 export interface ClientInfo {
@@ -32,6 +38,17 @@ export interface SpentToken {
   successor: string;
   /** True when the token had been spent moments ago by the same client: its successor already exists. */
   replay: boolean;
+}
+
+/**
+ * SQL: the session (refresh-token family) whose id is `sidSql` has ended. Every way a family ends
+ * marks its rows revoked (revokeFamily on logout and on reuse detection, revokeAllForUser and the
+ * deactivation or erasure of the user), and a family never gets a row after that (spend takes the
+ * family lock revokeFamily takes and refuses a revoked row); a spent row only gets used_at. So one
+ * revoked row of the family means it ended. Indexed (refresh_tokens_family_idx).
+ */
+export function sessionEndedSql(sidSql: string): string {
+  return `EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = ${sidSql} AND r.revoked_at IS NOT NULL)`;
 }
 
 /** pg_advisory_xact_lock namespace for "this refresh-token family is being spent or revoked". */
@@ -65,12 +82,12 @@ export class TokensService {
       ip: client.ip ?? null,
       user_agent: client.user_agent ?? null,
     });
-    return this.pair(user, refresh);
+    return this.pair(user, refresh, familyId);
   }
 
-  /** The pair around an existing refresh token: a fresh access token, nothing written. */
-  async pair(user: { id: string; email: string; role: Role }, refresh: string): Promise<TokenPair> {
-    const payload: AccessPayload = { sub: user.id, email: user.email, role: user.role };
+  /** The pair around an existing refresh token of `familyId`: a fresh access token, nothing written. */
+  async pair(user: { id: string; email: string; role: Role }, refresh: string, familyId: string): Promise<TokenPair> {
+    const payload: AccessPayload = { sub: user.id, email: user.email, role: user.role, sid: familyId };
     return {
       access_token: await this.jwt.signAsync(payload),
       refresh_token: refresh,
