@@ -21,7 +21,9 @@ import { StripeSubscriptionLink } from './entities/stripe-subscription-link.enti
 import { PaymentsAccountService } from './payments-account.service';
 import { PaymentsController } from './payments.controller';
 import { RenewalRequestService } from './renewal-request.service';
+import { PaymentRefunds } from './payment-refunds';
 import { StripeBillingControl } from './stripe/stripe-billing-control';
+import { StripeChargeEvents } from './stripe/stripe-charge-events';
 import { StripeCancelOutboxConfig } from './stripe/stripe-cancel-outbox.config';
 import { StripeCheckoutService } from './stripe/stripe-checkout.service';
 import { StripeCustomerDeletions } from './stripe/stripe-customer-deletions';
@@ -50,6 +52,8 @@ import { processedEventsRetention, stripeCancelOutboxRetention, stripeCustomerDe
     StripeCheckoutService,
     StripeCustomerDeletions,
     StripeEventHandlers,
+    StripeChargeEvents,
+    PaymentRefunds,
     StripePaymentRecords,
     StripeWebhookService,
     StripeObligations,

@@ -2,11 +2,20 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AuditService } from '@torgovo/core';
 import { BillingConfig } from './billing-config';
+import { SubscriptionPeriod } from './entities/subscription-period.entity';
 import { UserSubscription } from './entities/user-subscription.entity';
 import { AuditContext, subscriptionAudit } from './subscription-audit';
 import { SubscriptionHooks } from './subscription-hooks';
 import { canTransition, EndReason, endsAtPeriodEnd, isCurrent, TERMINAL_STATUSES } from './subscription-states';
 import type { BillingCycle, SubscriptionPlan } from '@torgovo/plans';
+
+/**
+ * What taking back a refunded payment did to its subscription: `ended` (expired now) or `shortened`
+ * (a renewal paid ahead: access ends where the previous period ends); the others changed nothing —
+ * the payment bought no period here (`not_applied`), its subscription has ended or been replaced
+ * (`not_current`), its period is over (`period_over`) or a later period has been paid since (`superseded`).
+ */
+export type PaidPeriodRevocation = 'ended' | 'shortened' | 'not_applied' | 'not_current' | 'period_over' | 'superseded';
 
 /**
  * State a payment provider reports about a subscription it renews (Stripe webhooks):
@@ -49,16 +58,54 @@ export class SubscriptionProviderSyncService {
   async endByProvider(subscriptionId: string, reason: EndReason, ctx: AuditContext, m: EntityManager): Promise<boolean> {
     const sub = await this.lock(m, subscriptionId);
     if (!sub || !canTransition(sub.status, 'expired')) return false;
-    const now = new Date();
+    await this.expireNow(m, sub, reason, ctx, {});
+    return true;
+  }
+
+  /**
+   * The money that paid for a period was returned in full (refunded at the provider, a chargeback
+   * lost): the time that payment bought is taken back, and nothing else. Decided here, under the
+   * subscription's row lock, from its periods as they are now, not as they were when the refund was
+   * made: a subscription replaced or ended since, a period already over, or one followed by a later
+   * paid period is left as it is (the refund stays recorded on the payment). Otherwise access ends
+   * where the periods other payments bought end: now (expired, reason payment_refunded: bots stopped
+   * and the provider's billing cancelled by the end listeners, as for any end), or, for a renewal paid
+   * ahead of its period, at the end of the period before it.
+   */
+  async revokePaidPeriod(payment: { provider: string; reference: string }, ctx: AuditContext, m: EntityManager, now: Date = new Date()): Promise<PaidPeriodRevocation> {
+    const bought = await m.getRepository(SubscriptionPeriod).findOne({ where: { provider: payment.provider, payment_reference: payment.reference } });
+    if (!bought) return 'not_applied';
+    const sub = await this.lock(m, bought.subscription_id);
+    if (!sub || !isCurrent(sub.status)) return 'not_current';
+    if (bought.period_end.getTime() <= now.getTime()) return 'period_over';
+    const [others] = (await m.query(
+      `SELECT max(period_end) AS kept_until, coalesce(bool_or(period_end > $3), false) AS later
+         FROM subscription_periods WHERE subscription_id = $1 AND id <> $2`,
+      [sub.id, bought.id, bought.period_end],
+    )) as Array<{ kept_until: Date | null; later: boolean }>;
+    if (others.later) return 'superseded';
+    const data = { payment_provider: payment.provider, payment_reference: payment.reference, period_start: bought.period_start.toISOString(), period_end: bought.period_end.toISOString() };
+    if (!others.kept_until || others.kept_until.getTime() <= now.getTime()) {
+      await this.expireNow(m, sub, 'payment_refunded', ctx, data);
+      return 'ended';
+    }
+    // Nothing of this payment's time is left in the subscription's end (changed by other means since).
+    if (!sub.end_date || sub.end_date.getTime() <= others.kept_until.getTime()) return 'period_over';
+    await m.getRepository(UserSubscription).update({ id: sub.id }, { end_date: others.kept_until });
+    const changes = { end_date: others.kept_until.toISOString() };
+    await this.audit.record(subscriptionAudit('subscription.updated', sub, ctx, { status: sub.status, changes, reason: 'payment_refunded', source: 'provider', ...data }), m);
+    return 'shortened';
+  }
+
+  private async expireNow(m: EntityManager, sub: UserSubscription, reason: EndReason, ctx: AuditContext, data: Record<string, unknown>): Promise<void> {
     await m.getRepository(UserSubscription).update(
       { id: sub.id },
-      { status: 'expired', ended_at: now, end_reason: reason, auto_renew: false },
+      { status: 'expired', ended_at: new Date(), end_reason: reason, auto_renew: false },
     );
-    await this.audit.record(subscriptionAudit('subscription.expired', sub, ctx, { from: sub.status, reason, source: 'provider' }), m);
+    await this.audit.record(subscriptionAudit('subscription.expired', sub, ctx, { from: sub.status, reason, source: 'provider', ...data }), m);
     if (isCurrent(sub.status)) {
       await this.hooks.notifyEnded([{ subscription_id: sub.id, user_id: sub.user_id, plan_type: sub.plan_type, reason }], m);
     }
-    return true;
   }
 
   /**

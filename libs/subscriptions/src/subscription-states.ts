@@ -51,7 +51,8 @@ export type EndReason =
   | 'payment_overdue'
   | 'payment_not_received'
   | 'replaced'
-  | 'account_erased';
+  | 'account_erased'
+  | 'payment_refunded';
 
 /**
  * Whether the subscription ends at end_date instead of renewing. A provider that renews it

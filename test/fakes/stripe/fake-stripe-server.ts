@@ -1,9 +1,11 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  chargeWire,
   checkoutSessionWire,
   customerWire,
   DAY,
+  disputeWire,
   eventWire,
   invoicePaymentWire,
   invoiceWire,
@@ -79,6 +81,9 @@ export class FakeStripeServer {
   readonly portalConfigurations = new Map<string, Wire>();
   /** invoice id → the PaymentIntent that collected it (only invoices that collected money). */
   readonly paymentIntents = new Map<string, string>();
+  /** Charges by id: one per PaymentIntent above, with its running amount_refunded. */
+  readonly charges = new Map<string, Wire>();
+  readonly disputes = new Map<string, Wire>();
   private readonly idempotent = new Map<string, { params: string; reply: Reply }>();
   private readonly sessionSubscriptionData = new Map<string, Wire>();
   private readonly faults: Array<{ match: (method: string, path: string) => boolean; status: number }> = [];
@@ -242,8 +247,69 @@ export class FakeStripeServer {
     return structuredClone(sub);
   }
 
+  /**
+   * A refund made at Stripe (the dashboard, the API) of the charge that paid `invoiceId`: `cents`
+   * (default: all that is left). Returns the objects charge.refunded and refund.created carry.
+   */
+  refundCharge(invoiceId: string, cents?: number): { charge: Wire; refund: Wire } {
+    const charge = this.chargeOfInvoice(invoiceId);
+    const reply = this.refund({ payment_intent: charge.payment_intent, ...(cents === undefined ? {} : { amount: String(cents) }) });
+    if (reply.status !== 200) throw new Error(`fake stripe: refund refused: ${JSON.stringify(reply.body)}`);
+    return { charge: structuredClone(charge), refund: structuredClone(reply.body) };
+  }
+
+  /** The cardholder disputes the charge that paid `invoiceId` (or a charge by id); charge.dispute.created carries it. */
+  openDispute(invoiceOrChargeId: string): Wire {
+    const charge = this.charges.get(invoiceOrChargeId) ?? this.chargeOfInvoice(invoiceOrChargeId);
+    const dispute = disputeWire(charge);
+    charge.disputed = true;
+    this.disputes.set(String(dispute.id), dispute);
+    return structuredClone(dispute);
+  }
+
+  /** The card network decides (charge.dispute.closed carries it). */
+  closeDispute(disputeId: string, status: 'won' | 'lost'): Wire {
+    const dispute = this.must(this.disputes, disputeId);
+    dispute.status = status;
+    return structuredClone(dispute);
+  }
+
+  /** A charge of the same Stripe account that pays none of our invoices (a Payment Link sale, another product). */
+  foreignCharge(cents: number): Wire {
+    const charge = chargeWire({ customer: null, amount: cents, paymentIntent: stripeId('pi') });
+    this.charges.set(String(charge.id), charge);
+    return structuredClone(charge);
+  }
+
+  chargeOfInvoice(invoiceId: string): Wire {
+    const pi = this.paymentIntents.get(invoiceId);
+    const charge = [...this.charges.values()].find((c) => c.payment_intent === pi);
+    if (!pi || !charge) throw new Error(`fake stripe: invoice ${invoiceId} collected nothing`);
+    return charge;
+  }
+
   private collected(invoice: Wire): void {
-    if (Number(invoice.amount_paid) > 0) this.paymentIntents.set(String(invoice.id), stripeId('pi'));
+    if (Number(invoice.amount_paid) <= 0) return;
+    const pi = stripeId('pi');
+    this.paymentIntents.set(String(invoice.id), pi);
+    const charge = chargeWire({ customer: invoice.customer, amount: Number(invoice.amount_paid), paymentIntent: pi });
+    this.charges.set(String(charge.id), charge);
+  }
+
+  /** POST /v1/refunds: of a payment_intent or a charge; `amount` or all that is left, as Stripe does. */
+  private refund(params: Wire): Reply {
+    const charge = [...this.charges.values()].find((c) => (params.charge ? c.id === params.charge : c.payment_intent === params.payment_intent));
+    if (!charge) return error(400, 'invalid_request_error', `No such payment_intent: '${String(params.payment_intent ?? params.charge)}'`, 'resource_missing');
+    const left = Number(charge.amount) - Number(charge.amount_refunded);
+    if (left <= 0) return error(400, 'invalid_request_error', `Charge ${String(charge.id)} has already been refunded.`, 'charge_already_refunded');
+    const amount = params.amount === undefined ? left : Number(params.amount);
+    if (amount > left) return error(400, 'invalid_request_error', `Refund amount ($${amount / 100}) is greater than unrefunded amount on charge ($${left / 100})`, 'amount_too_large');
+    const r = refundWire(params, amount, String(charge.id));
+    r.payment_intent = charge.payment_intent;
+    this.refunds.set(String(r.id), r);
+    charge.amount_refunded = Number(charge.amount_refunded) + amount;
+    charge.refunded = charge.amount_refunded === charge.amount;
+    return { status: 200, body: structuredClone(r) };
   }
 
   event(type: string, object: Wire, created?: number): Wire {
@@ -373,21 +439,17 @@ export class FakeStripeServer {
       return ok(c);
     }
     if (method === 'GET' && path === '/v1/invoice_payments') {
-      const invoice = this.invoices.get(String(params.invoice));
+      // By invoice, or by the PaymentIntent that paid one (payment[type]=payment_intent&payment[payment_intent]=…).
+      const byPayment = (params.payment as Wire | undefined)?.payment_intent;
+      const invoiceId = byPayment === undefined ? params.invoice : [...this.paymentIntents.entries()].find(([, pi]) => pi === byPayment)?.[0];
+      const invoice = this.invoices.get(String(invoiceId));
       const pi = invoice ? this.paymentIntents.get(String(invoice.id)) : undefined;
       const data = invoice && pi && invoice.status === 'paid' ? [invoicePaymentWire(invoice, pi)] : [];
       return ok({ object: 'list', data, has_more: false, url: '/v1/invoice_payments' });
     }
-    if (method === 'POST' && path === '/v1/refunds') {
-      const invoiceId = [...this.paymentIntents.entries()].find(([, pi]) => pi === params.payment_intent)?.[0];
-      if (!invoiceId) return error(400, 'invalid_request_error', `No such payment_intent: '${String(params.payment_intent)}'`, 'resource_missing');
-      if ([...this.refunds.values()].some((r) => r.payment_intent === params.payment_intent)) {
-        return error(400, 'invalid_request_error', `Charge for payment_intent ${String(params.payment_intent)} has already been refunded.`, 'charge_already_refunded');
-      }
-      const r = refundWire(params, Number(this.invoices.get(invoiceId)!.amount_paid));
-      this.refunds.set(String(r.id), r);
-      return ok(r);
-    }
+    if (method === 'GET' && (m = path.match(/^\/v1\/charges\/([^/]+)$/))) return this.found(this.charges, m[1], 'charge', ok);
+    if (method === 'GET' && (m = path.match(/^\/v1\/disputes\/([^/]+)$/))) return this.found(this.disputes, m[1], 'dispute', ok);
+    if (method === 'POST' && path === '/v1/refunds') return this.refund(params);
     return error(404, 'invalid_request_error', `Unrecognized request URL (${method}: ${path}).`);
   }
 

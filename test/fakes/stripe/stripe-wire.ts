@@ -344,14 +344,83 @@ export function invoicePaymentWire(invoice: Wire, paymentIntent: string): Wire {
   };
 }
 
+/** fixtures3.json "charge": the charge that collected an invoice's PaymentIntent (the API since 2025-03-31 names no invoice on it). */
+export function chargeWire(input: { customer: unknown; amount: number; paymentIntent: string }): Wire {
+  return {
+    id: stripeId('ch'),
+    object: 'charge',
+    amount: input.amount,
+    amount_captured: input.amount,
+    amount_refunded: 0,
+    application: null,
+    application_fee: null,
+    application_fee_amount: null,
+    balance_transaction: stripeId('txn'),
+    billing_details: { address: null, email: null, name: null, phone: null },
+    calculated_statement_descriptor: 'TORGOVO',
+    captured: true,
+    created: nowSec(),
+    currency: 'usd',
+    customer: input.customer,
+    description: 'Subscription update',
+    disputed: false,
+    failure_balance_transaction: null,
+    failure_code: null,
+    failure_message: null,
+    fraud_details: {},
+    livemode: false,
+    metadata: {},
+    on_behalf_of: null,
+    outcome: { network_status: 'approved_by_network', reason: null, risk_level: 'normal', risk_score: 32, seller_message: 'Payment complete.', type: 'authorized' },
+    paid: true,
+    payment_intent: input.paymentIntent,
+    payment_method: stripeId('pm'),
+    payment_method_details: { card: { brand: 'visa', country: 'US', exp_month: 8, exp_year: 2030, funding: 'credit', last4: '4242', network: 'visa' }, type: 'card' },
+    receipt_email: null,
+    receipt_number: null,
+    receipt_url: 'https://pay.stripe.com/receipts/payment/CAcaFwoVYWNjdF8xTTJKVGtMa2RJd0h1N2l4KOvG06AGMgZfBXyr1aw6LBa9vaaSRWU96d8qBwz9z2J_CObiV_H2-e8RezSK_sw0KISesp4czsOUlVKY',
+    refunded: false,
+    review: null,
+    shipping: null,
+    source_transfer: null,
+    statement_descriptor: null,
+    statement_descriptor_suffix: null,
+    status: 'succeeded',
+    transfer_data: null,
+    transfer_group: null,
+  };
+}
+
+/** fixtures3.json "dispute": a chargeback of `charge` (needs_response until evidence is judged). */
+export function disputeWire(charge: Wire, status = 'needs_response'): Wire {
+  return {
+    id: stripeId('dp'),
+    object: 'dispute',
+    amount: Number(charge.amount) - Number(charge.amount_refunded),
+    balance_transactions: [],
+    charge: charge.id,
+    created: nowSec(),
+    currency: charge.currency,
+    evidence: { access_activity_log: null, billing_address: null, cancellation_policy: null, customer_email_address: null, customer_name: null, product_description: null, refund_policy: null, uncategorized_text: null },
+    evidence_details: { due_by: nowSec() + 7 * DAY, has_evidence: false, past_due: false, submission_count: 0 },
+    is_charge_refundable: false,
+    livemode: false,
+    metadata: {},
+    payment_intent: charge.payment_intent,
+    payment_method_details: { card: { brand: 'visa', case_type: 'chargeback', network_reason_code: '10.4' }, type: 'card' },
+    reason: 'fraudulent',
+    status,
+  };
+}
+
 /** fixtures3.json "refund". */
-export function refundWire(params: Wire, amount: number): Wire {
+export function refundWire(params: Wire, amount: number, chargeId: string): Wire {
   return {
     id: stripeId('re'),
     object: 'refund',
     amount,
     balance_transaction: null,
-    charge: stripeId('ch'),
+    charge: chargeId,
     created: nowSec(),
     currency: 'usd',
     metadata: (params.metadata as Wire | undefined) ?? {},

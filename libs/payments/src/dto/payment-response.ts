@@ -26,8 +26,21 @@ export class PaymentResponse {
   period_end: string | null;
   created_at: string;
   confirmed_at: string | null;
-  /** Set when the money could not be applied and was refunded automatically (failure_reason says why). */
+  /**
+   * When money was first returned on this payment: refunded automatically because it could not be
+   * applied (failure_reason says why), refunded at Stripe, or a chargeback lost.
+   */
   refunded_at: string | null;
+  /** The money returned so far (decimal string, ≤ amount_usd; equal to it = refunded in full); null = none. */
+  refunded_amount: string | null;
+  /**
+   * The card payment's dispute (chargeback or inquiry), as Stripe last reported it: open (needs_response,
+   * under_review, warning_needs_response, warning_under_review…) or closed (won, lost, warning_closed,
+   * prevented); null = never disputed. Access does not change while it is open; lost = refunded in full.
+   */
+  dispute_status: string | null;
+  /** When the dispute was opened. */
+  disputed_at: string | null;
 }
 
 export class PaymentPage extends PageResponse {
@@ -58,5 +71,8 @@ export function toPaymentResponse(p: Payment, plan: PaymentPlanSummary | null): 
     created_at: p.created_at.toISOString(),
     confirmed_at: iso(p.confirmed_at),
     refunded_at: iso(p.refunded_at),
+    refunded_amount: p.refunded_amount ?? (p.refunded_at ? p.amount_usd : null),
+    dispute_status: p.dispute_status,
+    disputed_at: iso(p.disputed_at),
   };
 }

@@ -104,12 +104,30 @@ export class Payment {
   @Column({ type: 'varchar', length: 64, nullable: true, select: false })
   callback_token_hash: string | null;
 
-  /** Money that could not be applied, refunded automatically at the provider (Stripe refund id). */
+  /**
+   * The first refund of this payment at the provider (Stripe refund id): ours (money that could not be
+   * applied) or one made at Stripe (the dashboard). Written only by PaymentRefunds, as the three below.
+   */
   @Column({ type: 'varchar', length: 255, nullable: true })
   refund_id: string | null;
 
+  /** When money was first returned on it (a refund, or a chargeback lost). */
   @Column({ type: 'timestamptz', nullable: true })
   refunded_at: Date | null;
+
+  /** The money returned so far (refunds and lost chargebacks together), ≤ amount_usd; equal to it = refunded in full. */
+  @Column({ type: 'numeric', precision: 18, scale: 2, nullable: true })
+  refunded_amount: string | null;
+
+  /** The provider's dispute (chargeback or inquiry) of this payment, if any: its id, last reported status, and when it was opened. */
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  dispute_id: string | null;
+
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  dispute_status: string | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  disputed_at: Date | null;
 
   /** A profit_share payment: the managed bot the share was charged for (libs/managed-bots settles it). */
   @Column({ type: 'uuid', nullable: true })

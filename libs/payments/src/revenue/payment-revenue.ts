@@ -9,7 +9,7 @@ export interface RevenueRow {
   /** Payments completed in the month, and the money they brought (gross). */
   payments: number;
   revenue_usd: string;
-  /** Payments refunded in the month (whenever they were paid), and the money returned. */
+  /** Payments first refunded in the month (whenever they were paid), and the money returned on them (partial refunds and lost chargebacks included). */
   refunds: number;
   refunds_usd: string;
   /** revenue_usd − refunds_usd. */
@@ -40,7 +40,7 @@ export async function compactPaymentRevenue(ds: DataSource, timezone: string): P
         `WITH gone AS (DELETE FROM payment_revenue)
          INSERT INTO payment_revenue (at, compacted, plan_id, kind, payments, gross_usd, refunds, refunds_usd)
          SELECT ${monthStart('c.at')}, true, p.plan_id, p.kind, ${SUMS}
-           FROM payments p CROSS JOIN LATERAL payment_revenue_of(p.status, p.amount_usd, p.confirmed_at, p.refunded_at) c
+           FROM payments p CROSS JOIN LATERAL payment_revenue_of(p.status, p.amount_usd, p.confirmed_at, p.refunded_at, p.refunded_amount) c
           GROUP BY 1, 3, 4
          HAVING ${NONZERO}`,
         [timezone],

@@ -10,6 +10,8 @@ const ENDED_AT_STRIPE: readonly Stripe.Subscription.Status[] = ['canceled', 'inc
 const idOfPaymentIntent = (v: string | Stripe.PaymentIntent | undefined): string | null => (typeof v === 'string' ? v : (v?.id ?? null));
 
 const isMissing = (err: unknown): boolean => isInvalidRequest(err) && err.code === 'resource_missing';
+/** Stripe refuses a refund of a charge nothing is left of (refunded in full at Stripe already). */
+const isAlreadyRefunded = (err: unknown): boolean => isInvalidRequest(err) && err.code === 'charge_already_refunded';
 
 /**
  * The Stripe calls that stop (or schedule the stop of) a billing, shared by the mirror of the
@@ -75,10 +77,11 @@ export class StripeBillingControl {
   }
 
   /**
-   * Refunds what an invoice collected, in full; null when it collected nothing refundable. The
-   * idempotency key (per invoice) makes a redelivered webhook get the same refund back.
+   * Refunds what an invoice collected, in full (what is left of it after refunds made at Stripe);
+   * null when it collected nothing refundable, 'already_refunded' when Stripe has returned all of it
+   * already. The idempotency key (per invoice) makes a redelivered webhook get the same refund back.
    */
-  async refundInvoice(invoiceId: string, metadata: Record<string, string>): Promise<Stripe.Refund | null> {
+  async refundInvoice(invoiceId: string, metadata: Record<string, string>): Promise<Stripe.Refund | 'already_refunded' | null> {
     const payments = await this.gateway.call('invoicePayments.list', (s) => s.invoicePayments.list({ invoice: invoiceId, status: 'paid', limit: 10 }));
     const paid = payments.data.find((p) => p.payment?.type === 'payment_intent' && p.payment.payment_intent);
     let target: Stripe.RefundCreateParams | null = paid ? { payment_intent: idOfPaymentIntent(paid.payment.payment_intent) ?? undefined } : null;
@@ -91,7 +94,12 @@ export class StripeBillingControl {
     }
     if (!target) return null;
     const params = { ...target, metadata };
-    return this.gateway.call('refunds.create', (s) => s.refunds.create(params, { idempotencyKey: `refund-${invoiceId}` }));
+    try {
+      return await this.gateway.call('refunds.create', (s) => s.refunds.create(params, { idempotencyKey: `refund-${invoiceId}` }), isAlreadyRefunded);
+    } catch (err) {
+      if (isAlreadyRefunded(err)) return 'already_refunded';
+      throw err;
+    }
   }
 
   /**

@@ -241,6 +241,11 @@ export class StripeEventHandlers {
     return { outcome, userId, data: { stripe_status: obj.status, cancel_at_period_end: obj.cancel_at_period_end, ...(stale ? { refetched: true } : {}) } };
   }
 
+  /** A paid invoice whose own event has not arrived yet (a refund or dispute of its charge came first): applied as its invoice.paid will be. */
+  applyPaidInvoice(inv: Stripe.Invoice, ctx: EventContext, m: EntityManager): Promise<HandleResult> {
+    return this.invoicePaid(inv, ctx, m);
+  }
+
   private async invoicePaid(inv: Stripe.Invoice, ctx: EventContext, m: EntityManager): Promise<HandleResult> {
     const found = await this.invoiceTarget(inv, ctx, m);
     if ('outcome' in found) return found;

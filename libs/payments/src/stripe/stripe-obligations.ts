@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { EntityManager, IsNull } from 'typeorm';
-import { AuditService } from '@torgovo/core';
+import type Stripe from 'stripe';
+import { AuditService, Decimal } from '@torgovo/core';
 import {
   actorOf,
   AuditContext,
@@ -13,6 +14,7 @@ import {
   UserSubscription,
 } from '@torgovo/subscriptions';
 import { Payment } from '../entities/payment.entity';
+import { PaymentRefunds } from '../payment-refunds';
 import { StripeSubscriptionLink } from '../entities/stripe-subscription-link.entity';
 import { StripeBillingControl } from './stripe-billing-control';
 import { StripeGateway } from './stripe-gateway';
@@ -76,6 +78,7 @@ export class StripeObligations implements ProviderSubscriptionMirror, Subscripti
     private readonly gateway: StripeGateway,
     private readonly control: StripeBillingControl,
     private readonly audit: AuditService,
+    private readonly refunds: PaymentRefunds,
   ) {}
 
   onModuleInit(): void {
@@ -168,26 +171,44 @@ export class StripeObligations implements ProviderSubscriptionMirror, Subscripti
   }
 
   /**
-   * Money that cannot be applied: refunded at Stripe in full, once per invoice (the payment row keeps
-   * the refund id), with a payment.unapplied and a payment.refunded audit row; its Stripe billing is
-   * cancelled when our subscription is over or this is a second billing of it.
+   * Money that cannot be applied: refunded at Stripe in full, once per invoice, and recorded on its
+   * payment row through PaymentRefunds (the one path of every refund, whoever made it), with a
+   * payment.unapplied and a payment.refunded audit row; its Stripe billing is cancelled when our
+   * subscription is over or this is a second billing of it. Money Stripe has already returned (a
+   * refund made in its dashboard before this invoice reached us) is not refunded again.
    */
-  async refuse(m: EntityManager, f: RefusedMoney): Promise<'refunded' | 'already_refused' | 'nothing_to_refund'> {
+  async refuse(m: EntityManager, f: RefusedMoney): Promise<'refunded' | 'already_refused' | 'already_refunded' | 'nothing_to_refund'> {
     const payments = m.getRepository(Payment);
     const row = await payments.findOne({ where: { stripe_invoice_id: f.invoiceId } });
-    if (row && (row.refund_id || row.failure_reason?.startsWith('unapplied:'))) return 'already_refused';
+    if (row?.failure_reason?.startsWith('unapplied:')) return 'already_refused';
     const cancelled = f.stopBilling && (await this.control.cancel(f.stripeSubscriptionId, `cancel-unapplied-${f.stripeSubscriptionId}`));
-    const refund = f.amountMinor > 0 ? await this.control.refundInvoice(f.invoiceId, { invoice_id: f.invoiceId, subscription_id: f.sub.id, reason: f.code }) : null;
-    if (row) {
-      await payments.update({ id: row.id }, { failure_reason: `unapplied: ${f.code}`.slice(0, 255), ...(refund ? { refund_id: refund.id, refunded_at: new Date() } : {}) });
-    }
+    let refund: Stripe.Refund | 'already_refunded' | null = null;
+    if (row?.refunded_amount && new Decimal(row.refunded_amount).gte(row.amount_usd)) refund = 'already_refunded';
+    else if (f.amountMinor > 0) refund = await this.control.refundInvoice(f.invoiceId, { invoice_id: f.invoiceId, subscription_id: f.sub.id, reason: f.code });
+    const made = refund === 'already_refunded' ? null : refund;
     const amount = minorToDecimal(f.amountMinor);
-    if (f.amountMinor > 0 && !refund) this.logger.error({ subscription_id: f.sub.id, invoice_id: f.invoiceId }, 'Stripe names no payment for a paid invoice: refund it by hand');
-    this.logger.warn({ subscription_id: f.sub.id, invoice_id: f.invoiceId, code: f.code, stripe_cancelled: cancelled, refund_id: refund?.id ?? null }, 'Stripe payment could not be applied; refunded');
     const base = { subscription_id: f.sub.id, payment_id: row?.id ?? null, invoice_id: f.invoiceId, stripe_subscription_id: f.stripeSubscriptionId, stripe_event_id: f.eventId };
-    await this.record(m, 'payment.unapplied', f.sub, f.ctx, { ...base, code: f.code, amount, stripe_cancelled: cancelled, refund_id: refund?.id ?? null });
-    if (refund) await this.record(m, 'payment.refunded', f.sub, f.ctx, { ...base, refund_id: refund.id, amount, refund_status: refund.status });
-    return refund ? 'refunded' : 'nothing_to_refund';
+    if (row) {
+      await payments.update({ id: row.id }, { failure_reason: `unapplied: ${f.code}`.slice(0, 255) });
+      if (made) {
+        await this.refunds.record(m, {
+          paymentId: row.id,
+          refunded: { added: minorToDecimal(made.amount) },
+          refundId: made.id,
+          cause: 'unapplied',
+          at: new Date(),
+          ctx: f.ctx,
+          eventId: f.eventId,
+          data: { code: f.code, stripe_subscription_id: f.stripeSubscriptionId, refund_status: made.status },
+        });
+      }
+    } else if (made) {
+      await this.record(m, 'payment.refunded', f.sub, f.ctx, { ...base, refund_id: made.id, amount, refund_status: made.status });
+    }
+    if (f.amountMinor > 0 && !refund) this.logger.error({ subscription_id: f.sub.id, invoice_id: f.invoiceId }, 'Stripe names no payment for a paid invoice: refund it by hand');
+    this.logger.warn({ subscription_id: f.sub.id, invoice_id: f.invoiceId, code: f.code, stripe_cancelled: cancelled, refund_id: made?.id ?? null, already_refunded: refund === 'already_refunded' }, 'Stripe payment could not be applied; refunded');
+    await this.record(m, 'payment.unapplied', f.sub, f.ctx, { ...base, code: f.code, amount, stripe_cancelled: cancelled, refund_id: made?.id ?? null, ...(refund === 'already_refunded' ? { already_refunded: true } : {}) });
+    return made ? 'refunded' : refund === 'already_refunded' ? 'already_refunded' : 'nothing_to_refund';
   }
 
   /** Our write is now Stripe's newest state: an older event is re-read from Stripe, never applied over it. */

@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import type Stripe from 'stripe';
 import { AuditService } from '@torgovo/core';
 import { PaymentErrors } from '../errors';
+import { STRIPE_CHARGE_EVENTS, StripeChargeEvents } from './stripe-charge-events';
 import { EventContext, HandleResult, StripeEventHandlers } from './stripe-event-handlers';
 import { STRIPE_SIGNATURE_TOLERANCE_SECONDS, StripeGateway } from './stripe-gateway';
 import { fromUnix, isStripeEvent } from './stripe-objects';
@@ -19,6 +20,7 @@ export const HANDLED_STRIPE_EVENTS: readonly string[] = [
   'invoice.paid',
   'invoice.payment_succeeded',
   'invoice.payment_failed',
+  ...STRIPE_CHARGE_EVENTS,
 ];
 
 export interface WebhookRequestMeta {
@@ -40,6 +42,7 @@ export class StripeWebhookService {
     @InjectDataSource() private readonly ds: DataSource,
     private readonly gateway: StripeGateway,
     private readonly handlers: StripeEventHandlers,
+    private readonly charges: StripeChargeEvents,
     private readonly audit: AuditService,
   ) {}
 
@@ -70,7 +73,7 @@ export class StripeWebhookService {
     const result = await this.ds.transaction(async (m) => {
       const claimed = (await m.query(CLAIM_SQL, [event.id, event.type, ctx.created])) as Array<{ id: string }>;
       if (claimed.length === 0) return { outcome: 'duplicate', userId: null } satisfies HandleResult;
-      const handled = HANDLED_STRIPE_EVENTS.includes(event.type) ? await this.handlers.apply(event, ctx, m) : { outcome: 'ignored_type', userId: null };
+      const handled = await this.apply(event, ctx, m);
       await m.query('UPDATE processed_events SET outcome = $2, user_id = $3 WHERE id = $1', [claimed[0].id, handled.outcome, handled.userId]);
       await this.audit.record(
         {
@@ -86,5 +89,10 @@ export class StripeWebhookService {
     });
     this.logger.log({ event_id: event.id, type: event.type, outcome: result.outcome, user_id: result.userId }, 'Stripe event processed');
     return result;
+  }
+
+  private apply(event: Stripe.Event, ctx: EventContext, m: EntityManager): Promise<HandleResult> {
+    if (!HANDLED_STRIPE_EVENTS.includes(event.type)) return Promise.resolve({ outcome: 'ignored_type', userId: null });
+    return STRIPE_CHARGE_EVENTS.includes(event.type) ? this.charges.apply(event, ctx, m) : this.handlers.apply(event, ctx, m);
   }
 }
