@@ -168,6 +168,35 @@ describe('re-sealing stored secrets after an ENCRYPTION_KEY rotation (e2e, real 
     expect(run.remaining.rows_under_old_keys).toBe(0);
   });
 
+  it('a placement decision holds a user\'s keys (FOR SHARE, as currentLockedMany), then the job writes: it neither waits nor deadlocks — that row is left for a later run, the others are re-sealed', async () => {
+    const held = await t.register();
+    const free = await t.register();
+    const heldId = await storedUnder(underK1, held.id, oldKeys);
+    await storedUnder(underK1, free.id, newKeys);
+    const qr = t.db.dataSource.createQueryRunner();
+    await qr.connect();
+    await qr.startTransaction();
+    try {
+      // The live decision's lock on the keys it is about to send with.
+      await qr.query(`SELECT id FROM exchange_credentials WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`, [[heldId]]);
+      const run = await Promise.race([
+        t.app.get(SecretResealJob).tick(),
+        new Promise<'waited'>((r) => setTimeout(() => r('waited'), 5_000)),
+      ]);
+      // A re-seal that waited for the decision's lock would stall every placement queued behind it.
+      expect(run).not.toBe('waited');
+      expect(run).toMatchObject({ failed: 0 });
+      expect((await rowsOf(held.id))[0].key_id).toBe(underK1.currentKeyId);
+      expectUnderK2((await rowsOf(free.id))[0], newKeys);
+    } finally {
+      await qr.rollbackTransaction();
+      await qr.release();
+    }
+    // The decision committed: the next run takes the row it left.
+    await t.app.get(SecretResealJob).tick();
+    expectUnderK2((await rowsOf(held.id))[0], oldKeys);
+  });
+
   it('a row that does not open under its key (bound to another owner) is logged by id and reported; the rest of its batch is re-sealed', async () => {
     const u = await t.register();
     const v = await t.register();

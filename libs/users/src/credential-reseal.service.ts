@@ -192,13 +192,21 @@ export class CredentialResealService {
   /**
    * One statement for the batch: each row is written only if it is still exactly as read (see the
    * class comment). Returns how many were written; the others changed in between and are left.
+   * The rows are locked first in id order, the order the placement path share-locks its keys in
+   * (ExchangeCredentialsService.currentLockedMany), and SKIP LOCKED: a row a placement decision holds
+   * is left for the next pass instead of waited for, so the re-seal never stalls nor deadlocks a
+   * live decision (an UPDATE … FROM unnest locks in the join's order, and waits).
    */
   async writeBatch(rows: readonly ResealedCredential[]): Promise<number> {
     const [, n] = (await this.ds.query(
-      `UPDATE exchange_credentials c
+      `WITH l AS (
+         SELECT id FROM exchange_credentials WHERE id = ANY($2::uuid[]) ORDER BY id FOR NO KEY UPDATE SKIP LOCKED
+       )
+       UPDATE exchange_credentials c
           SET api_key_enc = v.api_key_enc, secret_enc = v.secret_enc, passphrase_enc = v.passphrase_enc, key_id = $1
          FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[], $8::text[], $9::text[], $10::text[])
               AS v(id, old_key_id, old_api_key_enc, old_secret_enc, old_passphrase_enc, was_current, api_key_enc, secret_enc, passphrase_enc)
+         JOIN l ON l.id = v.id
         WHERE c.id = v.id
           AND c.key_id = v.old_key_id
           AND c.api_key_enc = v.old_api_key_enc
