@@ -197,7 +197,13 @@ describe('managed signals: repeats without a signal_id (e2e)', () => {
     await qr.connect();
     await qr.startTransaction();
     try {
-      await qr.query(`SELECT 1 FROM managed_bots WHERE id = $1 FOR UPDATE`, [botId]);
+      // A follower's user row: only the orders' foreign-key check inside the fan-out statement needs it,
+      // so the first signal is held after its content lock (and, on the webhook, after the issuer check,
+      // which share-locks the bot's row), inside the statement that reads the window and writes.
+      await qr.query(
+        `SELECT 1 FROM users WHERE id = (SELECT user_id FROM managed_bot_follows WHERE managed_bot_id = $1 AND status = 'active' ORDER BY user_id LIMIT 1) FOR UPDATE`,
+        [botId],
+      );
       const first = send();
       await lockWaiters(1);
       const copy = send();
@@ -228,14 +234,11 @@ describe('managed signals: repeats without a signal_id (e2e)', () => {
     await seedFollowers(ds, botId, 3, { tag: 'race-hook' });
     const path = await webhookPath(botId);
     const body = { action: 'long', ticker: 'BTCUSDT', fraction: '0.3', price: '65000' };
-    const answers = await heldFirst(botId, () => t.request<Accepted>('POST', path, { body }));
-    expect(answers.map((a) => a.status)).toEqual([202, 202]);
-    // Both wait on the bot's row (the issuer check locks it) and are released together: either may be
-    // the one that trades; the other is its repeat, answered with the same stored signal_id.
-    const [traded, repeat] = answers[0].body.duplicate ? [answers[1], answers[0]] : answers;
-    expect(traded.body).toMatchObject({ orders_created: 3, duplicate: false });
-    expect(repeat.body).toEqual({ signal_id: traded.body.signal_id, orders_created: 0, duplicate: true });
+    const [first, copy] = await heldFirst(botId, () => t.request<Accepted>('POST', path, { body }));
+    expect([first.status, copy.status]).toEqual([202, 202]);
+    expect(first.body).toMatchObject({ orders_created: 3, duplicate: false });
+    expect(copy.body).toEqual({ signal_id: first.body.signal_id, orders_created: 0, duplicate: true });
     expect(await orders(botId)).toBe(3);
-    expect(await stored(botId)).toEqual([traded.body.signal_id]);
+    expect(await stored(botId)).toEqual([first.body.signal_id]);
   });
 });
