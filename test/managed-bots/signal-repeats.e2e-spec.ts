@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { sha256Hex } from '@torgovo/core';
 import { ManagedSignalContentKey1766700000000 } from '../../migrations/1766700000000-ManagedSignalContentKey';
+import { lockWaiters } from '../support/lock-waiters';
 import { createTestApp, HttpResult, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
 import { seedFollowers } from './seed-followers';
 import { createManagedBot, follow, managedSubscriber, signal } from './support';
@@ -172,18 +173,6 @@ describe('managed signals: repeats without a signal_id (e2e)', () => {
     expect(await signal(t, admin, botId, { action: 'buy', fraction: '0.2', price: '65000' })).toMatchObject({ orders_created: 2, duplicate: false });
   });
 
-  /** Polls until `n` sessions of this database wait for a lock (a row lock or an advisory lock). */
-  async function lockWaiters(n: number): Promise<void> {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const [{ waiting }] = (await ds.query(
-        `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
-      )) as Array<{ waiting: number }>;
-      if (waiting >= n) return;
-      if (Date.now() > deadline) throw new Error(`${waiting} of ${n} sessions waiting for a lock`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
 
   /**
    * "The first signal's fan-out statement is under way (not committed), then an identical copy arrives
@@ -205,10 +194,10 @@ describe('managed signals: repeats without a signal_id (e2e)', () => {
         [botId],
       );
       const first = send();
-      await lockWaiters(1);
+      await lockWaiters(ds, 1);
       const copy = send();
       // The copy is waiting too: for the first's advisory lock (the fix), or, without it, inside its own statement.
-      await lockWaiters(2);
+      await lockWaiters(ds, 2);
       await qr.commitTransaction();
       return [await first, await copy];
     } finally {

@@ -2,6 +2,7 @@ import { SignalFanoutService } from '@torgovo/managed-bots';
 import { DataSource } from 'typeorm';
 import { ManagedBotsWebhookIssuedBy1766650000000 } from '../../migrations/1766650000000-ManagedBotsWebhookIssuedBy';
 import { createTestApp, HttpResult, TestApp, WORKER_JOBS_BY_HAND } from '../support/app';
+import { lockWaiters } from '../support/lock-waiters';
 import { pauseOnce } from '../support/pause-once';
 import { seedFollowers } from './seed-followers';
 import { createManagedBot } from './support';
@@ -106,6 +107,47 @@ describe('managed bots: the webhook secret trades only while its issuer is an ad
       }
       expect(await written(botId)).toEqual({ signals: 0, orders: 0 });
       refusalLogged(botId, secret, 'issuer_not_admin');
+    },
+  );
+
+
+  it.each<Removal>(['demoted', 'deactivated', 'erased'])(
+    'the fan-out has checked its issuer and is writing the orders, then B is %s: the removal waits for the signal to commit (the issuer is held, not only read), then the secret is 404',
+    async (how) => {
+      const b = await t.admin();
+      const { botId, secret } = await botWithSecret(b);
+      const qr = ds.createQueryRunner();
+      await qr.connect();
+      await qr.startTransaction();
+      let removal: Promise<void> | undefined;
+      let removed = false;
+      try {
+        // A follower's row: only the orders' foreign-key check needs it, so the signal is held inside
+        // its fan-out statement, after the issuer check of its transaction.
+        await qr.query(
+          `SELECT 1 FROM users WHERE id = (SELECT user_id FROM managed_bot_follows WHERE managed_bot_id = $1 AND status = 'active' ORDER BY user_id LIMIT 1) FOR UPDATE`,
+          [botId],
+        );
+        const answer = send(secret);
+        await lockWaiters(ds, 1);
+        removal = remove(b, how).then(() => {
+          removed = true;
+        });
+        // The removal queues behind the signal's share lock on B's row instead of committing under it.
+        await lockWaiters(ds, 2);
+        expect(removed).toBe(false);
+        await qr.commitTransaction();
+        const res = await answer;
+        expect(res.status).toBe(202);
+        expect(res.body).toMatchObject({ orders_created: 2, duplicate: false });
+        await removal;
+      } finally {
+        if (qr.isTransactionActive) await qr.rollbackTransaction();
+        await qr.release();
+        await removal?.catch(() => undefined);
+      }
+      expect(await written(botId)).toEqual({ signals: 1, orders: 2 });
+      expect((await send(secret)).status).toBe(404);
     },
   );
 
