@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { IsNull } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { AuditService } from '@torgovo/core';
 import { BillingConfig } from './billing-config';
@@ -76,11 +77,13 @@ export class SubscriptionProviderSyncService {
     const bought = await m.getRepository(SubscriptionPeriod).findOne({ where: { provider: payment.provider, payment_reference: payment.reference } });
     if (!bought) return 'not_applied';
     const sub = await this.lock(m, bought.subscription_id);
+    // Whatever it changes now, this period is no longer paid time for a later refund's decision.
+    await m.getRepository(SubscriptionPeriod).update({ id: bought.id, revoked_at: IsNull() }, { revoked_at: now });
     if (!sub || !isCurrent(sub.status)) return 'not_current';
     if (bought.period_end.getTime() <= now.getTime()) return 'period_over';
     const [others] = (await m.query(
       `SELECT max(period_end) AS kept_until, coalesce(bool_or(period_end > $3), false) AS later
-         FROM subscription_periods WHERE subscription_id = $1 AND id <> $2`,
+         FROM subscription_periods WHERE subscription_id = $1 AND id <> $2 AND revoked_at IS NULL`,
       [sub.id, bought.id, bought.period_end],
     )) as Array<{ kept_until: Date | null; later: boolean }>;
     if (others.later) return 'superseded';

@@ -54,9 +54,9 @@ const REPLACEABLE_SQL = `
      AND o.status IN ('active', 'past_due') AND o.payment_method IN ('crypto', 'stripe') AND o.end_date > $2
     LEFT JOIN subscription_plans op ON op.id = o.plan_id
     LEFT JOIN LATERAL (
-      -- Every paid period not over yet: the current one and a renewal paid ahead of it.
+      -- Every paid period not over yet: the current one and a renewal paid ahead of it (not one refunded in full).
       SELECT json_agg(json_build_object('start', period_start, 'end', least(period_end, o.end_date)) ORDER BY period_start) AS periods
-        FROM subscription_periods WHERE subscription_id = o.id AND period_end > $2 AND period_start < o.end_date
+        FROM subscription_periods WHERE subscription_id = o.id AND period_end > $2 AND period_start < o.end_date AND revoked_at IS NULL
     ) per ON true
    WHERE s.id = $1`;
 

@@ -136,7 +136,7 @@ export class StripeChargeEvents {
     if (!invoiceId) return this.unknownCharge(ref, ctx);
     const payments = m.getRepository(Payment);
     let payment = await payments.findOne({ where: { provider: 'stripe', stripe_invoice_id: invoiceId } });
-    if (!payment) {
+    if (!payment || payment.status !== 'completed') {
       const invoice = await this.gateway.call('invoices.retrieve', (s) => s.invoices.retrieve(invoiceId));
       if (invoice.status !== 'paid') return this.unknownCharge(ref, ctx, { invoice_id: invoiceId, invoice_status: invoice.status });
       // Applied as its own invoice.paid (delivered later) would be, at the time it was paid.

@@ -21,6 +21,10 @@ export class SubscriptionPeriod {
   @Column({ type: 'timestamptz' })
   period_end: Date;
 
+  /** Its payment was refunded in full: the period no longer counts as paid time. */
+  @Column({ type: 'timestamptz', nullable: true })
+  revoked_at: Date | null;
+
   @CreateDateColumn({ type: 'timestamptz' })
   created_at: Date;
 }
