@@ -1,6 +1,8 @@
+import { LiveSnapshots } from '@torgovo/live-updates';
 import { JwtService } from '@nestjs/jwt';
 import { SocketCredentials } from '@torgovo/users';
 import { createBot, subscribe } from '../custom-bots/support';
+import { pauseOnce } from '../support/pause-once';
 import { createTestApp, TestApp } from '../support/app';
 import { LiveClient, LiveMessage } from '../support/ws-client';
 
@@ -49,6 +51,29 @@ describe('live updates: a credential that ended gets nothing more', () => {
     expect((await t.request('POST', `/api/bots/${bot.id}/stop`, { token: u.access_token })).status).toBe(200);
     expect(await closedWithin(ws)).toEqual(REVOKED);
     expect(ws.messages.filter(botStopped(bot.id))).toEqual([]);
+  });
+
+  it('an event is read, then its snapshot is being loaded, then the token is revoked and the bot renamed: the state read after the revocation is not sent (the check follows the read)', async () => {
+    const { u, pat } = await enterpriseWithToken();
+    const ws = await LiveClient.connect(t.url, pat.token);
+    const bot = (await createBot(t, u)).body as { id: string };
+    await ws.next((m) => m.type === 'bot.updated' && m.data?.id === bot.id);
+    const pause = pauseOnce(t.app.get(LiveSnapshots), 'load', 'before');
+    try {
+      // A: the stop's event is read by the gateway, its snapshot about to be loaded.
+      expect((await t.request('POST', `/api/bots/${bot.id}/stop`, { token: u.access_token })).status).toBe(200);
+      await pause.reached;
+      // B: the token is revoked, then the bot renamed (a state that exists only after the revocation).
+      expect((await t.request('DELETE', `/api/users/me/tokens/${pat.id}`, { token: u.access_token })).status).toBe(204);
+      expect((await t.request('PATCH', `/api/bots/${bot.id}`, { token: u.access_token, body: { name: 'renamed-after-revocation' } })).status).toBe(200);
+      pause.release();
+      // A's effect: nothing from that read is sent; the socket is closed.
+      expect(await closedWithin(ws)).toEqual(REVOKED);
+      expect(ws.messages.filter(botStopped(bot.id))).toEqual([]);
+      expect(ws.messages.some((m) => m.data?.name === 'renamed-after-revocation')).toBe(false);
+    } finally {
+      pause.release();
+    }
   });
 
   it('the plan lost API access (Enterprise cancelled): the subscription change is not sent, the socket is closed', async () => {

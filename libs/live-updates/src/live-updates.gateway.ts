@@ -211,7 +211,11 @@ export class LiveUpdatesGateway implements OnGatewayConnection, OnGatewayDisconn
     // a token revoked, a plan that lost the API, a session logged out or an access token that
     // expired since then receives nothing more and is closed.
     const recipients = [...new Set(mine.map((e) => e.user_id))].flatMap((userId) => byUser.get(userId) ?? []).filter(([ws]) => this.sockets.has(ws));
-    const [snapshots] = await Promise.all([this.snapshots.load(mine), this.closeEnded(recipients)]);
+    // Checked after the snapshots are read, not beside them: a credential still valid at a check that
+    // started after the read was valid when the read was made, so nothing sent shows a state from after
+    // a revocation (a check run alongside could pass before the revocation while the read saw after it).
+    const snapshots = await this.snapshots.load(mine);
+    await this.closeEnded(recipients);
     for (const e of mine) {
       for (const [ws, state] of byUser.get(e.user_id) ?? []) {
         if (!this.sockets.has(ws)) continue;
@@ -245,8 +249,9 @@ export class LiveUpdatesGateway implements OnGatewayConnection, OnGatewayDisconn
         const events = await this.feed.after(state.last, BATCH, userId);
         if (events.length === 0) break;
         const toSend = events.filter((e) => !alreadySent(e));
-        const [snapshots, ok] = await Promise.all([this.snapshots.load(toSend), this.stillValid(ws, state)]);
-        if (!ok) return;
+        // The check after the read, as in deliver.
+        const snapshots = await this.snapshots.load(toSend);
+        if (!(await this.stillValid(ws, state))) return;
         for (const e of toSend) this.push(ws, state, e, snapshots.get(snapshotKey(e.type, e.entity_id)));
         state.last = events[events.length - 1].cursor;
         if (events.length < BATCH) break;
@@ -259,8 +264,8 @@ export class LiveUpdatesGateway implements OnGatewayConnection, OnGatewayDisconn
       const queued = state.queue;
       state.queue = undefined;
       if (queued.length > 0) {
-        const [snapshots, ok] = await Promise.all([this.snapshots.load(queued), this.stillValid(ws, state)]);
-        if (!ok) return;
+        const snapshots = await this.snapshots.load(queued);
+        if (!(await this.stillValid(ws, state))) return;
         for (const e of queued) this.push(ws, state, e, snapshots.get(snapshotKey(e.type, e.entity_id)));
       }
       this.send(ws, { type: 'resumed', cursor: encodeCursor(state.last) });
