@@ -25,7 +25,7 @@ export class WebhooksController {
     409: ['webhook_exists'],
   })
   generate(@Body() dto: GenerateWebhookDto, @CurrentUser() user: AuthUser): Promise<WebhookSecretResponse> {
-    return this.webhooks.generate(user.id, dto);
+    return this.webhooks.generate(user.id, dto, user.session_id);
   }
 
   /** The user's webhooks, never with secrets. */
@@ -39,7 +39,7 @@ export class WebhooksController {
   @Post('webhooks/:id/rotate')
   @ApiErrors({ 404: ['not_found'] })
   rotate(@Param('id', ParseUUIDPipe) id: string, @CurrentUser() user: AuthUser): Promise<WebhookSecretResponse> {
-    return this.webhooks.rotate(user.id, id);
+    return this.webhooks.rotate(user.id, id, user.session_id);
   }
 
   /** Deactivates the webhook: its secret stops working (404). */

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { AppConfig, page, Page, PageQuery } from '@torgovo/core';
 import { OrdersService } from '@torgovo/trading';
+import { lockLiveSession } from '@torgovo/users';
 import { BotsService } from './bots.service';
 import { GenerateWebhookDto, toWebhookSecretResponse, WebhookSecretResponse } from './dto/webhook.dto';
 import { BotWebhook } from './entities/bot-webhook.entity';
@@ -23,25 +24,29 @@ export class WebhooksService {
     private readonly orders: OrdersService,
   ) {}
 
-  async generate(userId: string, dto: GenerateWebhookDto): Promise<WebhookSecretResponse> {
+  /** `sessionId`: the caller's login session, checked again at the write (lockLiveSession): a secret is a lasting credential. */
+  async generate(userId: string, dto: GenerateWebhookDto, sessionId?: string): Promise<WebhookSecretResponse> {
     const bot = await this.bots.find(this.ds.manager, userId, dto.bot_id);
     await this.bots.assertMayRun(this.ds.manager, userId, bot);
-    const repo = this.ds.getRepository(BotWebhook);
-    if (await repo.exists({ where: { bot_id: bot.id, is_active: true } })) throw WebhookErrors.alreadyExists();
+    if (await this.ds.getRepository(BotWebhook).exists({ where: { bot_id: bot.id, is_active: true } })) throw WebhookErrors.alreadyExists();
     const { secret, hash } = newWebhookSecret();
     try {
-      const saved = await repo.save(
-        repo.create({
-          user_id: userId,
-          bot_id: bot.id,
-          secret_hash: hash,
-          is_active: true,
-          max_lag_seconds: dto.max_lag_seconds ?? 300,
-          rate_limit_per_minute: dto.rate_limit_per_minute ?? 60,
-          rotated_at: null,
-          deactivated_at: null,
-        }),
-      );
+      const saved = await this.ds.transaction(async (m) => {
+        await lockLiveSession(m, sessionId);
+        const repo = m.getRepository(BotWebhook);
+        return repo.save(
+          repo.create({
+            user_id: userId,
+            bot_id: bot.id,
+            secret_hash: hash,
+            is_active: true,
+            max_lag_seconds: dto.max_lag_seconds ?? 300,
+            rate_limit_per_minute: dto.rate_limit_per_minute ?? 60,
+            rotated_at: null,
+            deactivated_at: null,
+          }),
+        );
+      });
       return toWebhookSecretResponse(saved, secret, this.config.publicUrl);
     } catch (err) {
       // The partial unique index (one active webhook per bot) is the guarantee, also under races.
@@ -58,15 +63,18 @@ export class WebhooksService {
   }
 
   /** The new secret works and the old one stops in the same statement. */
-  async rotate(userId: string, id: string): Promise<WebhookSecretResponse> {
+  async rotate(userId: string, id: string, sessionId?: string): Promise<WebhookSecretResponse> {
     const { secret, hash } = newWebhookSecret();
-    const rows = (await this.ds.query(
-      `UPDATE bot_webhooks w SET secret_hash = $3, rotated_at = now()
-         FROM bots b
-        WHERE w.id = $1 AND w.user_id = $2 AND w.is_active AND b.id = w.bot_id AND b.deleted_at IS NULL
-        RETURNING w.id`,
-      [id, userId, hash],
-    )) as [Array<{ id: string }>, number];
+    const rows = await this.ds.transaction(async (m) => {
+      await lockLiveSession(m, sessionId);
+      return (await m.query(
+        `UPDATE bot_webhooks w SET secret_hash = $3, rotated_at = now()
+           FROM bots b
+          WHERE w.id = $1 AND w.user_id = $2 AND w.is_active AND b.id = w.bot_id AND b.deleted_at IS NULL
+          RETURNING w.id`,
+        [id, userId, hash],
+      )) as [Array<{ id: string }>, number];
+    });
     if (rows[0].length === 0) throw WebhookErrors.notFound();
     const saved = await this.ds.getRepository(BotWebhook).findOneByOrFail({ id });
     return toWebhookSecretResponse(saved, secret, this.config.publicUrl);

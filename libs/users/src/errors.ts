@@ -7,6 +7,8 @@ export const UserErrors = {
   userNotFound: () => new DomainError('not_found', 404, 'User not found'),
   /** The account was deactivated or erased while the request was under way (the guard let it in before). */
   accountInactive: () => new DomainError('unauthorized', 401, 'The account is deactivated'),
+  /** The login's session ended (logout, refresh-token reuse) while the request was under way. */
+  sessionEnded: () => new DomainError('unauthorized', 401, 'The session has ended; log in again'),
   unsupportedExchange: (exchange: string) => new DomainError('unsupported_exchange', 400, `Exchange '${exchange}' is not supported`),
   passphraseRequired: () => new DomainError('validation_failed', 400, 'OKX needs the API passphrase', [{ field: 'passphrase', message: 'passphrase is required for okx' }]),
   /** `reason` is already in a trader's words (the tester builds it from the exchange's error code). */

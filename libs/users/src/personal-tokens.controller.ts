@@ -15,7 +15,7 @@ export class PersonalTokensController {
   @ApiCreatedResponse({ type: CreatedPersonalTokenResponse })
   @ApiErrors({ 403: ['api_access_not_included'] })
   async create(@CurrentUser() user: AuthUser, @Body() dto: CreatePersonalTokenDto, @ReqMeta() meta: RequestMeta): Promise<CreatedPersonalTokenResponse> {
-    const { token, row } = await this.tokens.create(user.id, dto, meta);
+    const { token, row } = await this.tokens.create(user.id, dto, meta, user.session_id);
     return { ...toPersonalTokenResponse(row), token };
   }
 

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { API_ACCESS_POLICY, ApiAccessPolicy, AuditService, AuthUser, DomainError, Page, page, PageQuery, randomToken, RequestMeta, sha256Hex } from '@torgovo/core';
 import { PersonalAccessToken, TokenScope } from './entities/personal-access-token.entity';
+import { lockLiveSession } from './auth/tokens.service';
 
 /** Every personal token starts with this, so the auth guard tells it from a JWT without trying both. */
 export const PERSONAL_TOKEN_PREFIX = 'tgv_pat_';
@@ -30,7 +31,8 @@ export class PersonalTokensService {
     @Optional() @Inject(API_ACCESS_POLICY) private readonly policy?: ApiAccessPolicy,
   ) {}
 
-  async create(userId: string, input: { name: string; scope: TokenScope }, meta: RequestMeta): Promise<{ token: string; row: PersonalAccessToken }> {
+  /** `sessionId`: the caller's login session, checked again at the write (lockLiveSession). */
+  async create(userId: string, input: { name: string; scope: TokenScope }, meta: RequestMeta, sessionId?: string): Promise<{ token: string; row: PersonalAccessToken }> {
     if (!(await this.allows(userId))) throw Errors.notIncluded();
     const token = `${PERSONAL_TOKEN_PREFIX}${randomToken(32)}`;
     const row = await this.ds.transaction(async (m) => {
@@ -38,6 +40,9 @@ export class PersonalTokensService {
       // revokes the user's tokens) waits for this one, or this one sees the account inactive.
       const [current] = (await m.query(`SELECT is_active FROM users WHERE id = $1 FOR SHARE`, [userId])) as Array<{ is_active: boolean }>;
       if (!current?.is_active) throw Errors.invalid();
+      // The session that asked is still live as the token is made (a logout or a reuse detected since
+      // the guard ends it: 401, nothing made).
+      await lockLiveSession(m, sessionId);
       const saved = await m.getRepository(PersonalAccessToken).save(
         m.getRepository(PersonalAccessToken).create({ user_id: userId, name: input.name, scope: input.scope, token_hash: sha256Hex(token), token_hint: token.slice(-4) }),
       );

@@ -21,6 +21,12 @@ export interface AuthUser {
   via?: 'session' | 'token';
   /** A personal access token's scope: read (GET only) or trade. */
   scope?: 'read' | 'trade';
+  /**
+   * A login's session (its refresh-token family, the access token's `sid`): what mints a lasting
+   * credential checks it again at the write (lockLiveSession). Absent for personal tokens and for
+   * access tokens issued before sessions were checked.
+   */
+  session_id?: string;
 }
 
 export const CurrentUser = createParamDecorator((_data: unknown, ctx: ExecutionContext): AuthUser => {

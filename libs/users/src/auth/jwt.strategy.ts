@@ -30,6 +30,6 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     }>;
     const u = rows[0];
     if (!u || !u.is_active) return false;
-    return { id: u.id, email: u.email, role: u.role };
+    return { id: u.id, email: u.email, role: u.role, ...(payload.sid ? { session_id: payload.sid } : {}) };
   }
 }

@@ -58,6 +58,21 @@ function lockFamily(m: EntityManager, familyId: string): Promise<unknown> {
   return m.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [FAMILY_LOCK, familyId]);
 }
 
+/**
+ * In the transaction of a write that mints a lasting credential (a personal token, a webhook secret):
+ * the caller's login session is still live at the write, and stays so until it commits. The guard
+ * checked it when the request came in; a logout or a refresh-token reuse detected since (which revokes
+ * the family under the family lock, taken here shared) would otherwise let a thief's request already
+ * past the guard mint a credential that outlives the session. Without a session id (a personal token,
+ * or an access token from before sessions were checked) there is nothing to check. 401 if it ended.
+ */
+export async function lockLiveSession(m: EntityManager, sessionId: string | undefined): Promise<void> {
+  if (!sessionId) return;
+  await m.query('SELECT pg_advisory_xact_lock_shared($1, hashtext($2))', [FAMILY_LOCK, sessionId]);
+  const [row] = (await m.query(`SELECT ${sessionEndedSql('$1::uuid')} AS ended`, [sessionId])) as Array<{ ended: boolean }>;
+  if (row.ended) throw UserErrors.sessionEnded();
+}
+
 @Injectable()
 export class TokensService {
   constructor(
