@@ -9,8 +9,13 @@ import { LiveClient, LiveMessage } from '../support/ws-client';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Closed within `ms`, or null while still open. */
-function closedWithin(c: LiveClient, ms = 5_000): Promise<{ code: number; reason: string } | null> {
-  return Promise.race([c.closed, sleep(ms).then(() => null)]);
+async function closedWithin(c: LiveClient, ms = 5_000): Promise<{ code: number; reason: string } | null> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([c.closed, new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)))]);
+  } finally {
+    clearTimeout(timer); // no timer left behind to keep the test process alive
+  }
 }
 
 const REVOKED = { code: 4003, reason: 'revoked' };
