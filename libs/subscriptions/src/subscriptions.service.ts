@@ -5,7 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { AppConfig, AuditService, Decimal, Page, page, PageQuery } from '@torgovo/core';
 import { planPrice, PlanType, SubscriptionPlan } from '@torgovo/plans';
-import { UserHooks } from '@torgovo/users';
+import { optionalUserHooks, UserHooks } from '@torgovo/users';
 import { addDays } from './billing-period';
 import { CreateSubscriptionDto, UpdateSubscriptionDto } from './dto/subscription.dto';
 import { UserSubscription } from './entities/user-subscription.entity';
@@ -127,11 +127,7 @@ export class SubscriptionsService {
 
   /** Looked up, not injected: users' hooks live in UsersModule, which this module does not import. */
   private userHooks(): UserHooks | undefined {
-    try {
-      return this.moduleRef.get(UserHooks, { strict: false });
-    } catch {
-      return undefined;
-    }
+    return optionalUserHooks(this.moduleRef);
   }
 
   /**

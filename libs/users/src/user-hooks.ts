@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { ModuleRef } from '@nestjs/core';
 import type { EntityManager } from 'typeorm';
 
 /** A user removed their exchange keys: `exchange` is the id of the credential that was deleted. */
@@ -108,5 +109,17 @@ export class UserHooks {
 
   async deactivated(userId: string, manager: EntityManager): Promise<void> {
     for (const listener of this.deactivationListeners) await listener.onUserDeactivated(userId, manager);
+  }
+}
+
+/**
+ * The users lib's hooks where UsersModule is loaded, else undefined: for libs that sit beside or below
+ * users and do not import UsersModule (hosts without it have nobody deactivating users or removing keys).
+ */
+export function optionalUserHooks(moduleRef: ModuleRef): UserHooks | undefined {
+  try {
+    return moduleRef.get(UserHooks, { strict: false });
+  } catch {
+    return undefined;
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { EntityManager } from 'typeorm';
-import { UserDeactivatedListener, UserHooks } from '@torgovo/users';
+import { UserDeactivatedListener, optionalUserHooks } from '@torgovo/users';
 import { forgetPendingTelegramCode } from './telegram-links';
 
 /**
@@ -15,13 +15,7 @@ export class TelegramLinkUserListener implements UserDeactivatedListener, OnModu
   constructor(private readonly moduleRef: ModuleRef) {}
 
   onModuleInit(): void {
-    let hooks: UserHooks | undefined;
-    try {
-      hooks = this.moduleRef.get(UserHooks, { strict: false });
-    } catch {
-      hooks = undefined;
-    }
-    hooks?.addDeactivationListener(this);
+    optionalUserHooks(this.moduleRef)?.addDeactivationListener(this);
   }
 
   async onUserDeactivated(userId: string, manager: EntityManager): Promise<void> {

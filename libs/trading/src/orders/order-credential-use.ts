@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { EntityManager } from 'typeorm';
-import { CredentialUseSource, UserHooks } from '@torgovo/users';
+import { CredentialUseSource, optionalUserHooks } from '@torgovo/users';
 
 /**
  * Tells the users lib whether retired exchange keys must be kept: an order sent with them is not
@@ -14,13 +14,7 @@ export class OrderCredentialUse implements CredentialUseSource, OnModuleInit {
   constructor(private readonly moduleRef: ModuleRef) {}
 
   onModuleInit(): void {
-    let hooks: UserHooks | undefined;
-    try {
-      hooks = this.moduleRef.get(UserHooks, { strict: false });
-    } catch {
-      hooks = undefined; // no UsersModule in this context: nothing disconnects keys here
-    }
-    hooks?.addCredentialUse(this);
+    optionalUserHooks(this.moduleRef)?.addCredentialUse(this);
   }
 
   async credentialInUse(credentialId: string, manager: EntityManager): Promise<boolean> {

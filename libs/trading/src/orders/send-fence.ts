@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { SendScope, SendsSettledSource, UserHooks } from '@torgovo/users';
+import { SendScope, SendsSettledSource, optionalUserHooks } from '@torgovo/users';
 
 /**
  * How long after its placement decision a send can still reach the exchange. Every live placement
@@ -62,13 +62,7 @@ export class OrderSendFence implements SendsSettledSource, OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    let hooks: UserHooks | undefined;
-    try {
-      hooks = this.moduleRef.get(UserHooks, { strict: false });
-    } catch {
-      hooks = undefined; // no UsersModule in this context: nothing disconnects keys or deactivates users here
-    }
-    hooks?.addSendsSettled(this);
+    optionalUserHooks(this.moduleRef)?.addSendsSettled(this);
   }
 
   /** Resolves once no send decided before now for `scope` can still reach the exchange. */
